@@ -1,0 +1,39 @@
+# sleepwake task runner. `make demo` and `make test` work on a fresh machine: both run `setup` first.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help setup lint test build deploy demo clean
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv with every pinned dependency (idempotent)
+
+$(STAMP): requirements-dev.txt $(wildcard requirements/*.txt) pyproject.toml
+	@bash scripts/setup.sh
+	@touch $@
+
+lint: setup ## ruff, mypy, cfn-lint and sam validate --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+	.tools/sam/bin/sam validate --lint --region us-east-1
+
+test: setup ## every test, offline
+	$(BIN)/pytest
+
+build: setup ## sam build
+	.tools/sam/bin/sam build
+
+deploy: build ## sam deploy --guided (needs AWS credentials)
+	.tools/sam/bin/sam deploy --guided
+
+clean: ## remove build output
+	rm -rf .aws-sam build
+
+include $(wildcard mk/*.mk)

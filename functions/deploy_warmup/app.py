@@ -1,0 +1,73 @@
+"""CloudFormation custom resource: every deploy that creates or changes the component ends with a warm-up.
+
+The result (latencies, or why it was skipped) becomes the resource's attributes, shown as a stack output,
+and WarmupLatencyMs metrics. A failed warm-up is reported, not fatal: rolling a deploy back because the
+component is asleep at deploy time would be worse than a cold first request.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import urllib.request
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sleepwake import service
+from sleepwake.observability import logger, metrics, tracer
+
+
+def run(event: dict[str, Any]) -> dict[str, Any]:
+    """The CloudFormation response body for `event` (sent by `handler`; the local stack reads it directly)."""
+    data: dict[str, str] = {"Result": "skipped", "Summary": "nothing to warm on delete", "LatenciesMs": ""}
+    if event["RequestType"] in ("Create", "Update"):
+        plane = service.from_environment()
+        try:
+            if plane.is_ready():
+                result = plane.warm_up()
+                lat = result.latencies_ms
+                data = {"Result": "warm", "LatenciesMs": ",".join(f"{v:.0f}" for v in lat),
+                        "Summary": f"{len(lat)} warm-up requests: first {lat[0]:.0f} ms, "
+                                   f"median {statistics.median(lat):.0f} ms, last {lat[-1]:.0f} ms"}
+            else:
+                data = {"Result": "skipped", "LatenciesMs": "",
+                        "Summary": f"{plane.ic} has no serving copy (asleep); the next wake warms it"}
+        except Exception as error:  # reported in the output, see the module docstring
+            logger.exception("post-deploy warm-up failed")
+            data = {"Result": "failed", "LatenciesMs": "", "Summary": f"warm-up failed: {error}"[:400]}
+    logger.info("post-deploy warm-up", extra=data)
+    return {
+        "Status": "SUCCESS",
+        "PhysicalResourceId": event.get("PhysicalResourceId") or f"{event['LogicalResourceId']}-warmup",
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+        "Reason": data["Summary"],
+        "Data": data,
+    }
+
+
+def send(url: str, response: dict[str, Any]) -> None:
+    # cfnresponse is only importable for inline (ZipFile) code, and crhelper adds polling we do not need;
+    # the protocol is one PUT of JSON to the pre-signed URL.
+    body = json.dumps(response).encode()
+    request = urllib.request.Request(url, data=body, method="PUT",
+                                     headers={"Content-Type": "", "Content-Length": str(len(body))})
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - URL given by CloudFormation
+        answer.read()
+
+
+@logger.inject_lambda_context(log_event=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        response = run(event)
+    except Exception as error:  # never leave CloudFormation waiting an hour for an answer
+        logger.exception("custom resource failed")
+        response = {"Status": "FAILED", "Reason": str(error)[:400], "StackId": event.get("StackId"),
+                    "RequestId": event.get("RequestId"), "LogicalResourceId": event.get("LogicalResourceId"),
+                    "PhysicalResourceId": event.get("PhysicalResourceId") or "post-deploy-warmup"}
+    send(event["ResponseURL"], response)
+    return response

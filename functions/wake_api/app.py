@@ -1,0 +1,114 @@
+"""The wake API: POST /wake starts or joins a wake (202) or says it is already serving (200); GET /status.
+
+API Gateway (REST, IAM auth) proxies here. Bodies are validated by Powertools against pydantic models;
+every error leaves as a 4xx JSON body with a message that says what is wrong (a 503 only when AWS itself
+refused to start the wake, after the claim was released, so nothing is left half done).
+"""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from sleepwake import service
+from sleepwake.core import State
+from sleepwake.observability import logger, metrics, tracer
+
+MAX_BODY_BYTES = 4096
+ROUTES = {"/wake": ["POST"], "/status": ["GET"]}
+
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+class WakeRequest(BaseModel):
+    """Optional body of POST /wake."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: str = Field(default="wake api", min_length=1, max_length=200, description="Why the caller wakes it")
+    keep_awake_minutes: int | None = Field(
+        default=None, ge=1, le=720, description="Keep it awake (no idle or scheduled sleep) for this long"
+    )
+
+
+class WakeResponse(BaseModel):
+    state: State
+    eta_seconds: int
+    execution: str | None
+    reason: str
+
+
+class StatusResponse(BaseModel):
+    state: State
+    desired_copies: int
+    current_copies: int
+    since: datetime | None
+    eta_seconds: int
+    last_error: str | None
+    lease_until: datetime | None
+    execution: str | None
+
+
+def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body={"message": message, **extra})
+
+
+@app.post("/wake")
+@tracer.capture_method
+def wake(body: Annotated[WakeRequest | None, Body()] = None) -> Response[dict[str, Any]]:
+    request = body or WakeRequest()
+    outcome = service.from_environment().request_wake(
+        reason=request.reason, source="api", keep_awake_minutes=request.keep_awake_minutes
+    )
+    answer = WakeResponse(state=outcome.state, eta_seconds=outcome.eta_seconds, execution=outcome.execution,
+                          reason=outcome.reason)
+    return Response(status_code=outcome.http_status, content_type=content_types.APPLICATION_JSON,
+                    body=answer.model_dump(mode="json"))
+
+
+@app.get("/status")
+@tracer.capture_method
+def status() -> dict[str, Any]:
+    current = service.from_environment().status()
+    return StatusResponse(**current.__dict__).model_dump(mode="json")
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
+    problems = [
+        {"field": ".".join(str(part) for part in e.get("loc", ()) if part != "body") or "body", "problem": e["msg"]}
+        for e in error.errors()
+    ]
+    logger.info("rejected a request", extra={"problems": problems})
+    return _error(422, "invalid request: " + "; ".join(f"{p['field']}: {p['problem']}" for p in problems),
+                  problems=problems)
+
+
+@app.exception_handler(service.WakeStartFailed)
+def wake_not_started(error: service.WakeStartFailed) -> Response[dict[str, Any]]:
+    return _error(503, f"the wake could not be started, nothing was changed; retry: {error}")
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[dict[str, Any]]:
+    path, method = app.current_event.path, app.current_event.http_method
+    if path in ROUTES:
+        return _error(405, f"{method} is not allowed on {path}; use {', '.join(ROUTES[path])}",
+                      allowed=ROUTES[path])
+    return _error(404, f"no route {method} {path}; routes: POST /wake, GET /status")
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    body = event.get("body") or ""
+    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        return {"statusCode": 413, "headers": {"Content-Type": "application/json"},
+                "body": f'{{"message": "request body is larger than {MAX_BODY_BYTES} bytes"}}'}
+    return app.resolve(event, context)

@@ -1,0 +1,18 @@
+"""Wake step: send real warm-up requests until the copy is warm; each latency is a WarmupLatencyMs metric."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sleepwake import service
+from sleepwake.events import WarmupInput
+from sleepwake.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = WarmupInput.model_validate(event)
+    result = service.from_environment().warm_up(invocations=step.invocations)
+    return {"latencies_ms": result.latencies_ms, "warm": result.warm, "reason": result.reason}

@@ -1,0 +1,1 @@
+"""Adapters: the only modules that call AWS. One module per API family, clients injected."""

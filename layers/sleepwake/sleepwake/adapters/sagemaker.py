@@ -1,0 +1,77 @@
+"""SageMaker control plane and runtime: observe and set the copy count, invoke for warm-up."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sleepwake.core import ICStatus, ObservedCopies
+
+NO_CAPACITY_MESSAGE = "Inference Component has no capacity to process this request"
+
+
+class NoCapacityError(Exception):
+    """The component has no copy to serve the request (AWS says so with a plain ValidationError)."""
+
+
+class InvocationError(Exception):
+    """The model container answered with an error."""
+
+
+def is_no_capacity(error: ClientError) -> bool:
+    # The one place we match message text: AWS gives this failure no error code of its own (FACTS §2).
+    err = error.response.get("Error", {})
+    return err.get("Code") in ("ValidationError", "ValidationException") and NO_CAPACITY_MESSAGE in err.get(
+        "Message", ""
+    )
+
+
+class InferenceComponents:
+    def __init__(self, client: Any) -> None:
+        self._sm = client
+
+    def observe(self, name: str) -> ObservedCopies:
+        ic = self._sm.describe_inference_component(InferenceComponentName=name)
+        runtime = ic.get("RuntimeConfig", {})
+        return ObservedCopies(
+            status=ICStatus(ic["InferenceComponentStatus"]),
+            desired=runtime.get("DesiredCopyCount", 0),
+            current=runtime.get("CurrentCopyCount", 0),
+            failure_reason=ic.get("FailureReason"),
+        )
+
+    def set_copy_count(self, name: str, copies: int) -> None:
+        self._sm.update_inference_component_runtime_config(
+            InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": copies}
+        )
+
+
+@dataclass(frozen=True)
+class Invocation:
+    latency_ms: float
+    body: bytes
+
+
+class Runtime:
+    def __init__(self, client: Any) -> None:
+        self._rt = client
+
+    def invoke(self, endpoint: str, component: str, body: bytes, content_type: str) -> Invocation:
+        started = time.perf_counter()
+        try:
+            response = self._rt.invoke_endpoint(
+                EndpointName=endpoint,
+                InferenceComponentName=component,
+                Body=body,
+                ContentType=content_type,
+                Accept="application/json",
+            )
+        except ClientError as error:
+            if is_no_capacity(error):
+                raise NoCapacityError(str(error)) from error
+            raise InvocationError(str(error)) from error
+        payload = response["Body"].read()
+        return Invocation(latency_ms=(time.perf_counter() - started) * 1000, body=payload)

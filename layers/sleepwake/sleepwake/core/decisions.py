@@ -1,0 +1,184 @@
+"""Every decision the control plane makes, each returning what to do and why (the why is logged)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from sleepwake.core.model import IN_FLIGHT_WAKE, ICStatus, ObservedCopies, Policy, State, StateRecord
+
+
+def is_serving(observed: ObservedCopies, target: int = 1) -> bool:
+    """A copy serves only when the component is InService AND has the copies: at 0 copies it still says
+    InService (FACTS §2), and during an update CurrentCopyCount may already be non-zero."""
+    return observed.status == ICStatus.IN_SERVICE and observed.current >= max(target, 1)
+
+
+def _age_seconds(since: datetime | None, now: datetime) -> float:
+    return (now - since).total_seconds() if since else float("inf")
+
+
+def _wake_in_flight(record: StateRecord, policy: Policy, now: datetime) -> bool:
+    return record.state in IN_FLIGHT_WAKE and _age_seconds(record.since, now) < policy.stale_after_seconds
+
+
+class WakeAction(StrEnum):
+    ALREADY_READY = "already_ready"
+    JOIN = "join"
+    START = "start"
+
+
+@dataclass(frozen=True)
+class WakeDecision:
+    action: WakeAction
+    reason: str
+
+
+def decide_wake(record: StateRecord, observed: ObservedCopies, policy: Policy, now: datetime) -> WakeDecision:
+    """Start a wake, join the one running, or say it is already serving.
+
+    Joining is what makes concurrent callers cheap: only the caller whose conditional write moves the
+    record out of a non-waking state starts a wake; everyone else joins that one.
+    """
+    if _wake_in_flight(record, policy, now):
+        return WakeDecision(WakeAction.JOIN, f"wake {record.op_id} is already {record.state.value}")
+    if record.state == State.SLEEPING:
+        return WakeDecision(WakeAction.START, f"sleep {record.op_id} is running; a wake supersedes it")
+    if is_serving(observed, policy.day_min_copies if record.state == State.READY else 1):
+        return WakeDecision(WakeAction.ALREADY_READY, f"{observed.current} copy(ies) serving")
+    if record.state in IN_FLIGHT_WAKE:
+        return WakeDecision(WakeAction.START, f"wake {record.op_id} went stale after {policy.stale_after_seconds}s")
+    return WakeDecision(WakeAction.START, f"{observed.current} copies serving, recorded state {record.state.value}")
+
+
+@dataclass(frozen=True)
+class SleepDecision:
+    sleep: bool
+    reason: str
+
+
+SleepTrigger = Literal["schedule", "idle", "manual"]
+
+
+def decide_sleep(
+    record: StateRecord,
+    observed: ObservedCopies,
+    policy: Policy,
+    now: datetime,
+    *,
+    trigger: SleepTrigger,
+    recent_invocations: float,
+    force: bool = False,
+) -> SleepDecision:
+    """Sleep now, or skip and say why. `recent_invocations` is the Invocations sum over idle_minutes."""
+    if _wake_in_flight(record, policy, now):
+        return SleepDecision(False, f"wake {record.op_id} is {record.state.value}; sleeping now would undo it")
+    if record.state == State.SLEEPING and _age_seconds(record.since, now) < policy.stale_after_seconds:
+        return SleepDecision(False, f"sleep {record.op_id} is already running")
+    if force:
+        return SleepDecision(True, "forced by the operator")
+    if record.lease_until and record.lease_until > now:
+        return SleepDecision(False, f"awake lease active until {record.lease_until.isoformat()}")
+    if trigger == "idle" and not policy.quiet_hours.is_quiet(now):
+        return SleepDecision(False, "outside quiet hours; idle sleep only runs at night")
+    if recent_invocations > 0:
+        return SleepDecision(
+            False, f"served {recent_invocations:g} request(s) in the last {policy.idle_minutes} minutes"
+        )
+    if observed.desired == 0 and observed.current == 0 and record.state == State.ASLEEP:
+        return SleepDecision(False, "already asleep at 0 copies")
+    return SleepDecision(True, f"idle for {policy.idle_minutes} minutes ({trigger})")
+
+
+class ScaleVerdict(StrEnum):
+    REACHED = "reached"
+    WAIT = "wait"
+    REASSERT = "reassert"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class ScaleCheck:
+    verdict: ScaleVerdict
+    reason: str
+
+
+def check_scale(
+    observed: ObservedCopies,
+    target: int,
+    elapsed_seconds: float,
+    policy: Policy,
+    *,
+    owner: bool = True,
+    min_capacity: int | None = None,
+) -> ScaleCheck:
+    """One poll of a scale action towards `target` copies (0 for sleep).
+
+    `owner` is False when the state record names another operation: a wake that took over from a sleep.
+    The sleep must then stop touching the copies, or the two would fight. `min_capacity` is the scalable
+    target's MinCapacity: a wake is not done while autoscaling may still scale the copies back in.
+    """
+    if not owner:
+        return ScaleCheck(ScaleVerdict.SUPERSEDED, "another operation owns the component now")
+    if target > 0 and min_capacity is not None and min_capacity < target and observed.status != ICStatus.FAILED:
+        return ScaleCheck(ScaleVerdict.REASSERT, f"autoscaling MinCapacity is {min_capacity}, want {target}")
+    if observed.status == ICStatus.FAILED:
+        return ScaleCheck(ScaleVerdict.FAILED, f"component Failed: {observed.failure_reason or 'no reason given'}")
+    if target == 0:
+        if observed.current == 0 and observed.status == ICStatus.IN_SERVICE:
+            return ScaleCheck(ScaleVerdict.REACHED, "0 copies")
+    elif is_serving(observed, target):
+        return ScaleCheck(ScaleVerdict.REACHED, f"InService with {observed.current}/{target} copies")
+    if elapsed_seconds > policy.wake_timeout_seconds:
+        return ScaleCheck(
+            ScaleVerdict.TIMED_OUT,
+            f"not at {target} copies after {elapsed_seconds:.0f}s (status {observed.status.value}, "
+            f"current {observed.current}, desired {observed.desired})",
+        )
+    if (target == 0 and observed.desired > 0) or (target > 0 and observed.desired < target):
+        return ScaleCheck(ScaleVerdict.REASSERT, f"desired copies is {observed.desired}, want {target}")
+    return ScaleCheck(
+        ScaleVerdict.WAIT, f"{observed.status.value}: {observed.current}/{observed.desired} copies, want {target}"
+    )
+
+
+def is_warm(latencies_ms: list[float], policy: Policy) -> tuple[bool, str]:
+    """Warm once the minimum number of warm-up requests is done and latency has stopped falling: the last
+    two requests agree within `warm_latency_tolerance` (the first requests after a load are the slow ones)."""
+    n = len(latencies_ms)
+    if n < policy.warmup_invocations:
+        return False, f"{n}/{policy.warmup_invocations} warm-up requests done"
+    if n == 1:
+        return True, f"one warm-up request: {latencies_ms[0]:.0f} ms"
+    before, last = latencies_ms[-2], latencies_ms[-1]
+    if max(before, last) <= policy.warm_latency_tolerance * min(before, last):
+        return True, f"last two requests {before:.0f} ms and {last:.0f} ms agree within {policy.warm_latency_tolerance}x"
+    if n >= policy.max_warmup_invocations:
+        return True, f"gave up warming after {n} requests (last two {before:.0f} ms, {last:.0f} ms)"
+    return False, f"latency still changing: {before:.0f} ms then {last:.0f} ms"
+
+
+def effective_state(record: StateRecord, observed: ObservedCopies) -> State:
+    """What /status reports: the record, corrected where the copies say otherwise (e.g. a manual scale)."""
+    if record.state == State.READY and not is_serving(observed):
+        return State.ASLEEP if observed.desired == 0 else State.WAKING
+    if record.state in (State.ASLEEP, State.FAILED) and is_serving(observed):
+        return State.READY
+    return record.state
+
+
+def eta_seconds(record: StateRecord, observed: ObservedCopies, policy: Policy, now: datetime) -> int:
+    """Seconds until a copy serves warm, from the provisioning estimate; 0 when ready."""
+    state = effective_state(record, observed)
+    full = policy.provisioning_estimate_seconds + policy.warmup_estimate_seconds
+    if state == State.READY:
+        return 0
+    if state == State.WARMING:
+        return policy.warmup_estimate_seconds
+    if state == State.WAKING:
+        return max(int(full - _age_seconds(record.since, now)), policy.warmup_estimate_seconds)
+    return full

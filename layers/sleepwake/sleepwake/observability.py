@@ -1,0 +1,18 @@
+"""One Logger, Tracer and Metrics for every function (service name and namespace come from the template).
+
+The defaults apply where the template's environment is absent (the operator CLI, tests).
+"""
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "sleepwake")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Sleepwake")
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+
+__all__ = ["MetricUnit", "logger", "metrics", "tracer"]

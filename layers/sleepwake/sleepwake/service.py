@@ -1,0 +1,342 @@
+"""The control plane's use cases: core decisions applied through the adapters, each logged with its reason.
+
+Handlers stay thin: they parse their event, call one method here and shape the answer. The operator CLI and
+the local stack use the same methods, so there is one way of doing each thing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any, Literal
+
+from sleepwake import clock
+from sleepwake.adapters import aws
+from sleepwake.adapters.autoscaling import CopyScaling
+from sleepwake.adapters.cloudwatch import ComponentMetrics
+from sleepwake.adapters.sagemaker import InferenceComponents, NoCapacityError, Runtime
+from sleepwake.adapters.state_table import Conflict, StateTable
+from sleepwake.adapters.stepfunctions import Executions, execution_arn
+from sleepwake.core import (
+    ObservedCopies,
+    ScaleVerdict,
+    State,
+    StateRecord,
+    WakeAction,
+    check_scale,
+    decide_sleep,
+    decide_wake,
+    effective_state,
+    eta_seconds,
+    is_serving,
+    is_warm,
+)
+from sleepwake.core.decisions import SleepTrigger
+from sleepwake.observability import MetricUnit, logger, metrics
+from sleepwake.settings import Settings
+
+MAX_CLAIM_ATTEMPTS = 8
+
+
+class NotOwner(Exception):
+    """The state record belongs to another operation (a wake superseded this sleep, or a newer wake)."""
+
+
+class NotServing(Exception):
+    """The component has no serving copy, so it cannot be warmed."""
+
+
+class WakeStartFailed(Exception):
+    """The wake execution could not be started; the record was put back as it was."""
+
+
+@dataclass(frozen=True)
+class WakeOutcome:
+    state: State
+    eta_seconds: int
+    execution: str | None
+    started: bool
+    reason: str
+
+    @property
+    def http_status(self) -> int:
+        return 200 if self.state == State.READY else 202
+
+
+@dataclass(frozen=True)
+class Status:
+    state: State
+    desired_copies: int
+    current_copies: int
+    since: datetime | None
+    eta_seconds: int
+    last_error: str | None
+    lease_until: datetime | None
+    execution: str | None
+
+
+@dataclass
+class WarmupResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    warm: bool = False
+    reason: str = ""
+
+
+@dataclass
+class Adapters:
+    components: InferenceComponents
+    runtime: Runtime
+    scaling: CopyScaling
+    table: StateTable
+    executions: Executions
+    metrics: ComponentMetrics
+
+    @classmethod
+    def from_environment(cls, settings: Settings) -> Adapters:
+        import boto3
+
+        return cls(
+            components=InferenceComponents(aws.client("sagemaker")),
+            runtime=Runtime(aws.client("sagemaker-runtime")),
+            scaling=CopyScaling(aws.client("application-autoscaling")),
+            table=StateTable(boto3.resource("dynamodb", config=aws.RETRY_CONFIG).Table(settings.state_table_name)),
+            executions=Executions(aws.client("stepfunctions")),
+            metrics=ComponentMetrics(aws.client("cloudwatch")),
+        )
+
+
+def warmup_payload() -> bytes:
+    """A real 1.5 s speech clip shipped in the layer, so warm-up runs the model's real decode path."""
+    return resources.files("sleepwake").joinpath("assets/warmup.wav").read_bytes()
+
+
+class ControlPlane:
+    def __init__(self, settings: Settings, adapters: Adapters) -> None:
+        self.settings = settings
+        self.policy = settings.policy()
+        self.aws = adapters
+        self.ic = settings.ic_name
+
+    # ---- observing -------------------------------------------------------------------------------------
+    def observe(self) -> tuple[StateRecord, ObservedCopies]:
+        return self.aws.table.get(self.ic), self.aws.components.observe(self.ic)
+
+    def _execution(self, record: StateRecord) -> str | None:
+        if not record.execution_name:
+            return None
+        machine = self.settings.wake_state_machine_arn if record.op_kind == "wake" else self.settings.sleep_state_machine_arn
+        return execution_arn(machine, record.execution_name) if machine else record.execution_name
+
+    def status(self) -> Status:
+        record, observed = self.observe()
+        now = clock.now()
+        return Status(
+            state=effective_state(record, observed),
+            desired_copies=observed.desired,
+            current_copies=observed.current,
+            since=record.since,
+            eta_seconds=eta_seconds(record, observed, self.policy, now),
+            last_error=record.last_error,
+            lease_until=record.lease_until,
+            execution=self._execution(record),
+        )
+
+    # ---- waking ----------------------------------------------------------------------------------------
+    def request_wake(self, *, reason: str, source: str, keep_awake_minutes: int | None = None) -> WakeOutcome:
+        """Start a wake or join the running one; exactly one caller's conditional write starts it."""
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            now = clock.now()
+            record, observed = self.observe()
+            decision = decide_wake(record, observed, self.policy, now)
+            lease = self._lease(record, now, keep_awake_minutes)
+            logger.info(
+                "wake decision",
+                extra={"action": decision.action.value, "reason": decision.reason, "source": source,
+                       "state": record.state.value, "current_copies": observed.current},
+            )
+            try:
+                if decision.action == WakeAction.ALREADY_READY:
+                    if record.state != State.READY or lease != record.lease_until:
+                        update = {"state": State.READY, "lease_until": lease, "last_error": None}
+                        if record.state != State.READY:
+                            update |= {"since": now, "op_id": None, "op_kind": None, "reason": decision.reason}
+                        self.aws.table.put(self.ic, record.model_copy(update=update), expected_version=record.version)
+                    return WakeOutcome(State.READY, 0, None, False, decision.reason)
+                if decision.action == WakeAction.JOIN:
+                    if lease != record.lease_until:
+                        record = self.aws.table.put(
+                            self.ic, record.model_copy(update={"lease_until": lease}), expected_version=record.version
+                        )
+                    return WakeOutcome(
+                        record.state, eta_seconds(record, observed, self.policy, now), self._execution(record),
+                        False, decision.reason,
+                    )
+                return self._start_wake(record, observed, now, reason, source, lease, decision.reason)
+            except Conflict:
+                logger.info("state changed under us; deciding again", extra={"source": source})
+        raise WakeStartFailed(f"state table kept changing; gave up after {MAX_CLAIM_ATTEMPTS} attempts")
+
+    def _lease(self, record: StateRecord, now: datetime, minutes: int | None) -> datetime | None:
+        if not minutes:
+            return record.lease_until
+        wanted = now + timedelta(minutes=min(minutes, self.policy.max_keep_awake_minutes))
+        return max(wanted, record.lease_until) if record.lease_until else wanted
+
+    def _start_wake(
+        self, record: StateRecord, observed: ObservedCopies, now: datetime, reason: str, source: str,
+        lease: datetime | None, why: str,
+    ) -> WakeOutcome:
+        op_id = uuid.uuid4().hex[:16]
+        name = f"wake-{now:%Y%m%dT%H%M%S}-{op_id}"
+        claimed = self.aws.table.put(
+            self.ic,
+            record.model_copy(update={
+                "state": State.WAKING, "op_id": op_id, "op_kind": "wake", "execution_name": name, "since": now,
+                "reason": f"{source}: {reason}", "lease_until": lease, "last_error": None, "warmup_latencies_ms": [],
+            }),
+            expected_version=record.version,
+        )
+        payload = {"op_id": op_id, "target_copies": self.policy.day_min_copies, "requested_at": now.isoformat(),
+                   "source": source, "reason": reason}
+        try:
+            arn = self.aws.executions.start(self.settings.wake_state_machine_arn, name, payload)
+        except Exception as error:
+            # Put the record back so the next caller can try again: never leave a claimed wake with no execution.
+            logger.exception("could not start the wake execution; releasing the claim", extra={"op_id": op_id})
+            try:
+                self.aws.table.put(self.ic, record.model_copy(update={"last_error": f"wake not started: {error}"}),
+                                   expected_version=claimed.version)
+            except Conflict:
+                pass
+            raise WakeStartFailed(str(error)) from error
+        metrics.add_metric(name="WakeRequested", unit=MetricUnit.Count, value=1)
+        logger.info("wake started", extra={"op_id": op_id, "execution": arn, "source": source, "reason": why})
+        return WakeOutcome(State.WAKING, eta_seconds(claimed, observed, self.policy, now), arn, True, why)
+
+    # ---- state-machine steps ---------------------------------------------------------------------------
+    def check_copies(self, *, op_id: str, target: int, started_at: datetime) -> dict[str, Any]:
+        record, observed = self.observe()
+        elapsed = (clock.now() - started_at).total_seconds()
+        bounds = self.aws.scaling.bounds(self.ic)
+        check = check_scale(observed, target, elapsed, self.policy, owner=record.op_id == op_id,
+                            min_capacity=bounds[0] if bounds else None)
+        logger.info("copy check", extra={"op_id": op_id, "verdict": check.verdict.value, "reason": check.reason,
+                                         "status": observed.status.value, "current": observed.current,
+                                         "desired": observed.desired, "elapsed_s": round(elapsed, 1)})
+        return {"verdict": check.verdict.value, "reason": check.reason, "status": observed.status.value,
+                "current": observed.current, "desired": observed.desired, "elapsed_seconds": round(elapsed, 3)}
+
+    def transition(self, *, op_id: str, to: State, error: str | None = None,
+                   latencies_ms: list[float] | None = None) -> StateRecord:
+        """Move the record on behalf of op_id; raises NotOwner if another operation owns it now."""
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            record = self.aws.table.get(self.ic)
+            if record.op_id != op_id:
+                raise NotOwner(f"{op_id} no longer owns {self.ic} (owner: {record.op_id}, state {record.state})")
+            now = clock.now()
+            update: dict[str, Any] = {"state": to}
+            if to == State.FAILED:
+                update["last_error"] = error or "unknown error"
+            if latencies_ms is not None:
+                update["warmup_latencies_ms"] = latencies_ms
+            if to in (State.READY, State.ASLEEP, State.FAILED):
+                update["since"] = now
+            try:
+                new = self.aws.table.put(self.ic, record.model_copy(update=update), expected_version=record.version)
+            except Conflict:
+                continue
+            self._record_metrics(record, new, now)
+            logger.info("state transition", extra={"op_id": op_id, "from": record.state.value, "to": to.value,
+                                                   "error": error})
+            return new
+        raise Conflict(f"could not record {to} for {op_id}")
+
+    def _record_metrics(self, before: StateRecord, after: StateRecord, now: datetime) -> None:
+        if after.state == State.READY and before.since:
+            metrics.add_metric(name="TimeToReadySeconds", unit=MetricUnit.Seconds,
+                               value=(now - before.since).total_seconds())
+        elif after.state == State.ASLEEP:
+            metrics.add_metric(name="SleepCompleted", unit=MetricUnit.Count, value=1)
+        elif after.state == State.FAILED and before.op_kind == "wake":
+            metrics.add_metric(name="WakeFailed", unit=MetricUnit.Count, value=1)
+
+    def warm_up(self, *, invocations: int | None = None) -> WarmupResult:
+        """Send real requests until the core says the copy is warm (at least N, at most the policy's cap)."""
+        minimum = invocations or self.policy.warmup_invocations
+        policy = self.policy.model_copy(update={"warmup_invocations": minimum,
+                                                "max_warmup_invocations": max(minimum, self.policy.max_warmup_invocations)})
+        body = warmup_payload()
+        result = WarmupResult()
+        while not result.warm:
+            try:
+                call = self.aws.runtime.invoke(self.settings.endpoint_name, self.ic, body,
+                                               self.settings.warmup_content_type)
+            except NoCapacityError as error:
+                raise NotServing(f"{self.ic} has no serving copy to warm: {error}") from error
+            result.latencies_ms.append(round(call.latency_ms, 2))
+            metrics.add_metric(name="WarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
+            result.warm, result.reason = is_warm(result.latencies_ms, policy)
+        logger.info("warm-up done", extra={"latencies_ms": result.latencies_ms, "reason": result.reason})
+        return result
+
+    # ---- sleeping --------------------------------------------------------------------------------------
+    def decide_and_claim_sleep(self, *, trigger: SleepTrigger, force: bool = False) -> dict[str, Any]:
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            now = clock.now()
+            record, observed = self.observe()
+            recent = self.aws.metrics.invocations(self.ic, self.policy.idle_minutes, now)
+            decision = decide_sleep(record, observed, self.policy, now, trigger=trigger,
+                                    recent_invocations=recent, force=force)
+            logger.info("sleep decision", extra={"sleep": decision.sleep, "reason": decision.reason,
+                                                 "trigger": trigger, "state": record.state.value,
+                                                 "recent_invocations": recent})
+            if not decision.sleep:
+                metrics.add_metric(name="SleepSkipped", unit=MetricUnit.Count, value=1)
+                return {"sleep": False, "reason": decision.reason, "op_id": None}
+            op_id = uuid.uuid4().hex[:16]
+            try:
+                self.aws.table.put(self.ic, record.model_copy(update={
+                    "state": State.SLEEPING, "op_id": op_id, "op_kind": "sleep", "since": now,
+                    "reason": f"{trigger}: {decision.reason}", "execution_name": None,
+                    "lease_until": None if force else record.lease_until,
+                }), expected_version=record.version)
+            except Conflict:
+                continue
+            return {"sleep": True, "reason": decision.reason, "op_id": op_id}
+        raise Conflict("state table kept changing while deciding to sleep")
+
+    def is_ready(self) -> bool:
+        _, observed = self.observe()
+        return is_serving(observed)
+
+
+_instance: ControlPlane | None = None
+
+
+def from_environment() -> ControlPlane:
+    """The control plane for this Lambda's environment, built once per container."""
+    global _instance
+    if _instance is None:
+        from sleepwake import settings as settings_module
+
+        loaded = settings_module.load()
+        _instance = ControlPlane(loaded, Adapters.from_environment(loaded))
+    return _instance
+
+
+def install(plane: ControlPlane) -> None:
+    """Use `plane` for every handler in this process (the local stack and tests wire their own adapters)."""
+    global _instance
+    _instance = plane
+
+
+def reset() -> None:
+    """Forget the cached control plane, settings and clients (tests and the local stack re-point them)."""
+    global _instance
+    from sleepwake import settings as settings_module
+
+    _instance = None
+    settings_module.load.cache_clear()
+    aws.reset()

@@ -1,0 +1,49 @@
+"""Lambda configuration, parsed once from the environment the template sets; logic never reads os.environ."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sleepwake.core import Policy, QuietHours
+
+
+class Settings(BaseSettings):
+    """Every setting comes from a template parameter through a function's environment."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    ic_name: str = Field(validation_alias="IC_NAME")
+    endpoint_name: str = Field(validation_alias="ENDPOINT_NAME")
+    state_table_name: str = Field(validation_alias="STATE_TABLE_NAME")
+    wake_state_machine_arn: str = Field(default="", validation_alias="WAKE_STATE_MACHINE_ARN")
+    sleep_state_machine_arn: str = Field(default="", validation_alias="SLEEP_STATE_MACHINE_ARN")
+    sleep_cron: str = Field(default="cron(0 0 * * ? *)", validation_alias="SLEEP_CRON")
+    sleep_timezone: str = Field(default="America/Los_Angeles", validation_alias="SLEEP_TIMEZONE")
+    wake_cron: str = Field(default="cron(0 7 * * ? *)", validation_alias="WAKE_CRON")
+    wake_timezone: str = Field(default="America/New_York", validation_alias="WAKE_TIMEZONE")
+    day_min_copies: int = Field(default=1, ge=1, validation_alias="DAY_MIN_COPIES")
+    idle_minutes: int = Field(default=30, ge=1, validation_alias="IDLE_MINUTES")
+    provisioning_estimate_seconds: int = Field(default=240, ge=0, validation_alias="PROVISIONING_ESTIMATE_SECONDS")
+    wake_timeout_seconds: int = Field(default=900, ge=60, validation_alias="WAKE_TIMEOUT_SECONDS")
+    warmup_invocations: int = Field(default=3, ge=1, validation_alias="WARMUP_INVOCATIONS")
+    max_keep_awake_minutes: int = Field(default=720, ge=1, validation_alias="MAX_KEEP_AWAKE_MINUTES")
+    warmup_content_type: str = Field(default="audio/wav", validation_alias="WARMUP_CONTENT_TYPE")
+
+    def policy(self) -> Policy:
+        return Policy(
+            quiet_hours=QuietHours.parse(self.sleep_cron, self.sleep_timezone, self.wake_cron, self.wake_timezone),
+            day_min_copies=self.day_min_copies,
+            idle_minutes=self.idle_minutes,
+            provisioning_estimate_seconds=self.provisioning_estimate_seconds,
+            wake_timeout_seconds=self.wake_timeout_seconds,
+            warmup_invocations=self.warmup_invocations,
+            max_keep_awake_minutes=self.max_keep_awake_minutes,
+        )
+
+
+@lru_cache(maxsize=1)
+def load() -> Settings:
+    return Settings()  # type: ignore[call-arg]  # filled from the environment

@@ -1,0 +1,223 @@
+"""Every decision of the core, with the reason it gives (the reason is what operators read in the logs)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sleepwake.core import (
+    ICStatus,
+    ObservedCopies,
+    Policy,
+    QuietHours,
+    ScaleVerdict,
+    State,
+    StateRecord,
+    WakeAction,
+    check_scale,
+    decide_sleep,
+    decide_wake,
+    effective_state,
+    eta_seconds,
+    is_serving,
+    is_warm,
+)
+
+NIGHT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 02:00 PST / 05:00 EST: quiet hours
+DAY = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)  # 10:00 PST / 13:00 EST
+
+
+@pytest.fixture
+def policy() -> Policy:
+    night = QuietHours.parse("cron(0 0 * * ? *)", "America/Los_Angeles", "cron(0 7 * * ? *)", "America/New_York")
+    return Policy(quiet_hours=night, provisioning_estimate_seconds=240, warmup_estimate_seconds=5)
+
+
+ASLEEP = ObservedCopies(status=ICStatus.IN_SERVICE, desired=0, current=0)
+SERVING = ObservedCopies(status=ICStatus.IN_SERVICE, desired=1, current=1)
+UPDATING = ObservedCopies(status=ICStatus.UPDATING, desired=1, current=0)
+
+
+def record(state: State, *, age_s: float = 10, now: datetime = NIGHT, **kw) -> StateRecord:
+    return StateRecord(state=state, op_id="op-1", since=now - timedelta(seconds=age_s), **kw)
+
+
+# ---- is the copy serving? ----------------------------------------------------------------------------
+def test_zero_copies_in_service_is_not_serving():
+    assert not is_serving(ASLEEP)
+
+
+def test_copies_during_an_update_are_not_serving_until_in_service():
+    assert not is_serving(ObservedCopies(status=ICStatus.UPDATING, desired=1, current=1))
+    assert is_serving(SERVING)
+
+
+# ---- wake: start, join or already ready ----------------------------------------------------------------
+def test_a_wake_while_asleep_starts_one(policy):
+    decision = decide_wake(record(State.ASLEEP), ASLEEP, policy, NIGHT)
+    assert decision.action == WakeAction.START
+    assert "0 copies" in decision.reason
+
+
+@pytest.mark.parametrize("state", [State.WAKING, State.WARMING])
+def test_a_wake_while_one_is_running_joins_it(policy, state):
+    decision = decide_wake(record(state), UPDATING, policy, NIGHT)
+    assert decision.action == WakeAction.JOIN
+    assert "op-1" in decision.reason
+
+
+def test_a_wake_that_went_stale_is_replaced(policy):
+    stale = record(State.WAKING, age_s=policy.stale_after_seconds + 1)
+    decision = decide_wake(stale, UPDATING, policy, NIGHT)
+    assert decision.action == WakeAction.START
+    assert "stale" in decision.reason
+
+
+def test_a_wake_while_serving_says_ready(policy):
+    decision = decide_wake(record(State.READY), SERVING, policy, DAY)
+    assert decision.action == WakeAction.ALREADY_READY
+
+
+def test_a_wake_during_a_sleep_supersedes_the_sleep_even_if_copies_still_serve(policy):
+    decision = decide_wake(record(State.SLEEPING), SERVING, policy, NIGHT)
+    assert decision.action == WakeAction.START
+    assert "supersedes" in decision.reason
+
+
+def test_a_wake_after_a_failure_starts_again(policy):
+    assert decide_wake(record(State.FAILED), ASLEEP, policy, NIGHT).action == WakeAction.START
+
+
+# ---- sleep: now, or skip and why ---------------------------------------------------------------------
+def test_scheduled_sleep_of_an_idle_component_sleeps(policy):
+    decision = decide_sleep(record(State.READY), SERVING, policy, NIGHT, trigger="schedule", recent_invocations=0)
+    assert decision.sleep
+    assert "idle for 30 minutes" in decision.reason
+
+
+def test_sleep_is_skipped_when_requests_were_served_recently(policy):
+    decision = decide_sleep(record(State.READY), SERVING, policy, NIGHT, trigger="schedule", recent_invocations=4)
+    assert not decision.sleep
+    assert decision.reason == "served 4 request(s) in the last 30 minutes"
+
+
+def test_sleep_is_skipped_while_an_awake_lease_is_active(policy):
+    leased = record(State.READY, lease_until=NIGHT + timedelta(minutes=5))
+    decision = decide_sleep(leased, SERVING, policy, NIGHT, trigger="schedule", recent_invocations=0)
+    assert not decision.sleep
+    assert "lease" in decision.reason
+
+
+def test_an_expired_lease_no_longer_blocks_sleep(policy):
+    expired = record(State.READY, lease_until=NIGHT - timedelta(seconds=1))
+    assert decide_sleep(expired, SERVING, policy, NIGHT, trigger="schedule", recent_invocations=0).sleep
+
+
+def test_idle_sleep_only_acts_in_quiet_hours(policy):
+    decision = decide_sleep(record(State.READY, now=DAY), SERVING, policy, DAY, trigger="idle", recent_invocations=0)
+    assert not decision.sleep
+    assert "outside quiet hours" in decision.reason
+    assert decide_sleep(record(State.READY), SERVING, policy, NIGHT, trigger="idle", recent_invocations=0).sleep
+
+
+@pytest.mark.parametrize("state", [State.WAKING, State.WARMING])
+def test_sleep_never_interrupts_a_wake(policy, state):
+    decision = decide_sleep(record(state), UPDATING, policy, NIGHT, trigger="schedule", recent_invocations=0, force=True)
+    assert not decision.sleep
+    assert "would undo it" in decision.reason
+
+
+def test_a_second_sleep_while_one_runs_is_skipped(policy):
+    decision = decide_sleep(record(State.SLEEPING), SERVING, policy, NIGHT, trigger="idle", recent_invocations=0)
+    assert not decision.sleep
+    assert "already running" in decision.reason
+
+
+def test_an_already_asleep_component_is_left_alone(policy):
+    decision = decide_sleep(record(State.ASLEEP), ASLEEP, policy, NIGHT, trigger="idle", recent_invocations=0)
+    assert not decision.sleep
+    assert "already asleep" in decision.reason
+
+
+def test_the_operator_can_force_a_sleep_through_a_lease_and_traffic(policy):
+    leased = record(State.READY, lease_until=NIGHT + timedelta(hours=1))
+    decision = decide_sleep(leased, SERVING, policy, DAY, trigger="manual", recent_invocations=9, force=True)
+    assert decision.sleep
+    assert decision.reason == "forced by the operator"
+
+
+# ---- polling a scale action --------------------------------------------------------------------------
+def test_a_wake_poll_waits_while_the_component_updates(policy):
+    assert check_scale(UPDATING, 1, 60, policy).verdict == ScaleVerdict.WAIT
+
+
+def test_a_wake_poll_is_reached_only_when_in_service_with_the_copies(policy):
+    assert check_scale(SERVING, 1, 200, policy, min_capacity=1).verdict == ScaleVerdict.REACHED
+
+
+def test_a_wake_poll_reasserts_when_something_set_the_copies_back_to_zero(policy):
+    check = check_scale(ASLEEP, 1, 30, policy)
+    assert check.verdict == ScaleVerdict.REASSERT
+    assert "desired copies is 0" in check.reason
+
+
+def test_a_wake_is_not_done_while_autoscaling_could_scale_it_back_in(policy):
+    check = check_scale(SERVING, 1, 200, policy, min_capacity=0)
+    assert check.verdict == ScaleVerdict.REASSERT
+    assert "MinCapacity is 0" in check.reason
+
+
+def test_a_failed_component_fails_the_poll_with_its_reason(policy):
+    failed = ObservedCopies(status=ICStatus.FAILED, desired=1, current=0, failure_reason="out of capacity")
+    check = check_scale(failed, 1, 30, policy)
+    assert check.verdict == ScaleVerdict.FAILED
+    assert "out of capacity" in check.reason
+
+
+def test_a_poll_past_the_timeout_times_out(policy):
+    check = check_scale(UPDATING, 1, policy.wake_timeout_seconds + 1, policy)
+    assert check.verdict == ScaleVerdict.TIMED_OUT
+
+
+def test_a_sleep_poll_is_reached_at_zero_copies(policy):
+    assert check_scale(ASLEEP, 0, 30, policy).verdict == ScaleVerdict.REACHED
+    draining = ObservedCopies(status=ICStatus.UPDATING, desired=0, current=1)
+    assert check_scale(draining, 0, 30, policy).verdict == ScaleVerdict.WAIT
+
+
+def test_a_sleep_superseded_by_a_wake_stops(policy):
+    assert check_scale(SERVING, 0, 30, policy, owner=False).verdict == ScaleVerdict.SUPERSEDED
+
+
+# ---- is it warm? -------------------------------------------------------------------------------------
+def test_warm_needs_the_minimum_number_of_requests(policy):
+    assert is_warm([900, 40], policy) == (False, "2/3 warm-up requests done")
+
+
+def test_warm_once_latency_settles(policy):
+    warm, reason = is_warm([900, 40, 38], policy)
+    assert warm
+    assert "agree within 1.5x" in reason
+
+
+def test_not_warm_while_latency_is_still_falling(policy):
+    warm, _ = is_warm([900, 600, 300], policy)
+    assert not warm
+
+
+def test_warm_up_gives_up_at_the_cap(policy):
+    latencies = [900.0 / (2**i) for i in range(policy.max_warmup_invocations)]
+    warm, reason = is_warm(latencies, policy)
+    assert warm
+    assert "gave up" in reason
+
+
+# ---- what /status reports ----------------------------------------------------------------------------
+def test_status_corrects_a_ready_record_when_copies_are_gone(policy):
+    assert effective_state(record(State.READY), ASLEEP) == State.ASLEEP
+
+
+def test_status_eta_counts_down_during_a_wake(policy):
+    waking = record(State.WAKING, age_s=100)
+    assert eta_seconds(waking, UPDATING, policy, NIGHT) == 145
+    assert eta_seconds(record(State.READY), SERVING, policy, NIGHT) == 0
+    assert eta_seconds(record(State.ASLEEP), ASLEEP, policy, NIGHT) == 245
