@@ -27,8 +27,9 @@ lint: setup ## ruff, mypy, cfn-lint and sam validate --lint
 test: setup ## every test, offline
 	$(BIN)/pytest
 
-build: setup ## sam build
-	.tools/sam/bin/sam build
+LAMBDA_PYTHON_BIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
+build: setup ## sam build (needs python3.13, the Lambda runtime, on PATH; pyenv's is used when present)
+	PATH="$(LAMBDA_PYTHON_BIN):$$PATH" .tools/sam/bin/sam build
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	.tools/sam/bin/sam deploy --guided

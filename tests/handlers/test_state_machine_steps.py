@@ -1,0 +1,150 @@
+"""The Lambda steps of the wake and sleep state machines, driven with the sample events in events/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from sleepwake.core import ICStatus, State
+from tests.conftest import LambdaContext, load_event, load_handler
+from tests.handlers.conftest import IC
+
+check_copy = load_handler("check_copy")
+record_state = load_handler("record_state")
+warmup = load_handler("warmup")
+decide_sleep = load_handler("decide_sleep")
+wake_trigger = load_handler("wake_trigger")
+deploy_warmup = load_handler("deploy_warmup")
+
+
+def start_wake(stack) -> str:
+    outcome = stack.plane.request_wake(reason="test", source="api")
+    assert outcome.started
+    return stack.plane.aws.table.get(IC).op_id
+
+
+def check_event(op_id: str, target: int, stack) -> dict:
+    event = load_event("check_copy")
+    event.update(op_id=op_id, target=target, started_at=stack.now[0].isoformat())
+    return event
+
+
+def test_check_copy_waits_while_the_component_updates(stack):
+    op_id = start_wake(stack)
+    stack.component.status, stack.component.desired = ICStatus.UPDATING, 1
+    result = check_copy.handler(check_event(op_id, 1, stack), LambdaContext())
+    assert result["verdict"] == "wait"
+    assert (result["status"], result["current"], result["desired"]) == ("Updating", 0, 1)
+
+
+def test_check_copy_reaches_only_when_a_copy_serves(stack):
+    op_id = start_wake(stack)
+    stack.component.desired = stack.component.current = 1
+    assert check_copy.handler(check_event(op_id, 1, stack), LambdaContext())["verdict"] == "reached"
+
+
+def test_check_copy_fails_with_the_components_reason(stack):
+    op_id = start_wake(stack)
+    stack.component.status = ICStatus.FAILED
+    result = check_copy.handler(check_event(op_id, 1, stack), LambdaContext())
+    assert result["verdict"] == "failed"
+
+
+def test_check_copy_times_out_after_the_wake_timeout(stack):
+    op_id = start_wake(stack)
+    stack.component.status, stack.component.desired = ICStatus.UPDATING, 1
+    event = check_event(op_id, 1, stack)
+    stack.now[0] += timedelta(seconds=stack.plane.policy.wake_timeout_seconds + 1)
+    assert check_copy.handler(event, LambdaContext())["verdict"] == "timed_out"
+
+
+def test_record_state_moves_the_owner_and_refuses_anyone_else(stack):
+    op_id = start_wake(stack)
+    event = load_event("record_state") | {"op_id": op_id}
+    assert record_state.handler(event, LambdaContext())["state"] == "warming"
+    with pytest.raises(Exception) as refused:
+        record_state.handler(load_event("record_state"), LambdaContext())  # the sample's op_id owns nothing
+    assert type(refused.value).__name__ == "NotOwner"  # the name the state machines Catch
+
+
+def test_mark_ready_records_warmup_latencies(stack):
+    op_id = start_wake(stack)
+    record_state.handler({"op_id": op_id, "to": "ready", "latencies_ms": [850.0, 60.0, 41.0]}, LambdaContext())
+    record = stack.plane.aws.table.get(IC)
+    assert record.state == State.READY
+    assert record.warmup_latencies_ms == [850.0, 60.0, 41.0]
+
+
+def test_warmup_sends_requests_until_latency_settles(stack):
+    stack.component.desired = stack.component.current = 1
+    result = warmup.handler(load_event("warmup"), LambdaContext())
+    assert result["warm"] is True
+    assert result["latencies_ms"] == [850.0, 60.0, 41.0]
+    endpoint, component, size = stack.runtime.calls[0]
+    assert (endpoint, component) == ("sleepwake-endpoint", IC)
+    assert size > 10_000  # the real speech clip from the layer
+
+
+def test_warmup_without_a_copy_raises_not_serving_for_the_retry(stack):
+    with pytest.raises(Exception) as refused:
+        warmup.handler(load_event("warmup"), LambdaContext())
+    assert type(refused.value).__name__ == "NotServing"
+
+
+def test_decide_sleep_claims_an_idle_night_component(stack):
+    stack.component.desired = stack.component.current = 1
+    result = decide_sleep.handler(load_event("decide_sleep"), LambdaContext())
+    assert result["sleep"] is True
+    assert stack.plane.aws.table.get(IC).state == State.SLEEPING
+
+
+def test_decide_sleep_skips_when_the_component_served_requests(stack):
+    stack.component.desired = stack.component.current = 1
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[{"MetricName": "Invocations", "Value": 3, "Timestamp": stack.now[0] - timedelta(minutes=5),
+                     "Dimensions": [{"Name": "InferenceComponentName", "Value": IC}]}],
+    )
+    result = decide_sleep.handler(load_event("decide_sleep"), LambdaContext())
+    assert result == {"sleep": False, "reason": "served 3 request(s) in the last 30 minutes", "op_id": None}
+
+
+def test_the_morning_schedule_starts_a_wake(stack):
+    result = wake_trigger.handler(load_event("wake_trigger_schedule"), LambdaContext())
+    assert result["started"] is True
+    assert len(stack.executions()) == 1
+
+
+def test_the_no_capacity_alarm_starts_the_same_wake_and_a_second_alarm_joins_it(stack):
+    first = wake_trigger.handler(load_event("wake_trigger_alarm"), LambdaContext())
+    second = wake_trigger.handler(load_event("wake_trigger_alarm"), LambdaContext())
+    assert first["started"] and not second["started"]
+    assert second["execution"] == first["execution"]
+    assert "no-capacity alarm" in stack.plane.aws.table.get(IC).reason
+
+
+def test_an_alarm_returning_to_ok_starts_nothing(stack):
+    event = load_event("wake_trigger_alarm")
+    event["detail"]["state"]["value"] = "OK"
+    assert wake_trigger.handler(event, LambdaContext())["started"] is False
+    assert stack.executions() == []
+
+
+def test_post_deploy_warmup_warms_a_serving_component_and_reports_it(stack, monkeypatch):
+    stack.component.desired = stack.component.current = 1
+    sent = []
+    monkeypatch.setattr(deploy_warmup, "send", lambda url, response: sent.append((url, response)))
+    response = deploy_warmup.handler(load_event("deploy_warmup_create"), LambdaContext())
+    assert response["Status"] == "SUCCESS"
+    assert response["Data"]["Result"] == "warm"
+    assert response["Data"]["Summary"].startswith("3 warm-up requests: first 850 ms")
+    assert sent[0][0] == "http://127.0.0.1:9/cfn-response"
+
+
+def test_post_deploy_warmup_skips_an_asleep_component_without_failing_the_deploy(stack, monkeypatch):
+    monkeypatch.setattr(deploy_warmup, "send", lambda url, response: None)
+    response = deploy_warmup.handler(load_event("deploy_warmup_create"), LambdaContext())
+    assert (response["Status"], response["Data"]["Result"]) == ("SUCCESS", "skipped")
+    assert "asleep" in response["Data"]["Summary"]
