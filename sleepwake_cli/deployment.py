@@ -41,7 +41,7 @@ _TemplateLoader.add_multi_constructor("!", _intrinsic)
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(path.read_text(), Loader=_TemplateLoader)
 
 
 @dataclass
@@ -62,8 +62,9 @@ class Deployment:
             for item in page["StackResourceSummaries"]:
                 resources[item["LogicalResourceId"]] = item.get("PhysicalResourceId", "")
                 types[item["LogicalResourceId"]] = item["ResourceType"]
-        parameters = {p["ParameterKey"]: p.get("ResolvedValue", p.get("ParameterValue", "")) for p in
-                      stack.get("Parameters", [])}
+        parameters = {
+            p["ParameterKey"]: p.get("ResolvedValue", p.get("ParameterValue", "")) for p in stack.get("Parameters", [])
+        }
         return cls(parameters, resources, types)
 
     @classmethod
@@ -75,8 +76,9 @@ class Deployment:
 
     def to_file(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"parameters": self.parameters, "resources": self.resources,
-                                    "types": self.types}, indent=2))
+        path.write_text(
+            json.dumps({"parameters": self.parameters, "resources": self.resources, "types": self.types}, indent=2)
+        )
 
     def physical(self, logical_id: str) -> str:
         try:

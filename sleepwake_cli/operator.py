@@ -75,10 +75,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_wake(args: argparse.Namespace) -> int:
     plane, _ = _plane(args)
     outcome = plane.request_wake(reason=args.reason, source="cli", keep_awake_minutes=args.keep_awake)
-    _print(args, {"state": outcome.state.value, "eta_seconds": outcome.eta_seconds, "execution": outcome.execution,
-                  "started": outcome.started, "reason": outcome.reason},
-           f"{'started' if outcome.started else 'joined' if outcome.execution else 'no wake needed'}: "
-           f"{outcome.reason} (state {outcome.state.value}, eta {outcome.eta_seconds}s)")
+    _print(
+        args,
+        {
+            "state": outcome.state.value,
+            "eta_seconds": outcome.eta_seconds,
+            "execution": outcome.execution,
+            "started": outcome.started,
+            "reason": outcome.reason,
+        },
+        f"{'started' if outcome.started else 'joined' if outcome.execution else 'no wake needed'}: "
+        f"{outcome.reason} (state {outcome.state.value}, eta {outcome.eta_seconds}s)",
+    )
     if args.wait and outcome.state != State.READY:
         status = _wait(plane, {State.READY}, args.timeout)
         print(_status_line(status))
@@ -89,8 +97,11 @@ def cmd_wake(args: argparse.Namespace) -> int:
 def _start(deployment: Deployment, machine: str, payload: dict[str, Any], prefix: str) -> str:
     arn = deployment.physical(machine)
     name = f"{prefix}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    return str(boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name=name,
-                                                             input=json.dumps(payload))["executionArn"])
+    return str(
+        boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))[
+            "executionArn"
+        ]
+    )
 
 
 def cmd_sleep(args: argparse.Namespace) -> int:
@@ -135,21 +146,29 @@ def cmd_fire_schedule(args: argparse.Namespace) -> int:
     target, payload = schedule["Target"]["Arn"], schedule["Target"].get("Input", "{}")
     if ":states:" in target:
         execution = boto3.client("stepfunctions").start_execution(
-            stateMachineArn=target, name=f"fired-{key}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}",
-            input=payload)["executionArn"]
+            stateMachineArn=target,
+            name=f"fired-{key}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}",
+            input=payload,
+        )["executionArn"]
         _print(args, {"schedule": schedule["Name"], "execution": execution}, f"fired {schedule['Name']}: {execution}")
     else:
         answer = boto3.client("lambda").invoke(FunctionName=target, Payload=payload.encode())
         body = answer["Payload"].read().decode()
-        _print(args, {"schedule": schedule["Name"], "result": json.loads(body or "null")},
-               f"fired {schedule['Name']}: {body}")
+        _print(
+            args,
+            {"schedule": schedule["Name"], "result": json.loads(body or "null")},
+            f"fired {schedule['Name']}: {body}",
+        )
     return 0
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--stack-name", help="CloudFormation stack to read (default: sleepwake, or the local "
-                                            "stack's build/local/deployment.json when AWS_ENDPOINT_URL is set)")
+    where.add_argument(
+        "--stack-name",
+        help="CloudFormation stack to read (default: sleepwake, or the local "
+        "stack's build/local/deployment.json when AWS_ENDPOINT_URL is set)",
+    )
     where.add_argument("--deployment-file", help="JSON written by the local stack")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a sentence")
 
@@ -164,6 +183,7 @@ def _guard(func: Any) -> Any:
         except (BotoCoreError, ClientError) as error:
             print(f"error: AWS said: {error}", file=sys.stderr)
             return 2
+
     return run
 
 

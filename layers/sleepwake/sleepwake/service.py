@@ -6,11 +6,12 @@ the local stack use the same methods, so there is one way of doing each thing.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 from sleepwake import clock
 from sleepwake.adapters import aws
@@ -21,7 +22,6 @@ from sleepwake.adapters.state_table import Conflict, StateTable
 from sleepwake.adapters.stepfunctions import Executions, execution_arn
 from sleepwake.core import (
     ObservedCopies,
-    ScaleVerdict,
     State,
     StateRecord,
     WakeAction,
@@ -126,7 +126,9 @@ class ControlPlane:
     def _execution(self, record: StateRecord) -> str | None:
         if not record.execution_name:
             return None
-        machine = self.settings.wake_state_machine_arn if record.op_kind == "wake" else self.settings.sleep_state_machine_arn
+        machine = (
+            self.settings.wake_state_machine_arn if record.op_kind == "wake" else self.settings.sleep_state_machine_arn
+        )
         return execution_arn(machine, record.execution_name) if machine else record.execution_name
 
     def status(self) -> Status:
@@ -153,13 +155,18 @@ class ControlPlane:
             lease = self._lease(record, now, keep_awake_minutes)
             logger.info(
                 "wake decision",
-                extra={"action": decision.action.value, "reason": decision.reason, "source": source,
-                       "state": record.state.value, "current_copies": observed.current},
+                extra={
+                    "action": decision.action.value,
+                    "reason": decision.reason,
+                    "source": source,
+                    "state": record.state.value,
+                    "current_copies": observed.current,
+                },
             )
             try:
                 if decision.action == WakeAction.ALREADY_READY:
                     if record.state != State.READY or lease != record.lease_until:
-                        update = {"state": State.READY, "lease_until": lease, "last_error": None}
+                        update: dict[str, Any] = {"state": State.READY, "lease_until": lease, "last_error": None}
                         if record.state != State.READY:
                             update |= {"since": now, "op_id": None, "op_kind": None, "reason": decision.reason}
                         self.aws.table.put(self.ic, record.model_copy(update=update), expected_version=record.version)
@@ -170,8 +177,11 @@ class ControlPlane:
                             self.ic, record.model_copy(update={"lease_until": lease}), expected_version=record.version
                         )
                     return WakeOutcome(
-                        record.state, eta_seconds(record, observed, self.policy, now), self._execution(record),
-                        False, decision.reason,
+                        record.state,
+                        eta_seconds(record, observed, self.policy, now),
+                        self._execution(record),
+                        False,
+                        decision.reason,
                     )
                 return self._start_wake(record, observed, now, reason, source, lease, decision.reason)
             except Conflict:
@@ -185,31 +195,52 @@ class ControlPlane:
         return max(wanted, record.lease_until) if record.lease_until else wanted
 
     def _start_wake(
-        self, record: StateRecord, observed: ObservedCopies, now: datetime, reason: str, source: str,
-        lease: datetime | None, why: str,
+        self,
+        record: StateRecord,
+        observed: ObservedCopies,
+        now: datetime,
+        reason: str,
+        source: str,
+        lease: datetime | None,
+        why: str,
     ) -> WakeOutcome:
         op_id = uuid.uuid4().hex[:16]
         name = f"wake-{now:%Y%m%dT%H%M%S}-{op_id}"
         claimed = self.aws.table.put(
             self.ic,
-            record.model_copy(update={
-                "state": State.WAKING, "op_id": op_id, "op_kind": "wake", "execution_name": name, "since": now,
-                "reason": f"{source}: {reason}", "lease_until": lease, "last_error": None, "warmup_latencies_ms": [],
-            }),
+            record.model_copy(
+                update={
+                    "state": State.WAKING,
+                    "op_id": op_id,
+                    "op_kind": "wake",
+                    "execution_name": name,
+                    "since": now,
+                    "reason": f"{source}: {reason}",
+                    "lease_until": lease,
+                    "last_error": None,
+                    "warmup_latencies_ms": [],
+                }
+            ),
             expected_version=record.version,
         )
-        payload = {"op_id": op_id, "target_copies": self.policy.day_min_copies, "requested_at": now.isoformat(),
-                   "source": source, "reason": reason}
+        payload = {
+            "op_id": op_id,
+            "target_copies": self.policy.day_min_copies,
+            "requested_at": now.isoformat(),
+            "source": source,
+            "reason": reason,
+        }
         try:
             arn = self.aws.executions.start(self.settings.wake_state_machine_arn, name, payload)
         except Exception as error:
             # Put the record back so the next caller can try again: never leave a claimed wake with no execution.
             logger.exception("could not start the wake execution; releasing the claim", extra={"op_id": op_id})
-            try:
-                self.aws.table.put(self.ic, record.model_copy(update={"last_error": f"wake not started: {error}"}),
-                                   expected_version=claimed.version)
-            except Conflict:
-                pass
+            with contextlib.suppress(Conflict):
+                self.aws.table.put(
+                    self.ic,
+                    record.model_copy(update={"last_error": f"wake not started: {error}"}),
+                    expected_version=claimed.version,
+                )
             raise WakeStartFailed(str(error)) from error
         metrics.add_metric(name="WakeRequested", unit=MetricUnit.Count, value=1)
         logger.info("wake started", extra={"op_id": op_id, "execution": arn, "source": source, "reason": why})
@@ -220,16 +251,38 @@ class ControlPlane:
         record, observed = self.observe()
         elapsed = (clock.now() - started_at).total_seconds()
         bounds = self.aws.scaling.bounds(self.ic)
-        check = check_scale(observed, target, elapsed, self.policy, owner=record.op_id == op_id,
-                            min_capacity=bounds[0] if bounds else None)
-        logger.info("copy check", extra={"op_id": op_id, "verdict": check.verdict.value, "reason": check.reason,
-                                         "status": observed.status.value, "current": observed.current,
-                                         "desired": observed.desired, "elapsed_s": round(elapsed, 1)})
-        return {"verdict": check.verdict.value, "reason": check.reason, "status": observed.status.value,
-                "current": observed.current, "desired": observed.desired, "elapsed_seconds": round(elapsed, 3)}
+        check = check_scale(
+            observed,
+            target,
+            elapsed,
+            self.policy,
+            owner=record.op_id == op_id,
+            min_capacity=bounds[0] if bounds else None,
+        )
+        logger.info(
+            "copy check",
+            extra={
+                "op_id": op_id,
+                "verdict": check.verdict.value,
+                "reason": check.reason,
+                "status": observed.status.value,
+                "current": observed.current,
+                "desired": observed.desired,
+                "elapsed_s": round(elapsed, 1),
+            },
+        )
+        return {
+            "verdict": check.verdict.value,
+            "reason": check.reason,
+            "status": observed.status.value,
+            "current": observed.current,
+            "desired": observed.desired,
+            "elapsed_seconds": round(elapsed, 3),
+        }
 
-    def transition(self, *, op_id: str, to: State, error: str | None = None,
-                   latencies_ms: list[float] | None = None) -> StateRecord:
+    def transition(
+        self, *, op_id: str, to: State, error: str | None = None, latencies_ms: list[float] | None = None
+    ) -> StateRecord:
         """Move the record on behalf of op_id; raises NotOwner if another operation owns it now."""
         for _ in range(MAX_CLAIM_ATTEMPTS):
             record = self.aws.table.get(self.ic)
@@ -248,15 +301,17 @@ class ControlPlane:
             except Conflict:
                 continue
             self._record_metrics(record, new, now)
-            logger.info("state transition", extra={"op_id": op_id, "from": record.state.value, "to": to.value,
-                                                   "error": error})
+            logger.info(
+                "state transition", extra={"op_id": op_id, "from": record.state.value, "to": to.value, "error": error}
+            )
             return new
         raise Conflict(f"could not record {to} for {op_id}")
 
     def _record_metrics(self, before: StateRecord, after: StateRecord, now: datetime) -> None:
         if after.state == State.READY and before.since:
-            metrics.add_metric(name="TimeToReadySeconds", unit=MetricUnit.Seconds,
-                               value=(now - before.since).total_seconds())
+            metrics.add_metric(
+                name="TimeToReadySeconds", unit=MetricUnit.Seconds, value=(now - before.since).total_seconds()
+            )
         elif after.state == State.ASLEEP:
             metrics.add_metric(name="SleepCompleted", unit=MetricUnit.Count, value=1)
         elif after.state == State.FAILED and before.op_kind == "wake":
@@ -265,14 +320,19 @@ class ControlPlane:
     def warm_up(self, *, invocations: int | None = None) -> WarmupResult:
         """Send real requests until the core says the copy is warm (at least N, at most the policy's cap)."""
         minimum = invocations or self.policy.warmup_invocations
-        policy = self.policy.model_copy(update={"warmup_invocations": minimum,
-                                                "max_warmup_invocations": max(minimum, self.policy.max_warmup_invocations)})
+        policy = self.policy.model_copy(
+            update={
+                "warmup_invocations": minimum,
+                "max_warmup_invocations": max(minimum, self.policy.max_warmup_invocations),
+            }
+        )
         body = warmup_payload()
         result = WarmupResult()
         while not result.warm:
             try:
-                call = self.aws.runtime.invoke(self.settings.endpoint_name, self.ic, body,
-                                               self.settings.warmup_content_type)
+                call = self.aws.runtime.invoke(
+                    self.settings.endpoint_name, self.ic, body, self.settings.warmup_content_type
+                )
             except NoCapacityError as error:
                 raise NotServing(f"{self.ic} has no serving copy to warm: {error}") from error
             result.latencies_ms.append(round(call.latency_ms, 2))
@@ -287,21 +347,39 @@ class ControlPlane:
             now = clock.now()
             record, observed = self.observe()
             recent = self.aws.metrics.invocations(self.ic, self.policy.idle_minutes, now)
-            decision = decide_sleep(record, observed, self.policy, now, trigger=trigger,
-                                    recent_invocations=recent, force=force)
-            logger.info("sleep decision", extra={"sleep": decision.sleep, "reason": decision.reason,
-                                                 "trigger": trigger, "state": record.state.value,
-                                                 "recent_invocations": recent})
+            decision = decide_sleep(
+                record, observed, self.policy, now, trigger=trigger, recent_invocations=recent, force=force
+            )
+            logger.info(
+                "sleep decision",
+                extra={
+                    "sleep": decision.sleep,
+                    "reason": decision.reason,
+                    "trigger": trigger,
+                    "state": record.state.value,
+                    "recent_invocations": recent,
+                },
+            )
             if not decision.sleep:
                 metrics.add_metric(name="SleepSkipped", unit=MetricUnit.Count, value=1)
                 return {"sleep": False, "reason": decision.reason, "op_id": None}
             op_id = uuid.uuid4().hex[:16]
             try:
-                self.aws.table.put(self.ic, record.model_copy(update={
-                    "state": State.SLEEPING, "op_id": op_id, "op_kind": "sleep", "since": now,
-                    "reason": f"{trigger}: {decision.reason}", "execution_name": None,
-                    "lease_until": None if force else record.lease_until,
-                }), expected_version=record.version)
+                self.aws.table.put(
+                    self.ic,
+                    record.model_copy(
+                        update={
+                            "state": State.SLEEPING,
+                            "op_id": op_id,
+                            "op_kind": "sleep",
+                            "since": now,
+                            "reason": f"{trigger}: {decision.reason}",
+                            "execution_name": None,
+                            "lease_until": None if force else record.lease_until,
+                        }
+                    ),
+                    expected_version=record.version,
+                )
             except Conflict:
                 continue
             return {"sleep": True, "reason": decision.reason, "op_id": op_id}

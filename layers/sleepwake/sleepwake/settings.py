@@ -46,4 +46,4 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def load() -> Settings:
-    return Settings()  # type: ignore[call-arg]  # filled from the environment
+    return Settings()  # filled from the environment

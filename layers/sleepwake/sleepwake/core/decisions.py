@@ -156,7 +156,10 @@ def is_warm(latencies_ms: list[float], policy: Policy) -> tuple[bool, str]:
         return True, f"one warm-up request: {latencies_ms[0]:.0f} ms"
     before, last = latencies_ms[-2], latencies_ms[-1]
     if max(before, last) <= policy.warm_latency_tolerance * min(before, last):
-        return True, f"last two requests {before:.0f} ms and {last:.0f} ms agree within {policy.warm_latency_tolerance}x"
+        return (
+            True,
+            f"last two requests {before:.0f} ms and {last:.0f} ms agree within {policy.warm_latency_tolerance}x",
+        )
     if n >= policy.max_warmup_invocations:
         return True, f"gave up warming after {n} requests (last two {before:.0f} ms, {last:.0f} ms)"
     return False, f"latency still changing: {before:.0f} ms then {last:.0f} ms"

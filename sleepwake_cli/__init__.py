@@ -1,0 +1,1 @@
+"""The `sleepwake` command line: operator commands and the cost/waiting simulator."""

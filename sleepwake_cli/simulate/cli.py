@@ -1,0 +1,232 @@
+"""`sleepwake simulate`: replay a request trace through every policy and report cost and waits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from sleepwake.core import DailyCron
+
+from sleepwake_cli.simulate.engine import Provisioning, Span
+from sleepwake_cli.simulate.policies import Settings, SimulationError, SleepwakeSettings, simulate
+from sleepwake_cli.simulate.report import (
+    chart,
+    closing_note,
+    sleepwake_variants,
+    table,
+    to_json,
+    variants_table,
+    write_json,
+)
+from sleepwake_cli.simulate.trace import SyntheticWeek, Trace, load_csv
+
+PRICE_SOURCE = (
+    "ml.inf1.xlarge ~$0.20/h as the team reported it (FACTS §1); not checked against the AWS price list, "
+    "which varies by region: pass --price"
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    defaults_prov, defaults_sw = Provisioning(), SleepwakeSettings()
+    p = subparsers.add_parser(
+        "simulate",
+        help="replay a week of traffic: cost and waits per policy",
+        description=(
+            "Replay a request trace (a CSV, or a built-in synthetic US week) in simulated time through four "
+            "policies - always on, scheduled only, native autoscale-to-zero, sleepwake (driven by sleepwake.core) "
+            "- and report instance-hours, cost, saving, requests that met no capacity, waits and wakes as a "
+            "table, a JSON file and a PNG chart. Durations given as LOW-HIGH are drawn uniformly per use (seeded)."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    src = p.add_argument_group("trace")
+    src.add_argument(
+        "--trace",
+        type=Path,
+        metavar="FILE.csv",
+        help="CSV of timestamp[,wake_lead_seconds]; default: the built-in synthetic week",
+    )
+    src.add_argument("--naive-tz", default="UTC", help="time zone for CSV timestamps without an offset")
+    src.add_argument("--seed", type=int, default=7, help="seed of the synthetic week and of every drawn duration")
+    src.add_argument(
+        "--intent-share",
+        type=float,
+        default=SyntheticWeek.intent_share,
+        help="synthetic week: share of sessions whose app calls /wake first",
+    )
+
+    cost = p.add_argument_group("cost")
+    cost.add_argument(
+        "--price", type=float, default=0.20, help="instance price, USD per hour (ml.inf1.xlarge, FACTS §1)"
+    )
+
+    prov = p.add_argument_group("provisioning (seconds)")
+    prov.add_argument(
+        "--scale-up",
+        type=Span.parse,
+        default=defaults_prov.scale_up,
+        metavar="LOW-HIGH",
+        help="copy count set to 1 -> a serving copy (FACTS §1: 3-4 min)",
+    )
+    prov.add_argument(
+        "--alarm-detection",
+        type=Span.parse,
+        default=defaults_prov.alarm_detection,
+        metavar="LOW-HIGH",
+        help="native: no-capacity alarm detection added before scale-up",
+    )
+    prov.add_argument(
+        "--instance-release",
+        type=float,
+        default=defaults_prov.instance_release_seconds,
+        help="instance billed this long after copies reach 0 (FACTS §2: ~10 min)",
+    )
+    prov.add_argument(
+        "--native-idle-minutes",
+        type=float,
+        default=defaults_prov.native_idle_minutes,
+        help="native: target tracking scales in after this many idle minutes",
+    )
+    prov.add_argument(
+        "--load-latencies-ms",
+        type=_floats,
+        default=defaults_prov.load_latencies_ms,
+        metavar="A,B,C",
+        help="latency of the 1st, 2nd, ... request after a model load (cold effect)",
+    )
+    prov.add_argument(
+        "--steady-latency-ms", type=float, default=defaults_prov.steady_latency_ms, help="latency of a warm request"
+    )
+    prov.add_argument(
+        "--bench",
+        type=Path,
+        metavar="FILE.json",
+        help="model bench result with latencies_ms (requests after a load, in order) and optional "
+        "steady_ms; overrides the two options above",
+    )
+
+    sw = p.add_argument_group("sleepwake settings (the template's parameters)")
+    sw.add_argument("--sleep-cron", default=defaults_sw.sleep_cron)
+    sw.add_argument("--sleep-tz", default=defaults_sw.sleep_tz)
+    sw.add_argument("--wake-cron", default=defaults_sw.wake_cron)
+    sw.add_argument("--wake-tz", default=defaults_sw.wake_tz)
+    sw.add_argument(
+        "--idle-minutes",
+        type=int,
+        default=defaults_sw.idle_minutes,
+        help="night idle sleep after this many minutes without an invocation",
+    )
+    sw.add_argument(
+        "--idle-check-minutes", type=int, default=defaults_sw.idle_check_minutes, help="how often the idle check runs"
+    )
+    sw.add_argument(
+        "--intent-lease-minutes",
+        type=int,
+        default=defaults_sw.intent_lease_minutes,
+        help="what-if: an intent /wake keeps the copy awake this long (the core sets no lease today)",
+    )
+    sw.add_argument("--wake-timeout", type=int, default=defaults_sw.wake_timeout_seconds, help="wake timeout (s)")
+
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "--out", type=Path, default=Path("build/simulate"), help="folder for simulate.json and simulate.png"
+    )
+    out.add_argument("--long-wait-minutes", type=float, default=10.0, help="count waits longer than this")
+    out.add_argument("--no-chart", action="store_true", help="skip the PNG")
+    out.add_argument("--no-variants", action="store_true", help="skip the one-setting-at-a-time sleepwake runs")
+    p.set_defaults(func=run)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(",") if x.strip())
+
+
+def _bench_latencies(path: Path) -> tuple[tuple[float, ...], float | None]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    latencies = data.get("latencies_ms") or data.get("warmup_latencies_ms")
+    if not latencies:
+        raise ValueError(f"{path}: no latencies_ms list")
+    steady = data.get("steady_ms")
+    return tuple(float(x) for x in latencies), float(steady) if steady is not None else None
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    latencies, steady = tuple(args.load_latencies_ms), args.steady_latency_ms
+    if args.bench:
+        latencies, bench_steady = _bench_latencies(args.bench)
+        steady = bench_steady if bench_steady is not None else latencies[-1]
+    sleepwake = SleepwakeSettings(
+        sleep_cron=args.sleep_cron,
+        sleep_tz=args.sleep_tz,
+        wake_cron=args.wake_cron,
+        wake_tz=args.wake_tz,
+        idle_minutes=args.idle_minutes,
+        idle_check_minutes=args.idle_check_minutes,
+        wake_timeout_seconds=args.wake_timeout,
+        intent_lease_minutes=args.intent_lease_minutes,
+    )
+    DailyCron.parse(sleepwake.sleep_cron, sleepwake.sleep_tz)  # fail on a bad schedule before any work
+    DailyCron.parse(sleepwake.wake_cron, sleepwake.wake_tz)
+    prov = Provisioning(
+        scale_up=args.scale_up,
+        alarm_detection=args.alarm_detection,
+        instance_release_seconds=args.instance_release,
+        native_idle_minutes=args.native_idle_minutes,
+        load_latencies_ms=latencies,
+        steady_latency_ms=steady,
+    )
+    return Settings(
+        prov=prov,
+        sleepwake=sleepwake,
+        price_per_hour=args.price,
+        long_wait_minutes=args.long_wait_minutes,
+        seed=args.seed,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    began = time.perf_counter()
+    try:
+        settings = settings_from(args)
+        trace: Trace = (
+            load_csv(args.trace, naive_tz=args.naive_tz)
+            if args.trace
+            else SyntheticWeek(seed=args.seed, intent_share=args.intent_share).build()
+        )
+        results = simulate(trace, settings)
+        variants = [] if args.no_variants else sleepwake_variants(trace, settings)
+    except (ValueError, OSError, SimulationError) as exc:
+        print(f"sleepwake simulate: {exc}")
+        return 2
+    note = closing_note(results, variants, settings)
+
+    print(
+        f"Trace: {trace.source}, {trace.start:%Y-%m-%d %H:%M} to {trace.end:%Y-%m-%d %H:%M} UTC, "
+        f"{len(trace.requests)} requests ({sum(r.wake_lead_seconds is not None for r in trace.requests)} "
+        f"with a /wake intent)"
+    )
+    print(
+        f"Scale-up {settings.prov.scale_up} s, alarm +{settings.prov.alarm_detection} s, instance released "
+        f"{settings.prov.instance_release_seconds:g} s after 0 copies, load latencies "
+        f"{list(settings.prov.load_latencies_ms)} ms then {settings.prov.steady_latency_ms:g} ms\n"
+    )
+    print(table(results, settings.price_per_hour))
+    sw = next((r for r in results if r.key == "sleepwake"), None)
+    if variants and sw is not None:
+        print()
+        print(variants_table(sw, variants))
+    print("\n" + note)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / "simulate.json"
+    write_json(json_path, to_json(trace, settings, results, variants, note, price_source=PRICE_SOURCE))
+    written = [str(json_path)]
+    if not args.no_chart:
+        png = args.out / "simulate.png"
+        chart(png, trace, results)
+        written.append(str(png))
+    print(f"\nWrote {', '.join(written)} in {time.perf_counter() - began:.1f} s")
+    return 0

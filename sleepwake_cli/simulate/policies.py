@@ -1,0 +1,357 @@
+"""The four policies replayed on one trace. Sleepwake's decisions come from `sleepwake.core`, never from here."""
+
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+import numpy as np
+from sleepwake.core import (
+    DailyCron,
+    Policy,
+    QuietHours,
+    ScaleVerdict,
+    State,
+    StateRecord,
+    WakeAction,
+    check_scale,
+    decide_sleep,
+    decide_wake,
+    is_warm,
+)
+
+from sleepwake_cli.simulate.engine import Component, Outcome, PolicyResult, Provisioning, Sim, nearest_rank
+from sleepwake_cli.simulate.trace import Request, Trace
+
+# Requests still waiting when the trace ends are followed this far (a Sunday-night request under a
+# schedule waits for Monday's wake); anything later counts as unserved.
+HORIZON = timedelta(days=3)
+
+
+class SimulationError(RuntimeError):
+    """The parameters make the control plane do something the simulator does not model (e.g. a wake timeout)."""
+
+
+@dataclass(frozen=True)
+class SleepwakeSettings:
+    """The control plane's configuration (template parameters); defaults are the team's night window."""
+
+    sleep_cron: str = "cron(0 0 * * ? *)"
+    sleep_tz: str = "America/Los_Angeles"
+    wake_cron: str = "cron(0 7 * * ? *)"
+    wake_tz: str = "America/New_York"
+    idle_minutes: int = 30
+    idle_check_minutes: int = 15
+    wake_timeout_seconds: int = 900
+    # What-if, not core behaviour today: an intent /wake sets `lease_until` this far ahead, which
+    # decide_sleep honours. 0 = no lease (nothing in sleepwake.core sets one).
+    intent_lease_minutes: int = 0
+
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours.parse(self.sleep_cron, self.sleep_tz, self.wake_cron, self.wake_tz)
+
+    def policy(self, prov: Provisioning) -> Policy:
+        return Policy(
+            quiet_hours=self.quiet_hours(),
+            idle_minutes=self.idle_minutes,
+            wake_timeout_seconds=self.wake_timeout_seconds,
+            provisioning_estimate_seconds=round(prov.scale_up.mean),
+            warmup_estimate_seconds=round(sum(prov.load_latencies_ms) / 1000),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    prov: Provisioning = field(default_factory=Provisioning)
+    sleepwake: SleepwakeSettings = field(default_factory=SleepwakeSettings)
+    price_per_hour: float = 0.20
+    long_wait_minutes: float = 10.0
+    seed: int = 7
+
+
+def firings(cron: DailyCron, start: datetime, until: datetime) -> Iterator[datetime]:
+    """Every firing strictly after `start` and before `until` (one at exactly `start` is the initial state)."""
+    moment = cron.next(start)
+    while moment < until:
+        yield moment
+        moment = cron.next(moment)
+
+
+class Simulated:
+    """Replays a trace against one policy: requests are served by a copy or wait (the product retries)."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+
+    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator, *, serving: bool = False) -> None:
+        self.trace, self.settings, self.rng = trace, settings, rng
+        self.sim = Sim(trace.start)
+        self.comp = Component(self.sim, settings.prov, rng, serving=serving)
+        self.horizon = trace.end + HORIZON
+        self.outcomes: list[Outcome] = []
+        self.waiting: list[Outcome] = []
+
+    # Hooks a policy overrides.
+    def schedule(self) -> None:
+        """Queue the policy's own events (schedules, checks)."""
+
+    def on_no_capacity(self) -> None:
+        """A request just met no serving copy (it is already in `waiting`)."""
+
+    def on_intent(self) -> None:
+        """The product called /wake ahead of a request; only sleepwake has that endpoint."""
+
+    def on_invocation(self, at: datetime) -> None:
+        """A copy served a request at `at`."""
+
+    def details(self) -> dict[str, object]:
+        return {}
+
+    # Shared behaviour.
+    def run(self) -> PolicyResult:
+        for request in self.trace.requests:
+            if request.wake_lead_seconds is not None:
+                intent_at = max(self.trace.start, request.at - timedelta(seconds=request.wake_lead_seconds))
+                self.sim.at(intent_at, self.on_intent)
+            self.sim.at(request.at, self._arrive, request)
+        self.schedule()
+        self.sim.run(self.trace.end, self.horizon, lambda: bool(self.waiting))
+        return self._result()
+
+    def _arrive(self, request: Request) -> None:
+        outcome = Outcome(self.sim.now)
+        self.outcomes.append(outcome)
+        if self.comp.serving:
+            self.serve(outcome)
+        else:
+            outcome.met_no_capacity = True
+            self.waiting.append(outcome)
+            self.on_no_capacity()
+
+    def serve(self, outcome: Outcome) -> None:
+        outcome.served_at = self.sim.now
+        outcome.extra_seconds = self.comp.invoke()
+        self.on_invocation(self.sim.now)
+
+    def release_waiters(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for outcome in waiting:
+            self.serve(outcome)
+
+    def _result(self) -> PolicyResult:
+        waits = [o.wait_seconds(self.horizon) for o in self.outcomes]
+        hours = self.comp.instance_seconds(self.trace.start, self.trace.end) / 3600
+        return PolicyResult(
+            key=self.key,
+            label=self.label,
+            instance_hours=hours,
+            cost=hours * self.settings.price_per_hour,
+            requests=len(self.outcomes),
+            met_no_capacity=sum(o.met_no_capacity for o in self.outcomes),
+            long_waits=sum(w > self.settings.long_wait_minutes * 60 for w in waits),
+            unserved=sum(o.served_at is None for o in self.outcomes),
+            wait_p50_s=nearest_rank(waits, 50),
+            wait_p95_s=nearest_rank(waits, 95),
+            wait_max_s=max(waits, default=0.0),
+            wakes=self.comp.wakes,
+            copy_changes=[(t, c) for t, c in self.comp.copy_changes if t < self.trace.end],
+            details=self.details(),
+        )
+
+
+class AlwaysOn(Simulated):
+    key, label = "always_on", "always on"
+
+    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+        super().__init__(trace, settings, rng, serving=True)
+
+
+class ScheduledOnly(Simulated):
+    """The team's first setup: copies to 0 at the sleep firing, to 1 at the wake firing, nothing else."""
+
+    key, label = "scheduled", "scheduled only"
+
+    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+        self.quiet = settings.sleepwake.quiet_hours()
+        super().__init__(trace, settings, rng, serving=not self.quiet.is_quiet(trace.start))
+
+    def schedule(self) -> None:
+        for at in firings(self.quiet.wake, self.trace.start, self.horizon):
+            self.sim.at(at, self.comp.scale_up, self.release_waiters)
+        for at in firings(self.quiet.sleep, self.trace.start, self.horizon):
+            self.sim.at(at, self.comp.scale_down)
+
+
+class NativeAutoscale(Simulated):
+    """AWS's recipe (FACTS §3): a step policy on the NoCapacityInvocationFailures alarm scales out from 0,
+    target tracking scales in to 0 after `native_idle_minutes` without an invocation."""
+
+    key, label = "native", "native scale-to-zero"
+
+    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+        super().__init__(trace, settings, rng, serving=False)
+        self._alarm_pending = False
+        self._last_invocation = trace.start
+        self._alarms = 0
+
+    def on_no_capacity(self) -> None:
+        if self.comp.provisioning or self._alarm_pending:
+            return
+        self._alarm_pending = True
+        self.sim.after(self.settings.prov.alarm_detection.draw(self.rng), self._alarm)
+
+    def _alarm(self) -> None:
+        self._alarm_pending = False
+        self._alarms += 1
+        self.comp.scale_up(self.release_waiters)
+
+    def on_invocation(self, at: datetime) -> None:
+        self._last_invocation = at
+        self.sim.after(self.settings.prov.native_idle_minutes * 60, self._scale_in_check)
+
+    def _scale_in_check(self) -> None:
+        idle = (self.sim.now - self._last_invocation).total_seconds()
+        if self.comp.serving and idle >= self.settings.prov.native_idle_minutes * 60:
+            self.comp.scale_down()
+
+    def details(self) -> dict[str, object]:
+        return {"alarms": self._alarms}
+
+
+class Sleepwake(Simulated):
+    """The control plane: schedule firings, intent /wake, no-capacity /wake and idle checks, each decided by
+    `sleepwake.core`; a wake polls the copies with `check_scale` and warms with `is_warm` before READY.
+
+    The product, on a no-capacity error, calls /wake and polls /status until READY (FACTS §4: a wake answers
+    202), so a request that met no capacity is served when the record turns READY.
+    """
+
+    key, label = "sleepwake", "sleepwake"
+
+    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+        self.policy = settings.sleepwake.policy(settings.prov)
+        quiet = self.policy.quiet_hours.is_quiet(trace.start)
+        super().__init__(trace, settings, rng, serving=not quiet)
+        self.record = StateRecord(state=State.ASLEEP if quiet else State.READY, since=trace.start)
+        self.invocations: list[datetime] = []  # what CloudWatch's Invocations sum is computed from
+        self.decisions: Counter[str] = Counter()
+        self._ops = 0
+
+    def schedule(self) -> None:
+        quiet = self.policy.quiet_hours
+        for at in firings(quiet.wake, self.trace.start, self.horizon):
+            self.sim.at(at, self._wake, "schedule")
+        for at in firings(quiet.sleep, self.trace.start, self.horizon):
+            self.sim.at(at, self._sleep, "schedule")
+        # EventBridge rate(N minutes), taken as aligned to the clock.
+        step = timedelta(minutes=self.settings.sleepwake.idle_check_minutes)
+        epoch = datetime(2000, 1, 1, tzinfo=self.trace.start.tzinfo)
+        at = self.trace.start + (step - (self.trace.start - epoch) % step)
+        while at < self.horizon:
+            self.sim.at(at, self._sleep, "idle")
+            at += step
+
+    def on_no_capacity(self) -> None:
+        self._wake("no_capacity")
+
+    def on_intent(self) -> None:
+        self._wake("intent")
+
+    def on_invocation(self, at: datetime) -> None:
+        insort(self.invocations, at)
+
+    def _recent_invocations(self) -> int:
+        window = timedelta(minutes=self.policy.idle_minutes)
+        return bisect_right(self.invocations, self.sim.now) - bisect_right(self.invocations, self.sim.now - window)
+
+    def _move(self, state: State, **changes: object) -> None:
+        self.record = self.record.model_copy(
+            update={"state": state, "since": self.sim.now, "version": self.record.version + 1, **changes}
+        )
+
+    def _wake(self, trigger: str) -> None:
+        decision = decide_wake(self.record, self.comp.observed(), self.policy, self.sim.now)
+        self.decisions[f"wake {trigger}: {decision.action.value}"] += 1
+        lease = self.settings.sleepwake.intent_lease_minutes
+        if trigger == "intent" and lease:
+            until = self.sim.now + timedelta(minutes=lease)
+            if self.record.lease_until is None or self.record.lease_until < until:
+                self.record = self.record.model_copy(update={"lease_until": until})
+        if decision.action != WakeAction.START:
+            return
+        self._ops += 1
+        self._move(State.WAKING, op_id=f"wake-{self._ops}", op_kind="wake", reason=f"{trigger}: {decision.reason}")
+        if not self.comp.scale_up(self._copy_serving) and self.comp.serving:
+            self._copy_serving()
+
+    def _copy_serving(self) -> None:
+        elapsed = (self.sim.now - (self.record.since or self.sim.now)).total_seconds()
+        # The control plane raises MinCapacity with the copies (FACTS §3), so autoscaling never fights it here.
+        target = self.policy.day_min_copies
+        check = check_scale(self.comp.observed(), target, elapsed, self.policy, min_capacity=target)
+        if check.verdict != ScaleVerdict.REACHED:
+            raise SimulationError(f"{self.record.op_id}: {check.verdict.value}: {check.reason} (raise --wake-timeout?)")
+        self._move(State.WARMING)
+        # The control plane sends warm-up requests until the core calls the copy warm; they are invocations.
+        latencies: list[float] = []
+        elapsed_warm = 0.0
+        while True:
+            latencies.append(self.settings.prov.latency_ms(self.comp.load_index))
+            self.comp.load_index += 1
+            elapsed_warm += latencies[-1] / 1000
+            insort(self.invocations, self.sim.now + timedelta(seconds=elapsed_warm))
+            if is_warm(latencies, self.policy)[0]:
+                break
+        self.decisions[f"warm-up requests: {len(latencies)}"] += 1
+        self.sim.after(elapsed_warm, self._warmed, self.record.op_id)
+
+    def _warmed(self, op_id: str) -> None:
+        if self.record.op_id != op_id or self.record.state != State.WARMING:
+            return
+        self._move(State.READY, reason="warm")
+        self.release_waiters()
+
+    def _sleep(self, trigger: str) -> None:
+        decision = decide_sleep(
+            self.record,
+            self.comp.observed(),
+            self.policy,
+            self.sim.now,
+            trigger="idle" if trigger == "idle" else "schedule",
+            recent_invocations=self._recent_invocations(),
+        )
+        self.decisions[f"sleep {trigger}: {'sleep' if decision.sleep else 'skip'}"] += 1
+        if not decision.sleep:
+            return
+        self._ops += 1
+        self._move(State.SLEEPING, op_id=f"sleep-{self._ops}", op_kind="sleep", reason=f"{trigger}: {decision.reason}")
+        self.comp.scale_down()
+        check = check_scale(self.comp.observed(), 0, 0.0, self.policy)
+        if check.verdict == ScaleVerdict.REACHED:
+            self._move(State.ASLEEP)
+
+    def details(self) -> dict[str, object]:
+        return {"decisions": dict(sorted(self.decisions.items()))}
+
+
+POLICIES: tuple[type[Simulated], ...] = (AlwaysOn, ScheduledOnly, NativeAutoscale, Sleepwake)
+
+
+def simulate(trace: Trace, settings: Settings, keys: tuple[str, ...] | None = None) -> list[PolicyResult]:
+    """Every policy on the same trace; savings are against always-on when it is among them."""
+    results = []
+    for index, cls in enumerate(POLICIES):
+        if keys is not None and cls.key not in keys:
+            continue
+        rng = np.random.default_rng([settings.seed, index])
+        results.append(cls(trace, settings, rng).run())
+    base = next((r.cost for r in results if r.key == AlwaysOn.key), None)
+    if base is None:
+        base = trace.hours * settings.price_per_hour
+    for result in results:
+        result.saving_pct = 100 * (1 - result.cost / base) if base else 0.0
+    return results

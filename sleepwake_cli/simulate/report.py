@@ -1,0 +1,312 @@
+"""What the simulator hands back: a terminal table, a JSON file, a PNG chart and a closing note in words."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sleepwake_cli.simulate.engine import PolicyResult
+from sleepwake_cli.simulate.policies import Settings, simulate
+from sleepwake_cli.simulate.trace import Trace
+
+CHART_TZ = "America/New_York"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One sleepwake setting changed from the configured value, all else equal."""
+
+    setting: str
+    value: str
+    result: PolicyResult
+
+
+def sleepwake_variants(trace: Trace, settings: Settings) -> list[Variant]:
+    """Change one setting at a time (the schedule also as a pair) and replay sleepwake alone."""
+    sw = settings.sleepwake
+    cases: list[tuple[str, str, Settings, Trace]] = []
+    for minutes in (15, 60):
+        if minutes != sw.idle_minutes:
+            cases.append(
+                ("idle minutes", str(minutes), replace(settings, sleepwake=replace(sw, idle_minutes=minutes)), trace)
+            )
+    if any(r.wake_lead_seconds is not None for r in trace.requests):
+        cases.append(("intent lead", "no /wake intent", settings, trace.with_intent_lead(None)))
+        for lead in (60, 600):
+            cases.append(("intent lead", f"{lead // 60} min", settings, trace.with_intent_lead(lead)))
+        if not sw.intent_lease_minutes:
+            leased = replace(settings, sleepwake=replace(sw, intent_lease_minutes=15))
+            cases.append(("intent lease (what-if)", "15 min", leased, trace))
+    schedules = {
+        "sleep 21:00 Los_Angeles": replace(sw, sleep_cron="cron(0 21 * * ? *)", sleep_tz="America/Los_Angeles"),
+        "wake MON-FRI only": replace(sw, wake_cron=sw.wake_cron.replace("* * ? *", "? * MON-FRI *")),
+        "sleep 21:00 LA + wake MON-FRI": replace(
+            sw,
+            sleep_cron="cron(0 21 * * ? *)",
+            sleep_tz="America/Los_Angeles",
+            wake_cron=sw.wake_cron.replace("* * ? *", "? * MON-FRI *"),
+        ),
+    }
+    for label, changed in schedules.items():
+        if changed != sw:
+            cases.append(("schedule", label, replace(settings, sleepwake=changed), trace))
+    return [
+        Variant(setting, value, simulate(case_trace, case_settings, keys=("sleepwake",))[0])
+        for setting, value, case_settings, case_trace in cases
+    ]
+
+
+def fmt_wait(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds else "0"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def table(results: list[PolicyResult], price_per_hour: float) -> str:
+    head = ["policy", "inst-h", f"cost $ (@{price_per_hour:g}/h)", "saving", "no-cap", "p50", "p95", "max", "wakes"]
+    rows = [
+        [
+            r.label,
+            f"{r.instance_hours:.1f}",
+            f"{r.cost:.2f}",
+            f"{r.saving_pct:.1f} %",
+            str(r.met_no_capacity),
+            fmt_wait(r.wait_p50_s),
+            fmt_wait(r.wait_p95_s),
+            fmt_wait(r.wait_max_s),
+            str(r.wakes),
+        ]
+        for r in results
+    ]
+    return _grid(head, rows)
+
+
+def variants_table(base: PolicyResult, variants: list[Variant]) -> str:
+    head = ["sleepwake setting", "value", "cost $", "saving", "no-cap", "p95", "max", "wakes"]
+    rows = [
+        [
+            "(as configured)",
+            "",
+            f"{base.cost:.2f}",
+            f"{base.saving_pct:.1f} %",
+            str(base.met_no_capacity),
+            fmt_wait(base.wait_p95_s),
+            fmt_wait(base.wait_max_s),
+            str(base.wakes),
+        ]
+    ]
+    for v in variants:
+        r = v.result
+        rows.append(
+            [
+                v.setting,
+                v.value,
+                f"{r.cost:.2f}",
+                f"{r.saving_pct:.1f} %",
+                str(r.met_no_capacity),
+                fmt_wait(r.wait_p95_s),
+                fmt_wait(r.wait_max_s),
+                str(r.wakes),
+            ]
+        )
+    return _grid(head, rows)
+
+
+def _grid(head: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *rows, strict=True)]
+    line = "  ".join("-" * w for w in widths)
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    return "\n".join([fmt(head), line, *(fmt(r) for r in rows)])
+
+
+def closing_note(results: list[PolicyResult], variants: list[Variant], settings: Settings) -> str:
+    """The answer in words: saving and waits per policy, and which sleepwake setting moves the result most."""
+    long = settings.long_wait_minutes
+    lines = []
+    for r in results:
+        if r.key == "always_on":
+            lines.append(f"- {r.label}: ${r.cost:.2f} for the period, the baseline; nobody waits.")
+            continue
+        waits = (
+            "nobody waits"
+            if r.met_no_capacity == 0 and r.wait_max_s < 1
+            else (
+                f"{r.met_no_capacity} of {r.requests} requests met no capacity, wait p50 {fmt_wait(r.wait_p50_s)}, "
+                f"p95 {fmt_wait(r.wait_p95_s)}, max {fmt_wait(r.wait_max_s)}; {r.long_waits} waited over {long:g} min"
+            )
+        )
+        lines.append(f"- {r.label}: saves {r.saving_pct:.1f} % (${r.cost:.2f}); {waits}; {r.wakes} wakes.")
+    sw = next((r for r in results if r.key == "sleepwake"), None)
+    if sw is not None and variants:
+        lines.append(_most_important(sw, variants))
+    return "\n".join(lines)
+
+
+def _most_important(base: PolicyResult, variants: list[Variant]) -> str:
+    """Rank the settings by how far their variants move the saving, then by how far they move the waits."""
+    by_setting: dict[str, list[Variant]] = {}
+    for v in variants:
+        by_setting.setdefault(v.setting, []).append(v)
+
+    def cost_swing(vs: list[Variant]) -> float:
+        return max(abs(v.result.saving_pct - base.saving_pct) for v in vs)
+
+    top_cost = max(by_setting, key=lambda s: cost_swing(by_setting[s]))
+    best = max(by_setting[top_cost], key=lambda v: v.result.saving_pct)
+    parts = [
+        f"- Sleepwake: the {top_cost} is the setting that matters most. '{best.value}' takes the saving from "
+        f"{base.saving_pct:.1f} % to {best.result.saving_pct:.1f} %, with {best.result.met_no_capacity} requests "
+        f"meeting no capacity instead of {base.met_no_capacity} (max wait {fmt_wait(best.result.wait_max_s)})."
+    ]
+    small = [
+        f"{s} ({'/'.join(v.value for v in vs)}): {cost_swing(vs):.1f} points"
+        for s, vs in by_setting.items()
+        if s != top_cost
+    ]
+    if small:
+        parts.append(" Saving moved by the others: " + "; ".join(small) + ".")
+    fewest = min(variants, key=lambda v: (v.result.met_no_capacity, v.result.wait_max_s))
+    if fewest.result.met_no_capacity < base.met_no_capacity:
+        parts.append(
+            f" For waits, {fewest.setting} = {fewest.value} helps most: {fewest.result.met_no_capacity} requests meet "
+            f"no capacity instead of {base.met_no_capacity} (max wait {fmt_wait(fewest.result.wait_max_s)})."
+        )
+    return "".join(parts)
+
+
+def to_json(
+    trace: Trace,
+    settings: Settings,
+    results: list[PolicyResult],
+    variants: list[Variant],
+    note: str,
+    *,
+    price_source: str,
+) -> dict[str, Any]:
+    prov = settings.prov
+
+    def policy(r: PolicyResult, timeline: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "key": r.key,
+            "label": r.label,
+            "instance_hours": round(r.instance_hours, 3),
+            "cost_usd": round(r.cost, 2),
+            "saving_vs_always_on_pct": round(r.saving_pct, 2),
+            "requests": r.requests,
+            "met_no_capacity": r.met_no_capacity,
+            "waited_over_long_wait": r.long_waits,
+            "unserved": r.unserved,
+            "wait_p50_s": round(r.wait_p50_s, 2),
+            "wait_p95_s": round(r.wait_p95_s, 2),
+            "wait_max_s": round(r.wait_max_s, 2),
+            "wakes": r.wakes,
+            "details": r.details,
+        }
+        if timeline:
+            out["copies_timeline"] = [[t.isoformat(), c] for t, c in r.copy_changes]
+        return out
+
+    return {
+        "trace": {
+            "source": trace.source,
+            "start": trace.start.isoformat(),
+            "end": trace.end.isoformat(),
+            "hours": trace.hours,
+            "requests": len(trace.requests),
+            "with_wake_intent": sum(r.wake_lead_seconds is not None for r in trace.requests),
+        },
+        "parameters": {
+            "price_per_hour_usd": settings.price_per_hour,
+            "price_source": price_source,
+            "scale_up_seconds": str(prov.scale_up),
+            "alarm_detection_seconds": str(prov.alarm_detection),
+            "instance_release_seconds": prov.instance_release_seconds,
+            "native_idle_minutes": prov.native_idle_minutes,
+            "load_latencies_ms": list(prov.load_latencies_ms),
+            "steady_latency_ms": prov.steady_latency_ms,
+            "long_wait_minutes": settings.long_wait_minutes,
+            "seed": settings.seed,
+            "sleepwake": asdict(settings.sleepwake),
+        },
+        "policies": [policy(r) for r in results],
+        "sleepwake_settings": [{"setting": v.setting, "value": v.value, **policy(v.result, False)} for v in variants],
+        "closing_note": note,
+    }
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def chart(path: Path, trace: Trace, results: list[PolicyResult]) -> None:
+    """Requests per hour, copies over the period per policy, and cost bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; must precede pyplot
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    zone = ZoneInfo(CHART_TZ)
+    n = len(results)
+    fig, axes = plt.subplots(
+        n + 2, 1, figsize=(13, 2.0 + 1.1 * n + 2.6), gridspec_kw={"height_ratios": [1.4] + [0.8] * n + [1.6]}
+    )
+    time_axes = axes[: n + 1]
+    for ax in time_axes[1:]:
+        ax.sharex(time_axes[0])
+
+    hours = int(trace.hours)
+    counts = [0] * max(hours, 1)
+    for request in trace.requests:
+        counts[min(int((request.at - trace.start).total_seconds() // 3600), len(counts) - 1)] += 1
+    edges = [(trace.start + timedelta(hours=h)).astimezone(zone) for h in range(len(counts))]
+    axes[0].bar(edges, counts, width=1 / 24, align="edge", color="#7a8ca5")
+    axes[0].set_ylabel("req/h")
+    axes[0].set_title(f"{trace.source}: {len(trace.requests)} requests (times in {CHART_TZ})", fontsize=10)
+
+    for ax, r in zip(time_axes[1:], results, strict=True):
+        xs = [t.astimezone(zone) for t, _ in r.copy_changes] + [trace.end.astimezone(zone)]
+        ys = [c for _, c in r.copy_changes]
+        ax.stairs(ys, xs, fill=True, color="#3b7dd8" if r.key == "sleepwake" else "#9bb7e0")
+        ax.set_ylim(0, 1.3)
+        ax.set_yticks([0, 1])
+        ax.set_ylabel("copies", fontsize=8)
+        ax.text(
+            0.005,
+            0.93,
+            f"{r.label}: {r.instance_hours:.0f} instance-h, {r.met_no_capacity} met no capacity",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=8,
+        )
+    for ax in time_axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    time_axes[-1].xaxis.set_major_locator(mdates.DayLocator(tz=zone))
+    time_axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%a %d", tz=zone))
+    time_axes[-1].set_xlim(trace.start.astimezone(zone), trace.end.astimezone(zone))
+
+    bars = axes[-1]
+    labels = [r.label for r in results]
+    costs = [r.cost for r in results]
+    bars.barh(labels, costs, color=["#3b7dd8" if r.key == "sleepwake" else "#9bb7e0" for r in results])
+    for i, r in enumerate(results):
+        bars.text(r.cost, i, f" ${r.cost:.2f} ({r.saving_pct:.0f} % saved)", va="center", fontsize=8)
+    bars.invert_yaxis()
+    bars.set_xlabel("cost for the period (USD)")
+    bars.set_xlim(0, max(costs, default=1) * 1.35 or 1)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

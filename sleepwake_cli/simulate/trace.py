@@ -1,0 +1,174 @@
+"""Request traces for the simulator: a CSV of timestamps (with optional wake intent) or a synthetic US week."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+# Days are cut at midnight in this zone: it is where the night window opens (00:00 America/Los_Angeles).
+WINDOW_TZ = "America/Los_Angeles"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One invocation. `wake_lead_seconds` set: the product called /wake that long before sending it."""
+
+    at: datetime
+    wake_lead_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Requests in time order and the window [start, end) that is billed."""
+
+    requests: tuple[Request, ...]
+    start: datetime
+    end: datetime
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("trace window must be timezone-aware")
+        if self.end <= self.start:
+            raise ValueError("trace window is empty")
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600
+
+    def with_intent_lead(self, seconds: float | None) -> Trace:
+        """The same requests with every wake intent moved to `seconds` before its request (None: no intents)."""
+        requests = tuple(
+            replace(r, wake_lead_seconds=None if seconds is None else seconds) if r.wake_lead_seconds is not None else r
+            for r in self.requests
+        )
+        suffix = "no intent" if seconds is None else f"intent lead {seconds / 60:g} min"
+        return replace(self, requests=requests, source=f"{self.source}, {suffix}")
+
+
+def _local_midnight(moment: datetime, tz: str, *, after: bool) -> datetime:
+    zone = ZoneInfo(tz)
+    day = moment.astimezone(zone).date()
+    midnight = datetime.combine(day, time(0), tzinfo=zone)
+    if after and midnight <= moment:
+        midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return midnight.astimezone(UTC)
+
+
+def _parse_timestamp(text: str, default_tz: ZoneInfo) -> datetime:
+    text = text.strip()
+    try:
+        return datetime.fromtimestamp(float(text), tz=UTC)
+    except ValueError:
+        pass
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=default_tz)
+    return moment.astimezone(UTC)
+
+
+def load_csv(path: Path, *, naive_tz: str = "UTC") -> Trace:
+    """Read `timestamp[,wake_lead_seconds]` rows (header optional); the window is whole local days around them.
+
+    timestamp: ISO 8601 (offset or Z; without one, `naive_tz`) or Unix seconds. wake_lead_seconds: empty for a
+    request with no intent, else how many seconds before it the product called /wake.
+    """
+    zone = ZoneInfo(naive_tz)
+    requests: list[Request] = []
+    with path.open(newline="") as handle:
+        for lineno, row in enumerate(csv.reader(handle), start=1):
+            if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
+                continue
+            if lineno == 1 and row[0].strip().lower() in ("timestamp", "time", "at"):
+                continue
+            try:
+                at = _parse_timestamp(row[0], zone)
+                lead_text = row[1].strip() if len(row) > 1 else ""
+                lead = float(lead_text) if lead_text else None
+            except ValueError as exc:
+                raise ValueError(f"{path}:{lineno}: {exc}") from exc
+            if lead is not None and (lead < 0 or not math.isfinite(lead)):
+                raise ValueError(f"{path}:{lineno}: wake_lead_seconds must be a non-negative number")
+            requests.append(Request(at, lead))
+    if not requests:
+        raise ValueError(f"{path}: no requests")
+    requests.sort(key=lambda r: r.at)
+    start = _local_midnight(requests[0].at, WINDOW_TZ, after=False)
+    end = _local_midnight(requests[-1].at, WINDOW_TZ, after=True)
+    return Trace(tuple(requests), start, end, source=str(path))
+
+
+# Sessions started per hour in one zone, by local hour: a speech-language pathologist's working day,
+# a lunch dip, some evening homework practice, almost nothing at night.
+_WEEKDAY_SESSIONS = [0.03] * 6 + [
+    0.3,
+    1.5,
+    3.5,
+    4.0,
+    4.0,
+    3.0,
+    2.0,
+    3.5,
+    4.0,
+    3.5,
+    2.5,
+    1.2,
+    0.8,
+    0.6,
+    0.4,
+    0.2,
+    0.08,
+    0.04,
+]
+_WEEKEND_SESSIONS = [0.02] * 8 + [0.15] * 10 + [0.08] * 4 + [0.03] * 2
+# Where the users are: share of sessions per US time zone.
+_ZONES = {"America/New_York": 0.47, "America/Chicago": 0.29, "America/Denver": 0.07, "America/Los_Angeles": 0.17}
+
+
+@dataclass(frozen=True)
+class SyntheticWeek:
+    """Knobs of the built-in week. Sessions are bursts of short clips; a share of them announce themselves."""
+
+    seed: int = 7
+    first_day: date = date(2025, 5, 5)  # a Monday, away from DST changes
+    days: int = 7
+    sessions_scale: float = 1.0
+    mean_clips_per_session: float = 12.0
+    clip_gap_seconds: tuple[float, float] = (15.0, 75.0)
+    intent_share: float = 0.6
+    intent_lead_seconds: tuple[float, float] = (120.0, 480.0)
+
+    def build(self) -> Trace:
+        rng = np.random.default_rng(self.seed)
+        start = datetime.combine(self.first_day, time(0), tzinfo=ZoneInfo(WINDOW_TZ)).astimezone(UTC)
+        end = start + timedelta(days=self.days)
+        requests: list[Request] = []
+        minutes = int((end - start).total_seconds() // 60)
+        for tz, share in _ZONES.items():
+            zone = ZoneInfo(tz)
+            for minute in range(minutes):
+                moment = start + timedelta(minutes=minute)
+                local = moment.astimezone(zone)
+                table = _WEEKDAY_SESSIONS if local.weekday() < 5 else _WEEKEND_SESSIONS
+                rate = table[local.hour] * share * self.sessions_scale / 60
+                for _ in range(rng.poisson(rate)):
+                    requests.extend(self._session(rng, moment + timedelta(seconds=float(rng.uniform(0, 60)))))
+        requests = [r for r in requests if r.at < end]
+        requests.sort(key=lambda r: r.at)
+        return Trace(tuple(requests), start, end, source=f"synthetic US week (seed {self.seed})")
+
+    def _session(self, rng: np.random.Generator, begin: datetime) -> list[Request]:
+        clips = int(rng.geometric(1 / self.mean_clips_per_session))  # >= 1, mean as configured
+        lead = float(rng.uniform(*self.intent_lead_seconds)) if rng.random() < self.intent_share else None
+        out = [Request(begin, lead)]
+        at = begin
+        for _ in range(clips - 1):
+            at = at + timedelta(seconds=float(rng.uniform(*self.clip_gap_seconds)))
+            out.append(Request(at))
+        return out

@@ -1,0 +1,63 @@
+"""Request traces: the CSV format users write, and the built-in synthetic week."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sleepwake.core import QuietHours
+
+from sleepwake_cli.simulate.trace import SyntheticWeek, load_csv
+
+
+def test_csv_reads_iso_and_unix_timestamps_with_optional_wake_leads(tmp_path: Path) -> None:
+    path = tmp_path / "trace.csv"
+    path.write_text(
+        "timestamp,wake_lead_seconds\n"
+        "2025-05-06T14:00:00Z,300\n"
+        "2025-05-06T10:05:00-04:00,\n"
+        "# a comment\n"
+        "1746540000\n"  # 2025-05-06T14:00:00Z as Unix seconds
+        "2025-05-06 09:00:00\n"  # no offset: --naive-tz
+    )
+    tr = load_csv(path, naive_tz="America/Chicago")
+
+    ats = [r.at for r in tr.requests]
+    assert ats == sorted(ats)
+    assert datetime(2025, 5, 6, 14, 0, tzinfo=UTC) in ats
+    assert datetime(2025, 5, 6, 14, 5, tzinfo=UTC) in ats
+    assert datetime(2025, 5, 6, 14, 0, tzinfo=UTC) == tr.requests[0].at
+    assert [r.wake_lead_seconds for r in tr.requests].count(300.0) == 1
+    # The window is whole days cut at midnight Los_Angeles around the requests.
+    la = ZoneInfo("America/Los_Angeles")
+    assert tr.start == datetime(2025, 5, 6, tzinfo=la)
+    assert tr.end == datetime(2025, 5, 7, tzinfo=la)
+
+
+def test_csv_rejects_a_negative_wake_lead(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("2025-05-06T14:00:00Z,-5\n")
+    with pytest.raises(ValueError, match=r"bad\.csv:1"):
+        load_csv(path)
+
+
+def test_the_synthetic_week_is_reproducible_from_its_seed() -> None:
+    first, again, other = SyntheticWeek(seed=3).build(), SyntheticWeek(seed=3).build(), SyntheticWeek(seed=4).build()
+    assert first.requests == again.requests
+    assert first.requests != other.requests
+    assert first.hours == 7 * 24
+
+
+def test_the_synthetic_week_is_busy_on_weekdays_sparse_at_night_and_quiet_at_weekends() -> None:
+    tr = SyntheticWeek(seed=7).build()
+    ny = ZoneInfo("America/New_York")
+    weekday = sum(r.at.astimezone(ny).weekday() < 5 for r in tr.requests) / 5
+    weekend = sum(r.at.astimezone(ny).weekday() >= 5 for r in tr.requests) / 2
+    quiet = QuietHours.parse("cron(0 0 * * ? *)", "America/Los_Angeles", "cron(0 7 * * ? *)", "America/New_York")
+    at_night = sum(quiet.is_quiet(r.at) for r in tr.requests)
+
+    assert weekday > 4 * weekend > 0
+    assert 0 < at_night < 0.02 * len(tr.requests)
+    assert any(r.wake_lead_seconds for r in tr.requests)
