@@ -18,6 +18,7 @@ from sleepwake.core import (
     decide_wake,
     effective_state,
     eta_seconds,
+    extend_lease,
     is_serving,
     is_warm,
 )
@@ -121,7 +122,9 @@ def test_idle_sleep_only_acts_in_quiet_hours(policy):
 
 @pytest.mark.parametrize("state", [State.WAKING, State.WARMING])
 def test_sleep_never_interrupts_a_wake(policy, state):
-    decision = decide_sleep(record(state), UPDATING, policy, NIGHT, trigger="schedule", recent_invocations=0, force=True)
+    decision = decide_sleep(
+        record(state), UPDATING, policy, NIGHT, trigger="schedule", recent_invocations=0, force=True
+    )
     assert not decision.sleep
     assert "would undo it" in decision.reason
 
@@ -221,3 +224,21 @@ def test_status_eta_counts_down_during_a_wake(policy):
     assert eta_seconds(waking, UPDATING, policy, NIGHT) == 145
     assert eta_seconds(record(State.READY), SERVING, policy, NIGHT) == 0
     assert eta_seconds(record(State.ASLEEP), ASLEEP, policy, NIGHT) == 245
+
+
+# ---- the awake lease ---------------------------------------------------------------------------------
+def test_keep_awake_sets_a_lease_from_now(policy):
+    assert extend_lease(None, NIGHT, 30, policy) == NIGHT + timedelta(minutes=30)
+
+
+def test_a_lease_is_never_shortened_by_a_later_shorter_request(policy):
+    long = NIGHT + timedelta(hours=2)
+    assert extend_lease(long, NIGHT, 10, policy) == long
+
+
+def test_a_lease_is_capped_at_the_policy_maximum(policy):
+    assert extend_lease(None, NIGHT, 100_000, policy) == NIGHT + timedelta(minutes=policy.max_keep_awake_minutes)
+
+
+def test_no_keep_awake_leaves_the_lease_as_it_was(policy):
+    assert extend_lease(None, NIGHT, None, policy) is None

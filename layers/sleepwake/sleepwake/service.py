@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -30,6 +30,7 @@ from sleepwake.core import (
     decide_wake,
     effective_state,
     eta_seconds,
+    extend_lease,
     is_serving,
     is_warm,
 )
@@ -189,10 +190,7 @@ class ControlPlane:
         raise WakeStartFailed(f"state table kept changing; gave up after {MAX_CLAIM_ATTEMPTS} attempts")
 
     def _lease(self, record: StateRecord, now: datetime, minutes: int | None) -> datetime | None:
-        if not minutes:
-            return record.lease_until
-        wanted = now + timedelta(minutes=min(minutes, self.policy.max_keep_awake_minutes))
-        return max(wanted, record.lease_until) if record.lease_until else wanted
+        return extend_lease(record.lease_until, now, minutes, self.policy)
 
     def _start_wake(
         self,

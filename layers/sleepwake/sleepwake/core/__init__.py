@@ -11,6 +11,7 @@ from sleepwake.core.decisions import (
     decide_wake,
     effective_state,
     eta_seconds,
+    extend_lease,
     is_serving,
     is_warm,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "decide_wake",
     "effective_state",
     "eta_seconds",
+    "extend_lease",
     "is_serving",
     "is_warm",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -185,3 +185,11 @@ def eta_seconds(record: StateRecord, observed: ObservedCopies, policy: Policy, n
     if state == State.WAKING:
         return max(int(full - _age_seconds(record.since, now)), policy.warmup_estimate_seconds)
     return full
+
+
+def extend_lease(current: datetime | None, now: datetime, minutes: int | None, policy: Policy) -> datetime | None:
+    """The awake lease after a wake asking to stay up `minutes` (capped); a lease is never shortened."""
+    if not minutes:
+        return current
+    wanted = now + timedelta(minutes=min(minutes, policy.max_keep_awake_minutes))
+    return max(wanted, current) if current else wanted
