@@ -27,12 +27,18 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
             if plane.is_ready():
                 result = plane.warm_up()
                 lat = result.latencies_ms
-                data = {"Result": "warm", "LatenciesMs": ",".join(f"{v:.0f}" for v in lat),
-                        "Summary": f"{len(lat)} warm-up requests: first {lat[0]:.0f} ms, "
-                                   f"median {statistics.median(lat):.0f} ms, last {lat[-1]:.0f} ms"}
+                data = {
+                    "Result": "warm",
+                    "LatenciesMs": ",".join(f"{v:.0f}" for v in lat),
+                    "Summary": f"{len(lat)} warm-up requests: first {lat[0]:.0f} ms, "
+                    f"median {statistics.median(lat):.0f} ms, last {lat[-1]:.0f} ms",
+                }
             else:
-                data = {"Result": "skipped", "LatenciesMs": "",
-                        "Summary": f"{plane.ic} has no serving copy (asleep); the next wake warms it"}
+                data = {
+                    "Result": "skipped",
+                    "LatenciesMs": "",
+                    "Summary": f"{plane.ic} has no serving copy (asleep); the next wake warms it",
+                }
         except Exception as error:  # reported in the output, see the module docstring
             logger.exception("post-deploy warm-up failed")
             data = {"Result": "failed", "LatenciesMs": "", "Summary": f"warm-up failed: {error}"[:400]}
@@ -52,9 +58,10 @@ def send(url: str, response: dict[str, Any]) -> None:
     # cfnresponse is only importable for inline (ZipFile) code, and crhelper adds polling we do not need;
     # the protocol is one PUT of JSON to the pre-signed URL.
     body = json.dumps(response).encode()
-    request = urllib.request.Request(url, data=body, method="PUT",
-                                     headers={"Content-Type": "", "Content-Length": str(len(body))})
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - URL given by CloudFormation
+    request = urllib.request.Request(
+        url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
         answer.read()
 
 
@@ -66,8 +73,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         response = run(event)
     except Exception as error:  # never leave CloudFormation waiting an hour for an answer
         logger.exception("custom resource failed")
-        response = {"Status": "FAILED", "Reason": str(error)[:400], "StackId": event.get("StackId"),
-                    "RequestId": event.get("RequestId"), "LogicalResourceId": event.get("LogicalResourceId"),
-                    "PhysicalResourceId": event.get("PhysicalResourceId") or "post-deploy-warmup"}
+        response = {
+            "Status": "FAILED",
+            "Reason": str(error)[:400],
+            "StackId": event.get("StackId"),
+            "RequestId": event.get("RequestId"),
+            "LogicalResourceId": event.get("LogicalResourceId"),
+            "PhysicalResourceId": event.get("PhysicalResourceId") or "post-deploy-warmup",
+        }
     send(event["ResponseURL"], response)
     return response

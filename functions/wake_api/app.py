@@ -54,8 +54,7 @@ class StatusResponse(BaseModel):
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body={"message": message, **extra})
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"message": message, **extra})
 
 
 @app.post("/wake")
@@ -65,10 +64,14 @@ def wake(body: Annotated[WakeRequest | None, Body()] = None) -> Response[dict[st
     outcome = service.from_environment().request_wake(
         reason=request.reason, source="api", keep_awake_minutes=request.keep_awake_minutes
     )
-    answer = WakeResponse(state=outcome.state, eta_seconds=outcome.eta_seconds, execution=outcome.execution,
-                          reason=outcome.reason)
-    return Response(status_code=outcome.http_status, content_type=content_types.APPLICATION_JSON,
-                    body=answer.model_dump(mode="json"))
+    answer = WakeResponse(
+        state=outcome.state, eta_seconds=outcome.eta_seconds, execution=outcome.execution, reason=outcome.reason
+    )
+    return Response(
+        status_code=outcome.http_status,
+        content_type=content_types.APPLICATION_JSON,
+        body=answer.model_dump(mode="json"),
+    )
 
 
 @app.get("/status")
@@ -85,8 +88,9 @@ def invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
         for e in error.errors()
     ]
     logger.info("rejected a request", extra={"problems": problems})
-    return _error(422, "invalid request: " + "; ".join(f"{p['field']}: {p['problem']}" for p in problems),
-                  problems=problems)
+    return _error(
+        422, "invalid request: " + "; ".join(f"{p['field']}: {p['problem']}" for p in problems), problems=problems
+    )
 
 
 @app.exception_handler(service.WakeStartFailed)
@@ -98,8 +102,7 @@ def wake_not_started(error: service.WakeStartFailed) -> Response[dict[str, Any]]
 def not_found(_: Exception) -> Response[dict[str, Any]]:
     path, method = app.current_event.path, app.current_event.http_method
     if path in ROUTES:
-        return _error(405, f"{method} is not allowed on {path}; use {', '.join(ROUTES[path])}",
-                      allowed=ROUTES[path])
+        return _error(405, f"{method} is not allowed on {path}; use {', '.join(ROUTES[path])}", allowed=ROUTES[path])
     return _error(404, f"no route {method} {path}; routes: POST /wake, GET /status")
 
 
@@ -109,6 +112,9 @@ def not_found(_: Exception) -> Response[dict[str, Any]]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     body = event.get("body") or ""
     if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
-        return {"statusCode": 413, "headers": {"Content-Type": "application/json"},
-                "body": f'{{"message": "request body is larger than {MAX_BODY_BYTES} bytes"}}'}
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": "application/json"},
+            "body": f'{{"message": "request body is larger than {MAX_BODY_BYTES} bytes"}}',
+        }
     return app.resolve(event, context)

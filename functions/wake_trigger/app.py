@@ -23,5 +23,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         scheduled = ScheduledWake.model_validate(event)
         source, reason = scheduled.source, scheduled.reason
     outcome = service.from_environment().request_wake(reason=reason, source=source)
-    return {"state": outcome.state.value, "execution": outcome.execution, "started": outcome.started,
-            "reason": outcome.reason}
+    return {
+        "state": outcome.state.value,
+        "execution": outcome.execution,
+        "started": outcome.started,
+        "reason": outcome.reason,
+    }

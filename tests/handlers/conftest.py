@@ -94,7 +94,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
     with mock_aws():
         ddb = boto3.resource("dynamodb", region_name=REGION)
         table = ddb.create_table(
-            TableName="state", BillingMode="PAY_PER_REQUEST",
+            TableName="state",
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "ic", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "ic", "KeyType": "HASH"}],
         )
@@ -103,8 +104,13 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         definition = (ROOT / "statemachines" / "wake.asl.json").read_text()
         wake_arn = sfn.create_state_machine(name="wake", definition=definition, roleArn=role)["stateMachineArn"]
         sleep_arn = sfn.create_state_machine(name="sleep", definition=definition, roleArn=role)["stateMachineArn"]
-        env = {"IC_NAME": IC, "ENDPOINT_NAME": "sleepwake-endpoint", "STATE_TABLE_NAME": "state",
-               "WAKE_STATE_MACHINE_ARN": wake_arn, "SLEEP_STATE_MACHINE_ARN": sleep_arn}
+        env = {
+            "IC_NAME": IC,
+            "ENDPOINT_NAME": "sleepwake-endpoint",
+            "STATE_TABLE_NAME": "state",
+            "WAKE_STATE_MACHINE_ARN": wake_arn,
+            "SLEEP_STATE_MACHINE_ARN": sleep_arn,
+        }
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         service.reset()

@@ -104,8 +104,14 @@ def test_decide_sleep_skips_when_the_component_served_requests(stack):
     stack.component.desired = stack.component.current = 1
     boto3.client("cloudwatch").put_metric_data(
         Namespace="AWS/SageMaker",
-        MetricData=[{"MetricName": "Invocations", "Value": 3, "Timestamp": stack.now[0] - timedelta(minutes=5),
-                     "Dimensions": [{"Name": "InferenceComponentName", "Value": IC}]}],
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Value": 3,
+                "Timestamp": stack.now[0] - timedelta(minutes=5),
+                "Dimensions": [{"Name": "InferenceComponentName", "Value": IC}],
+            }
+        ],
     )
     result = decide_sleep.handler(load_event("decide_sleep"), LambdaContext())
     assert result == {"sleep": False, "reason": "served 3 request(s) in the last 30 minutes", "op_id": None}

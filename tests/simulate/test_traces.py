@@ -7,8 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sleepwake.core import QuietHours
 
+from sleepwake.core import QuietHours
 from sleepwake_cli.simulate.trace import SyntheticWeek, load_csv
 
 

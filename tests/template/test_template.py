@@ -16,10 +16,20 @@ from tests.conftest import ROOT
 
 READ_ONLY = re.compile(r":(Describe|Get|List|BatchGet|Query|Scan)[A-Za-z]*$")
 NO_RESOURCE_LEVEL = {  # actions AWS documents without resource-level permissions (Service Authorization Ref.)
-    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
-    "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "ecr:GetAuthorizationToken",
+    "cloudwatch:PutMetricData",
 }
 
 
@@ -40,7 +50,7 @@ _Loader.add_multi_constructor("!", _tag)
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)
 
 
 def _statements(template: dict[str, Any]):
@@ -56,16 +66,25 @@ def _statements(template: dict[str, Any]):
 
 
 def test_cfn_lint_passes():
-    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(ROOT / "template.yaml")],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.skipif(not (ROOT / ".tools/sam/bin/sam").exists(), reason="SAM CLI is installed by make setup")
 def test_sam_validate_lint_passes():
-    result = subprocess.run([str(ROOT / ".tools/sam/bin/sam"), "validate", "--lint", "--region", "us-east-1"],
-                            cwd=ROOT, capture_output=True, text=True, check=False,
-                            env={"SAM_CLI_TELEMETRY": "0", "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+    result = subprocess.run(
+        [str(ROOT / ".tools/sam/bin/sam"), "validate", "--lint", "--region", "us-east-1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"SAM_CLI_TELEMETRY": "0", "PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -106,15 +125,22 @@ def test_the_asl_names_no_arn_of_its_own_and_every_task_retries(machine):
 
 
 def test_every_function_has_a_sample_event(template):
-    functions = [r["Properties"]["CodeUri"].strip("/").split("/")[-1] for r in template["Resources"].values()
-                 if r["Type"] == "AWS::Serverless::Function"]
+    functions = [
+        r["Properties"]["CodeUri"].strip("/").split("/")[-1]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    ]
     events = {p.stem for p in (ROOT / "events").glob("*.json")}
     assert [f for f in functions if not any(e.startswith(f) for e in events)] == []
 
 
 def test_schedules_are_time_zone_aware_with_retries_and_a_dead_letter_queue(template):
-    schedules = [event["Properties"] for r in template["Resources"].values()
-                 for event in r.get("Properties", {}).get("Events", {}).values() if event["Type"] == "ScheduleV2"]
+    schedules = [
+        event["Properties"]
+        for r in template["Resources"].values()
+        for event in r.get("Properties", {}).get("Events", {}).values()
+        if event["Type"] == "ScheduleV2"
+    ]
     assert len(schedules) == 3
     for schedule in schedules:
         assert "ScheduleExpressionTimezone" in schedule
@@ -122,6 +148,10 @@ def test_schedules_are_time_zone_aware_with_retries_and_a_dead_letter_queue(temp
         assert schedule["DeadLetterConfig"]["Type"] == "SQS"
     params = template["Parameters"]
     assert (params["SleepSchedule"]["Default"], params["SleepTimezone"]["Default"]) == (
-        "cron(0 0 * * ? *)", "America/Los_Angeles")
+        "cron(0 0 * * ? *)",
+        "America/Los_Angeles",
+    )
     assert (params["WakeSchedule"]["Default"], params["WakeTimezone"]["Default"]) == (
-        "cron(0 7 * * ? *)", "America/New_York")
+        "cron(0 7 * * ? *)",
+        "America/New_York",
+    )

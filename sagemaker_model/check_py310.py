@@ -1,0 +1,113 @@
+"""`make model-check-py310`: install build/model.tar.gz's code/requirements.txt the way the inf1 container does.
+
+A Python 3.10 venv with the DLC's numpy 1.24 / scipy 1.10 gets the archive's requirements installed offline
+(`--no-index`, clean pip config, from another directory); then the handler's audio path runs there against WAV
+and FLAC inputs, with torch stubbed (torch-neuron 1.13 cannot be installed here), so the torch resampling step is not exercised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from sagemaker_model.local import REPO_ROOT
+from sagemaker_model.package import DEFAULT_ARCHIVE
+
+CONTAINER_PINS = ("numpy==1.24.4", "scipy==1.10.1")  # the DLC's numpy 1.24 / scipy 1.10 (patch level assumed)
+SHIPPED = ("soundfile", "cffi", "pycparser", "typing-extensions")
+VENV = REPO_ROOT / "build" / "py310-container"
+
+CHECK = r"""
+import importlib.util, io, json, sys, types
+import numpy as np, soundfile
+from scipy.io import wavfile
+torch = types.ModuleType("torch")
+torch.jit = types.SimpleNamespace(ScriptModule=object)
+torch.set_num_threads = lambda n: None
+sys.modules["torch"] = torch
+spec = importlib.util.spec_from_file_location("inference", sys.argv[1])
+inf = importlib.util.module_from_spec(spec); sys.modules["inference"] = inf; spec.loader.exec_module(inf)
+rate = 16000  # resampling runs in torch (stubbed here); its scipy filter design is checked below
+t = np.arange(rate) / rate
+tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+cases = {}
+for name, data in {"pcm16": (tone * 32767).astype(np.int16), "float32": tone,
+                   "stereo_pcm32": np.stack([(tone * 2**31 * 0.99).astype(np.int32)] * 2, axis=1),
+                   "pcm8": ((tone + 1) * 127.5).astype(np.uint8)}.items():
+    buf = io.BytesIO(); wavfile.write(buf, rate, data); cases["wav/" + name] = (buf.getvalue(), "audio/wav")
+buf = io.BytesIO(); soundfile.write(buf, tone, rate, format="FLAC"); cases["flac"] = (buf.getvalue(), "audio/flac")
+for name, (body, ctype) in cases.items():
+    audio = inf.input_fn(bytearray(body), ctype)
+    assert audio.samples.dtype == np.float32 and audio.samples.shape[0] == 16000, (name, audio.samples.shape)
+    rms = float(np.sqrt(np.mean(audio.samples[1000:-1000] ** 2)))
+    assert abs(rms - 0.5 / 2 ** 0.5) < 0.01, (name, rms)
+    print(f"  {name:18s} ok  rms={rms:.4f}  timings={audio.timings_ms}")
+try:
+    inf.input_fn(bytearray(b"RIFF\x00\x00"), "audio/wav")
+except inf.RequestError as exc:
+    print("  corrupt WAV -> ", exc.status_code, exc.message)
+taps = inf._resample_filter(*inf.resample_ratio(44100))
+assert taps.shape == (2 * 12 * 441 + 1,) and abs(taps.sum() - 1) < 1e-3, taps.shape
+print("  resample filter for 44.1 kHz designed by scipy", __import__("scipy").__version__, taps.shape)
+probs = np.array([0.0] * 10 + [0.9] * 20 + [0.0] * 10, dtype=np.float32)
+pred = inf.Prediction(audio=inf.input_fn(bytearray(cases["wav/pcm16"][0]), "audio/wav"), probabilities=probs,
+                      segments=inf.speech_segments(probs))
+body, ctype = inf.output_fn(pred, "application/json")
+print("  output_fn ok:", ctype, json.loads(body)["segments"])
+print("python", sys.version.split()[0], "numpy", np.__version__, "soundfile", soundfile.__version__)
+"""
+
+
+def run(cmd: list[str], **kw: object) -> None:
+    subprocess.run(cmd, check=True, **kw)  # type: ignore[call-overload]
+
+
+def find_python310() -> str:
+    """pyenv's 3.10 (its shim fails unless that version is selected), else a python3.10 on PATH that runs."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [str(p) for p in sorted(root.glob("versions/3.10.*/bin/python3.10"))]
+    candidates.append(shutil.which("python3.10") or "")
+    for candidate in candidates:
+        if candidate and subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    raise SystemExit("check-py310: no working python3.10 found (pyenv install 3.10)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    args = parser.parse_args(argv)
+    if not args.archive.is_file():
+        raise SystemExit(f"check-py310: {args.archive} missing: run `make model` first")
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        run([find_python310(), "-m", "venv", str(VENV)])
+        run([str(py), "-m", "pip", "install", "--quiet", *CONTAINER_PINS])
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(tmp) / "opt-ml-model"
+        with tarfile.open(args.archive, "r:gz") as tar:
+            tar.extractall(model_dir, filter="data")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        env["PIP_CONFIG_FILE"] = os.devnull  # no extra indexes or find-links from this machine's pip config
+        env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        # Start from the container's state each run, so the install is really exercised.
+        run([str(py), "-m", "pip", "uninstall", "--quiet", "--yes", *SHIPPED], env=env, capture_output=True)
+        print("check-py310: pip install --no-index -r code/requirements.txt (cwd elsewhere, clean pip config)")
+        run(
+            [str(py), "-m", "pip", "install", "--quiet", "-r", str(model_dir / "code" / "requirements.txt")],
+            cwd=tmp,
+            env=env,
+        )
+        run([str(py), "-c", CHECK, str(model_dir / "code" / "inference.py")], env=env)
+    print("check-py310: OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""`make serve-model`: GET /ping and POST /invocations on 127.0.0.1:8080, the SageMaker container contract.
+
+Requests go through ModelServer, i.e. the same inference.py the archive ships, loaded and warmed the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from sagemaker_model.local import DEFAULT_MODEL_DIR, ModelServer, prepare_model_dir
+
+logger = logging.getLogger("sleepwake.serve")
+MAX_BODY_BYTES = 25 * 1024 * 1024  # SageMaker real-time endpoints reject larger payloads before the container
+
+
+def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _send(self, status: int, body: bytes, content_type: str = "text/plain", extra: dict | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in (extra or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path == "/ping":
+                ok = server.ping()
+                self._send(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, b"" if ok else b"not ready")
+            else:
+                self._send(HTTPStatus.NOT_FOUND, b"not found")
+
+        def do_POST(self) -> None:
+            if self.path != "/invocations":
+                self._send(HTTPStatus.NOT_FOUND, b"not found")
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"payload larger than 25 MB")
+                return
+            body = self.rfile.read(length) if length else b""
+            result = server.invoke(
+                body,
+                self.headers.get("Content-Type", ""),
+                self.headers.get("Accept", "application/json"),
+            )
+            self._send(
+                result.status,
+                result.body,
+                result.content_type,
+                {"X-Model-Latency-Ms": f"{result.model_latency_ms:.3f}"},
+            )
+
+        def log_message(self, format: str, *args: object) -> None:
+            logger.info("%s %s", self.address_string(), format % args)
+
+    return Handler
+
+
+def make_http_server(model_server: ModelServer, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
+    return ThreadingHTTPServer((host, port), make_handler(model_server))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR, help="prepared if missing")
+    parser.add_argument("--model-file", type=Path, default=None, help="TorchScript model.pt (default: silero-vad)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    model_dir = prepare_model_dir(args.model_dir, args.model_file)
+    t0 = time.perf_counter()
+    model_server = ModelServer(model_dir)
+    logger.info("model ready in %.0f ms (load + warm-up) from %s", (time.perf_counter() - t0) * 1000, model_dir)
+    httpd = make_http_server(model_server, args.host, args.port)
+    logger.info("serving http://%s:%d  (GET /ping, POST /invocations)", args.host, args.port)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
+        model_server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
