@@ -2,7 +2,8 @@
 
 A Python 3.10 venv with the DLC's numpy 1.24 / scipy 1.10 gets the archive's requirements installed offline
 (`--no-index`, clean pip config, from another directory); then the handler's audio path runs there against WAV
-and FLAC inputs, with torch stubbed (torch-neuron 1.13 cannot be installed here), so the torch resampling step is not exercised.
+and FLAC inputs, with torch stubbed (torch-neuron 1.13 cannot be installed here),
+so the torch resampling step is not exercised.
 """
 
 from __future__ import annotations

@@ -117,4 +117,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "headers": {"Content-Type": "application/json"},
             "body": f'{{"message": "request body is larger than {MAX_BODY_BYTES} bytes"}}',
         }
+    # The API speaks JSON only: a body sent without a JSON content type (curl -d, say) is still read as JSON,
+    # rather than as a form whose single field is the whole document.
+    headers = event.get("headers") or {}
+    for key in [k for k in headers if k.lower() == "content-type"]:
+        del headers[key]
+    event["headers"] = headers | {"Content-Type": "application/json"}
+    event.get("multiValueHeaders", {}).pop("Content-Type", None)
     return app.resolve(event, context)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from sleepwake.core import DailyCron
-
 from sleepwake_cli.simulate.engine import Provisioning, Span
 from sleepwake_cli.simulate.policies import Settings, SimulationError, SleepwakeSettings, simulate
 from sleepwake_cli.simulate.report import (

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+
 from sleepwake.core import ICStatus, ObservedCopies
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 import numpy as np
+
 from sleepwake.core import (
     DailyCron,
     Policy,
@@ -23,7 +24,6 @@ from sleepwake.core import (
     decide_wake,
     is_warm,
 )
-
 from sleepwake_cli.simulate.engine import Component, Outcome, PolicyResult, Provisioning, Sim, nearest_rank
 from sleepwake_cli.simulate.trace import Request, Trace
 

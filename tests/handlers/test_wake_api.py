@@ -151,3 +151,11 @@ def test_a_wake_that_aws_refuses_to_start_answers_503_and_leaves_no_claim(stack,
     assert "nothing was changed" in answer["message"]
     assert stack.plane.aws.table.get(IC).state == State.ASLEEP
     monkeypatch.undo()
+
+
+def test_a_json_body_sent_as_a_form_is_still_read_as_json(stack):
+    event = api_event("wake_api_post_wake", body={"reason": "curl -d", "keep_awake_minutes": 5})
+    event["headers"]["Content-Type"] = "application/x-www-form-urlencoded"
+    event["multiValueHeaders"] = {"Content-Type": ["application/x-www-form-urlencoded"]}
+    status, body = call(event)
+    assert (status, body["state"]) == (202, "waking")

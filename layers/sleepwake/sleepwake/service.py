@@ -213,6 +213,7 @@ class ControlPlane:
                     "op_kind": "wake",
                     "execution_name": name,
                     "since": now,
+                    "op_started": now,
                     "reason": f"{source}: {reason}",
                     "lease_until": lease,
                     "last_error": None,
@@ -292,7 +293,7 @@ class ControlPlane:
                 update["last_error"] = error or "unknown error"
             if latencies_ms is not None:
                 update["warmup_latencies_ms"] = latencies_ms
-            if to in (State.READY, State.ASLEEP, State.FAILED):
+            if to in (State.WARMING, State.READY, State.ASLEEP, State.FAILED):
                 update["since"] = now
             try:
                 new = self.aws.table.put(self.ic, record.model_copy(update=update), expected_version=record.version)
@@ -306,9 +307,9 @@ class ControlPlane:
         raise Conflict(f"could not record {to} for {op_id}")
 
     def _record_metrics(self, before: StateRecord, after: StateRecord, now: datetime) -> None:
-        if after.state == State.READY and before.since:
+        if after.state == State.READY and before.op_started:
             metrics.add_metric(
-                name="TimeToReadySeconds", unit=MetricUnit.Seconds, value=(now - before.since).total_seconds()
+                name="TimeToReadySeconds", unit=MetricUnit.Seconds, value=(now - before.op_started).total_seconds()
             )
         elif after.state == State.ASLEEP:
             metrics.add_metric(name="SleepCompleted", unit=MetricUnit.Count, value=1)
@@ -371,6 +372,7 @@ class ControlPlane:
                             "op_id": op_id,
                             "op_kind": "sleep",
                             "since": now,
+                            "op_started": now,
                             "reason": f"{trigger}: {decision.reason}",
                             "execution_name": None,
                             "lease_until": None if force else record.lease_until,

@@ -26,7 +26,7 @@ def _to_item(component: str, record: StateRecord) -> dict[str, Any]:
         value = getattr(record, key)
         if value is not None:
             item[key] = value
-    for key in ("since", "lease_until"):
+    for key in ("since", "op_started", "lease_until"):
         value = getattr(record, key)
         if value is not None:
             item[key] = value.isoformat()
@@ -37,7 +37,7 @@ def _to_item(component: str, record: StateRecord) -> dict[str, Any]:
 
 def _from_item(item: dict[str, Any]) -> StateRecord:
     data: dict[str, Any] = {k: v for k, v in item.items() if k not in ("ic", "warmup_latencies_ms", "version")}
-    for key in ("since", "lease_until"):
+    for key in ("since", "op_started", "lease_until"):
         if key in data:
             data[key] = datetime.fromisoformat(data[key])
     data["version"] = int(item.get("version", 0))

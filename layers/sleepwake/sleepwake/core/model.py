@@ -57,7 +57,8 @@ class StateRecord(BaseModel):
     op_id: str | None = None
     op_kind: Literal["wake", "sleep"] | None = None
     execution_name: str | None = None
-    since: datetime | None = None
+    since: datetime | None = None  # when the current state began
+    op_started: datetime | None = None  # when the owning wake or sleep began
     reason: str | None = None
     lease_until: datetime | None = None
     last_error: str | None = None

@@ -1,0 +1,138 @@
+"""Application Auto Scaling for inference components, added to moto's backend.
+
+Accepts `sagemaker:inference-component:DesiredCopyCount` with ResourceId `inference-component/<name>`,
+clamps the component's copy count into [MinCapacity, MaxCapacity] when the target is registered or
+re-registered (FACTS §3), and runs StepScaling policies named in a CloudWatch alarm's actions (the AWS
+scale-out-from-zero recipe), clamped the same way.
+
+Differs from AWS: target tracking policies are stored but never act; cooldowns, scheduled actions and
+SuspendedState are ignored; a step policy acts once per alarm state change (AWS re-runs it every minute
+while the alarm stays in ALARM).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+from moto.applicationautoscaling import models as aas_models
+from moto.applicationautoscaling import responses as aas_responses
+
+from localaws import sagemaker
+
+LOG = logging.getLogger(__name__)
+
+IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+IC_PREFIX = "inference-component/"
+
+
+def _extended_dimensions() -> type[Enum]:
+    members = {m.name: m.value for m in aas_models.ScalableDimensionValueSet}
+    members["SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT"] = IC_DIMENSION
+    return Enum("ScalableDimensionValueSet", members)  # type: ignore[return-value]
+
+
+def _ic_for(account: str, region: str, resource_id: str) -> sagemaker.InferenceComponent | None:
+    if not resource_id.startswith(IC_PREFIX):
+        return None
+    return sagemaker.REGISTRY.components.get((account, region, resource_id[len(IC_PREFIX) :]))
+
+
+def clamp(account: str, region: str, resource_id: str, lo: int | None, hi: int | None) -> None:
+    """Move the component's desired copies into [lo, hi] (what AAS does on (re-)registration)."""
+    ic = _ic_for(account, region, resource_id)
+    if ic is None:
+        return
+    want = ic.desired
+    if lo is not None and want < lo:
+        want = lo
+    if hi is not None and want > hi:
+        want = hi
+    if want != ic.desired:
+        LOG.info("AAS clamps %s from %s to %s copies", ic.name, ic.desired, want)
+        sagemaker.REGISTRY.set_desired(ic, want)
+
+
+_ORIGINAL_REGISTER = aas_models.ApplicationAutoscalingBackend.register_scalable_target
+
+
+def _register_scalable_target(self: Any, namespace: str, r_id: str, dimension: str, *args: Any, **kwargs: Any) -> Any:
+    if dimension == IC_DIMENSION and _ic_for(self.account_id, self.region_name, r_id) is None:
+        raise aas_models.AWSValidationException(
+            f"Unable to register scalable target: inference component {r_id[len(IC_PREFIX) :]} does not exist"
+        )
+    target = _ORIGINAL_REGISTER(self, namespace, r_id, dimension, *args, **kwargs)
+    if dimension == IC_DIMENSION:
+        clamp(self.account_id, self.region_name, r_id, target.min_capacity, target.max_capacity)
+    return target
+
+
+def run_step_policy(account: str, region: str, policy_arn: str, metric_value: float, threshold: float) -> bool:
+    """Execute the StepScaling policy `policy_arn` for a breach of `metric_value` against `threshold`."""
+    backend = aas_models.applicationautoscaling_backends[account][region]
+    policy = next((p for p in backend.policies.values() if policy_arn.startswith(p.policy_arn)), None)
+    if policy is None or policy.policy_type != "StepScaling":
+        return False
+    ic = _ic_for(account, region, policy.resource_id)
+    target = backend.targets.get(policy.scalable_dimension, {}).get(policy.resource_id)
+    if ic is None:
+        return False
+    config = policy.step_scaling_policy_configuration or {}
+    diff = metric_value - threshold
+    step = None
+    for adj in config.get("StepAdjustments", []):
+        lo = adj.get("MetricIntervalLowerBound")
+        hi = adj.get("MetricIntervalUpperBound")
+        if (lo is None or diff >= float(lo)) and (hi is None or diff < float(hi)):
+            step = int(adj["ScalingAdjustment"])
+            break
+    if step is None:
+        return True
+    kind = config.get("AdjustmentType", "ChangeInCapacity")
+    current = ic.desired
+    if kind == "ExactCapacity":
+        want = step
+    elif kind == "PercentChangeInCapacity":
+        want = current + int(current * step / 100)
+    else:
+        want = current + step
+    if target is not None:
+        want = max(want, target.min_capacity or 0)
+        if target.max_capacity is not None:
+            want = min(want, target.max_capacity)
+    if want != ic.desired:
+        LOG.info("step policy %s sets %s to %s copies", policy.policy_name, ic.name, want)
+        sagemaker.REGISTRY.set_desired(ic, want)
+    return True
+
+
+def alarm_action_handler(account: str, region: str) -> Callable[[str, Any, dict[str, Any]], bool]:
+    """For AlarmEvaluator.action_handlers: AAS policy ARNs in an alarm's actions."""
+
+    def handle(arn: str, alarm: Any, event: dict[str, Any]) -> bool:
+        if ":autoscaling:" not in arn or "scalingPolicy" not in arn:
+            return False
+        points = json_points(alarm)
+        value = points[-1] if points else float(alarm.threshold)
+        return run_step_policy(account, region, arn, value, float(alarm.threshold))
+
+    return handle
+
+
+def json_points(alarm: Any) -> list[float]:
+    import json
+
+    try:
+        return [float(p) for p in json.loads(alarm.state_reason_data).get("recentDatapoints", [])]
+    except (ValueError, TypeError, AttributeError):
+        return []
+
+
+def install() -> None:
+    if IC_DIMENSION not in [d.value for d in aas_models.ScalableDimensionValueSet]:
+        extended = _extended_dimensions()
+        aas_models.ScalableDimensionValueSet = extended  # type: ignore[assignment,misc]
+        aas_responses.ScalableDimensionValueSet = extended  # type: ignore[assignment,misc]
+    aas_models.ApplicationAutoscalingBackend.register_scalable_target = _register_scalable_target  # type: ignore[method-assign]

@@ -1,0 +1,251 @@
+"""One emulated clock with a speed factor, shared by every emulated service and the Lambda handlers.
+
+Emulated time runs `speed` times faster than the wall clock. Real work would look `speed` times slower
+in emulated seconds, so it pauses the clock: a hard pause (a model load, a deploy) freezes time; a soft
+pause (an API call, a Lambda handler, Step Functions interpreting states) freezes it for at most
+`soft_pause_limit` wall seconds, after which time runs again, so a chain of calls that waits on emulated
+time (a Lambda sleeping while another waits for it) can never freeze the clock for good. A thread that
+sleeps on the clock gives up its own pauses meanwhile. `advance()` jumps ahead; sleepers wake at once.
+
+Differs from AWS: with pauses, API calls and handlers take no emulated time (AWS: tens of ms); beyond the
+soft limit, host speed shows up in emulated time again (scaled by `speed`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+_MAX_SLICE = 0.25  # wall seconds a sleeper waits before re-checking (catches speed changes and stop flags)
+
+
+class EmulatedClock:
+    """Emulated time = start + (running wall seconds) * speed, plus any `advance()` jumps."""
+
+    def __init__(self, start: datetime | None = None, speed: float = 1.0, soft_pause_limit: float = 2.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        start = start or datetime.now(UTC)
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        self._cond = threading.Condition()
+        self._anchor_wall = time.monotonic()
+        self._anchor_emu = start.astimezone(UTC)
+        self._speed = float(speed)
+        self.soft_pause_limit = soft_pause_limit
+        self._hard = 0  # nesting count over all threads
+        self._soft: dict[object, float] = {}  # active soft pauses -> wall time they (re)started
+        self._frozen_until = float("-inf")  # wall time the youngest soft pause stops freezing the clock
+        self._local = threading.local()  # this thread's own hard count and soft pauses
+        self._listeners: list[Callable[[], None]] = []
+
+    # -- reading -----------------------------------------------------------------------------------------
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def now(self) -> datetime:
+        """Timezone-aware emulated time (UTC)."""
+        with self._cond:
+            return self._now_locked()
+
+    def _now_locked(self) -> datetime:
+        if self._hard:
+            return self._anchor_emu
+        running = time.monotonic() - max(self._anchor_wall, self._frozen_until)
+        return self._anchor_emu + timedelta(seconds=max(0.0, running) * self._speed)
+
+    def now_naive(self) -> datetime:
+        """Naive UTC, for moto internals that compare against naive `utcnow()` values."""
+        return self.now().replace(tzinfo=None)
+
+    def time(self) -> float:
+        """Emulated epoch seconds (a stand-in for `time.time()`)."""
+        return self.now().timestamp()
+
+    def wall_seconds(self, emulated_seconds: float) -> float:
+        return emulated_seconds / self._speed
+
+    @property
+    def is_paused(self) -> bool:
+        return bool(self._hard) or time.monotonic() < self._frozen_until
+
+    # -- changing ----------------------------------------------------------------------------------------
+    def _reanchor(self, emu: datetime) -> None:
+        self._anchor_wall = time.monotonic()
+        self._anchor_emu = emu
+        self._frozen_until = max(self._soft.values(), default=float("-inf")) + self.soft_pause_limit
+        self._cond.notify_all()
+
+    def set_speed(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        with self._cond:
+            now = self._now_locked()
+            self._speed = float(speed)
+            self._reanchor(now)
+        self._notify()
+
+    def advance(self, seconds: float | timedelta) -> datetime:
+        """Jump ahead; sleepers whose deadline passed wake at once. Returns the new time."""
+        delta = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
+        if delta < timedelta(0):
+            raise ValueError("time only moves forward")
+        with self._cond:
+            self._reanchor(self._now_locked() + delta)
+            new = self._anchor_emu
+        self._notify()
+        return new
+
+    def advance_to(self, when: datetime) -> datetime:
+        now = self.now()
+        return self.advance(max(when - now, timedelta(0)))
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Called after every `advance()`/`set_speed()` (the scheduler re-plans)."""
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    # -- pausing -----------------------------------------------------------------------------------------
+    # A soft pause freezes the clock for its first `soft_pause_limit` wall seconds only: time stands still
+    # while any soft pause is younger than that. So short calls take no emulated time, while a chain of
+    # calls that waits on emulated time (a Lambda sleeping while another waits for it) unfreezes itself.
+    def _own_hard(self) -> int:
+        return int(getattr(self._local, "hard", 0))
+
+    def _own_soft(self) -> list[object]:
+        if not hasattr(self._local, "soft"):
+            self._local.soft = []
+        return self._local.soft
+
+    def _change_locked(
+        self, hard: int = 0, add_soft: tuple[object, ...] = (), drop_soft: tuple[object, ...] = ()
+    ) -> None:
+        now = self._now_locked()
+        self._hard += hard
+        wall = time.monotonic()
+        for token in add_soft:
+            self._soft[token] = wall
+        for token in drop_soft:
+            self._soft.pop(token, None)
+        self._reanchor(now)
+
+    @contextmanager
+    def paused(self, soft: bool = False) -> Iterator[None]:
+        """Emulated time stands still while the block runs (soft: for its first soft_pause_limit seconds)."""
+        token = object()
+        with self._cond:
+            if soft:
+                self._change_locked(add_soft=(token,))
+            else:
+                self._change_locked(hard=1)
+        if soft:
+            self._own_soft().append(token)
+        else:
+            self._local.hard = self._own_hard() + 1
+        try:
+            yield
+        finally:
+            if soft:
+                own = self._own_soft()
+                if token in own:
+                    own.remove(token)
+            else:
+                self._local.hard = self._own_hard() - 1
+            with self._cond:
+                if soft:
+                    self._change_locked(drop_soft=(token,))
+                else:
+                    self._change_locked(hard=-1)
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Inside `paused()`, let time run again for this thread (e.g. while waiting for a provisioning
+        delay). Pauses held by other threads still count."""
+        own = self._release_own()
+        try:
+            yield
+        finally:
+            self._reacquire_own(own)
+
+    def _release_own(self) -> tuple[int, tuple[object, ...]]:
+        hard, soft = self._own_hard(), tuple(self._own_soft())
+        if hard or soft:
+            with self._cond:
+                self._change_locked(hard=-hard, drop_soft=soft)
+            self._local.hard = 0
+        return hard, soft
+
+    def _reacquire_own(self, own: tuple[int, tuple[object, ...]]) -> None:
+        hard, soft = own
+        if hard or soft:
+            with self._cond:
+                self._change_locked(hard=hard, add_soft=soft)  # young again: the thread resumes work
+            self._local.hard = hard
+
+    # -- waiting -----------------------------------------------------------------------------------------
+    def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self.wait_until(self.now() + timedelta(seconds=seconds))
+
+    def wait_until(self, when: datetime, event: threading.Event | None = None) -> bool:
+        """Block until emulated `when`; True when reached, False when `event` was set first."""
+        own = self._release_own()  # sleeping while holding a pause would wait on itself
+        try:
+            return self._wait_until(when, event)
+        finally:
+            self._reacquire_own(own)
+
+    def _wait_until(self, when: datetime, event: threading.Event | None) -> bool:
+        while True:
+            if event is not None and event.is_set():
+                return False
+            with self._cond:
+                remaining = (when - self._now_locked()).total_seconds()
+                if remaining <= 0:
+                    return True
+                cap = _MAX_SLICE if event is None else 0.05
+                self._cond.wait(min(self._wall_until_locked(remaining), cap))
+
+    def _wall_until_locked(self, remaining: float) -> float:
+        """Wall seconds until `remaining` emulated seconds have passed, if no pause starts or ends."""
+        if self._hard:
+            return _MAX_SLICE  # frozen: a change of pause state notifies the sleepers
+        frozen_left = max(0.0, self._frozen_until - time.monotonic())
+        return frozen_left + remaining / self._speed
+
+    def wait_seconds(self, seconds: float, event: threading.Event | None = None) -> bool:
+        return self.wait_until(self.now() + timedelta(seconds=max(seconds, 0)), event)
+
+
+class _Installed:
+    clock: EmulatedClock | None = None
+
+
+def current() -> EmulatedClock | None:
+    """The clock the running emulator installed (patched moto code reads it)."""
+    return _Installed.clock
+
+
+def install(clock: EmulatedClock | None) -> None:
+    _Installed.clock = clock
+
+
+def now() -> datetime:
+    c = _Installed.clock
+    return c.now() if c else datetime.now(UTC)
+
+
+def sleep(seconds: float) -> None:
+    c = _Installed.clock
+    if c:
+        c.sleep(seconds)
+    else:
+        time.sleep(seconds)

@@ -1,0 +1,280 @@
+"""CloudWatch metric data written by the emulated SageMaker runtime, and alarm evaluation in emulated time.
+
+Metrics go into moto's cloudwatch backend (so GetMetricStatistics/GetMetricData read them) with emulated
+timestamps. The evaluator checks every metric alarm once per emulated minute over its last
+EvaluationPeriods complete periods and, on a state change, updates the alarm, emits the
+"CloudWatch Alarm State Change" event (to registered listeners and to matching EventBridge rules) and runs
+its actions (SNS topics, Application Auto Scaling step policies).
+
+It also records AWS/States execution metrics (Started/Succeeded/Failed/TimedOut/Aborted per StateMachineArn)
+once per evaluation round, so alarms on failed executions work.
+
+Differs from AWS: only single-metric alarms with Statistic (no metric math, no percentiles, no anomaly
+detection); no evaluation delay beyond period alignment; ExtendedStatistic and composite alarms are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from moto.cloudwatch.models import CloudWatchBackend, MetricDatum, cloudwatch_backends
+
+from localaws import clock as clock_mod
+
+LOG = logging.getLogger(__name__)
+_LOCK = threading.Lock()
+
+AlarmListener = Callable[[dict[str, Any]], None]
+_EXECUTION_METRICS = {
+    "Started": "ExecutionsStarted",
+    "SUCCEEDED": "ExecutionsSucceeded",
+    "FAILED": "ExecutionsFailed",
+    "TIMED_OUT": "ExecutionsTimedOut",
+    "ABORTED": "ExecutionsAborted",
+}
+
+
+def record(
+    account: str, region: str, namespace: str, name: str, value: float, dims: list[dict[str, str]], unit: str
+) -> None:
+    """One datum at the emulated now (moto keeps naive UTC timestamps)."""
+    backend: CloudWatchBackend = cloudwatch_backends[account][region]
+    ts = clock_mod.now().astimezone(UTC).replace(tzinfo=None)
+    with _LOCK:
+        backend.metric_data.append(MetricDatum(namespace, name, value, dims, ts, unit))
+
+
+def _stat(values: list[float], statistic: str) -> float | None:
+    if not values:
+        return None
+    if statistic == "Sum":
+        return sum(values)
+    if statistic == "Average":
+        return sum(values) / len(values)
+    if statistic == "Maximum":
+        return max(values)
+    if statistic == "Minimum":
+        return min(values)
+    if statistic == "SampleCount":
+        return float(len(values))
+    raise ValueError(f"unsupported statistic {statistic}")
+
+
+_COMPARE = {
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+
+def evaluate(backend: CloudWatchBackend, alarm: Any, now: datetime) -> tuple[str, str, dict[str, Any]] | None:
+    """(state, reason, reason_data) for one alarm at `now`, or None when it cannot be evaluated here."""
+    if not alarm.metric_name or alarm.comparison_operator not in _COMPARE or not alarm.statistic:
+        return None
+    period = int(alarm.period)
+    n = int(alarm.evaluation_periods)
+    m = int(alarm.datapoints_to_alarm or n)
+    epoch = int(now.timestamp())
+    end = datetime.fromtimestamp(epoch - epoch % period, UTC).replace(tzinfo=None)
+    dims = [{"Name": d.name, "Value": d.value} for d in alarm.dimensions]
+    with _LOCK:
+        data = [
+            md
+            for md in backend.metric_data
+            if md.namespace == alarm.namespace
+            and md.name == alarm.metric_name
+            and end - timedelta(seconds=period * n) <= md.timestamp < end
+            and md.filter(None, None, dims)
+            and len(md.dimensions) == len(dims)
+        ]
+    points: list[float | None] = []
+    for i in range(n):
+        lo = end - timedelta(seconds=period * (n - i))
+        hi = lo + timedelta(seconds=period)
+        values = [getattr(md, "value", 0.0) for md in data if lo <= md.timestamp < hi]
+        points.append(_stat(values, alarm.statistic))
+    compare = _COMPARE[alarm.comparison_operator]
+    treat = alarm.treat_missing_data or "missing"
+    present = [p for p in points if p is not None]
+    breaching = sum(1 for p in present if compare(p, alarm.threshold))
+    missing = n - len(present)
+    if treat == "breaching":
+        breaching += missing
+    reason_data = {
+        "version": "1.0",
+        "queryDate": now.isoformat(),
+        "statistic": alarm.statistic,
+        "period": period,
+        "recentDatapoints": present,
+        "threshold": alarm.threshold,
+        "evaluatedDatapoints": [{"timestamp": end.isoformat(), "value": present[-1]}] if present else [],
+    }
+    if breaching >= m:
+        return "ALARM", f"Threshold Crossed: {breaching} out of the last {n} datapoints were breaching", reason_data
+    if not present and treat == "missing":
+        return "INSUFFICIENT_DATA", "Insufficient Data: no datapoints were received", reason_data
+    if treat == "ignore" and not present:
+        return None
+    return "OK", f"Threshold Crossed: {breaching} out of the last {n} datapoints were breaching", reason_data
+
+
+def state_change_event(alarm: Any, account: str, region: str, old: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The EventBridge event CloudWatch emits on an alarm state change."""
+    ts = now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": account,
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [alarm.alarm_arn],
+        "detail": {
+            "alarmName": alarm.name,
+            "state": {
+                "value": alarm.state_value,
+                "reason": alarm.state_reason,
+                "reasonData": alarm.state_reason_data,
+                "timestamp": ts,
+            },
+            "previousState": old,
+            "configuration": {
+                "description": alarm.description,
+                "metrics": [
+                    {
+                        "id": "m1",
+                        "metricStat": {
+                            "metric": {
+                                "namespace": alarm.namespace,
+                                "name": alarm.metric_name,
+                                "dimensions": {d.name: d.value for d in alarm.dimensions},
+                            },
+                            "period": int(alarm.period),
+                            "stat": alarm.statistic,
+                        },
+                        "returnData": True,
+                    }
+                ],
+            },
+        },
+    }
+
+
+class AlarmEvaluator:
+    """Background thread: evaluate every alarm once per emulated minute, deliver state changes."""
+
+    def __init__(self, clock: Any, account: str, region: str) -> None:
+        self.clock = clock
+        self.account = account
+        self.region = region
+        self.listeners: list[AlarmListener] = []
+        self.action_handlers: list[Callable[[str, Any, dict[str, Any]], bool]] = []
+        self.events: list[dict[str, Any]] = []
+        self._seen_executions: set[tuple[str, str]] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add_listener(self, listener: AlarmListener) -> None:
+        self.listeners.append(listener)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="localaws-alarms", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = self.clock.now()
+            nxt = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            if not self.clock.wait_until(nxt, self._stop):
+                return
+            try:
+                self.evaluate_all()
+            except Exception:
+                LOG.exception("alarm evaluation failed")
+
+    def record_execution_metrics(self) -> None:
+        """AWS/States Executions{Started,Succeeded,Failed,TimedOut,Aborted} per state machine, for the
+        execution-failure alarms; recorded at the evaluation that first sees the execution."""
+        from moto.stepfunctions.responses import get_backend
+
+        for machine in list(get_backend(self.account, self.region).state_machines):
+            dims = [{"Name": "StateMachineArn", "Value": machine.arn}]
+            for execution in list(machine.executions):
+                status = str(execution.status)
+                for kind in ("Started", status):
+                    key = (execution.execution_arn, kind)
+                    metric = _EXECUTION_METRICS.get(kind)
+                    if metric and key not in self._seen_executions:
+                        self._seen_executions.add(key)
+                        record(self.account, self.region, "AWS/States", metric, 1.0, dims, "Count")
+
+    def evaluate_all(self) -> list[dict[str, Any]]:
+        """One evaluation round (also callable from tests). Returns the events emitted."""
+        try:
+            self.record_execution_metrics()
+        except Exception:  # metrics are best effort; alarms on other metrics still evaluate
+            LOG.exception("recording Step Functions metrics failed")
+        backend: CloudWatchBackend = cloudwatch_backends[self.account][self.region]
+        now = self.clock.now()
+        emitted = []
+        for alarm in list(backend.alarms.values()):
+            result = evaluate(backend, alarm, now)
+            if result is None:
+                continue
+            state, reason, reason_data = result
+            if state == alarm.state_value and not alarm.state_reason.startswith("Unchecked"):
+                continue
+            if state == alarm.state_value:
+                # First real evaluation of a new alarm that stays in its initial state: no event.
+                alarm.update_state(reason, json.dumps(reason_data), state)
+                continue
+            old = {
+                "value": alarm.state_value,
+                "reason": alarm.state_reason,
+                "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+            }
+            alarm.update_state(reason, json.dumps(reason_data), state)
+            event = state_change_event(alarm, self.account, self.region, old, now)
+            emitted.append(event)
+            self.events.append(event)
+            self._deliver(alarm, event)
+        return emitted
+
+    def _deliver(self, alarm: Any, event: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:
+                LOG.exception("alarm listener failed")
+        from localaws import events
+
+        events.put_event(self.account, self.region, event)
+        if not alarm.actions_enabled:
+            return
+        actions = {
+            "ALARM": alarm.alarm_actions,
+            "OK": alarm.ok_actions,
+            "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
+        }[alarm.state_value]
+        for arn in actions or []:
+            handled = False
+            for handler in self.action_handlers:
+                try:
+                    handled = handler(arn, alarm, event) or handled
+                except Exception:
+                    LOG.exception("alarm action %s failed", arn)
+            if not handled:
+                LOG.warning("alarm action %s not emulated", arn)

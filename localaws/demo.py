@@ -1,0 +1,311 @@
+"""`make demo`: one whole night of the real control plane on the local stack, checked phase by phase.
+
+deploy + post-deploy warm-up -> 00:00 PT sleep -> a product request meets no capacity -> the product calls
+/wake (and the no-capacity alarm fires) -> waking -> warming -> ready -> the next request is warm -> idle
+-> back to sleep -> 07:00 ET wake -> ready before the first user. Prints a timeline in emulated time, writes
+build/demo/timeline.png, exits non-zero if any phase misbehaves, and ends with a one-line JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from localaws.local import LocalStack
+from localaws.stack import REPO_ROOT
+
+PT, ET = ZoneInfo("America/Los_Angeles"), ZoneInfo("America/New_York")
+OUT = REPO_ROOT / "build" / "demo"
+# Tuesday night, 24 Nov 2026, 23:20 PT: 40 minutes before the nightly sleep.
+START = datetime(2026, 11, 24, 23, 20, tzinfo=PT).astimezone(UTC)
+ACTIVE_SPEED = 20.0  # emulated seconds per wall second while things happen
+IDLE_SPEED = 240.0  # while nothing but the clock moves
+
+
+class PhaseFailed(Exception):
+    pass
+
+
+@dataclass
+class Timeline:
+    out: TextIO
+    events: list[tuple[datetime, str, str]] = field(default_factory=list)
+    samples: list[tuple[datetime, str, int]] = field(default_factory=list)
+    phases: list[dict[str, Any]] = field(default_factory=list)
+
+    def say(self, at: datetime, kind: str, text: str) -> None:
+        self.events.append((at, kind, text))
+        print(f"  {_t(at)}  {kind:<9} {text}", file=self.out, flush=True)
+
+    def sample(self, at: datetime, state: str, copies: int) -> None:
+        if not self.samples or self.samples[-1][1:] != (state, copies):
+            self.samples.append((at, state, copies))
+
+
+def _t(at: datetime) -> str:
+    return f"{at.astimezone(PT):%a %H:%M:%S} PT / {at.astimezone(ET):%H:%M} ET"
+
+
+class Night:
+    def __init__(self, local: LocalStack, timeline: Timeline) -> None:
+        self.local = local
+        self.tl = timeline
+        self.figures: dict[str, Any] = {}
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+
+    # Samples /status continuously (for the plot and to catch every state change).
+    def _watch(self) -> None:
+        last = None
+        while not self._stop.wait(0.05):
+            with contextlib.suppress(Exception):
+                s = self.local.status()
+                now = self.local.now()
+                self.tl.sample(now, s["state"], s["current_copies"])
+                now = self.local.now()
+                if s["state"] != last:
+                    # The record says when the state began; the sample may come a poll later.
+                    at = datetime.fromisoformat(s["since"]) if s.get("since") else now
+                    self.tl.say(at, "state", f"{s['state']} ({s['current_copies']}/{s['desired_copies']} copies)")
+                    last = s["state"]
+
+    def phase(self, name: str, check: bool, detail: str) -> None:
+        self.tl.phases.append({"phase": name, "ok": bool(check), "detail": detail})
+        mark = "ok " if check else "FAIL"
+        print(f"[{mark}] {name}: {detail}", file=self.tl.out, flush=True)
+        if not check:
+            raise PhaseFailed(f"{name}: {detail}")
+
+    def run(self) -> None:
+        local, clock = self.local, self.local.clock
+        out = local.outputs
+        self.phase(
+            "deploy",
+            out["PostDeployWarmup"].startswith(tuple("0123456789")),
+            f"stack deployed, post-deploy warm-up: {out['PostDeployWarmup']}",
+        )
+        self._watcher.start()
+
+        # 1. The nightly sleep at 00:00 PT.
+        clock.advance_to(datetime(2026, 11, 24, 23, 59, 30, tzinfo=PT))
+        self.tl.say(local.now(), "clock", "30 s before the nightly sleep schedule")
+        asleep = local.wait_for_state("asleep", timeout=15 * 60)
+        self.phase("00:00 PT sleep", asleep["current_copies"] == 0, f"asleep at {_t(local.now())}, 0 copies")
+
+        # 2. A therapist opens the app at 00:40 PT: the first request meets no capacity.
+        clock.set_speed(IDLE_SPEED)
+        clock.advance_to(datetime(2026, 11, 25, 0, 40, tzinfo=PT))
+        clock.set_speed(ACTIVE_SPEED)
+        first = local.invoke()
+        self.tl.say(first.at, "request", f"{'ok' if first.ok else first.error}")
+        self.phase(
+            "request while asleep",
+            not first.ok and first.no_capacity,
+            "failed at once with the no-capacity ValidationError",
+        )
+
+        # 3. The product shows intent: POST /wake.
+        wakes_before = len(local.executions("Wake"))
+        code, body = local.wake(reason="therapist opened the practice screen")
+        called = local.now()
+        self.tl.say(called, "api", f"POST /wake -> {code} {body['state']} eta {body['eta_seconds']}s")
+        self.phase(
+            "/wake accepted",
+            code == 202 and body["state"] in ("waking", "warming"),
+            f"{code} {body['state']}, eta {body['eta_seconds']} s",
+        )
+        ready = local.wait_for_state("ready", timeout=20 * 60, poll=1.0)
+        record_ready = datetime.fromisoformat(ready["since"])
+        wakes = local.executions("Wake")[: len(local.executions("Wake")) - wakes_before]
+        execution = local.emu.client("stepfunctions").describe_execution(executionArn=wakes[0]["executionArn"])
+        started = datetime.fromisoformat(json.loads(execution["input"])["requested_at"])
+        ttr = (record_ready - started).total_seconds()
+        floor = local.emu.sagemaker.settings.provisioning_seconds
+        warming = [at for at, state, _ in self.tl.samples if state == "warming" and at >= started]
+        warmup_s = (record_ready - warming[0]).total_seconds() if warming else 0.0
+        self.figures |= {
+            "night_time_to_ready_s": round(ttr, 1),
+            "provisioning_floor_s": floor,
+            "night_warmup_s": round(warmup_s, 1),
+            "night_wake_executions": len(wakes),
+        }
+        self.phase(
+            "waking -> warming -> ready",
+            bool(warming) and len(wakes) == 1,
+            f"ready {ttr:.0f} s after the wake began (floor {floor:.0f} s, warm-up {warmup_s:.0f} s); "
+            f"{len(wakes)} wake execution for the /wake call and the alarm together",
+        )
+
+        # 4. The product's next requests are warm.
+        after = local.invoke()
+        steady = [local.invoke() for _ in range(10)]
+        steady_ms = statistics.median(r.latency_ms for r in steady)
+        ratio = after.latency_ms / steady_ms
+        self.figures |= {
+            "first_request_ms": round(after.latency_ms, 1),
+            "steady_ms": round(steady_ms, 1),
+            "first_to_steady": round(ratio, 2),
+        }
+        self.tl.say(after.at, "request", f"first after wake {after.latency_ms:.0f} ms; steady {steady_ms:.0f} ms")
+        self.phase(
+            "next request warm",
+            after.ok and all(r.ok for r in steady),
+            f"first {after.latency_ms:.0f} ms vs steady {steady_ms:.0f} ms ({ratio:.2f}x; goal <= 1.2x)",
+        )
+
+        # 5. Nobody else comes: the idle check puts it back to sleep.
+        last_request = local.now()
+        clock.set_speed(IDLE_SPEED)
+        asleep = local.wait_for_state("asleep", timeout=90 * 60, poll=10.0)
+        clock.set_speed(ACTIVE_SPEED)
+        idle_for = (datetime.fromisoformat(asleep["since"]) - last_request).total_seconds() / 60
+        self.figures["idle_sleep_after_min"] = round(idle_for, 1)
+        self.phase(
+            "idle -> asleep",
+            asleep["current_copies"] == 0,
+            f"asleep {idle_for:.0f} min after the last request (IdleMinutes "
+            f"{local.stack.params['IdleMinutes'] if local.stack else '?'}, checks every 15 min)",
+        )
+
+        # 6. The morning wake at 07:00 ET, ready before the first user.
+        clock.set_speed(IDLE_SPEED)
+        clock.advance_to(datetime(2026, 11, 25, 6, 59, 30, tzinfo=ET))
+        clock.set_speed(ACTIVE_SPEED)
+        self.tl.say(local.now(), "clock", "30 s before the morning wake schedule")
+        ready = local.wait_for_state("ready", timeout=20 * 60, poll=1.0)
+        ready_at = datetime.fromisoformat(ready["since"])
+        first_user_at = datetime(2026, 11, 25, 7, 10, tzinfo=ET)
+        self.figures["morning_ready_et"] = f"{ready_at.astimezone(ET):%H:%M:%S}"
+        self.phase(
+            "07:00 ET wake",
+            ready_at < first_user_at,
+            f"ready at {ready_at.astimezone(ET):%H:%M:%S} ET, before the first user at 07:10 ET",
+        )
+        clock.advance_to(first_user_at)
+        user = local.invoke()
+        self.tl.say(
+            user.at, "request", f"first user of the day: {'ok' if user.ok else user.error} {user.latency_ms:.0f} ms"
+        )
+        self.phase("first user served", user.ok, f"{user.latency_ms:.0f} ms")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def plot(timeline: Timeline, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    colours = {
+        "asleep": "#9e9e9e",
+        "waking": "#f4a261",
+        "warming": "#e9c46a",
+        "ready": "#2a9d8f",
+        "sleeping": "#8d99ae",
+        "failed": "#e63946",
+    }
+    samples = timeline.samples
+    if not samples:
+        return
+    fig, ax = plt.subplots(figsize=(12, 3.8))
+    times = [float(mdates.date2num(s[0])) for s in samples]
+    end = float(mdates.date2num(samples[-1][0] + timedelta(minutes=5)))
+    for (_, state, _), t0, t1 in zip(samples, times, [*times[1:], end], strict=True):
+        ax.axvspan(t0, t1, color=colours.get(state, "white"), alpha=0.35, lw=0)
+    ax.step(
+        [*times, end],
+        [s[2] for s in samples] + [samples[-1][2]],
+        where="post",
+        color="black",
+        lw=1.5,
+        label="serving copies",
+    )
+    for at, kind, _text in timeline.events:
+        if kind in ("request", "api"):
+            ax.axvline(float(mdates.date2num(at)), color="#264653", ls=":", lw=1)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.35) for c in colours.values()]
+    ax.legend(
+        [*handles, ax.lines[0]],
+        [*colours, "serving copies"],
+        loc="upper center",
+        ncol=7,
+        fontsize=8,
+        bbox_to_anchor=(0.5, 1.18),
+    )
+    ax.set_ylim(-0.1, 1.6)
+    ax.set_ylabel("copies")
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=PT))
+    ax.set_xlabel("emulated time, America/Los_Angeles (dotted: product requests and /wake)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="make demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--port", type=int, default=0, help="emulator port (default: a free one)")
+    parser.add_argument("--api-port", type=int, default=0, help="wake API port (default: a free one)")
+    parser.add_argument("--log", default=str(OUT / "lambda.log"), help="where the functions' JSON logs go")
+    args = parser.parse_args(argv)
+
+    out = sys.stdout
+    Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+    timeline = Timeline(out)
+    summary: dict[str, Any] = {"ok": False}
+    wall = time.monotonic()
+    print("sleepwake demo: one night on the local stack (emulated time; logs in " + args.log + ")", flush=True)
+    with open(args.log, "w") as log, contextlib.redirect_stdout(log):
+        night = None
+        try:
+            with LocalStack(start=START, speed=ACTIVE_SPEED, port=args.port, api_port=args.api_port) as local:
+                print(f"  emulator {local.emu.endpoint_url}, wake API {local.api_url}", file=out, flush=True)
+                night = Night(local, timeline)
+                try:
+                    night.run()
+                    summary["ok"] = True
+                finally:
+                    night.stop()
+        except (PhaseFailed, TimeoutError, RuntimeError) as error:
+            print(f"demo failed: {error}", file=out, flush=True)
+            summary["error"] = str(error)
+        if night:
+            summary |= night.figures
+    png = OUT / "timeline.png"
+    plot(timeline, png)
+    summary |= {
+        "phases_ok": sum(p["ok"] for p in timeline.phases),
+        "phases": len(timeline.phases),
+        "wall_seconds": round(time.monotonic() - wall, 1),
+        "timeline_png": str(png.relative_to(REPO_ROOT)),
+    }
+    if summary.get("night_time_to_ready_s"):
+        ttr, floor = summary["night_time_to_ready_s"], summary["provisioning_floor_s"]
+        print(
+            f"\ntime to ready {ttr:.0f} s vs provisioning floor {floor:.0f} s = {ttr / floor:.2f}x "
+            f"({(ttr - summary['night_warmup_s']) / floor:.2f}x without the {summary['night_warmup_s']:.0f} s "
+            f"warm-up); first request after wake {summary.get('first_to_steady', '?')}x steady",
+            flush=True,
+        )
+    print(f"timeline plot: {png}", flush=True)
+    print(json.dumps(summary), flush=True)
+    return 0 if summary["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

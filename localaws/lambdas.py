@@ -1,0 +1,327 @@
+"""A Lambda runner: moto's Lambda `Invoke` runs the project's real handler in-process.
+
+A function is created in moto as usual (Handler, Environment, Timeout from its configuration) and its
+code directory (CodeUri) and layer directories are registered here. On Invoke the handler module is
+imported once per function (a warm container), called with the event and a LambdaContext-like object, with
+the function's environment visible to the invoking thread only. An unhandled exception comes back as a
+function error (`X-Amz-Function-Error: Unhandled`, payload `errorType` = exception class name), which is
+what Step Functions Retry/Catch match on.
+
+Differs from AWS: one process for all functions: module globals are shared by concurrent invocations of
+one function, sibling modules of two functions with the same name collide in sys.modules, and a layer's
+per-container caches are kept per function only for the attributes registered with `isolate()` (which
+serialises invocations); Timeout and memory are not enforced; `get_remaining_time_in_millis` counts wall
+time; the layer is put on sys.path as a directory, not unpacked from a zip; X-Ray is disabled; handlers run
+under a soft clock pause (no emulated time passes unless they sleep on the clock or run long).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+LOG = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- per-thread environment
+class ThreadEnviron(MutableMapping[str, str]):
+    """os.environ with a per-thread overlay, so concurrent handlers each see their own variables."""
+
+    def __init__(self, base: MutableMapping[str, str]) -> None:
+        self.base = base
+        self._local = threading.local()
+
+    def _overlay(self) -> dict[str, str] | None:
+        return getattr(self._local, "overlay", None)
+
+    def push_overlay(self, overlay: dict[str, str]) -> None:
+        self._local.overlay = overlay
+
+    def pop_overlay(self) -> None:
+        self._local.overlay = None
+
+    def __getitem__(self, key: str) -> str:
+        overlay = self._overlay()
+        if overlay is not None and key in overlay:
+            return overlay[key]
+        return self.base[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = self._overlay()
+        if overlay is not None:
+            overlay[key] = value
+        else:
+            self.base[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        overlay = self._overlay()
+        if overlay is not None and key in overlay:
+            del overlay[key]
+        else:
+            del self.base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        overlay = self._overlay() or {}
+        yield from overlay
+        yield from (k for k in self.base if k not in overlay)
+
+    def __len__(self) -> int:
+        return len(set(self.base) | set(self._overlay() or {}))
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+    # os._Environ API that some libraries touch
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+
+def _install_thread_environ() -> ThreadEnviron:
+    if not isinstance(os.environ, ThreadEnviron):
+        # Replacing (not clearing) is the point: the base mapping keeps the process environment.
+        os.environ = ThreadEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003
+    return os.environ  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------------------- the runner
+@dataclass
+class LambdaContext:
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    timeout_seconds: int
+    _start: float = field(default_factory=time.monotonic)
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self._start)) * 1000))
+
+
+@dataclass
+class Registration:
+    code_dir: Path
+    layer_dirs: tuple[Path, ...] = ()
+    module: ModuleType | None = None
+    handler_name: str | None = None
+
+
+@dataclass
+class InvocationRecord:
+    function_name: str
+    request_id: str
+    event: Any
+    result: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+    wall_seconds: float = 0.0
+    handler_seconds: float = 0.0  # inside the handler only (wall_seconds includes waiting for the container)
+
+
+class LambdaRunner:
+    """Registry of function name -> code directory, and the in-process invoke."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, Registration] = {}
+        self.base_env: dict[str, str] = {}
+        self.invocations: list[InvocationRecord] = []
+        self._import_lock = threading.RLock()
+        # Per-function "container" state of modules shared by every function (a layer's caches). With any
+        # registered, invocations run one at a time, each seeing its own function's values.
+        self._isolated: list[tuple[str, str, Callable[[], Any]]] = []
+        self._saved: dict[tuple[str, str, str], Any] = {}
+        self._container_lock = threading.Lock()
+        self._originals: dict[tuple[str, str], Any] = {}
+        self.clock: Any = None  # set by the emulator: handlers run while emulated time stands still
+
+    def isolate(self, module: str, attr: str, initial: Callable[[], Any]) -> None:
+        """Give every function its own value of `module.attr` (e.g. a layer's cached client or settings).
+
+        In AWS each function has its own process; here they share one, so a module-level cache filled by one
+        function would leak into another. Costs concurrency: invocations are serialised once this is used.
+        """
+        if (module, attr) not in [(m, a) for m, a, _ in self._isolated]:
+            self._isolated.append((module, attr, initial))
+            self._originals[(module, attr)] = getattr(sys.modules[module], attr)
+
+    def reset(self) -> None:
+        """Forget every function and container; put isolated module attributes back as they were."""
+        with self._container_lock:
+            for (module, attr), value in self._originals.items():
+                setattr(sys.modules[module], attr, value)
+            self._originals.clear()
+            self._isolated.clear()
+            self._saved.clear()
+        self.functions.clear()
+        self.invocations.clear()
+
+    def register(self, function_name: str, code_dir: str | Path, layer_dirs: tuple[str | Path, ...] = ()) -> None:
+        self.functions[function_name] = Registration(
+            Path(code_dir).resolve(), tuple(Path(d).resolve() for d in layer_dirs)
+        )
+
+    def _load(self, name: str, reg: Registration, handler: str) -> Any:
+        module_path, _, func_name = handler.rpartition(".")
+        with self._import_lock:
+            if reg.module is None or reg.handler_name != handler:
+                for layer in reg.layer_dirs:
+                    for candidate in (layer / "python", layer):
+                        if candidate.is_dir() and str(candidate) not in sys.path:
+                            sys.path.append(str(candidate))
+                            break
+                file = reg.code_dir / (module_path.replace(".", "/") + ".py")
+                if not file.is_file():
+                    raise ImportError(f"Unable to import module '{module_path}': no {file}")
+                unique = f"localaws_fn_{name.replace('-', '_')}_{module_path.replace('.', '_')}"
+                spec = importlib.util.spec_from_file_location(unique, file)
+                assert spec and spec.loader
+                module = importlib.util.module_from_spec(spec)
+                sys.path.insert(0, str(reg.code_dir))
+                try:
+                    sys.modules[unique] = module
+                    spec.loader.exec_module(module)
+                finally:
+                    sys.path.remove(str(reg.code_dir))
+                reg.module, reg.handler_name = module, handler
+            return getattr(reg.module, func_name)
+
+    @contextlib.contextmanager
+    def _container(self, name: str) -> Iterator[None]:
+        if not self._isolated:
+            yield
+            return
+        with self._container_lock:
+            for module, attr, initial in self._isolated:
+                key = (name, module, attr)
+                if key not in self._saved:
+                    self._saved[key] = initial()
+                setattr(sys.modules[module], attr, self._saved[key])
+            try:
+                yield
+            finally:
+                for module, attr, _ in self._isolated:
+                    self._saved[(name, module, attr)] = getattr(sys.modules[module], attr)
+
+    def run(self, fn: Any, payload: bytes | str | None, region: str) -> tuple[bytes, str | None]:
+        """Invoke moto function object `fn` with a raw payload; returns (response payload, function error)."""
+        name = fn.function_name
+        request_id = str(uuid.uuid4())
+        event = json.loads(payload) if payload else {}
+        record = InvocationRecord(name, request_id, event)
+        self.invocations.append(record)
+        reg = self.functions.get(name)
+        env = {
+            **self.base_env,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            **{k: str(v) for k, v in (fn.environment_vars or {}).items()},
+        }
+        environ = _install_thread_environ()
+        start = time.monotonic()
+        environ.push_overlay(env)
+        try:
+            if reg is None:
+                raise _NotRegistered(f"localaws: no code registered for function {name} (LambdaRunner.register)")
+            handler = self._load(name, reg, fn.handler)
+            context = LambdaContext(
+                function_name=name,
+                function_version="$LATEST",
+                invoked_function_arn=fn.function_arn,
+                memory_limit_in_mb=int(fn.memory_size),
+                aws_request_id=request_id,
+                log_group_name=f"/aws/lambda/{name}",
+                log_stream_name=f"localaws/{request_id}",
+                timeout_seconds=int(fn.timeout),
+            )
+            pause = self.clock.paused(soft=True) if self.clock is not None else contextlib.nullcontext()
+            with self._container(name), pause:
+                began = time.monotonic()
+                try:
+                    result = handler(event, context)
+                finally:
+                    record.handler_seconds = time.monotonic() - began
+            record.result = result
+            return json.dumps(result, default=str).encode("utf-8"), None
+        except Exception as exc:
+            error_type = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else type(exc).__name__
+            record.error_type, record.error_message = error_type, str(exc)
+            LOG.warning("lambda %s raised %s: %s", name, error_type, exc)
+            body = {
+                "errorMessage": str(exc),
+                "errorType": error_type,
+                "requestId": request_id,
+                "stackTrace": traceback.format_exception(exc)[1:],
+            }
+            return json.dumps(body).encode("utf-8"), "Unhandled"
+        finally:
+            environ.pop_overlay()
+            record.wall_seconds = time.monotonic() - start
+
+
+class _NotRegistered(Exception):
+    pass
+
+
+RUNNER = LambdaRunner()
+
+
+def _invoke(
+    self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> bytes:
+    fn = self.get_function(function_name, qualifier)
+    invocation_type = (headers or {}).get("X-Amz-Invocation-Type") or "RequestResponse"
+    if invocation_type == "Event":
+        threading.Thread(
+            target=RUNNER.run, args=(fn, body, self.region_name), name=f"lambda-{fn.function_name}", daemon=True
+        ).start()
+        return b""
+    if invocation_type == "DryRun":
+        return b""
+    payload, error = RUNNER.run(fn, body, self.region_name)
+    if error:
+        response_headers["x-amz-function-error"] = error
+    response_headers["Content-Length"] = str(len(payload))
+    return payload
+
+
+def invoke_async(account: str, region: str, function_arn: str, payload: str) -> None:
+    """For EventBridge rules and Scheduler: an Event invocation."""
+    from moto.awslambda_simple.models import lambda_simple_backends
+
+    backend = lambda_simple_backends[account][region]
+    fn = backend.get_function(function_arn)
+    threading.Thread(
+        target=RUNNER.run, args=(fn, payload, region), name=f"lambda-{fn.function_name}", daemon=True
+    ).start()
+
+
+def install() -> None:
+    """Route moto's no-Docker Lambda Invoke to the runner (needs config lambda.use_docker = False)."""
+    from moto.core.config import default_user_config
+
+    default_user_config.setdefault("lambda", {})["use_docker"] = False
+    LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]

@@ -1,0 +1,194 @@
+"""The whole control plane on one machine: emulator + the real stack + the wake API on :3000.
+
+`LocalStack` is what `make local`, `make demo`, the end-to-end tests and `make bench-wake` share: it starts
+the emulator, deploys template.yaml (create mode by default, with the real model handler behind the
+emulated endpoint), serves the wake API over HTTP and writes build/local/deployment.json so the operator
+CLI finds the stack. The product side (`invoke`, `wake`, `status`) goes over the same wire a real client
+uses: boto3 to the emulator for InvokeEndpoint, HTTP to the wake API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from localaws.apigateway import WakeApiServer
+from localaws.clock import EmulatedClock
+from localaws.emulator import Emulator
+from localaws.stack import REPO_ROOT, Stack
+
+CREATE_MODE = {
+    "DeploymentMode": "create",
+    "ModelDataUrl": "s3://sleepwake-local/model.tar.gz",  # the emulator serves sagemaker_model/ from disk
+    "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference-neuron:1.13.1",
+}
+SAMPLE = REPO_ROOT / "layers" / "sleepwake" / "sleepwake" / "assets" / "warmup.wav"
+
+
+@dataclass
+class Request:
+    """One product request: did it get an answer, how long did it take (wall ms), and the error if not."""
+
+    at: datetime
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+    no_capacity: bool = False
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        start: datetime | None = None,
+        speed: float = 20.0,
+        port: int = 5000,
+        api_port: int = 3000,
+        provisioning_seconds: float = 210.0,
+        parameters: dict[str, str] | None = None,
+        deployment_file: Path | None = REPO_ROOT / "build" / "local" / "deployment.json",
+    ) -> None:
+        self.emu = Emulator(
+            EmulatedClock(start=start, speed=speed), port=port, provisioning_seconds=provisioning_seconds
+        )
+        self.parameters = CREATE_MODE | (parameters or {})
+        self.api_port = api_port
+        self.deployment_file = deployment_file
+        self.stack: Stack | None = None
+        self.api: WakeApiServer | None = None
+        self._sample = SAMPLE.read_bytes()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        self.emu.start()
+        try:
+            self.stack = Stack(self.emu, REPO_ROOT / "template.yaml", parameters=self.parameters).deploy()
+            self.api = WakeApiServer(self.stack, port=self.api_port).start()
+            if self.deployment_file:
+                self._write_deployment(self.deployment_file)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.api:
+            self.api.stop()
+            self.api = None
+        self.emu.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _write_deployment(self, path: Path) -> None:
+        from sleepwake_cli.deployment import Deployment
+
+        assert self.stack
+        resources = {logical: str(self.stack.ref(logical)) for logical in self.stack.created}
+        types = {logical: self.stack.cfn["Resources"][logical]["Type"] for logical in self.stack.created}
+        Deployment(dict(self.stack.params), resources, types).to_file(path)
+
+    # -- what the stack is -------------------------------------------------------------------------------
+    @property
+    def outputs(self) -> dict[str, Any]:
+        assert self.stack
+        return self.stack.outputs
+
+    @property
+    def clock(self) -> EmulatedClock:
+        return self.emu.clock
+
+    def now(self) -> datetime:
+        return self.emu.now()
+
+    @property
+    def api_url(self) -> str:
+        assert self.api
+        return self.api.url
+
+    # -- the product's side --------------------------------------------------------------------------------
+    def http(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        """Call the wake API over HTTP; returns (status, parsed JSON body)."""
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(
+            f"{self.api_url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return answer.status, json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def wake(self, **body: Any) -> tuple[int, Any]:
+        return self.http("POST", "/wake", body or None)
+
+    def status(self) -> dict[str, Any]:
+        code, body = self.http("GET", "/status")
+        if code != 200:
+            raise RuntimeError(f"/status answered {code}: {body}")
+        return dict(body)
+
+    def invoke(self, body: bytes | None = None) -> Request:
+        """One InvokeEndpoint with InferenceComponentName, as the product makes it."""
+        runtime = self.emu.client("sagemaker-runtime")
+        at = self.now()
+        started = time.perf_counter()
+        try:
+            runtime.invoke_endpoint(
+                EndpointName=self.outputs["EndpointName"],
+                InferenceComponentName=self.outputs["InferenceComponentName"],
+                Body=body or self._sample,
+                ContentType="audio/wav",
+                Accept="application/json",
+            )["Body"].read()
+        except ClientError as error:
+            message = error.response["Error"].get("Message", "")
+            return Request(
+                at,
+                False,
+                (time.perf_counter() - started) * 1000,
+                f"{error.response['Error']['Code']}: {message}",
+                "no capacity" in message,
+            )
+        return Request(at, True, (time.perf_counter() - started) * 1000)
+
+    # -- waiting -------------------------------------------------------------------------------------------
+    def wait_for_state(
+        self,
+        want: str | set[str],
+        timeout: float,
+        poll: float = 2.0,
+        on_sample: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Poll /status every `poll` emulated seconds until the state is in `want` (or failed); raise on timeout."""
+        wanted = {want} if isinstance(want, str) else set(want)
+        last: dict[str, Any] = {}
+
+        def check() -> bool:
+            nonlocal last
+            last = self.status()
+            if on_sample:
+                on_sample(last)
+            return last["state"] in wanted or (last["state"] == "failed" and "failed" not in wanted)
+
+        if not self.emu.wait_for(check, timeout=timeout, poll=poll, wall_timeout=max(120.0, timeout / 2)):
+            raise TimeoutError(f"state did not reach {sorted(wanted)} within {timeout:.0f} emulated s: {last}")
+        if last["state"] not in wanted:
+            raise RuntimeError(f"wanted {sorted(wanted)}, got failed: {last.get('last_error')}")
+        return last
+
+    def executions(self, machine: str) -> list[dict[str, Any]]:
+        arn = self.outputs[f"{machine}StateMachineArn"]
+        return list(self.emu.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"])

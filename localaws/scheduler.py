@@ -1,0 +1,315 @@
+"""EventBridge Scheduler emulation: fire the schedules stored in moto's scheduler backend at emulated times.
+
+Supports `cron(...)` with ScheduleExpressionTimezone (daily shapes through `sleepwake.core.schedule.DailyCron`,
+DST-correct; other shapes such as `cron(0/15 * * * ? *)` by a minute-by-minute matcher), `rate(N unit)`
+and `at(yyyy-mm-ddThh:mm:ss)`. Targets: a state machine (StartExecution with the target's Input) or a
+Lambda function (an Event invocation with the Input). `fire_now()` fires one on command. Schedules created,
+updated, disabled or deleted through the API are picked up on the next tick.
+
+Differs from AWS: no FlexibleTimeWindow jitter, RetryPolicy or dead-letter queue; StartDate/EndDate are
+honoured but not validated; a generic (non-daily) cron at a local time skipped by DST is skipped and one
+repeated by DST fires twice; L, W and # in cron fields are not supported; `rate` counts from when the
+emulator first saw the schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from moto.scheduler import models as sched_models
+from moto.scheduler.models import scheduler_backends
+
+from localaws import clock as clock_mod
+from sleepwake.core.schedule import DailyCron
+
+LOG = logging.getLogger(__name__)
+
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_DOW = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]  # EventBridge: 1 = SUN
+
+
+def _field(spec: str, lo: int, hi: int, names: list[str] | None = None, base: int = 0) -> frozenset[int] | None:
+    """Values a cron field allows; None for '*'/'?' (anything)."""
+    if spec in ("*", "?"):
+        return None
+    out: set[int] = set()
+    for part in spec.upper().split(","):
+        step = 1
+        if "/" in part:
+            part, step_s = part.split("/")
+            step = int(step_s)
+        if part == "*":
+            start, end = lo, hi
+        elif "-" in part:
+            a, b = part.split("-")
+            start, end = _val(a, names, base), _val(b, names, base)
+        else:
+            start = _val(part, names, base)
+            end = hi if "/" in spec else start
+        out.update(range(start, end + 1, step))
+    return frozenset(out)
+
+
+def _val(token: str, names: list[str] | None, base: int) -> int:
+    if names and token in names:
+        return names.index(token) + base
+    if not token.isdigit():
+        raise ValueError(f"unsupported cron token {token!r}")
+    return int(token)
+
+
+@dataclass(frozen=True)
+class GenericCron:
+    minutes: frozenset[int] | None
+    hours: frozenset[int] | None
+    dom: frozenset[int] | None
+    months: frozenset[int] | None
+    dow: frozenset[int] | None  # 1 = SUN .. 7 = SAT
+    years: frozenset[int] | None
+    tz: str
+
+    @classmethod
+    def parse(cls, expression: str, tz: str) -> GenericCron:
+        body = re.fullmatch(r"cron\((.*)\)", expression.strip())
+        if not body:
+            raise ValueError(expression)
+        f = body.group(1).split()
+        if len(f) != 6:
+            raise ValueError(f"{expression}: cron needs 6 fields")
+        return cls(
+            _field(f[0], 0, 59),
+            _field(f[1], 0, 23),
+            _field(f[2], 1, 31),
+            _field(f[3], 1, 12, _MONTHS, 1),
+            _field(f[4], 1, 7, _DOW, 1),
+            _field(f[5], 1970, 2199),
+            tz,
+        )
+
+    def matches(self, local: datetime) -> bool:
+        dow = (local.isoweekday() % 7) + 1  # Mon=1..Sun=7 -> SUN=1..SAT=7
+        return all(
+            allowed is None or value in allowed
+            for allowed, value in (
+                (self.minutes, local.minute),
+                (self.hours, local.hour),
+                (self.dom, local.day),
+                (self.months, local.month),
+                (self.dow, dow),
+                (self.years, local.year),
+            )
+        )
+
+    def next(self, after: datetime) -> datetime:
+        zone = ZoneInfo(self.tz)
+        t = after.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        for _ in range(366 * 24 * 60):
+            if self.matches(t.astimezone(zone)):
+                return t
+            t += timedelta(minutes=1)
+        raise ValueError("cron never fires within a year")
+
+
+@dataclass(frozen=True)
+class Rate:
+    every: timedelta
+    anchor: datetime
+
+    @classmethod
+    def parse(cls, expression: str, anchor: datetime) -> Rate:
+        m = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expression.strip())
+        if not m:
+            raise ValueError(expression)
+        n, unit = int(m.group(1)), m.group(2).rstrip("s")
+        return cls(timedelta(**{f"{unit}s": n}), anchor)
+
+    def next(self, after: datetime) -> datetime:
+        k = int((after - self.anchor) / self.every) + 1
+        return self.anchor + k * self.every
+
+
+@dataclass(frozen=True)
+class At:
+    when: datetime
+
+    def next(self, after: datetime) -> datetime | None:
+        return self.when if self.when > after else None
+
+
+def parse_expression(expression: str, tz: str | None, anchor: datetime) -> Any:
+    tz = tz or "UTC"
+    expression = expression.strip()
+    if expression.startswith("cron("):
+        try:
+            return DailyCron.parse(expression, tz)
+        except ValueError:
+            return GenericCron.parse(expression, tz)
+    if expression.startswith("rate("):
+        return Rate.parse(expression, anchor)
+    m = re.fullmatch(r"at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)", expression)
+    if m:
+        return At(datetime.fromisoformat(m.group(1)).replace(tzinfo=ZoneInfo(tz)).astimezone(UTC))
+    raise ValueError(f"unsupported schedule expression {expression!r}")
+
+
+@dataclass
+class Firing:
+    name: str
+    group: str
+    scheduled_for: datetime
+    fired_at: datetime
+    target_arn: str
+    input: str
+
+
+class Scheduler:
+    """Background thread that fires due schedules, in order, on the emulated clock."""
+
+    def __init__(
+        self,
+        clock: Any,
+        account: str,
+        region: str,
+        start_state_machine: Callable[[str, str, str, str], None],
+        invoke_lambda: Callable[[str, str, str, str], None],
+    ) -> None:
+        self.clock = clock
+        self.account = account
+        self.region = region
+        self.start_state_machine = start_state_machine
+        self.invoke_lambda = invoke_lambda
+        self.firings: list[Firing] = []
+        self.listeners: list[Callable[[Firing], None]] = []
+        self._last: dict[tuple[str, str, str], datetime] = {}  # (group, name, expression) -> last checked
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.clock.on_change(self._kick.set)
+        self._thread = threading.Thread(target=self._run, name="localaws-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _schedules(self) -> list[Any]:
+        backend = scheduler_backends[self.account][self.region]
+        return [s for g in backend.schedule_groups.values() for s in g.schedules.values()]
+
+    def next_firings(self, now: datetime | None = None) -> list[tuple[datetime, Any]]:
+        """(when, schedule) for every enabled schedule's next firing after its last check."""
+        now = now or self.clock.now()
+        out = []
+        for s in self._schedules():
+            if getattr(s, "state", "ENABLED") != "ENABLED":
+                continue
+            key = (s.group_name, s.name, s.schedule_expression)
+            last = self._last.setdefault(key, min(getattr(s, "_localaws_stamp", now), now))
+            try:
+                expr = parse_expression(s.schedule_expression, s.schedule_expression_timezone, last)
+            except ValueError:
+                LOG.warning("schedule %s: unsupported expression %s", s.name, s.schedule_expression)
+                continue
+            when = expr.next(last)
+            if when is None:
+                continue
+            end = _as_utc(getattr(s, "end_date", None))
+            if end and when > end:
+                continue
+            start = _as_utc(getattr(s, "start_date", None))
+            if start and when < start:
+                when = expr.next(start - timedelta(seconds=1)) or when
+            out.append((when, s))
+        out.sort(key=lambda x: x[0])
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                due = self.tick()
+            except Exception:
+                LOG.exception("scheduler tick failed")
+                due = None
+            if due is None:
+                due = self.clock.now() + timedelta(seconds=60)
+            self._kick.clear()
+            # Short slices pick up new schedules and clock jumps quickly.
+            self.clock.wait_until(
+                min(due, self.clock.now() + timedelta(seconds=max(1.0, 0.2 * self.clock.speed))), self._kick
+            )
+
+    def tick(self) -> datetime | None:
+        """Fire everything due now; return when the next one is due."""
+        with self._lock:
+            while True:
+                now = self.clock.now()
+                upcoming = self.next_firings(now)
+                if not upcoming or upcoming[0][0] > now:
+                    return upcoming[0][0] if upcoming else None
+                when, s = upcoming[0]
+                self._last[(s.group_name, s.name, s.schedule_expression)] = when
+                self._fire(s, when)
+
+    def fire_now(self, name: str, group: str = "default") -> Firing:
+        backend = scheduler_backends[self.account][self.region]
+        s = backend.get_schedule(group, name)
+        return self._fire(s, self.clock.now())
+
+    def _fire(self, s: Any, when: datetime) -> Firing:
+        target = s.target
+        arn = target["Arn"]
+        payload = target.get("Input") or "{}"
+        firing = Firing(s.name, s.group_name, when, self.clock.now(), arn, payload)
+        self.firings.append(firing)
+        LOG.info("schedule %s fires (due %s) -> %s", s.name, when.isoformat(), arn)
+        if ":states:" in arn:
+            self.start_state_machine(self.account, self.region, arn, payload)
+        elif ":lambda:" in arn:
+            self.invoke_lambda(self.account, self.region, arn, payload)
+        else:
+            LOG.warning("schedule %s: target %s not emulated", s.name, arn)
+        for listener in list(self.listeners):
+            listener(firing)
+        return firing
+
+
+def _as_utc(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+_ORIGINAL_INIT = sched_models.Schedule.__init__
+_ORIGINAL_UPDATE = sched_models.Schedule.update
+
+
+def _init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _ORIGINAL_INIT(self, *args, **kwargs)
+    self._localaws_stamp = clock_mod.now()  # rate() and first firings count from the emulated creation time
+
+
+def _update(self: Any, *args: Any, **kwargs: Any) -> None:
+    _ORIGINAL_UPDATE(self, *args, **kwargs)
+    self._localaws_stamp = clock_mod.now()
+
+
+def install() -> None:
+    if sched_models.Schedule.__init__ is not _init:
+        sched_models.Schedule.__init__ = _init  # type: ignore[method-assign]
+        sched_models.Schedule.update = _update  # type: ignore[method-assign]

@@ -1,0 +1,14 @@
+# The local stack as people use it: `make local` (foreground), `make demo` (a whole night), `make bench-wake`.
+LOCAL_PORT ?= 5000
+API_PORT ?= 3000
+SPEED ?= 1
+
+.PHONY: local demo bench-wake
+local: setup ## the control plane on loopback until Ctrl-C: emulator :5000, wake API :3000 (LOCAL_PORT, API_PORT, SPEED)
+	$(BIN)/python -m localaws.serve --port $(LOCAL_PORT) --api-port $(API_PORT) --speed $(SPEED)
+
+demo: setup ## a whole night on the local stack, checked phase by phase; timeline + build/demo/timeline.png
+	$(BIN)/python -m localaws.demo
+
+bench-wake: setup ## time-to-ready vs provisioning floor, first-request/steady ratio, /wake p50/p99 under a burst
+	$(BIN)/python scripts/bench_wake.py

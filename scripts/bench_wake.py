@@ -1,0 +1,146 @@
+"""`make bench-wake`: the wake path's figures from one run of the local stack.
+
+1. time-to-ready against the provisioning floor (emulated seconds; goal <= 1.05 plus the warm-up time at
+   the default poll interval),
+2. first request after the wake against steady latency (wall ms; goal <= 1.2),
+3. /wake handler latency p50/p99 under a 300-request burst while asleep (wall ms), and how many wake
+   executions and scale-ups the burst caused (must be 1 and 1).
+Emulated time runs at --speed; the emulator pauses it during model work, so host speed does not leak into
+provisioning (see localaws/clock.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from localaws.local import LocalStack
+
+PT = ZoneInfo("America/Los_Angeles")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def sleep_now(local: LocalStack) -> None:
+    code = local.emu.client("stepfunctions").start_execution(
+        stateMachineArn=local.outputs["SleepStateMachineArn"],
+        input=json.dumps({"trigger": "manual", "force": True}),
+        name=f"bench-sleep-{time.time_ns()}",
+    )
+    local.emu.wait_for_execution(code["executionArn"], timeout=1800)
+    local.wait_for_state("asleep", timeout=600)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="make bench-wake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--speed", type=float, default=10.0, help="emulated seconds per wall second (default 10)")
+    parser.add_argument("--burst", type=int, default=300, help="concurrent /wake calls (default 300)")
+    parser.add_argument("--threads", type=int, default=32, help="client threads for the burst (default 32)")
+    parser.add_argument("--steady", type=int, default=20, help="requests for the steady latency (default 20)")
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    log = Path("build/bench/lambda.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = datetime(2026, 11, 25, 0, 30, tzinfo=PT).astimezone(UTC)
+    with (
+        open(log, "w") as sink,
+        contextlib.redirect_stdout(sink),
+        LocalStack(start=start, speed=args.speed, port=0, api_port=0, deployment_file=None) as local,
+    ):
+        floor = local.emu.sagemaker.settings.provisioning_seconds
+        sleep_now(local)
+
+        # 1 + 2: one wake from /wake, then the product's requests.
+        samples: list[dict] = []
+        code, body = local.wake(reason="bench")
+        assert code == 202, (code, body)
+        local.wait_for_state("ready", timeout=1800, poll=0.5, on_sample=samples.append)
+        execution = local.emu.client("stepfunctions").describe_execution(executionArn=body["execution"])
+        requested = datetime.fromisoformat(json.loads(execution["input"])["requested_at"])
+        ready = datetime.fromisoformat(samples[-1]["since"])
+        warming = next(datetime.fromisoformat(s["since"]) for s in samples if s["state"] == "warming")
+        ttr, warmup = (ready - requested).total_seconds(), (ready - warming).total_seconds()
+        first = local.invoke()
+        steady = statistics.median(local.invoke().latency_ms for _ in range(args.steady))
+
+        # 3: a burst of /wake calls while asleep.
+        sleep_now(local)
+        before = len(local.executions("Wake"))
+        calls_before = len(local.emu.lambdas.invocations)
+
+        def one(_: int) -> tuple[int, float]:
+            t0 = time.perf_counter()
+            status, _body = local.wake(reason="burst")
+            return status, (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.threads) as pool:
+            results = list(pool.map(one, range(args.burst)))
+        burst_wall = time.perf_counter() - t0
+        latencies = [ms for _, ms in results]
+        codes = {c: sum(1 for s, _ in results if s == c) for c in sorted({s for s, _ in results})}
+        started = len(local.executions("Wake")) - before
+        handler_ms = [
+            r.handler_seconds * 1000
+            for r in local.emu.lambdas.invocations[calls_before:]
+            if r.function_name.endswith("WakeApiFunction")
+        ]
+        local.wait_for_state("ready", timeout=1800)
+
+    ratio = first.latency_ms / steady
+    print("sleepwake bench-wake (local stack, one run)", file=out)
+    print(
+        f"  time to ready       {ttr:7.1f} s emulated; provisioning floor {floor:.0f} s -> {ttr / floor:.3f}x", file=out
+    )
+    print(
+        f"    of which warm-up  {warmup:7.1f} s -> {(ttr - warmup) / floor:.3f}x without it "
+        f"(goal <= 1.05 plus warm-up: {'MET' if (ttr - warmup) / floor <= 1.05 else 'MISSED'})",
+        file=out,
+    )
+    print(
+        f"  first request       {first.latency_ms:7.1f} ms after the wake; steady p50 {steady:.1f} ms -> "
+        f"{ratio:.2f}x (goal <= 1.2: {'MET' if ratio <= 1.2 else 'MISSED'})",
+        file=out,
+    )
+    print(
+        f"  /wake burst         {args.burst} calls on {args.threads} threads in {burst_wall:.1f} s: "
+        f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms",
+        file=out,
+    )
+    print(
+        f"    inside the handler: p50 {percentile(handler_ms, 50):.1f} ms, p99 {percentile(handler_ms, 99):.1f} ms "
+        f"({len(handler_ms)} invocations; the emulator runs one function container at a time, so the client "
+        f"figures above include queueing that AWS's concurrent containers would not have)",
+        file=out,
+    )
+    print(f"    answers {codes}; wake executions started: {started} (must be 1)", file=out)
+    summary = {
+        "time_to_ready_s": round(ttr, 1),
+        "floor_s": floor,
+        "warmup_s": round(warmup, 1),
+        "ttr_over_floor": round(ttr / floor, 3),
+        "first_over_steady": round(ratio, 2),
+        "wake_p50_ms": round(percentile(latencies, 50), 1),
+        "wake_p99_ms": round(percentile(latencies, 99), 1),
+        "burst_executions": started,
+        "burst_codes": codes,
+    }
+    print(json.dumps(summary), file=out)
+    return 0 if started == 1 and set(codes) <= {200, 202} else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

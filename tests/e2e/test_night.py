@@ -1,0 +1,145 @@
+"""What the product and the operators rely on, end to end on the local stack."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+
+from localaws.demo import Night, Timeline
+from localaws.local import LocalStack
+from tests.e2e.conftest import scale_ups, sleep_now
+
+
+def test_a_whole_night_runs_phase_by_phase():
+    """The demo's night: sleep at 00:00 PT, no-capacity request, /wake, warm, idle sleep, 07:00 ET wake."""
+    from localaws.demo import ACTIVE_SPEED, START
+
+    out = io.StringIO()
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        LocalStack(start=START, speed=ACTIVE_SPEED, port=0, api_port=0, deployment_file=None) as local,
+    ):
+        night = Night(local, Timeline(out))
+        try:
+            night.run()
+        finally:
+            night.stop()
+    phases = {p["phase"]: p["ok"] for p in night.tl.phases}
+    assert all(phases.values()), out.getvalue()
+    assert list(phases) == [
+        "deploy",
+        "00:00 PT sleep",
+        "request while asleep",
+        "/wake accepted",
+        "waking -> warming -> ready",
+        "next request warm",
+        "idle -> asleep",
+        "07:00 ET wake",
+        "first user served",
+    ]
+    assert night.figures["night_wake_executions"] == 1
+
+
+def test_three_hundred_concurrent_wakes_start_one_wake_and_one_scale_up(local):
+    sleep_now(local)
+    before_exec, before_scale = len(local.executions("Wake")), scale_ups(local)
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(lambda _: local.wake(reason="burst"), range(300)))
+    assert {code for code, _ in answers} <= {200, 202}
+    assert len({body["execution"] for _, body in answers if body.get("execution")}) == 1
+    local.wait_for_state("ready", timeout=900)
+    assert len(local.executions("Wake")) - before_exec == 1
+    assert scale_ups(local) - before_scale == 1
+
+
+def test_a_wake_during_a_sleep_ends_awake(local):
+    sfn = local.emu.client("stepfunctions")
+    sleep = sfn.start_execution(
+        stateMachineArn=local.outputs["SleepStateMachineArn"],
+        name="night-sleep",
+        input=json.dumps({"trigger": "manual", "force": True}),
+    )["executionArn"]
+    local.wait_for_state("sleeping", timeout=300, poll=0.5)
+    code, body = local.wake(reason="a therapist arrived mid-sleep")
+    assert (code, body["state"]) == (202, "waking")
+    ready = local.wait_for_state("ready", timeout=900)
+    assert ready["current_copies"] >= 1
+    finished = local.emu.wait_for_execution(sleep, timeout=900)
+    assert finished["status"] == "SUCCEEDED"
+    history = [e["type"] for e in sfn.get_execution_history(executionArn=sleep)["events"]]
+    assert "SucceedStateEntered" in history
+    # Still awake well after the sleep would have finished.
+    local.emu.clock.advance(120)
+    assert local.status()["state"] == "ready"
+    assert local.invoke().ok
+
+
+def test_a_failed_provisioning_fails_the_wake_reports_the_reason_and_notifies(local):
+    sns, sqs = local.emu.client("sns"), local.emu.client("sqs")
+    queue = sqs.create_queue(QueueName="ops")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=local.outputs["FailureTopicArn"], Protocol="sqs", Endpoint=queue_arn)
+    sleep_now(local)
+    local.emu.fail_next_provisioning(
+        local.outputs["InferenceComponentName"], "Insufficient capacity for ml.inf1.xlarge"
+    )
+    code, body = local.wake(reason="will fail")
+    assert code == 202
+    failed = local.wait_for_state("failed", timeout=900)
+    assert "Insufficient capacity for ml.inf1.xlarge" in failed["last_error"]
+    execution = local.emu.wait_for_execution(body["execution"], timeout=600)  # notifying comes after recording
+    assert execution["status"] == "FAILED"
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    notice = json.loads(messages[0]["Body"])["Message"]
+    assert "Insufficient capacity" in notice
+    # The next wake starts afresh (a failed state does not block waking).
+    code, body = local.wake(reason="try again")
+    assert (code, body["state"]) == (202, "waking")
+    assert local.wait_for_state("ready", timeout=900)["current_copies"] == 1
+
+
+def test_throttled_sagemaker_calls_are_retried_and_the_wake_succeeds(local):
+    sleep_now(local)
+    ic = local.outputs["InferenceComponentName"]
+    local.emu.throttle("UpdateInferenceComponentRuntimeConfig", ic, times=2)
+    local.emu.throttle("DescribeInferenceComponent", ic, times=2)
+    code, _ = local.wake(reason="throttled")
+    assert code == 202
+    assert local.wait_for_state("ready", timeout=900)["current_copies"] == 1
+
+
+def test_a_night_request_after_idle_sleep_wakes_and_warms_through_the_alarm(local):
+    sleep_now(local)
+    before = len(local.executions("Wake"))
+    first = local.invoke()
+    assert not first.ok and first.no_capacity
+    # No /wake call: the NoCapacityInvocationFailures alarm alone starts the wake (with its warm-up).
+    ready = local.wait_for_state("ready", timeout=900, poll=2.0)
+    assert ready["current_copies"] == 1
+    assert len(local.executions("Wake")) - before == 1
+    record = (
+        boto3.resource("dynamodb", endpoint_url=local.emu.endpoint_url)
+        .Table(local.outputs["StateTableName"])
+        .get_item(Key={"ic": local.outputs["InferenceComponentName"]})["Item"]
+    )
+    assert "no-capacity alarm" in record["reason"]
+    assert len(json.loads(record["warmup_latencies_ms"])) >= 3
+    assert local.invoke().ok
+
+
+def test_the_operator_cli_works_against_the_local_stack(local, tmp_path, capsys, monkeypatch):
+    from sleepwake_cli.main import main
+
+    path = tmp_path / "deployment.json"
+    local._write_deployment(path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local.emu.endpoint_url)
+    assert main(["status", "--deployment-file", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["state"] == "ready"
+    assert main(["sleep", "--deployment-file", str(path), "--force", "--wait", "--timeout", "120"]) == 0
+    assert "asleep" in capsys.readouterr().out
+    assert main(["fire-schedule", "wake", "--deployment-file", str(path)]) == 0
+    assert local.wait_for_state("ready", timeout=900)["current_copies"] == 1

@@ -1,0 +1,80 @@
+"""One emulated clock: speed factor, jumps, and the sleepwake layer reading it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from localaws import EmulatedClock
+
+
+def test_time_runs_at_the_speed_factor():
+    clock = EmulatedClock(start=datetime(2025, 1, 1, tzinfo=UTC), speed=3600)
+    clock.sleep(7200)  # two emulated hours
+    assert clock.now() >= datetime(2025, 1, 1, 2, tzinfo=UTC)
+    assert clock.now() < datetime(2025, 1, 1, 12, tzinfo=UTC)
+
+
+def test_advance_wakes_sleepers_whose_deadline_passed():
+    clock = EmulatedClock(start=datetime(2025, 1, 1, tzinfo=UTC), speed=1)
+    woke = threading.Event()
+
+    def sleeper() -> None:
+        clock.sleep(3600)
+        woke.set()
+
+    threading.Thread(target=sleeper, daemon=True).start()
+    time.sleep(0.05)
+    clock.advance(timedelta(hours=1))
+    assert woke.wait(5)
+
+
+def test_wait_until_returns_false_when_the_event_is_set_first():
+    clock = EmulatedClock(speed=1)
+    stop = threading.Event()
+    stop.set()
+    assert clock.wait_until(clock.now() + timedelta(hours=1), stop) is False
+
+
+def test_naive_start_and_backwards_jumps_are_rejected():
+    with pytest.raises(ValueError):
+        EmulatedClock(start=datetime(2025, 1, 1))
+    with pytest.raises(ValueError):
+        EmulatedClock().advance(-1)
+
+
+def test_emulator_installs_the_clock_into_sleepwake(emu):
+    from sleepwake import clock as sw_clock
+
+    assert abs((sw_clock.now() - emu.now()).total_seconds()) < 60
+    assert sw_clock.now().year == 2025
+
+
+def test_paused_clock_stands_still_during_real_work():
+    clock = EmulatedClock(start=datetime(2025, 1, 1, tzinfo=UTC), speed=3600)
+    with clock.paused():
+        before = clock.now()
+        time.sleep(0.05)  # three emulated minutes if the clock ran
+        assert clock.now() == before
+    assert clock.now() >= before
+
+
+def test_a_soft_pause_freezes_time_only_for_its_limit():
+    clock = EmulatedClock(start=datetime(2025, 1, 1, tzinfo=UTC), speed=3600, soft_pause_limit=0.05)
+    with clock.paused(soft=True):
+        before = clock.now()
+        time.sleep(0.02)
+        assert clock.now() == before  # young: frozen
+        time.sleep(0.1)
+        assert clock.now() > before  # older than the limit: time runs again (no deadlock on a stuck call)
+
+
+def test_sleeping_inside_a_pause_does_not_wait_on_itself():
+    clock = EmulatedClock(start=datetime(2025, 1, 1, tzinfo=UTC), speed=3600)
+    with clock.paused():
+        start = clock.now()
+        clock.sleep(60)  # would never end if this thread's own pause kept the clock frozen
+        assert clock.now() >= start + timedelta(seconds=60)

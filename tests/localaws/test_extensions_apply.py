@@ -1,0 +1,99 @@
+"""Canary: fails loudly when the moto extensions stop applying (e.g. after a moto upgrade).
+
+Every check goes through boto3 against the running server, as the stack and the state machines do.
+"""
+
+from __future__ import annotations
+
+import json
+
+import moto
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.localaws.conftest import ROLE, describe, make_endpoint, make_function
+
+
+def test_moto_is_the_pinned_version():
+    assert moto.__version__ == "5.2.5", "localaws patches moto internals; re-check every hook before upgrading"
+
+
+def test_every_extension_answers_through_boto3(emu):
+    # SageMaker inference component actions
+    make_endpoint(emu)
+    assert describe(emu)["InferenceComponentStatus"] == "InService"
+    # Application Auto Scaling with the IC dimension
+    emu.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId="inference-component/ic",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+        MinCapacity=0,
+        MaxCapacity=1,
+    )
+    # sagemaker-runtime no-capacity error
+    with pytest.raises(ClientError) as err:
+        emu.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName="ep", InferenceComponentName="ic", Body=b"x", ContentType="audio/wav"
+        )
+    assert err.value.response["Error"]["Code"] == "ValidationError"
+    assert "Inference Component has no capacity to process this request" in err.value.response["Error"]["Message"]
+    # Lambda runner
+    make_function(emu, "probe", "fn_probe", {"GREETING": "hi"})
+    resp = emu.client("lambda").invoke(FunctionName="probe", Payload=b"{}")
+    assert json.loads(resp["Payload"].read())["greeting"] == "hi"
+    # Step Functions executes, with the aws-sdk service mapping and names
+    sfn = emu.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="canary",
+        roleArn=ROLE,
+        definition=json.dumps(
+            {
+                "StartAt": "D",
+                "States": {
+                    "D": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::aws-sdk:applicationautoscaling:describeScalableTargets",
+                        "Parameters": {"ServiceNamespace": "sagemaker"},
+                        "End": True,
+                    }
+                },
+            }
+        ),
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="canary-1", input="{}")["executionArn"]
+    out = emu.wait_for_execution(execution, timeout=3600)
+    assert out["status"] == "SUCCEEDED", out
+    assert out["name"] == "canary-1"
+    assert json.loads(out["output"])["ScalableTargets"][0]["ResourceId"] == "inference-component/ic"
+
+
+def test_dynamodb_conditional_writes_are_atomic_under_concurrency(emu):
+    """The one-wake rule needs exactly one winner among concurrent conditional writes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    from localaws import dynamodb
+
+    assert dynamodb.installed()
+    ddb = emu.client("dynamodb")
+    ddb.create_table(
+        TableName="race",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+    )
+
+    def claim(i: int) -> bool:
+        try:
+            ddb.put_item(
+                TableName="race",
+                Item={"k": {"S": "x"}, "owner": {"N": str(i)}},
+                ConditionExpression="attribute_not_exists(k)",
+            )
+            return True
+        except ClientError:
+            return False
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        assert sum(pool.map(claim, range(200))) == 1

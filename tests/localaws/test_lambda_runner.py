@@ -1,0 +1,65 @@
+"""Lambda Invoke runs the project's real handler code in-process, with its environment, a context object,
+emulated time and AWS-shaped function errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from tests.localaws.conftest import ROLE, START, ensure_role, make_function
+
+
+def _invoke(emu, name: str, event: dict) -> tuple[dict, str | None]:
+    resp = emu.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event).encode())
+    return json.loads(resp["Payload"].read()), resp.get("FunctionError")
+
+
+def test_invoke_runs_the_handler_with_env_context_and_emulated_time(emu):
+    make_function(emu, "probe", "fn_probe", {"GREETING": "hello"})
+    out, error = _invoke(emu, "probe", {"k": 1})
+    assert error is None
+    assert out["event"] == {"k": 1}
+    assert out["greeting"] == "hello"
+    assert out["function_name"] == "probe"
+    assert out["remaining_ms_positive"] is True
+    assert out["sibling"] == "helper"
+    assert datetime.fromisoformat(out["now"]).year == START.year  # sleepwake.clock reads the emulated clock
+
+
+def test_unhandled_exception_is_a_function_error_named_after_the_class(emu):
+    make_function(emu, "probe", "fn_probe")
+    out, error = _invoke(emu, "probe", {"raise": "bad input"})
+    assert error == "Unhandled"
+    assert out["errorType"] == "ProbeError"
+    assert out["errorMessage"] == "bad input"
+
+
+def test_function_environment_is_not_visible_outside_the_invocation(emu):
+    make_function(emu, "a", "fn_probe", {"GREETING": "from-a"})
+    make_function(emu, "b", "fn_probe", {"GREETING": "from-b"})
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda n: _invoke(emu, n, {})[0]["greeting"], ["a", "b"] * 4))
+    assert results == ["from-a", "from-b"] * 4
+    assert "GREETING" not in os.environ
+
+
+def test_unregistered_function_fails_loudly(emu):
+    import io
+    import zipfile
+
+    ensure_role(emu)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", "")
+    emu.client("lambda").create_function(
+        FunctionName="ghost",
+        Runtime="python3.11",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": buf.getvalue()},
+    )
+    out, error = _invoke(emu, "ghost", {})
+    assert error == "Unhandled"
+    assert "no code registered" in out["errorMessage"]

@@ -1,0 +1,95 @@
+"""EventBridge Scheduler schedules fire at their emulated times (time zones and DST included) and on command."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from localaws.scheduler import GenericCron, Rate, parse_expression
+from sleepwake.core.schedule import DailyCron
+from tests.localaws.conftest import ROLE, make_function
+
+
+def _pass_machine(emu, name: str = "wake") -> str:
+    return emu.client("stepfunctions").create_state_machine(
+        name=name, roleArn=ROLE, definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    )["stateMachineArn"]
+
+
+def _schedule(emu, name: str, expression: str, tz: str, target_arn: str, payload: dict) -> None:
+    emu.client("scheduler").create_schedule(
+        Name=name,
+        ScheduleExpression=expression,
+        ScheduleExpressionTimezone=tz,
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": target_arn, "RoleArn": ROLE, "Input": json.dumps(payload)},
+    )
+
+
+def test_daily_cron_in_new_york_fires_at_0700_local_after_dst_started(emu):
+    sm = _pass_machine(emu)
+    _schedule(emu, "wake", "cron(0 7 * * ? *)", "America/New_York", sm, {"trigger": "schedule"})
+    emu.clock.advance_to(datetime(2025, 3, 10, 10, 58, tzinfo=UTC))  # EDT since 9 March: 07:00 = 11:00 UTC
+    assert emu.wait_for(lambda: bool(emu.scheduler.firings), timeout=3600, poll=10)
+    firing = emu.scheduler.firings[0]
+    assert firing.scheduled_for == datetime(2025, 3, 10, 11, 0, tzinfo=UTC)
+    sfn = emu.client("stepfunctions")
+    assert emu.wait_for(lambda: bool(sfn.list_executions(stateMachineArn=sm)["executions"]), timeout=3600)
+    execution = sfn.list_executions(stateMachineArn=sm)["executions"][0]
+    assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {
+        "trigger": "schedule"
+    }
+
+
+def test_a_clock_jump_fires_every_missed_rate_firing_in_order(emu):
+    fn = make_function(emu, "idle-check", "fn_probe")
+    _schedule(emu, "idle", "rate(5 minutes)", "UTC", fn, {"trigger": "idle"})
+    emu.clock.advance(timedelta(minutes=16))
+    assert emu.wait_for(lambda: len(emu.lambdas.invocations) >= 3, timeout=3600, poll=1)
+    times = [f.scheduled_for for f in emu.scheduler.firings]
+    assert len(times) == 3 and times == sorted(times)
+    assert emu.lambdas.invocations[0].event == {"trigger": "idle"}
+
+
+def test_disabled_schedules_do_not_fire_and_fire_now_does(emu):
+    sm = _pass_machine(emu)
+    _schedule(emu, "sleep", "cron(0 0 * * ? *)", "America/Los_Angeles", sm, {"trigger": "manual"})
+    emu.client("scheduler").update_schedule(
+        Name="sleep",
+        ScheduleExpression="cron(0 0 * * ? *)",
+        ScheduleExpressionTimezone="America/Los_Angeles",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": sm, "RoleArn": ROLE, "Input": "{}"},
+        State="DISABLED",
+    )
+    emu.clock.advance(timedelta(days=1))
+    emu.scheduler.tick()
+    assert emu.scheduler.firings == []
+    emu.scheduler.fire_now("sleep")
+    assert len(emu.scheduler.firings) == 1
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        (datetime(2025, 3, 10, 6, 1, tzinfo=UTC), datetime(2025, 3, 10, 6, 15, tzinfo=UTC)),
+        (datetime(2025, 3, 10, 6, 45, tzinfo=UTC), datetime(2025, 3, 10, 7, 0, tzinfo=UTC)),
+    ],
+)
+def test_every_15_minutes_cron(after, expected):
+    assert GenericCron.parse("cron(0/15 * * * ? *)", "UTC").next(after) == expected
+
+
+def test_weekday_cron_and_expression_kinds():
+    cron = GenericCron.parse("cron(30 8 ? * MON-FRI *)", "Europe/London")
+    saturday = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)
+    assert cron.next(saturday) == datetime(2025, 3, 17, 8, 30, tzinfo=UTC)
+    anchor = datetime(2025, 1, 1, tzinfo=UTC)
+    assert isinstance(parse_expression("cron(0 7 * * ? *)", "America/New_York", anchor), DailyCron)
+    assert isinstance(parse_expression("cron(0/15 * * * ? *)", "UTC", anchor), GenericCron)
+    assert parse_expression("rate(1 hour)", "UTC", anchor) == Rate(timedelta(hours=1), anchor)
+    assert parse_expression("at(2025-01-02T03:04:05)", "UTC", anchor).next(anchor) == datetime(
+        2025, 1, 2, 3, 4, 5, tzinfo=UTC
+    )

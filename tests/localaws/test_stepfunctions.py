@@ -1,0 +1,249 @@
+"""moto's Step Functions engine runs the project's ASL against the emulated services, in emulated time,
+with AWS error names for Retry/Catch."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from tests.localaws.conftest import ROLE, describe, make_endpoint, make_function
+
+
+def _machine(emu, name: str, definition: dict) -> str:
+    return emu.client("stepfunctions").create_state_machine(name=name, roleArn=ROLE, definition=json.dumps(definition))[
+        "stateMachineArn"
+    ]
+
+
+def _run(emu, arn: str, payload: dict | None = None, name: str | None = None, timeout: float = 7200) -> dict:
+    kwargs = {"stateMachineArn": arn, "input": json.dumps(payload or {})}
+    if name:
+        kwargs["name"] = name
+    execution_arn = emu.client("stepfunctions").start_execution(**kwargs)["executionArn"]
+    return emu.wait_for_execution(execution_arn, timeout=timeout)
+
+
+def _task(resource: str, parameters: dict, **extra) -> dict:
+    return {"Type": "Task", "Resource": resource, "Parameters": parameters, **extra}
+
+
+def test_lambda_task_retries_on_the_exception_class_name_with_backoff_in_emulated_time(emu):
+    fn = make_function(emu, "flaky", "fn_flaky")
+    arn = _machine(
+        emu,
+        "retry",
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": _task(
+                    "arn:aws:states:::lambda:invoke",
+                    {"FunctionName": fn, "Payload": {"succeed_on": 3}},
+                    OutputPath="$.Payload",
+                    Retry=[
+                        {"ErrorEquals": ["TransientError"], "IntervalSeconds": 60, "BackoffRate": 2, "MaxAttempts": 3}
+                    ],
+                    End=True,
+                )
+            },
+        },
+    )
+    out = _run(emu, arn)
+    assert out["status"] == "SUCCEEDED", out
+    assert json.loads(out["output"]) == {"attempts": 3}
+    assert out["stopDate"] - out["startDate"] >= timedelta(seconds=180)  # 60 s + 120 s of emulated backoff
+
+
+def test_lambda_error_is_caught_by_its_class_name(emu):
+    fn = make_function(emu, "flaky", "fn_flaky")
+    arn = _machine(
+        emu,
+        "catch",
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": _task(
+                    "arn:aws:states:::lambda:invoke",
+                    {"FunctionName": fn, "Payload": {}},
+                    Catch=[{"ErrorEquals": ["TransientError"], "ResultPath": "$.error", "Next": "Caught"}],
+                    End=True,
+                ),
+                "Caught": {"Type": "Pass", "End": True},
+            },
+        },
+    )
+    out = _run(emu, arn)
+    assert out["status"] == "SUCCEEDED"
+    assert json.loads(out["output"])["error"]["Error"] == "TransientError"
+
+
+def test_aws_sdk_describe_inference_component_result_survives_describe_execution(emu):
+    make_endpoint(emu)
+    arn = _machine(
+        emu,
+        "describe",
+        {
+            "StartAt": "D",
+            "States": {
+                "D": _task(
+                    "arn:aws:states:::aws-sdk:sagemaker:describeInferenceComponent",
+                    {"InferenceComponentName": "ic"},
+                    End=True,
+                )
+            },
+        },
+    )
+    out = _run(emu, arn)
+    assert out["status"] == "SUCCEEDED", out
+    result = json.loads(out["output"])
+    assert result["InferenceComponentStatus"] == "InService"
+    assert result["RuntimeConfig"]["CurrentCopyCount"] == 0
+    assert result["CreationTime"].startswith("2025-03-10T")  # an ISO string in emulated time
+
+
+def test_aws_sdk_errors_carry_aws_names(emu):
+    make_endpoint(emu)
+    emu.throttle("UpdateInferenceComponentRuntimeConfig", "ic")
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}]
+    arn = _machine(
+        emu,
+        "errors",
+        {
+            "StartAt": "Update",
+            "States": {
+                "Update": _task(
+                    "arn:aws:states:::aws-sdk:sagemaker:updateInferenceComponentRuntimeConfig",
+                    {"InferenceComponentName": "ic", "DesiredRuntimeConfig": {"CopyCount": 1}},
+                    Catch=catch,
+                    ResultPath="$.update",
+                    Next="Done",
+                ),
+                "Done": {"Type": "Pass", "End": True},
+            },
+        },
+    )
+    out = _run(emu, arn)
+    assert json.loads(out["output"])["error"]["Error"] == "SageMaker.ThrottlingException"
+    assert describe(emu)["RuntimeConfig"]["DesiredCopyCount"] == 0
+
+
+def test_aws_sdk_sagemakerruntime_and_applicationautoscaling_are_known_services(emu):
+    make_endpoint(emu)
+    arn = _machine(
+        emu,
+        "services",
+        {
+            "StartAt": "Register",
+            "States": {
+                "Register": _task(
+                    "arn:aws:states:::aws-sdk:applicationautoscaling:registerScalableTarget",
+                    {
+                        "ServiceNamespace": "sagemaker",
+                        "ResourceId": "inference-component/ic",
+                        "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount",
+                        "MinCapacity": 0,
+                        "MaxCapacity": 1,
+                    },
+                    ResultPath=None,
+                    Next="Invoke",
+                ),
+                "Invoke": _task(
+                    "arn:aws:states:::aws-sdk:sagemakerruntime:invokeEndpoint",
+                    {"EndpointName": "ep", "InferenceComponentName": "ic", "Body": "x", "ContentType": "audio/wav"},
+                    Catch=[
+                        {
+                            "ErrorEquals": ["SageMakerRuntime.ValidationErrorException"],
+                            "ResultPath": "$.error",
+                            "Next": "NoCapacity",
+                        }
+                    ],
+                    End=True,
+                ),
+                "NoCapacity": {"Type": "Pass", "End": True},
+            },
+        },
+    )
+    out = _run(emu, arn)
+    assert out["status"] == "SUCCEEDED", out
+    error = json.loads(out["output"])["error"]
+    assert "Inference Component has no capacity" in error["Cause"]
+    assert emu.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")[
+        "ScalableTargets"
+    ]
+
+
+def test_dynamodb_conditional_check_names(emu):
+    ddb = emu.client("dynamodb")
+    ddb.create_table(
+        TableName="state",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName="state", Item={"pk": {"S": "ic"}})
+    put = {
+        "TableName": "state",
+        "Item": {"pk": {"S": "ic"}},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}]
+    for resource, expected in [
+        ("arn:aws:states:::dynamodb:putItem", "DynamoDB.ConditionalCheckFailedException"),
+        ("arn:aws:states:::aws-sdk:dynamodb:putItem", "DynamoDb.ConditionalCheckFailedException"),
+    ]:
+        arn = _machine(
+            emu,
+            expected.split(".")[0],
+            {
+                "StartAt": "Put",
+                "States": {
+                    "Put": _task(resource, put, Catch=catch, Next="Done"),
+                    "Done": {"Type": "Pass", "End": True},
+                },
+            },
+        )
+        out = _run(emu, arn)
+        assert json.loads(out["output"])["error"]["Error"] == expected
+
+
+def test_wait_state_runs_in_emulated_time(emu):
+    arn = _machine(
+        emu,
+        "wait",
+        {
+            "StartAt": "W",
+            "States": {
+                "W": {"Type": "Wait", "Seconds": 900, "Next": "T"},
+                "T": {"Type": "Pass", "Parameters": {"entered.$": "$$.State.EnteredTime"}, "End": True},
+            },
+        },
+    )
+    out = _run(emu, arn)
+    assert out["status"] == "SUCCEEDED"
+    assert out["stopDate"] - out["startDate"] >= timedelta(seconds=900)
+    assert json.loads(out["output"])["entered"].startswith("2025-03-10")
+
+
+def test_execution_names_are_kept_and_unnamed_ones_are_unique(emu):
+    arn = _machine(emu, "names", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    sfn = emu.client("stepfunctions")
+    named = sfn.start_execution(stateMachineArn=arn, name="wake-123", input="{}")["executionArn"]
+    assert named.endswith(":wake-123")
+    assert sfn.describe_execution(executionArn=named)["name"] == "wake-123"
+    first = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    second = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    assert first != second
+    assert not first.endswith(":None")
+
+
+def test_timestamp_wait_counts_from_the_emulated_clock(emu):
+    arn = _machine(
+        emu,
+        "until",
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.until", "End": True}}},
+    )
+    until = (emu.now() + timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = _run(emu, arn, {"until": until})
+    assert out["status"] == "SUCCEEDED"
+    # moto counts whole seconds to the timestamp, so it may end up to a second early
+    assert out["stopDate"] >= datetime.fromisoformat(until.replace("Z", "+00:00")) - timedelta(seconds=1)
+    assert out["stopDate"] - out["startDate"] < timedelta(hours=1)
