@@ -131,7 +131,8 @@ class Night:
         started = datetime.fromisoformat(json.loads(execution["input"])["requested_at"])
         ttr = (record_ready - started).total_seconds()
         floor = local.emu.sagemaker.settings.provisioning_seconds
-        warming = [at for at, state, _ in self.tl.samples if state == "warming" and at >= started]
+        entered = local.entered(wakes[0]["executionArn"])
+        warming = [entered["Warm Up"]] if "Warm Up" in entered else []
         warmup_s = (record_ready - warming[0]).total_seconds() if warming else 0.0
         self.figures |= {
             "night_time_to_ready_s": round(ttr, 1),

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +188,17 @@ class LocalStack:
         if last["state"] not in wanted:
             raise RuntimeError(f"wanted {sorted(wanted)}, got failed: {last.get('last_error')}")
         return last
+
+    def entered(self, execution_arn: str) -> dict[str, datetime]:
+        """When each state of an execution was first entered (emulated time, from the execution history)."""
+        events = self.emu.client("stepfunctions").get_execution_history(executionArn=execution_arn,
+                                                                        maxResults=1000)["events"]
+        out: dict[str, datetime] = {}
+        for event in events:
+            details = event.get("stateEnteredEventDetails")
+            if details and details["name"] not in out:
+                out[details["name"]] = event["timestamp"].astimezone(UTC)
+        return out
 
     def executions(self, machine: str) -> list[dict[str, Any]]:
         arn = self.outputs[f"{machine}StateMachineArn"]
