@@ -191,8 +191,9 @@ class LocalStack:
 
     def entered(self, execution_arn: str) -> dict[str, datetime]:
         """When each state of an execution was first entered (emulated time, from the execution history)."""
-        events = self.emu.client("stepfunctions").get_execution_history(executionArn=execution_arn,
-                                                                        maxResults=1000)["events"]
+        events = self.emu.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)[
+            "events"
+        ]
         out: dict[str, datetime] = {}
         for event in events:
             details = event.get("stateEnteredEventDetails")

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from sleepwake_cli.deployment import load_template
 from tests.conftest import ROOT
 
 READ_ONLY = re.compile(r":(Describe|Get|List|BatchGet|Query|Scan)[A-Za-z]*$")
@@ -33,24 +33,9 @@ NO_RESOURCE_LEVEL = {  # actions AWS documents without resource-level permission
 }
 
 
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return {suffix: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {suffix: loader.construct_sequence(node, deep=True)}
-    return {suffix: loader.construct_mapping(node, deep=True)}
-
-
-_Loader.add_multi_constructor("!", _tag)
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)
+    return load_template(ROOT / "template.yaml")
 
 
 def _statements(template: dict[str, Any]):
