@@ -25,7 +25,13 @@ _MAX_SLICE = 0.25  # wall seconds a sleeper waits before re-checking (catches sp
 class EmulatedClock:
     """Emulated time = start + (running wall seconds) * speed, plus any `advance()` jumps."""
 
-    def __init__(self, start: datetime | None = None, speed: float = 1.0, soft_pause_limit: float = 2.0) -> None:
+    def __init__(
+        self,
+        start: datetime | None = None,
+        speed: float = 1.0,
+        soft_pause_limit: float = 2.0,
+        hard_pause_limit: float = 60.0,
+    ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
         start = start or datetime.now(UTC)
@@ -36,7 +42,11 @@ class EmulatedClock:
         self._anchor_emu = start.astimezone(UTC)
         self._speed = float(speed)
         self.soft_pause_limit = soft_pause_limit
+        # Safety net: no hard pause (model load, deploy) takes a minute of wall time, so one that does is held
+        # by a thread stuck waiting for emulated time; letting time run again then beats freezing for good.
+        self.hard_pause_limit = hard_pause_limit
         self._hard = 0  # nesting count over all threads
+        self._hard_since = float("-inf")  # wall time the current hard pause began
         self._soft: dict[object, float] = {}  # active soft pauses -> wall time they (re)started
         self._frozen_until = float("-inf")  # wall time the youngest soft pause stops freezing the clock
         self._local = threading.local()  # this thread's own hard count and soft pauses
@@ -52,10 +62,14 @@ class EmulatedClock:
         with self._cond:
             return self._now_locked()
 
+    def _hard_frozen(self) -> bool:
+        return bool(self._hard) and time.monotonic() - self._hard_since < self.hard_pause_limit
+
     def _now_locked(self) -> datetime:
-        if self._hard:
+        if self._hard_frozen():
             return self._anchor_emu
-        running = time.monotonic() - max(self._anchor_wall, self._frozen_until)
+        resumed = self._hard_since + self.hard_pause_limit if self._hard else float("-inf")
+        running = time.monotonic() - max(self._anchor_wall, self._frozen_until, resumed)
         return self._anchor_emu + timedelta(seconds=max(0.0, running) * self._speed)
 
     def now_naive(self) -> datetime:
@@ -71,7 +85,7 @@ class EmulatedClock:
 
     @property
     def is_paused(self) -> bool:
-        return bool(self._hard) or time.monotonic() < self._frozen_until
+        return self._hard_frozen() or time.monotonic() < self._frozen_until
 
     # -- changing ----------------------------------------------------------------------------------------
     def _reanchor(self, emu: datetime) -> None:
@@ -128,8 +142,10 @@ class EmulatedClock:
         self, hard: int = 0, add_soft: tuple[object, ...] = (), drop_soft: tuple[object, ...] = ()
     ) -> None:
         now = self._now_locked()
-        self._hard += hard
         wall = time.monotonic()
+        if hard > 0 and not self._hard:
+            self._hard_since = wall
+        self._hard += hard
         for token in add_soft:
             self._soft[token] = wall
         for token in drop_soft:
@@ -216,7 +232,7 @@ class EmulatedClock:
 
     def _wall_until_locked(self, remaining: float) -> float:
         """Wall seconds until `remaining` emulated seconds have passed, if no pause starts or ends."""
-        if self._hard:
+        if self._hard_frozen():
             return _MAX_SLICE  # frozen: a change of pause state notifies the sleepers
         frozen_left = max(0.0, self._frozen_until - time.monotonic())
         return frozen_left + remaining / self._speed

@@ -78,3 +78,33 @@ def test_sleeping_inside_a_pause_does_not_wait_on_itself():
         start = clock.now()
         clock.sleep(60)  # would never end if this thread's own pause kept the clock frozen
         assert clock.now() >= start + timedelta(seconds=60)
+
+
+def test_a_hard_pause_held_too_long_lets_time_run_again():
+    """A thread stuck inside a hard pause must not freeze every sleeper for good."""
+    import threading as _threading
+    import time as _time
+    from datetime import UTC as _UTC
+    from datetime import datetime as _datetime
+
+    from localaws.clock import EmulatedClock as _Clock
+
+    clock = _Clock(start=_datetime(2026, 1, 1, tzinfo=_UTC), speed=100, hard_pause_limit=0.3)
+    held = _threading.Event()
+    release = _threading.Event()
+
+    def stuck() -> None:
+        with clock.paused():
+            held.set()
+            release.wait(5)
+
+    worker = _threading.Thread(target=stuck)
+    worker.start()
+    held.wait(5)
+    frozen = clock.now()
+    _time.sleep(0.1)
+    assert clock.now() == frozen
+    _time.sleep(0.4)
+    assert clock.now() > frozen
+    release.set()
+    worker.join(5)
