@@ -29,7 +29,7 @@ PRICE_SOURCE = (
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    defaults_prov, defaults_sw = Provisioning(), SleepwakeSettings()
+    defaults_prov, defaults_sw = Provisioning(), SleepwakeSettings.from_template()
     p = subparsers.add_parser(
         "simulate",
         help="replay a week of traffic: cost and waits per policy",
@@ -125,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--intent-lease-minutes",
         type=int,
         default=defaults_sw.intent_lease_minutes,
-        help="what-if: an intent /wake keeps the copy awake this long (the core sets no lease today)",
+        help="keep_awake_minutes the product sends with an intent /wake (default 0: none)",
     )
     sw.add_argument("--wake-timeout", type=int, default=defaults_sw.wake_timeout_seconds, help="wake timeout (s)")
 

@@ -22,6 +22,7 @@ from sleepwake.core import (
     check_scale,
     decide_sleep,
     decide_wake,
+    extend_lease,
     is_warm,
 )
 from sleepwake_cli.simulate.engine import Component, Outcome, PolicyResult, Provisioning, Sim, nearest_rank
@@ -47,9 +48,26 @@ class SleepwakeSettings:
     idle_minutes: int = 30
     idle_check_minutes: int = 15
     wake_timeout_seconds: int = 900
-    # What-if, not core behaviour today: an intent /wake sets `lease_until` this far ahead, which
-    # decide_sleep honours. 0 = no lease (nothing in sleepwake.core sets one).
+    # The product's `keep_awake_minutes` on an intent /wake (the core's extend_lease); decide_sleep honours
+    # the lease. 0 = the product asks for none.
     intent_lease_minutes: int = 0
+
+    @classmethod
+    def from_template(cls) -> SleepwakeSettings:
+        """The deployed defaults, read from template.yaml (the one place they live)."""
+        from sleepwake_cli.deployment import load_template
+
+        params = {k: str(v.get("Default", "")) for k, v in load_template()["Parameters"].items()}
+        rate = params["IdleCheckSchedule"].removeprefix("rate(").removesuffix(")").split()
+        return cls(
+            sleep_cron=params["SleepSchedule"],
+            sleep_tz=params["SleepTimezone"],
+            wake_cron=params["WakeSchedule"],
+            wake_tz=params["WakeTimezone"],
+            idle_minutes=int(params["IdleMinutes"]),
+            idle_check_minutes=int(rate[0]) if len(rate) == 2 and rate[0].isdigit() else cls.idle_check_minutes,
+            wake_timeout_seconds=int(params["WakeTimeoutSeconds"]),
+        )
 
     def quiet_hours(self) -> QuietHours:
         return QuietHours.parse(self.sleep_cron, self.sleep_tz, self.wake_cron, self.wake_tz)
@@ -276,11 +294,11 @@ class Sleepwake(Simulated):
     def _wake(self, trigger: str) -> None:
         decision = decide_wake(self.record, self.comp.observed(), self.policy, self.sim.now)
         self.decisions[f"wake {trigger}: {decision.action.value}"] += 1
-        lease = self.settings.sleepwake.intent_lease_minutes
-        if trigger == "intent" and lease:
-            until = self.sim.now + timedelta(minutes=lease)
-            if self.record.lease_until is None or self.record.lease_until < until:
-                self.record = self.record.model_copy(update={"lease_until": until})
+        if trigger == "intent":  # the product's keep_awake_minutes on /wake, by the core's lease rule
+            until = extend_lease(
+                self.record.lease_until, self.sim.now, self.settings.sleepwake.intent_lease_minutes, self.policy
+            )
+            self.record = self.record.model_copy(update={"lease_until": until})
         if decision.action != WakeAction.START:
             return
         self._ops += 1

@@ -40,7 +40,7 @@ def sleepwake_variants(trace: Trace, settings: Settings) -> list[Variant]:
             cases.append(("intent lead", f"{lead // 60} min", settings, trace.with_intent_lead(lead)))
         if not sw.intent_lease_minutes:
             leased = replace(settings, sleepwake=replace(sw, intent_lease_minutes=15))
-            cases.append(("intent lease (what-if)", "15 min", leased, trace))
+            cases.append(("keep_awake_minutes", "15 min on intent", leased, trace))
     schedules = {
         "sleep 21:00 Los_Angeles": replace(sw, sleep_cron="cron(0 21 * * ? *)", sleep_tz="America/Los_Angeles"),
         "wake MON-FRI only": replace(sw, wake_cron=sw.wake_cron.replace("* * ? *", "? * MON-FRI *")),
