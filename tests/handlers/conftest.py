@@ -33,14 +33,9 @@ class FakeComponent:
     status: ICStatus = ICStatus.IN_SERVICE
     desired: int = 0
     current: int = 0
-    sets: list[int] = field(default_factory=list)
 
     def observe(self, name: str) -> ObservedCopies:
         return ObservedCopies(status=self.status, desired=self.desired, current=self.current)
-
-    def set_copy_count(self, name: str, copies: int) -> None:
-        self.sets.append(copies)
-        self.desired = copies
 
 
 @dataclass
@@ -60,9 +55,6 @@ class FakeRuntime:
 class FakeScaling:
     min_capacity: int = 1
     max_capacity: int = 2
-
-    def set_bounds(self, component: str, min_capacity: int, max_capacity: int) -> None:
-        self.min_capacity, self.max_capacity = min_capacity, max_capacity
 
     def bounds(self, component: str) -> tuple[int, int]:
         return self.min_capacity, self.max_capacity

@@ -1,4 +1,7 @@
-"""Application Auto Scaling for the component's copy count: move MinCapacity with every sleep and wake."""
+"""Application Auto Scaling for the component's copy count: read the bounds a wake must restore.
+
+The state machines move MinCapacity themselves (aws-sdk tasks); this adapter only reads it.
+"""
 
 from __future__ import annotations
 
@@ -14,16 +17,6 @@ def resource_id(component: str) -> str:
 class CopyScaling:
     def __init__(self, client: Any) -> None:
         self._aas = client
-
-    def set_bounds(self, component: str, min_capacity: int, max_capacity: int) -> None:
-        """Re-registering an existing target updates its bounds and keeps its policies (AWS docs)."""
-        self._aas.register_scalable_target(
-            ServiceNamespace="sagemaker",
-            ResourceId=resource_id(component),
-            ScalableDimension=DIMENSION,
-            MinCapacity=min_capacity,
-            MaxCapacity=max_capacity,
-        )
 
     def bounds(self, component: str) -> tuple[int, int] | None:
         targets = self._aas.describe_scalable_targets(

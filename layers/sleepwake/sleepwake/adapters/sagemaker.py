@@ -1,4 +1,4 @@
-"""SageMaker control plane and runtime: observe and set the copy count, invoke for warm-up."""
+"""SageMaker: observe the inference component's copies and invoke it for warm-up (the state machines set the count)."""
 
 from __future__ import annotations
 
@@ -41,11 +41,6 @@ class InferenceComponents:
             desired=runtime.get("DesiredCopyCount", 0),
             current=runtime.get("CurrentCopyCount", 0),
             failure_reason=ic.get("FailureReason"),
-        )
-
-    def set_copy_count(self, name: str, copies: int) -> None:
-        self._sm.update_inference_component_runtime_config(
-            InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": copies}
         )
 
 
