@@ -10,9 +10,15 @@ from botocore.exceptions import ClientError
 from tests.localaws.conftest import FakeModelServer, describe, make_endpoint, no_retry_client
 
 
+def copy_served_at(emu, ic: str = "ic"):
+    """When the emulator made the first copy current (not when a describe happened to notice)."""
+    return next(at for at, _status, _desired, current in emu.component(ic).history if current >= 1)
+
+
 def test_created_component_at_zero_copies_reports_in_service(emu):
-    make_endpoint(emu, copies=0, wait=False)
-    assert describe(emu)["InferenceComponentStatus"] == "Creating"
+    with emu.clock.paused():  # emulated time stands still, so the describe sees the state the create left
+        make_endpoint(emu, copies=0, wait=False)
+        assert describe(emu)["InferenceComponentStatus"] == "Creating"
     assert emu.wait_for(lambda: describe(emu)["InferenceComponentStatus"] == "InService", timeout=3600)
     d = describe(emu)
     assert d["RuntimeConfig"] == {"DesiredCopyCount": 0, "CurrentCopyCount": 0}
@@ -24,13 +30,16 @@ def test_created_component_at_zero_copies_reports_in_service(emu):
 def test_desired_moves_at_once_and_current_follows_after_provisioning(emu):
     make_endpoint(emu)
     sm = emu.client("sagemaker")
-    t0 = emu.now()
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1})
-    d = describe(emu)
+    with emu.clock.paused():  # however slow this machine, no provisioning time passes before the describe
+        t0 = emu.now()
+        sm.update_inference_component_runtime_config(
+            InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1}
+        )
+        d = describe(emu)
     assert d["InferenceComponentStatus"] == "Updating"
     assert d["RuntimeConfig"] == {"DesiredCopyCount": 1, "CurrentCopyCount": 0}
     assert emu.wait_for(lambda: describe(emu)["RuntimeConfig"]["CurrentCopyCount"] == 1, timeout=3600, poll=2)
-    assert emu.now() - t0 >= timedelta(seconds=120)  # the configured provisioning time, in emulated seconds
+    assert copy_served_at(emu) - t0 >= timedelta(seconds=120)  # the configured provisioning time, emulated
     assert describe(emu)["InferenceComponentStatus"] == "InService"
     assert FakeModelServer.loads == 1
 
@@ -99,10 +108,9 @@ def test_list_and_delete(emu):
         for c in sm.list_inference_components(EndpointNameEquals="ep")["InferenceComponents"]
     ]
     assert names == ["ic"]
-    emu.clock.set_speed(1)  # so the Deleting state outlives one describe
-    sm.delete_inference_component(InferenceComponentName="ic")
-    assert describe(emu)["InferenceComponentStatus"] == "Deleting"
-    emu.clock.set_speed(600)
+    with emu.clock.paused():  # so the Deleting state outlives one describe, however slow this machine
+        sm.delete_inference_component(InferenceComponentName="ic")
+        assert describe(emu)["InferenceComponentStatus"] == "Deleting"
     assert emu.wait_for(lambda: not sm.list_inference_components()["InferenceComponents"], timeout=3600)
     with pytest.raises(ClientError) as err:
         describe(emu)
@@ -124,9 +132,14 @@ def test_unknown_endpoint_is_rejected(emu):
 def test_asking_again_for_the_same_count_does_not_restart_provisioning(emu):
     make_endpoint(emu)
     sm = emu.client("sagemaker")
-    t0 = emu.now()
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1})
-    emu.clock.advance(90)
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1})
+    with emu.clock.paused():  # the second ask lands 90 s into provisioning, however slow this machine
+        t0 = emu.now()
+        sm.update_inference_component_runtime_config(
+            InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1}
+        )
+        emu.clock.advance(90)
+        sm.update_inference_component_runtime_config(
+            InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1}
+        )
     assert emu.wait_for(lambda: describe(emu)["RuntimeConfig"]["CurrentCopyCount"] == 1, timeout=3600, poll=2)
-    assert emu.now() - t0 < timedelta(seconds=120 + 90)
+    assert copy_served_at(emu) - t0 < timedelta(seconds=120 + 90)
