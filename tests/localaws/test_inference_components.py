@@ -32,9 +32,7 @@ def test_desired_moves_at_once_and_current_follows_after_provisioning(emu):
     sm = emu.client("sagemaker")
     with emu.clock.paused():  # however slow this machine, no provisioning time passes before the describe
         t0 = emu.now()
-        sm.update_inference_component_runtime_config(
-            InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1}
-        )
+        sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1})
         d = describe(emu)
     assert d["InferenceComponentStatus"] == "Updating"
     assert d["RuntimeConfig"] == {"DesiredCopyCount": 1, "CurrentCopyCount": 0}
@@ -134,12 +132,8 @@ def test_asking_again_for_the_same_count_does_not_restart_provisioning(emu):
     sm = emu.client("sagemaker")
     with emu.clock.paused():  # the second ask lands 90 s into provisioning, however slow this machine
         t0 = emu.now()
-        sm.update_inference_component_runtime_config(
-            InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1}
-        )
+        sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1})
         emu.clock.advance(90)
-        sm.update_inference_component_runtime_config(
-            InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1}
-        )
+        sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1})
     assert emu.wait_for(lambda: describe(emu)["RuntimeConfig"]["CurrentCopyCount"] == 1, timeout=3600, poll=2)
     assert copy_served_at(emu) - t0 < timedelta(seconds=120 + 90)
