@@ -5,12 +5,20 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
 from localaws.demo import Night, Timeline
 from localaws.local import LocalStack
+from sleepwake import service
+from sleepwake.adapters.autoscaling import CopyScaling
+from sleepwake.adapters.cloudwatch import ComponentMetrics
+from sleepwake.adapters.sagemaker import InferenceComponents, Runtime
+from sleepwake.adapters.state_table import StateTable
+from sleepwake.adapters.stepfunctions import Executions
+from sleepwake.settings import Settings
 from tests.e2e.conftest import scale_ups, sleep_now
 
 
@@ -54,6 +62,54 @@ def test_three_hundred_concurrent_wakes_start_one_wake_and_one_scale_up(local):
     local.wait_for_state("ready", timeout=900)
     assert len(local.executions("Wake")) - before_exec == 1
     assert scale_ups(local) - before_scale == 1
+
+
+def test_wakes_racing_from_separate_lambda_containers_start_one_wake(local):
+    """The emulator runs one handler at a time, so the burst above never races two claims. Here 24 control
+    planes, each built like a fresh Lambda container from the wake function's own environment with its own
+    clients, call request_wake at the same instant (keep_awake_minutes too, so joiners write the lease):
+    the conditional writes in the state table must let exactly one start the wake, and every caller must
+    get an answer (no "kept changing" 503)."""
+    sleep_now(local)
+    before_exec, before_scale = len(local.executions("Wake")), scale_ups(local)
+    function = local.emu.client("lambda").get_function_configuration(
+        FunctionName=str(local.stack.ref("WakeApiFunction"))
+    )
+    settings = Settings.model_validate(function["Environment"]["Variables"])
+    callers = 24
+    start = threading.Barrier(callers)
+
+    def container_wakes(i: int) -> service.WakeOutcome:
+        emu = local.emu
+        dynamodb = boto3.resource(
+            "dynamodb",
+            region_name=emu.region,
+            endpoint_url=emu.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        plane = service.ControlPlane(
+            settings,
+            service.Adapters(
+                components=InferenceComponents(emu.client("sagemaker")),
+                runtime=Runtime(emu.client("sagemaker-runtime")),
+                scaling=CopyScaling(emu.client("application-autoscaling")),
+                table=StateTable(dynamodb.Table(settings.state_table_name)),
+                executions=Executions(emu.client("stepfunctions")),
+                metrics=ComponentMetrics(emu.client("cloudwatch")),
+            ),
+        )
+        start.wait()
+        return plane.request_wake(reason=f"container {i}", source="api", keep_awake_minutes=30)
+
+    with ThreadPoolExecutor(max_workers=callers) as pool:
+        outcomes = list(pool.map(container_wakes, range(callers)))
+    assert sum(1 for o in outcomes if o.started) == 1
+    assert len({o.execution for o in outcomes}) == 1
+    local.wait_for_state("ready", timeout=900)
+    assert len(local.executions("Wake")) - before_exec == 1
+    assert scale_ups(local) - before_scale == 1
+    assert local.status()["lease_until"] is not None
 
 
 def test_a_wake_during_a_sleep_ends_awake(local):

@@ -48,8 +48,8 @@ def test_a_second_wake_joins_the_first(stack):
 
 
 def test_fifty_wakes_in_a_row_start_exactly_one_execution(stack):
-    # Sequential here (each call is a full read-decide-claim); 300 truly concurrent calls against the
-    # emulator's atomic conditional writes are in tests/e2e/test_night.py.
+    # Sequential here (each call is a full read-decide-claim). Claims racing at the same instant from
+    # separate containers, against the emulator's atomic conditional writes, are in tests/e2e/test_night.py.
     answers = [call(api_event("wake_api_post_wake_empty")) for _ in range(50)]
     assert {status for status, _ in answers} == {202}
     assert len({body["execution"] for _, body in answers}) == 1

@@ -231,6 +231,16 @@ def test_keep_awake_sets_a_lease_from_now(policy):
     assert extend_lease(None, NIGHT, 30, policy) == NIGHT + timedelta(minutes=30)
 
 
+def test_a_lease_ends_on_the_next_whole_minute(policy):
+    assert extend_lease(None, NIGHT + timedelta(seconds=1.5), 30, policy) == NIGHT + timedelta(minutes=31)
+
+
+def test_wakes_asking_for_the_same_stay_within_a_minute_want_the_same_lease(policy):
+    """So a burst of /wake calls with keep_awake_minutes writes the lease once, not once per caller."""
+    first = extend_lease(None, NIGHT + timedelta(seconds=0.2), 30, policy)
+    assert extend_lease(first, NIGHT + timedelta(seconds=40), 30, policy) == first
+
+
 def test_a_lease_is_never_shortened_by_a_later_shorter_request(policy):
     long = NIGHT + timedelta(hours=2)
     assert extend_lease(long, NIGHT, 10, policy) == long

@@ -188,8 +188,17 @@ def eta_seconds(record: StateRecord, observed: ObservedCopies, policy: Policy, n
 
 
 def extend_lease(current: datetime | None, now: datetime, minutes: int | None, policy: Policy) -> datetime | None:
-    """The awake lease after a wake asking to stay up `minutes` (capped); a lease is never shortened."""
+    """The awake lease after a wake asking to stay up `minutes` (capped); a lease is never shortened.
+
+    It ends on a whole minute (rounded up), so a burst of wakes asking for the same stay within one minute
+    all want the same lease: the first writes it and the rest find it already there, instead of each
+    bumping the state item's version and making every other caller decide again."""
     if not minutes:
         return current
-    wanted = now + timedelta(minutes=min(minutes, policy.max_keep_awake_minutes))
+    wanted = _ceil_minute(now + timedelta(minutes=min(minutes, policy.max_keep_awake_minutes)))
     return max(wanted, current) if current else wanted
+
+
+def _ceil_minute(when: datetime) -> datetime:
+    floor = when.replace(second=0, microsecond=0)
+    return floor if floor == when else floor + timedelta(minutes=1)
