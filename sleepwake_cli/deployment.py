@@ -71,8 +71,14 @@ class Deployment:
     def from_file(cls, path: Path) -> Deployment:
         if not path.exists():
             raise DeploymentError(f"{path} does not exist; start the local stack with `make local` first")
-        data = json.loads(path.read_text())
-        return cls(data["parameters"], data["resources"], data.get("types", {}))
+        try:
+            data = json.loads(path.read_text())
+            return cls(data["parameters"], data["resources"], data.get("types", {}))
+        except (ValueError, KeyError, TypeError) as error:
+            raise DeploymentError(
+                f"{path} is not a deployment written by the local stack ({type(error).__name__}: {error}); "
+                "restart `make local` to write it again"
+            ) from None
 
     def to_file(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

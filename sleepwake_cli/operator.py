@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from sleepwake import service
 from sleepwake.core import State
@@ -21,6 +21,11 @@ from sleepwake.settings import Settings
 from sleepwake_cli.deployment import LOCAL_DEPLOYMENT, Deployment, DeploymentError
 
 TERMINAL = {State.READY, State.ASLEEP, State.FAILED}
+WHERE_HINT = (
+    "For AWS: set AWS_REGION and credentials (AWS_PROFILE, or `aws configure`) and pass --stack-name if the "
+    "stack is not called sleepwake. For the local stack: run `make local` and export the AWS_* variables it "
+    "prints."
+)
 
 
 def _deployment(args: argparse.Namespace) -> Deployment:
@@ -173,12 +178,30 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a sentence")
 
 
+def _bounded(kind: type[int] | type[float], low: float, high: float) -> Any:
+    """An argparse type: a number of `kind` in [low, high], refused with a message naming the range."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}-{high:g}")
+        return value
+
+    return parse
+
+
 def _guard(func: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         try:
             return int(func(args))
         except DeploymentError as error:
             print(f"error: {error}", file=sys.stderr)
+            return 2
+        except (NoRegionError, NoCredentialsError) as error:
+            print(f"error: {error} {WHERE_HINT}", file=sys.stderr)
             return 2
         except (BotoCoreError, ClientError) as error:
             print(f"error: AWS said: {error}", file=sys.stderr)
@@ -195,21 +218,36 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("wake", help="start (or join) a wake: scale up, wait for the copy, warm it up")
     _common(p)
     p.add_argument("--reason", default="operator wake", help="recorded with the wake")
-    p.add_argument("--keep-awake", type=int, metavar="MINUTES", help="block idle/scheduled sleep for this long")
+    p.add_argument(
+        "--keep-awake",
+        type=_bounded(int, 1, 720),
+        metavar="MINUTES",
+        help="block idle/scheduled sleep for this long (1-720, as the wake API)",
+    )
     p.add_argument("--wait", action="store_true", help="wait until ready (or failed)")
-    p.add_argument("--timeout", type=float, default=1200, help="seconds to wait with --wait (default 1200)")
+    p.add_argument(
+        "--timeout", type=_bounded(float, 1, 86_400), default=1200, help="seconds to wait with --wait (default 1200)"
+    )
     p.set_defaults(func=_guard(cmd_wake))
 
     p = subparsers.add_parser("sleep", help="run the sleep state machine now (skips if busy, leased or not idle)")
     _common(p)
     p.add_argument("--force", action="store_true", help="sleep even if it served requests or holds a lease")
     p.add_argument("--wait", action="store_true", help="wait for the sleep execution to finish")
-    p.add_argument("--timeout", type=float, default=1200, help="seconds to wait with --wait (default 1200)")
+    p.add_argument(
+        "--timeout", type=_bounded(float, 1, 86_400), default=1200, help="seconds to wait with --wait (default 1200)"
+    )
     p.set_defaults(func=_guard(cmd_sleep))
 
     p = subparsers.add_parser("warmup", help="send warm-up requests to the serving copy and print latencies")
     _common(p)
-    p.add_argument("-n", "--invocations", type=int, default=None, help="minimum requests (default: template's)")
+    p.add_argument(
+        "-n",
+        "--invocations",
+        type=_bounded(int, 1, 50),
+        default=None,
+        help="minimum requests, 1-50 (default: template's)",
+    )
     p.set_defaults(func=_guard(cmd_warmup))
 
     p = subparsers.add_parser("fire-schedule", help="run a schedule's target now with its input (sleep|wake|idle)")

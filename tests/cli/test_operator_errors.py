@@ -1,0 +1,56 @@
+"""The operator CLI explains what is missing instead of printing a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sleepwake_cli.main import main
+
+
+@pytest.fixture
+def no_aws(monkeypatch, tmp_path):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+
+
+def test_status_without_a_region_says_how_to_point_it_at_aws_or_the_local_stack(no_aws, capsys):
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert "region" in err.lower()
+    assert "AWS_REGION" in err and "make local" in err
+    assert "Traceback" not in err
+
+
+def test_a_missing_deployment_file_is_named_with_how_to_make_it(no_aws, tmp_path, capsys):
+    missing = tmp_path / "deployment.json"
+    assert main(["status", "--deployment-file", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "make local" in err
+
+
+def test_a_deployment_file_that_is_not_json_is_a_clear_error(no_aws, tmp_path, capsys):
+    broken = tmp_path / "deployment.json"
+    broken.write_text("{not json")
+    assert main(["status", "--deployment-file", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert str(broken) in err and "Traceback" not in err
+
+
+def test_a_negative_keep_awake_is_refused_before_anything_is_called(no_aws, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["wake", "--keep-awake", "-5"])
+    assert exit_.value.code == 2
+    assert "keep-awake" in capsys.readouterr().err
+
+
+def test_help_lists_every_operator_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("simulate", "status", "wake", "sleep", "warmup", "fire-schedule"):
+        assert command in out
+    json.dumps(out)  # plain text
