@@ -27,6 +27,7 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
             if plane.is_ready():
                 result = plane.warm_up()
                 lat = result.latencies_ms
+                plane.settle(reason="post-deploy warm-up", latencies_ms=lat)
                 data = {
                     "Result": "warm",
                     "LatenciesMs": ",".join(f"{v:.0f}" for v in lat),
@@ -34,6 +35,7 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
                     f"median {statistics.median(lat):.0f} ms, last {lat[-1]:.0f} ms",
                 }
             else:
+                plane.settle(reason="deployed with no serving copy")
                 data = {
                     "Result": "skipped",
                     "LatenciesMs": "",

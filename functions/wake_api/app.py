@@ -81,12 +81,18 @@ def status() -> dict[str, Any]:
     return StatusResponse(**current.__dict__).model_dump(mode="json")
 
 
+def _problem(error: dict[str, Any]) -> dict[str, str]:
+    if error.get("type") == "json_invalid":  # loc is ("body", character offset): say where, not "field 1"
+        offset = error.get("loc", ("body", 0))[-1]
+        detail = (error.get("ctx") or {}).get("error", "JSON decode error")
+        return {"field": "body", "problem": f"not valid JSON: {detail} (at character {offset})"}
+    field = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+    return {"field": field, "problem": error["msg"]}
+
+
 @app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
-    problems = [
-        {"field": ".".join(str(part) for part in e.get("loc", ()) if part != "body") or "body", "problem": e["msg"]}
-        for e in error.errors()
-    ]
+    problems = [_problem(e) for e in error.errors()]
     logger.info("rejected a request", extra={"problems": problems})
     return _error(
         422, "invalid request: " + "; ".join(f"{p['field']}: {p['problem']}" for p in problems), problems=problems

@@ -149,8 +149,27 @@ def test_post_deploy_warmup_warms_a_serving_component_and_reports_it(stack, monk
     assert sent[0][0] == "http://127.0.0.1:9/cfn-response"
 
 
+def test_after_the_post_deploy_warmup_status_says_ready_since_the_deploy(stack, monkeypatch):
+    stack.component.desired = stack.component.current = 1
+    monkeypatch.setattr(deploy_warmup, "send", lambda url, response: None)
+    deploy_warmup.handler(load_event("deploy_warmup_create"), LambdaContext())
+    status = stack.plane.status()
+    assert (status.state, status.since) == (State.READY, stack.now[0])
+    assert stack.plane.aws.table.get(IC).warmup_latencies_ms == [850.0, 60.0, 41.0]
+
+
 def test_post_deploy_warmup_skips_an_asleep_component_without_failing_the_deploy(stack, monkeypatch):
     monkeypatch.setattr(deploy_warmup, "send", lambda url, response: None)
     response = deploy_warmup.handler(load_event("deploy_warmup_create"), LambdaContext())
     assert (response["Status"], response["Data"]["Result"]) == ("SUCCESS", "skipped")
     assert "asleep" in response["Data"]["Summary"]
+    assert (stack.plane.status().state, stack.plane.status().since) == (State.ASLEEP, stack.now[0])
+
+
+def test_the_post_deploy_warmup_leaves_a_running_wake_alone(stack, monkeypatch):
+    op_id = start_wake(stack)
+    stack.component.desired = stack.component.current = 1
+    monkeypatch.setattr(deploy_warmup, "send", lambda url, response: None)
+    deploy_warmup.handler(load_event("deploy_warmup_create"), LambdaContext())
+    record = stack.plane.aws.table.get(IC)
+    assert (record.state, record.op_id) == (State.WAKING, op_id)

@@ -106,7 +106,7 @@ def test_status_shows_the_reason_of_a_failed_wake(stack):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ("{not json", "JSON"),
+        ("{not json", "body: not valid JSON: Expecting property name enclosed in double quotes (at character 1)"),
         ({"keep_awake_minutes": "ten"}, "keep_awake_minutes"),
         ({"keep_awake_minutes": 0}, "keep_awake_minutes"),
         ({"keep_awake_minutes": 100000}, "keep_awake_minutes"),

@@ -48,6 +48,8 @@ def test_create_mode_deploys_every_template_resource(real_emu):
     # The post-deploy custom resource ran its Lambda with a Create event and PUT its answer back.
     assert stack.custom_resource_responses["PostDeployWarmup"]["Status"] == "SUCCESS"
     assert out["PostDeployWarmup"] == stack.getatt("PostDeployWarmup", "Summary")
+    item = emu.client("dynamodb").scan(TableName=str(stack.ref("StateTable")))["Items"]
+    assert [(i["state"]["S"], i["reason"]["S"]) for i in item] == [("ready", "post-deploy warm-up")]
     # Schedules carry the template's cron and time zone.
     scheduler = emu.client("scheduler")
     sleep = scheduler.get_schedule(Name=out["SleepScheduleName"])

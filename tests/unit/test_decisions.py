@@ -21,6 +21,7 @@ from sleepwake.core import (
     extend_lease,
     is_serving,
     is_warm,
+    settled_state,
 )
 
 NIGHT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 02:00 PST / 05:00 EST: quiet hours
@@ -252,3 +253,23 @@ def test_a_lease_is_capped_at_the_policy_maximum(policy):
 
 def test_no_keep_awake_leaves_the_lease_as_it_was(policy):
     assert extend_lease(None, NIGHT, None, policy) is None
+
+
+# ---- settling after a deploy or a manual scale ------------------------------------------------------------
+def test_a_never_written_record_settles_to_what_the_copies_say():
+    assert settled_state(StateRecord(), SERVING) == State.READY
+    assert settled_state(StateRecord(), ASLEEP) == State.ASLEEP
+
+
+def test_a_record_that_matches_the_copies_is_left_as_it_is():
+    assert settled_state(record(State.READY), SERVING) is None
+    assert settled_state(record(State.ASLEEP), ASLEEP) is None
+
+
+def test_a_record_owned_by_a_wake_or_sleep_is_never_settled():
+    for state in (State.WAKING, State.WARMING, State.SLEEPING):
+        assert settled_state(record(state), SERVING) is None
+
+
+def test_a_failed_record_whose_component_serves_again_settles_to_ready():
+    assert settled_state(record(State.FAILED), SERVING) == State.READY

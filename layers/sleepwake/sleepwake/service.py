@@ -33,6 +33,7 @@ from sleepwake.core import (
     extend_lease,
     is_serving,
     is_warm,
+    settled_state,
 )
 from sleepwake.core.decisions import SleepTrigger
 from sleepwake.observability import MetricUnit, logger, metrics
@@ -305,6 +306,29 @@ class ControlPlane:
             )
             return new
         raise Conflict(f"could not record {to} for {op_id}")
+
+    def settle(self, *, reason: str, latencies_ms: list[float] | None = None) -> StateRecord:
+        """Record what the copies say after something outside a wake or sleep moved them (the post-deploy
+        warm-up: a created component comes up serving), so /status has a `since`; a no-op while a wake or
+        sleep owns the record."""
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            record, observed = self.observe()
+            state = settled_state(record, observed)
+            if state is None:
+                return record
+            update: dict[str, Any] = {"state": state, "since": clock.now(), "reason": reason, "op_id": None}
+            update |= {"op_kind": None, "execution_name": None, "op_started": None}
+            if state == State.READY:
+                update["last_error"] = None
+                if latencies_ms is not None:
+                    update["warmup_latencies_ms"] = latencies_ms
+            try:
+                new = self.aws.table.put(self.ic, record.model_copy(update=update), expected_version=record.version)
+            except Conflict:
+                continue
+            logger.info("state settled", extra={"from": record.state.value, "to": state.value, "reason": reason})
+            return new
+        raise Conflict(f"could not settle the state of {self.ic}")
 
     def _record_metrics(self, before: StateRecord, after: StateRecord, now: datetime) -> None:
         if after.state == State.READY and before.op_started:

@@ -14,6 +14,7 @@ from sleepwake.core.decisions import (
     extend_lease,
     is_serving,
     is_warm,
+    settled_state,
 )
 from sleepwake.core.model import ICStatus, ObservedCopies, Policy, State, StateRecord
 from sleepwake.core.schedule import DailyCron, QuietHours
@@ -39,4 +40,5 @@ __all__ = [
     "extend_lease",
     "is_serving",
     "is_warm",
+    "settled_state",
 ]

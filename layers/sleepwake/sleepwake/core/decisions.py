@@ -174,6 +174,18 @@ def effective_state(record: StateRecord, observed: ObservedCopies) -> State:
     return record.state
 
 
+def settled_state(record: StateRecord, observed: ObservedCopies) -> State | None:
+    """The state to write after something outside a wake or sleep moved the copies (a deploy, a manual
+    scale): what the copies say, when the record says otherwise or has never been written. None while a wake
+    or sleep owns the record (it writes its own states) or when the record is already right."""
+    if record.state in (*IN_FLIGHT_WAKE, State.SLEEPING):
+        return None
+    state = effective_state(record, observed)
+    if state not in (State.READY, State.ASLEEP):
+        return None
+    return state if state != record.state or record.since is None else None
+
+
 def eta_seconds(record: StateRecord, observed: ObservedCopies, policy: Policy, now: datetime) -> int:
     """Seconds until a copy serves warm, from the provisioning estimate; 0 when ready."""
     state = effective_state(record, observed)
