@@ -1,8 +1,9 @@
 """`make local`: the whole control plane in the foreground until Ctrl-C.
 
 Emulator on http://127.0.0.1:5000, wake API on http://127.0.0.1:3000, the real stack deployed (create mode,
-real model handler) and warm. Emulated time starts now and runs at --speed (default 1: real time, so a wake
-takes the configured 210 s; use --speed 20 to watch one in ~11 s).
+real model handler) and warm. Emulated time starts now; the deploy runs at x60 (the copy's provisioning takes
+seconds), then time runs at --speed (default 1: real time, so a wake takes the configured 210 s; use --speed
+20 to watch one in ~11 s).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from localaws.local import LocalStack
 from localaws.stack import REPO_ROOT
+
+DEPLOY_SPEED = 60.0  # emulated seconds per wall second while deploying
 
 USAGE = """
 sleepwake local stack is up (emulated time {now}, x{speed:g})
@@ -69,11 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     out = sys.stdout
-    print("starting the local stack (deploying template.yaml, loading the model)...", flush=True)
+    print(
+        f"starting the local stack: deploying template.yaml and loading the model, emulated time at x{DEPLOY_SPEED:g} "
+        f"until the copy is up and warm, then x{args.speed:g}...",
+        flush=True,
+    )
     with open(args.log, "a") as log, contextlib.redirect_stdout(log):
         local = LocalStack(
             start=start,
-            speed=args.speed,
+            speed=max(args.speed, DEPLOY_SPEED),  # the deploy's provisioning in seconds, not minutes
             port=args.port,
             api_port=args.api_port,
             provisioning_seconds=args.provisioning_seconds,
@@ -84,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as error:
             print(f"cannot start: {error} (is another `make local` running? use --port/--api-port)", file=out)
             return 1
+        local.clock.set_speed(args.speed)
         try:
             print(
                 USAGE.format(
