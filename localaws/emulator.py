@@ -262,6 +262,10 @@ class Emulator:
         """The next `times` matching SageMaker IC calls fail with ThrottlingException (HTTP 400)."""
         self.sagemaker.faults.throttles.extend([(action, component)] * times)
 
+    def refuse_updates_while_updating(self, refuse: bool = True) -> None:
+        """UpdateInferenceComponentRuntimeConfig on an IC that is Updating fails with ValidationException."""
+        self.sagemaker.faults.refuse_updates_while_updating = refuse
+
     def fire_schedule(self, name: str, group: str = "default") -> scheduler.Firing:
         """Fire an EventBridge Scheduler schedule now, as if its time had come."""
         return self.scheduler.fire_now(name, group)

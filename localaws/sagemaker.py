@@ -122,6 +122,9 @@ class Faults:
 
     fail_provisioning: dict[str, str] = field(default_factory=dict)  # IC name -> FailureReason
     throttles: list[tuple[str | None, str | None]] = field(default_factory=list)  # (action, IC name)
+    # Whether SageMaker refuses UpdateInferenceComponentRuntimeConfig while an update runs is not documented;
+    # tests switch this on to check the control plane copes if it does.
+    refuse_updates_while_updating: bool = False
 
     def take_throttle(self, action: str, name: str | None) -> bool:
         for i, (want_action, want_name) in enumerate(self.throttles):
@@ -289,7 +292,9 @@ class Registry:
             raise SageMakerValidation("CopyCount must be >= 0")
         with self.lock:
             ic = self.get(account, region, name)
-            if ic.status in ("Creating", "Deleting"):
+            if ic.status in ("Creating", "Deleting") or (
+                ic.status == "Updating" and self.faults.refuse_updates_while_updating
+            ):
                 raise SageMakerValidation(
                     f"Cannot update inference component {ic.arn} while it is in {ic.status} status."
                 )

@@ -170,6 +170,45 @@ def test_throttled_sagemaker_calls_are_retried_and_the_wake_succeeds(local):
     assert local.wait_for_state("ready", timeout=900)["current_copies"] == 1
 
 
+def test_a_wake_succeeds_when_sagemaker_refuses_a_second_update_while_one_runs(local):
+    """Raising MinCapacity already starts the scale-up (autoscaling clamps the count into range); if SageMaker
+    then refuses the explicit copy-count update, the wake follows the update that runs."""
+    sleep_now(local)
+    local.emu.refuse_updates_while_updating()
+    code, body = local.wake(reason="second update refused")
+    assert code == 202
+    assert local.wait_for_state("ready", timeout=900)["current_copies"] == 1
+    execution = local.emu.wait_for_execution(body["execution"], timeout=600)
+    assert execution["status"] == "SUCCEEDED"
+    events = local.emu.client("stepfunctions").get_execution_history(executionArn=body["execution"])["events"]
+    refused = [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"]
+    assert refused == ["SageMaker.ValidationException"]
+    assert local.invoke().ok
+
+
+def test_a_failed_alarm_wake_rearms_the_alarm_so_requests_that_keep_failing_wake_again(local):
+    """The alarm fires on entering ALARM only. Users keep trying while the first wake fails, so the alarm
+    would stay in ALARM and nothing would wake the component again; the failed wake re-arms it."""
+    sleep_now(local)
+    local.emu.fail_next_provisioning(local.outputs["InferenceComponentName"], "Insufficient capacity for inf1")
+    before = len(local.executions("Wake"))
+
+    def users_keep_trying_until(done) -> None:
+        for _ in range(200):
+            if done():
+                return
+            assert local.invoke().no_capacity
+            local.clock.sleep(20)
+        raise AssertionError("gave up waiting")
+
+    users_keep_trying_until(lambda: local.status()["state"] == "failed")
+    users_keep_trying_until(lambda: len(local.executions("Wake")) - before == 2)
+    assert local.wait_for_state("ready", timeout=900)["current_copies"] == 1
+    failed = sorted(local.executions("Wake"), key=lambda e: e["startDate"])[before]  # the first wake of the night
+    assert local.emu.wait_for_execution(failed["executionArn"], timeout=600)["status"] == "FAILED"
+    assert "Re-arm The No-Capacity Alarm" in local.entered(failed["executionArn"])
+
+
 def test_a_night_request_after_idle_sleep_wakes_and_warms_through_the_alarm(local):
     sleep_now(local)
     before = len(local.executions("Wake"))

@@ -4,11 +4,12 @@ and a clear 4xx for anything malformed."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from sleepwake.core import ICStatus, State
+from sleepwake.core import ICStatus, State, StateRecord
 from tests.conftest import LambdaContext, load_handler
 from tests.handlers.conftest import IC, api_event
 
@@ -33,7 +34,7 @@ def test_the_wake_execution_gets_what_the_state_machine_needs(stack):
     call(api_event("wake_api_post_wake"))
     execution = stack.sfn.describe_execution(executionArn=stack.executions()[0]["executionArn"])
     payload = json.loads(execution["input"])
-    assert payload["target_copies"] == 1
+    assert payload["copies"] == 1
     assert payload["source"] == "api"
     assert payload["reason"] == "user opened the practice screen"
     assert {"op_id", "requested_at"} <= payload.keys()
@@ -61,6 +62,24 @@ def test_wake_when_already_serving_answers_200_ready(stack):
     status, body = call(api_event("wake_api_post_wake_empty"))
     assert (status, body["state"], body["eta_seconds"]) == (200, "ready", 0)
     assert stack.executions() == []
+
+
+def test_a_wake_during_an_autoscaling_scale_out_answers_ready_and_starts_nothing(stack):
+    stack.component.status, stack.component.desired, stack.component.current = ICStatus.UPDATING, 2, 1
+    stack.plane.aws.table.put(IC, StateRecord(state=State.READY), expected_version=0)
+    status, body = call(api_event("wake_api_post_wake_empty"))
+    assert (status, body["state"]) == (200, "ready")
+    assert stack.executions() == []
+
+
+def test_a_wake_restores_min_capacity_left_at_zero_without_cutting_the_copies(stack):
+    stack.component.desired = stack.component.current = 2
+    stack.scaling.min_capacity = 0  # a sleep failed after lowering it
+    status, body = call(api_event("wake_api_post_wake_empty"))
+    assert (status, body["state"]) == (202, "waking")
+    assert "MinCapacity is 0" in body["reason"]
+    payload = json.loads(stack.sfn.describe_execution(executionArn=body["execution"])["input"])
+    assert payload["copies"] == 2  # never below what autoscaling asked for
 
 
 def test_keep_awake_sets_a_lease_that_blocks_sleep(stack):
@@ -149,6 +168,29 @@ def test_a_wake_that_aws_refuses_to_start_answers_503_and_leaves_no_claim(stack,
     assert "nothing was changed" in answer["message"]
     assert stack.plane.aws.table.get(IC).state == State.ASLEEP
     monkeypatch.undo()
+
+
+def test_a_refused_start_gives_the_claim_back_even_after_a_joiner_wrote_a_lease(stack, monkeypatch):
+    """Between the claim and the failed StartExecution a joiner extends the lease (the version moves): the
+    claim must still be released, or every wake would join an execution that does not exist."""
+
+    def joiner_then_refuse(*args: Any, **kwargs: Any) -> str:
+        claimed = stack.plane.aws.table.get(IC)
+        lease = stack.now[0] + timedelta(minutes=30)
+        stack.plane.aws.table.put(
+            IC, claimed.model_copy(update={"lease_until": lease}), expected_version=claimed.version
+        )
+        raise RuntimeError("StartExecution throttled")
+
+    monkeypatch.setattr(stack.plane.aws.executions, "start", joiner_then_refuse)
+    status, _ = call(api_event("wake_api_post_wake_empty"))
+    assert status == 503
+    record = stack.plane.aws.table.get(IC)
+    assert (record.state, record.op_id) == (State.ASLEEP, None)
+    assert record.lease_until == stack.now[0] + timedelta(minutes=30)
+    assert "wake not started" in record.last_error
+    monkeypatch.undo()
+    assert call(api_event("wake_api_post_wake_empty"))[0] == 202  # the next wake starts
 
 
 def test_a_json_body_sent_as_a_form_is_still_read_as_json(stack):

@@ -79,6 +79,19 @@ def test_a_wake_while_serving_says_ready(policy):
     assert decision.action == WakeAction.ALREADY_READY
 
 
+def test_a_wake_while_autoscaling_adds_a_copy_says_ready_and_leaves_the_scale_out_alone(policy):
+    scaling_out = ObservedCopies(status=ICStatus.UPDATING, desired=2, current=1)
+    decision = decide_wake(record(State.READY), scaling_out, policy, DAY, min_capacity=1)
+    assert decision.action == WakeAction.ALREADY_READY
+
+
+def test_serving_copies_with_min_capacity_below_the_day_minimum_need_a_wake(policy):
+    """A sleep that failed after lowering MinCapacity: target tracking would scale to 0 after an idle spell."""
+    decision = decide_wake(record(State.FAILED), SERVING, policy, DAY, min_capacity=0)
+    assert decision.action == WakeAction.START
+    assert "MinCapacity is 0" in decision.reason
+
+
 def test_a_wake_during_a_sleep_supersedes_the_sleep_even_if_copies_still_serve(policy):
     decision = decide_wake(record(State.SLEEPING), SERVING, policy, NIGHT)
     assert decision.action == WakeAction.START
@@ -180,6 +193,12 @@ def test_a_failed_component_fails_the_poll_with_its_reason(policy):
 def test_a_poll_past_the_timeout_times_out(policy):
     check = check_scale(UPDATING, 1, policy.wake_timeout_seconds + 1, policy)
     assert check.verdict == ScaleVerdict.TIMED_OUT
+
+
+def test_a_wake_whose_min_capacity_keeps_being_undone_times_out_instead_of_looping(policy):
+    check = check_scale(SERVING, 1, policy.wake_timeout_seconds + 1, policy, min_capacity=0)
+    assert check.verdict == ScaleVerdict.TIMED_OUT
+    assert "MinCapacity 0" in check.reason
 
 
 def test_a_sleep_poll_is_reached_at_zero_copies(policy):

@@ -6,7 +6,6 @@ the local stack use the same methods, so there is one way of doing each thing.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -154,6 +153,8 @@ class ControlPlane:
             now = clock.now()
             record, observed = self.observe()
             decision = decide_wake(record, observed, self.policy, now)
+            if decision.action == WakeAction.ALREADY_READY:  # serving: is autoscaling's floor where a wake puts it?
+                decision = decide_wake(record, observed, self.policy, now, min_capacity=self._min_capacity())
             lease = self._lease(record, now, keep_awake_minutes)
             logger.info(
                 "wake decision",
@@ -190,6 +191,16 @@ class ControlPlane:
                 logger.info("state changed under us; deciding again", extra={"source": source})
         raise WakeStartFailed(f"state table kept changing; gave up after {MAX_CLAIM_ATTEMPTS} attempts")
 
+    def _min_capacity(self) -> int | None:
+        """The scalable target's MinCapacity; None when unknown (not registered, or the read failed: a wake
+        decision must not fail because a read-only check did)."""
+        try:
+            bounds = self.aws.scaling.bounds(self.ic)
+        except Exception:
+            logger.warning("could not read the scaling bounds; deciding without them", exc_info=True)
+            return None
+        return bounds[0] if bounds else None
+
     def _lease(self, record: StateRecord, now: datetime, minutes: int | None) -> datetime | None:
         return extend_lease(record.lease_until, now, minutes, self.policy)
 
@@ -225,7 +236,8 @@ class ControlPlane:
         )
         payload = {
             "op_id": op_id,
-            "target_copies": self.policy.day_min_copies,
+            # Never fewer than autoscaling has asked for: a wake must not cut a scale-out short.
+            "copies": max(self.policy.day_min_copies, observed.desired),
             "requested_at": now.isoformat(),
             "source": source,
             "reason": reason,
@@ -235,16 +247,27 @@ class ControlPlane:
         except Exception as error:
             # Put the record back so the next caller can try again: never leave a claimed wake with no execution.
             logger.exception("could not start the wake execution; releasing the claim", extra={"op_id": op_id})
-            with contextlib.suppress(Conflict):
-                self.aws.table.put(
-                    self.ic,
-                    record.model_copy(update={"last_error": f"wake not started: {error}"}),
-                    expected_version=claimed.version,
-                )
+            self._release_claim(op_id, record, f"wake not started: {error}")
             raise WakeStartFailed(str(error)) from error
         metrics.add_metric(name="WakeRequested", unit=MetricUnit.Count, value=1)
         logger.info("wake started", extra={"op_id": op_id, "execution": arn, "source": source, "reason": why})
         return WakeOutcome(State.WAKING, eta_seconds(claimed, observed, self.policy, now), arn, True, why)
+
+    def _release_claim(self, op_id: str, before: StateRecord, error: str) -> None:
+        """Give back a wake claim whose execution never started: the state before the claim, keeping any lease
+        a joiner wrote since. Re-read on conflict, so a joiner's write cannot leave the record `waking` for an
+        execution that does not exist; stop once another operation owns it."""
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            current = self.aws.table.get(self.ic)
+            if current.op_id != op_id:
+                return
+            keep = {"lease_until": current.lease_until, "last_error": error}
+            try:
+                self.aws.table.put(self.ic, before.model_copy(update=keep), expected_version=current.version)
+                return
+            except Conflict:
+                continue
+        logger.error("could not release the wake claim", extra={"op_id": op_id})
 
     # ---- state-machine steps ---------------------------------------------------------------------------
     def check_copies(self, *, op_id: str, target: int, started_at: datetime) -> dict[str, Any]:

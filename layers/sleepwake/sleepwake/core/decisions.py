@@ -36,17 +36,34 @@ class WakeDecision:
     reason: str
 
 
-def decide_wake(record: StateRecord, observed: ObservedCopies, policy: Policy, now: datetime) -> WakeDecision:
+def has_serving_copies(observed: ObservedCopies, target: int = 1) -> bool:
+    """At least `target` copies serve requests: InService, or Updating while autoscaling adds or removes
+    copies beside them (CurrentCopyCount counts the copies that serve now)."""
+    return observed.status in (ICStatus.IN_SERVICE, ICStatus.UPDATING) and observed.current >= max(target, 1)
+
+
+def decide_wake(
+    record: StateRecord, observed: ObservedCopies, policy: Policy, now: datetime, *, min_capacity: int | None = None
+) -> WakeDecision:
     """Start a wake, join the one running, or say it is already serving.
 
     Joining is what makes concurrent callers cheap: only the caller whose conditional write moves the
-    record out of a non-waking state starts a wake; everyone else joins that one.
+    record out of a non-waking state starts a wake; everyone else joins that one. Copies serving while
+    autoscaling scales out count as ready (a wake then would only get in its way). `min_capacity` is the
+    scalable target's MinCapacity when known: serving copies with MinCapacity below the day minimum (a sleep
+    that failed half way) need a wake, or target tracking would scale them to 0 after the next idle spell.
     """
     if _wake_in_flight(record, policy, now):
         return WakeDecision(WakeAction.JOIN, f"wake {record.op_id} is already {record.state.value}")
     if record.state == State.SLEEPING:
         return WakeDecision(WakeAction.START, f"sleep {record.op_id} is running; a wake supersedes it")
-    if is_serving(observed, policy.day_min_copies if record.state == State.READY else 1):
+    if has_serving_copies(observed, policy.day_min_copies if record.state == State.READY else 1):
+        if min_capacity is not None and min_capacity < policy.day_min_copies:
+            return WakeDecision(
+                WakeAction.START,
+                f"{observed.current} copy(ies) serving but autoscaling MinCapacity is {min_capacity}, below the day "
+                f"minimum {policy.day_min_copies}: a wake restores it",
+            )
         return WakeDecision(WakeAction.ALREADY_READY, f"{observed.current} copy(ies) serving")
     if record.state in IN_FLIGHT_WAKE:
         return WakeDecision(WakeAction.START, f"wake {record.op_id} went stale after {policy.stale_after_seconds}s")
@@ -124,21 +141,23 @@ def check_scale(
     """
     if not owner:
         return ScaleCheck(ScaleVerdict.SUPERSEDED, "another operation owns the component now")
-    if target > 0 and min_capacity is not None and min_capacity < target and observed.status != ICStatus.FAILED:
-        return ScaleCheck(ScaleVerdict.REASSERT, f"autoscaling MinCapacity is {min_capacity}, want {target}")
     if observed.status == ICStatus.FAILED:
         return ScaleCheck(ScaleVerdict.FAILED, f"component Failed: {observed.failure_reason or 'no reason given'}")
+    min_too_low = target > 0 and min_capacity is not None and min_capacity < target
     if target == 0:
         if observed.current == 0 and observed.status == ICStatus.IN_SERVICE:
             return ScaleCheck(ScaleVerdict.REACHED, "0 copies")
-    elif is_serving(observed, target):
+    elif is_serving(observed, target) and not min_too_low:
         return ScaleCheck(ScaleVerdict.REACHED, f"InService with {observed.current}/{target} copies")
+    # The timeout comes before any reassert: something that keeps undoing the scale must not loop forever.
     if elapsed_seconds > policy.wake_timeout_seconds:
         return ScaleCheck(
             ScaleVerdict.TIMED_OUT,
             f"not at {target} copies after {elapsed_seconds:.0f}s (status {observed.status.value}, "
-            f"current {observed.current}, desired {observed.desired})",
+            f"current {observed.current}, desired {observed.desired}, MinCapacity {min_capacity})",
         )
+    if min_too_low:
+        return ScaleCheck(ScaleVerdict.REASSERT, f"autoscaling MinCapacity is {min_capacity}, want {target}")
     if (target == 0 and observed.desired > 0) or (target > 0 and observed.desired < target):
         return ScaleCheck(ScaleVerdict.REASSERT, f"desired copies is {observed.desired}, want {target}")
     return ScaleCheck(
