@@ -116,6 +116,7 @@ def speech_segments(probs: np.ndarray) -> list[dict[str, float]]:
 
 MIN_INPUT_RATE = 8000
 MAX_INPUT_RATE = 48000
+MAX_FLOAT_PEAK = 1000.0  # generous: clipped float audio a little over ±1 is fine, 1e20 is not audio
 DEFAULT_MAX_AUDIO_SECONDS = 60.0  # SageMaker gives a container 60 s per request; clips are short
 DEFAULT_WARMUP_ITERATIONS = 3
 WAV_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}
@@ -295,11 +296,25 @@ def decode_wav(raw: bytes) -> tuple[np.ndarray, int, str]:
 def decode_flac(raw: bytes) -> tuple[np.ndarray, int, str]:
     if soundfile is None:
         raise RequestError(415, "audio/flac is unavailable: soundfile is not installed (send audio/wav)")
+    # Check rate and length before decoding all of it: FLAC compresses silence so well that a small body can
+    # decode to gigabytes (the header's frame count may be 0 or false, so read at most the limit plus one).
     try:
-        data, rate = soundfile.read(io.BytesIO(raw), dtype="float32", always_2d=True)
+        with soundfile.SoundFile(io.BytesIO(raw)) as flac:
+            rate = int(flac.samplerate)
+            if not MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE:
+                raise RequestError(
+                    400, f"sample rate {rate} Hz is outside the supported {MIN_INPUT_RATE}-{MAX_INPUT_RATE} Hz"
+                )
+            limit = max_audio_seconds()
+            most = int(limit * rate) + 1
+            data = flac.read(frames=most, dtype="float32", always_2d=True)
+    except RequestError:
+        raise
     except Exception as exc:
         raise RequestError(400, f"corrupt or truncated FLAC: {exc}") from exc
-    return data, int(rate), "flac"
+    if data.shape[0] >= most:
+        raise RequestError(413, f"audio is longer than the maximum of {limit:g} s")
+    return data, rate, "flac"
 
 
 def decode_container(raw: bytes, media_type: str) -> tuple[np.ndarray, int, str]:
@@ -315,7 +330,7 @@ def decode_json(body: Any) -> bytes:
     try:
         text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
         doc = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise RequestError(400, f"malformed JSON body: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("audio"), str):
         raise RequestError(400, 'JSON body must be an object {"audio": "<base64 WAV or FLAC>"}')
@@ -408,6 +423,9 @@ def to_model_audio(data: np.ndarray, rate: int, fmt: str, started: float, decode
     mono = _downmix(data)
     if not np.isfinite(mono).all():  # a NaN or inf in any channel survives the sum
         raise RequestError(400, "audio contains NaN or infinite samples")
+    peak = float(np.abs(mono).max())
+    if peak > MAX_FLOAT_PEAK:  # float audio is scaled to ±1; far beyond that the model's output is NaN
+        raise RequestError(400, f"float samples must be scaled to ±1 (full scale); the peak is {peak:.3g}")
     decode_ms += (time.perf_counter() - t0) * 1000
     t1 = time.perf_counter()
     mono = np.ascontiguousarray(resample(mono, rate), dtype=np.float32)
@@ -481,7 +499,7 @@ def output_fn(prediction: Prediction, accept: str, context: Any = None) -> tuple
     timings = dict(audio.timings_ms)
     timings["total"] = (time.perf_counter() - audio.started) * 1000
     result["timings_ms"] = {k: round(v, 3) for k, v in timings.items()}
-    return json.dumps(result, separators=(",", ":")), "application/json"
+    return json.dumps(result, separators=(",", ":"), allow_nan=False), "application/json"  # strict JSON only
 
 
 # ---------------------------------------------------------------------------------------------------- warm-up ---

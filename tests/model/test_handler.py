@@ -7,6 +7,7 @@ import io
 import json
 import struct
 import threading
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,8 @@ BAD_INPUTS: dict[str, tuple[Any, str, int, str]] = {
     "bad base64": (b'{"audio": "not*base64!"}', "application/json", 400, "not valid base64"),
     "base64 of non-audio": (b'{"audio": "aGVsbG8gd29ybGQ="}', "application/json", 400, "not a WAV"),
     "corrupt FLAC": (b"fLaC" + b"\x00" * 50, "audio/flac", 400, "corrupt or truncated FLAC"),
+    "float samples far beyond full scale": (lambda: _float_wav(1e20), "audio/wav", 400, "scaled to ±1"),
+    "deeply nested JSON": (b"[" * 100_000, "application/json", 400, "malformed JSON"),
 }
 
 
@@ -165,6 +168,26 @@ def test_too_long_audio_is_refused_with_413(
     result = server.invoke(speech.path.read_bytes(), "audio/wav")
     assert result.status == 413 and "maximum is 2 s" in (result.error or "")
     monkeypatch.delenv("SLEEPWAKE_MAX_AUDIO_SECONDS")
+    assert server.invoke(speech.path.read_bytes(), "audio/wav").status == 200
+
+
+def test_a_tiny_flac_of_long_silence_is_refused_without_decoding_it_all(
+    server: ModelServer, speech: SpeechClip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decompression bomb: ten minutes of 8-channel 48 kHz silence compresses to a few hundred KB."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.zeros((48000 * 600, 8), dtype=np.int16), 48000, format="FLAC", subtype="PCM_16")
+    assert len(buffer.getvalue()) < 1_000_000
+    tracemalloc.start()
+    try:
+        result = server.invoke(buffer.getvalue(), "audio/flac")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.status == 413 and "maximum" in (result.error or "")
+    assert peak < 200e6  # decoding it all would take 48000 * 600 * 8 * 4 bytes = 922 MB
     assert server.invoke(speech.path.read_bytes(), "audio/wav").status == 200
 
 
