@@ -83,8 +83,9 @@ def score_chunks(model: torch.jit.ScriptModule, audio: np.ndarray) -> np.ndarray
     return probs
 
 
-def speech_segments(probs: np.ndarray) -> list[dict[str, float]]:
-    """Speech segments (start/end seconds) from per-chunk probabilities, with hysteresis and minimum lengths."""
+def speech_segments(probs: np.ndarray, duration_s: float | None = None) -> list[dict[str, float]]:
+    """Speech segments (start/end seconds) from per-chunk probabilities, with hysteresis and minimum lengths.
+    `duration_s` is the clip's real length: the last chunk is zero-padded, and no segment may end after it."""
     hop = CHUNK_SAMPLES / SAMPLE_RATE
     raw: list[list[float]] = []
     start: int | None = None
@@ -102,7 +103,7 @@ def speech_segments(probs: np.ndarray) -> list[dict[str, float]]:
             merged[-1][1] = seg[1]
         else:
             merged.append(seg)
-    total = len(probs) * hop
+    total = len(probs) * hop if duration_s is None else min(len(probs) * hop, duration_s)
     return [
         {"start": round(max(0.0, s - SEGMENT_PAD_S), 3), "end": round(min(total, e + SEGMENT_PAD_S), 3)}
         for s, e in merged
@@ -477,7 +478,7 @@ def input_fn(input_data: Any, content_type: str, context: Any = None) -> Decoded
 def predict_fn(data: DecodedAudio, model: LoadedModel, context: Any = None) -> Prediction:
     t0 = time.perf_counter()
     probs = score_chunks(model.module, data.samples)
-    segments = speech_segments(probs)
+    segments = speech_segments(probs, data.samples.shape[0] / SAMPLE_RATE)
     data.timings_ms["model"] = (time.perf_counter() - t0) * 1000
     return Prediction(audio=data, probabilities=probs, segments=segments)
 

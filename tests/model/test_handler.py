@@ -53,6 +53,14 @@ def test_speech_is_found_where_spoken_and_not_in_the_silence_around_it(server: M
     assert doc["duration_seconds"] == pytest.approx(speech.duration, abs=0.04)
 
 
+def test_a_clip_cut_mid_word_has_no_segment_past_its_end(server: ModelServer, speech: SpeechClip) -> None:
+    rate, samples = wavfile.read(speech.path)
+    cut_at = (speech.speech_start + speech.speech_end) / 2 + 0.0123  # mid-speech, not on a frame boundary
+    doc = _ok(server.invoke(_wav(samples[: int(cut_at * rate)], rate), "audio/wav"))
+    assert doc["segments"], doc
+    assert doc["segments"][-1]["end"] <= doc["duration_seconds"]
+
+
 @pytest.mark.parametrize("variant", [*VARIANTS, "flac_44100_stereo"])
 def test_every_common_wav_shape_gives_the_same_answer(
     server: ModelServer, speech: SpeechClip, variants: dict[str, Path], variant: str
