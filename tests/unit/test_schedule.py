@@ -70,9 +70,11 @@ def test_quiet_hours_run_from_la_midnight_to_ny_seven(night, moment, quiet):
     assert night.is_quiet(moment) is quiet
 
 
-def test_a_time_skipped_by_spring_forward_fires_after_the_gap():
+def test_a_time_skipped_by_spring_forward_does_not_fire_that_day_as_on_eventbridge_scheduler():
     cron = DailyCron.parse("cron(30 2 * * ? *)", "America/New_York")
-    assert cron.at(datetime(2026, 3, 8).date()) == utc(2026, 3, 8, 7, 30)  # 03:30 EDT
+    assert cron.at(datetime(2026, 3, 8).date()) is None  # 02:30 does not exist in New York that night
+    assert cron.next(utc(2026, 3, 7, 8, 0)) == utc(2026, 3, 9, 6, 30)  # the next firing is Monday's 02:30 EDT
+    assert cron.previous(utc(2026, 3, 8, 12, 0)) == utc(2026, 3, 7, 7, 30)  # Saturday's 02:30 EST
 
 
 def test_a_time_repeated_by_fall_back_fires_once_at_its_first_occurrence():

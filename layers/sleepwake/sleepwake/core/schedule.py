@@ -66,17 +66,21 @@ class DailyCron:
         ZoneInfo(tz)  # raises ZoneInfoNotFoundError for an unknown zone
         return cls(hour=int(hour), minute=int(minute), tz=tz, weekdays=_parse_days(dow))
 
-    def at(self, day: date) -> datetime:
-        """The instant this schedule fires on a local calendar day, in UTC.
+    def at(self, day: date) -> datetime | None:
+        """The instant this schedule fires on a local calendar day, in UTC; None when it does not fire.
 
-        A local time skipped by a spring-forward change is moved forward by the gap, as EventBridge
-        Scheduler does; a repeated local time (fall back) fires once, at its first occurrence.
+        As EventBridge Scheduler does: a local time skipped by a spring-forward change does not fire that day
+        ("your schedule invocation gets skipped if the cron expression falls on a non-existent date and
+        time"); a repeated local time (fall back) fires once, at its first occurrence.
         """
         zone = ZoneInfo(self.tz)
         local = datetime.combine(day, time(self.hour, self.minute), tzinfo=zone)
         # In UTC, because datetimes in a gap or fold never compare equal across zones (PEP 495); fold=0
-        # takes the first of a repeated time and the pre-change offset for a skipped one.
-        return local.astimezone(UTC)
+        # takes the first of a repeated time. A time in a gap does not survive the round trip.
+        fire = local.astimezone(UTC)
+        if fire.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+            return None
+        return fire
 
     def previous(self, now: datetime) -> datetime:
         """The latest firing at or before `now`."""
@@ -85,7 +89,7 @@ class DailyCron:
             day = local_day - timedelta(days=back)
             if day.weekday() in self.weekdays:
                 fire = self.at(day)
-                if fire <= now:
+                if fire is not None and fire <= now:
                     return fire
         raise ValueError("schedule never fires")  # pragma: no cover - weekdays is never empty
 
@@ -96,7 +100,7 @@ class DailyCron:
             day = local_day + timedelta(days=ahead)
             if day.weekday() in self.weekdays:
                 fire = self.at(day)
-                if fire > now:
+                if fire is not None and fire > now:
                     return fire
         raise ValueError("schedule never fires")  # pragma: no cover
 
