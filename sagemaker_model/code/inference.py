@@ -166,13 +166,25 @@ class Prediction:
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    return float(raw) if raw.strip() else default
+    return _env_number(name, default, float)
 
 
 def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    return int(raw) if raw.strip() else default
+    return _env_number(name, default, int)
+
+
+def _env_number(name: str, default: Any, kind: Any) -> Any:
+    """A misspelt setting must not fail every request (or crash model_fn in a restart loop): warn, use the default."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        logger.warning(
+            "%s=%r is not a%s number; using the default %s", name, raw, "n integer" if kind is int else "", default
+        )
+        return default
 
 
 def max_audio_seconds() -> float:
@@ -263,6 +275,8 @@ _PCM_SCALE = {
 def _downmix(data: np.ndarray) -> np.ndarray:
     """[frames, channels] in the file's dtype → mono float32. Sums channel columns in float32 and scales once:
     several times faster than mean(axis=1) over an interleaved array."""
+    if data.dtype.byteorder == ">":  # big-endian RIFX files decode as >i2 / >f4: same samples, native order
+        data = data.astype(data.dtype.newbyteorder("="))
     if data.dtype not in _PCM_SCALE and data.dtype not in (np.float32, np.float64):
         raise RequestError(415, f"unsupported WAV sample type {data.dtype}; send PCM 8/16/24/32-bit or float32")
     mono = data[:, 0].astype(np.float32)
@@ -484,8 +498,9 @@ def predict_fn(data: DecodedAudio, model: LoadedModel, context: Any = None) -> P
 
 
 def output_fn(prediction: Prediction, accept: str, context: Any = None) -> tuple[str, str]:
-    media = _media_type(accept)
-    if media not in ("", "*/*", "application/json", "application/*"):
+    # Accept may list several types (text/html,application/json;q=0.9): JSON is fine if any of them allows it.
+    media_types = [_media_type(part) for part in (accept or "").split(",")] or [""]
+    if not any(media in ("", "*/*", "application/json", "application/*") for media in media_types):
         raise RequestError(406, f"unsupported accept type {accept!r}: this model answers application/json")
     audio = prediction.audio
     result = {

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import struct
+import subprocess
 import threading
 import tracemalloc
 from pathlib import Path
@@ -196,6 +197,27 @@ def test_a_tiny_flac_of_long_silence_is_refused_without_decoding_it_all(
         tracemalloc.stop()
     assert result.status == 413 and "maximum" in (result.error or "")
     assert peak < 200e6  # decoding it all would take 48000 * 600 * 8 * 4 bytes = 922 MB
+    assert server.invoke(speech.path.read_bytes(), "audio/wav").status == 200
+
+
+def test_a_big_endian_rifx_wav_gives_the_same_answer(server: ModelServer, speech: SpeechClip, tmp_path: Path) -> None:
+    rifx = tmp_path / "rifx.wav"
+    subprocess.run(["sox", str(speech.path), "--endian", "big", "-t", "wav", str(rifx)], check=True)
+    assert rifx.read_bytes()[:4] == b"RIFX"
+    little = _ok(server.invoke(speech.path.read_bytes(), "audio/wav"))
+    big = _ok(server.invoke(rifx.read_bytes(), "audio/wav"))
+    assert big["segments"] == little["segments"]
+
+
+def test_an_accept_header_listing_json_among_other_types_is_served(server: ModelServer, speech: SpeechClip) -> None:
+    result = server.invoke(speech.path.read_bytes(), "audio/wav", "text/html, application/json;q=0.9")
+    assert result.status == 200, result.body[:200]
+
+
+def test_a_misspelt_setting_falls_back_to_its_default_instead_of_failing_requests(
+    server: ModelServer, speech: SpeechClip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLEEPWAKE_MAX_AUDIO_SECONDS", "sixty")
     assert server.invoke(speech.path.read_bytes(), "audio/wav").status == 200
 
 
