@@ -239,6 +239,12 @@ def test_status_corrects_a_ready_record_when_copies_are_gone(policy):
     assert effective_state(record(State.READY), ASLEEP) == State.ASLEEP
 
 
+def test_status_says_ready_while_autoscaling_adds_a_copy_as_wake_does(policy):
+    scaling_out = ObservedCopies(status=ICStatus.UPDATING, desired=2, current=1)
+    assert effective_state(record(State.READY), scaling_out) == State.READY
+    assert decide_wake(record(State.READY), scaling_out, policy, DAY).action == WakeAction.ALREADY_READY
+
+
 def test_status_eta_counts_down_during_a_wake(policy):
     waking = record(State.WAKING, age_s=100)
     assert eta_seconds(waking, UPDATING, policy, NIGHT) == 145

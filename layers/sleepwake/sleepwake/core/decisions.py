@@ -186,9 +186,10 @@ def is_warm(latencies_ms: list[float], policy: Policy) -> tuple[bool, str]:
 
 def effective_state(record: StateRecord, observed: ObservedCopies) -> State:
     """What /status reports: the record, corrected where the copies say otherwise (e.g. a manual scale)."""
-    if record.state == State.READY and not is_serving(observed):
+    # The same "copies serve now" as decide_wake, so /status and /wake agree (ready during a scale-out).
+    if record.state == State.READY and not has_serving_copies(observed):
         return State.ASLEEP if observed.desired == 0 else State.WAKING
-    if record.state in (State.ASLEEP, State.FAILED) and is_serving(observed):
+    if record.state in (State.ASLEEP, State.FAILED) and has_serving_copies(observed):
         return State.READY
     return record.state
 
