@@ -8,8 +8,11 @@ if [ -s requirements/apt.txt ]; then
   missing=$(while read -r pkg; do [ -n "$pkg" ] && ! dpkg -s "$pkg" >/dev/null 2>&1 && echo "$pkg"; done < requirements/apt.txt || true)
   if [ -n "$missing" ]; then
     echo "setup: installing Debian packages: $missing"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    # `env` makes the assignment part of the command, so this works as root (no sudo) and through sudo alike.
+    as_root=(env); [ "$(id -u)" -ne 0 ] && as_root=(sudo env)
+    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # shellcheck disable=SC2086  # one word per package name
+    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   fi
 fi
 
