@@ -17,10 +17,11 @@ $(STAMP): requirements-dev.txt $(wildcard requirements/*.txt) pyproject.toml
 	@bash scripts/setup.sh
 	@touch $@
 
-lint: setup ## ruff, mypy, cfn-lint and sam validate --lint
+lint: setup ## ruff, mypy, shellcheck, cfn-lint and sam validate --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/shellcheck scripts/*.sh .ci/run
 	$(BIN)/cfn-lint template.yaml
 	.tools/sam/bin/sam validate --lint --region us-east-1
 

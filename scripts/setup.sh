@@ -4,21 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3.11}
 
-if [ -s requirements/apt.txt ]; then
-  missing=$(while read -r pkg; do [ -n "$pkg" ] && ! dpkg -s "$pkg" >/dev/null 2>&1 && echo "$pkg"; done < requirements/apt.txt || true)
-  if [ -n "$missing" ]; then
-    echo "setup: installing Debian packages: $missing"
-    # `env` makes the assignment part of the command, so this works as root (no sudo) and through sudo alike.
-    as_root=(env); [ "$(id -u)" -ne 0 ] && as_root=(sudo env)
-    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    # shellcheck disable=SC2086  # one word per package name
-    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-  fi
-fi
+bash scripts/apt_packages.sh requirements/apt.txt
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q --upgrade pip==25.3 2>/dev/null || true
-.venv/bin/pip install -q -r requirements-dev.txt $(for f in requirements/*.txt; do [ "$f" != requirements/apt.txt ] && echo "-r $f"; done)
+reqs=(-r requirements-dev.txt)
+for f in requirements/*.txt; do [ "$f" != requirements/apt.txt ] && reqs+=(-r "$f"); done
+.venv/bin/pip install -q "${reqs[@]}"
 # silero-vad declares torchaudio, whose PyPI build is CUDA-only (FACTS §6); we only need its model file.
 .venv/bin/pip install -q --no-deps silero-vad==6.2.3
 .venv/bin/pip install -q --no-deps -e .
