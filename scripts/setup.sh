@@ -19,7 +19,7 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q --upgrade pip==25.3 2>/dev/null || true
 .venv/bin/pip install -q -r requirements-dev.txt $(for f in requirements/*.txt; do [ "$f" != requirements/apt.txt ] && echo "-r $f"; done)
-# silero-vad declares torchaudio, whose PyPI build is CUDA-only (FACTS §6); we only need its model file.
+# silero-vad declares torchaudio, whose PyPI build is CUDA-only (docs/aws-behaviour.md §6); we only need its model file.
 .venv/bin/pip install -q --no-deps silero-vad==6.2.3
 .venv/bin/pip install -q --no-deps -e .
 
