@@ -2,7 +2,7 @@
 
 Accepts `sagemaker:inference-component:DesiredCopyCount` with ResourceId `inference-component/<name>`,
 clamps the component's copy count into [MinCapacity, MaxCapacity] when the target is registered or
-re-registered (FACTS §3), and runs StepScaling policies named in a CloudWatch alarm's actions (the AWS
+re-registered (docs/aws-behaviour.md §3), and runs StepScaling policies named in a CloudWatch alarm's actions (the AWS
 scale-out-from-zero recipe), clamped the same way.
 
 Differs from AWS: target tracking policies are stored but never act; cooldowns, scheduled actions and

@@ -107,7 +107,7 @@ def _model_dir(prepare: Callable[[], Any]) -> Any:
 class Settings:
     """Timings in emulated seconds; change them on `localaws.sagemaker.SETTINGS` or via the Emulator."""
 
-    provisioning_seconds: float = 210.0  # 0 -> n copies (instance + model load); FACTS §1: 3-4 min
+    provisioning_seconds: float = 210.0  # 0 -> n copies (instance + model load); docs/aws-behaviour.md §1: 3-4 min
     scale_in_seconds: float = 30.0  # n -> fewer copies
     delete_seconds: float = 10.0
     model_server_factory: ModelServerFactory = real_model_server_factory

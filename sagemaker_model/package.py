@@ -30,7 +30,7 @@ BUILD_DIR = REPO_ROOT / "build"
 DEFAULT_ARCHIVE = BUILD_DIR / "model.tar.gz"
 WHEEL_CACHE = BUILD_DIR / "wheel-cache"
 REQUIREMENTS = CODE_DIR / "requirements.txt"
-# What the last inf1 DLC (pytorch-inference-neuron 1.13.1, py310) already has; never shipped (FACTS §6).
+# What the last inf1 DLC (pytorch-inference-neuron 1.13.1, py310) already has; never shipped (docs/aws-behaviour.md §6).
 CONTAINER_PROVIDED = frozenset({"numpy", "scipy", "torch", "torch-neuron", "typing-extensions"})
 # Shipped but not listed: pip takes them from code/wheels only if the container lacks them.
 FALLBACK_WHEELS = ("typing-extensions==4.16.0",)

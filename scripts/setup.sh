@@ -11,7 +11,7 @@ bash scripts/apt_packages.sh requirements/apt.txt
 reqs=(-r requirements-dev.txt)
 for f in requirements/*.txt; do [ "$f" != requirements/apt.txt ] && reqs+=(-r "$f"); done
 .venv/bin/pip install -q "${reqs[@]}"
-# silero-vad declares torchaudio, whose PyPI build is CUDA-only (FACTS §6); we only need its model file.
+# silero-vad declares torchaudio, whose PyPI build is CUDA-only (docs/aws-behaviour.md §6); we only need its model file.
 .venv/bin/pip install -q --no-deps silero-vad==6.2.3
 .venv/bin/pip install -q --no-deps -e .
 

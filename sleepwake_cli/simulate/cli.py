@@ -23,7 +23,7 @@ from sleepwake_cli.simulate.report import (
 from sleepwake_cli.simulate.trace import SyntheticWeek, Trace, load_csv
 
 PRICE_SOURCE = (
-    "ml.inf1.xlarge ~$0.20/h as the team reported it (FACTS §1); not checked against the AWS price list, "
+    "ml.inf1.xlarge ~$0.20/h as the team reported it (docs/aws-behaviour.md §1); not checked against AWS prices, "
     "which varies by region: pass --price"
 )
 
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     cost = p.add_argument_group("cost")
     cost.add_argument(
-        "--price", type=float, default=0.20, help="instance price, USD per hour (ml.inf1.xlarge, FACTS §1)"
+        "--price", type=float, default=0.20, help="USD per instance hour (ml.inf1.xlarge, docs/aws-behaviour.md §1)"
     )
 
     prov = p.add_argument_group("provisioning (seconds)")
@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Span.parse,
         default=defaults_prov.scale_up,
         metavar="LOW-HIGH",
-        help="copy count set to 1 -> a serving copy (FACTS §1: 3-4 min)",
+        help="copy count set to 1 -> a serving copy (docs/aws-behaviour.md §1: 3-4 min)",
     )
     prov.add_argument(
         "--alarm-detection",
@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--instance-release",
         type=float,
         default=defaults_prov.instance_release_seconds,
-        help="instance billed this long after copies reach 0 (FACTS §2: ~10 min)",
+        help="instance billed this long after copies reach 0 (docs/aws-behaviour.md §2: ~10 min)",
     )
     prov.add_argument(
         "--native-idle-minutes",

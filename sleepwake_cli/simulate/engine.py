@@ -48,14 +48,14 @@ class Span:
 
 @dataclass(frozen=True)
 class Provisioning:
-    """How the platform behaves, from the team's measurements (FACTS §1-§3) and the issue's defaults."""
+    """How the platform behaves, from the team's measurements (docs/aws-behaviour.md §1-§3) and the issue's defaults."""
 
-    scale_up: Span = Span(180, 240)  # copy count set to 1 directly: 3-4 min to a serving copy (FACTS §1)
+    scale_up: Span = Span(180, 240)  # copy count set to 1: 3-4 min to a serving copy (docs/aws-behaviour.md §1)
     alarm_detection: Span = Span(60, 120)  # NoCapacityInvocationFailures alarm adds 1-2 min (issue 5)
-    instance_release_seconds: float = 600  # instances follow ~10 min after copies reach 0 (FACTS §2)
-    native_idle_minutes: float = 15  # target tracking scales in after ~15 idle minutes (FACTS §3)
+    instance_release_seconds: float = 600  # instances follow ~10 min after copies reach 0 (docs/aws-behaviour.md §2)
+    native_idle_minutes: float = 15  # target tracking scales in after ~15 idle minutes (docs/aws-behaviour.md §3)
     # Latency of the 1st, 2nd, ... request after a model load; later ones take `steady_latency_ms`.
-    # FACTS §1: "the first ~3 requests after a model loads are slow". Override with a model-bench file.
+    # docs/aws-behaviour.md §1: "the first ~3 requests after a model loads are slow". Override with a model-bench file.
     load_latencies_ms: tuple[float, ...] = (3000.0, 1500.0, 1000.0)
     steady_latency_ms: float = 500.0
 
@@ -122,7 +122,7 @@ class Component:
         return self.copies > 0
 
     def observed(self) -> ObservedCopies:
-        """What DescribeInferenceComponent would report now (desired moves to 1 at once; FACTS §1)."""
+        """What DescribeInferenceComponent would report now (desired moves to 1 at once; docs/aws-behaviour.md §1)."""
         return ObservedCopies(
             status=ICStatus.UPDATING if self.provisioning else ICStatus.IN_SERVICE,
             desired=1 if (self.copies or self.provisioning) else 0,

@@ -205,7 +205,7 @@ class ScheduledOnly(Simulated):
 
 
 class NativeAutoscale(Simulated):
-    """AWS's recipe (FACTS §3): a step policy on the NoCapacityInvocationFailures alarm scales out from 0,
+    """AWS's recipe (docs/aws-behaviour.md §3): a step policy on the NoCapacityInvocationFailures alarm scales out of 0,
     target tracking scales in to 0 after `native_idle_minutes` without an invocation."""
 
     key, label = "native", "native scale-to-zero"
@@ -244,7 +244,7 @@ class Sleepwake(Simulated):
     """The control plane: schedule firings, intent /wake, no-capacity /wake and idle checks, each decided by
     `sleepwake.core`; a wake polls the copies with `check_scale` and warms with `is_warm` before READY.
 
-    The product, on a no-capacity error, calls /wake and polls /status until READY (FACTS §4: a wake answers
+    On a no-capacity error the product calls /wake, polls /status until READY (docs/aws-behaviour.md §4: a wake answers
     202), so a request that met no capacity is served when the record turns READY.
     """
 
@@ -308,7 +308,7 @@ class Sleepwake(Simulated):
 
     def _copy_serving(self) -> None:
         elapsed = (self.sim.now - (self.record.since or self.sim.now)).total_seconds()
-        # The control plane raises MinCapacity with the copies (FACTS §3), so autoscaling never fights it here.
+        # MinCapacity rises with the copies (docs/aws-behaviour.md §3), so autoscaling never fights it here.
         target = self.policy.day_min_copies
         check = check_scale(self.comp.observed(), target, elapsed, self.policy, min_capacity=target)
         if check.verdict != ScaleVerdict.REACHED:

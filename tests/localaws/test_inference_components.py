@@ -1,4 +1,4 @@
-"""Inference components behave as FACTS §2 says: copies follow the desired count only when provisioning ends."""
+"""Inference components per docs/aws-behaviour.md §2: copies follow the desired count only when provisioning ends."""
 
 from __future__ import annotations
 

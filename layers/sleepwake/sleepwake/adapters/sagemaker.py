@@ -22,7 +22,7 @@ class InvocationError(Exception):
 
 
 def is_no_capacity(error: ClientError) -> bool:
-    # The one place we match message text: AWS gives this failure no error code of its own (FACTS §2).
+    # The one place we match message text: AWS gives this failure no error code of its own (docs/aws-behaviour.md §2).
     err = error.response.get("Error", {})
     return err.get("Code") in ("ValidationError", "ValidationException") and NO_CAPACITY_MESSAGE in err.get(
         "Message", ""

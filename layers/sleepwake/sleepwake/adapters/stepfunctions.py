@@ -19,7 +19,7 @@ class Executions:
         self._sfn = client
 
     def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
-        """Start `name`; a second start of the same name returns the same execution (FACTS §4)."""
+        """Start `name`; a second start of the same name returns the same execution (docs/aws-behaviour.md §4)."""
         try:
             return str(
                 self._sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))[

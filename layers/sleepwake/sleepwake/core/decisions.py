@@ -12,7 +12,7 @@ from sleepwake.core.model import IN_FLIGHT_WAKE, ICStatus, ObservedCopies, Polic
 
 def is_serving(observed: ObservedCopies, target: int = 1) -> bool:
     """A copy serves only when the component is InService AND has the copies: at 0 copies it still says
-    InService (FACTS §2), and during an update CurrentCopyCount may already be non-zero."""
+    InService (docs/aws-behaviour.md §2), and during an update CurrentCopyCount may already be non-zero."""
     return observed.status == ICStatus.IN_SERVICE and observed.current >= max(target, 1)
 
 
