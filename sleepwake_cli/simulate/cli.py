@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from sleepwake.core import DailyCron
-from sleepwake_cli.simulate.engine import Provisioning, Span
+from sleepwake_cli.simulate.engine import FallbackModel, Provisioning, Span
 from sleepwake_cli.simulate.policies import Settings, SimulationError, SleepwakeSettings, simulate
 from sleepwake_cli.simulate.report import (
     chart,
     closing_note,
+    nap_variants,
+    nap_variants_table,
     sleepwake_variants,
     table,
     to_json,
@@ -34,8 +36,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "simulate",
         help="replay a week of traffic: cost and waits per policy",
         description=(
-            "Replay a request trace (a CSV, or a built-in synthetic US week) in simulated time through four "
-            "policies - always on, scheduled only, native autoscale-to-zero, sleepwake (driven by sleepwake.core) "
+            "Replay a request trace (a CSV, or a built-in synthetic US week) in simulated time through six "
+            "policies - always on, scheduled only, native autoscale-to-zero, sleepwake and sleepwake with naps and a "
+            "serverless CPU fallback (both driven by sleepwake.core), and the oracle (perfect foresight) "
             "- and report instance-hours, cost, saving, requests that met no capacity, waits and wakes as a "
             "table, a JSON file and a PNG chart. Durations given as LOW-HIGH are drawn uniformly per use (seeded)."
         ),
@@ -129,6 +132,39 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sw.add_argument("--wake-timeout", type=int, default=defaults_sw.wake_timeout_seconds, help="wake timeout (s)")
 
+    sw.add_argument(
+        "--nap-idle-minutes",
+        type=int,
+        default=defaults_sw.nap_idle_minutes,
+        help="with the fallback: nap at any hour after this many minutes without an invocation",
+    )
+
+    fb_defaults = FallbackModel()
+    fb = p.add_argument_group("serverless CPU fallback (the 'sleepwake + naps + fallback' policy)")
+    fb.add_argument(
+        "--fallback-cold-start",
+        type=Span.parse,
+        default=fb_defaults.cold_start,
+        metavar="LOW-HIGH",
+        help="seconds a cold serverless endpoint takes before its first answer",
+    )
+    fb.add_argument(
+        "--fallback-latency-ms", type=float, default=fb_defaults.latency_ms, help="a warm fallback request (CPU)"
+    )
+    fb.add_argument(
+        "--fallback-idle-evict",
+        type=float,
+        default=fb_defaults.idle_evict_seconds,
+        help="seconds an idle serverless endpoint stays warm (unpublished by AWS: an assumption)",
+    )
+    fb.add_argument("--fallback-memory-gb", type=float, default=fb_defaults.memory_gb, help="ServerlessConfig memory")
+    fb.add_argument(
+        "--fallback-price-gb-second",
+        type=float,
+        default=fb_defaults.price_per_gb_second,
+        help="USD per GB-second of serverless compute (us-east-1 published price)",
+    )
+
     out = p.add_argument_group("output")
     out.add_argument(
         "--out", type=Path, default=Path("build/simulate"), help="folder for simulate.json and simulate.png"
@@ -166,6 +202,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
         idle_check_minutes=args.idle_check_minutes,
         wake_timeout_seconds=args.wake_timeout,
         intent_lease_minutes=args.intent_lease_minutes,
+        nap_idle_minutes=args.nap_idle_minutes,
+    )
+    fallback = FallbackModel(
+        cold_start=args.fallback_cold_start,
+        latency_ms=args.fallback_latency_ms,
+        idle_evict_seconds=args.fallback_idle_evict,
+        memory_gb=args.fallback_memory_gb,
+        price_per_gb_second=args.fallback_price_gb_second,
     )
     DailyCron.parse(sleepwake.sleep_cron, sleepwake.sleep_tz)  # fail on a bad schedule before any work
     DailyCron.parse(sleepwake.wake_cron, sleepwake.wake_tz)
@@ -180,6 +224,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(
         prov=prov,
         sleepwake=sleepwake,
+        fallback=fallback,
         price_per_hour=args.price,
         long_wait_minutes=args.long_wait_minutes,
         seed=args.seed,
@@ -197,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
         )
         results = simulate(trace, settings)
         variants = [] if args.no_variants else sleepwake_variants(trace, settings)
+        naps = [] if args.no_variants else nap_variants(trace, settings)
     except (ValueError, OSError, SimulationError) as exc:
         print(f"sleepwake simulate: {exc}")
         return 2
@@ -217,11 +263,15 @@ def run(args: argparse.Namespace) -> int:
     if variants and sw is not None:
         print()
         print(variants_table(sw, variants))
+    sw_naps = next((r for r in results if r.key == "sleepwake_naps"), None)
+    if naps and sw_naps is not None:
+        print()
+        print(nap_variants_table(sw_naps, naps))
     print("\n" + note)
 
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "simulate.json"
-    write_json(json_path, to_json(trace, settings, results, variants, note, price_source=PRICE_SOURCE))
+    write_json(json_path, to_json(trace, settings, results, variants + naps, note, price_source=PRICE_SOURCE))
     written = [str(json_path)]
     if not args.no_chart:
         png = args.out / "simulate.png"

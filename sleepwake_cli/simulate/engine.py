@@ -69,6 +69,79 @@ class Provisioning:
         return self.load_latencies_ms[index] if index < len(self.load_latencies_ms) else self.steady_latency_ms
 
 
+@dataclass(frozen=True)
+class FallbackModel:
+    """A SageMaker Serverless Inference endpoint serving the same model handler on CPU.
+
+    Sources: ServerlessConfig takes MemorySizeInMB 1024-6144 and MaxConcurrency 1-200 (CloudFormation
+    AWS::SageMaker::EndpointConfig ServerlessConfig); cold starts are "in the order of seconds", longer for large
+    containers, and an idle endpoint scales to 0 (docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
+    Price (aws.amazon.com/sagemaker/pricing, Serverless Inference, us-east-1): compute billed per millisecond at
+    $0.0000200 per second per GB of configured memory, plus $0.016 per GB of data processed in and out; no
+    per-request charge. Not re-checked from here: pass the options to use your region's figures.
+    Silent in every source: how long an idle serverless endpoint stays warm (`idle_evict_seconds`, an assumption),
+    and whether the cold start is billed (counted as billed here, the costlier reading).
+    """
+
+    memory_gb: float = 2.0
+    cold_start: Span = Span(10, 20)  # a PyTorch CPU framework container: "longer for large containers"
+    latency_ms: float = 2000.0  # the team's CPU image: ~2 s per request (docs/aws-behaviour.md §1)
+    idle_evict_seconds: float = 600.0
+    price_per_gb_second: float = 0.0000200
+    price_per_gb_data: float = 0.016
+    payload_mb: float = 0.16  # a 5 s clip, 16 kHz 16-bit mono WAV; the JSON answer is a few KB
+
+
+class Fallback:
+    """The fallback endpoint's warm/cold state and its bill."""
+
+    def __init__(self, sim: Sim, model: FallbackModel, rng: np.random.Generator) -> None:
+        self.sim, self.model, self.rng = sim, model, rng
+        self._warm_until: datetime | None = None
+        self._ready_at: datetime | None = None
+        self.billed_seconds = 0.0
+        self.requests = 0
+        self.cold_starts = 0
+
+    def _start_if_cold(self) -> None:
+        now = self.sim.now
+        if self._ready_at is not None and now < self._ready_at:
+            return  # a cold start is under way
+        if self._warm_until is not None and now <= self._warm_until:
+            return
+        cold = self.model.cold_start.draw(self.rng)
+        self.cold_starts += 1
+        self.billed_seconds += cold
+        self._ready_at = now + timedelta(seconds=cold)
+        self._warm_until = self._ready_at + timedelta(seconds=self.model.idle_evict_seconds)
+
+    def prewarm(self) -> None:
+        """The asynchronous request /wake sends so the cold start overlaps the user's lead."""
+        self._start_if_cold()
+        self._note_use(self.model.latency_ms / 1000)
+
+    def invoke(self) -> float:
+        """One request; returns its latency in seconds (a wait for a cold start included)."""
+        self._start_if_cold()
+        assert self._ready_at is not None
+        wait = max(0.0, (self._ready_at - self.sim.now).total_seconds())
+        service = self.model.latency_ms / 1000
+        self._note_use(wait + service)
+        self.requests += 1
+        return wait + service
+
+    def _note_use(self, seconds: float) -> None:
+        self.billed_seconds += self.model.latency_ms / 1000
+        done = self.sim.now + timedelta(seconds=seconds)
+        self._warm_until = max(self._warm_until or done, done + timedelta(seconds=self.model.idle_evict_seconds))
+
+    @property
+    def cost(self) -> float:
+        compute = self.billed_seconds * self.model.memory_gb * self.model.price_per_gb_second
+        data = self.requests * self.model.payload_mb / 1024 * self.model.price_per_gb_data
+        return compute + data
+
+
 class Sim:
     """A clock and an event queue. Events at the same instant run in the order they were scheduled."""
 
@@ -184,16 +257,29 @@ class Component:
 
 @dataclass
 class Outcome:
-    """What one request met: when it arrived, when a copy took it, how much slower than steady it was."""
+    """What one request met: when it arrived, when a copy (or the fallback) took it, how long it took."""
 
     arrival: datetime
     met_no_capacity: bool = False
     served_at: datetime | None = None
     extra_seconds: float = 0.0
+    by_fallback: bool = False
+    service_seconds: float = 0.0  # the answer's own latency once taken (steady, cold-after-load or fallback)
 
     def wait_seconds(self, horizon: datetime) -> float:
+        """Time lost against a warm copy: waiting for capacity plus the cold-after-load effect."""
         served = self.served_at or horizon
         return (served - self.arrival).total_seconds() + self.extra_seconds
+
+    def latency_seconds(self, horizon: datetime) -> float:
+        """What the user saw from sending the request to getting the answer."""
+        served = self.served_at or horizon
+        return (served - self.arrival).total_seconds() + self.service_seconds
+
+    @property
+    def failed(self) -> bool:
+        """Met no capacity and nothing else answered it: the product saw an error (and retried)."""
+        return self.met_no_capacity and not self.by_fallback
 
 
 def nearest_rank(values: list[float], pct: float) -> float:
@@ -221,3 +307,9 @@ class PolicyResult:
     copy_changes: list[tuple[datetime, int]]
     details: dict[str, Any] = field(default_factory=dict)
     saving_pct: float = 0.0
+    failed: int = 0
+    served_by_fallback: int = 0
+    latency_p50_s: float = 0.0
+    latency_p95_s: float = 0.0
+    instance_cost: float = 0.0
+    fallback_cost: float = 0.0

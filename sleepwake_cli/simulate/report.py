@@ -60,6 +60,43 @@ def sleepwake_variants(trace: Trace, settings: Settings) -> list[Variant]:
     ]
 
 
+def nap_variants(trace: Trace, settings: Settings) -> list[Variant]:
+    """The neighbours of the nap defaults (idle minutes, check rate), replayed with the fallback policy alone:
+    how the defaults were chosen, reproducible on any trace."""
+    sw = settings.sleepwake
+    cases: list[tuple[str, str, Settings]] = []
+    for minutes in (10, 15, 20, 30):
+        if minutes != sw.nap_idle_minutes:
+            changed = replace(settings, sleepwake=replace(sw, nap_idle_minutes=minutes))
+            cases.append(("nap idle minutes", str(minutes), changed))
+    for check in (5, 15):
+        if check != sw.idle_check_minutes:
+            changed = replace(settings, sleepwake=replace(sw, idle_check_minutes=check))
+            cases.append(("idle check every", f"{check} min", changed))
+    return [
+        Variant(setting, value, simulate(trace, case, keys=("sleepwake_naps",))[0]) for setting, value, case in cases
+    ]
+
+
+def nap_variants_table(base: PolicyResult, variants: list[Variant]) -> str:
+    head = ["naps + fallback setting", "value", "cost $", "saving", "failed", "by fallback", "fallback $", "wakes"]
+
+    def row(setting: str, value: str, r: PolicyResult) -> list[str]:
+        share = 100 * r.served_by_fallback / max(r.requests, 1)
+        return [
+            setting,
+            value,
+            f"{r.cost:.2f}",
+            f"{r.saving_pct:.1f} %",
+            str(r.failed),
+            f"{r.served_by_fallback} ({share:.1f} %)",
+            f"{r.fallback_cost:.2f}",
+            str(r.wakes),
+        ]
+
+    return _grid(head, [row("(as configured)", "", base), *(row(v.setting, v.value, v.result) for v in variants)])
+
+
 def fmt_wait(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s" if seconds else "0"
@@ -69,16 +106,30 @@ def fmt_wait(seconds: float) -> str:
 
 
 def table(results: list[PolicyResult], price_per_hour: float) -> str:
-    head = ["policy", "inst-h", f"cost $ (@{price_per_hour:g}/h)", "saving", "no-cap", "p50", "p95", "max", "wakes"]
+    head = [
+        "policy",
+        "inst-h",
+        f"cost $ (@{price_per_hour:g}/h)",
+        "fallback $",
+        "saving",
+        "failed",
+        "by fallback",
+        "lat p50",
+        "lat p95",
+        "max wait",
+        "wakes",
+    ]
     rows = [
         [
             r.label,
             f"{r.instance_hours:.1f}",
             f"{r.cost:.2f}",
+            f"{r.fallback_cost:.2f}",
             f"{r.saving_pct:.1f} %",
-            str(r.met_no_capacity),
-            fmt_wait(r.wait_p50_s),
-            fmt_wait(r.wait_p95_s),
+            str(r.failed),
+            str(r.served_by_fallback),
+            fmt_wait(r.latency_p50_s),
+            fmt_wait(r.latency_p95_s),
             fmt_wait(r.wait_max_s),
             str(r.wakes),
         ]
@@ -138,14 +189,20 @@ def closing_note(results: list[PolicyResult], variants: list[Variant], settings:
         if r.key == "always_on":
             lines.append(f"- {r.label}: ${r.cost:.2f} for the period, the baseline; nobody waits.")
             continue
-        waits = (
-            "nobody waits"
-            if r.met_no_capacity == 0 and r.wait_max_s < 1
-            else (
+        if r.served_by_fallback:
+            share = 100 * r.served_by_fallback / max(r.requests, 1)
+            waits = (
+                f"{r.failed} failed; {r.served_by_fallback} of {r.requests} requests ({share:.1f} %) answered by the "
+                f"fallback (${r.fallback_cost:.2f}); latency p50 {fmt_wait(r.latency_p50_s)}, "
+                f"p95 {fmt_wait(r.latency_p95_s)}"
+            )
+        elif r.met_no_capacity == 0 and r.wait_max_s < 1:
+            waits = "nobody waits"
+        else:
+            waits = (
                 f"{r.met_no_capacity} of {r.requests} requests met no capacity, wait p50 {fmt_wait(r.wait_p50_s)}, "
                 f"p95 {fmt_wait(r.wait_p95_s)}, max {fmt_wait(r.wait_max_s)}; {r.long_waits} waited over {long:g} min"
             )
-        )
         lines.append(f"- {r.label}: saves {r.saving_pct:.1f} % (${r.cost:.2f}); {waits}; {r.wakes} wakes.")
     sw = next((r for r in results if r.key == "sleepwake"), None)
     if sw is not None and variants:
@@ -203,7 +260,13 @@ def to_json(
             "instance_hours": round(r.instance_hours, 3),
             "cost_usd": round(r.cost, 2),
             "saving_vs_always_on_pct": round(r.saving_pct, 2),
+            "instance_cost_usd": round(r.instance_cost, 2),
+            "fallback_cost_usd": round(r.fallback_cost, 4),
             "requests": r.requests,
+            "failed": r.failed,
+            "served_by_fallback": r.served_by_fallback,
+            "latency_p50_s": round(r.latency_p50_s, 2),
+            "latency_p95_s": round(r.latency_p95_s, 2),
             "met_no_capacity": r.met_no_capacity,
             "waited_over_long_wait": r.long_waits,
             "unserved": r.unserved,
@@ -238,6 +301,7 @@ def to_json(
             "long_wait_minutes": settings.long_wait_minutes,
             "seed": settings.seed,
             "sleepwake": asdict(settings.sleepwake),
+            "fallback": {**asdict(settings.fallback), "cold_start": str(settings.fallback.cold_start)},
         },
         "policies": [policy(r) for r in results],
         "sleepwake_settings": [{"setting": v.setting, "value": v.value, **policy(v.result, False)} for v in variants],
@@ -279,14 +343,14 @@ def chart(path: Path, trace: Trace, results: list[PolicyResult]) -> None:
     for ax, r in zip(time_axes[1:], results, strict=True):
         xs = [t.astimezone(zone) for t, _ in r.copy_changes] + [trace.end.astimezone(zone)]
         ys = [c for _, c in r.copy_changes]
-        ax.stairs(ys, xs, fill=True, color="#3b7dd8" if r.key == "sleepwake" else "#9bb7e0")
+        ax.stairs(ys, xs, fill=True, color="#3b7dd8" if r.key.startswith("sleepwake") else "#9bb7e0")
         ax.set_ylim(0, 1.3)
         ax.set_yticks([0, 1])
         ax.set_ylabel("copies", fontsize=8)
         ax.text(
             0.005,
             0.93,
-            f"{r.label}: {r.instance_hours:.0f} instance-h, {r.met_no_capacity} met no capacity",
+            f"{r.label}: {r.instance_hours:.0f} instance-h, {r.failed} failed, {r.served_by_fallback} by the fallback",
             transform=ax.transAxes,
             va="top",
             fontsize=8,
@@ -300,7 +364,7 @@ def chart(path: Path, trace: Trace, results: list[PolicyResult]) -> None:
     bars = axes[-1]
     labels = [r.label for r in results]
     costs = [r.cost for r in results]
-    bars.barh(labels, costs, color=["#3b7dd8" if r.key == "sleepwake" else "#9bb7e0" for r in results])
+    bars.barh(labels, costs, color=["#3b7dd8" if r.key.startswith("sleepwake") else "#9bb7e0" for r in results])
     for i, r in enumerate(results):
         bars.text(r.cost, i, f" ${r.cost:.2f} ({r.saving_pct:.0f} % saved)", va="center", fontsize=8)
     bars.invert_yaxis()

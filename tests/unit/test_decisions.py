@@ -298,3 +298,21 @@ def test_a_record_owned_by_a_wake_or_sleep_is_never_settled():
 
 def test_a_failed_record_whose_component_serves_again_settles_to_ready():
     assert settled_state(record(State.FAILED), SERVING) == State.READY
+
+
+def test_with_a_fallback_the_idle_check_naps_at_any_hour(policy):
+    naps = policy.model_copy(update={"naps": True})
+
+    decision = decide_sleep(record(State.READY, now=DAY), SERVING, naps, DAY, trigger="idle", recent_invocations=0)
+
+    assert decision.sleep, decision.reason
+
+
+def test_a_nap_still_waits_for_idle_minutes_and_leases(policy):
+    naps = policy.model_copy(update={"naps": True})
+    busy = decide_sleep(record(State.READY, now=DAY), SERVING, naps, DAY, trigger="idle", recent_invocations=2)
+    leased = record(State.READY, now=DAY, lease_until=DAY + timedelta(minutes=5))
+    held = decide_sleep(leased, SERVING, naps, DAY, trigger="idle", recent_invocations=0)
+
+    assert not busy.sleep and "served 2 request(s)" in busy.reason
+    assert not held.sleep and "lease" in held.reason

@@ -98,8 +98,8 @@ def decide_sleep(
         return SleepDecision(True, "forced by the operator")
     if record.lease_until and record.lease_until > now:
         return SleepDecision(False, f"awake lease active until {record.lease_until.isoformat()}")
-    if trigger == "idle" and not policy.quiet_hours.is_quiet(now):
-        return SleepDecision(False, "outside quiet hours; idle sleep only runs at night")
+    if trigger == "idle" and not policy.naps and not policy.quiet_hours.is_quiet(now):
+        return SleepDecision(False, "outside quiet hours; idle sleep only runs at night (no fallback for naps)")
     if recent_invocations > 0:
         return SleepDecision(
             False, f"served {recent_invocations:g} request(s) in the last {policy.idle_minutes} minutes"

@@ -81,6 +81,9 @@ class Policy(BaseModel):
     warm_latency_tolerance: float = Field(default=1.5, gt=1.0)
     warmup_estimate_seconds: int = Field(default=5, ge=0)
     max_keep_awake_minutes: int = Field(default=720, ge=1)
+    # With a fallback endpoint to answer requests while the component sleeps, the idle check may sleep it at
+    # any hour (a nap); without one it sleeps only in the quiet hours, where nobody is expected.
+    naps: bool = False
 
     @property
     def stale_after_seconds(self) -> int:

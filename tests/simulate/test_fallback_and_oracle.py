@@ -1,0 +1,129 @@
+"""The serverless fallback, naps at any hour and the oracle, on hand-made traces and on the built-in week."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sleepwake_cli.main import main
+from sleepwake_cli.simulate.engine import FallbackModel, PolicyResult, Provisioning, Span
+from sleepwake_cli.simulate.policies import Settings, SleepwakeSettings, simulate
+from sleepwake_cli.simulate.trace import Request, SyntheticWeek, Trace
+from tests.simulate.test_policies_on_hand_made_traces import (
+    DETECT,
+    LOAD_MS,
+    PRICE,
+    RELEASE,
+    SCALE_UP,
+    STEADY_MS,
+    WARMUP,
+    at,
+    trace,
+)
+
+COLD = 12.0  # fallback cold start, seconds
+FALLBACK_MS = 2000.0
+
+
+def settings(**sleepwake: int) -> Settings:
+    return Settings(
+        prov=Provisioning(
+            scale_up=Span(SCALE_UP, SCALE_UP),
+            alarm_detection=Span(DETECT, DETECT),
+            instance_release_seconds=RELEASE,
+            load_latencies_ms=LOAD_MS,
+            steady_latency_ms=STEADY_MS,
+        ),
+        sleepwake=SleepwakeSettings(**sleepwake),  # type: ignore[arg-type]
+        fallback=FallbackModel(cold_start=Span(COLD, COLD), latency_ms=FALLBACK_MS, idle_evict_seconds=600),
+        price_per_hour=PRICE,
+    )
+
+
+def run(tr: Trace, key: str, **sleepwake: int) -> PolicyResult:
+    return {r.key: r for r in simulate(tr, settings(**sleepwake))}[key]
+
+
+def test_a_request_while_asleep_is_answered_by_the_fallback_and_wakes_the_component() -> None:
+    # 02:00 LA: asleep. The first request goes to a cold fallback; its wake makes the copy serve 200 s + warm-up
+    # later, so a request 5 minutes on is served by the component.
+    result = run(trace(Request(at(2)), Request(at(2, minutes=5))), "sleepwake_naps")
+
+    assert (result.failed, result.served_by_fallback, result.wakes) == (0, 1, 2)  # + the 07:00 ET wake
+    assert result.latency_p95_s == pytest.approx(COLD + FALLBACK_MS / 1000)
+    assert result.details["fallback"]["cold_starts"] == 1
+
+
+def test_without_a_fallback_the_same_request_fails_and_waits_for_the_wake() -> None:
+    result = run(trace(Request(at(2)), Request(at(2, minutes=5))), "sleepwake")
+
+    assert (result.failed, result.served_by_fallback) == (1, 0)
+    assert result.wait_max_s == pytest.approx(SCALE_UP + WARMUP + 0.0)
+
+
+def test_an_intent_wake_prewarms_the_fallback_so_the_user_never_meets_its_cold_start() -> None:
+    # /wake 60 s ahead: too short for a copy (200 s), long enough for the fallback's 12 s cold start.
+    result = run(trace(Request(at(2), wake_lead_seconds=60)), "sleepwake_naps")
+
+    assert result.served_by_fallback == 1
+    assert result.latency_p95_s == pytest.approx(FALLBACK_MS / 1000)
+
+
+def test_naps_in_the_afternoon_after_idle_minutes_and_the_fallback_answers_meanwhile() -> None:
+    # 10:00 and 12:00 LA, daytime: sleepwake without naps stays up from the 07:00 ET wake (04:00 LA) to
+    # midnight; with naps it sleeps 15 idle minutes after that wake and after each request's wake, and both
+    # requests are answered by the fallback while the copy comes back.
+    tr = trace(Request(at(10)), Request(at(12)))
+    plain, naps = run(tr, "sleepwake"), run(tr, "sleepwake_naps", nap_idle_minutes=15)
+
+    assert plain.instance_hours > 19
+    assert (naps.failed, naps.served_by_fallback) == (0, 2)
+    assert naps.instance_hours < 3
+
+
+def test_the_oracle_is_ready_for_every_request_and_sleeps_through_every_gap_that_pays() -> None:
+    # Gap of 2 h between requests: sleeping pays (2 h > release + scale-up + warm-up), so the instance is billed
+    # from one lead before each request to the release after it.
+    result = run(trace(Request(at(2)), Request(at(4))), "oracle")
+    lead = SCALE_UP + WARMUP
+
+    assert (result.failed, result.wait_max_s, result.wakes) == (0, 0, 2)
+    assert result.instance_hours == pytest.approx(2 * (lead + RELEASE) / 3600)
+
+
+def test_on_the_built_in_week_naps_with_a_fallback_save_most_and_fail_nothing() -> None:
+    results = {r.key: r for r in simulate(SyntheticWeek(seed=7).build(), Settings())}
+    naps, oracle = results["sleepwake_naps"], results["oracle"]
+    saving_usd = results["always_on"].cost - naps.cost
+
+    assert naps.failed == 0
+    assert naps.saving_pct >= 60
+    assert naps.served_by_fallback <= 0.05 * naps.requests
+    assert naps.fallback_cost < 0.02 * saving_usd
+    assert oracle.failed == 0
+    assert all(oracle.cost <= r.cost + 1e-9 for r in results.values() if r.failed == 0)
+
+
+def test_simulate_json_carries_failed_and_served_by_fallback_per_policy(tmp_path: Path) -> None:
+    assert main(["simulate", "--out", str(tmp_path), "--no-chart", "--no-variants"]) == 0
+
+    report = json.loads((tmp_path / "simulate.json").read_text())
+    by_key = {p["key"]: p for p in report["policies"]}
+    assert set(by_key) >= {"always_on", "scheduled", "native", "sleepwake", "sleepwake_naps", "oracle"}
+    assert all({"failed", "served_by_fallback", "latency_p50_s", "latency_p95_s"} <= set(p) for p in by_key.values())
+    assert by_key["sleepwake_naps"]["failed"] == 0
+    assert by_key["sleepwake"]["failed"] == by_key["sleepwake"]["met_no_capacity"]
+
+
+def test_fallback_idle_eviction_brings_the_cold_start_back() -> None:
+    # Two requests 30 min apart at night: each wakes nothing faster than the fallback; the fallback went cold
+    # (600 s idle) in between, so both pay its cold start.
+    result = run(
+        trace(Request(at(2)), Request(at(2, minutes=30) + timedelta(seconds=1))), "sleepwake_naps", nap_idle_minutes=15
+    )
+
+    assert result.details["fallback"]["cold_starts"] >= 1
+    assert result.failed == 0
