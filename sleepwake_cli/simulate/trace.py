@@ -143,6 +143,9 @@ class SyntheticWeek:
     clip_gap_seconds: tuple[float, float] = (15.0, 75.0)
     intent_share: float = 0.6
     intent_lead_seconds: tuple[float, float] = (120.0, 480.0)
+    # Where the users are (IANA zone, share of sessions), and days that look like a weekend (holidays).
+    zones: tuple[tuple[str, float], ...] = tuple(_ZONES.items())
+    holidays: tuple[date, ...] = ()
 
     def build(self) -> Trace:
         rng = np.random.default_rng(self.seed)
@@ -150,12 +153,13 @@ class SyntheticWeek:
         end = start + timedelta(days=self.days)
         requests: list[Request] = []
         minutes = int((end - start).total_seconds() // 60)
-        for tz, share in _ZONES.items():
+        for tz, share in self.zones:
             zone = ZoneInfo(tz)
             for minute in range(minutes):
                 moment = start + timedelta(minutes=minute)
                 local = moment.astimezone(zone)
-                table = _WEEKDAY_SESSIONS if local.weekday() < 5 else _WEEKEND_SESSIONS
+                workday = local.weekday() < 5 and local.date() not in self.holidays
+                table = _WEEKDAY_SESSIONS if workday else _WEEKEND_SESSIONS
                 rate = table[local.hour] * share * self.sessions_scale / 60
                 for _ in range(rng.poisson(rate)):
                     requests.extend(self._session(rng, moment + timedelta(seconds=float(rng.uniform(0, 60)))))
