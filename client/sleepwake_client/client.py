@@ -1,0 +1,162 @@
+"""Invoke the inference component; on its no-capacity error, answer from the fallback and signal a wake.
+
+Why the client signals `/wake` itself instead of relying on the no-capacity alarm alone: the alarm needs a
+metric period and an evaluation before it fires (about a minute, docs/aws-behaviour.md §8), so a signal from
+the first request that met no capacity starts the wake that much sooner. The alarm stays as the backstop for
+products that do not use this client. Signals are rate-limited (one per `wake_interval_seconds`, default 60)
+and sent on a background thread: a user's request never waits for them, and a failed signal is logged, never
+raised.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.exceptions import ClientError
+
+LOG = logging.getLogger("sleepwake_client")
+
+ServedBy = Literal["component", "fallback"]
+
+# SageMaker answers InvokeEndpoint on an inference component with 0 copies with this code and message
+# (docs/aws-behaviour.md §2). ValidationError is also the code of ordinary bad requests, so both must match.
+NO_CAPACITY_CODE = "ValidationError"
+NO_CAPACITY_TEXT = "Inference Component has no capacity to process this request"
+
+
+def is_no_capacity(error: ClientError) -> bool:
+    """True for the inference component's no-capacity answer, False for every other error."""
+    err = error.response.get("Error", {})
+    return err.get("Code") == NO_CAPACITY_CODE and NO_CAPACITY_TEXT in (err.get("Message") or "")
+
+
+class FallbackFailed(RuntimeError):
+    """The component had no capacity and the fallback failed too. The wake was still signalled."""
+
+    def __init__(self, fallback_error: Exception) -> None:
+        super().__init__(
+            f"the inference component is asleep (a wake was signalled) and the fallback endpoint failed: "
+            f"{fallback_error}"
+        )
+        self.fallback_error = fallback_error
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    body: bytes
+    content_type: str
+    served_by: ServedBy
+    wake_signalled: bool = False
+
+
+class SleepwakeClient:
+    """Thread-safe; build one per process and share it."""
+
+    def __init__(
+        self,
+        *,
+        endpoint_name: str,
+        inference_component_name: str,
+        fallback_endpoint_name: str | None,
+        wake_url: str | None = None,
+        session: boto3.session.Session | None = None,
+        runtime_client: Any = None,
+        wake_interval_seconds: float = 60.0,
+        wake_body: Mapping[str, Any] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        send_in_background: bool = True,
+    ) -> None:
+        self.session = session or boto3.session.Session()
+        self.runtime = runtime_client or self.session.client("sagemaker-runtime")
+        self.endpoint_name = endpoint_name
+        self.inference_component_name = inference_component_name
+        self.fallback_endpoint_name = fallback_endpoint_name
+        self.wake_url = wake_url.rstrip("/") if wake_url else None
+        self.wake_interval_seconds = wake_interval_seconds
+        self.wake_body = dict(wake_body or {"reason": "a request met no capacity"})
+        self._monotonic = monotonic
+        self._background = send_in_background
+        self._lock = threading.Lock()
+        self._last_signal: float | None = None
+
+    @classmethod
+    def from_outputs(cls, outputs: Mapping[str, str], **kwargs: Any) -> SleepwakeClient:
+        """Build from the stack's outputs (`aws cloudformation describe-stacks`): EndpointName,
+        InferenceComponentName, FallbackEndpointName, WakeApiUrl."""
+        return cls(
+            endpoint_name=outputs["EndpointName"],
+            inference_component_name=outputs["InferenceComponentName"],
+            fallback_endpoint_name=outputs.get("FallbackEndpointName") or None,
+            wake_url=outputs.get("WakeApiUrl"),
+            **kwargs,
+        )
+
+    def invoke(self, body: bytes, *, content_type: str = "audio/wav", accept: str = "application/json") -> InvokeResult:
+        """Send to the component; on no capacity, to the fallback. Other errors are raised as boto3 raised them."""
+        try:
+            answer = self.runtime.invoke_endpoint(
+                EndpointName=self.endpoint_name,
+                InferenceComponentName=self.inference_component_name,
+                Body=body,
+                ContentType=content_type,
+                Accept=accept,
+            )
+        except ClientError as exc:
+            if not is_no_capacity(exc):
+                raise
+            signalled = self.signal_wake()
+            if not self.fallback_endpoint_name:
+                raise
+            LOG.info("no capacity on %s: answering from %s", self.inference_component_name, self.fallback_endpoint_name)
+            try:
+                answer = self.runtime.invoke_endpoint(
+                    EndpointName=self.fallback_endpoint_name, Body=body, ContentType=content_type, Accept=accept
+                )
+            except ClientError as fallback_exc:
+                raise FallbackFailed(fallback_exc) from exc
+            return InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "fallback", signalled)
+        return InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "component")
+
+    def signal_wake(self) -> bool:
+        """POST /wake (SigV4, execute-api), at most once per `wake_interval_seconds`. True when one was sent."""
+        if not self.wake_url:
+            return False
+        now = self._monotonic()
+        with self._lock:
+            if self._last_signal is not None and now - self._last_signal < self.wake_interval_seconds:
+                return False
+            self._last_signal = now
+        if self._background:
+            threading.Thread(target=self._post_wake, name="sleepwake-wake", daemon=True).start()
+        else:
+            self._post_wake()
+        return True
+
+    def _post_wake(self) -> None:
+        url = f"{self.wake_url}/wake"
+        data = json.dumps(self.wake_body).encode()
+        credentials = self.session.get_credentials()
+        if credentials is None:
+            LOG.warning("no AWS credentials to sign POST %s; relying on the no-capacity alarm", url)
+            return
+        request = AWSRequest(method="POST", url=url, data=data, headers={"Content-Type": "application/json"})
+        SigV4Auth(
+            credentials.get_frozen_credentials(), "execute-api", self.session.region_name or "us-east-1"
+        ).add_auth(request)
+        prepared = urllib.request.Request(url, data=data, headers=dict(request.headers.items()), method="POST")
+        try:
+            with urllib.request.urlopen(prepared, timeout=10) as response:
+                LOG.info("wake signalled: %s %s", response.status, response.read(300).decode(errors="replace"))
+        except (urllib.error.URLError, OSError) as exc:
+            LOG.warning("wake signal to %s failed (%s); the no-capacity alarm still wakes it", url, exc)

@@ -1,0 +1,220 @@
+"""The product's client: component first, the fallback on no capacity, a signed and rate-limited /wake."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from sleepwake_client import FallbackFailed, SleepwakeClient, is_no_capacity
+
+NO_CAPACITY = (
+    "Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress "
+    "(if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API."
+)
+AUDIO = b"RIFF....WAVE"
+
+
+def answer(body: bytes) -> dict[str, Any]:
+    return {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentType": "application/json"}
+
+
+@pytest.fixture
+def session() -> boto3.session.Session:
+    return boto3.session.Session(
+        aws_access_key_id="AKIDPRODUCT", aws_secret_access_key="s3cret", region_name="eu-west-1"
+    )
+
+
+class WakeApi:
+    """A stand-in for the wake API that records what it was sent."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.seen = threading.Event()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                api.calls.append({"path": self.path, "headers": dict(self.headers), "body": self.rfile.read(length)})
+                self.send_response(202)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+                api.seen.set()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def wake_api() -> Iterator[WakeApi]:
+    api = WakeApi()
+    yield api
+    api.close()
+
+
+def make_client(
+    session: boto3.session.Session, wake_url: str | None, now: list[float] | None = None
+) -> SleepwakeClient:
+    runtime = session.client("sagemaker-runtime")
+    clock = now if now is not None else [0.0]
+    return SleepwakeClient(
+        endpoint_name="sleepwake-endpoint",
+        inference_component_name="sleepwake-ic",
+        fallback_endpoint_name="sleepwake-fallback",
+        wake_url=wake_url,
+        session=session,
+        runtime_client=runtime,
+        monotonic=lambda: clock[0],
+        send_in_background=False,
+    )
+
+
+def expect_ic(stubber: Stubber, *, error: tuple[str, str] | None = None, body: bytes = b'{"speech": true}') -> None:
+    params = {
+        "EndpointName": "sleepwake-endpoint",
+        "InferenceComponentName": "sleepwake-ic",
+        "Body": AUDIO,
+        "ContentType": "audio/wav",
+        "Accept": "application/json",
+    }
+    if error:
+        stubber.add_client_error(
+            "invoke_endpoint",
+            service_error_code=error[0],
+            service_message=error[1],
+            http_status_code=400,
+            expected_params=params,
+        )
+    else:
+        stubber.add_response("invoke_endpoint", answer(body), params)
+
+
+def expect_fallback(stubber: Stubber, *, body: bytes = b'{"speech": true, "cpu": true}', fail: bool = False) -> None:
+    params = {
+        "EndpointName": "sleepwake-fallback",
+        "Body": AUDIO,
+        "ContentType": "audio/wav",
+        "Accept": "application/json",
+    }
+    if fail:
+        stubber.add_client_error(
+            "invoke_endpoint",
+            service_error_code="ModelError",
+            service_message="worker died",
+            http_status_code=424,
+            expected_params=params,
+        )
+    else:
+        stubber.add_response("invoke_endpoint", answer(body), params)
+
+
+def test_the_component_answers_when_it_has_a_copy(session: boto3.session.Session) -> None:
+    client = make_client(session, None)
+    with Stubber(client.runtime) as stubber:
+        expect_ic(stubber)
+        result = client.invoke(AUDIO)
+
+    assert (result.body, result.served_by, result.wake_signalled) == (b'{"speech": true}', "component", False)
+
+
+def test_no_capacity_is_answered_by_the_fallback_and_signals_a_signed_wake(
+    session: boto3.session.Session, wake_api: WakeApi
+) -> None:
+    client = make_client(session, wake_api.url)
+    with Stubber(client.runtime) as stubber:
+        expect_ic(stubber, error=("ValidationError", NO_CAPACITY))
+        expect_fallback(stubber)
+        result = client.invoke(AUDIO)
+
+    assert (result.served_by, result.wake_signalled) == ("fallback", True)
+    assert result.body == b'{"speech": true, "cpu": true}'
+    [call] = wake_api.calls
+    assert call["path"] == "/wake"
+    assert json.loads(call["body"]) == {"reason": "a request met no capacity"}
+    auth = call["headers"]["Authorization"]
+    assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDPRODUCT/")
+    assert "/eu-west-1/execute-api/aws4_request" in auth
+
+
+def test_an_ordinary_bad_request_is_raised_and_never_sent_to_the_fallback(session: boto3.session.Session) -> None:
+    client = make_client(session, None)
+    with Stubber(client.runtime) as stubber:
+        expect_ic(stubber, error=("ValidationError", "Inference Component sleepwake-ic not found for endpoint x."))
+        with pytest.raises(ClientError) as raised:
+            client.invoke(AUDIO)
+        stubber.assert_no_pending_responses()
+
+    assert not is_no_capacity(raised.value)
+
+
+def test_wake_signals_are_sent_at_most_once_per_interval(session: boto3.session.Session, wake_api: WakeApi) -> None:
+    now = [100.0]
+    client = make_client(session, wake_api.url, now)
+    signalled = []
+    with Stubber(client.runtime) as stubber:
+        for moment in (100.0, 130.0, 159.0, 161.0):
+            now[0] = moment
+            expect_ic(stubber, error=("ValidationError", NO_CAPACITY))
+            expect_fallback(stubber)
+            signalled.append(client.invoke(AUDIO).wake_signalled)
+
+    assert signalled == [True, False, False, True]
+    assert len(wake_api.calls) == 2
+
+
+def test_a_failing_fallback_is_a_clear_error_and_the_wake_still_goes_out(
+    session: boto3.session.Session, wake_api: WakeApi
+) -> None:
+    client = make_client(session, wake_api.url)
+    with Stubber(client.runtime) as stubber:
+        expect_ic(stubber, error=("ValidationError", NO_CAPACITY))
+        expect_fallback(stubber, fail=True)
+        with pytest.raises(FallbackFailed, match=r"asleep \(a wake was signalled\) and the fallback endpoint failed"):
+            client.invoke(AUDIO)
+
+    assert len(wake_api.calls) == 1
+
+
+def test_an_unreachable_wake_api_is_logged_and_the_user_still_gets_the_fallback_answer(
+    session: boto3.session.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(session, "http://127.0.0.1:9")  # discard port: nothing listens
+    with Stubber(client.runtime) as stubber, caplog.at_level(logging.WARNING, logger="sleepwake_client"):
+        expect_ic(stubber, error=("ValidationError", NO_CAPACITY))
+        expect_fallback(stubber)
+        result = client.invoke(AUDIO)
+
+    assert result.served_by == "fallback"
+    assert "the no-capacity alarm still wakes it" in caplog.text
+
+
+def test_without_a_fallback_the_no_capacity_error_reaches_the_caller(session: boto3.session.Session) -> None:
+    client = make_client(session, None)
+    client.fallback_endpoint_name = None
+    with Stubber(client.runtime) as stubber:
+        expect_ic(stubber, error=("ValidationError", NO_CAPACITY))
+        with pytest.raises(ClientError) as raised:
+            client.invoke(AUDIO)
+
+    assert is_no_capacity(raised.value)
