@@ -1,11 +1,12 @@
 # Model handler targets (sagemaker_model/). MODEL_FILE=path ships another TorchScript/Neuron model.pt;
 # MODEL_S3_URI=s3://bucket/prefix uploads the archive and prints the URI for `sam deploy`.
 MODEL_FILE ?=
+NEURON_MODEL_FILE ?=
 MODEL_S3_URI ?=
 
 .PHONY: model serve-model bench-model compile-neuron test-model model-check-py310
-model: setup ## build + verify build/model.tar.gz (MODEL_S3_URI=s3://... to upload)
-	$(BIN)/python -m sagemaker_model.package $(if $(MODEL_FILE),--model-file $(MODEL_FILE)) $(if $(MODEL_S3_URI),--s3-uri $(MODEL_S3_URI))
+model: setup ## build + verify build/model.tar.gz (NEURON_MODEL_FILE=... adds the inf1 trace; MODEL_S3_URI=s3://... uploads)
+	$(BIN)/python -m sagemaker_model.package $(if $(MODEL_FILE),--model-file $(MODEL_FILE)) $(if $(NEURON_MODEL_FILE),--neuron-model-file $(NEURON_MODEL_FILE)) $(if $(MODEL_S3_URI),--s3-uri $(MODEL_S3_URI))
 
 serve-model: setup ## serve GET /ping, POST /invocations on http://127.0.0.1:8080 with the real handler
 	$(BIN)/python -m sagemaker_model.serve --host 127.0.0.1 --port 8080 $(if $(MODEL_FILE),--model-file $(MODEL_FILE))

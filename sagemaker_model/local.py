@@ -26,6 +26,7 @@ HANDLER_SOURCE = CODE_DIR / "inference.py"
 WARMUP_WAV = REPO_ROOT / "layers" / "sleepwake" / "sleepwake" / "assets" / "warmup.wav"
 DEFAULT_MODEL_DIR = REPO_ROOT / "build" / "model"
 MODEL_FILE = "model.pt"
+CPU_MODEL_FILE = "model.cpu.pt"  # the CPU trace beside a Neuron model.pt (code/inference.py says why)
 JSON = "application/json"
 UTF8_TYPES = (JSON, "text/csv")  # the toolkit decodes exactly these content types to str before input_fn
 

@@ -1,7 +1,9 @@
 """`make model`: build build/model.tar.gz for the SageMaker PyTorch toolkit, verify it, optionally upload it to S3.
 
 Layout: model.pt at the root, code/inference.py, code/warmup.wav, code/requirements.txt and code/wheels/*.whl
-(cp310 manylinux wheels so the container's start-up `pip install` never needs the internet).
+(cp310 manylinux wheels so the container's start-up `pip install` never needs the internet). With
+--neuron-model-file, model.pt is the Neuron-compiled model (inf1) and model.cpu.pt the CPU TorchScript it was
+traced from (the serverless CPU fallback): one archive serves both, the handler picks by target.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from sagemaker_model.local import CODE_DIR, HANDLER_SOURCE, MODEL_FILE, REPO_ROOT, WARMUP_WAV, silero_jit_path
+from sagemaker_model.local import (
+    CODE_DIR,
+    CPU_MODEL_FILE,
+    HANDLER_SOURCE,
+    MODEL_FILE,
+    REPO_ROOT,
+    WARMUP_WAV,
+    silero_jit_path,
+)
 
 BUILD_DIR = REPO_ROOT / "build"
 DEFAULT_ARCHIVE = BUILD_DIR / "model.tar.gz"
@@ -123,12 +133,16 @@ def download_wheels(specs: list[str], dest: Path) -> None:
     subprocess.run(cmd + missing, check=True)
 
 
-def stage(staging: Path, model_file: Path, wheel_cache: Path) -> Path:
+def stage(staging: Path, model_file: Path, wheel_cache: Path, neuron_model_file: Path | None = None) -> Path:
     if staging.exists():
         shutil.rmtree(staging)
     code = staging / "code"
     (code / "wheels").mkdir(parents=True)
-    shutil.copyfile(model_file, staging / MODEL_FILE)
+    if neuron_model_file is not None:
+        shutil.copyfile(neuron_model_file, staging / MODEL_FILE)
+        shutil.copyfile(model_file, staging / CPU_MODEL_FILE)
+    else:
+        shutil.copyfile(model_file, staging / MODEL_FILE)
     shutil.copyfile(HANDLER_SOURCE, code / "inference.py")
     shutil.copyfile(REQUIREMENTS, code / "requirements.txt")
     shutil.copyfile(WARMUP_WAV, code / "warmup.wav")
@@ -255,15 +269,26 @@ def upload(archive: Path, s3_uri: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_ARCHIVE)
-    parser.add_argument("--model-file", type=Path, default=None, help="model.pt to ship (default: silero-vad)")
+    parser.add_argument(
+        "--model-file", type=Path, default=None, help="CPU TorchScript model to ship (default: silero-vad)"
+    )
+    parser.add_argument(
+        "--neuron-model-file",
+        type=Path,
+        default=None,
+        help="its Neuron-compiled trace (make compile-neuron): shipped as model.pt, the CPU model as model.cpu.pt",
+    )
     parser.add_argument("--wheel-cache", type=Path, default=WHEEL_CACHE)
     parser.add_argument("--s3-uri", default="", help="s3://bucket/prefix to upload to (optional)")
     parser.add_argument("--no-smoke-test", action="store_true", help="skip serving one request from the archive")
     args = parser.parse_args(argv)
 
     model_file = args.model_file or silero_jit_path()
+    for given in (args.model_file, args.neuron_model_file):
+        if given is not None and not given.is_file():
+            parser.error(f"{given}: no such file")
     staging = args.out.parent / "model-archive"
-    stage(staging, model_file, args.wheel_cache)
+    stage(staging, model_file, args.wheel_cache, args.neuron_model_file)
     write_archive(staging, args.out)
     try:
         listing = verify_archive(args.out)
@@ -275,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model: sha256 {digest}  ({args.out.stat().st_size} bytes)")
     print("\n".join(listing))
     print("model: layout OK; code/requirements.txt installs only shipped cp310 wheels with --no-index")
-    if not args.no_smoke_test and args.model_file is None:
+    if not args.no_smoke_test and args.model_file is None:  # the CPU handler serves model.cpu.pt when present
         print(f"model: smoke test (extracted archive, one request): {smoke_test(args.out)[:120]}...")
     if args.s3_uri:
         uri = upload(args.out, args.s3_uri)

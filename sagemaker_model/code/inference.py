@@ -57,6 +57,9 @@ logger = logging.getLogger("sleepwake.model")
 # ---------------------------------------------------------------------------------------------------------------
 MODEL_NAME = "silero-vad"
 MODEL_FILE = "model.pt"
+# The CPU TorchScript the Neuron model was traced from. An archive built with a Neuron model carries both, so
+# one archive serves the inf1 component (model.pt) and the serverless CPU fallback (model.cpu.pt).
+CPU_MODEL_FILE = "model.cpu.pt"
 SAMPLE_RATE = 16000
 CHUNK_SAMPLES = 512  # silero-vad's 16 kHz window; also the fixed input length a Neuron trace is compiled for
 SPEECH_ON = 0.5  # hysteresis thresholds on the per-chunk probability
@@ -236,8 +239,16 @@ def configure_threads(target: str) -> int:
     return threads
 
 
+def model_path(model_dir: Path, target: str) -> Path:
+    """model.pt on inf1; on CPU the archive's model.cpu.pt when it has one (model.pt is then Neuron-compiled)."""
+    cpu = Path(model_dir) / CPU_MODEL_FILE
+    if target == "cpu" and cpu.is_file():
+        return cpu
+    return Path(model_dir) / MODEL_FILE
+
+
 def load_model(model_dir: Path, target: str) -> torch.jit.ScriptModule:
-    path = Path(model_dir) / MODEL_FILE
+    path = model_path(model_dir, target)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: the archive must hold {MODEL_FILE} at its root")
     if target == "neuron":
