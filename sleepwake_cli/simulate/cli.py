@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -231,15 +233,38 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+# Days of history the planner gets before the scored part of a trace (its default max is 28, min 7).
+HISTORY_WEEKS = 3
+
+
+def learning_history(args: argparse.Namespace, settings: Settings) -> tuple[Trace, tuple[datetime, ...], str]:
+    """The scored trace and what the learning policies may learn from before it, and a sentence saying which.
+
+    Built-in week: the three weeks before it from the same generator with other seeds (never the scored week).
+    A CSV at least min_history_days + 1 days long: the first days warm the planner, every policy is scored
+    on the rest. A shorter CSV: no history; the planner keeps the crons until it has learned enough."""
+    if not args.trace:
+        week = SyntheticWeek(seed=args.seed, intent_share=args.intent_share)
+        history = week.earlier_weeks(HISTORY_WEEKS)
+        note = (
+            f"planner history: {HISTORY_WEEKS} earlier synthetic weeks (seeds {args.seed}+1000k), not the scored week"
+        )
+        return week.build(), history, note
+    trace = load_csv(args.trace, naive_tz=args.naive_tz)
+    days = int(trace.hours // 24)
+    warm = min(HISTORY_WEEKS * 7, days - 7)
+    if warm >= settings.planner.min_history_days:
+        history, scored = trace.split(warm)
+        return scored, history, f"planner history: the trace's first {warm} days; every policy is scored on the rest"
+    return trace, (), f"planner history: none (the trace has {days} days); it follows the crons until it has learned"
+
+
 def run(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     try:
         settings = settings_from(args)
-        trace: Trace = (
-            load_csv(args.trace, naive_tz=args.naive_tz)
-            if args.trace
-            else SyntheticWeek(seed=args.seed, intent_share=args.intent_share).build()
-        )
+        trace, history, learning_note = learning_history(args, settings)
+        settings = replace(settings, history=history)
         results = simulate(trace, settings)
         variants = [] if args.no_variants else sleepwake_variants(trace, settings)
         naps = [] if args.no_variants else nap_variants(trace, settings)
@@ -248,6 +273,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     note = closing_note(results, variants, settings)
 
+    print(learning_note)
     print(
         f"Trace: {trace.source}, {trace.start:%Y-%m-%d %H:%M} to {trace.end:%Y-%m-%d %H:%M} UTC, "
         f"{len(trace.requests)} requests ({sum(r.wake_lead_seconds is not None for r in trace.requests)} "

@@ -6,15 +6,18 @@ from bisect import bisect_right, insort
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from itertools import pairwise
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from sleepwake.core import (
     DailyCron,
+    DayPlan,
+    PlannerSettings,
     Policy,
     QuietHours,
     ScaleVerdict,
@@ -26,6 +29,7 @@ from sleepwake.core import (
     decide_wake,
     extend_lease,
     is_warm,
+    plan_day,
 )
 from sleepwake_cli.simulate.engine import (
     Component,
@@ -68,6 +72,8 @@ class SleepwakeSettings:
     # Idle minutes before a nap when a fallback answers meanwhile. 15 (with the 15-minute check) is where the
     # built-in week saves > 60 % with < 5 % of requests on the fallback: `make simulate` prints the neighbours.
     nap_idle_minutes: int = 15
+    # Inside a window the learned plan expects users in: idle minutes before a nap there.
+    planned_idle_minutes: int = 60
 
     @classmethod
     def from_template(cls) -> SleepwakeSettings:
@@ -94,6 +100,7 @@ class SleepwakeSettings:
             quiet_hours=self.quiet_hours(),
             naps=naps,
             idle_minutes=self.nap_idle_minutes if naps else self.idle_minutes,
+            planned_idle_minutes=self.planned_idle_minutes,
             wake_timeout_seconds=self.wake_timeout_seconds,
             provisioning_estimate_seconds=round(prov.scale_up.mean),
             warmup_estimate_seconds=round(sum(prov.load_latencies_ms) / 1000),
@@ -105,6 +112,9 @@ class Settings:
     prov: Provisioning = field(default_factory=Provisioning)
     sleepwake: SleepwakeSettings = field(default_factory=SleepwakeSettings)
     fallback: FallbackModel = field(default_factory=FallbackModel)
+    planner: PlannerSettings = field(default_factory=PlannerSettings)
+    # Requests before the scored trace: what the planner (and the histogram peer) learn from at its start.
+    history: tuple[datetime, ...] = ()
     price_per_hour: float = 0.20
     long_wait_minutes: float = 10.0
     seed: int = 7
@@ -313,8 +323,8 @@ class Sleepwake(Simulated):
     def on_invocation(self, at: datetime) -> None:
         insort(self.invocations, at)
 
-    def _recent_invocations(self) -> int:
-        window = timedelta(minutes=self.policy.idle_minutes)
+    def _recent_invocations(self, planned_awake: bool = False) -> int:
+        window = timedelta(minutes=self.policy.idle_window_minutes(planned_awake=planned_awake))
         return bisect_right(self.invocations, self.sim.now) - bisect_right(self.invocations, self.sim.now - window)
 
     def _move(self, state: State, **changes: object) -> None:
@@ -366,14 +376,20 @@ class Sleepwake(Simulated):
         self._move(State.READY, reason="warm")
         self.release_waiters()
 
+    def planned_awake(self) -> bool:
+        """Inside a window of a learned plan (only the planner policy has one)."""
+        return False
+
     def _sleep(self, trigger: str) -> None:
+        planned = self.planned_awake()
         decision = decide_sleep(
             self.record,
             self.comp.observed(),
             self.policy,
             self.sim.now,
             trigger="idle" if trigger == "idle" else "schedule",
-            recent_invocations=self._recent_invocations(),
+            recent_invocations=self._recent_invocations(planned),
+            planned_awake=planned,
         )
         self.decisions[f"sleep {trigger}: {'sleep' if decision.sleep else 'skip'}"] += 1
         if not decision.sleep:
@@ -435,6 +451,80 @@ class SleepwakeNaps(Sleepwake):
         }
 
 
+def slot_counts(moments: list[datetime]) -> list[tuple[datetime, float]]:
+    """Requests per 5-minute slot, as CloudWatch's Invocations Sum at period 300 would report them."""
+    counts: Counter[datetime] = Counter()
+    for at in moments:
+        counts[at.replace(minute=at.minute - at.minute % 5, second=0, microsecond=0)] += 1
+    return sorted(counts.items())
+
+
+class SleepwakePlanner(SleepwakeNaps):
+    """Sleepwake with the learned schedule and the fallback: every local midnight (wake zone) it plans the day
+    from the demand seen before it (`sleepwake.core.plan_day`: never the day itself), wakes one lead before each
+    planned window, naps outside the windows after `nap_idle_minutes` and inside them only after
+    `planned_idle_minutes`. Days with too little history keep the configured crons."""
+
+    key, label = "sleepwake_planner", "sleepwake + planner + fallback"
+
+    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+        super().__init__(trace, settings, rng)
+        self.demand: list[datetime] = sorted(t for t in settings.history if t < trace.start)
+        self.plan: DayPlan | None = None
+        self.plans: list[DayPlan] = []
+        self.tz = self.policy.quiet_hours.wake.tz
+
+    def schedule(self) -> None:
+        super().schedule()
+        zone = ZoneInfo(self.tz)
+        day = self.trace.start.astimezone(zone).date()
+        self.sim.at(self.trace.start, self._plan_day, day)
+        while True:
+            day += timedelta(days=1)
+            midnight = datetime.combine(day, time(0), tzinfo=zone)
+            if midnight >= self.horizon:
+                break
+            self.sim.at(midnight, self._plan_day, day)
+
+    def _plan_day(self, day: date) -> None:
+        plan = plan_day(slot_counts(self.demand), day, self.tz, self.settings.planner)
+        self.plan = plan
+        self.plans.append(plan)
+        self.decisions[f"plan: {'learned' if plan.learned else 'crons'}"] += 1
+        for at in plan.wake_times():
+            if at >= self.sim.now:
+                self.sim.at(at, self._wake, "plan")
+
+    def _arrive(self, request: Request) -> None:
+        self.demand.append(self.sim.now)
+        super()._arrive(request)
+
+    def planned_awake(self) -> bool:
+        return self.plan is not None and self.plan.learned and self.plan.is_awake(self.sim.now)
+
+    def _wake(self, trigger: str) -> bool:
+        if trigger == "schedule" and self.plan is not None and self.plan.learned:
+            return False  # the plan replaces the morning cron on days it has learned
+        return super()._wake(trigger)
+
+    def _sleep(self, trigger: str) -> None:
+        if trigger == "schedule" and self.plan is not None and self.plan.learned:
+            return  # naps replace the night cron on learned days
+        super()._sleep(trigger)
+
+    def details(self) -> dict[str, object]:
+        learned = [p for p in self.plans if p.learned]
+        return {
+            **super().details(),
+            "plans": {
+                "learned_days": len(learned),
+                "crons_days": len(self.plans) - len(learned),
+                "planned_awake_hours": round(sum(p.awake_minutes for p in learned) / 60, 1),
+                "first_reason": self.plans[0].reason if self.plans else "",
+            },
+        }
+
+
 class Oracle(Simulated):
     """The physical limit: perfect foresight of every request, billed like the others.
 
@@ -474,7 +564,15 @@ class Oracle(Simulated):
         self.comp.load_index = len(self.settings.prov.load_latencies_ms)  # warmed by its own requests
 
 
-POLICIES: tuple[type[Simulated], ...] = (AlwaysOn, ScheduledOnly, NativeAutoscale, Sleepwake, SleepwakeNaps, Oracle)
+POLICIES: tuple[type[Simulated], ...] = (
+    AlwaysOn,
+    ScheduledOnly,
+    NativeAutoscale,
+    Sleepwake,
+    SleepwakeNaps,
+    SleepwakePlanner,
+    Oracle,
+)
 
 
 def simulate(trace: Trace, settings: Settings, keys: tuple[str, ...] | None = None) -> list[PolicyResult]:

@@ -42,6 +42,17 @@ class Trace:
     def hours(self) -> float:
         return (self.end - self.start).total_seconds() / 3600
 
+    def split(self, warm_days: int) -> tuple[tuple[datetime, ...], Trace]:
+        """(history, scored): the first `warm_days` days become history for the learning policies and every
+        policy is scored on the rest, so the planner never learns from what it is scored on."""
+        cut = self.start + timedelta(days=warm_days)
+        if cut >= self.end:
+            raise ValueError(f"{self.source}: {warm_days} days of warm-up leave nothing to score")
+        history = tuple(r.at for r in self.requests if r.at < cut)
+        scored = tuple(r for r in self.requests if r.at >= cut)
+        note = f"{self.source}, scored after {warm_days} warm-up days"
+        return history, Trace(scored, cut, self.end, note)
+
     def with_intent_lead(self, seconds: float | None) -> Trace:
         """The same requests with every wake intent moved to `seconds` before its request (None: no intents)."""
         requests = tuple(
@@ -166,6 +177,15 @@ class SyntheticWeek:
         requests = [r for r in requests if r.at < end]
         requests.sort(key=lambda r: r.at)
         return Trace(tuple(requests), start, end, source=f"synthetic US week (seed {self.seed})")
+
+    def earlier_weeks(self, weeks: int) -> tuple[datetime, ...]:
+        """History for the learning policies: the `weeks` before this trace, from the same generator with other
+        seeds (seed + 1000 k for the k-th week back), never from the scored requests themselves."""
+        moments: list[datetime] = []
+        for k in range(1, weeks + 1):
+            earlier = replace(self, seed=self.seed + 1000 * k, first_day=self.first_day - timedelta(days=7 * k))
+            moments.extend(r.at for r in earlier.build().requests)
+        return tuple(sorted(moments))
 
     def _session(self, rng: np.random.Generator, begin: datetime) -> list[Request]:
         clips = int(rng.geometric(1 / self.mean_clips_per_session))  # >= 1, mean as configured

@@ -18,12 +18,15 @@ from sleepwake.core.decisions import (
     settled_state,
 )
 from sleepwake.core.model import ICStatus, ObservedCopies, Policy, State, StateRecord
+from sleepwake.core.planner import DayPlan, PlannerSettings, Window, plan_day, plan_week
 from sleepwake.core.schedule import DailyCron, QuietHours
 
 __all__ = [
     "DailyCron",
+    "DayPlan",
     "ICStatus",
     "ObservedCopies",
+    "PlannerSettings",
     "Policy",
     "QuietHours",
     "ScaleCheck",
@@ -33,6 +36,7 @@ __all__ = [
     "StateRecord",
     "WakeAction",
     "WakeDecision",
+    "Window",
     "check_scale",
     "decide_sleep",
     "decide_wake",
@@ -42,5 +46,7 @@ __all__ = [
     "has_serving_copies",
     "is_serving",
     "is_warm",
+    "plan_day",
+    "plan_week",
     "settled_state",
 ]

@@ -88,8 +88,10 @@ def decide_sleep(
     trigger: SleepTrigger,
     recent_invocations: float,
     force: bool = False,
+    planned_awake: bool = False,
 ) -> SleepDecision:
-    """Sleep now, or skip and say why. `recent_invocations` is the Invocations sum over idle_minutes."""
+    """Sleep now, or skip and say why. `recent_invocations` is the Invocations sum over
+    `policy.idle_window_minutes(planned_awake=...)`; `planned_awake` is True inside a learned plan's window."""
     if _wake_in_flight(record, policy, now):
         return SleepDecision(False, f"wake {record.op_id} is {record.state.value}; sleeping now would undo it")
     if record.state == State.SLEEPING and _age_seconds(record.since, now) < policy.stale_after_seconds:
@@ -100,13 +102,18 @@ def decide_sleep(
         return SleepDecision(False, f"awake lease active until {record.lease_until.isoformat()}")
     if trigger == "idle" and not policy.naps and not policy.quiet_hours.is_quiet(now):
         return SleepDecision(False, "outside quiet hours; idle sleep only runs at night (no fallback for naps)")
+    window = policy.idle_window_minutes(planned_awake=planned_awake)
     if recent_invocations > 0:
         return SleepDecision(
-            False, f"served {recent_invocations:g} request(s) in the last {policy.idle_minutes} minutes"
+            False,
+            f"served {recent_invocations:g} request(s) in the last {window} minutes"
+            + (" (a planned window)" if planned_awake else ""),
         )
     if observed.desired == 0 and observed.current == 0 and record.state == State.ASLEEP:
         return SleepDecision(False, "already asleep at 0 copies")
-    return SleepDecision(True, f"idle for {policy.idle_minutes} minutes ({trigger})")
+    return SleepDecision(
+        True, f"idle for {window} minutes ({trigger}{', in a planned window' if planned_awake else ''})"
+    )
 
 
 class ScaleVerdict(StrEnum):

@@ -84,6 +84,12 @@ class Policy(BaseModel):
     # With a fallback endpoint to answer requests while the component sleeps, the idle check may sleep it at
     # any hour (a nap); without one it sleeps only in the quiet hours, where nobody is expected.
     naps: bool = False
+    # Inside a window the learned plan says users are likely in, the idle check waits this long before a nap.
+    planned_idle_minutes: int = Field(default=60, ge=1)
+
+    def idle_window_minutes(self, *, planned_awake: bool = False) -> int:
+        """How far back the idle check counts requests: longer inside a planned window."""
+        return self.planned_idle_minutes if planned_awake else self.idle_minutes
 
     @property
     def stale_after_seconds(self) -> int:
