@@ -251,7 +251,7 @@ def learning_history(args: argparse.Namespace, settings: Settings) -> tuple[Trac
         )
         return week.build(), history, note
     trace = load_csv(args.trace, naive_tz=args.naive_tz)
-    days = int(trace.hours // 24)
+    days = round(trace.hours / 24)
     warm = min(HISTORY_WEEKS * 7, days - 7)
     if warm >= settings.planner.min_history_days:
         history, scored = trace.split(warm)

@@ -51,6 +51,10 @@ class Provisioning:
     """How the platform behaves, from the team's measurements (docs/aws-behaviour.md §1-§3) and the issue's defaults."""
 
     scale_up: Span = Span(180, 240)  # copy count set to 1: 3-4 min to a serving copy (docs/aws-behaviour.md §1)
+    # A copy placed on an instance the endpoint still has (within instance_release_seconds of 0 copies) skips
+    # the instance phase: AWS's scale-to-zero blog measured ~1.75 min instance + ~2.3 min copy from zero, so
+    # the team's 3-4 min splits into ~1.5 min instance + ~2 min copy (localaws/sagemaker.py uses the same split).
+    copy_on_instance: Span = Span(100, 140)
     alarm_detection: Span = Span(60, 120)  # NoCapacityInvocationFailures alarm adds 1-2 min (issue 5)
     instance_release_seconds: float = 600  # instances follow ~10 min after copies reach 0 (docs/aws-behaviour.md §2)
     native_idle_minutes: float = 15  # target tracking scales in after ~15 idle minutes (docs/aws-behaviour.md §3)
@@ -210,9 +214,11 @@ class Component:
         self.wakes += 1
         self._gen += 1
         self._release_token += 1
+        instance_present = self._instance_since is not None
         if self._instance_since is None:
             self._instance_since = self.sim.now
-        seconds = self.prov.scale_up.draw(self.rng) if delay is None else delay
+        span = self.prov.copy_on_instance if instance_present else self.prov.scale_up
+        seconds = span.draw(self.rng) if delay is None else delay
         self.sim.after(seconds, self._served, self._gen, on_serving)
         return True
 

@@ -157,6 +157,9 @@ class SyntheticWeek:
     # Where the users are (IANA zone, share of sessions), and days that look like a weekend (holidays).
     zones: tuple[tuple[str, float], ...] = tuple(_ZONES.items())
     holidays: tuple[date, ...] = ()
+    # From `shift_from` on, every zone's users come `shift_hours` later (a new customer, a changed timetable).
+    shift_from: date | None = None
+    shift_hours: int = 0
 
     def build(self) -> Trace:
         rng = np.random.default_rng(self.seed)
@@ -171,7 +174,9 @@ class SyntheticWeek:
                 local = moment.astimezone(zone)
                 workday = local.weekday() < 5 and local.date() not in self.holidays
                 table = _WEEKDAY_SESSIONS if workday else _WEEKEND_SESSIONS
-                rate = table[local.hour] * share * self.sessions_scale / 60
+                shifted = self.shift_from is not None and local.date() >= self.shift_from
+                hour = (local.hour - self.shift_hours) % 24 if shifted else local.hour
+                rate = table[hour] * share * self.sessions_scale / 60
                 for _ in range(rng.poisson(rate)):
                     requests.extend(self._session(rng, moment + timedelta(seconds=float(rng.uniform(0, 60)))))
         requests = [r for r in requests if r.at < end]

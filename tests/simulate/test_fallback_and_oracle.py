@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def settings(**sleepwake: int) -> Settings:
     return Settings(
         prov=Provisioning(
             scale_up=Span(SCALE_UP, SCALE_UP),
+            copy_on_instance=Span(SCALE_UP, SCALE_UP),  # one phase: the arithmetic below stays simple
             alarm_detection=Span(DETECT, DETECT),
             instance_release_seconds=RELEASE,
             load_latencies_ms=LOAD_MS,
@@ -127,3 +129,16 @@ def test_fallback_idle_eviction_brings_the_cold_start_back() -> None:
 
     assert result.details["fallback"]["cold_starts"] >= 1
     assert result.failed == 0
+
+
+def test_a_wake_within_ten_minutes_of_a_sleep_reuses_the_instance_and_is_faster() -> None:
+    two_phase = replace(settings(), prov=replace(settings().prov, copy_on_instance=Span(120, 120)))
+    # Night: a request at 02:00 wakes it (new instance, 200 s); the 02:45 idle check (30 idle minutes) puts it
+    # to sleep; a request at 02:50 finds the instance still there (released 10 min after 0 copies): the copy
+    # alone takes 120 s.
+    tr = trace(Request(at(2)), Request(at(2, minutes=50)))
+    result = {r.key: r for r in simulate(tr, two_phase)}["sleepwake"]
+
+    assert result.failed == 2
+    assert result.wait_max_s == pytest.approx(SCALE_UP + WARMUP)
+    assert result.wait_p50_s == pytest.approx(120 + WARMUP)

@@ -38,6 +38,7 @@ def run(tr: Trace, key: str, **sleepwake: int) -> PolicyResult:
     settings = Settings(
         prov=Provisioning(
             scale_up=Span(SCALE_UP, SCALE_UP),
+            copy_on_instance=Span(SCALE_UP, SCALE_UP),  # one phase: the arithmetic below stays simple
             alarm_detection=Span(DETECT, DETECT),
             instance_release_seconds=RELEASE,
             native_idle_minutes=15,

@@ -27,7 +27,16 @@ def test_simulate_reports_a_table_a_json_file_and_a_chart(tmp_path: Path, capsys
         assert label in stdout
     report = json.loads((out / "simulate.json").read_text())
     policies = {p["key"]: p for p in report["policies"]}
-    assert set(policies) == {"always_on", "scheduled", "native", "sleepwake", "sleepwake_naps", "oracle"}
+    assert set(policies) == {
+        "always_on",
+        "scheduled",
+        "native",
+        "sleepwake",
+        "sleepwake_naps",
+        "sleepwake_planner",
+        "hybrid_histogram",
+        "oracle",
+    }
     assert policies["always_on"]["cost_usd"] == pytest.approx(24 * 0.5)
     assert policies["sleepwake"]["wait_max_s"] == pytest.approx(200 + 5.5)  # the 01:00 LA request
     assert report["sleepwake_settings"] and report["closing_note"]

@@ -14,7 +14,8 @@ How it learns (every step a plain function of the history, the settings and the 
 3. A slot is likely to have traffic when its profile is at least `likely`. Likely slots make windows; gaps
    shorter than `bridge_minutes` are bridged (sleeping through them costs more than it saves: the instance
    is billed ~10 minutes after 0 copies and from the start of the next scale-up), windows shorter than
-   `min_window_minutes` are dropped (the fallback answers such a stray request more cheaply).
+   `min_window_minutes` (not counting the lookahead) are dropped: the fallback answers a stray request more
+   cheaply than a wake.
 4. With fewer than `min_history_days` days of history the planner does not guess: it says so and the
    configured crons apply.
 
@@ -40,12 +41,12 @@ class PlannerSettings:
     max_history_days: int = 28
     half_life_days: float = 4.0
     same_weekday_boost: float = 3.0
-    likely: float = 0.2
+    likely: float = 0.85
     # A slot counts as likely when traffic is likely within this many minutes from it: a session that starts
     # in a ramp (the first users of the morning) is caught by a window that opens before it.
-    lookahead_minutes: int = 0
+    lookahead_minutes: int = 15
     bridge_minutes: int = 30
-    min_window_minutes: int = 10
+    min_window_minutes: int = 20
     lead_seconds: int = 300  # one provisioning time (240 s by default) plus a margin
 
     def __post_init__(self) -> None:
@@ -180,7 +181,8 @@ def windows_from(profile: Sequence[float], settings: PlannerSettings) -> tuple[W
             raw[-1][1] = slot + 1  # adjacent, or a gap too short to be worth a sleep
         else:
             raw.append([slot, slot + 1])
-    keep = [w for w in raw if (w[1] - w[0]) * SLOT_MINUTES >= settings.min_window_minutes]
+    # The lookahead opens every window that much early; the length that counts is what follows it.
+    keep = [w for w in raw if (w[1] - w[0]) * SLOT_MINUTES - settings.lookahead_minutes >= settings.min_window_minutes]
     return tuple(Window(a, b) for a, b in keep)
 
 

@@ -1,0 +1,130 @@
+"""The learned schedule (sleepwake.core.planner): what it plans from a history, and what it never looks at."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sleepwake.core import DayPlan, PlannerSettings, plan_day
+
+NY = "America/New_York"
+ZONE = ZoneInfo(NY)
+MONDAY = date(2025, 5, 5)
+
+
+def busy(day: date, start: time, end: time, every_minutes: int = 5) -> list[tuple[datetime, float]]:
+    """One request per slot between `start` and `end` local time on `day`."""
+    at = datetime.combine(day, start, tzinfo=ZONE)
+    stop = datetime.combine(day, end, tzinfo=ZONE)
+    out = []
+    while at < stop:
+        out.append((at.astimezone(UTC), 1.0))
+        at += timedelta(minutes=every_minutes)
+    return out
+
+
+def workdays_before(day: date, n: int) -> list[date]:
+    days, d = [], day
+    while len(days) < n:
+        d -= timedelta(days=1)
+        if d.weekday() < 5:
+            days.append(d)
+    return days
+
+
+def history_9_to_5(day: date, weeks: int = 3) -> list[tuple[datetime, float]]:
+    out: list[tuple[datetime, float]] = []
+    for d in workdays_before(day, 5 * weeks):
+        out += busy(d, time(9), time(17))
+    # Weekends are present but empty: days with no request at all are still days of history.
+    for k in range(1, 7 * weeks):
+        d = day - timedelta(days=k)
+        if d.weekday() >= 5:
+            out.append((datetime.combine(d, time(12), tzinfo=ZONE).astimezone(UTC), 0.0))
+    return out
+
+
+def test_a_daily_pattern_becomes_one_window_woken_one_lead_before_it() -> None:
+    plan = plan_day(history_9_to_5(MONDAY), MONDAY, NY)
+
+    assert plan.learned, plan.reason
+    [window] = plan.windows
+    assert window.start <= time(9) and window.start >= time(8, 40)
+    [wake] = plan.wake_times()
+    assert wake == datetime.combine(MONDAY, window.start, tzinfo=ZONE) - timedelta(seconds=plan.lead_seconds)
+    assert plan.is_awake(datetime.combine(MONDAY, time(12), tzinfo=ZONE))
+    assert not plan.is_awake(datetime.combine(MONDAY, time(20), tzinfo=ZONE))
+
+
+def test_weekends_without_traffic_are_planned_asleep() -> None:
+    saturday = MONDAY + timedelta(days=5)
+    plan = plan_day(history_9_to_5(saturday), saturday, NY)
+
+    assert plan.learned
+    assert plan.windows == ()
+
+
+def test_with_too_little_history_the_configured_schedules_apply_and_it_says_so() -> None:
+    history = busy(MONDAY - timedelta(days=1), time(9), time(17)) + busy(MONDAY - timedelta(days=3), time(9), time(17))
+
+    plan = plan_day(history, MONDAY, NY)
+
+    assert not plan.learned
+    assert plan.windows == ()
+    assert "2 day(s) of history, fewer than 7: the configured schedules apply" in plan.reason
+
+
+def test_the_plan_for_a_day_depends_only_on_the_days_before_it() -> None:
+    history = history_9_to_5(MONDAY)
+    # The day itself and every later day busy all night: a planner that peeked would plan the night awake.
+    future = []
+    for k in range(0, 7):
+        future += busy(MONDAY + timedelta(days=k), time(0), time(6))
+
+    assert plan_day(history + future, MONDAY, NY) == plan_day(history, MONDAY, NY)
+
+
+def test_a_holiday_is_not_learned_as_a_pattern() -> None:
+    history = [
+        (at, n)
+        for at, n in history_9_to_5(MONDAY)
+        if at.astimezone(ZONE).date() != MONDAY - timedelta(days=7)  # last Monday: a holiday, nobody came
+    ]
+    history.append((datetime.combine(MONDAY - timedelta(days=7), time(12), tzinfo=ZONE).astimezone(UTC), 0.0))
+
+    plan = plan_day(history, MONDAY, NY)
+
+    assert len(plan.windows) == 1 and plan.windows[0].start <= time(9)
+
+
+def test_a_shift_in_customers_hours_is_followed_within_a_working_week() -> None:
+    history = history_9_to_5(MONDAY)
+    plans = []
+    day = MONDAY
+    for _ in range(8):  # from MONDAY on, users come 11:00-19:00
+        plan = plan_day(history, day, NY)
+        if day.weekday() < 5:
+            plans.append(plan)
+            history += busy(day, time(11), time(19))
+        day += timedelta(days=1)
+
+    def covers(plan: DayPlan, at: time) -> bool:
+        return plan.is_awake(datetime.combine(plan.day, at, tzinfo=ZONE))
+
+    # With the default half-life (4 days) the new evening hours are planned from the 4th workday on (the
+    # fallback answers them before), and the old morning hours are let go after a working week.
+    covered = next(i for i, p in enumerate(plans) if covers(p, time(18, 30)))
+    released = next(i for i, p in enumerate(plans) if not covers(p, time(9, 15)))
+    assert 1 <= covered <= 3, [(p.day, [(w.start, w.minutes) for w in p.windows]) for p in plans]
+    assert 1 <= released <= 5, [(p.day, [(w.start, w.minutes) for w in p.windows]) for p in plans]
+
+
+def test_gaps_shorter_than_the_bridge_stay_awake_and_short_windows_are_dropped() -> None:
+    history: list[tuple[datetime, float]] = []
+    for d in workdays_before(MONDAY, 15):
+        history += busy(d, time(9), time(11)) + busy(d, time(11, 20), time(13))  # 20-minute lunch gap
+        history += busy(d, time(18), time(18, 5))  # one stray slot: not worth a wake
+    plan = plan_day(history, MONDAY, NY, PlannerSettings(bridge_minutes=30, min_window_minutes=10))
+
+    assert len(plan.windows) == 1
+    assert plan.windows[0].start <= time(9) and plan.windows[0].minutes >= 4 * 60
