@@ -1,10 +1,14 @@
 """Write a request trace CSV that differs from the built-in week, for `sleepwake simulate --trace`.
 
-Two weeks from Monday 19 May 2025 with US Memorial Day (26 May) as a holiday, a quarter of the users in
-London, and intents that come only 30-120 s ahead (shorter than a scale-up), from the same session generator.
+`two-weeks-holiday` (default): two weeks from Monday 19 May 2025 with US Memorial Day (26 May) as a holiday, a
+quarter of the users in London, and intents only 30-120 s ahead (shorter than a scale-up).
+`five-weeks-shift`: five weeks from Monday 5 May 2025, Memorial Day a holiday, and from Wednesday 28 May every
+user comes two hours later (a new timetable); the simulator warms the planner on the first three weeks and
+scores the last two, so the shift falls in the scored part. Both from the built-in week's session generator.
 
     .venv/bin/python scripts/make_trace.py build/traces/two-weeks-holiday.csv
-    .venv/bin/sleepwake simulate --trace build/traces/two-weeks-holiday.csv
+    .venv/bin/python scripts/make_trace.py --profile five-weeks-shift build/traces/five-weeks-shift.csv
+    .venv/bin/sleepwake simulate --trace build/traces/five-weeks-shift.csv
 """
 
 from __future__ import annotations
@@ -28,15 +32,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="CSV to write (timestamp,wake_lead_seconds)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--profile", choices=("two-weeks-holiday", "five-weeks-shift"), default="two-weeks-holiday")
     args = parser.parse_args(argv)
-    trace = SyntheticWeek(
-        seed=args.seed,
-        first_day=date(2025, 5, 19),
-        days=14,
-        zones=ZONES,
-        holidays=(date(2025, 5, 26),),
-        intent_lead_seconds=(30.0, 120.0),
-    ).build()
+    if args.profile == "two-weeks-holiday":
+        week = SyntheticWeek(
+            seed=args.seed,
+            first_day=date(2025, 5, 19),
+            days=14,
+            zones=ZONES,
+            holidays=(date(2025, 5, 26),),
+            intent_lead_seconds=(30.0, 120.0),
+        )
+    else:
+        week = SyntheticWeek(
+            seed=args.seed,
+            first_day=date(2025, 5, 5),
+            days=35,
+            holidays=(date(2025, 5, 26),),
+            shift_from=date(2025, 5, 28),
+            shift_hours=2,
+        )
+    trace = week.build()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as handle:
         writer = csv.writer(handle)

@@ -38,9 +38,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "simulate",
         help="replay a week of traffic: cost and waits per policy",
         description=(
-            "Replay a request trace (a CSV, or a built-in synthetic US week) in simulated time through six "
-            "policies - always on, scheduled only, native autoscale-to-zero, sleepwake and sleepwake with naps and a "
-            "serverless CPU fallback (both driven by sleepwake.core), and the oracle (perfect foresight) "
+            "Replay a request trace (a CSV, or a built-in synthetic US week) in simulated time through eight "
+            "policies - always on, scheduled only, native autoscale-to-zero, sleepwake, sleepwake with naps and a "
+            "serverless CPU fallback, sleepwake with the learned schedule and the fallback (all three driven by "
+            "sleepwake.core), the hybrid histogram policy of Shahrad et al., and the oracle (perfect foresight) "
             "- and report instance-hours, cost, saving, requests that met no capacity, waits and wakes as a "
             "table, a JSON file and a PNG chart. Durations given as LOW-HIGH are drawn uniformly per use (seeded)."
         ),

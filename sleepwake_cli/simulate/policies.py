@@ -515,10 +515,30 @@ class SleepwakePlanner(SleepwakeNaps):
             return  # naps replace the night cron on learned days
         super()._sleep(trigger)
 
+    def day_table(self) -> list[dict[str, object]]:
+        """Per planned day: its windows (local wake-zone times), and requests the fallback answered that day."""
+        zone = ZoneInfo(self.tz)
+        fallback = Counter(o.arrival.astimezone(zone).date() for o in self.outcomes if o.by_fallback)
+        requests = Counter(o.arrival.astimezone(zone).date() for o in self.outcomes)
+        rows = []
+        for plan in self.plans:
+            spans = [f"{a.strftime('%H:%M')}-{b.strftime('%H:%M')}" for a, b in plan.spans()]
+            rows.append(
+                {
+                    "day": plan.day.isoformat(),
+                    "learned": plan.learned,
+                    "windows": spans,
+                    "requests": requests[plan.day],
+                    "by_fallback": fallback[plan.day],
+                }
+            )
+        return rows
+
     def details(self) -> dict[str, object]:
         learned = [p for p in self.plans if p.learned]
         return {
             **super().details(),
+            "days": self.day_table(),
             "plans": {
                 "learned_days": len(learned),
                 "crons_days": len(self.plans) - len(learned),
