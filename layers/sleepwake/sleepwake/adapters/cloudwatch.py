@@ -1,4 +1,5 @@
-"""CloudWatch: how many requests the component served recently (the idle rule reads this)."""
+"""CloudWatch: how many requests the component served recently (the idle rule reads this), and its request
+history per 5-minute slot (the planner learns from it)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,42 @@ class ComponentMetrics:
             Statistics=["Sum"],
         )
         return float(sum(point["Sum"] for point in result.get("Datapoints", [])))
+
+    def invocation_history(
+        self, component: str, start: datetime, end: datetime, *, fallback_endpoint: str | None = None
+    ) -> list[tuple[datetime, float]]:
+        """Requests per 5-minute slot between `start` and `end`: the component's Invocations plus, when there is
+        a fallback endpoint, its Invocations too (a request the fallback answered is demand all the same).
+        GetMetricData returns at most 100,800 points per call; 28 days x 288 slots x 2 metrics fit, and the
+        NextToken loop covers the rest."""
+        queries: list[dict[str, Any]] = [_query("component", "InferenceComponentName", component)]
+        if fallback_endpoint:
+            queries.append(_query("fallback", "EndpointName", fallback_endpoint, variant="AllTraffic"))
+        totals: dict[datetime, float] = {}
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
+            if token:
+                kwargs["NextToken"] = token
+            page = self._cw.get_metric_data(**kwargs)
+            for series in page.get("MetricDataResults", []):
+                for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
+                    totals[at] = totals.get(at, 0.0) + float(value)
+            token = page.get("NextToken")
+            if not token:
+                return sorted(totals.items())
+
+
+def _query(query_id: str, dimension: str, value: str, *, variant: str | None = None) -> dict[str, Any]:
+    dimensions = [{"Name": dimension, "Value": value}]
+    if variant:
+        dimensions.append({"Name": "VariantName", "Value": variant})
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {"Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Dimensions": dimensions},
+            "Period": 300,
+            "Stat": "Sum",
+        },
+        "ReturnData": True,
+    }

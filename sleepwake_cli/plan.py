@@ -1,0 +1,164 @@
+"""`sleepwake plan`: the learned week from the component's own request history, as a table and a heatmap.
+
+It reads 5-minute `Invocations` (the component's and the fallback endpoint's) over the last `--days` from
+CloudWatch, plans the next seven days with `sleepwake.core.plan_week` (the same function the control plane
+and the simulator use) and prints one row per day: the pre-wake and end of each window, the awake hours and
+why. `--out` gets `plan.png`: weekday x hour, the traffic seen (mean requests per hour) with the planned awake
+hours outlined.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sleepwake.core import DayPlan, PlannerSettings, plan_week
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def week_table(plans: Sequence[DayPlan]) -> str:
+    """One line per day: windows as pre-wake -> end (local time of the plan's zone), awake hours, the reason."""
+    lines = [f"{'day':<15} {'awake':>6}  windows (wake -> sleep, {plans[0].tz if plans else ''})"]
+    for plan in plans:
+        spans = ", ".join(f"{a:%H:%M} -> {b:%H:%M}" for a, b in plan.spans()) or "asleep all day"
+        if not plan.learned:
+            spans = "configured schedules (" + plan.reason + ")"
+        lines.append(f"{plan.day:%a %Y-%m-%d} {plan.awake_minutes / 60:>5.1f}h  {spans}")
+    learned = [p for p in plans if p.learned]
+    if learned:
+        lines.append(f"planner: {learned[0].reason.split(':')[0]}")
+    return "\n".join(lines)
+
+
+def week_json(plans: Sequence[DayPlan]) -> list[dict[str, Any]]:
+    return [
+        {
+            "day": plan.day.isoformat(),
+            "learned": plan.learned,
+            "reason": plan.reason,
+            "windows": [{"wake": a.isoformat(), "sleep": b.isoformat()} for a, b in plan.spans()],
+            "awake_hours": round(plan.awake_minutes / 60, 2),
+        }
+        for plan in plans
+    ]
+
+
+def traffic_by_weekday_hour(history: Sequence[tuple[datetime, float]], tz: str) -> list[list[float]]:
+    """Mean requests per hour for each weekday (rows Mon..Sun) and local hour over the days in the history."""
+    zone = ZoneInfo(tz)
+    sums = [[0.0] * 24 for _ in range(7)]
+    days: list[set[date]] = [set() for _ in range(7)]
+    for at, count in history:
+        local = at.astimezone(zone)
+        sums[local.weekday()][local.hour] += count
+        days[local.weekday()].add(local.date())
+    return [[value / max(1, len(days[wd])) for value in sums[wd]] for wd in range(7)]
+
+
+def planned_by_weekday_hour(plans: Sequence[DayPlan]) -> list[list[float]]:
+    """Share of each local hour that the plan keeps awake, per weekday."""
+    grid = [[0.0] * 24 for _ in range(7)]
+    for plan in plans:
+        for window in plan.windows:
+            for slot in range(window.start_slot, window.end_slot):
+                hour = (slot * 5) // 60
+                if hour < 24:
+                    grid[plan.day.weekday()][hour] += 5 / 60
+    return grid
+
+
+def heatmap(path: Path, history: Sequence[tuple[datetime, float]], plans: Sequence[DayPlan], tz: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; must precede pyplot
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    traffic = traffic_by_weekday_hour(history, tz)
+    planned = planned_by_weekday_hour(plans)
+    fig, ax = plt.subplots(figsize=(12, 4.2))
+    image = ax.imshow(traffic, aspect="auto", cmap="Blues", origin="upper")
+    for wd in range(7):
+        for hour in range(24):
+            if planned[wd][hour] > 0:
+                ax.add_patch(
+                    Rectangle(
+                        (hour - 0.5, wd - 0.5), 1, 1, fill=False, edgecolor="#d95f02", lw=1.2 + 1.3 * planned[wd][hour]
+                    )
+                )
+    ax.set_yticks(range(7), WEEKDAYS)
+    ax.set_xticks(range(24), [f"{h:02d}" for h in range(24)])
+    ax.set_xlabel(f"hour ({tz})")
+    ax.set_title("requests per hour seen (blue) and hours the plan keeps awake (orange outline)", fontsize=10)
+    fig.colorbar(image, ax=ax, label="mean requests per hour")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plan_from_history(
+    history: Sequence[tuple[datetime, float]], now: datetime, tz: str, settings: PlannerSettings | None = None
+) -> list[DayPlan]:
+    """The next seven local days from `now`, today first."""
+    return plan_week(history, now.astimezone(ZoneInfo(tz)).date(), tz, settings)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "plan",
+        help="the learned week: when the component will be woken and put to sleep (table + heatmap)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--days", type=_days, default=28, help="days of history to learn from, 7-28 (default 28)")
+    p.add_argument("--out", type=Path, default=Path("build/plan"), help="folder for plan.png (default build/plan)")
+    p.add_argument("--no-chart", action="store_true", help="skip the heatmap")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    p.add_argument("--stack-name", help="CloudFormation stack (default: sleepwake, or the local stack)")
+    p.add_argument("--deployment-file", help="a deployment JSON (the local stack writes build/local/deployment.json)")
+    p.set_defaults(func=cmd_plan)
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 7 <= value <= 28:
+        raise argparse.ArgumentTypeError(f"{value} is outside 7-28 (the planner learns from 7 to 28 days)")
+    return value
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    import sys
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from sleepwake import clock
+    from sleepwake_cli.operator import _plane
+
+    try:
+        plane, _deployment = _plane(args)
+        now = clock.now()
+        tz = plane.settings.wake_timezone
+        history = plane.aws.metrics.invocation_history(plane.ic, now - timedelta(days=args.days), now)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"sleepwake plan: could not read the request history: {exc}", file=sys.stderr)
+        return 1
+    plans = plan_from_history(history, now, tz)
+    if not args.no_chart:
+        heatmap(args.out / "plan.png", history, plans, tz)
+    if args.json:
+        print(json.dumps({"tz": tz, "history_points": len(history), "days": week_json(plans)}))
+    else:
+        print(week_table(plans))
+        if not args.no_chart:
+            print(f"wrote {args.out / 'plan.png'}")
+    return 0

@@ -1,0 +1,96 @@
+"""`sleepwake plan`: the week table and heatmap from a request history, and the CloudWatch history it reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sleepwake.adapters.cloudwatch import ComponentMetrics
+from sleepwake_cli.plan import heatmap, plan_from_history, traffic_by_weekday_hour, week_json, week_table
+
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2025, 5, 5, 6, 0, tzinfo=NY)  # a Monday morning
+
+
+def workday_history(days: int = 21) -> list[tuple[datetime, float]]:
+    out = []
+    for k in range(1, days + 1):
+        day = NOW.date() - timedelta(days=k)
+        if day.weekday() >= 5:
+            continue
+        at = datetime.combine(day, time(9), tzinfo=NY)
+        while at.time() < time(17):
+            out.append((at.astimezone(UTC), 3.0))
+            at += timedelta(minutes=5)
+    return out
+
+
+def test_the_week_table_shows_each_days_wake_and_sleep() -> None:
+    plans = plan_from_history(workday_history(), NOW, "America/New_York")
+    text = week_table(plans)
+
+    assert text.splitlines()[1].startswith("Mon 2025-05-05")
+    assert "08:" in text.splitlines()[1] and "-> 17:" in text.splitlines()[1]
+    assert "Sat 2025-05-10   0.0h  asleep all day" in text
+    assert week_json(plans)[0]["windows"][0]["wake"].startswith("2025-05-05T08:")
+
+
+def test_with_little_history_the_table_says_the_configured_schedules_apply() -> None:
+    plans = plan_from_history(workday_history(days=3), NOW, "America/New_York")
+
+    assert "configured schedules" in week_table(plans)
+    assert all(not p.learned for p in plans)
+
+
+def test_the_heatmap_is_written_with_traffic_by_weekday_and_hour(tmp_path: Path) -> None:
+    history = workday_history()
+    grid = traffic_by_weekday_hour(history, "America/New_York")
+    heatmap(tmp_path / "plan.png", history, plan_from_history(history, NOW, "America/New_York"), "America/New_York")
+
+    assert grid[0][10] == pytest.approx(12 * 3.0)  # Monday 10:00-11:00: 12 slots of 3 requests
+    assert grid[5][10] == 0
+    assert (tmp_path / "plan.png").stat().st_size > 10_000
+
+
+@mock_aws
+def test_the_history_adds_the_fallbacks_requests_to_the_components_per_5_minutes() -> None:
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    start = datetime(2025, 5, 1, 14, 0, tzinfo=UTC)
+    for minute, (ic, fb) in enumerate([(2, 0), (1, 1), (0, 3)]):
+        at = start + timedelta(minutes=5 * minute)
+        cw.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": [{"Name": "InferenceComponentName", "Value": "sleepwake-ic"}],
+                    "Timestamp": at,
+                    "Value": ic,
+                },
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": [
+                        {"Name": "EndpointName", "Value": "sleepwake-fallback"},
+                        {"Name": "VariantName", "Value": "AllTraffic"},
+                    ],
+                    "Timestamp": at,
+                    "Value": fb,
+                },
+            ],
+        )
+
+    history = ComponentMetrics(cw).invocation_history(
+        "sleepwake-ic",
+        start - timedelta(minutes=5),
+        start + timedelta(minutes=30),
+        fallback_endpoint="sleepwake-fallback",
+    )
+
+    assert [v for _, v in history] == [2.0, 2.0, 3.0]
+    assert [at.astimezone(UTC).minute for at, _ in history] == [0, 5, 10]
+    assert date(2025, 5, 1) == history[0][0].date()
