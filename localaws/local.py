@@ -54,11 +54,17 @@ class LocalStack:
         port: int = 5000,
         api_port: int = 3000,
         provisioning_seconds: float = 210.0,
+        copy_seconds: float | None = None,
+        release_seconds: float = 600.0,
         parameters: dict[str, str] | None = None,
         deployment_file: Path | None = REPO_ROOT / "build" / "local" / "deployment.json",
     ) -> None:
         self.emu = Emulator(
-            EmulatedClock(start=start, speed=speed), port=port, provisioning_seconds=provisioning_seconds
+            EmulatedClock(start=start, speed=speed),
+            port=port,
+            provisioning_seconds=provisioning_seconds,
+            copy_seconds=copy_seconds,
+            release_seconds=release_seconds,
         )
         self.parameters = CREATE_MODE | (parameters or {})
         self.api_port = api_port
