@@ -179,6 +179,15 @@ class Faults:
         return False
 
 
+@dataclass(frozen=True)
+class Provision:
+    """One scale-up as the emulator planned it: when it was asked for, which phase, and its floor."""
+
+    asked: datetime
+    new_instance: bool
+    seconds: float
+
+
 @dataclass
 class InferenceComponent:
     name: str
@@ -200,6 +209,7 @@ class InferenceComponent:
     server: ModelServerLike | None = None
     invoke_lock: threading.Lock = field(default_factory=threading.Lock)
     history: list[tuple[datetime, str, int, int]] = field(default_factory=list)  # (time, status, desired, current)
+    provisions: list[Provision] = field(default_factory=list)  # every scale-up: its phase and floor
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -460,7 +470,9 @@ class Registry:
         )
         if added:
             instances.history.append((now, len(instances.ready_at)))
-        return wait_for_instance + settings.copy_on_instance_seconds
+        seconds = wait_for_instance + settings.copy_on_instance_seconds
+        ic.provisions.append(Provision(now, wait_for_instance > 0, seconds))
+        return seconds
 
     def _all_copies_gone(self, ic: InferenceComponent) -> bool:
         return all(

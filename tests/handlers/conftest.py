@@ -33,9 +33,15 @@ class FakeComponent:
     status: ICStatus = ICStatus.IN_SERVICE
     desired: int = 0
     current: int = 0
+    instances: int | None = 0  # the endpoint's CurrentInstanceCount (None: DescribeEndpoint fails)
 
     def observe(self, name: str) -> ObservedCopies:
         return ObservedCopies(status=self.status, desired=self.desired, current=self.current)
+
+    def instance_count(self, endpoint: str) -> int | None:
+        if self.instances is None:
+            raise RuntimeError("AccessDeniedException: not allowed to DescribeEndpoint")
+        return self.instances
 
 
 @dataclass

@@ -32,6 +32,8 @@ from sleepwake.core import (
     extend_lease,
     is_serving,
     is_warm,
+    next_poll_seconds,
+    plan_first_poll,
     settled_state,
 )
 from sleepwake.core.decisions import SleepTrigger
@@ -201,6 +203,15 @@ class ControlPlane:
             return None
         return bounds[0] if bounds else None
 
+    def _instance_count(self) -> int | None:
+        """The endpoint's instances now; None when unknown (the read failed: the first poll is then planned
+        from the record, and a wake must never fail for a read that only tunes its polling)."""
+        try:
+            return self.aws.components.instance_count(self.settings.endpoint_name)
+        except Exception:
+            logger.warning("could not read the endpoint's instance count; planning polls without it", exc_info=True)
+            return None
+
     def _lease(self, record: StateRecord, now: datetime, minutes: int | None) -> datetime | None:
         return extend_lease(record.lease_until, now, minutes, self.policy)
 
@@ -234,6 +245,7 @@ class ControlPlane:
             ),
             expected_version=record.version,
         )
+        first_poll = plan_first_poll(observed, record, now, self.policy, instances=self._instance_count())
         payload = {
             "op_id": op_id,
             # Never fewer than autoscaling has asked for: a wake must not cut a scale-out short.
@@ -241,6 +253,7 @@ class ControlPlane:
             "requested_at": now.isoformat(),
             "source": source,
             "reason": reason,
+            "first_poll_seconds": first_poll.seconds,
         }
         try:
             arn = self.aws.executions.start(self.settings.wake_state_machine_arn, name, payload)
@@ -250,7 +263,17 @@ class ControlPlane:
             self._release_claim(op_id, record, f"wake not started: {error}")
             raise WakeStartFailed(str(error)) from error
         metrics.add_metric(name="WakeRequested", unit=MetricUnit.Count, value=1)
-        logger.info("wake started", extra={"op_id": op_id, "execution": arn, "source": source, "reason": why})
+        logger.info(
+            "wake started",
+            extra={
+                "op_id": op_id,
+                "execution": arn,
+                "source": source,
+                "reason": why,
+                "first_poll_seconds": first_poll.seconds,
+                "first_poll_reason": first_poll.reason,
+            },
+        )
         return WakeOutcome(State.WAKING, eta_seconds(claimed, observed, self.policy, now), arn, True, why)
 
     def _release_claim(self, op_id: str, before: StateRecord, error: str) -> None:
@@ -270,7 +293,9 @@ class ControlPlane:
         logger.error("could not release the wake claim", extra={"op_id": op_id})
 
     # ---- state-machine steps ---------------------------------------------------------------------------
-    def check_copies(self, *, op_id: str, target: int, started_at: datetime) -> dict[str, Any]:
+    def check_copies(
+        self, *, op_id: str, target: int, started_at: datetime, poll_seconds: int | None = None
+    ) -> dict[str, Any]:
         record, observed = self.observe()
         elapsed = (clock.now() - started_at).total_seconds()
         bounds = self.aws.scaling.bounds(self.ic)
@@ -295,6 +320,7 @@ class ControlPlane:
             },
         )
         return {
+            "wait_seconds": next_poll_seconds(elapsed, self.policy, poll_seconds=poll_seconds),
             "verdict": check.verdict.value,
             "reason": check.reason,
             "status": observed.status.value,

@@ -43,6 +43,12 @@ class InferenceComponents:
             failure_reason=ic.get("FailureReason"),
         )
 
+    def instance_count(self, endpoint: str) -> int | None:
+        """The endpoint's CurrentInstanceCount (summed over its variants); None when it does not say."""
+        variants = self._sm.describe_endpoint(EndpointName=endpoint).get("ProductionVariants") or []
+        counts = [v["CurrentInstanceCount"] for v in variants if "CurrentInstanceCount" in v]
+        return sum(counts) if counts else None
+
 
 @dataclass(frozen=True)
 class Invocation:

@@ -18,10 +18,12 @@ from sleepwake.core.decisions import (
     settled_state,
 )
 from sleepwake.core.model import ICStatus, ObservedCopies, Policy, State, StateRecord
+from sleepwake.core.polling import FirstPoll, next_poll_seconds, plan_first_poll, poll_times
 from sleepwake.core.schedule import DailyCron, QuietHours
 
 __all__ = [
     "DailyCron",
+    "FirstPoll",
     "ICStatus",
     "ObservedCopies",
     "Policy",
@@ -42,5 +44,8 @@ __all__ = [
     "has_serving_copies",
     "is_serving",
     "is_warm",
+    "next_poll_seconds",
+    "plan_first_poll",
+    "poll_times",
     "settled_state",
 ]

@@ -81,6 +81,12 @@ class Policy(BaseModel):
     warm_latency_tolerance: float = Field(default=1.5, gt=1.0)
     warmup_estimate_seconds: int = Field(default=5, ge=0)
     max_keep_awake_minutes: int = Field(default=720, ge=1)
+    # Polling a scale-up (core.polling): the first poll depends on whether the endpoint still has an instance.
+    first_poll_seconds: int = Field(default=150, ge=1)  # a new instance is needed
+    first_poll_on_instance_seconds: int = Field(default=100, ge=1)  # a copy on an instance that is there
+    poll_interval_seconds: int = Field(default=5, ge=1)
+    poll_growth: float = Field(default=0.04, ge=0.0, le=1.0)
+    instance_release_seconds: int = Field(default=600, ge=0)  # AWS releases instances ~10 min after 0 copies
 
     @property
     def stale_after_seconds(self) -> int:
