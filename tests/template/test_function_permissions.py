@@ -182,3 +182,18 @@ def test_every_aws_call_a_function_makes_is_allowed_by_its_role(logical):
     needed = actions_called_by(props["CodeUri"])
     assert needed, f"{logical} makes no AWS call? the reader missed its handler"
     assert sorted(a for a in needed if not _allowed(statements, a)) == []
+
+
+@pytest.mark.parametrize("logical", ["WarmupFunction", "DeployWarmupFunction"])
+def test_warm_ups_may_invoke_the_component_by_endpoint_and_by_inference_component(logical):
+    """InvokeEndpoint with InferenceComponentName lists both resource types in the Service Authorization
+    Reference, so a warm-up allowed only the endpoint may be refused."""
+    resources: list[Any] = []
+    for policy in FUNCTIONS[logical].get("Policies", []):
+        for statement in policy.get("Statement", []):
+            if statement["Effect"] == "Allow" and "sagemaker:InvokeEndpoint" in statement["Action"]:
+                found = statement["Resource"]
+                resources += found if isinstance(found, list) else [found]
+    subs = [r["Fn::Sub"] for r in resources if isinstance(r, dict)]
+    assert any(s.endswith(":endpoint/${EndpointName}") for s in subs), subs
+    assert any(s.endswith(":inference-component/${InferenceComponentName}") for s in subs), subs
