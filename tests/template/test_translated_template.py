@@ -55,3 +55,41 @@ def test_api_gateway_may_invoke_the_wake_function_only_from_this_api(cfn):
         text, variables = permission["SourceArn"]["Fn::Sub"]
         assert text.startswith("arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${__ApiId__}/")
         assert variables["__ApiId__"] == {"Ref": "WakeApi"}
+
+
+def _schedule_names(stack_name: str) -> dict[str, str]:
+    """Schedule logical id -> the name it gets in `stack_name`: its Name (with ${AWS::StackName} resolved)
+    or, with no Name, one CloudFormation generates from the stack's name (the schema's primary identifier
+    is Name and it is optional, so CloudFormation names it)."""
+    names = {}
+    for logical, resource in translate(ROOT / "template.yaml", stack_name=stack_name)["Resources"].items():
+        if resource["Type"] != "AWS::Scheduler::Schedule":
+            continue
+        name = resource["Properties"].get("Name")
+        if isinstance(name, dict) and "Fn::Sub" in name:
+            name = str(name["Fn::Sub"]).replace("${AWS::StackName}", stack_name)
+        elif not isinstance(name, str):
+            assert name is None, f"{logical}: cannot resolve Name {name!r}"
+            name = f"{stack_name}-{logical}-GENERATED"
+        names[logical] = name
+    return names
+
+
+def test_two_stacks_in_one_account_and_region_get_different_schedule_names():
+    first, second = _schedule_names("sleepwake-a"), _schedule_names("sleepwake-b")
+    assert set(first) == {
+        "WakeTriggerFunctionMorningWake",
+        "SleepStateMachineNightlySleep",
+        "SleepStateMachineIdleCheck",
+    }
+    assert set(first.values()).isdisjoint(second.values())
+
+
+def test_the_schedule_name_outputs_name_the_schedules(cfn):
+    outputs = {k: v["Value"] for k, v in cfn["Outputs"].items()}
+    # Ref of AWS::Scheduler::Schedule is its (possibly generated) name, which the operator CLI looks up.
+    assert outputs["SleepScheduleName"] == {"Ref": "SleepStateMachineNightlySleep"}
+    assert outputs["IdleCheckScheduleName"] == {"Ref": "SleepStateMachineIdleCheck"}
+    assert outputs["WakeScheduleName"] == {"Ref": "WakeTriggerFunctionMorningWake"}
+    for logical in ("SleepStateMachineNightlySleep", "SleepStateMachineIdleCheck", "WakeTriggerFunctionMorningWake"):
+        assert cfn["Resources"][logical]["Type"] == "AWS::Scheduler::Schedule"
