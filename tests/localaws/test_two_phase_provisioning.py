@@ -145,3 +145,17 @@ def test_both_phases_are_settings():
     settings = Emulator(provisioning_seconds=300, copy_seconds=40, release_seconds=60).sagemaker.settings
     assert (settings.copy_on_instance_seconds, settings.instance_seconds, settings.release_seconds) == (40, 260, 60)
     assert timedelta(seconds=settings.release_seconds) == timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("value", ["-3", "abc", "nan"])
+def test_a_bad_provisioning_option_gets_a_one_line_error(value, capsys):
+    import argparse
+
+    from localaws.emulator import add_instance_options
+
+    parser = argparse.ArgumentParser(prog="make local")
+    add_instance_options(parser)
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args(["--copy-seconds", value])
+    assert exit_.value.code == 2
+    assert "--copy-seconds" in capsys.readouterr().err.splitlines()[-1]
