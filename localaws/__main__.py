@@ -14,6 +14,7 @@ import threading
 from datetime import UTC, datetime
 
 from localaws import EmulatedClock, Emulator
+from localaws.emulator import add_instance_options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=60.0, help="emulated seconds per wall second")
     parser.add_argument("--start", default=None, help="emulated start time, ISO 8601 with offset (default: now)")
     parser.add_argument("--provisioning-seconds", type=float, default=210.0, help="0 -> 1 copy, emulated seconds")
+    add_instance_options(parser)
     parser.add_argument("--no-stack", action="store_true", help="start the services only, deploy nothing")
     parser.add_argument("--template", default="template.yaml")
     parser.add_argument(
@@ -33,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
 
     start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
     emu = Emulator(
-        EmulatedClock(start=start, speed=args.speed), port=args.port, provisioning_seconds=args.provisioning_seconds
+        EmulatedClock(start=start, speed=args.speed),
+        port=args.port,
+        provisioning_seconds=args.provisioning_seconds,
+        copy_seconds=args.copy_seconds,
+        release_seconds=args.release_seconds,
     ).start()
     try:
         print(f"localaws: {emu.endpoint_url}  (export AWS_ENDPOINT_URL={emu.endpoint_url})", flush=True)

@@ -130,7 +130,9 @@ class Night:
         execution = local.emu.client("stepfunctions").describe_execution(executionArn=wakes[0]["executionArn"])
         started = datetime.fromisoformat(json.loads(execution["input"])["requested_at"])
         ttr = (record_ready - started).total_seconds()
-        floor = local.emu.sagemaker.settings.provisioning_seconds
+        # The floor of the scale-up this wake made: a copy on the instance still there, or a new instance first.
+        provisions = local.emu.component(local.outputs["InferenceComponentName"]).provisions
+        floor = next((p.seconds for p in reversed(provisions) if p.asked >= started), provisions[-1].seconds)
         entered = local.entered(wakes[0]["executionArn"])
         warming = [entered["Warm Up"]] if "Warm Up" in entered else []
         warmup_s = (record_ready - warming[0]).total_seconds() if warming else 0.0

@@ -10,6 +10,7 @@ in this process.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -75,6 +76,34 @@ def _reset_sleepwake_clients() -> None:
         aws.reset()
 
 
+def seconds(text: str) -> float:
+    """An argparse type: emulated seconds, 0 or more (a one-line error otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"seconds must be 0 or more, got {text}")
+    return value
+
+
+def add_instance_options(parser: argparse.ArgumentParser) -> None:
+    """The two-phase provisioning settings as command-line options (`make local`, `python -m localaws`)."""
+    parser.add_argument(
+        "--copy-seconds",
+        type=seconds,
+        default=None,
+        help="a copy on an instance the endpoint still has, emulated seconds (default: 57%% of --provisioning-seconds, "
+        "the share AWS's scale-to-zero blog measured)",
+    )
+    parser.add_argument(
+        "--release-seconds",
+        type=seconds,
+        default=600.0,
+        help="instances go this long after every copy on the endpoint reached 0 (default 600, AWS's ~10 min)",
+    )
+
+
 class Emulator:
     """Start with `Emulator(clock=EmulatedClock(start, speed)).start()`, or use it as a context manager."""
 
@@ -88,6 +117,9 @@ class Emulator:
         account: str = DEFAULT_ACCOUNT,
         provisioning_seconds: float = 210.0,
         scale_in_seconds: float = 30.0,
+        copy_seconds: float | None = None,
+        release_seconds: float = 600.0,
+        copies_per_instance: int = 1,
         model_server_factory: sagemaker.ModelServerFactory | None = None,
         set_process_env: bool = True,
         instant_calls: bool = True,
@@ -104,6 +136,9 @@ class Emulator:
         sagemaker.REGISTRY.settings = sagemaker.Settings(
             provisioning_seconds=provisioning_seconds,
             scale_in_seconds=scale_in_seconds,
+            copy_seconds=copy_seconds,
+            release_seconds=release_seconds,
+            copies_per_instance=copies_per_instance,
             model_server_factory=model_server_factory or sagemaker.real_model_server_factory,
         )
         self.sagemaker = sagemaker.REGISTRY

@@ -54,24 +54,51 @@ class LocalStack:
         port: int = 5000,
         api_port: int = 3000,
         provisioning_seconds: float = 210.0,
+        copy_seconds: float | None = None,
+        release_seconds: float = 600.0,
         parameters: dict[str, str] | None = None,
         deployment_file: Path | None = REPO_ROOT / "build" / "local" / "deployment.json",
     ) -> None:
         self.emu = Emulator(
-            EmulatedClock(start=start, speed=speed), port=port, provisioning_seconds=provisioning_seconds
+            EmulatedClock(start=start, speed=speed),
+            port=port,
+            provisioning_seconds=provisioning_seconds,
+            copy_seconds=copy_seconds,
+            release_seconds=release_seconds,
         )
         self.parameters = CREATE_MODE | (parameters or {})
         self.api_port = api_port
         self.deployment_file = deployment_file
+        self.stack_name = "sleepwake"
         self.stack: Stack | None = None
         self.api: WakeApiServer | None = None
         self._sample = SAMPLE.read_bytes()
+        self._owns_emulator = True
+
+    @classmethod
+    def beside(cls, first: LocalStack, stack_name: str, parameters: dict[str, str]) -> LocalStack:
+        """A second stack deployed into `first`'s running emulator (e.g. in adopt mode, for another inference
+        component on the same endpoint), with its own wake API; stopping it leaves the emulator running."""
+        other = cls.__new__(cls)
+        other.emu = first.emu
+        other.parameters = dict(parameters)
+        other.api_port = 0
+        other.deployment_file = None
+        other.stack_name = stack_name
+        other.stack = None
+        other.api = None
+        other._sample = first._sample
+        other._owns_emulator = False
+        return other
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> LocalStack:
-        self.emu.start()
+        if self._owns_emulator:
+            self.emu.start()
         try:
-            self.stack = Stack(self.emu, REPO_ROOT / "template.yaml", parameters=self.parameters).deploy()
+            self.stack = Stack(
+                self.emu, REPO_ROOT / "template.yaml", parameters=self.parameters, stack_name=self.stack_name
+            ).deploy()
             self.api = WakeApiServer(self.stack, port=self.api_port).start()
             if self.deployment_file:
                 self._write_deployment(self.deployment_file)
@@ -84,7 +111,8 @@ class LocalStack:
         if self.api:
             self.api.stop()
             self.api = None
-        self.emu.stop()
+        if self._owns_emulator:
+            self.emu.stop()
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -6,9 +6,34 @@ DesiredCopyCount only then; 0 copies is InService), and sagemaker-runtime Invoke
 InferenceComponentName running the real model handler (`sagemaker_model.local.ModelServer`), loaded when a
 copy comes up and closed at 0 copies. Per-invocation CloudWatch metrics are written in emulated time.
 
-Differs from AWS: no instances are modelled (provisioning is one configurable delay, scale-in one shorter
-delay); all copies share one ModelServer; an update while Updating is accepted and the latest target wins;
-the endpoint is InService at once; exact error messages other than the no-capacity one are approximations.
+Provisioning has two phases, as on AWS: a copy placed on an instance the endpoint still has arrives after
+`copy_seconds`; a copy that needs a new instance waits for the instance first (`instance_seconds`, then
+the copy). Instances are the endpoint's own (`ManagedInstanceScaling` Min/MaxInstanceCount of its endpoint
+config; `InitialInstanceCount` at creation) and are released down to MinInstanceCount `release_seconds`
+after every copy of every IC on the endpoint reached 0; any scale-up before then keeps them.
+DescribeEndpoint reports the count as `ProductionVariants[].CurrentInstanceCount` (a field of the botocore
+model's ProductionVariantSummary). Default figures and where they come from:
+- `provisioning_seconds` 210 from 0 = 90 s instance + `copy_seconds` 120 s copy: the team's own inf1
+  observation is 3-4 min from 0 copies to a served request when the copy count is set directly
+  (docs/aws-behaviour.md §1); AWS's scale-to-zero blog ("Unlock cost savings with the new scale down to zero
+  feature in SageMaker Inference", Dec 2024; Llama3-8B on GPU) measured ~1.75 min for the instance and
+  ~2.3 min for the model copy, so 210 s is split in that proportion (no public inf1 figure exists).
+- `release_seconds` 600: the AWS scale-to-zero docs and blog: instances follow ~10 min after the copies of
+  all ICs on the endpoint reached 0 (docs/aws-behaviour.md §2).
+- `copies_per_instance` 1: an ml.inf1.xlarge has one Inferentia chip and the template asks one accelerator
+  device per copy. Sources are silent on how SageMaker packs copies of different ICs; tests set it both ways.
+All are settings (`Emulator(provisioning_seconds=, copy_seconds=, release_seconds=, copies_per_instance=)`,
+`LocalStack(...)`, and `--provisioning-seconds`/`--copy-seconds`/`--release-seconds` of `python -m localaws`
+and of `make local LOCAL_ARGS="..."`).
+
+Differs from AWS: copies beyond MaxInstanceCount x copies_per_instance are placed anyway (AWS would leave
+them pending); an instance that a sleeping IC freed stays while other copies run (AWS's managed instance
+scaling may release it sooner; its delay is not documented); all copies share one ModelServer; an update
+while Updating is accepted and the latest target wins; the endpoint is InService at once; exact error
+messages other than the no-capacity one are approximations.
+DescribeEndpoint and DescribeEndpointConfig answer with each variant's ManagedInstanceScaling as given at
+creation (moto keeps the config's variants as sent; DescribeEndpoint's summaries get it added here), so
+adopt mode's MinInstanceCount check sees what the endpoint was made with.
 """
 
 from __future__ import annotations
@@ -103,17 +128,40 @@ def _model_dir(prepare: Callable[[], Any]) -> Any:
 
 
 # --------------------------------------------------------------------------------------------- the model
+# AWS's scale-to-zero blog: ~1.75 min instance + ~2.3 min model copy (Llama3-8B, GPU); see the docstring.
+BLOG_COPY_SHARE = 2.3 / (1.75 + 2.3)
+
+
 @dataclass
 class Settings:
-    """Timings in emulated seconds; change them on `localaws.sagemaker.SETTINGS` or via the Emulator."""
+    """Timings in emulated seconds; change them on `localaws.sagemaker.REGISTRY.settings` or via the Emulator.
 
-    provisioning_seconds: float = 210.0  # 0 -> n copies (instance + model load); docs/aws-behaviour.md §1: 3-4 min
+    `provisioning_seconds` is the whole way from nothing: a new instance, then the copy. `copy_seconds`
+    (a copy on an instance that is already there) defaults to the blog's share of it; the instance takes
+    the rest."""
+
+    provisioning_seconds: float = 210.0  # new instance + copy; the team's inf1 observation: 3-4 min
     scale_in_seconds: float = 30.0  # n -> fewer copies
+    copy_seconds: float | None = None  # None: BLOG_COPY_SHARE x provisioning_seconds
+    release_seconds: float = 600.0  # instances go this long after all the endpoint's copies reach 0
+    copies_per_instance: int = 1
     delete_seconds: float = 10.0
     model_server_factory: ModelServerFactory = real_model_server_factory
     # Real model work (load, inference) takes wall time that the speed factor would multiply into minutes of
     # emulated time; emulated time stands still during it instead (its cost is inside provisioning_seconds).
     pause_clock_during_model_work: bool = True
+
+    @property
+    def copy_on_instance_seconds(self) -> float:
+        """A copy placed on an instance the endpoint already has (the warm phase's floor)."""
+        if self.copy_seconds is not None:
+            return min(self.copy_seconds, self.provisioning_seconds)
+        return round(self.provisioning_seconds * BLOG_COPY_SHARE, 3)
+
+    @property
+    def instance_seconds(self) -> float:
+        """A new instance, before the copy can load on it."""
+        return self.provisioning_seconds - self.copy_on_instance_seconds
 
 
 @dataclass
@@ -132,6 +180,15 @@ class Faults:
                 del self.throttles[i]
                 return True
         return False
+
+
+@dataclass(frozen=True)
+class Provision:
+    """One scale-up as the emulator planned it: when it was asked for, which phase, and its floor."""
+
+    asked: datetime
+    new_instance: bool
+    seconds: float
 
 
 @dataclass
@@ -155,6 +212,7 @@ class InferenceComponent:
     server: ModelServerLike | None = None
     invoke_lock: threading.Lock = field(default_factory=threading.Lock)
     history: list[tuple[datetime, str, int, int]] = field(default_factory=list)  # (time, status, desired, current)
+    provisions: list[Provision] = field(default_factory=list)  # every scale-up: its phase and floor
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -191,6 +249,21 @@ class InferenceComponent:
         }
 
 
+@dataclass
+class EndpointInstances:
+    """The instances behind one endpoint: when each is (or will be) ready, and the managed scaling bounds."""
+
+    endpoint_name: str
+    ready_at: list[datetime]
+    min_count: int = 0
+    max_count: int | None = None
+    generation: int = 0  # bumped by every scale-up, so a pending release sees it is no longer due
+    history: list[tuple[datetime, int]] = field(default_factory=list)  # (time, instances present)
+
+    def present(self, now: datetime) -> int:
+        return sum(1 for at in self.ready_at if at <= now)
+
+
 def _spec_summary(spec: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in spec.items() if k in ("ModelName", "StartupParameters", "ComputeResourceRequirements")}
     if "Container" in spec:
@@ -204,6 +277,7 @@ class Registry:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.components: dict[tuple[str, str, str], InferenceComponent] = {}
+        self.endpoints: dict[tuple[str, str, str], EndpointInstances] = {}
         self.settings = Settings()
         self.faults = Faults()
         self.listeners: list[Callable[[InferenceComponent], None]] = []
@@ -213,6 +287,8 @@ class Registry:
         with self.lock:
             for ic in self.components.values():
                 ic.generation += 1
+            for instances in self.endpoints.values():
+                instances.generation += 1
         for thread in self.threads:  # a model load in progress finishes (it cannot be interrupted), then stops
             thread.join(timeout=120)
         self.threads.clear()
@@ -220,6 +296,7 @@ class Registry:
             for ic in self.components.values():
                 _release(ic)
             self.components.clear()
+            self.endpoints.clear()
             self.faults = Faults()
 
     def _spawn(self, target: Callable[..., None], *args: Any, name: str) -> None:
@@ -336,24 +413,109 @@ class Registry:
 
         self._spawn(finish, name=f"ic-delete-{name}")
 
+    # -- instances ---------------------------------------------------------------------------------------
+    def instances(self, account: str, region: str, endpoint_name: str) -> EndpointInstances:
+        """The endpoint's instances, first read from its endpoint config (InitialInstanceCount, present
+        from creation, and ManagedInstanceScaling's bounds)."""
+        key = (account, region, endpoint_name)
+        with self.lock:
+            found = self.endpoints.get(key)
+            if found is not None:
+                return found
+            initial, low, high = 1, 0, None
+            backend = sm_models.sagemaker_backends[account][region]
+            endpoint = backend.endpoints.get(endpoint_name)
+            config = backend.endpoint_configs.get(endpoint.endpoint_config_name) if endpoint else None
+            variants = config.production_variants if config else []
+            if variants:
+                initial = int(variants[0].get("InitialInstanceCount") or 0)
+                scaling = variants[0].get("ManagedInstanceScaling") or {}
+                if scaling.get("Status", "ENABLED") == "ENABLED":
+                    low = int(scaling.get("MinInstanceCount", 0))
+                    high = int(scaling["MaxInstanceCount"]) if "MaxInstanceCount" in scaling else None
+                else:
+                    low = initial
+            # First read at or after the endpoint's creation, so its initial instances are there by now.
+            instances = EndpointInstances(endpoint_name, [clock_mod.now()] * initial, low, high)
+            instances.history.append((clock_mod.now(), initial))
+            self.endpoints[key] = instances
+            return instances
+
+    def _place(self, ic: InferenceComponent, target: int) -> float:
+        """Seconds until `target` copies of `ic` serve: the copy time, after a new instance when the ones
+        there (or already coming) have no room for every copy the endpoint's ICs now want."""
+        settings = self.settings
+        instances = self.instances(ic.account_id, ic.region, ic.endpoint_name)
+        now = clock_mod.now()
+        instances.generation += 1  # a scale-up cancels any pending release
+        wanted = sum(
+            other.desired if other is not ic else target
+            for other in self.components.values()
+            if (other.account_id, other.region, other.endpoint_name) == (ic.account_id, ic.region, ic.endpoint_name)
+        )
+        needed = max(1, -(-wanted // max(1, settings.copies_per_instance)))
+        if instances.max_count is not None:
+            needed = min(needed, max(1, instances.max_count))
+        added = 0
+        while len(instances.ready_at) < needed:
+            instances.ready_at.append(now + timedelta(seconds=settings.instance_seconds))
+            added += 1
+        last_ready = sorted(instances.ready_at)[needed - 1]
+        wait_for_instance = max(0.0, (last_ready - now).total_seconds())
+        LOG.info(
+            "placing %d copy(ies) of %s on %s: %d instance(s) present, %d new; copy arrives in %.0f s",
+            target,
+            ic.name,
+            ic.endpoint_name,
+            instances.present(now),
+            added,
+            wait_for_instance + settings.copy_on_instance_seconds,
+        )
+        if added:
+            instances.history.append((now, len(instances.ready_at)))
+        seconds = wait_for_instance + settings.copy_on_instance_seconds
+        ic.provisions.append(Provision(now, wait_for_instance > 0, seconds))
+        return seconds
+
+    def _all_copies_gone(self, ic: InferenceComponent) -> bool:
+        return all(
+            other.desired == 0 and other.current == 0
+            for other in self.components.values()
+            if (other.account_id, other.region, other.endpoint_name) == (ic.account_id, ic.region, ic.endpoint_name)
+        )
+
+    def _schedule_release(self, ic: InferenceComponent) -> None:
+        """Every copy on the endpoint is at 0: release its instances after `release_seconds` unless a copy
+        is asked for before then."""
+        instances = self.instances(ic.account_id, ic.region, ic.endpoint_name)
+        instances.generation += 1
+        gen = instances.generation
+        due = clock_mod.now() + timedelta(seconds=self.settings.release_seconds)
+        LOG.info("all copies on %s at 0: instances go at %s", ic.endpoint_name, due.isoformat())
+
+        def release() -> None:
+            if not _wait_while(lambda: instances.generation == gen, due):
+                return
+            with self.lock:
+                if instances.generation != gen:
+                    return
+                instances.ready_at = instances.ready_at[: instances.min_count]
+                instances.history.append((clock_mod.now(), len(instances.ready_at)))
+                LOG.info("released the instances of %s (%d left)", ic.endpoint_name, len(instances.ready_at))
+
+        self._spawn(release, name=f"release-{ic.endpoint_name}")
+
     # -- transitions -------------------------------------------------------------------------------------
     def _start_transition(self, ic: InferenceComponent, target: int) -> None:
         ic.generation += 1
         gen = ic.generation
         scale_up = target > ic.current
-        delay = self.settings.provisioning_seconds if scale_up else self.settings.scale_in_seconds
+        delay = self._place(ic, target) if scale_up else self.settings.scale_in_seconds
         self._spawn(self._transition, ic, gen, target, delay, name=f"ic-{ic.name}-{gen}")
 
     def _transition(self, ic: InferenceComponent, gen: int, target: int, delay: float) -> None:
-        clock = clock_mod.current()
-        deadline = clock_mod.now() + timedelta(seconds=delay)
-        while clock_mod.now() < deadline:
-            if ic.generation != gen:
-                return
-            if clock:
-                clock.wait_until(min(deadline, clock.now() + timedelta(seconds=5)))
-            else:  # no emulator clock: wall time
-                clock_mod.sleep(min(1.0, (deadline - clock_mod.now()).total_seconds()))
+        if not _wait_while(lambda: ic.generation == gen, clock_mod.now() + timedelta(seconds=delay)):
+            return
         with self.lock:
             if ic.generation != gen:
                 return
@@ -383,6 +545,8 @@ class Registry:
                 ic.status = "InService"
                 if target == 0:
                     _release(ic)
+                    if self._all_copies_gone(ic):
+                        self._schedule_release(ic)
             self._record(ic)
 
     def _record(self, ic: InferenceComponent) -> None:
@@ -422,6 +586,19 @@ class Registry:
                 f'Received server error ({result.status}) from primary with message "{text}".', result.status, text
             )
         return result
+
+
+def _wait_while(still_wanted: Callable[[], bool], deadline: datetime) -> bool:
+    """Wait until `deadline` (emulated) in short steps; False as soon as the wait is no longer wanted."""
+    clock = clock_mod.current()
+    while clock_mod.now() < deadline:
+        if not still_wanted():
+            return False
+        if clock:
+            clock.wait_until(min(deadline, clock.now() + timedelta(seconds=5)))
+        else:  # no emulator clock: wall time
+            clock_mod.sleep(min(1.0, (deadline - clock_mod.now()).total_seconds()))
+    return still_wanted()
 
 
 def _paused() -> Any:
@@ -479,6 +656,27 @@ def _update_inference_component(self: SageMakerResponse) -> ActionResult:
     return ActionResult({"InferenceComponentArn": ic.arn})
 
 
+_ORIGINAL_DESCRIBE_ENDPOINT = SageMakerResponse.describe_endpoint
+
+
+def _describe_endpoint(self: SageMakerResponse) -> ActionResult:
+    """moto's answer with the instances this module models in CurrentInstanceCount."""
+    result = _ORIGINAL_DESCRIBE_ENDPOINT(self)
+    name = self._get_param("EndpointName")
+    instances = REGISTRY.instances(self.current_account, self.region, name)
+    present = instances.present(clock_mod.now())
+    original = result.result
+    if not isinstance(original, dict):
+        return result
+    body = dict(original)
+    variants = [dict(v) for v in body.get("ProductionVariants") or []]
+    for variant in variants[:1]:  # the model keeps one set of instances per endpoint (its first variant)
+        variant["CurrentInstanceCount"] = present
+        variant["DesiredInstanceCount"] = len(instances.ready_at)
+    body["ProductionVariants"] = variants
+    return ActionResult(body)
+
+
 def _list_inference_components(self: SageMakerResponse) -> ActionResult:
     REGISTRY._check_throttle("ListInferenceComponents", None)
     endpoint = self._get_param("EndpointNameEquals")
@@ -518,6 +716,20 @@ def _runtime_invoke_endpoint(self: SageMakerRuntimeResponse) -> Any:
     return 200, headers, result.body
 
 
+def _endpoint_variants(self: Any, production_variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """DescribeEndpoint's variant summaries carry the config's ManagedInstanceScaling and RoutingConfig
+    (botocore's ProductionVariantSummary has both); moto leaves them out."""
+    summaries = _ORIGINAL_ENDPOINT_VARIANTS(self, production_variants)
+    for summary, variant in zip(summaries, production_variants, strict=True):
+        for key in ("ManagedInstanceScaling", "RoutingConfig"):
+            if key in variant:
+                summary[key] = variant[key]
+    return summaries
+
+
+_ORIGINAL_ENDPOINT_VARIANTS = sm_models.FakeEndpoint._process_production_variants
+
+
 def _validate_production_variants(self: Any, production_variants: list[dict[str, Any]]) -> None:
     """Endpoint configs for inference components have variants without a ModelName."""
     _ORIGINAL_VALIDATE(self, [v for v in production_variants if v.get("ModelName")])
@@ -536,10 +748,12 @@ def install() -> None:
     )
     SageMakerResponse.update_inference_component = _update_inference_component  # type: ignore[attr-defined]
     SageMakerResponse.list_inference_components = _list_inference_components  # type: ignore[attr-defined]
+    SageMakerResponse.describe_endpoint = _describe_endpoint  # type: ignore[method-assign]
     SageMakerResponse.delete_inference_component = _delete_inference_component  # type: ignore[attr-defined]
     SageMakerRuntimeResponse.invoke_endpoint = _runtime_invoke_endpoint  # type: ignore[method-assign]
     SageMakerRuntimeResponse.use_raw_body = True
     sm_models.SageMakerModelBackend.validate_production_variants = _validate_production_variants  # type: ignore[method-assign]
+    sm_models.FakeEndpoint._process_production_variants = _endpoint_variants  # type: ignore[method-assign]
     _allow_all_instance_types()
 
 

@@ -16,6 +16,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from localaws.emulator import add_instance_options
 from localaws.local import LocalStack
 from localaws.stack import REPO_ROOT
 
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--provisioning-seconds", type=float, default=210.0, help="emulated time from 0 to a serving copy (default 210)"
     )
+    add_instance_options(parser)
     parser.add_argument(
         "--parameter",
         action="append",
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             api_port=args.api_port,
             provisioning_seconds=args.provisioning_seconds,
+            copy_seconds=args.copy_seconds,
+            release_seconds=args.release_seconds,
             parameters=overrides,
         )
         try:

@@ -2,10 +2,11 @@
 LOCAL_PORT ?= 5000
 API_PORT ?= 3000
 SPEED ?= 1
+LOCAL_ARGS ?=
 
 .PHONY: local demo bench-wake
-local: setup ## the control plane on loopback until Ctrl-C: emulator :5000, wake API :3000 (LOCAL_PORT, API_PORT, SPEED)
-	$(BIN)/python -m localaws.serve --port $(LOCAL_PORT) --api-port $(API_PORT) --speed $(SPEED)
+local: setup ## the control plane on loopback until Ctrl-C: emulator :5000, wake API :3000 (LOCAL_PORT, API_PORT, SPEED, LOCAL_ARGS)
+	$(BIN)/python -m localaws.serve --port $(LOCAL_PORT) --api-port $(API_PORT) --speed $(SPEED) $(LOCAL_ARGS)
 
 demo: setup ## a whole night on the local stack, checked phase by phase; timeline + build/demo/timeline.png
 	$(BIN)/python -m localaws.demo

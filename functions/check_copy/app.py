@@ -14,4 +14,6 @@ from sleepwake.observability import logger, metrics, tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = CheckCopyInput.model_validate(event)
-    return service.from_environment().check_copies(op_id=step.op_id, target=step.target, started_at=step.started_at)
+    return service.from_environment().check_copies(
+        op_id=step.op_id, target=step.target, started_at=step.started_at, poll_seconds=step.poll_seconds
+    )

@@ -51,6 +51,7 @@ class StatusResponse(BaseModel):
     last_error: str | None
     lease_until: datetime | None
     execution: str | None
+    warnings: list[str] = Field(description="What the last deploy found wrong with the setup; [] when nothing")
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:

@@ -22,7 +22,7 @@ PT = ZoneInfo("America/Los_Angeles")
 NIGHT = datetime(2026, 11, 25, 0, 30, tzinfo=PT).astimezone(UTC)  # quiet hours, 30 min after the nightly sleep
 SPEED = 20.0
 PROVISIONING = 60.0
-FAST = {"FirstPollAfterSeconds": "20", "PollIntervalSeconds": "5"}
+FAST = {"FirstPollAfterSeconds": "20", "FirstPollOnInstanceSeconds": "10", "PollIntervalSeconds": "5"}
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ class CheckCopyInput(_Input):
     op_id: str
     target: int = Field(ge=0)
     started_at: datetime
+    poll_seconds: int | None = Field(default=None, ge=1)  # the state machine's PollIntervalSeconds
 
 
 class RecordStateInput(_Input):

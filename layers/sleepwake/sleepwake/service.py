@@ -32,9 +32,12 @@ from sleepwake.core import (
     extend_lease,
     is_serving,
     is_warm,
+    next_poll_seconds,
+    plan_first_poll,
     settled_state,
 )
 from sleepwake.core.decisions import SleepTrigger
+from sleepwake.core.endpoint import instance_scaling_warnings
 from sleepwake.observability import MetricUnit, logger, metrics
 from sleepwake.settings import Settings
 
@@ -76,6 +79,7 @@ class Status:
     last_error: str | None
     lease_until: datetime | None
     execution: str | None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -144,6 +148,7 @@ class ControlPlane:
             last_error=record.last_error,
             lease_until=record.lease_until,
             execution=self._execution(record),
+            warnings=list(record.warnings),
         )
 
     # ---- waking ----------------------------------------------------------------------------------------
@@ -201,6 +206,15 @@ class ControlPlane:
             return None
         return bounds[0] if bounds else None
 
+    def _instance_count(self) -> int | None:
+        """The endpoint's instances now; None when unknown (the read failed: the first poll is then planned
+        from the record, and a wake must never fail for a read that only tunes its polling)."""
+        try:
+            return self.aws.components.instance_count(self.settings.endpoint_name)
+        except Exception:
+            logger.warning("could not read the endpoint's instance count; planning polls without it", exc_info=True)
+            return None
+
     def _lease(self, record: StateRecord, now: datetime, minutes: int | None) -> datetime | None:
         return extend_lease(record.lease_until, now, minutes, self.policy)
 
@@ -234,6 +248,7 @@ class ControlPlane:
             ),
             expected_version=record.version,
         )
+        first_poll = plan_first_poll(observed, record, now, self.policy, instances=self._instance_count())
         payload = {
             "op_id": op_id,
             # Never fewer than autoscaling has asked for: a wake must not cut a scale-out short.
@@ -241,6 +256,7 @@ class ControlPlane:
             "requested_at": now.isoformat(),
             "source": source,
             "reason": reason,
+            "first_poll_seconds": first_poll.seconds,
         }
         try:
             arn = self.aws.executions.start(self.settings.wake_state_machine_arn, name, payload)
@@ -250,7 +266,17 @@ class ControlPlane:
             self._release_claim(op_id, record, f"wake not started: {error}")
             raise WakeStartFailed(str(error)) from error
         metrics.add_metric(name="WakeRequested", unit=MetricUnit.Count, value=1)
-        logger.info("wake started", extra={"op_id": op_id, "execution": arn, "source": source, "reason": why})
+        logger.info(
+            "wake started",
+            extra={
+                "op_id": op_id,
+                "execution": arn,
+                "source": source,
+                "reason": why,
+                "first_poll_seconds": first_poll.seconds,
+                "first_poll_reason": first_poll.reason,
+            },
+        )
         return WakeOutcome(State.WAKING, eta_seconds(claimed, observed, self.policy, now), arn, True, why)
 
     def _release_claim(self, op_id: str, before: StateRecord, error: str) -> None:
@@ -270,7 +296,9 @@ class ControlPlane:
         logger.error("could not release the wake claim", extra={"op_id": op_id})
 
     # ---- state-machine steps ---------------------------------------------------------------------------
-    def check_copies(self, *, op_id: str, target: int, started_at: datetime) -> dict[str, Any]:
+    def check_copies(
+        self, *, op_id: str, target: int, started_at: datetime, poll_seconds: int | None = None
+    ) -> dict[str, Any]:
         record, observed = self.observe()
         elapsed = (clock.now() - started_at).total_seconds()
         bounds = self.aws.scaling.bounds(self.ic)
@@ -295,6 +323,7 @@ class ControlPlane:
             },
         )
         return {
+            "wait_seconds": next_poll_seconds(elapsed, self.policy, poll_seconds=poll_seconds),
             "verdict": check.verdict.value,
             "reason": check.reason,
             "status": observed.status.value,
@@ -352,6 +381,39 @@ class ControlPlane:
             logger.info("state settled", extra={"from": record.state.value, "to": state.value, "reason": reason})
             return new
         raise Conflict(f"could not settle the state of {self.ic}")
+
+    def check_endpoint(self) -> list[str]:
+        """Check that the endpoint lets its instances go at 0 copies, and record what is wrong so /status says
+        it until a deploy finds it fixed. Never raises: a failed read is itself a warning, and a check must not
+        fail the deploy it runs in."""
+        try:
+            variants = self.aws.components.endpoint_instance_scaling(self.settings.endpoint_name)
+            warnings = instance_scaling_warnings(self.settings.endpoint_name, variants)
+        except Exception as error:
+            logger.warning("could not read the endpoint's instance scaling", exc_info=True)
+            warnings = [f"could not check that {self.settings.endpoint_name} scales its instances to 0: {error}"]
+        for warning in warnings:
+            logger.warning("endpoint check", extra={"warning": warning})
+        if not warnings:
+            logger.info("endpoint check: instances may scale to 0", extra={"endpoint": self.settings.endpoint_name})
+        try:
+            self._record_warnings(warnings)
+        except Exception:
+            logger.exception("could not record the endpoint check", extra={"warnings": warnings})
+        return warnings
+
+    def _record_warnings(self, warnings: list[str]) -> None:
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            record = self.aws.table.get(self.ic)
+            if record.warnings == warnings:
+                return
+            try:  # only the warnings change, so a wake or sleep that owns the record is not disturbed
+                update = {"warnings": warnings}
+                self.aws.table.put(self.ic, record.model_copy(update=update), expected_version=record.version)
+                return
+            except Conflict:
+                continue
+        raise Conflict(f"could not record the endpoint check for {self.ic}")
 
     def _record_metrics(self, before: StateRecord, after: StateRecord, now: datetime) -> None:
         if after.state == State.READY and before.op_started:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     wake_timeout_seconds: int = Field(default=900, ge=60, validation_alias="WAKE_TIMEOUT_SECONDS")
     warmup_invocations: int = Field(default=3, ge=1, validation_alias="WARMUP_INVOCATIONS")
     max_keep_awake_minutes: int = Field(default=720, ge=1, validation_alias="MAX_KEEP_AWAKE_MINUTES")
+    first_poll_seconds: int = Field(default=150, ge=1, validation_alias="FIRST_POLL_AFTER_SECONDS")
+    first_poll_on_instance_seconds: int = Field(default=100, ge=1, validation_alias="FIRST_POLL_ON_INSTANCE_SECONDS")
+    poll_interval_seconds: int = Field(default=5, ge=1, validation_alias="POLL_INTERVAL_SECONDS")
     warmup_content_type: str = Field(default="audio/wav", validation_alias="WARMUP_CONTENT_TYPE")
 
     def policy(self) -> Policy:
@@ -41,6 +44,9 @@ class Settings(BaseSettings):
             wake_timeout_seconds=self.wake_timeout_seconds,
             warmup_invocations=self.warmup_invocations,
             max_keep_awake_minutes=self.max_keep_awake_minutes,
+            first_poll_seconds=self.first_poll_seconds,
+            first_poll_on_instance_seconds=self.first_poll_on_instance_seconds,
+            poll_interval_seconds=self.poll_interval_seconds,
         )
 
 

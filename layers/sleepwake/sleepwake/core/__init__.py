@@ -19,11 +19,13 @@ from sleepwake.core.decisions import (
 )
 from sleepwake.core.model import ICStatus, ObservedCopies, Policy, State, StateRecord
 from sleepwake.core.planner import DayPlan, PlannerSettings, Window, plan_day, plan_week
+from sleepwake.core.polling import FirstPoll, next_poll_seconds, plan_first_poll, poll_times
 from sleepwake.core.schedule import DailyCron, QuietHours
 
 __all__ = [
     "DailyCron",
     "DayPlan",
+    "FirstPoll",
     "ICStatus",
     "ObservedCopies",
     "PlannerSettings",
@@ -48,5 +50,8 @@ __all__ = [
     "is_warm",
     "plan_day",
     "plan_week",
+    "next_poll_seconds",
+    "plan_first_poll",
+    "poll_times",
     "settled_state",
 ]

@@ -63,6 +63,8 @@ class StateRecord(BaseModel):
     lease_until: datetime | None = None
     last_error: str | None = None
     warmup_latencies_ms: list[float] = Field(default_factory=list)
+    # What the last deploy found wrong with the setup (e.g. an adopted endpoint that keeps its instance).
+    warnings: list[str] = Field(default_factory=list)
     version: int = 0
 
 
@@ -85,7 +87,13 @@ class Policy(BaseModel):
     # any hour (a nap); without one it sleeps only in the quiet hours, where nobody is expected.
     naps: bool = False
     # Inside a window the learned plan says users are likely in, the idle check waits this long before a nap.
-    planned_idle_minutes: int = Field(default=60, ge=1)
+    planned_idle_minutes: int = Field(default=20, ge=1)
+    # Polling a scale-up (core.polling): the first poll depends on whether the endpoint still has an instance.
+    first_poll_seconds: int = Field(default=150, ge=1)  # a new instance is needed
+    first_poll_on_instance_seconds: int = Field(default=100, ge=1)  # a copy on an instance that is there
+    poll_interval_seconds: int = Field(default=5, ge=1)
+    poll_growth: float = Field(default=0.04, ge=0.0, le=1.0)
+    instance_release_seconds: int = Field(default=600, ge=0)  # AWS releases instances ~10 min after 0 copies
 
     def idle_window_minutes(self, *, planned_awake: bool = False) -> int:
         """How far back the idle check counts requests: longer inside a planned window."""

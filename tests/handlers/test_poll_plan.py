@@ -1,0 +1,54 @@
+"""A starting wake plans its first poll from the endpoint's instances; every check says when to poll next."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from sleepwake.core import State, StateRecord
+from tests.conftest import LambdaContext, load_event, load_handler
+from tests.handlers.conftest import IC
+
+check_copy = load_handler("check_copy")
+
+
+def first_poll(stack) -> int:
+    outcome = stack.plane.request_wake(reason="test", source="api")
+    assert outcome.started
+    execution = stack.sfn.describe_execution(executionArn=outcome.execution)
+    return int(json.loads(execution["input"])["first_poll_seconds"])
+
+
+def test_a_wake_while_the_endpoint_still_has_its_instance_polls_at_the_copy_time(stack):
+    stack.component.instances = 1
+    assert first_poll(stack) == stack.plane.policy.first_poll_on_instance_seconds == 100
+
+
+def test_a_wake_after_the_instance_went_polls_after_the_new_instance_time(stack):
+    stack.component.instances = 0
+    assert first_poll(stack) == stack.plane.policy.first_poll_seconds == 150
+
+
+@pytest.mark.parametrize(("asleep_minutes", "expected"), [(4, 100), (30, 150)])
+def test_when_the_endpoint_cannot_be_read_the_time_asleep_decides_and_the_wake_still_starts(
+    stack, asleep_minutes, expected
+):
+    stack.component.instances = None
+    since = stack.now[0] - timedelta(minutes=asleep_minutes)
+    stack.plane.aws.table.put(IC, StateRecord(state=State.ASLEEP, since=since), expected_version=0)
+    assert first_poll(stack) == expected
+
+
+@pytest.mark.parametrize(("elapsed", "wait"), [(30, 5), (100, 5), (150, 6), (400, 16)])
+def test_each_check_says_how_long_to_wait_before_the_next(stack, elapsed, wait):
+    stack.component.instances = 1
+    stack.plane.request_wake(reason="test", source="api")
+    stack.component.desired = 1  # the copy count is set; the copy is on its way
+    event = load_event("check_copy")
+    started = stack.now[0] - timedelta(seconds=elapsed)
+    event.update(op_id=stack.plane.aws.table.get(IC).op_id, started_at=started.isoformat())
+    result = check_copy.handler(event, LambdaContext())
+    assert result["verdict"] == "wait"
+    assert result["wait_seconds"] == wait
