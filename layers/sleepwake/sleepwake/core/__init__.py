@@ -48,10 +48,10 @@ __all__ = [
     "has_serving_copies",
     "is_serving",
     "is_warm",
-    "plan_day",
-    "plan_week",
     "next_poll_seconds",
+    "plan_day",
     "plan_first_poll",
+    "plan_week",
     "poll_times",
     "settled_state",
 ]
