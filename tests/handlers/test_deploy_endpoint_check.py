@@ -3,6 +3,7 @@ in its output and records it for GET /status, without failing the deploy."""
 
 from __future__ import annotations
 
+import io
 import json
 
 from tests.conftest import LambdaContext, load_event, load_handler
@@ -61,3 +62,17 @@ def test_the_endpoint_check_leaves_a_running_wake_its_record(stack, monkeypatch)
     record = stack.plane.aws.table.get("sleepwake-ic")
     assert (record.state.value, record.op_id) == ("waking", op_id)
     assert len(record.warnings) == 1
+
+
+def test_the_wake_api_logs_who_called_in_place_of_an_access_log(stack, monkeypatch):
+    """The REST API keeps no access log (template.yaml, WakeApi's checkov note): the function logs each caller."""
+    from sleepwake.observability import logger
+
+    out = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", out)  # the handler holds the stdout of import time
+    wake_api.handler(load_event("wake_api_get_status"), LambdaContext())
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    request = next(line for line in lines if line.get("message") == "request")
+    assert request["caller"] == "arn:aws:iam::123456789012:user/product"
+    assert (request["source_ip"], request["method"], request["path"]) == ("127.0.0.1", "GET", "/status")
+    assert request["correlation_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
