@@ -19,6 +19,7 @@ from sleepwake.core.decisions import (
 )
 from sleepwake.core.model import ICStatus, ObservedCopies, Policy, State, StateRecord
 from sleepwake.core.schedule import DailyCron, QuietHours
+from sleepwake.core.timestamps import compact, iso
 
 __all__ = [
     "DailyCron",
@@ -34,6 +35,7 @@ __all__ = [
     "WakeAction",
     "WakeDecision",
     "check_scale",
+    "compact",
     "decide_sleep",
     "decide_wake",
     "effective_state",
@@ -42,5 +44,6 @@ __all__ = [
     "has_serving_copies",
     "is_serving",
     "is_warm",
+    "iso",
     "settled_state",
 ]
