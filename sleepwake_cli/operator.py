@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from sleepwake import clock, service
 from sleepwake.core import State, compact, iso
-from sleepwake.observability import log_to_stderr
+from sleepwake.observability import logs_on_stderr
 from sleepwake.settings import Settings
 from sleepwake_cli.deployment import LOCAL_DEPLOYMENT, Deployment, DeploymentError, StackClock
 
@@ -128,7 +128,7 @@ class Progress:
         self.what = what
         self.bar: tqdm[Any] | None = None
         if self.stream.isatty():
-            self.bar = tqdm(total=1, file=self.stream, bar_format="{desc} |{bar}| {postfix}", leave=False)
+            self.bar = tqdm(total=1, file=self.stream, bar_format="{desc} |{bar}|", leave=False)
         self._last: tuple[Any, ...] | None = None
         self._last_line = float("-inf")
 
@@ -139,8 +139,7 @@ class Progress:
         if self.bar is not None:
             self.bar.total = max(elapsed + (eta or 0), 1.0)
             self.bar.n = elapsed if eta is not None or status.state in TERMINAL else 0
-            self.bar.set_description_str(f"{self.what}: {status.state.value}", refresh=False)
-            self.bar.set_postfix_str(detail, refresh=False)
+            self.bar.set_description_str(f"{self.what}: {status.state.value}, {detail}", refresh=False)
             self.bar.refresh()
             return
         key = (status.state, status.current_copies, status.desired_copies)
@@ -405,11 +404,11 @@ def _guard(func: Callable[[Operator], int]) -> Callable[[argparse.Namespace], in
     and an exit status, never a traceback."""
 
     def run(args: argparse.Namespace) -> int:
-        log_to_stderr(logging.INFO if args.verbose else logging.WARNING)
         try:
-            op = _operator(args)
-            with clock.using(op.clock.now, op.clock.sleep):
-                return int(func(op))
+            with logs_on_stderr(logging.INFO if args.verbose else logging.WARNING):
+                op = _operator(args)
+                with clock.using(op.clock.now, op.clock.sleep):
+                    return int(func(op))
         except Interrupted as stopped:
             print(
                 f"interrupted: the {stopped} goes on in the background; follow it with `sleepwake status`",

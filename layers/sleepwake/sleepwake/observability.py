@@ -10,6 +10,8 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -40,12 +42,30 @@ tracer = Tracer(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 
 
-def log_to_stderr(level: int | str = logging.WARNING) -> None:
-    """For the operator CLI: stdout carries its answer alone (a sentence or one JSON document)."""
+class _Stderr:
+    """Whatever sys.stderr is when a line is written (tests and the CLI's callers may swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+@contextmanager
+def logs_on_stderr(level: int | str = logging.WARNING) -> Iterator[None]:
+    """For the operator CLI: stdout carries its answer alone (a sentence or one JSON document). Restores the
+    stream and level after, for a process that goes on (the local stack's own tests run the CLI in-process)."""
     handler = logger.registered_handler
-    if isinstance(handler, logging.StreamHandler):
-        handler.setStream(sys.stderr)
+    saved_level = logger.log_level
+    saved_stream = handler.setStream(_Stderr()) if isinstance(handler, logging.StreamHandler) else None
     logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved_level)
+        if saved_stream is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(saved_stream)
 
 
-__all__ = ["MetricUnit", "log_to_stderr", "logger", "metrics", "tracer"]
+__all__ = ["MetricUnit", "logger", "logs_on_stderr", "metrics", "tracer"]
