@@ -4,6 +4,10 @@ alarm evaluation and the Lambda runner, started and stopped together.
 With `instant_calls` (the default) API calls, Lambda handlers and Step Functions' own work take no
 emulated time (soft clock pauses), so timelines show what AWS takes, not how fast this host is.
 
+`GET /_localaws/clock` answers the emulated time ({"now": ISO 8601 Z, "speed", "paused"}), so a process
+outside the emulator (the operator CLI) can stamp what it writes with the stack's time; AWS has no such
+route (its clock is the wall clock).
+
 Differs from AWS: one account and region; credentials and IAM policies are not checked; everything runs
 in this process.
 """
