@@ -360,10 +360,7 @@ def cmd_fire_schedule(op: Operator) -> int:
     schedules = {k.lower(): v for k, v in op.deployment.schedules().items()}
     key = ALIASES.get(op.args.schedule.lower(), op.args.schedule.lower())
     if key not in schedules:
-        print(
-            f"error: unknown schedule {op.args.schedule!r}; choose from {', '.join(sorted(ALIASES))}", file=sys.stderr
-        )
-        return USAGE
+        raise Refused(f"unknown schedule {op.args.schedule!r}; choose from {', '.join(sorted(ALIASES))}")
     schedule = op.deployment.client("scheduler").get_schedule(Name=schedules[key])
     target, payload = schedule["Target"]["Arn"], schedule["Target"].get("Input", "{}")
     head: dict[str, Any] = {"schedule": schedule["Name"]}
@@ -399,6 +396,18 @@ def cmd_status(op: Operator) -> int:
     return OK
 
 
+class Refused(Exception):
+    """A one-line error that ends the command with exit status 2 (bad input the parser cannot see)."""
+
+
+def _said(args: argparse.Namespace, outcome: str, message: str, code: int) -> int:
+    """An ending without an answer from the command: one line on stderr and, with --json, still one document."""
+    print(message, file=sys.stderr)
+    if args.json:
+        print(json.dumps({"outcome": outcome, "message": message}))
+    return code
+
+
 def _guard(func: Callable[[Operator], int]) -> Callable[[argparse.Namespace], int]:
     """Find the deployment, run on the stack's clock, and turn every expected failure into one line on stderr
     and an exit status, never a traceback."""
@@ -410,27 +419,17 @@ def _guard(func: Callable[[Operator], int]) -> Callable[[argparse.Namespace], in
                 with clock.using(op.clock.now, op.clock.sleep):
                     return int(func(op))
         except Interrupted as stopped:
-            print(
-                f"interrupted: the {stopped} goes on in the background; follow it with `sleepwake status`",
-                file=sys.stderr,
-            )
-            if args.json:
-                print(json.dumps({"outcome": "interrupted", "operation": str(stopped)}))
-            return INTERRUPTED
+            message = f"interrupted: the {stopped} goes on in the background; follow it with `sleepwake status`"
+            return _said(args, "interrupted", message, INTERRUPTED)
         except KeyboardInterrupt:
-            print(
-                "interrupted: anything already started goes on; `sleepwake status` shows where it is", file=sys.stderr
-            )
-            return INTERRUPTED
-        except DeploymentError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return USAGE
+            message = "interrupted: anything already started goes on; `sleepwake status` shows where it is"
+            return _said(args, "interrupted", message, INTERRUPTED)
+        except (DeploymentError, Refused) as error:
+            return _said(args, "error", f"error: {error}", USAGE)
         except (NoRegionError, NoCredentialsError) as error:
-            print(f"error: {error} {WHERE_HINT}", file=sys.stderr)
-            return USAGE
+            return _said(args, "error", f"error: {error} {WHERE_HINT}", USAGE)
         except (BotoCoreError, ClientError) as error:
-            print(f"error: AWS said: {error}", file=sys.stderr)
-            return USAGE
+            return _said(args, "error", f"error: AWS said: {error}", USAGE)
 
     return run
 

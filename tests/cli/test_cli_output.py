@@ -4,6 +4,7 @@ on a terminal, and one way of writing times (the API's) in its answers and in th
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 from datetime import UTC, datetime
@@ -88,3 +89,12 @@ def test_log_lines_carry_the_time_of_the_control_planes_clock_as_iso_z():
     finally:
         handler.setStream(saved)
     assert '"timestamp":"2026-11-25T08:30:05.250Z"' in stream.getvalue()
+
+
+def test_an_error_under_json_is_still_one_json_document_and_a_line_on_stderr(tmp_path, capsys):
+    missing = tmp_path / "deployment.json"
+    assert main(["status", "--json", "--deployment-file", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    answer = json.loads(out)
+    assert answer["outcome"] == "error" and str(missing) in answer["message"]
+    assert err.startswith("error: ") and "Traceback" not in err
