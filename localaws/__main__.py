@@ -14,7 +14,16 @@ import threading
 from datetime import UTC, datetime
 
 from localaws import EmulatedClock, Emulator
+from localaws import clock as clock_mod
 from localaws.emulator import add_instance_options
+from sleepwake.core import iso
+
+
+class EmulatedTimeFormatter(logging.Formatter):
+    """Log lines stamped with the emulated time, written as the API writes times (one clock, one format)."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return iso(clock_mod.now(), "milliseconds")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         "--parameter", action="append", default=[], metavar="KEY=VALUE", help="template parameter override"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(EmulatedTimeFormatter("%(asctime)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("botocore").setLevel(logging.WARNING)
 
     start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
@@ -43,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ).start()
     try:
         print(f"localaws: {emu.endpoint_url}  (export AWS_ENDPOINT_URL={emu.endpoint_url})", flush=True)
-        print(f"clock: {emu.now().isoformat()} x{args.speed:g}", flush=True)
+        print(f"clock: {iso(emu.now())} x{args.speed:g}", flush=True)
         if not args.no_stack:
             from localaws.stack import Stack
 
@@ -54,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         while not stop.wait(60):
-            print(f"clock: {emu.now().isoformat()}", flush=True)
+            print(f"clock: {iso(emu.now())}", flush=True)
     finally:
         emu.stop()
     return 0

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from localaws.local import LocalStack
 from localaws.stack import REPO_ROOT
+from sleepwake.core import iso
 
 PT, ET = ZoneInfo("America/Los_Angeles"), ZoneInfo("America/New_York")
 OUT = REPO_ROOT / "build" / "demo"
@@ -53,7 +54,8 @@ class Timeline:
 
 
 def _t(at: datetime) -> str:
-    return f"{at.astimezone(PT):%a %H:%M:%S} PT / {at.astimezone(ET):%H:%M} ET"
+    """The API's ISO 8601 Z, then the wall-clock times the schedules are written in."""
+    return f"{iso(at, 'seconds')} ({at.astimezone(PT):%a %H:%M:%S} PT / {at.astimezone(ET):%H:%M} ET)"
 
 
 class Night:

@@ -4,6 +4,10 @@ alarm evaluation and the Lambda runner, started and stopped together.
 With `instant_calls` (the default) API calls, Lambda handlers and Step Functions' own work take no
 emulated time (soft clock pauses), so timelines show what AWS takes, not how fast this host is.
 
+`GET /_localaws/clock` answers the emulated time ({"now": ISO 8601 Z, "speed", "paused"}), so a process
+outside the emulator (the operator CLI) can stamp what it writes with the stack's time; AWS has no such
+route (its clock is the wall clock).
+
 Differs from AWS: one account and region; credentials and IAM policies are not checked; everything runs
 in this process.
 """
@@ -27,6 +31,7 @@ from werkzeug.serving import make_server
 from localaws import autoscaling, cloudwatch, dynamodb, events, lambdas, sagemaker, scheduler, stepfunctions
 from localaws import clock as clock_mod
 from localaws.clock import EmulatedClock
+from sleepwake.core.timestamps import iso
 
 LOG = logging.getLogger(__name__)
 
@@ -44,22 +49,39 @@ def install_extensions() -> None:
     scheduler.install()
 
 
-class _Server(ThreadedMotoServer):
-    """moto's threaded server, with every request handled while emulated time stands still."""
+CLOCK_PATH = "/_localaws/clock"
 
-    def __init__(self, *, clock: EmulatedClock | None, **kwargs: Any) -> None:
+
+def clock_answer(clock: EmulatedClock) -> dict[str, Any]:
+    """What `GET /_localaws/clock` answers: the emulated time as the API writes times, and how it runs."""
+    return {"now": iso(clock.now()), "speed": clock.speed, "paused": clock.is_paused}
+
+
+class _Server(ThreadedMotoServer):
+    """moto's threaded server, with every request handled while emulated time stands still (`pause`), and
+    `GET /_localaws/clock` answering the emulated time, so a client in another process (the operator CLI)
+    stamps what it writes with the stack's time. AWS has no such route (it needs none: its clock is the
+    wall clock); LocalStack's `/_localstack/...` internal routes are the model for the prefix."""
+
+    def __init__(self, *, clock: EmulatedClock, pause: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._clock = clock
+        self._pause = pause
 
     def _server_entry(self) -> None:
-        app: Any = DomainDispatcherApplication(create_backend_app)
-        clock = self._clock
-        if clock is not None:
-            inner = app
+        inner: Any = DomainDispatcherApplication(create_backend_app)
+        clock, pause = self._clock, self._pause
 
-            def app(environ: dict[str, Any], start_response: Any) -> Any:
-                with clock.paused(soft=True):
-                    return list(inner(environ, start_response))
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("PATH_INFO") == CLOCK_PATH and environ.get("REQUEST_METHOD") == "GET":
+                # Answered outside any pause: reading the clock must not stop it.
+                body = json.dumps(clock_answer(clock)).encode()
+                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+                return [body]
+            if not pause:
+                return inner(environ, start_response)
+            with clock.paused(soft=True):
+                return list(inner(environ, start_response))
 
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
@@ -157,13 +179,18 @@ class Emulator:
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def clock_url(self) -> str:
+        """Where another process reads the emulated time (`GET` answers {"now", "speed", "paused"})."""
+        return f"{self.endpoint_url}{CLOCK_PATH}"
+
     def start(self, reset: bool = True) -> Emulator:
         install_extensions()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         if reset:
             self.reset()
         self._server = _Server(
-            ip_address=self.host, port=self.port, verbose=False, clock=self.clock if self.instant_calls else None
+            ip_address=self.host, port=self.port, verbose=False, clock=self.clock, pause=self.instant_calls
         )
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
@@ -189,7 +216,7 @@ class Emulator:
         self._install_sleepwake_clock()
         self.alarms.start()
         self.scheduler.start()
-        LOG.info("localaws on %s, clock %s x%s", self.endpoint_url, self.clock.now().isoformat(), self.clock.speed)
+        LOG.info("localaws on %s, clock %s x%s", self.endpoint_url, iso(self.clock.now()), self.clock.speed)
         return self
 
     def _install_sleepwake_clock(self) -> None:

@@ -126,7 +126,8 @@ class LocalStack:
         assert self.stack
         resources = {logical: str(self.stack.ref(logical)) for logical in self.stack.created}
         types = {logical: self.stack.cfn["Resources"][logical]["Type"] for logical in self.stack.created}
-        Deployment(dict(self.stack.params), resources, types).to_file(path)
+        local = {"endpoint_url": self.emu.endpoint_url, "region": self.emu.region, "clock_url": self.emu.clock_url}
+        Deployment(dict(self.stack.params), resources, types, local=local).to_file(path)
 
     # -- what the stack is -------------------------------------------------------------------------------
     @property

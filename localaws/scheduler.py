@@ -28,6 +28,7 @@ from moto.scheduler.models import scheduler_backends
 
 from localaws import clock as clock_mod
 from sleepwake.core.schedule import DailyCron
+from sleepwake.core.timestamps import iso
 
 LOG = logging.getLogger(__name__)
 
@@ -273,7 +274,7 @@ class Scheduler:
         payload = target.get("Input") or "{}"
         firing = Firing(s.name, s.group_name, when, self.clock.now(), arn, payload)
         self.firings.append(firing)
-        LOG.info("schedule %s fires (due %s) -> %s", s.name, when.isoformat(), arn)
+        LOG.info("schedule %s fires (due %s) -> %s", s.name, iso(when), arn)
         if ":states:" in arn:
             self.start_state_machine(self.account, self.region, arn, payload)
         elif ":lambda:" in arn:

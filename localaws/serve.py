@@ -19,6 +19,7 @@ from pathlib import Path
 from localaws.emulator import add_instance_options
 from localaws.local import LocalStack
 from localaws.stack import REPO_ROOT
+from sleepwake.core import iso
 
 DEPLOY_SPEED = 60.0  # emulated seconds per wall second while deploying
 
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(
                 USAGE.format(
-                    now=local.now().isoformat(timespec="seconds"),
+                    now=iso(local.now(), "seconds"),
                     speed=args.speed,
                     emu=local.emu.endpoint_url,
                     api=local.api_url,

@@ -1,19 +1,27 @@
-"""Where a deployed sleepwake lives: stack parameters and physical resource ids, from CloudFormation or a file.
+"""Where a deployed sleepwake lives: stack parameters and physical resource ids, from CloudFormation or a file,
+and how to reach it: AWS clients (the one place credentials are looked up) and the stack's clock.
 
 The Lambda environment (and so the control plane's settings) is derived from template.yaml's Globals with
 those values, so the CLI is configured exactly as the functions are and nothing is configured twice. The
-local stack writes the same shape to build/local/deployment.json.
+local stack writes the same shape to build/local/deployment.json, plus where it listens and where its
+emulated clock answers: the CLI stamps wakes, leases, ETAs and execution names with the stack's time.
 """
 
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import yaml
+
+from sleepwake.adapters.aws import RETRY_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -44,15 +52,55 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_TemplateLoader)
 
 
+class StackClock:
+    """The time of the stack the CLI talks to: the wall clock for AWS; for the local stack, its emulated clock,
+    read from the emulator's clock route at every call (it can pause and change speed, so no local guess
+    stays right)."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url
+
+    def now(self) -> datetime:
+        if self.url is None:
+            return datetime.now(UTC)
+        return datetime.fromisoformat(self._read()["now"])
+
+    def speed(self) -> float:
+        """Stack seconds per wall second (1 for AWS)."""
+        return 1.0 if self.url is None else float(self._read()["speed"])
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep `seconds` of the stack's time."""
+        if self.url is None:
+            time.sleep(max(seconds, 0))
+            return
+        deadline = self.now() + timedelta(seconds=seconds)
+        while (left := (deadline - self.now()).total_seconds()) > 0:
+            time.sleep(min(left / self.speed(), 0.5))
+
+    def _read(self) -> dict[str, Any]:
+        assert self.url
+        try:
+            with urllib.request.urlopen(self.url, timeout=10) as answer:
+                return dict(json.loads(answer.read()))
+        except (OSError, ValueError) as error:
+            raise DeploymentError(
+                f"the local stack's clock at {self.url} did not answer ({error}); is `make local` still running?"
+            ) from None
+
+
 @dataclass
 class Deployment:
     parameters: dict[str, str]
     resources: dict[str, str]  # logical id -> physical id
     types: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
+    # The local stack only: {"endpoint_url", "region", "clock_url"}. None means AWS itself.
+    local: dict[str, str] | None = None
+    _session: boto3.Session | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_stack(cls, stack_name: str) -> Deployment:
-        cfn = boto3.client("cloudformation")
+        cfn = aws_session(None).client("cloudformation", config=RETRY_CONFIG)
         try:
             stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
         except Exception as error:
@@ -73,7 +121,8 @@ class Deployment:
             raise DeploymentError(f"{path} does not exist; start the local stack with `make local` first")
         try:
             data = json.loads(path.read_text())
-            return cls(data["parameters"], data["resources"], data.get("types", {}))
+            local = {key: str(data["local"][key]) for key in ("endpoint_url", "region", "clock_url")}
+            return cls(data["parameters"], data["resources"], data.get("types", {}), local)
         except (ValueError, KeyError, TypeError) as error:
             raise DeploymentError(
                 f"{path} is not a deployment written by the local stack ({type(error).__name__}: {error}); "
@@ -82,9 +131,28 @@ class Deployment:
 
     def to_file(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            json.dumps({"parameters": self.parameters, "resources": self.resources, "types": self.types}, indent=2)
-        )
+        data = {"parameters": self.parameters, "resources": self.resources, "types": self.types, "local": self.local}
+        path.write_text(json.dumps(data, indent=2))
+
+    # -- reaching it ---------------------------------------------------------------------------------------
+    @property
+    def endpoint_url(self) -> str | None:
+        """The emulator's URL for the local stack; None for AWS (boto3 then finds the endpoints itself)."""
+        return self.local["endpoint_url"] if self.local else None
+
+    def session(self) -> boto3.Session:
+        if self._session is None:
+            self._session = aws_session(self.local)
+        return self._session
+
+    def client(self, service: str) -> Any:
+        return self.session().client(service, endpoint_url=self.endpoint_url, config=RETRY_CONFIG)  # type: ignore[call-overload]
+
+    def resource(self, service: str) -> Any:
+        return self.session().resource(service, endpoint_url=self.endpoint_url, config=RETRY_CONFIG)  # type: ignore[call-overload]
+
+    def clock(self) -> StackClock:
+        return StackClock(self.local["clock_url"] if self.local else None)
 
     def physical(self, logical_id: str) -> str:
         try:
@@ -117,3 +185,12 @@ class Deployment:
                 if spec["Type"] == "ScheduleV2":
                     found[event] = self.physical(f"{logical}{event}")
         return found
+
+
+def aws_session(local: dict[str, str] | None) -> boto3.Session:
+    """The one place the CLI looks up credentials. AWS: the standard chain (environment, AWS_PROFILE, ~/.aws,
+    instance roles). The local stack: its emulator checks no signatures, so placeholder keys sign the
+    requests (not the standard chain, whose instance-metadata lookups cost seconds on a machine off AWS)."""
+    if local is None:
+        return boto3.Session()
+    return boto3.Session(region_name=local["region"], aws_access_key_id="testing", aws_secret_access_key="testing")

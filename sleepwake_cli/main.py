@@ -9,14 +9,15 @@ from collections.abc import Sequence
 
 # Modules that contribute subcommands. The operator commands (status, wake, sleep, warmup, fire-schedule)
 # live in sleepwake_cli.operator, written separately; it is optional here so the simulator ships on its own.
-_REQUIRED = ("sleepwake_cli.simulate.cli", "sleepwake_cli.plan")
-_OPTIONAL = ("sleepwake_cli.operator",)
+_REQUIRED = ("sleepwake_cli.simulate.cli",)
+_OPTIONAL = ("sleepwake_cli.operator", "sleepwake_cli.plan")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sleepwake",
         description="Sleep, wake and warm a SageMaker inference component; simulate what a schedule saves.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _REQUIRED:
@@ -24,7 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _OPTIONAL:
         # find_spec, not try/except ImportError: a broken operator module must fail loudly, not vanish.
         if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(subparsers)
+            module = importlib.import_module(name)
+            module.register(subparsers)
+            parser.epilog = getattr(module, "EPILOG", parser.epilog)
     return parser
 
 

@@ -1,31 +1,77 @@
 """Operator commands: status, wake, sleep, warmup, fire-schedule. The same code drives AWS and the local stack
-(boto3 endpoints come from AWS_ENDPOINT_URL; the deployment from --stack-name or --deployment-file)."""
+(the deployment comes from --stack-name or --deployment-file, and says how to reach it and what time it is).
+
+Output contract: stdout carries the answer alone, a sentence or (with --json) exactly one JSON document;
+logs and --wait's progress go to stderr. Times are ISO 8601 UTC with a `Z`, as the API writes them, on
+the stack's clock (the emulated clock against the local stack). The exit status says what happened
+(EXIT_CODES).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+import textwrap
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from tqdm import tqdm
 
-from sleepwake import service
-from sleepwake.core import State
+from sleepwake import clock, service
+from sleepwake.core import State, compact, iso
+from sleepwake.observability import logs_on_stderr
 from sleepwake.settings import Settings
-from sleepwake_cli.deployment import LOCAL_DEPLOYMENT, Deployment, DeploymentError
+from sleepwake_cli.deployment import LOCAL_DEPLOYMENT, Deployment, DeploymentError, StackClock
+
+OK, FAILED, USAGE, SKIPPED, TIMED_OUT, INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_CODES = f"""exit status of status, wake, sleep, warmup and fire-schedule:
+  {OK}    done (status read; wake ready or started; sleep done or started; copy warmed)
+  {FAILED}    the wake, sleep, warm-up or the schedule's target failed; the reason is printed
+  {USAGE}    bad option, no deployment found, or AWS refused a call
+  {SKIPPED}    skipped, nothing done, and the reason is printed: the control plane declined the sleep (requests
+       served lately, an awake lease, outside the quiet hours, a wake in flight) or a wake superseded it;
+       warmup found no serving copy
+  {TIMED_OUT}    --wait timed out; what was started goes on in the background
+  {INTERRUPTED}  Ctrl-C; what was started goes on in the background"""
 
 TERMINAL = {State.READY, State.ASLEEP, State.FAILED}
+HAS_ETA = {State.WAKING, State.WARMING}
+POLL_SECONDS = 1.0  # wall seconds between polls while waiting
+HEARTBEAT_SECONDS = 30.0  # a plain progress line at least this often (wall) even when nothing changes
 WHERE_HINT = (
     "For AWS: set AWS_REGION and credentials (AWS_PROFILE, or `aws configure`) and pass --stack-name if the "
     "stack is not called sleepwake. For the local stack: run `make local` and export the AWS_* variables it "
     "prints."
 )
+
+
+class Interrupted(Exception):
+    """Ctrl-C after something was started: it goes on without us."""
+
+
+@dataclass
+class Operator:
+    """One command's view of the deployment: the control plane, AWS clients and the stack's clock."""
+
+    args: argparse.Namespace
+    deployment: Deployment
+    plane: service.ControlPlane
+    clock: StackClock
+
+    def answer(self, data: dict[str, Any], text: str) -> None:
+        print(json.dumps(data) if self.args.json else text, flush=True)
+
+    def follow_execution(self, arn: str) -> str:
+        endpoint = f" --endpoint-url {self.deployment.endpoint_url}" if self.deployment.endpoint_url else ""
+        return f"aws{endpoint} stepfunctions describe-execution --execution-arn {arn}"
 
 
 def _deployment(args: argparse.Namespace) -> Deployment:
@@ -38,24 +84,36 @@ def _deployment(args: argparse.Namespace) -> Deployment:
     return Deployment.from_stack("sleepwake")
 
 
-def _plane(args: argparse.Namespace) -> tuple[service.ControlPlane, Deployment]:
+def _operator(args: argparse.Namespace) -> Operator:
     deployment = _deployment(args)
     settings = Settings.model_validate(deployment.environment())
-    return service.ControlPlane(settings, service.Adapters.from_environment(settings)), deployment
+    adapters = service.Adapters.from_clients(settings, deployment.client, deployment.resource("dynamodb"))
+    return Operator(args, deployment, service.ControlPlane(settings, adapters), deployment.clock())
 
 
-def _print(args: argparse.Namespace, data: dict[str, Any], line: str) -> None:
-    print(json.dumps(data, default=str) if args.json else line)
+# ---- how things read ------------------------------------------------------------------------------------
+def status_json(status: service.Status) -> dict[str, Any]:
+    """The same document GET /status answers."""
+    return {
+        "state": status.state.value,
+        "desired_copies": status.desired_copies,
+        "current_copies": status.current_copies,
+        "since": iso(status.since) if status.since else None,
+        "eta_seconds": status.eta_seconds,
+        "last_error": status.last_error,
+        "lease_until": iso(status.lease_until) if status.lease_until else None,
+        "execution": status.execution,
+    }
 
 
-def _status_line(status: service.Status) -> str:
+def status_text(status: service.Status) -> str:
     line = f"{status.state.value}: {status.current_copies}/{status.desired_copies} copies"
     if status.since:
-        line += f", since {status.since:%Y-%m-%d %H:%M:%S %Z}"
-    if status.state not in TERMINAL:
+        line += f", since {iso(status.since, 'seconds')}"
+    if status.state in HAS_ETA:
         line += f", ready in ~{status.eta_seconds}s"
     if status.lease_until:
-        line += f", kept awake until {status.lease_until:%H:%M:%S %Z}"
+        line += f", kept awake until {iso(status.lease_until, 'seconds')}"
     if status.last_error:
         line += f"\n  last error: {status.last_error}"
     for warning in status.warnings:
@@ -63,110 +121,319 @@ def _status_line(status: service.Status) -> str:
     return line
 
 
-def _wait(plane: service.ControlPlane, want: set[State], timeout: float) -> service.Status:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = plane.status()
-        if status.state in want or status.state == State.FAILED or time.monotonic() > deadline:
-            return status
-        time.sleep(1)
+class Progress:
+    """What --wait shows while it waits, on stderr (stdout carries the answer alone): a tqdm bar on a
+    terminal, otherwise a plain line per change of state or copies, and one every HEARTBEAT_SECONDS."""
+
+    def __init__(self, what: str, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.what = what
+        self.bar: tqdm[Any] | None = None
+        if self.stream.isatty():
+            self.bar = tqdm(total=1, file=self.stream, bar_format="{desc} |{bar}|", leave=False)
+        self._last: tuple[Any, ...] | None = None
+        self._last_line = float("-inf")
+
+    def show(self, status: service.Status, elapsed: float, at: Any) -> None:
+        eta = status.eta_seconds if status.state in HAS_ETA else None
+        copies = f"{status.current_copies}/{status.desired_copies} copies"
+        detail = f"{copies}, " + (f"ETA ~{eta}s, " if eta is not None else "") + f"{elapsed:.0f}s elapsed"
+        if self.bar is not None:
+            self.bar.total = max(elapsed + (eta or 0), 1.0)
+            self.bar.n = elapsed if eta is not None or status.state in TERMINAL else 0
+            self.bar.set_description_str(f"{self.what}: {status.state.value}, {detail}", refresh=False)
+            self.bar.refresh()
+            return
+        key = (status.state, status.current_copies, status.desired_copies)
+        if key != self._last or time.monotonic() - self._last_line >= HEARTBEAT_SECONDS:
+            print(f"{iso(at, 'seconds')}  {self.what}: {status.state.value}, {detail}", file=self.stream, flush=True)
+            self._last, self._last_line = key, time.monotonic()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    plane, _ = _plane(args)
-    status = plane.status()
-    _print(args, status.__dict__ | {"state": status.state.value}, _status_line(status))
-    return 0
+@dataclass
+class Waited:
+    outcome: str  # what `check` said, or "timed_out"
+    status: service.Status
+    elapsed: float  # seconds on the stack's clock
 
 
-def cmd_wake(args: argparse.Namespace) -> int:
-    plane, _ = _plane(args)
-    outcome = plane.request_wake(reason=args.reason, source="cli", keep_awake_minutes=args.keep_awake)
-    _print(
-        args,
-        {
-            "state": outcome.state.value,
-            "eta_seconds": outcome.eta_seconds,
-            "execution": outcome.execution,
-            "started": outcome.started,
-            "reason": outcome.reason,
-        },
-        f"{'started' if outcome.started else 'joined' if outcome.execution else 'no wake needed'}: "
-        f"{outcome.reason} (state {outcome.state.value}, eta {outcome.eta_seconds}s)",
-    )
-    if args.wait and outcome.state != State.READY:
-        status = _wait(plane, {State.READY}, args.timeout)
-        print(_status_line(status))
-        return 0 if status.state == State.READY else 1
-    return 0
-
-
-def _start(deployment: Deployment, machine: str, payload: dict[str, Any], prefix: str) -> str:
-    arn = deployment.physical(machine)
-    name = f"{prefix}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    return str(
-        boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))[
-            "executionArn"
-        ]
-    )
-
-
-def cmd_sleep(args: argparse.Namespace) -> int:
-    plane, deployment = _plane(args)
-    execution = _start(deployment, "SleepStateMachine", {"trigger": "manual", "force": args.force}, "manual-sleep")
-    _print(args, {"execution": execution}, f"sleep started: {execution}")
-    if args.wait:
-        sfn = boto3.client("stepfunctions")
-        deadline = time.monotonic() + args.timeout
-        while (result := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-            if time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        decision = json.loads(result.get("output") or "{}").get("decision", {})
-        print(f"sleep {result['status'].lower()}" + (f": {decision.get('reason')}" if decision else ""))
-        print(_status_line(plane.status()))
-        return 0 if result["status"] == "SUCCEEDED" else 1
-    return 0
-
-
-def cmd_warmup(args: argparse.Namespace) -> int:
-    plane, _ = _plane(args)
+def _wait(op: Operator, what: str, timeout: float, check: Callable[[service.Status], str | None]) -> Waited:
+    """Poll until `check(status)` names an outcome or `timeout` seconds pass on the stack's clock; Ctrl-C
+    raises Interrupted (the operation goes on)."""
+    started = op.clock.now()
+    progress = Progress(what)
     try:
-        result = plane.warm_up(invocations=args.invocations)
-    except service.NotServing as error:
-        print(f"cannot warm up: {error}", file=sys.stderr)
-        return 1
-    _print(args, result.__dict__, f"warm={result.warm}: {result.reason}; latencies ms {result.latencies_ms}")
-    return 0
+        while True:
+            status = op.plane.status()
+            at = op.clock.now()
+            elapsed = (at - started).total_seconds()
+            progress.show(status, elapsed, at)
+            if outcome := check(status):
+                return Waited(outcome, status, elapsed)
+            if elapsed >= timeout:
+                return Waited("timed_out", status, elapsed)
+            time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        raise Interrupted(what) from None
+    finally:
+        progress.close()
 
 
-def cmd_fire_schedule(args: argparse.Namespace) -> int:
-    """Run a schedule's target now with the schedule's own input (EventBridge Scheduler has no 'run now')."""
-    _, deployment = _plane(args)
-    schedules = {k.lower(): v for k, v in deployment.schedules().items()}
-    aliases = {"sleep": "nightlysleep", "wake": "morningwake", "idle": "idlecheck"}
-    key = aliases.get(args.schedule.lower(), args.schedule.lower())
-    if key not in schedules:
-        print(f"unknown schedule {args.schedule!r}; choose from {', '.join(sorted(aliases))}", file=sys.stderr)
-        return 2
-    schedule = boto3.client("scheduler").get_schedule(Name=schedules[key])
-    target, payload = schedule["Target"]["Arn"], schedule["Target"].get("Input", "{}")
-    if ":states:" in target:
-        execution = boto3.client("stepfunctions").start_execution(
-            stateMachineArn=target,
-            name=f"fired-{key}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}",
-            input=payload,
-        )["executionArn"]
-        _print(args, {"schedule": schedule["Name"], "execution": execution}, f"fired {schedule['Name']}: {execution}")
-    else:
-        answer = boto3.client("lambda").invoke(FunctionName=target, Payload=payload.encode())
-        body = answer["Payload"].read().decode()
-        _print(
-            args,
-            {"schedule": schedule["Name"], "result": json.loads(body or "null")},
-            f"fired {schedule['Name']}: {body}",
+# ---- wake -----------------------------------------------------------------------------------------------
+def _wake_started(outcome: service.WakeOutcome) -> dict[str, Any]:
+    kind = "started" if outcome.started else "ready" if outcome.state == State.READY else "joined"
+    return {
+        "outcome": kind,
+        "state": outcome.state.value,
+        "eta_seconds": outcome.eta_seconds,
+        "execution": outcome.execution,
+        "reason": outcome.reason,
+    }
+
+
+def _wake_sentence(data: dict[str, Any]) -> str:
+    if data["outcome"] == "ready":
+        return f"already serving: {data['reason']}"
+    head = "wake started" if data["outcome"] == "started" else f"joined the wake under way ({data['state']})"
+    return (
+        f"{head}: {data['reason']}; ready in ~{data['eta_seconds']}s\n"
+        f"  execution: {data['execution']}\n"
+        "  follow it: `sleepwake status`, or `sleepwake wake --wait` (joins this wake and waits)"
+    )
+
+
+def _wake_check(status: service.Status) -> str | None:
+    if status.state == State.READY:
+        return "ready"
+    if status.state in (State.FAILED, State.ASLEEP, State.SLEEPING):
+        return "failed"
+    return None
+
+
+def _await_wake(op: Operator, head: dict[str, Any]) -> int:
+    """Wait for the wake `head` describes; answer once with how it ended."""
+    if head.get("state") == State.READY.value:
+        op.answer(head, _wake_sentence(head))
+        return OK
+    waited = _wait(op, "wake", op.args.timeout, _wake_check)
+    data = {
+        "outcome": waited.outcome,
+        **({"schedule": head["schedule"]} if "schedule" in head else {}),
+        "wake": head,  # what the request said when it was made
+        "status": status_json(waited.status),
+        "elapsed_seconds": round(waited.elapsed, 1),
+    }
+    status = waited.status
+    if waited.outcome == "ready":
+        op.answer(data, f"ready after {waited.elapsed:.0f}s: {status_text(status)}")
+        return OK
+    if waited.outcome == "timed_out":
+        op.answer(
+            data,
+            f"timed out after {waited.elapsed:.0f}s waiting for ready ({status_text(status)}); the wake goes on in "
+            "the background: follow it with `sleepwake status`",
         )
-    return 0
+        return TIMED_OUT
+    why = status.last_error or f"the component went {status.state.value} before it was ready"
+    op.answer(data, f"wake failed: {why}\n  {status_text(status)}")
+    return FAILED
+
+
+def cmd_wake(op: Operator) -> int:
+    outcome = op.plane.request_wake(reason=op.args.reason, source="cli", keep_awake_minutes=op.args.keep_awake)
+    head = _wake_started(outcome)
+    if not op.args.wait:
+        op.answer(head, _wake_sentence(head))
+        return OK
+    return _await_wake(op, head)
+
+
+# ---- sleep ----------------------------------------------------------------------------------------------
+def _start_execution(op: Operator, machine_arn: str, payload: str, prefix: str) -> str:
+    # Named with the stack's time, as the control plane names wakes: a name sorts where its execution ran.
+    name = f"{prefix}-{compact(op.clock.now())}-{uuid.uuid4().hex[:6]}"
+    answer = op.deployment.client("stepfunctions").start_execution(
+        stateMachineArn=machine_arn, name=name, input=payload
+    )
+    return str(answer["executionArn"])
+
+
+def _sleep_result(description: dict[str, Any]) -> tuple[str, str]:
+    """(outcome, reason) of a finished sleep execution, from its output: the Skipped, Superseded or Asleep
+    end state of statemachines/sleep.asl.json, or a failure."""
+    if description["status"] != "SUCCEEDED":
+        cause = description.get("cause") or description.get("error") or description["status"].lower()
+        return "failed", str(cause)
+    output = json.loads(description.get("output") or "{}")
+    decision = output.get("decision") or {}
+    if decision.get("sleep") is False:
+        return "skipped", str(decision.get("reason"))
+    if (output.get("check") or {}).get("verdict") == "superseded" or "error" in output:
+        return "superseded", "a wake took over while it was going to sleep; the wake owns the copies now"
+    return "asleep", str(decision.get("reason", ""))
+
+
+def _sleep_started(op: Operator, head: dict[str, Any]) -> int:
+    arn = head["execution"]
+    follow = ["sleepwake status", op.follow_execution(arn)]
+    op.answer(
+        head | {"outcome": "started", "follow": follow},
+        f"sleep started: {arn}\n  it may still skip (requests served lately, an awake lease, quiet hours, a wake "
+        f"in flight); follow it: `{follow[0]}`, or `{follow[1]}`",
+    )
+    return OK
+
+
+def _await_sleep(op: Operator, head: dict[str, Any]) -> int:
+    """Wait for the sleep execution in `head`; answer once with how it ended."""
+    sfn = op.deployment.client("stepfunctions")
+    found: dict[str, Any] = {}
+
+    def check(_: service.Status) -> str | None:
+        found.update(sfn.describe_execution(executionArn=head["execution"]))
+        return None if found["status"] == "RUNNING" else found["status"]
+
+    waited = _wait(op, "sleep", op.args.timeout, check)
+    data = head | {"status": status_json(waited.status), "elapsed_seconds": round(waited.elapsed, 1)}
+    if waited.outcome == "timed_out":
+        follow = op.follow_execution(head["execution"])
+        op.answer(
+            data | {"outcome": "timed_out"},
+            f"timed out after {waited.elapsed:.0f}s waiting for the sleep ({status_text(waited.status)}); the "
+            f"sleep goes on in the background: follow it with `sleepwake status` or `{follow}`",
+        )
+        return TIMED_OUT
+    outcome, reason = _sleep_result(found)
+    status = op.plane.status() if outcome == "asleep" else waited.status  # the execution ends after the record
+    data |= {"outcome": outcome, "reason": reason, "status": status_json(status)}
+    if outcome == "asleep":
+        op.answer(data, f"asleep: {reason}\n  {status_text(status)}")
+        return OK
+    if outcome in ("skipped", "superseded"):
+        op.answer(data, f"{outcome}: {reason}\n  {status_text(status)}")
+        return SKIPPED
+    op.answer(data, f"sleep failed: {reason}\n  {status_text(status)}")
+    return FAILED
+
+
+def cmd_sleep(op: Operator) -> int:
+    payload = json.dumps({"trigger": "manual", "force": op.args.force})
+    arn = _start_execution(op, op.deployment.physical("SleepStateMachine"), payload, "manual-sleep")
+    head = {"execution": arn}
+    return _await_sleep(op, head) if op.args.wait else _sleep_started(op, head)
+
+
+# ---- warm-up --------------------------------------------------------------------------------------------
+def cmd_warmup(op: Operator) -> int:
+    """Sends nothing to a component with no serving copy: that request would fail with no capacity, trip the
+    no-capacity alarm and so start a wake, which is `sleepwake wake`'s job, done on purpose."""
+    if not op.plane.is_ready():
+        status = op.plane.status()
+        reason = (
+            f"{op.plane.ic} has no serving copy ({status.state.value}, {status.current_copies}/"
+            f"{status.desired_copies} copies); a request now would fail with no capacity and trip the "
+            "no-capacity alarm, which wakes it. Wake it on purpose: `sleepwake wake --wait` (it warms up too)"
+        )
+        op.answer({"outcome": "skipped", "reason": reason, "status": status_json(status)}, f"not sent: {reason}")
+        return SKIPPED
+    try:
+        result = op.plane.warm_up(invocations=op.args.invocations)
+    except service.NotServing as error:  # the copy went away between the check and the request
+        reason = f"{error}; that failed request trips the no-capacity alarm, which starts a wake"
+        op.answer({"outcome": "failed", "reason": reason}, f"warm-up failed: {reason}")
+        return FAILED
+    op.answer(
+        {"outcome": "warm" if result.warm else "not_warm"} | result.__dict__,
+        f"{'warm' if result.warm else 'not warm yet'}: {result.reason}; latencies ms {result.latencies_ms}",
+    )
+    return OK
+
+
+# ---- schedules ------------------------------------------------------------------------------------------
+ALIASES = {"sleep": "nightlysleep", "wake": "morningwake", "idle": "idlecheck"}
+
+
+def cmd_fire_schedule(op: Operator) -> int:
+    """Run a schedule's target now with the schedule's own input (EventBridge Scheduler has no 'run now')."""
+    schedules = {k.lower(): v for k, v in op.deployment.schedules().items()}
+    key = ALIASES.get(op.args.schedule.lower(), op.args.schedule.lower())
+    if key not in schedules:
+        raise Refused(f"unknown schedule {op.args.schedule!r}; choose from {', '.join(sorted(ALIASES))}")
+    schedule = op.deployment.client("scheduler").get_schedule(Name=schedules[key])
+    target, payload = schedule["Target"]["Arn"], schedule["Target"].get("Input", "{}")
+    head: dict[str, Any] = {"schedule": schedule["Name"]}
+    if ":states:" in target:
+        head["execution"] = _start_execution(op, target, payload, f"fired-{key}")
+        return _await_sleep(op, head) if op.args.wait else _sleep_started(op, head)
+    answer = op.deployment.client("lambda").invoke(FunctionName=target, Payload=payload.encode())
+    body = json.loads(answer["Payload"].read().decode() or "null")
+    if answer.get("FunctionError"):
+        reason = f"{body.get('errorType')}: {body.get('errorMessage')}" if isinstance(body, dict) else str(body)
+        op.answer(head | {"outcome": "failed", "reason": reason}, f"{schedule['Name']} failed: {reason}")
+        return FAILED
+    if not isinstance(body, dict) or "state" not in body:  # not the wake trigger: say what it returned
+        op.answer(head | {"outcome": "done", "result": body}, f"fired {schedule['Name']}: {json.dumps(body)}")
+        return OK
+    head |= {
+        "outcome": "started" if body.get("started") else "ready" if body["state"] == State.READY.value else "joined",
+        "state": body["state"],
+        "eta_seconds": op.plane.status().eta_seconds,
+        "execution": body.get("execution"),
+        "reason": body.get("reason"),
+    }
+    if op.args.wait:
+        return _await_wake(op, head)
+    op.answer(head, f"fired {schedule['Name']}: {_wake_sentence(head)}")
+    return OK
+
+
+# ---- wiring ---------------------------------------------------------------------------------------------
+def cmd_status(op: Operator) -> int:
+    status = op.plane.status()
+    op.answer(status_json(status), status_text(status))
+    return OK
+
+
+class Refused(Exception):
+    """A one-line error that ends the command with exit status 2 (bad input the parser cannot see)."""
+
+
+def _said(args: argparse.Namespace, outcome: str, message: str, code: int) -> int:
+    """An ending without an answer from the command: one line on stderr and, with --json, still one document."""
+    print(message, file=sys.stderr)
+    if args.json:
+        print(json.dumps({"outcome": outcome, "message": message}))
+    return code
+
+
+def _guard(func: Callable[[Operator], int]) -> Callable[[argparse.Namespace], int]:
+    """Find the deployment, run on the stack's clock, and turn every expected failure into one line on stderr
+    and an exit status, never a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            with logs_on_stderr(logging.INFO if args.verbose else logging.WARNING):
+                op = _operator(args)
+                with clock.using(op.clock.now, op.clock.sleep):
+                    return int(func(op))
+        except Interrupted as stopped:
+            message = f"interrupted: the {stopped} goes on in the background; follow it with `sleepwake status`"
+            return _said(args, "interrupted", message, INTERRUPTED)
+        except KeyboardInterrupt:
+            message = "interrupted: anything already started goes on; `sleepwake status` shows where it is"
+            return _said(args, "interrupted", message, INTERRUPTED)
+        except (DeploymentError, Refused) as error:
+            return _said(args, "error", f"error: {error}", USAGE)
+        except (NoRegionError, NoCredentialsError) as error:
+            return _said(args, "error", f"error: {error} {WHERE_HINT}", USAGE)
+        except (BotoCoreError, ClientError) as error:
+            return _said(args, "error", f"error: AWS said: {error}", USAGE)
+
+    return run
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -176,8 +443,27 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="CloudFormation stack to read (default: sleepwake, or the local "
         "stack's build/local/deployment.json when AWS_ENDPOINT_URL is set)",
     )
-    where.add_argument("--deployment-file", help="JSON written by the local stack")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a sentence")
+    where.add_argument(
+        "--deployment-file", help="JSON written by the local stack (it says where the stack and its clock are)"
+    )
+    parser.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each decision (JSON lines on stderr)")
+
+
+def _waiting(parser: argparse.ArgumentParser, what: str, noun: str) -> None:
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help=f"wait until {what}, showing state, copies, ETA and elapsed time on stderr (a progress bar on a terminal)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_bounded(float, 1, 86_400),
+        default=1200,
+        metavar="SECONDS",
+        help="give up waiting after this long on the stack's clock (emulated seconds on the local stack; "
+        f"default 1200); the {noun} goes on (exit {TIMED_OUT})",
+    )
 
 
 def _bounded(kind: type[int] | type[float], low: float, high: float) -> Any:
@@ -195,30 +481,34 @@ def _bounded(kind: type[int] | type[float], low: float, high: float) -> Any:
     return parse
 
 
-def _guard(func: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return int(func(args))
-        except DeploymentError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        except (NoRegionError, NoCredentialsError) as error:
-            print(f"error: {error} {WHERE_HINT}", file=sys.stderr)
-            return 2
-        except (BotoCoreError, ClientError) as error:
-            print(f"error: AWS said: {error}", file=sys.stderr)
-            return 2
-
-    return run
+def _parser(subparsers: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=help,
+        description=textwrap.fill(description, 100),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(parser)
+    return parser
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("status", help="state, copies, ETA and last error of the inference component")
-    _common(p)
+    p = _parser(
+        subparsers,
+        "status",
+        "state, copies, ETA and last error of the inference component",
+        "Print what GET /status answers, at the same instant on the stack's clock (--json: the same document).",
+    )
     p.set_defaults(func=_guard(cmd_status))
 
-    p = subparsers.add_parser("wake", help="start (or join) a wake: scale up, wait for the copy, warm it up")
-    _common(p)
+    p = _parser(
+        subparsers,
+        "wake",
+        "start (or join) a wake: scale up, wait for the copy, warm it up",
+        "Start a wake, or join the one under way, exactly as POST /wake does. Without --wait it says what was "
+        "started and how to follow it.",
+    )
     p.add_argument("--reason", default="operator wake", help="recorded with the wake")
     p.add_argument(
         "--keep-awake",
@@ -226,23 +516,29 @@ def register(subparsers: Any) -> None:
         metavar="MINUTES",
         help="block idle/scheduled sleep for this long (1-720, as the wake API)",
     )
-    p.add_argument("--wait", action="store_true", help="wait until ready (or failed)")
-    p.add_argument(
-        "--timeout", type=_bounded(float, 1, 86_400), default=1200, help="seconds to wait with --wait (default 1200)"
-    )
+    _waiting(p, "ready (or failed)", "wake")
     p.set_defaults(func=_guard(cmd_wake))
 
-    p = subparsers.add_parser("sleep", help="run the sleep state machine now (skips if busy, leased or not idle)")
-    _common(p)
-    p.add_argument("--force", action="store_true", help="sleep even if it served requests or holds a lease")
-    p.add_argument("--wait", action="store_true", help="wait for the sleep execution to finish")
-    p.add_argument(
-        "--timeout", type=_bounded(float, 1, 86_400), default=1200, help="seconds to wait with --wait (default 1200)"
+    p = _parser(
+        subparsers,
+        "sleep",
+        "run the sleep state machine now (it skips if busy, leased or a wake is in flight)",
+        "Start the sleep state machine. It decides first and may skip: requests served in the last IdleMinutes, "
+        "an awake lease, a wake in flight. --wait says which, with its reason "
+        f"(exit {SKIPPED}).",
     )
+    p.add_argument("--force", action="store_true", help="sleep even if it served requests or holds a lease")
+    _waiting(p, "the sleep is done (asleep, skipped or failed)", "sleep")
     p.set_defaults(func=_guard(cmd_sleep))
 
-    p = subparsers.add_parser("warmup", help="send warm-up requests to the serving copy and print latencies")
-    _common(p)
+    p = _parser(
+        subparsers,
+        "warmup",
+        "send warm-up requests to the serving copy and print latencies",
+        "Send the warm-up clip until the copy is warm. With no serving copy it sends nothing and says so "
+        f"(exit {SKIPPED}): that request would fail with no capacity and trip the no-capacity alarm, which "
+        "wakes the component; wake it on purpose with `sleepwake wake --wait`.",
+    )
     p.add_argument(
         "-n",
         "--invocations",
@@ -252,7 +548,16 @@ def register(subparsers: Any) -> None:
     )
     p.set_defaults(func=_guard(cmd_warmup))
 
-    p = subparsers.add_parser("fire-schedule", help="run a schedule's target now with its input (sleep|wake|idle)")
-    _common(p)
+    p = _parser(
+        subparsers,
+        "fire-schedule",
+        "run a schedule's target now with its input (sleep|wake|idle)",
+        "Run a schedule's target now with the schedule's own input (EventBridge Scheduler has no 'run now'): "
+        "sleep and idle start the sleep state machine, wake invokes the wake trigger.",
+    )
     p.add_argument("schedule", help="sleep, wake or idle (or the template's event name, e.g. NightlySleep)")
+    _waiting(p, "what it started is done (ready, asleep, skipped or failed)", "wake or sleep")
     p.set_defaults(func=_guard(cmd_fire_schedule))
+
+
+EPILOG = EXIT_CODES  # the root `sleepwake --help` shows it too

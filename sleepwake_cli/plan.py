@@ -10,14 +10,16 @@ hours outlined.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sleepwake.core import DayPlan, PlannerSettings, plan_week
+
+if TYPE_CHECKING:
+    from sleepwake_cli.operator import Operator
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -111,19 +113,20 @@ def plan_from_history(
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser(
+    from sleepwake_cli.operator import _guard, _parser
+
+    p = _parser(
+        subparsers,
         "plan",
-        help="the learned week: when the component will be woken and put to sleep (table + heatmap)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "the learned week: when the component will be woken and put to sleep (table + heatmap)",
+        "Learn from the last --days of 5-minute Invocations (CloudWatch) and print the next seven days as "
+        "the control plane would plan them: each window's wake and sleep time in the wake zone, awake hours, "
+        "why. Writes a weekday x hour heatmap (traffic seen, planned awake) to --out/plan.png.",
     )
     p.add_argument("--days", type=_days, default=28, help="days of history to learn from, 7-28 (default 28)")
     p.add_argument("--out", type=Path, default=Path("build/plan"), help="folder for plan.png (default build/plan)")
     p.add_argument("--no-chart", action="store_true", help="skip the heatmap")
-    p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
-    p.add_argument("--stack-name", help="CloudFormation stack (default: sleepwake, or the local stack)")
-    p.add_argument("--deployment-file", help="a deployment JSON (the local stack writes build/local/deployment.json)")
-    p.set_defaults(func=cmd_plan)
+    p.set_defaults(func=_guard(cmd_plan))
 
 
 def _days(text: str) -> int:
@@ -136,29 +139,22 @@ def _days(text: str) -> int:
     return value
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    import sys
-
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from sleepwake import clock
-    from sleepwake_cli.operator import _plane
-
-    try:
-        plane, _deployment = _plane(args)
-        now = clock.now()
-        tz = plane.settings.wake_timezone
-        history = plane.aws.metrics.invocation_history(plane.ic, now - timedelta(days=args.days), now)
-    except (BotoCoreError, ClientError) as exc:
-        print(f"sleepwake plan: could not read the request history: {exc}", file=sys.stderr)
-        return 1
+def cmd_plan(op: Operator) -> int:
+    args, plane = op.args, op.plane
+    now = op.clock.now()
+    tz = plane.settings.wake_timezone
+    history = plane.aws.metrics.invocation_history(plane.ic, now - timedelta(days=args.days), now)
     plans = plan_from_history(history, now, tz)
+    chart = args.out / "plan.png"
     if not args.no_chart:
-        heatmap(args.out / "plan.png", history, plans, tz)
-    if args.json:
-        print(json.dumps({"tz": tz, "history_points": len(history), "days": week_json(plans)}))
-    else:
-        print(week_table(plans))
-        if not args.no_chart:
-            print(f"wrote {args.out / 'plan.png'}")
+        heatmap(chart, history, plans, tz)
+    data = {
+        "outcome": "planned" if any(p.learned for p in plans) else "crons",
+        "tz": tz,
+        "history_points": len(history),
+        "days": week_json(plans),
+        "chart": None if args.no_chart else str(chart),
+    }
+    text = week_table(plans) + ("" if args.no_chart else f"\nwrote {chart}")
+    op.answer(data, text)
     return 0

@@ -7,7 +7,8 @@ emulator installs its speed-factor clock with `use(...)`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 _now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
@@ -33,3 +34,16 @@ def use(now_fn: Callable[[], datetime], sleep_fn: Callable[[float], None]) -> No
 def reset() -> None:
     """Back to the wall clock."""
     use(lambda: datetime.now(UTC), time.sleep)
+
+
+@contextmanager
+def using(now_fn: Callable[[], datetime], sleep_fn: Callable[[float], None]) -> Iterator[None]:
+    """Another time source for the block, then the one before it (the operator CLI uses the stack's clock,
+    and may run inside a process whose clock is already the emulator's)."""
+    global _now, _sleep
+    saved = _now, _sleep
+    _now, _sleep = now_fn, sleep_fn
+    try:
+        yield
+    finally:
+        _now, _sleep = saved

@@ -1,22 +1,71 @@
 """One Logger, Tracer and Metrics for every function (service name and namespace come from the template).
 
-The defaults apply where the template's environment is absent (the operator CLI, tests).
+The defaults apply where the template's environment is absent (the operator CLI, tests). Log lines carry
+their time as the API writes times (ISO 8601, UTC, `Z`), read from `sleepwake.clock`: the wall clock in
+AWS, the emulated clock on the local stack (and in the operator CLI pointed at it), so a log line and the
+state it describes agree on when.
 """
 
+import logging
 import os
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from sleepwake import clock
+
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "sleepwake")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Sleepwake")
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%FZ"  # Powertools' %F is milliseconds
 
 # Steps that decide nothing worth counting flush no metrics; that is expected, not a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-logger = Logger(service=SERVICE)
+
+class _ClockTime(logging.Filter):
+    """Stamp each record with `sleepwake.clock.now()` instead of the host's wall clock."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        moment = clock.now().timestamp()
+        record.created = moment
+        record.msecs = (moment - int(moment)) * 1000
+        return True
+
+
+logger = Logger(service=SERVICE, utc=True, datefmt=TIME_FORMAT)
+logger.addFilter(_ClockTime())
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 
-__all__ = ["MetricUnit", "logger", "metrics", "tracer"]
+
+class _Stderr:
+    """Whatever sys.stderr is when a line is written (tests and the CLI's callers may swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+@contextmanager
+def logs_on_stderr(level: int | str = logging.WARNING) -> Iterator[None]:
+    """For the operator CLI: stdout carries its answer alone (a sentence or one JSON document). Restores the
+    stream and level after, for a process that goes on (the local stack's own tests run the CLI in-process)."""
+    handler = logger.registered_handler
+    saved_level = logger.log_level
+    saved_stream = handler.setStream(_Stderr()) if isinstance(handler, logging.StreamHandler) else None
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved_level)
+        if saved_stream is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(saved_stream)
+
+
+__all__ = ["MetricUnit", "logger", "logs_on_stderr", "metrics", "tracer"]

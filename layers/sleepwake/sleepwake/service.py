@@ -7,6 +7,7 @@ the local stack use the same methods, so there is one way of doing each thing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -25,6 +26,7 @@ from sleepwake.core import (
     StateRecord,
     WakeAction,
     check_scale,
+    compact,
     decide_sleep,
     decide_wake,
     effective_state,
@@ -32,6 +34,7 @@ from sleepwake.core import (
     extend_lease,
     is_serving,
     is_warm,
+    iso,
     next_poll_seconds,
     plan_first_poll,
     settled_state,
@@ -102,13 +105,18 @@ class Adapters:
     def from_environment(cls, settings: Settings) -> Adapters:
         import boto3
 
+        return cls.from_clients(settings, aws.client, boto3.resource("dynamodb", config=aws.RETRY_CONFIG))
+
+    @classmethod
+    def from_clients(cls, settings: Settings, client: Callable[[str], Any], dynamodb: Any) -> Adapters:
+        """From a boto3 client factory and DynamoDB resource (the operator CLI's, for the deployment it found)."""
         return cls(
-            components=InferenceComponents(aws.client("sagemaker")),
-            runtime=Runtime(aws.client("sagemaker-runtime")),
-            scaling=CopyScaling(aws.client("application-autoscaling")),
-            table=StateTable(boto3.resource("dynamodb", config=aws.RETRY_CONFIG).Table(settings.state_table_name)),
-            executions=Executions(aws.client("stepfunctions")),
-            metrics=ComponentMetrics(aws.client("cloudwatch")),
+            components=InferenceComponents(client("sagemaker")),
+            runtime=Runtime(client("sagemaker-runtime")),
+            scaling=CopyScaling(client("application-autoscaling")),
+            table=StateTable(dynamodb.Table(settings.state_table_name)),
+            executions=Executions(client("stepfunctions")),
+            metrics=ComponentMetrics(client("cloudwatch")),
         )
 
 
@@ -229,7 +237,7 @@ class ControlPlane:
         why: str,
     ) -> WakeOutcome:
         op_id = uuid.uuid4().hex[:16]
-        name = f"wake-{now:%Y%m%dT%H%M%S}-{op_id}"
+        name = f"wake-{compact(now)}-{op_id}"
         claimed = self.aws.table.put(
             self.ic,
             record.model_copy(
@@ -253,7 +261,7 @@ class ControlPlane:
             "op_id": op_id,
             # Never fewer than autoscaling has asked for: a wake must not cut a scale-out short.
             "copies": max(self.policy.day_min_copies, observed.desired),
-            "requested_at": now.isoformat(),
+            "requested_at": iso(now),
             "source": source,
             "reason": reason,
             "first_poll_seconds": first_poll.seconds,

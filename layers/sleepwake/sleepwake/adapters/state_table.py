@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sleepwake.core import StateRecord
+from sleepwake.core import StateRecord, iso
 
 
 class Conflict(Exception):
@@ -29,7 +29,7 @@ def _to_item(component: str, record: StateRecord) -> dict[str, Any]:
     for key in ("since", "op_started", "lease_until"):
         value = getattr(record, key)
         if value is not None:
-            item[key] = value.isoformat()
+            item[key] = iso(value)
     if record.warmup_latencies_ms:
         item["warmup_latencies_ms"] = json.dumps([round(v, 1) for v in record.warmup_latencies_ms])
     if record.warnings:

@@ -21,6 +21,7 @@ from sleepwake.core.model import ICStatus, ObservedCopies, Policy, State, StateR
 from sleepwake.core.planner import DayPlan, PlannerSettings, Window, plan_day, plan_week
 from sleepwake.core.polling import FirstPoll, next_poll_seconds, plan_first_poll, poll_times
 from sleepwake.core.schedule import DailyCron, QuietHours
+from sleepwake.core.timestamps import compact, iso
 
 __all__ = [
     "DailyCron",
@@ -40,6 +41,7 @@ __all__ = [
     "WakeDecision",
     "Window",
     "check_scale",
+    "compact",
     "decide_sleep",
     "decide_wake",
     "effective_state",
@@ -48,6 +50,7 @@ __all__ = [
     "has_serving_copies",
     "is_serving",
     "is_warm",
+    "iso",
     "next_poll_seconds",
     "plan_day",
     "plan_first_poll",

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Literal
 
 from sleepwake.core.model import IN_FLIGHT_WAKE, ICStatus, ObservedCopies, Policy, State, StateRecord
+from sleepwake.core.timestamps import iso
 
 
 def is_serving(observed: ObservedCopies, target: int = 1) -> bool:
@@ -99,7 +100,7 @@ def decide_sleep(
     if force:
         return SleepDecision(True, "forced by the operator")
     if record.lease_until and record.lease_until > now:
-        return SleepDecision(False, f"awake lease active until {record.lease_until.isoformat()}")
+        return SleepDecision(False, f"awake lease active until {iso(record.lease_until, 'seconds')}")
     if trigger == "idle" and not policy.naps and not policy.quiet_hours.is_quiet(now):
         return SleepDecision(False, "outside quiet hours; idle sleep only runs at night (no fallback for naps)")
     window = policy.idle_window_minutes(planned_awake=planned_awake)
