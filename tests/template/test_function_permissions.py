@@ -74,9 +74,10 @@ def _closure(methods: dict[str, ast.FunctionDef], start: str) -> set[str]:
 
 @cache
 def _adapters() -> dict[str, tuple[str, str]]:
-    """Adapters field -> (adapter class, boto3 service), read from Adapters.from_environment."""
+    """Adapters field -> (adapter class, boto3 service), read from Adapters.from_clients (the one place the
+    adapters are built: `client("<service>")`, and the DynamoDB resource's `.Table(...)`)."""
     service = _tree(LAYER / "service.py")
-    factory = _methods(_class(service, "Adapters"))["from_environment"]
+    factory = _methods(_class(service, "Adapters"))["from_clients"]
     fields: dict[str, tuple[str, str]] = {}
     for call in ast.walk(factory):
         if not isinstance(call, ast.Call):
@@ -92,6 +93,10 @@ def _adapters() -> dict[str, tuple[str, str]]:
                 and _attribute_chain(n.func)[-1] in ("client", "resource")
                 and n.args
                 and isinstance(n.args[0], ast.Constant)
+            ] or [
+                "dynamodb"
+                for n in ast.walk(value)
+                if isinstance(n, ast.Call) and _attribute_chain(n.func)[-2:] == ["dynamodb", "Table"]
             ]
             assert len(names) == 1, f"cannot tell which AWS service {keyword.arg} talks to"
             fields[str(keyword.arg)] = (value.func.id, names[0])
