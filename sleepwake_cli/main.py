@@ -10,7 +10,7 @@ from collections.abc import Sequence
 # Modules that contribute subcommands. The operator commands (status, wake, sleep, warmup, fire-schedule)
 # live in sleepwake_cli.operator, written separately; it is optional here so the simulator ships on its own.
 _REQUIRED = ("sleepwake_cli.simulate.cli",)
-_OPTIONAL = ("sleepwake_cli.operator", "sleepwake_cli.plan")
+_OPTIONAL = ("sleepwake_cli.operator",)
 
 
 def build_parser() -> argparse.ArgumentParser:

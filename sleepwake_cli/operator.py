@@ -103,6 +103,7 @@ def status_json(status: service.Status) -> dict[str, Any]:
         "last_error": status.last_error,
         "lease_until": iso(status.lease_until) if status.lease_until else None,
         "execution": status.execution,
+        "warnings": list(status.warnings),
     }
 
 
@@ -558,6 +559,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("schedule", help="sleep, wake or idle (or the template's event name, e.g. NightlySleep)")
     _waiting(p, "what it started is done (ready, asleep, skipped or failed)", "wake or sleep")
     p.set_defaults(func=_guard(cmd_fire_schedule))
+
+    from sleepwake_cli import plan  # the learned week: an operator command on the same deployment and clock
+
+    plan.register(subparsers)
 
 
 EPILOG = EXIT_CODES  # the root `sleepwake --help` shows it too
