@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import struct
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -289,10 +290,68 @@ def _downmix(data: np.ndarray) -> np.ndarray:
     return mono
 
 
+# Data-chunk sizes that mean "unknown, read to the end" rather than a length. A writer that streams to a pipe
+# cannot seek back to fill the sizes in once it knows them, so it leaves a placeholder:
+# - 0xFFFFFFFF: FFmpeg's RIFF writer starts every chunk with size -1 (libavformat/riffenc.c ff_start_tag,
+#   `avio_wl32(pb, -1)`) and wavenc.c writes -1 as the RIFF size; both are patched only when the output is
+#   seekable (wav_write_trailer), so `ffmpeg ... -f wav -` leaves them.
+# - 0: what older FFmpeg releases' ff_start_tag wrote (`avio_wl32(pb, 0)`, libavformat/riff.c), the same way.
+# - 0x7FFFF000: SoX's MS_UNSPEC ("magic length written when it's not possible to write valid lengths ... when
+#   magic length is detected on inputs, disable any length logic", src/wav.c); `sox ... -t wav -` and
+#   `espeak-ng --stdout` write it (with 0x7FFFF000 + header size as the RIFF size).
+# Any other data size larger than the body is a cut upload: answered 400, never analysed as shorter audio.
+WAV_UNKNOWN_DATA_SIZES = {0, 0xFFFFFFFF, 0x7FFFF000}
+
+
+def _whole_wav(raw: bytes) -> bytes:
+    """The WAV as scipy should read it: header chunks, then the data chunk with the size actually sent.
+
+    Walks the RIFF chunks up to `data`. A data size the body cannot hold is a truncated upload (400, both sizes
+    named); a streaming writer's "unknown size" placeholder means the samples run to the end of the body (cut to
+    whole frames). The RIFF size is not trusted either way: streaming writers leave a placeholder there too.
+    Returns `raw` itself when its sizes already agree with it (the usual file), else a corrected copy.
+    """
+    order = ">" if raw[:4] == b"RIFX" else "<"
+    pos, block_align = 12, 0
+    while pos + 8 <= len(raw):
+        chunk_id = raw[pos : pos + 4]
+        (size,) = struct.unpack(order + "I", raw[pos + 4 : pos + 8])
+        body = pos + 8
+        available = len(raw) - body
+        if chunk_id == b"data":
+            if size in WAV_UNKNOWN_DATA_SIZES and size != available:
+                size = available - available % block_align if block_align else available
+            elif size > available:
+                raise RequestError(
+                    400,
+                    f"truncated WAV: the data chunk declares {size} bytes but the body holds {available} bytes "
+                    f"after its header ({len(raw)} bytes in all); send the whole file",
+                )
+            elif raw[4:8] == struct.pack(order + "I", len(raw) - 8):
+                return raw  # sizes agree with the body: no copy
+            head = bytearray(raw[:body])
+            head[4:8] = struct.pack(order + "I", len(head) - 8 + size)
+            head[body - 4 : body] = struct.pack(order + "I", size)
+            return bytes(head) + raw[body : body + size]
+        if size > available:
+            raise RequestError(
+                400,
+                f"truncated WAV: the {chunk_id.decode('latin-1')!r} chunk declares {size} bytes but only "
+                f"{available} follow; send the whole file",
+            )
+        if chunk_id == b"fmt " and size >= 14:
+            (block_align,) = struct.unpack(order + "H", raw[body + 12 : body + 14])
+        pos = body + size + (size & 1)  # chunks are word-aligned
+    raise RequestError(400, "WAV has no data chunk (truncated before the samples?)")
+
+
 def decode_wav(raw: bytes) -> tuple[np.ndarray, int, str]:
     """(samples [frames, channels] in their file dtype, rate, format label) via scipy.io.wavfile."""
+    if raw[:4] == b"RF64":
+        raise RequestError(415, "RF64 WAV is not supported; send a RIFF WAV (clips are far below 4 GB)")
     if len(raw) < 12 or raw[:4] not in (b"RIFF", b"RIFX") or raw[8:12] != b"WAVE":
         raise RequestError(400, "body is not a WAV file (no RIFF/WAVE header)")
+    raw = _whole_wav(raw)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
