@@ -134,6 +134,42 @@ class RequestError(BaseInferenceToolkitError):
         super().__init__(status_code, message, message)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A request already answered with an error status through the serving context: the hooks after input_fn
+    pass it through, and output_fn sends its message as the whole body."""
+
+    status: int
+    message: str
+
+
+def _refuse(exc: RequestError, context: Any) -> Refusal:
+    """Answer `exc` through TorchServe's context instead of raising it.
+
+    Raised, the toolkit's Transformer.handle_error sends "message\ntraceback" (`traceback.format_exc()`, with the
+    container's file paths) as the body. TorchServe takes each response's status from the request's context
+    (ts/context.py set_response_status; otf_message_handler.create_predict_response reads get_response_status),
+    the same call handle_error makes, so setting it here and returning normally sends the message alone.
+    Without such a context (warm-up, a plain call) the error is raised as before.
+    """
+    set_status = getattr(context, "set_response_status", None)
+    if set_status is None:
+        raise exc
+    set_status(code=exc.status_code, phrase=" ".join(str(exc.phrase).split()))  # a reason phrase has no CR/LF
+    logger.info("request refused: %d %s", exc.status_code, exc.message)
+    return Refusal(exc.status_code, exc.message)
+
+
+def _internal(exc: Exception, context: Any) -> Refusal:
+    """An unexpected failure: the traceback goes to the log, the caller gets a 500 with no server paths."""
+    if getattr(context, "set_response_status", None) is None:
+        raise exc
+    logger.exception("request failed")
+    return _refuse(
+        RequestError(500, f"the model handler failed ({type(exc).__name__}); see the endpoint's logs"), context
+    )
+
+
 @dataclass
 class LoadedModel:
     """What model_fn returns: the TorchScript module plus how it was loaded, for logs and the bench."""
@@ -530,8 +566,17 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     return model
 
 
-def input_fn(input_data: Any, content_type: str, context: Any = None) -> DecodedAudio:
+def input_fn(input_data: Any, content_type: str, context: Any = None) -> DecodedAudio | Refusal:
     """Bytes (the toolkit hands JSON over as str) → validated mono float32 audio at SAMPLE_RATE."""
+    try:
+        return _decode_request(input_data, content_type)
+    except RequestError as exc:
+        return _refuse(exc, context)
+    except Exception as exc:
+        return _internal(exc, context)
+
+
+def _decode_request(input_data: Any, content_type: str) -> DecodedAudio:
     started = time.perf_counter()
     media = _media_type(content_type)
     if media in JSON_TYPES:
@@ -548,7 +593,16 @@ def input_fn(input_data: Any, content_type: str, context: Any = None) -> Decoded
     return to_model_audio(data, rate, fmt, started, (time.perf_counter() - started) * 1000)
 
 
-def predict_fn(data: DecodedAudio, model: LoadedModel, context: Any = None) -> Prediction:
+def predict_fn(data: DecodedAudio | Refusal, model: LoadedModel, context: Any = None) -> Prediction | Refusal:
+    if isinstance(data, Refusal):
+        return data
+    try:
+        return _predict(data, model)
+    except Exception as exc:
+        return _internal(exc, context)
+
+
+def _predict(data: DecodedAudio, model: LoadedModel) -> Prediction:
     t0 = time.perf_counter()
     probs = score_chunks(model.module, data.samples)
     segments = speech_segments(probs, data.samples.shape[0] / SAMPLE_RATE)
@@ -556,7 +610,18 @@ def predict_fn(data: DecodedAudio, model: LoadedModel, context: Any = None) -> P
     return Prediction(audio=data, probabilities=probs, segments=segments)
 
 
-def output_fn(prediction: Prediction, accept: str, context: Any = None) -> tuple[str, str]:
+def output_fn(prediction: Prediction | Refusal, accept: str, context: Any = None) -> tuple[str, str]:
+    if not isinstance(prediction, Refusal):
+        try:
+            return _serialise(prediction, accept)
+        except RequestError as exc:
+            prediction = _refuse(exc, context)
+        except Exception as exc:
+            prediction = _internal(exc, context)
+    return prediction.message, "text/plain; charset=utf-8"
+
+
+def _serialise(prediction: Prediction, accept: str) -> tuple[str, str]:
     # Accept may list several types (text/html,application/json;q=0.9): JSON is fine if any of them allows it.
     media_types = [_media_type(part) for part in (accept or "").split(",")] or [""]
     if not any(media in ("", "*/*", "application/json", "application/*") for media in media_types):
