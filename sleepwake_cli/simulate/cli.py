@@ -236,7 +236,8 @@ def _floats(text: str) -> tuple[float, ...]:
 def _existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{text}: {'is a folder' if path.is_dir() else 'no such file'}")
+        why = "is a folder" if path.is_dir() else "is not a regular file" if path.exists() else "no such file"
+        raise argparse.ArgumentTypeError(f"{text}: {why}")
     return path
 
 
