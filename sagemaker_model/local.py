@@ -97,14 +97,27 @@ class InvocationResult:
     body: bytes
     content_type: str
     model_latency_ms: float
-    error: str | None = None  # the toolkit's message for a non-200 (body is message + traceback, as in the toolkit)
+    # The message of a non-200. The body is that message when the handler answered the error itself, and message +
+    # traceback when an exception reached the toolkit (its handle_error format).
+    error: str | None = None
 
 
 class _Context:
-    """The slice of the TorchServe context the toolkit passes to handler functions that take one."""
+    """The slice of the TorchServe context the toolkit passes to handler functions that take one.
+
+    TorchServe keeps one context per model and keeps each request's status and content type on it
+    (ts/context.py set_response_status, set_response_content_type); the response is built from them.
+    """
 
     def __init__(self, model_dir: Path) -> None:
         self.system_properties = {"model_dir": str(model_dir), "gpu_id": None}
+        self.status: tuple[int, str] | None = None
+
+    def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
+        self.status = (int(code), phrase)
+
+    def set_response_content_type(self, idx: int, value: str) -> None:
+        pass  # the content type comes back from output_fn, as the toolkit reads it
 
 
 class ModelServer:
@@ -147,6 +160,7 @@ class ModelServer:
             try:
                 if not accept or accept == "*/*":
                     accept = JSON  # SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT's default
+                self._context.status = None  # a new request: TorchServe starts it with no status set
                 data: Any = bytearray(body)  # the model server hands the body over as a bytearray
                 if content_type in UTF8_TYPES:
                     data = data.decode("utf-8")
@@ -155,7 +169,12 @@ class ModelServer:
                 result = self._run(self.handler.output_fn, prediction, accept)
                 response, response_type = result if isinstance(result, tuple) else (result, accept)
                 payload = response.encode("utf-8") if isinstance(response, str) else bytes(response)
-                return InvocationResult(200, payload, response_type, (time.perf_counter() - t0) * 1000)
+                latency_ms = (time.perf_counter() - t0) * 1000
+                if self._context.status is not None and self._context.status[0] != 200:
+                    # The handler answered an error through the context: its message is the whole body.
+                    error = payload.decode("utf-8", "replace")
+                    return InvocationResult(self._context.status[0], payload, response_type, latency_ms, error)
+                return InvocationResult(200, payload, response_type, latency_ms)
             except Exception as exc:
                 trace = traceback.format_exc()
                 if self._error_types and isinstance(exc, self._error_types):

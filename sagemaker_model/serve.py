@@ -16,20 +16,92 @@ from sagemaker_model.local import DEFAULT_MODEL_DIR, ModelServer, prepare_model_
 
 logger = logging.getLogger("sleepwake.serve")
 MAX_BODY_BYTES = 25 * 1024 * 1024  # SageMaker real-time endpoints reject larger payloads before the container
+# An oversized body is read and thrown away after the 413 is sent, so the client finishes sending and reads the
+# answer instead of a connection reset (closing a socket with unread data makes the kernel send RST). A body
+# beyond this is not worth reading: the connection is just closed.
+MAX_DISCARD_BYTES = 4 * MAX_BODY_BYTES
+DISCARD_TIMEOUT_S = 10.0
+
+
+class BodyError(Exception):
+    """A request whose body cannot be read as sent: answered with `status`, then the connection is closed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def _send(self, status: int, body: bytes, content_type: str = "text/plain", extra: dict | None = None) -> None:
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            content_type: str = "text/plain; charset=utf-8",
+            extra: dict[str, str] | None = None,
+            *,
+            close: bool = False,
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             for key, value in (extra or {}).items():
                 self.send_header(key, value)
+            if close:
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(body)
+
+        def _body_length(self) -> int:
+            """Content-Length as a number, or BodyError: without a trustworthy length the next request on this
+            connection cannot be found, so every refusal here also closes it."""
+            if self.headers.get("Transfer-Encoding"):
+                raise BodyError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length (not chunked)")
+            values = self.headers.get_all("Content-Length") or []
+            if not values:
+                return 0
+            if len(set(values)) > 1:
+                raise BodyError(HTTPStatus.BAD_REQUEST, f"conflicting Content-Length headers: {', '.join(values)}")
+            text = values[0].strip()
+            if not text.isdigit() or not text.isascii():
+                raise BodyError(HTTPStatus.BAD_REQUEST, f"Content-Length must be a whole number of bytes, got {text!r}")
+            length = int(text)
+            if length > MAX_BODY_BYTES:
+                raise BodyError(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"payload of {length} bytes is larger than the {MAX_BODY_BYTES // (1024 * 1024)} MB limit",
+                )
+            return length
+
+        def _refuse_body(self, error: BodyError) -> None:
+            self._send(error.status, error.message.encode(), close=True)
+            length = self.headers.get("Content-Length", "").strip()
+            if error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE and length.isdigit():
+                self._discard(min(int(length), MAX_DISCARD_BYTES))
+
+        def _discard(self, remaining: int) -> None:
+            self.connection.settimeout(DISCARD_TIMEOUT_S)
+            try:
+                while remaining > 0:
+                    chunk = self.rfile.read(min(remaining, 1 << 16))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
+            except OSError:
+                pass  # the client gave up: nothing left to tell it
+
+        def handle_expect_100(self) -> bool:
+            # `Expect: 100-continue` (curl sends it for bodies over 1 MB): refuse before the body is sent at all.
+            try:
+                self._body_length()
+            except BodyError as error:
+                self._send(error.status, error.message.encode(), close=True)
+                return False
+            return super().handle_expect_100()
 
         def do_GET(self) -> None:
             if self.path == "/ping":
@@ -39,25 +111,32 @@ def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 self._send(HTTPStatus.NOT_FOUND, b"not found")
 
         def do_POST(self) -> None:
+            try:
+                length = self._body_length()
+            except BodyError as error:
+                self._refuse_body(error)
+                return
+            body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                self._send(
+                    HTTPStatus.BAD_REQUEST, f"body ended after {len(body)} of {length} bytes".encode(), close=True
+                )
+                return
             if self.path != "/invocations":
                 self._send(HTTPStatus.NOT_FOUND, b"not found")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"payload larger than 25 MB")
-                return
-            body = self.rfile.read(length) if length else b""
             result = server.invoke(
                 body,
                 self.headers.get("Content-Type", ""),
                 self.headers.get("Accept", "application/json"),
             )
-            self._send(
-                result.status,
-                result.body,
-                result.content_type,
-                {"X-Model-Latency-Ms": f"{result.model_latency_ms:.3f}"},
-            )
+            payload, content_type = result.body, result.content_type
+            if result.status != HTTPStatus.OK:
+                # The message only: a traceback names files on this machine and helps no caller. It goes to the log.
+                logger.warning("POST /invocations %d: %s", result.status, result.body.decode("utf-8", "replace"))
+                payload = (result.error or "model error").encode()
+                content_type = "text/plain; charset=utf-8"
+            self._send(result.status, payload, content_type, {"X-Model-Latency-Ms": f"{result.model_latency_ms:.3f}"})
 
         def log_message(self, format: str, *args: object) -> None:
             logger.info("%s %s", self.address_string(), format % args)

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import struct
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -134,6 +135,42 @@ class RequestError(BaseInferenceToolkitError):
 
     def __init__(self, status_code: int, message: str) -> None:
         super().__init__(status_code, message, message)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A request already answered with an error status through the serving context: the hooks after input_fn
+    pass it through, and output_fn sends its message as the whole body."""
+
+    status: int
+    message: str
+
+
+def _refuse(exc: RequestError, context: Any) -> Refusal:
+    """Answer `exc` through TorchServe's context instead of raising it.
+
+    Raised, the toolkit's Transformer.handle_error sends "message\ntraceback" (`traceback.format_exc()`, with the
+    container's file paths) as the body. TorchServe takes each response's status from the request's context
+    (ts/context.py set_response_status; otf_message_handler.create_predict_response reads get_response_status),
+    the same call handle_error makes, so setting it here and returning normally sends the message alone.
+    Without such a context (warm-up, a plain call) the error is raised as before.
+    """
+    set_status = getattr(context, "set_response_status", None)
+    if set_status is None:
+        raise exc
+    set_status(code=exc.status_code, phrase=" ".join(str(exc.phrase).split()))  # a reason phrase has no CR/LF
+    logger.info("request refused: %d %s", exc.status_code, exc.message)
+    return Refusal(exc.status_code, exc.message)
+
+
+def _internal(exc: Exception, context: Any) -> Refusal:
+    """An unexpected failure: the traceback goes to the log, the caller gets a 500 with no server paths."""
+    if getattr(context, "set_response_status", None) is None:
+        raise exc
+    logger.exception("request failed")
+    return _refuse(
+        RequestError(500, f"the model handler failed ({type(exc).__name__}); see the endpoint's logs"), context
+    )
 
 
 @dataclass
@@ -300,10 +337,68 @@ def _downmix(data: np.ndarray) -> np.ndarray:
     return mono
 
 
+# Data-chunk sizes that mean "unknown, read to the end" rather than a length. A writer that streams to a pipe
+# cannot seek back to fill the sizes in once it knows them, so it leaves a placeholder:
+# - 0xFFFFFFFF: FFmpeg's RIFF writer starts every chunk with size -1 (libavformat/riffenc.c ff_start_tag,
+#   `avio_wl32(pb, -1)`) and wavenc.c writes -1 as the RIFF size; both are patched only when the output is
+#   seekable (wav_write_trailer), so `ffmpeg ... -f wav -` leaves them.
+# - 0: what older FFmpeg releases' ff_start_tag wrote (`avio_wl32(pb, 0)`, libavformat/riff.c), the same way.
+# - 0x7FFFF000: SoX's MS_UNSPEC ("magic length written when it's not possible to write valid lengths ... when
+#   magic length is detected on inputs, disable any length logic", src/wav.c); `sox ... -t wav -` and
+#   `espeak-ng --stdout` write it (with 0x7FFFF000 + header size as the RIFF size).
+# Any other data size larger than the body is a cut upload: answered 400, never analysed as shorter audio.
+WAV_UNKNOWN_DATA_SIZES = {0, 0xFFFFFFFF, 0x7FFFF000}
+
+
+def _whole_wav(raw: bytes) -> bytes:
+    """The WAV as scipy should read it: header chunks, then the data chunk with the size actually sent.
+
+    Walks the RIFF chunks up to `data`. A data size the body cannot hold is a truncated upload (400, both sizes
+    named); a streaming writer's "unknown size" placeholder means the samples run to the end of the body (cut to
+    whole frames). The RIFF size is not trusted either way: streaming writers leave a placeholder there too.
+    Returns `raw` itself when its sizes already agree with it (the usual file), else a corrected copy.
+    """
+    order = ">" if raw[:4] == b"RIFX" else "<"
+    pos, block_align = 12, 0
+    while pos + 8 <= len(raw):
+        chunk_id = raw[pos : pos + 4]
+        (size,) = struct.unpack(order + "I", raw[pos + 4 : pos + 8])
+        body = pos + 8
+        available = len(raw) - body
+        if chunk_id == b"data":
+            if size in WAV_UNKNOWN_DATA_SIZES and size != available:
+                size = available - available % block_align if block_align else available
+            elif size > available:
+                raise RequestError(
+                    400,
+                    f"truncated WAV: the data chunk declares {size} bytes but the body holds {available} bytes "
+                    f"after its header ({len(raw)} bytes in all); send the whole file",
+                )
+            elif raw[4:8] == struct.pack(order + "I", len(raw) - 8):
+                return raw  # sizes agree with the body: no copy
+            head = bytearray(raw[:body])
+            head[4:8] = struct.pack(order + "I", len(head) - 8 + size)
+            head[body - 4 : body] = struct.pack(order + "I", size)
+            return bytes(head) + raw[body : body + size]
+        if size > available:
+            raise RequestError(
+                400,
+                f"truncated WAV: the {chunk_id.decode('latin-1')!r} chunk declares {size} bytes but only "
+                f"{available} follow; send the whole file",
+            )
+        if chunk_id == b"fmt " and size >= 14:
+            (block_align,) = struct.unpack(order + "H", raw[body + 12 : body + 14])
+        pos = body + size + (size & 1)  # chunks are word-aligned
+    raise RequestError(400, "WAV has no data chunk (truncated before the samples?)")
+
+
 def decode_wav(raw: bytes) -> tuple[np.ndarray, int, str]:
     """(samples [frames, channels] in their file dtype, rate, format label) via scipy.io.wavfile."""
+    if raw[:4] == b"RF64":
+        raise RequestError(415, "RF64 WAV is not supported; send a RIFF WAV (clips are far below 4 GB)")
     if len(raw) < 12 or raw[:4] not in (b"RIFF", b"RIFX") or raw[8:12] != b"WAVE":
         raise RequestError(400, "body is not a WAV file (no RIFF/WAVE header)")
+    raw = _whole_wav(raw)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -482,8 +577,17 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     return model
 
 
-def input_fn(input_data: Any, content_type: str, context: Any = None) -> DecodedAudio:
+def input_fn(input_data: Any, content_type: str, context: Any = None) -> DecodedAudio | Refusal:
     """Bytes (the toolkit hands JSON over as str) → validated mono float32 audio at SAMPLE_RATE."""
+    try:
+        return _decode_request(input_data, content_type)
+    except RequestError as exc:
+        return _refuse(exc, context)
+    except Exception as exc:
+        return _internal(exc, context)
+
+
+def _decode_request(input_data: Any, content_type: str) -> DecodedAudio:
     started = time.perf_counter()
     media = _media_type(content_type)
     if media in JSON_TYPES:
@@ -500,7 +604,16 @@ def input_fn(input_data: Any, content_type: str, context: Any = None) -> Decoded
     return to_model_audio(data, rate, fmt, started, (time.perf_counter() - started) * 1000)
 
 
-def predict_fn(data: DecodedAudio, model: LoadedModel, context: Any = None) -> Prediction:
+def predict_fn(data: DecodedAudio | Refusal, model: LoadedModel, context: Any = None) -> Prediction | Refusal:
+    if isinstance(data, Refusal):
+        return data
+    try:
+        return _predict(data, model)
+    except Exception as exc:
+        return _internal(exc, context)
+
+
+def _predict(data: DecodedAudio, model: LoadedModel) -> Prediction:
     t0 = time.perf_counter()
     probs = score_chunks(model.module, data.samples)
     segments = speech_segments(probs, data.samples.shape[0] / SAMPLE_RATE)
@@ -508,7 +621,18 @@ def predict_fn(data: DecodedAudio, model: LoadedModel, context: Any = None) -> P
     return Prediction(audio=data, probabilities=probs, segments=segments)
 
 
-def output_fn(prediction: Prediction, accept: str, context: Any = None) -> tuple[str, str]:
+def output_fn(prediction: Prediction | Refusal, accept: str, context: Any = None) -> tuple[str, str]:
+    if not isinstance(prediction, Refusal):
+        try:
+            return _serialise(prediction, accept)
+        except RequestError as exc:
+            prediction = _refuse(exc, context)
+        except Exception as exc:
+            prediction = _internal(exc, context)
+    return prediction.message, "text/plain; charset=utf-8"
+
+
+def _serialise(prediction: Prediction, accept: str) -> tuple[str, str]:
     # Accept may list several types (text/html,application/json;q=0.9): JSON is fine if any of them allows it.
     media_types = [_media_type(part) for part in (accept or "").split(",")] or [""]
     if not any(media in ("", "*/*", "application/json", "application/*") for media in media_types):

@@ -22,18 +22,22 @@ class Span:
     high: float
 
     def __post_init__(self) -> None:
-        if not 0 <= self.low <= self.high:
-            raise ValueError(f"bad range {self.low}-{self.high}")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low < 0:
+            raise ValueError(f"{self.low:g}-{self.high:g}: durations must be finite and not negative")
+        if self.low > self.high:
+            raise ValueError(f"LOW {self.low:g} is above HIGH {self.high:g}: write the range low first")
 
     @classmethod
     def parse(cls, text: str) -> Span:
-        """`210` or `180-240` (seconds)."""
-        parts = [float(p) for p in text.split("-")]
-        if len(parts) == 1:
-            return cls(parts[0], parts[0])
-        if len(parts) == 2:
-            return cls(parts[0], parts[1])
-        raise ValueError(f"{text!r} is not SECONDS or LOW-HIGH")
+        """`210` or `180-240` (seconds, not negative)."""
+        parts = text.strip().split("-")
+        if len(parts) not in (1, 2) or not all(p.strip() for p in parts):
+            raise ValueError(f"{text!r} is not SECONDS or LOW-HIGH (seconds, not negative)")
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"{text!r} is not SECONDS or LOW-HIGH (seconds, not negative)") from None
+        return cls(values[0], values[-1])
 
     def draw(self, rng: np.random.Generator) -> float:
         return self.low if self.low == self.high else float(rng.uniform(self.low, self.high))

@@ -97,6 +97,15 @@ def nap_variants_table(base: PolicyResult, variants: list[Variant]) -> str:
     return _grid(head, [row("(as configured)", "", base), *(row(v.setting, v.value, v.result) for v in variants)])
 
 
+def plural(n: int, noun: str) -> str:
+    """`1 request`, `2 requests`, `0 requests`: the nouns the report counts all take an s."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _meet(n: int) -> str:
+    return f"{plural(n, 'request')} {'meets' if n == 1 else 'meet'}"
+
+
 def fmt_wait(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s" if seconds else "0"
@@ -192,18 +201,19 @@ def closing_note(results: list[PolicyResult], variants: list[Variant], settings:
         if r.served_by_fallback:
             share = 100 * r.served_by_fallback / max(r.requests, 1)
             waits = (
-                f"{r.failed} failed; {r.served_by_fallback} of {r.requests} requests ({share:.1f} %) answered by the "
-                f"fallback (${r.fallback_cost:.2f}); latency p50 {fmt_wait(r.latency_p50_s)}, "
+                f"{r.failed} failed; {r.served_by_fallback} of {plural(r.requests, 'request')} ({share:.1f} %) "
+                f"answered by the fallback (${r.fallback_cost:.2f}); latency p50 {fmt_wait(r.latency_p50_s)}, "
                 f"p95 {fmt_wait(r.latency_p95_s)}"
             )
         elif r.met_no_capacity == 0 and r.wait_max_s < 1:
             waits = "nobody waits"
         else:
             waits = (
-                f"{r.met_no_capacity} of {r.requests} requests met no capacity, wait p50 {fmt_wait(r.wait_p50_s)}, "
+                f"{r.met_no_capacity} of {plural(r.requests, 'request')} met no capacity, "
+                f"wait p50 {fmt_wait(r.wait_p50_s)}, "
                 f"p95 {fmt_wait(r.wait_p95_s)}, max {fmt_wait(r.wait_max_s)}; {r.long_waits} waited over {long:g} min"
             )
-        lines.append(f"- {r.label}: saves {r.saving_pct:.1f} % (${r.cost:.2f}); {waits}; {r.wakes} wakes.")
+        lines.append(f"- {r.label}: saves {r.saving_pct:.1f} % (${r.cost:.2f}); {waits}; {plural(r.wakes, 'wake')}.")
     sw = next((r for r in results if r.key == "sleepwake"), None)
     if sw is not None and variants:
         lines.append(_most_important(sw, variants))
@@ -223,8 +233,9 @@ def _most_important(base: PolicyResult, variants: list[Variant]) -> str:
     best = max(by_setting[top_cost], key=lambda v: v.result.saving_pct)
     parts = [
         f"- Sleepwake: the {top_cost} is the setting that matters most. '{best.value}' takes the saving from "
-        f"{base.saving_pct:.1f} % to {best.result.saving_pct:.1f} %, with {best.result.met_no_capacity} requests "
-        f"meeting no capacity instead of {base.met_no_capacity} (max wait {fmt_wait(best.result.wait_max_s)})."
+        f"{base.saving_pct:.1f} % to {best.result.saving_pct:.1f} %, with "
+        f"{plural(best.result.met_no_capacity, 'request')} meeting no capacity instead of {base.met_no_capacity} "
+        f"(max wait {fmt_wait(best.result.wait_max_s)})."
     ]
     small = [
         f"{s} ({'/'.join(v.value for v in vs)}): {cost_swing(vs):.1f} points"
@@ -236,7 +247,7 @@ def _most_important(base: PolicyResult, variants: list[Variant]) -> str:
     fewest = min(variants, key=lambda v: (v.result.met_no_capacity, v.result.wait_max_s))
     if fewest.result.met_no_capacity < base.met_no_capacity:
         parts.append(
-            f" For waits, {fewest.setting} = {fewest.value} helps most: {fewest.result.met_no_capacity} requests meet "
+            f" For waits, {fewest.setting} = {fewest.value} helps most: {_meet(fewest.result.met_no_capacity)} "
             f"no capacity instead of {base.met_no_capacity} (max wait {fmt_wait(fewest.result.wait_max_s)})."
         )
     return "".join(parts)
@@ -338,7 +349,7 @@ def chart(path: Path, trace: Trace, results: list[PolicyResult]) -> None:
     edges = [(trace.start + timedelta(hours=h)).astimezone(zone) for h in range(len(counts))]
     axes[0].bar(edges, counts, width=1 / 24, align="edge", color="#7a8ca5")
     axes[0].set_ylabel("req/h")
-    axes[0].set_title(f"{trace.source}: {len(trace.requests)} requests (times in {CHART_TZ})", fontsize=10)
+    axes[0].set_title(f"{trace.source}: {plural(len(trace.requests), 'request')} (times in {CHART_TZ})", fontsize=10)
 
     for ax, r in zip(time_axes[1:], results, strict=True):
         xs = [t.astimezone(zone) for t, _ in r.copy_changes] + [trace.end.astimezone(zone)]

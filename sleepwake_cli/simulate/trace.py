@@ -72,44 +72,100 @@ def _local_midnight(moment: datetime, tz: str, *, after: bool) -> datetime:
     return midnight.astimezone(UTC)
 
 
+# The simulator replays minute by minute with idle checks every few minutes: a trace spanning years (one
+# mistyped year in a row) would run for hours, so a span beyond this is refused with the rows that make it.
+MAX_TRACE_DAYS = 366
+HEADER = ("timestamp", "wake_lead_seconds")
+
+
 def _parse_timestamp(text: str, default_tz: ZoneInfo) -> datetime:
     text = text.strip()
     try:
-        return datetime.fromtimestamp(float(text), tz=UTC)
+        seconds = float(text)
     except ValueError:
-        pass
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        seconds = None
+    if seconds is not None:
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"timestamp {text!r} is out of range for Unix seconds") from None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"timestamp {text!r} is neither ISO 8601 (2025-05-06T14:00:00Z) nor Unix seconds") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=default_tz)
     return moment.astimezone(UTC)
+
+
+def _parse_lead(text: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        lead = float(text)
+    except ValueError:
+        raise ValueError(f"wake_lead_seconds {text!r} is not a number (leave it empty for no /wake intent)") from None
+    if lead < 0 or not math.isfinite(lead):
+        raise ValueError(f"wake_lead_seconds {text!r} must be a non-negative number")
+    return lead
+
+
+def _is_header(row: list[str]) -> bool:
+    """A first row whose first cell is words (no digit) is a header; one with digits is a row, good or bad."""
+    return not any(ch.isdigit() for ch in row[0])
 
 
 def load_csv(path: Path, *, naive_tz: str = "UTC") -> Trace:
     """Read `timestamp[,wake_lead_seconds]` rows (header optional); the window is whole local days around them.
 
     timestamp: ISO 8601 (offset or Z; without one, `naive_tz`) or Unix seconds. wake_lead_seconds: empty for a
-    request with no intent, else how many seconds before it the product called /wake.
+    request with no intent, else how many seconds before it the product called /wake. Every error names the
+    file and line (`file:line: why`).
     """
     zone = ZoneInfo(naive_tz)
-    requests: list[Request] = []
-    with path.open(newline="") as handle:
-        for lineno, row in enumerate(csv.reader(handle), start=1):
-            if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
-                continue
-            if lineno == 1 and row[0].strip().lower() in ("timestamp", "time", "at"):
-                continue
-            try:
-                at = _parse_timestamp(row[0], zone)
-                lead_text = row[1].strip() if len(row) > 1 else ""
-                lead = float(lead_text) if lead_text else None
-            except ValueError as exc:
-                raise ValueError(f"{path}:{lineno}: {exc}") from exc
-            if lead is not None and (lead < 0 or not math.isfinite(lead)):
-                raise ValueError(f"{path}:{lineno}: wake_lead_seconds must be a non-negative number")
-            requests.append(Request(at, lead))
-    if not requests:
-        raise ValueError(f"{path}: no requests")
-    requests.sort(key=lambda r: r.at)
+    rows: list[tuple[datetime, float | None, int]] = []
+    seen_data = False
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        try:
+            for row in reader:
+                line = reader.line_num
+                if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
+                    continue
+                if not seen_data:
+                    seen_data = True
+                    if _is_header(row):
+                        names = tuple(cell.strip().lower() for cell in row)
+                        if names != HEADER[: len(names)]:
+                            raise ValueError(
+                                f"{path}:{line}: the header must be 'timestamp' or 'timestamp,wake_lead_seconds', "
+                                f"got {','.join(row)!r}"
+                            )
+                        continue
+                if len(row) > len(HEADER):
+                    raise ValueError(
+                        f"{path}:{line}: {len(row)} fields; a row is timestamp[,wake_lead_seconds] (2 at most)"
+                    )
+                try:
+                    rows.append((_parse_timestamp(row[0], zone), _parse_lead(row[1] if len(row) > 1 else ""), line))
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{line}: {exc}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a UTF-8 text file (a CSV of timestamp[,wake_lead_seconds])") from None
+        except csv.Error as exc:
+            raise ValueError(f"{path}:{reader.line_num}: {exc}") from None
+    if not rows:
+        raise ValueError(f"{path}: no requests (rows of timestamp[,wake_lead_seconds])")
+    rows.sort(key=lambda r: r[0])
+    first, last = rows[0], rows[-1]
+    days = (last[0] - first[0]).total_seconds() / 86400
+    if days > MAX_TRACE_DAYS:
+        raise ValueError(
+            f"{path}: the requests span {days:.0f} days, from line {first[2]} ({first[0]:%Y-%m-%d}) to line "
+            f"{last[2]} ({last[0]:%Y-%m-%d}); the simulator replays at most {MAX_TRACE_DAYS} days"
+        )
+    requests = [Request(at, lead) for at, lead, _ in rows]
     start = _local_midnight(requests[0].at, WINDOW_TZ, after=False)
     end = _local_midnight(requests[-1].at, WINDOW_TZ, after=True)
     return Trace(tuple(requests), start, end, source=str(path))

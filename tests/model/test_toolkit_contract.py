@@ -77,12 +77,15 @@ def test_the_real_toolkit_transformer_serves_speech_and_maps_bad_input_to_4xx(
     # THEN it answers JSON with segments
     assert ok.status is None and ok.content_type == "application/json"
     assert '"segments":[{' in out[0]
-    # WHEN garbage arrives THEN the toolkit answers the handler's 4xx with its message
-    bad = _TorchServeContext(model_dir, {"Content-Type": "audio/wav"})
+    # WHEN garbage arrives THEN the toolkit answers the handler's 4xx with its message. TorchServe keeps one
+    # context per model and gives each request new properties and status (tests/model/test_error_answers.py).
+    bad = ok
+    bad.request_processor, bad.status = [_RequestProcessor({"Content-Type": "audio/wav"})], None
     out = transformer.transform([{"body": bytearray(b"garbage")}], bad)
     assert bad.status is not None and bad.status[0] == 400
     assert out[0].startswith("body is not a WAV file")
-    unsupported = _TorchServeContext(model_dir, {"Content-Type": "image/png"})
+    unsupported = ok
+    unsupported.request_processor, unsupported.status = [_RequestProcessor({"Content-Type": "image/png"})], None
     transformer.transform([{"body": bytearray(b"\x89PNG")}], unsupported)
     assert unsupported.status is not None and unsupported.status[0] == 415
     sys.modules.pop("inference", None)

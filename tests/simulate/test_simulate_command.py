@@ -44,9 +44,10 @@ def test_simulate_reports_a_table_a_json_file_and_a_chart(tmp_path: Path, capsys
 
 
 def test_a_schedule_the_core_cannot_read_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["simulate", "--sleep-cron", "cron(*/5 * * * ? *)", "--out", str(tmp_path), "--no-chart"])
-    assert code == 2
-    assert "minute and hour must be fixed" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--sleep-cron", "cron(*/5 * * * ? *)", "--out", str(tmp_path), "--no-chart"])
+    assert exit_.value.code == 2
+    assert "argument --sleep-cron: 'cron(*/5 * * * ? *)': minute and hour must be fixed" in capsys.readouterr().err
 
 
 def test_bench_latencies_replace_the_default_warm_up(tmp_path: Path) -> None:
