@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from werkzeug.serving import make_server
 from localaws import autoscaling, cloudwatch, dynamodb, events, lambdas, sagemaker, scheduler, stepfunctions
 from localaws import clock as clock_mod
 from localaws.clock import EmulatedClock
+from localaws.ports import listen
 
 LOG = logging.getLogger(__name__)
 
@@ -50,7 +52,10 @@ class _Server(ThreadedMotoServer):
         super().__init__(**kwargs)
         self._clock = clock
 
-    def _server_entry(self) -> None:
+    def start(self) -> None:
+        """Bind in the caller's thread: moto binds in the server thread, so a busy port left start() waiting
+        forever (and werkzeug answers a bind error with sys.exit in that thread)."""
+        listener = listen(self._ip_address, self._port, backlog=128)  # werkzeug's own listen queue
         app: Any = DomainDispatcherApplication(create_backend_app)
         clock = self._clock
         if clock is not None:
@@ -60,9 +65,15 @@ class _Server(ThreadedMotoServer):
                 with clock.paused(soft=True):
                     return list(inner(environ, start_response))
 
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        try:
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler, fd=listener.fileno()
+            )
+        finally:
+            listener.close()  # werkzeug serves a duplicate of it
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="localaws-moto", daemon=True)
+        self._thread.start()
 
 
 def _reset_sleepwake_clients() -> None:
@@ -130,7 +141,11 @@ class Emulator:
         self._server = _Server(
             ip_address=self.host, port=self.port, verbose=False, clock=self.clock if self.instant_calls else None
         )
-        self._server.start()
+        try:
+            self._server.start()
+        except BaseException:
+            self._server = None
+            raise
         self.port = self._server.get_host_and_port()[1]
         env = {
             "MOTO_PORT": str(self.port),  # moto's Step Functions engine calls back on this port
