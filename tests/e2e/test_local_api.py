@@ -7,11 +7,14 @@ import contextlib
 import http.client
 import io
 import json
+import re
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
+from localaws.activity import Activity
 from localaws.burst import burst
 from localaws.local import LocalStack
 from tests.e2e.conftest import FAST, NIGHT, PROVISIONING, SPEED, sleep_now
@@ -121,3 +124,40 @@ def test_a_reason_over_200_characters_names_the_field_and_the_limit(local):
     assert status == 422
     message = json.loads(body)["message"]
     assert "reason" in message and "200" in message
+
+
+def wait_for(lines: list[str], pattern: str, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [line for line in list(lines) if re.search(pattern, line)]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no line matching {pattern!r} in:\n" + "\n".join(lines))
+
+
+def test_what_happens_is_one_line_each_in_emulated_time_failures_with_their_reason(local):
+    """Runs last: it leaves the component failed."""
+    lines: list[str] = []
+    activity = Activity(local, lines.append).start()
+    try:
+        local.emu.fire_schedule(local.outputs["IdleCheckScheduleName"])
+        wait_for(lines, r"Z  schedule +\S+ fired \(due \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\) -> \S+SleepStateMachine")
+        wait_for(lines, r"Z  sleep +started \S+ \(trigger idle\)")
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            sleep_now(local)
+        wait_for(lines, r"Z  state +\w+ -> asleep")
+        ic = local.outputs["InferenceComponentName"]
+        local.emu.fail_next_provisioning(ic, "Model container failed health checks")
+        code, _ = local.wake(reason="doomed")
+        assert code == 202
+        wait_for(lines, r"Z  state +asleep -> waking: api: doomed$")
+        wait_for(lines, r"Z  wake +started wake-\S+ \(api: doomed\)$")
+        wait_for(lines, r"Z  copies +desired 1, serving 0 \(Updating\)$")
+        wait_for(lines, r"Z  failure +.*Model container failed health checks", timeout=300)
+        wait_for(lines, r"Z  state +\w+ -> failed")
+    finally:
+        activity.stop()
+    assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  [a-z]+ +\S", line) for line in lines), lines
+    assert not any("Traceback" in line for line in lines)
