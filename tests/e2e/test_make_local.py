@@ -136,11 +136,20 @@ def test_bad_ports_are_one_line_errors(args, message):
     assert len(lines) == 1 and message in lines[0], done.stderr
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_stop_signal_during_the_deploy_stops_it_at_once(tmp_path, signum):
+@pytest.mark.parametrize(
+    ("signum", "marker"),
+    [
+        (signal.SIGINT, "creating StateTable"),  # the deploy's first resources
+        (signal.SIGTERM, "creating InferenceComponent"),  # waiting for the copy: provisioning, model load, warm-up
+    ],
+)
+def test_a_stop_signal_during_the_deploy_stops_it_at_once(tmp_path, signum, marker):
     serve = Serve(tmp_path, "--port", "0", "--api-port", "0", "--deployment-file", str(tmp_path / "d.json"))
-    serve.wait_for_line("starting the local stack", timeout=60)
-    time.sleep(3)  # inside the imports or the deploy
+    log = tmp_path / "local.log"
+    deadline = time.monotonic() + 180
+    while not (log.exists() and marker in log.read_text()):
+        assert time.monotonic() < deadline and serve.proc.poll() is None, f"no {marker!r} in the log"
+        time.sleep(0.05)
     began = time.monotonic()
     code, stderr = serve.stop(signum, timeout=30)
     assert time.monotonic() - began < 30
