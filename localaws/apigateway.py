@@ -64,6 +64,7 @@ class ApiRequest:
     path: str  # as sent, without the query string and the stage prefix
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    target: str = ""  # the request line's target exactly as sent (stage prefix and query string included)
 
 
 @dataclass
@@ -174,7 +175,7 @@ class WakeApiServer:
                 path = self.path.split("?", 1)[0]
                 if path == STAGE or path.startswith(STAGE + "/"):
                     path = path[len(STAGE) :] or "/"
-                return server.handle(ApiRequest(self.command, path, dict(self.headers.items()), body))
+                return server.handle(ApiRequest(self.command, path, dict(self.headers.items()), body, self.path))
 
             def _read_chunked(self) -> bytes | None:
                 """The body of a chunked request; None once it passes the payload quota (the rest is not read)."""
