@@ -15,7 +15,25 @@
 Each module's docstring says what it emulates and where it differs from AWS.
 """
 
-from localaws.clock import EmulatedClock
-from localaws.emulator import Emulator, install_extensions
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localaws.clock import EmulatedClock
+    from localaws.emulator import Emulator, install_extensions
 
 __all__ = ["EmulatedClock", "Emulator", "install_extensions"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: moto takes seconds to import, and `make local` checks its ports before that.
+    if name == "EmulatedClock":
+        from localaws.clock import EmulatedClock
+
+        return EmulatedClock
+    if name in ("Emulator", "install_extensions"):
+        from localaws import emulator
+
+        return getattr(emulator, name)
+    raise AttributeError(f"module 'localaws' has no attribute {name!r}")

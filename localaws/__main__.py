@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from localaws import EmulatedClock, Emulator
 from localaws import clock as clock_mod
-from localaws.emulator import add_instance_options
+from localaws.options import add_instance_options
 from sleepwake.core import iso
 
 

@@ -14,10 +14,10 @@ in this process.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -31,6 +31,7 @@ from werkzeug.serving import make_server
 from localaws import autoscaling, cloudwatch, dynamodb, events, lambdas, sagemaker, scheduler, stepfunctions
 from localaws import clock as clock_mod
 from localaws.clock import EmulatedClock
+from localaws.ports import listen
 from sleepwake.core.timestamps import iso
 
 LOG = logging.getLogger(__name__)
@@ -68,7 +69,10 @@ class _Server(ThreadedMotoServer):
         self._clock = clock
         self._pause = pause
 
-    def _server_entry(self) -> None:
+    def start(self) -> None:
+        """Bind in the caller's thread: moto binds in the server thread, so a busy port left start() waiting
+        forever (and werkzeug answers a bind error with sys.exit in that thread)."""
+        listener = listen(self._ip_address, self._port, backlog=128)  # werkzeug's own listen queue
         inner: Any = DomainDispatcherApplication(create_backend_app)
         clock, pause = self._clock, self._pause
 
@@ -83,9 +87,15 @@ class _Server(ThreadedMotoServer):
             with clock.paused(soft=True):
                 return list(inner(environ, start_response))
 
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        try:
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler, fd=listener.fileno()
+            )
+        finally:
+            listener.close()  # werkzeug serves a duplicate of it
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="localaws-moto", daemon=True)
+        self._thread.start()
 
 
 def _reset_sleepwake_clients() -> None:
@@ -96,34 +106,6 @@ def _reset_sleepwake_clients() -> None:
         return
     if hasattr(aws, "reset"):
         aws.reset()
-
-
-def seconds(text: str) -> float:
-    """An argparse type: emulated seconds, 0 or more (a one-line error otherwise)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"seconds must be 0 or more, got {text}")
-    return value
-
-
-def add_instance_options(parser: argparse.ArgumentParser) -> None:
-    """The two-phase provisioning settings as command-line options (`make local`, `python -m localaws`)."""
-    parser.add_argument(
-        "--copy-seconds",
-        type=seconds,
-        default=None,
-        help="a copy on an instance the endpoint still has, emulated seconds (default: 57%% of --provisioning-seconds, "
-        "the share AWS's scale-to-zero blog measured)",
-    )
-    parser.add_argument(
-        "--release-seconds",
-        type=seconds,
-        default=600.0,
-        help="instances go this long after every copy on the endpoint reached 0 (default 600, AWS's ~10 min)",
-    )
 
 
 class Emulator:
@@ -192,7 +174,11 @@ class Emulator:
         self._server = _Server(
             ip_address=self.host, port=self.port, verbose=False, clock=self.clock, pause=self.instant_calls
         )
-        self._server.start()
+        try:
+            self._server.start()
+        except BaseException:
+            self._server = None
+            raise
         self.port = self._server.get_host_and_port()[1]
         env = {
             "MOTO_PORT": str(self.port),  # moto's Step Functions engine calls back on this port

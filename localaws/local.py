@@ -93,13 +93,16 @@ class LocalStack:
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> LocalStack:
+        """Bind both ports first (a busy one raises OSError at once), then deploy, then serve the API."""
         if self._owns_emulator:
             self.emu.start()
         try:
+            self.api = WakeApiServer(None, port=self.api_port)
             self.stack = Stack(
                 self.emu, REPO_ROOT / "template.yaml", parameters=self.parameters, stack_name=self.stack_name
             ).deploy()
-            self.api = WakeApiServer(self.stack, port=self.api_port).start()
+            self.api.stack = self.stack
+            self.api.start()
             if self.deployment_file:
                 self._write_deployment(self.deployment_file)
         except BaseException:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from localaws.emulator import Emulator
 
@@ -308,6 +309,8 @@ class Stack:
         self.api_routes: dict[tuple[str, str], str] = {}  # (METHOD, /path) -> function name
         self.outputs: dict[str, Any] = {}
         self.custom_resource_responses: dict[str, dict[str, Any]] = {}
+        self._api_client: Any = None
+        self._api_client_lock = threading.Lock()
 
     # -- helpers --------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -759,12 +762,16 @@ class Stack:
 
     # -- the API ----------------------------------------------------------------------------------------
     def _route(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
-        """(function, resource template, path parameters), preferring exact paths and exact methods."""
+        """(function, resource template, path parameters), preferring exact paths and exact methods.
+
+        API Gateway REST APIs ignore a trailing slash when matching (see localaws/apigateway.py for sources):
+        `/status/` reaches the `/status` resource; `/` matches only a method on the root resource."""
         candidates = []
+        matched = path.rstrip("/") or "/"
         for (verb, resource), function in self.api_routes.items():
             if verb not in (method, "ANY"):
                 continue
-            m = _template_regex(resource).fullmatch(path)
+            m = _template_regex(resource).fullmatch(matched)
             if m:
                 greedy = "+}" in resource
                 candidates.append((greedy, resource.count("{"), verb == "ANY", function, resource, m.groupdict()))
@@ -774,14 +781,34 @@ class Stack:
         _, _, _, function, resource, params = candidates[0]
         return function, resource, params
 
+    def _api_lambda(self) -> Any:
+        """One Lambda client for every API request: creating a boto3 client per request from many threads is
+        slow and not thread-safe (the default session). Like API Gateway, it does not retry an Invoke, and it
+        waits as long as a function may run (a burst queues behind one container here, see lambdas.py)."""
+        with self._api_client_lock:
+            if self._api_client is None:
+                self._api_client = boto3.session.Session().client(
+                    "lambda",
+                    region_name=self.emu.region,
+                    endpoint_url=self.emu.endpoint_url,
+                    aws_access_key_id="testing",
+                    aws_secret_access_key="testing",
+                    config=Config(max_pool_connections=256, read_timeout=900, retries={"total_max_attempts": 1}),
+                )
+            return self._api_client
+
     def call_api(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """Send an API Gateway (REST, proxy) event for `method path` to the routed Lambda; returns its response
         with `body` parsed when it is JSON. IAM auth is not checked."""
         route = self._route(method.upper(), path)
-        if route is None:
-            return {"statusCode": 403, "body": {"message": "Missing Authentication Token"}}
+        if route is None:  # API Gateway's answer for a method or resource that does not exist
+            return {
+                "statusCode": 403,
+                "headers": {"x-amzn-ErrorType": "MissingAuthenticationTokenException"},
+                "body": {"message": "Missing Authentication Token"},
+            }
         function, resource, path_params = route
         raw = body if isinstance(body, str) or body is None else json.dumps(body)
         now = self.emu.now()
@@ -808,7 +835,7 @@ class Stack:
             "body": raw,
             "isBase64Encoded": False,
         }
-        resp = self.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        resp = self._api_lambda().invoke(FunctionName=function, Payload=json.dumps(event).encode())
         out = json.loads(resp["Payload"].read())
         if resp.get("FunctionError"):
             return {"statusCode": 502, "body": {"message": "Internal server error"}, "error": out}

@@ -11,5 +11,5 @@ local: setup ## the control plane on loopback until Ctrl-C: emulator :5000, wake
 demo: setup ## a whole night on the local stack, checked phase by phase; timeline + build/demo/timeline.png
 	$(BIN)/python -m localaws.demo
 
-bench-wake: setup ## time-to-ready vs provisioning floor, first-request/steady ratio, /wake p50/p99 under a burst
+bench-wake: setup ## time-to-ready vs floor, first-request/steady ratio, /wake p50/p99 under a burst, 300 wakes over 64 connections
 	$(BIN)/python scripts/bench_wake.py

@@ -3,13 +3,14 @@
 MODEL_FILE ?=
 NEURON_MODEL_FILE ?=
 MODEL_S3_URI ?=
+MODEL_PORT ?= 8080
 
 .PHONY: model serve-model bench-model compile-neuron test-model model-check-py310
 model: setup ## build + verify build/model.tar.gz (NEURON_MODEL_FILE=... adds the inf1 trace; MODEL_S3_URI=s3://... uploads)
 	$(BIN)/python -m sagemaker_model.package $(if $(MODEL_FILE),--model-file $(MODEL_FILE)) $(if $(NEURON_MODEL_FILE),--neuron-model-file $(NEURON_MODEL_FILE)) $(if $(MODEL_S3_URI),--s3-uri $(MODEL_S3_URI))
 
-serve-model: setup ## serve GET /ping, POST /invocations on http://127.0.0.1:8080 with the real handler
-	$(BIN)/python -m sagemaker_model.serve --host 127.0.0.1 --port 8080 $(if $(MODEL_FILE),--model-file $(MODEL_FILE))
+serve-model: setup ## serve GET /ping, POST /invocations on http://127.0.0.1:8080 (MODEL_PORT) with the real handler
+	$(BIN)/python -m sagemaker_model.serve --host 127.0.0.1 --port $(MODEL_PORT) $(if $(MODEL_FILE),--model-file $(MODEL_FILE))
 
 bench-model: setup ## model load, first vs steady latency, handler overhead, peak RSS
 	$(BIN)/python scripts/bench_model.py

@@ -6,11 +6,15 @@ Requests go through ModelServer, i.e. the same inference.py the archive ships, l
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import signal
+import sys
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NoReturn
 
 from sagemaker_model.local import DEFAULT_MODEL_DIR, ModelServer, prepare_model_dir
 
@@ -148,27 +152,71 @@ def make_http_server(model_server: ModelServer, host: str = "127.0.0.1", port: i
     return ThreadingHTTPServer((host, port), make_handler(model_server))
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is out of range (0-65535)")
+    return port
+
+
+def _bind(host: str, port: int) -> ThreadingHTTPServer | str:
+    """The HTTP server bound to host:port (requests wait in the backlog until it serves), or why it cannot be."""
+    try:
+        return ThreadingHTTPServer((host, port), BaseHTTPRequestHandler)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            return f"port {port} is already in use by another program; choose another with MODEL_PORT= (--port)"
+        if error.errno == errno.EACCES:
+            return f"port {port} needs privileges to listen on (ports below 1024 usually need root)"
+        return f"cannot listen on {host}:{port}: {error.strerror or error}"
+
+
+class _Stop(BaseException):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise _Stop(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = _Parser(prog="make serve-model", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=_port, default=8080, help="default 8080 (make serve-model MODEL_PORT=...)")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR, help="prepared if missing")
     parser.add_argument("--model-file", type=Path, default=None, help="TorchScript model.pt (default: silero-vad)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    model_dir = prepare_model_dir(args.model_dir, args.model_file)
-    t0 = time.perf_counter()
-    model_server = ModelServer(model_dir)
-    logger.info("model ready in %.0f ms (load + warm-up) from %s", (time.perf_counter() - t0) * 1000, model_dir)
-    httpd = make_http_server(model_server, args.host, args.port)
-    logger.info("serving http://%s:%d  (GET /ping, POST /invocations)", args.host, args.port)
+    # The port first: a busy one is a one-line error now, not after seconds of model loading.
+    httpd = _bind(args.host, args.port)
+    if isinstance(httpd, str):
+        print(f"make serve-model: {httpd}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGINT, _stop)  # Ctrl-C and SIGTERM stop it, during the model load too
+    signal.signal(signal.SIGTERM, _stop)
+    model_server: ModelServer | None = None
     try:
+        model_dir = prepare_model_dir(args.model_dir, args.model_file)
+        t0 = time.perf_counter()
+        model_server = ModelServer(model_dir)
+        logger.info("model ready in %.0f ms (load + warm-up) from %s", (time.perf_counter() - t0) * 1000, model_dir)
+        httpd.RequestHandlerClass = make_handler(model_server)
+        logger.info("serving http://%s:%d  (GET /ping, POST /invocations)", args.host, httpd.server_address[1])
         httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    except _Stop:
+        logger.info("stopped")
     finally:
         httpd.server_close()
-        model_server.close()
+        if model_server is not None:
+            model_server.close()
     return 0
 
 

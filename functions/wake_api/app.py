@@ -108,8 +108,9 @@ def wake_not_started(error: service.WakeStartFailed) -> Response[dict[str, Any]]
 @app.not_found
 def not_found(_: Exception) -> Response[dict[str, Any]]:
     path, method = app.current_event.path, app.current_event.http_method
-    if path in ROUTES:
-        return _error(405, f"{method} is not allowed on {path}; use {', '.join(ROUTES[path])}", allowed=ROUTES[path])
+    route = path.rstrip("/")  # API Gateway and the resolver ignore a trailing slash: /status/ is /status
+    if route in ROUTES:
+        return _error(405, f"{method} is not allowed on {route}; use {', '.join(ROUTES[route])}", allowed=ROUTES[route])
     return _error(404, f"no route {method} {path}; routes: POST /wake, GET /status")
 
 

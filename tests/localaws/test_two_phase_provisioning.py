@@ -151,7 +151,7 @@ def test_both_phases_are_settings():
 def test_a_bad_provisioning_option_gets_a_one_line_error(value, capsys):
     import argparse
 
-    from localaws.emulator import add_instance_options
+    from localaws.options import add_instance_options
 
     parser = argparse.ArgumentParser(prog="make local")
     add_instance_options(parser)

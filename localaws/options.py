@@ -1,0 +1,34 @@
+"""Command-line options shared by `make local` and `python -m localaws`, importable without moto (so the
+port checks in `make local` stay instant)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def seconds(text: str) -> float:
+    """An argparse type: emulated seconds, 0 or more (a one-line error otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"seconds must be 0 or more, got {text}")
+    return value
+
+
+def add_instance_options(parser: argparse.ArgumentParser) -> None:
+    """The two-phase provisioning settings as command-line options (`make local`, `python -m localaws`)."""
+    parser.add_argument(
+        "--copy-seconds",
+        type=seconds,
+        default=None,
+        help="a copy on an instance the endpoint still has, emulated seconds (default: 57%% of --provisioning-seconds, "
+        "the share AWS's scale-to-zero blog measured)",
+    )
+    parser.add_argument(
+        "--release-seconds",
+        type=seconds,
+        default=600.0,
+        help="instances go this long after every copy on the endpoint reached 0 (default 600, AWS's ~10 min)",
+    )
