@@ -96,6 +96,8 @@ def print_phases(phases: dict[str, dict[str, float]], out: TextIO) -> bool:
             file=out,
         )
     return met
+
+
 def connection_burst(local: LocalStack, requests: int, connections: int) -> tuple[BurstResult, int]:
     """Section 4: `requests` POST /wake over `connections` connections while asleep; (result, wakes started)."""
     sleep_now(local)
