@@ -10,6 +10,7 @@
   [executionArn], detail {executionArn, stateMachineArn, name, status, startDate, stopDate (epoch ms), input,
   inputDetails, output, outputDetails, error, cause, redriveCount...}. AWS delivers them "best effort"
   (EventBridge reference, events-ref-states); here every one is delivered, at once;
+- no Retry or Catch matches States.Runtime or States.DataLimitExceeded (moto's States.ALL did);
 - datetimes in aws-sdk results become ISO-8601 strings (moto otherwise breaks DescribeExecution);
 - StartExecution without a name gets a UUID (moto names them all "None");
 - Wait (Seconds/SecondsPath/Timestamp/TimestampPath) and Retry backoff sleep on the emulated clock, the
@@ -33,6 +34,8 @@ import uuid
 from typing import Any
 
 from moto.stepfunctions.parser import models as sfn_models
+from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl, states_error_name
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state import state as state_mod
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -175,6 +178,24 @@ _ORIGINAL_EVAL_SERVICE_TASK = state_task_service_aws_sdk.StateTaskServiceAwsSdk.
 def _eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
     _ORIGINAL_EVAL_SERVICE_TASK(self, env, *args, **kwargs)
     env.stack.append(_stringify_datetimes(env.stack.pop()))
+
+
+# ----------------------------------------------------------------------------------- terminal errors
+# AWS (developer guide, "Handling errors in Step Functions"): a States.Runtime error "isn't retriable, and will
+# always cause the execution to fail. A retry or catch on States.ALL won't catch States.Runtime errors"; nor does
+# States.ALL catch States.DataLimitExceeded. moto's engine lets States.ALL match them (so a broken ResultSelector
+# would reach the project's "Record The Failure" here and never on AWS).
+_TERMINAL = (StatesErrorNameType.StatesRuntime, StatesErrorNameType.StatesStatesDataLimitExceeded)
+_ORIGINAL_ERROR_EQUALS = error_equals_decl.ErrorEqualsDecl._eval_body
+
+
+def _error_equals(self: Any, env: Any) -> None:
+    error = env.stack[-1]
+    if isinstance(error, states_error_name.StatesErrorName) and error.typ in _TERMINAL:
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    _ORIGINAL_ERROR_EQUALS(self, env)
 
 
 # ------------------------------------------------------------------------------- status change events
@@ -345,6 +366,7 @@ def install() -> None:
     sfn_models.StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
     execution_mod.BaseExecutionWorkerCommunication.terminated = _terminated  # type: ignore[method-assign]
     execution_mod.Execution.start = _execution_start  # type: ignore[method-assign]
+    error_equals_decl.ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
     wait_function.WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
     execution_worker.ExecutionWorker._execution_logic = _execution_logic  # type: ignore[method-assign]
     retrier_decl.time = _retry_time  # type: ignore[assignment]

@@ -1,27 +1,33 @@
 """The pure core: every decision as a function of (observed state, config, now). No boto3, no clock."""
 
 from sleepwake.core.decisions import (
+    EndDecision,
     ScaleCheck,
     ScaleVerdict,
     SleepDecision,
     WakeAction,
     WakeDecision,
     check_scale,
+    decide_execution_end,
     decide_sleep,
     decide_wake,
     effective_state,
     eta_seconds,
     extend_lease,
+    failure_text,
     has_serving_copies,
     is_serving,
     is_warm,
     settled_state,
+    should_confirm_execution,
 )
-from sleepwake.core.model import ICStatus, ObservedCopies, Policy, State, StateRecord
+from sleepwake.core.model import EndedExecution, ICStatus, ObservedCopies, Policy, State, StateRecord
 from sleepwake.core.schedule import DailyCron, QuietHours
 
 __all__ = [
     "DailyCron",
+    "EndDecision",
+    "EndedExecution",
     "ICStatus",
     "ObservedCopies",
     "Policy",
@@ -34,13 +40,16 @@ __all__ = [
     "WakeAction",
     "WakeDecision",
     "check_scale",
+    "decide_execution_end",
     "decide_sleep",
     "decide_wake",
     "effective_state",
     "eta_seconds",
     "extend_lease",
+    "failure_text",
     "has_serving_copies",
     "is_serving",
     "is_warm",
     "settled_state",
+    "should_confirm_execution",
 ]

@@ -62,6 +62,7 @@ class StateRecord(BaseModel):
     reason: str | None = None
     lease_until: datetime | None = None
     last_error: str | None = None
+    last_notified: str | None = None  # the execution whose end was last notified (events may arrive twice)
     warmup_latencies_ms: list[float] = Field(default_factory=list)
     version: int = 0
 
@@ -81,8 +82,25 @@ class Policy(BaseModel):
     warm_latency_tolerance: float = Field(default=1.5, gt=1.0)
     warmup_estimate_seconds: int = Field(default=5, ge=0)
     max_keep_awake_minutes: int = Field(default=720, ge=1)
+    # A joiner asks Step Functions whether a wake older than this still runs (its end event may be lost).
+    confirm_execution_after_seconds: int = Field(default=60, ge=0)
 
     @property
     def stale_after_seconds(self) -> int:
         """A wake older than its own timeout plus a margin has died without recording it."""
         return self.wake_timeout_seconds + 300
+
+
+ExecutionStatus = Literal["FAILED", "TIMED_OUT", "ABORTED"]
+
+
+class EndedExecution(BaseModel):
+    """A wake or sleep execution that ended without succeeding ("Step Functions Execution Status Change")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["wake", "sleep"]
+    name: str
+    status: ExecutionStatus
+    error: str | None = None
+    cause: str | None = None
