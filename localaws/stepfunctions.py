@@ -254,8 +254,8 @@ def _emit_status_change(execution: Any) -> None:
         return  # Express workflows send no events (developer guide, cw-events)
     try:
         event = status_change_event(execution)
-        matched = events_mod.put_event(execution.account_id, execution.region_name, event)
         EMITTED.append(event)
+        matched = events_mod.put_event(execution.account_id, execution.region_name, event)
         LOG.info("%s %s -> %d rule(s)", execution.name, event["detail"]["status"], matched)
     except Exception:  # an event must never break the execution it describes
         LOG.exception("could not emit the status change of %s", execution.exec_arn)

@@ -77,9 +77,7 @@ def test_a_joiner_does_not_join_a_wake_whose_execution_ended_even_if_its_event_w
     DescribeExecution before anyone joins it."""
     sleep_now(local)
     sfn = local.emu.client("stepfunctions")
-    rule = next(
-        r["Name"] for r in local.emu.client("events").list_rules()["Rules"] if "ExecutionEnded" in r["Name"]
-    )
+    rule = next(r["Name"] for r in local.emu.client("events").list_rules()["Rules"] if "ExecutionEnded" in r["Name"])
     local.emu.client("events").disable_rule(Name=rule)  # the event is lost
     code, first = local.wake(reason="its end event will be lost")
     assert code == 202
