@@ -87,3 +87,13 @@ def test_a_succeeded_execution_or_another_state_machine_is_ignored(wired):
     other["detail"]["stateMachineArn"] = "arn:aws:states:us-east-1:123456789012:stateMachine:someone-else"
     assert execution_ended.handler(other, LambdaContext())["notified"] is False
     assert _sent(wired) == []
+
+
+def test_a_sleep_claim_names_its_execution_so_its_end_can_be_matched(stack):
+    """The sleep state machine sends {"request": <its input>, "execution_name": $$.Execution.Name}."""
+    decide_sleep = load_handler("decide_sleep")
+    stack.component.desired = stack.component.current = 1
+    event = {"request": load_event("decide_sleep") | {"config": {"zero": 0}}, "execution_name": "night-sleep-1"}
+    assert decide_sleep.handler(event, LambdaContext())["sleep"] is True
+    record = stack.plane.aws.table.get(IC)
+    assert (record.state, record.op_kind, record.execution_name) == (State.SLEEPING, "sleep", "night-sleep-1")
