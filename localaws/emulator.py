@@ -196,6 +196,7 @@ class Emulator:
         self.lambdas.base_env = dict(env)
         self.lambdas.clock = self.clock if self.instant_calls else None
         stepfunctions.Settings.instant = self.instant_calls
+        stepfunctions.Settings.emit_status_events = True
         clock_mod.install(self.clock)
         events.start_state_machine = self._start_state_machine
         events.invoke_lambda_async = lambdas.invoke_async
@@ -216,6 +217,7 @@ class Emulator:
     def stop(self) -> None:
         self.scheduler.stop()
         self.alarms.stop()
+        stepfunctions.Settings.emit_status_events = False  # stopping executions now must not run their rules
         self._stop_executions()
         self.sagemaker.reset()  # stops transitions, closes model servers
         if self._server:
@@ -257,6 +259,7 @@ class Emulator:
         moto_api_backend.reset()
         self.lambdas.reset()
         events.DELIVERED.clear()
+        stepfunctions.EMITTED.clear()
 
     def __enter__(self) -> Emulator:
         return self.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,8 @@ def put_event(account: str, region: str, event: Any, bus: str = "default") -> in
         event_bus = backend.describe_event_bus(bus)
     except Exception:
         return 0
+    # moto's own PutEvents stamps this (its SQS/log delivery reads it); AWS-service events need it here too.
+    event.setdefault("ingestion-time", time.time())
     matched = 0
     for rule in list(event_bus.rules.values()):
         if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):

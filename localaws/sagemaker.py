@@ -171,7 +171,9 @@ class Faults:
     fail_provisioning: dict[str, str] = field(default_factory=dict)  # IC name -> FailureReason
     throttles: list[tuple[str | None, str | None]] = field(default_factory=list)  # (action, IC name)
     # Whether SageMaker refuses UpdateInferenceComponentRuntimeConfig while an update runs is not documented;
-    # tests switch this on to check the control plane copes if it does.
+    # tests switch this on to check the control plane copes if it does. The refusal is a ValidationException,
+    # the code SageMaker uses for an update of a resource in the wrong state (UpdateEndpoint on an endpoint that
+    # is updating); the API model does not declare it, so Step Functions reports SageMaker.SageMakerException.
     refuse_updates_while_updating: bool = False
 
     def take_throttle(self, action: str, name: str | None) -> bool:

@@ -1,8 +1,16 @@
 """Fixes to moto's Step Functions interpreter so the project's state machines run as on AWS, in emulated time.
 
 - aws-sdk service names `sagemakerruntime`, `applicationautoscaling`, `eventbridge` map to boto3 names;
-- aws-sdk error names follow AWS: `<ServiceName>.<ErrorCode>` in PascalCase with an `Exception` suffix
-  (`SageMaker.ThrottlingException`, `DynamoDb.ConditionalCheckFailedException`);
+- aws-sdk error names as Step Functions reports them (see "aws-sdk error names" below): a modelled error as
+  `<Service>.<Shape>Exception` (`SageMaker.ResourceLimitExceededException`), any error the service's API model
+  does not declare as the service's base exception (`SageMaker.SageMakerException`, throttling included);
+- executions emit EventBridge "Step Functions Execution Status Change" events (RUNNING, SUCCEEDED, FAILED,
+  TIMED_OUT, ABORTED) to the default bus, shaped as in the Step Functions developer guide
+  (https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html): source `aws.states`, resources
+  [executionArn], detail {executionArn, stateMachineArn, name, status, startDate, stopDate (epoch ms), input,
+  inputDetails, output, outputDetails, error, cause, redriveCount...}. AWS delivers them "best effort"
+  (EventBridge reference, events-ref-states); here every one is delivered, at once;
+- no Retry or Catch matches States.Runtime or States.DataLimitExceeded (moto's States.ALL did);
 - datetimes in aws-sdk results become ISO-8601 strings (moto otherwise breaks DescribeExecution);
 - StartExecution without a name gets a UUID (moto names them all "None");
 - Wait (Seconds/SecondsPath/Timestamp/TimestampPath) and Retry backoff sleep on the emulated clock, the
@@ -16,12 +24,18 @@ in the console, but the exact sub-second format is not checked); Retry jitter is
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import json
+import logging
+import re
 import threading
 import types
 import uuid
 from typing import Any
 
 from moto.stepfunctions.parser import models as sfn_models
+from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl, states_error_name
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state import state as state_mod
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -35,6 +49,9 @@ from moto.stepfunctions.parser.backend import execution as execution_mod
 from moto.stepfunctions.parser.backend import execution_worker
 
 from localaws import clock as clock_mod
+from localaws import events as events_mod
+
+LOG = logging.getLogger(__name__)
 
 BOTO_NAMES = {
     "sagemakerruntime": "sagemaker-runtime",
@@ -43,37 +60,104 @@ BOTO_NAMES = {
     "cloudwatchlogs": "logs",
 }
 
-SERVICE_ERROR_NAMES = {
-    "sagemaker": "SageMaker",
-    "sagemakerruntime": "SageMakerRuntime",
-    "applicationautoscaling": "ApplicationAutoScaling",
-    "dynamodb": "DynamoDb",
-    "sfn": "Sfn",
-    "lambda": "Lambda",
-    "cloudwatch": "CloudWatch",
-    "sns": "Sns",
-    "sqs": "Sqs",
-    "scheduler": "Scheduler",
-    "eventbridge": "EventBridge",
-    "s3": "S3",
-    "ssm": "Ssm",
-}
-
-
-def aws_sdk_error_name(service: str, code: str) -> str:
-    """`SageMaker.ThrottlingException` from ("sagemaker", "ThrottlingException")."""
-    svc = SERVICE_ERROR_NAMES.get(service.lower(), service[:1].upper() + service[1:])
-    return f"{svc}.{code}" if code.endswith("Exception") else f"{svc}.{code}Exception"
-
-
 # ------------------------------------------------------------------------------------ aws-sdk errors
+# What we followed, and where the sources are silent:
+# - AWS (Step Functions developer guide, "AWS SDK service integrations"): the error is `ServiceName.ErrorName`,
+#   both PascalCase, always with an `Exception` suffix (`AcmPca.ResourceNotFoundException`,
+#   `S3.BucketAlreadyExistsException` for the undecorated `BucketAlreadyExists`). It says the target service's API
+#   reference lists the possible names, and says nothing of errors the API does not declare.
+# - LocalStack (localstack-core, `StateTaskServiceAwsSdk._normalise_exception_name`): the SDK's exception class
+#   name, and for an error the service model does not declare (a plain ClientError) the service's own name:
+#   `<Service>.<Service>Exception`. Its snapshot tests recorded against AWS show exactly that
+#   (tests/aws/services/stepfunctions/v2/error_handling/test_aws_sdk.snapshot.json: a DynamoDB
+#   ValidationException arrives as `DynamoDb.DynamoDbException`, a Secrets Manager one as
+#   `SecretsManager.SecretsManagerException`). Both sources agree with the names the AWS SDK for Java v2
+#   generates (aws-sdk-java-v2 `DefaultNamingStrategy`: service name = PascalCase of the model's serviceId,
+#   exception = PascalCase of the error shape + `Exception`; unmodelled errors raise `<Service>Exception`).
+# - Silent: the service part for services neither source shows (SageMaker, Application Auto Scaling, CloudWatch,
+#   SNS). LocalStack's binding covers DynamoDb and Sfn only and otherwise takes the serviceId without spaces
+#   ("SNS"); the Java SDK's rule gives "Sns". `Settings.service_prefix` picks one ("java" by default, "service_id"
+#   for LocalStack's); the project's state machines name these services only where both rules agree, and
+#   tests/template check that under both.
+# - Which errors are "declared": botocore raises a named exception class for every error shape of the service
+#   (botocore errorfactory), as the Java SDK does, so a shape declared for another operation of the same
+#   service keeps its name; the ASL checker is stricter and allows only the operation's own shapes.
+_SERVICE_ERROR_NAMES = {"dynamodb": "DynamoDb", "sfn": "Sfn"}  # LocalStack's explicit bindings
+
+
+def _split_words(name: str) -> list[str]:
+    """aws-sdk-java-v2 `CodegenNamingUtils.splitOnWordBoundaries`: "ACM PCA" -> [ACM, PCA], "DynamoDB" ->
+    [Dynamo, DB], "ResourceNotFound" -> [Resource, Not, Found]."""
+    text = re.sub(r"[^A-Za-z0-9]+", " ", name)
+    text = re.sub(r"([^a-z]{2,})v([0-9]+)", r"\1 v\2 ", text)
+    text = re.sub(r"([^A-Z]{2,})V([0-9]+)", r"\1 V\2 ", text)
+    text = " ".join(re.split(r"(?<=[a-z])(?=[A-Z]([a-zA-Z]|[0-9]))", text)[::2])
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    text = re.sub(r"([0-9])([a-zA-Z])", r"\1 \2", text)
+    return re.sub(" +", " ", text).strip().split(" ")
+
+
+def pascal_case(name: str) -> str:
+    return "".join(word.lower().capitalize() for word in _split_words(name))
+
+
+def service_error_prefix(sfn_service: str, rule: str | None = None) -> str:
+    """The service part of an aws-sdk error name for the ASL service name (`sagemaker` -> `SageMaker`)."""
+    rule = rule or Settings.service_prefix
+    if sfn_service.lower() in _SERVICE_ERROR_NAMES:
+        return _SERVICE_ERROR_NAMES[sfn_service.lower()]
+    service_id = _service_id(sfn_service)
+    if service_id is None:
+        return sfn_service
+    if rule == "service_id":
+        return service_id.replace(" ", "")
+    prefix = pascal_case(service_id)
+    for lead in ("Amazon", "Aws"):
+        prefix = prefix.removeprefix(lead) if prefix != lead else prefix
+    return prefix.removesuffix("Service") if prefix != "Service" else prefix
+
+
+@functools.cache
+def _service_id(sfn_service: str) -> str | None:
+    import botocore.session
+    from botocore.exceptions import UnknownServiceError
+
+    boto = {**state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, **BOTO_NAMES}.get(
+        sfn_service.lower(), sfn_service.lower()
+    )
+    session = botocore.session.get_session()
+    if boto not in session.get_available_services():  # ASL drops the dashes: acmpca is acm-pca
+        boto = next((n for n in session.get_available_services() if n.replace("-", "") == boto), boto)
+    try:
+        return str(session.get_service_model(boto).service_id)
+    except UnknownServiceError:
+        return None
+
+
+def exception_name(shape: str) -> str:
+    """aws-sdk-java-v2 `DefaultNamingStrategy.getExceptionName`: `ResourceNotFound` -> `ResourceNotFoundException`."""
+    if shape.endswith("Fault"):
+        return pascal_case(shape.removesuffix("Fault")) + "Exception"
+    return pascal_case(shape) if shape.endswith("Exception") else pascal_case(shape) + "Exception"
+
+
+def aws_sdk_error_name(sfn_service: str, shape: str | None, rule: str | None = None) -> str:
+    """The error a Task on `arn:aws:states:::aws-sdk:<sfn_service>:...` reports for a declared error `shape`, or
+    for an undeclared one (`shape=None`)."""
+    prefix = service_error_prefix(sfn_service, rule)
+    return f"{prefix}.{exception_name(shape) if shape else prefix + 'Exception'}"
+
+
 def _normalise_exception_name(norm_service_name: str, ex: Exception) -> str:
-    code = getattr(ex, "response", {}).get("Error", {}).get("Code") or type(ex).__name__
-    return f"{norm_service_name}.{code}" if code.endswith("Exception") else f"{norm_service_name}.{code}Exception"
+    # botocore raises a class named after the error shape for every error the service model declares, and a
+    # plain ClientError otherwise (the same split the Java SDK makes).
+    shape = None if type(ex).__name__ == "ClientError" else type(ex).__name__
+    prefix = norm_service_name
+    return f"{prefix}.{exception_name(shape) if shape else prefix + 'Exception'}"
 
 
 def _normalise_service_error_name(service_name: str) -> str:
-    return SERVICE_ERROR_NAMES.get(service_name.lower(), service_name[:1].upper() + service_name[1:])
+    return service_error_prefix(service_name)
 
 
 def _stringify_datetimes(value: Any) -> Any:
@@ -94,6 +178,103 @@ _ORIGINAL_EVAL_SERVICE_TASK = state_task_service_aws_sdk.StateTaskServiceAwsSdk.
 def _eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
     _ORIGINAL_EVAL_SERVICE_TASK(self, env, *args, **kwargs)
     env.stack.append(_stringify_datetimes(env.stack.pop()))
+
+
+# ----------------------------------------------------------------------------------- terminal errors
+# AWS (developer guide, "Handling errors in Step Functions"): a States.Runtime error "isn't retriable, and will
+# always cause the execution to fail. A retry or catch on States.ALL won't catch States.Runtime errors"; nor does
+# States.ALL catch States.DataLimitExceeded. moto's engine lets States.ALL match them (so a broken ResultSelector
+# would reach the project's "Record The Failure" here and never on AWS).
+_TERMINAL = (StatesErrorNameType.StatesRuntime, StatesErrorNameType.StatesStatesDataLimitExceeded)
+_ORIGINAL_ERROR_EQUALS = error_equals_decl.ErrorEqualsDecl._eval_body
+
+
+def _error_equals(self: Any, env: Any) -> None:
+    error = env.stack[-1]
+    if isinstance(error, states_error_name.StatesErrorName) and error.typ in _TERMINAL:
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    _ORIGINAL_ERROR_EQUALS(self, env)
+
+
+# ------------------------------------------------------------------------------- status change events
+STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+def _epoch_ms(value: _dt.datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.UTC)
+    return int(value.timestamp() * 1000)
+
+
+def status_change_event(execution: Any) -> dict[str, Any]:
+    """The EventBridge event for `execution`'s current status (developer guide, "Step Functions event examples")."""
+    status = execution.exec_status.value
+    succeeded = status == "SUCCEEDED"
+    machine = getattr(execution.state_machine, "source_arn", None) or execution.state_machine.arn
+    when = execution.stop_date or execution.start_date
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": machine,
+        "name": execution.name,
+        "status": status,
+        "startDate": _epoch_ms(execution.start_date),
+        "stopDate": _epoch_ms(execution.stop_date),
+        "input": json.dumps(execution.input_data, separators=(",", ":")),
+        "output": json.dumps(execution.output, separators=(",", ":")) if succeeded else None,
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True} if succeeded else None,
+        "error": execution.error,
+        "cause": execution.cause,
+        "redriveCount": 0,
+        "redriveDate": None,
+        "redriveStatus": "NOT_REDRIVABLE" if status in ("RUNNING", "SUCCEEDED") else "REDRIVABLE",
+        "redriveStatusReason": None,
+    }
+    event = events_mod.new_event("aws.states", STATUS_CHANGE, detail, execution.account_id, execution.region_name)
+    event["resources"] = [execution.exec_arn]
+    event["time"] = _epoch_iso(when)
+    return event
+
+
+def _epoch_iso(value: _dt.datetime | None) -> str:
+    value = value or clock_mod.now()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.UTC)
+    return value.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _emit_status_change(execution: Any) -> None:
+    if not Settings.emit_status_events or execution.exec_status is None:
+        return
+    if str(getattr(execution.sm_type, "value", execution.sm_type)) != "STANDARD":
+        return  # Express workflows send no events (developer guide, cw-events)
+    try:
+        event = status_change_event(execution)
+        EMITTED.append(event)
+        matched = events_mod.put_event(execution.account_id, execution.region_name, event)
+        LOG.info("%s %s -> %d rule(s)", execution.name, event["detail"]["status"], matched)
+    except Exception:  # an event must never break the execution it describes
+        LOG.exception("could not emit the status change of %s", execution.exec_arn)
+
+
+EMITTED: list[dict[str, Any]] = []  # every status change event, for tests
+
+_ORIGINAL_TERMINATED = execution_mod.BaseExecutionWorkerCommunication.terminated
+_ORIGINAL_EXECUTION_START = execution_mod.Execution.start
+
+
+def _terminated(self: Any) -> None:
+    _ORIGINAL_TERMINATED(self)
+    _emit_status_change(self.execution)
+
+
+def _execution_start(self: Any) -> None:
+    _ORIGINAL_EXECUTION_START(self)
+    _emit_status_change(self)
 
 
 # ------------------------------------------------------------------------------------- names
@@ -145,6 +326,8 @@ def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
 
 class Settings:
     instant = True  # the emulator's instant_calls: interpreting states takes no emulated time
+    service_prefix = "java"  # or "service_id": the silent point in aws-sdk error names, see above
+    emit_status_events = False  # the emulator turns this on while it runs (and off before it stops executions)
 
 
 _ORIGINAL_EXECUTION_LOGIC = execution_worker.ExecutionWorker._execution_logic
@@ -181,6 +364,9 @@ def install() -> None:
     cls._normalise_service_error_name = staticmethod(_normalise_service_error_name)  # type: ignore[method-assign]
     cls._eval_service_task = _eval_service_task  # type: ignore[method-assign]
     sfn_models.StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+    execution_mod.BaseExecutionWorkerCommunication.terminated = _terminated  # type: ignore[method-assign]
+    execution_mod.Execution.start = _execution_start  # type: ignore[method-assign]
+    error_equals_decl.ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
     wait_function.WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
     execution_worker.ExecutionWorker._execution_logic = _execution_logic  # type: ignore[method-assign]
     retrier_decl.time = _retry_time  # type: ignore[assignment]

@@ -45,6 +45,11 @@ SUPPRESSED: dict[tuple[str, str, tuple[str, ...]], str] = {
         "SageMaker needs a registry token to pull the serving image; what the token may pull is limited by the "
         "PullTheImage statement to the one repository"
     ),
+    ("RESOURCE_MISMATCH", "*FunctionRole/*", ("states:describeexecution",)): (
+        "parliament's IAM data (1.6.4) knows only the express-execution ARN for DescribeExecution; the Service "
+        "Authorization Reference also lists the standard `execution` resource type "
+        "(arn:...:states:region:account:execution:<state machine>:<name>), which is what these statements name"
+    ),
     ("PERMISSIONS_MANAGEMENT_ACTIONS", "*StateMachineRole/*", ("logs:putresourcepolicy",)): (
         "Step Functions delivers execution logs to CloudWatch Logs only with the log-delivery actions, this one "
         "included (Step Functions developer guide, logging); it changes CloudWatch Logs resource policies, not "
@@ -154,7 +159,12 @@ def lint_policies(documents: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
         statements += len(document["Statement"])
         text = json.dumps({"Version": "2012-10-17", **document})
         for finding in parliament.analyze_policy_string(text, include_community_auditors=True).findings:
-            actions = list((finding.location or {}).get("actions") or [])
+            actions = list((finding.location or {}).get("actions") or []) or [
+                # RESOURCE_MISMATCH names its actions in the detail, not the location
+                str(d["action"]).lower()
+                for d in (finding.detail if isinstance(finding.detail, list) else [])
+                if isinstance(d, dict) and "action" in d
+            ]
             reason = _suppression(finding.issue, where, actions) if actions else None
             if reason:
                 suppressed[f"{finding.issue} {actions}: {reason}"] += 1

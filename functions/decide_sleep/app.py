@@ -14,4 +14,6 @@ from sleepwake.observability import logger, metrics, tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = DecideSleepInput.model_validate(event)
-    return service.from_environment().decide_and_claim_sleep(trigger=step.trigger, force=step.force)
+    return service.from_environment().decide_and_claim_sleep(
+        trigger=step.trigger, force=step.force, execution_name=step.execution_name
+    )

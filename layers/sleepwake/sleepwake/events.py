@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sleepwake.core import State
 
@@ -36,6 +36,15 @@ class WarmupInput(_Input):
 class DecideSleepInput(_Input):
     trigger: Literal["schedule", "idle", "manual"] = "schedule"
     force: bool = False
+    execution_name: str | None = None  # the sleep execution, so its end can be matched to the record
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, data: Any) -> Any:
+        # The sleep state machine sends {"request": <its input>, "execution_name": ...}; a bare input still works.
+        if isinstance(data, dict) and isinstance(data.get("request"), dict):
+            return {**data["request"], "execution_name": data.get("execution_name")}
+        return data
 
 
 class ScheduledWake(_Input):
@@ -58,3 +67,22 @@ class AlarmStateChange(_Input):
     @property
     def entered_alarm(self) -> bool:
         return self.detail.get("state", {}).get("value") == "ALARM"
+
+
+class ExecutionStatusChange(_Input):
+    """EventBridge "Step Functions Execution Status Change" (Step Functions developer guide, cw-events)."""
+
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    detail: ExecutionDetail
+
+
+class ExecutionDetail(_Input):
+    executionArn: str  # AWS's field names
+    stateMachineArn: str
+    name: str
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+    error: str | None = None
+    cause: str | None = None
+
+
+ExecutionStatusChange.model_rebuild()

@@ -16,28 +16,33 @@ from typing import Any
 from sleepwake import clock
 from sleepwake.adapters import aws
 from sleepwake.adapters.autoscaling import CopyScaling
-from sleepwake.adapters.cloudwatch import ComponentMetrics
+from sleepwake.adapters.cloudwatch import Alarms, ComponentMetrics
 from sleepwake.adapters.sagemaker import InferenceComponents, NoCapacityError, Runtime
+from sleepwake.adapters.sns import Notifications
 from sleepwake.adapters.state_table import Conflict, StateTable
 from sleepwake.adapters.stepfunctions import Executions, execution_arn
 from sleepwake.core import (
+    EndedExecution,
     ObservedCopies,
     State,
     StateRecord,
     WakeAction,
     check_scale,
     compact,
+    decide_execution_end,
     decide_sleep,
     decide_wake,
     effective_state,
     eta_seconds,
     extend_lease,
+    failure_text,
     is_serving,
     is_warm,
     iso,
     next_poll_seconds,
     plan_first_poll,
     settled_state,
+    should_confirm_execution,
 )
 from sleepwake.core.decisions import SleepTrigger
 from sleepwake.core.endpoint import instance_scaling_warnings
@@ -100,6 +105,8 @@ class Adapters:
     table: StateTable
     executions: Executions
     metrics: ComponentMetrics
+    alarms: Alarms | None = None  # only the execution-end handler needs these two
+    notifications: Notifications | None = None
 
     @classmethod
     def from_environment(cls, settings: Settings) -> Adapters:
@@ -117,6 +124,8 @@ class Adapters:
             table=StateTable(dynamodb.Table(settings.state_table_name)),
             executions=Executions(client("stepfunctions")),
             metrics=ComponentMetrics(client("cloudwatch")),
+            alarms=Alarms(client("cloudwatch")),
+            notifications=Notifications(client("sns")),
         )
 
 
@@ -168,6 +177,10 @@ class ControlPlane:
             decision = decide_wake(record, observed, self.policy, now)
             if decision.action == WakeAction.ALREADY_READY:  # serving: is autoscaling's floor where a wake puts it?
                 decision = decide_wake(record, observed, self.policy, now, min_capacity=self._min_capacity())
+            if decision.action == WakeAction.JOIN and should_confirm_execution(record, self.policy, now):
+                ended = self._ended_status(record)
+                if ended:
+                    decision = decide_wake(record, observed, self.policy, now, execution_ended=ended)
             lease = self._lease(record, now, keep_awake_minutes)
             logger.info(
                 "wake decision",
@@ -203,6 +216,19 @@ class ControlPlane:
             except Conflict:
                 logger.info("state changed under us; deciding again", extra={"source": source})
         raise WakeStartFailed(f"state table kept changing; gave up after {MAX_CLAIM_ATTEMPTS} attempts")
+
+    def _ended_status(self, record: StateRecord) -> str | None:
+        """The recorded wake execution's status when it is no longer running; None while it runs or when
+        Step Functions could not say (joining is then the safe answer: the stale timeout still applies)."""
+        arn = self._execution(record)
+        if not arn or ":execution:" not in arn:
+            return None
+        try:
+            status = self.aws.executions.status(arn)
+        except Exception:
+            logger.warning("could not describe the wake execution; joining it", exc_info=True)
+            return None
+        return None if status == "RUNNING" else status
 
     def _min_capacity(self) -> int | None:
         """The scalable target's MinCapacity; None when unknown (not registered, or the read failed: a wake
@@ -458,7 +484,9 @@ class ControlPlane:
         return result
 
     # ---- sleeping --------------------------------------------------------------------------------------
-    def decide_and_claim_sleep(self, *, trigger: SleepTrigger, force: bool = False) -> dict[str, Any]:
+    def decide_and_claim_sleep(
+        self, *, trigger: SleepTrigger, force: bool = False, execution_name: str | None = None
+    ) -> dict[str, Any]:
         for _ in range(MAX_CLAIM_ATTEMPTS):
             now = clock.now()
             record, observed = self.observe()
@@ -491,7 +519,7 @@ class ControlPlane:
                             "since": now,
                             "op_started": now,
                             "reason": f"{trigger}: {decision.reason}",
-                            "execution_name": None,
+                            "execution_name": execution_name,
                             "lease_until": None if force else record.lease_until,
                         }
                     ),
@@ -501,6 +529,84 @@ class ControlPlane:
                 continue
             return {"sleep": True, "reason": decision.reason, "op_id": op_id}
         raise Conflict("state table kept changing while deciding to sleep")
+
+    # ---- executions that ended without succeeding ------------------------------------------------------
+    def on_execution_end(self, ended: EndedExecution) -> dict[str, Any]:
+        """Record a wake or sleep that ended FAILED, TIMED_OUT or ABORTED (only while the record still names
+        it), re-arm the no-capacity alarm and notify, exactly once per execution."""
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            record = self.aws.table.get(self.ic)
+            decision = decide_execution_end(record, ended)
+            logger.info(
+                "execution ended",
+                extra={
+                    "execution": ended.name,
+                    "kind": ended.kind,
+                    "status": ended.status,
+                    "record_failure": decision.record_failure,
+                    "notify": decision.notify,
+                    "reason": decision.reason,
+                    "state": record.state.value,
+                },
+            )
+            if not decision.notify:
+                return {"recorded": False, "notified": False, "reason": decision.reason}
+            now = clock.now()
+            update: dict[str, Any] = {"last_notified": ended.name}
+            if decision.record_failure:
+                update |= {"state": State.FAILED, "last_error": failure_text(ended), "since": now}
+            try:  # the write also claims the notification, so a repeated event does not notify again
+                claimed = self.aws.table.put(self.ic, record.model_copy(update=update), expected_version=record.version)
+            except Conflict:
+                continue
+            if decision.record_failure:
+                self._record_metrics(record, claimed, now)
+            break
+        else:
+            raise Conflict(f"could not record the end of {ended.name}")
+        self._rearm_no_capacity_alarm(ended)
+        try:
+            self._notify(ended, decision.reason)
+        except Exception:
+            self._release_notification(ended.name, record.last_notified)  # let the event's retry notify
+            raise
+        return {"recorded": decision.record_failure, "notified": True, "reason": decision.reason}
+
+    def _rearm_no_capacity_alarm(self, ended: EndedExecution) -> None:
+        # Requests that found no capacity while this wake ran left the alarm in ALARM; it acts on entering ALARM
+        # only, so without this nothing would wake the component again.
+        if not (self.aws.alarms and self.settings.no_capacity_alarm_name):
+            return
+        try:
+            self.aws.alarms.rearm(
+                self.settings.no_capacity_alarm_name, f"re-armed by sleepwake after {ended.kind} {ended.name} ended"
+            )
+        except Exception:  # the notification matters more than the re-arm
+            logger.exception("could not re-arm the no-capacity alarm")
+
+    def _notify(self, ended: EndedExecution, why: str) -> None:
+        if not (self.aws.notifications and self.settings.failure_topic_arn):
+            logger.warning("no failure topic configured; not notifying", extra={"execution": ended.name})
+            return
+        message = f"{failure_text(ended)} (component {self.ic}). {why}."
+        message_id = self.aws.notifications.publish(
+            self.settings.failure_topic_arn, f"sleepwake: {ended.kind} {ended.status.lower()}", message
+        )
+        metrics.add_metric(name="FailureNotified", unit=MetricUnit.Count, value=1)
+        logger.info("failure notified", extra={"execution": ended.name, "message_id": message_id})
+
+    def _release_notification(self, name: str, previous: str | None) -> None:
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            current = self.aws.table.get(self.ic)
+            if current.last_notified != name:
+                return
+            try:
+                self.aws.table.put(
+                    self.ic, current.model_copy(update={"last_notified": previous}), expected_version=current.version
+                )
+                return
+            except Conflict:
+                continue
 
     def is_ready(self) -> bool:
         _, observed = self.observe()

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     state_table_name: str = Field(validation_alias="STATE_TABLE_NAME")
     wake_state_machine_arn: str = Field(default="", validation_alias="WAKE_STATE_MACHINE_ARN")
     sleep_state_machine_arn: str = Field(default="", validation_alias="SLEEP_STATE_MACHINE_ARN")
+    failure_topic_arn: str = Field(default="", validation_alias="FAILURE_TOPIC_ARN")
+    no_capacity_alarm_name: str = Field(default="", validation_alias="NO_CAPACITY_ALARM_NAME")
     sleep_cron: str = Field(default="cron(0 0 * * ? *)", validation_alias="SLEEP_CRON")
     sleep_timezone: str = Field(default="America/Los_Angeles", validation_alias="SLEEP_TIMEZONE")
     wake_cron: str = Field(default="cron(0 7 * * ? *)", validation_alias="WAKE_CRON")

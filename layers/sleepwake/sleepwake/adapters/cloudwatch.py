@@ -62,3 +62,12 @@ def _query(query_id: str, dimension: str, value: str, *, variant: str | None = N
         },
         "ReturnData": True,
     }
+
+
+class Alarms:
+    def __init__(self, client: Any) -> None:
+        self._cw = client
+
+    def rearm(self, alarm_name: str, reason: str) -> None:
+        """Set the alarm to OK: it acts on entering ALARM only, so this lets the next breach act again."""
+        self._cw.set_alarm_state(AlarmName=alarm_name, StateValue="OK", StateReason=reason[:1023])

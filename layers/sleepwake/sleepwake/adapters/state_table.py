@@ -22,7 +22,7 @@ class Conflict(Exception):
 
 def _to_item(component: str, record: StateRecord) -> dict[str, Any]:
     item: dict[str, Any] = {"ic": component, "state": record.state.value, "version": Decimal(record.version)}
-    for key in ("op_id", "op_kind", "execution_name", "reason", "last_error"):
+    for key in ("op_id", "op_kind", "execution_name", "reason", "last_error", "last_notified"):
         value = getattr(record, key)
         if value is not None:
             item[key] = value

@@ -30,3 +30,7 @@ class Executions:
             if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
                 return execution_arn(state_machine_arn, name)
             raise
+
+    def status(self, execution_arn: str) -> str:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE."""
+        return str(self._sfn.describe_execution(executionArn=execution_arn)["status"])

@@ -1,23 +1,27 @@
 """The pure core: every decision as a function of (observed state, config, now). No boto3, no clock."""
 
 from sleepwake.core.decisions import (
+    EndDecision,
     ScaleCheck,
     ScaleVerdict,
     SleepDecision,
     WakeAction,
     WakeDecision,
     check_scale,
+    decide_execution_end,
     decide_sleep,
     decide_wake,
     effective_state,
     eta_seconds,
     extend_lease,
+    failure_text,
     has_serving_copies,
     is_serving,
     is_warm,
     settled_state,
+    should_confirm_execution,
 )
-from sleepwake.core.model import ICStatus, ObservedCopies, Policy, State, StateRecord
+from sleepwake.core.model import EndedExecution, ICStatus, ObservedCopies, Policy, State, StateRecord
 from sleepwake.core.planner import DayPlan, PlannerSettings, Window, plan_day, plan_week
 from sleepwake.core.polling import FirstPoll, next_poll_seconds, plan_first_poll, poll_times
 from sleepwake.core.schedule import DailyCron, QuietHours
@@ -26,6 +30,8 @@ from sleepwake.core.timestamps import compact, iso
 __all__ = [
     "DailyCron",
     "DayPlan",
+    "EndDecision",
+    "EndedExecution",
     "FirstPoll",
     "ICStatus",
     "ObservedCopies",
@@ -42,11 +48,13 @@ __all__ = [
     "Window",
     "check_scale",
     "compact",
+    "decide_execution_end",
     "decide_sleep",
     "decide_wake",
     "effective_state",
     "eta_seconds",
     "extend_lease",
+    "failure_text",
     "has_serving_copies",
     "is_serving",
     "is_warm",
@@ -57,4 +65,5 @@ __all__ = [
     "plan_week",
     "poll_times",
     "settled_state",
+    "should_confirm_execution",
 ]

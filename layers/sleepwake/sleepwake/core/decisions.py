@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from sleepwake.core.model import IN_FLIGHT_WAKE, ICStatus, ObservedCopies, Policy, State, StateRecord
+from sleepwake.core.model import IN_FLIGHT_WAKE, EndedExecution, ICStatus, ObservedCopies, Policy, State, StateRecord
 from sleepwake.core.timestamps import iso
 
 
@@ -44,7 +44,13 @@ def has_serving_copies(observed: ObservedCopies, target: int = 1) -> bool:
 
 
 def decide_wake(
-    record: StateRecord, observed: ObservedCopies, policy: Policy, now: datetime, *, min_capacity: int | None = None
+    record: StateRecord,
+    observed: ObservedCopies,
+    policy: Policy,
+    now: datetime,
+    *,
+    min_capacity: int | None = None,
+    execution_ended: str | None = None,
 ) -> WakeDecision:
     """Start a wake, join the one running, or say it is already serving.
 
@@ -53,7 +59,13 @@ def decide_wake(
     autoscaling scales out count as ready (a wake then would only get in its way). `min_capacity` is the
     scalable target's MinCapacity when known: serving copies with MinCapacity below the day minimum (a sleep
     that failed half way) need a wake, or target tracking would scale them to 0 after the next idle spell.
+    `execution_ended` is the status Step Functions gave the recorded wake's execution when it is no longer
+    running: a wake is never joined once its execution has ended (stopped, timed out, failed outside its Catch).
     """
+    if _wake_in_flight(record, policy, now) and execution_ended:
+        return WakeDecision(
+            WakeAction.START, f"wake {record.op_id}'s execution ended {execution_ended} without recording it"
+        )
     if _wake_in_flight(record, policy, now):
         return WakeDecision(WakeAction.JOIN, f"wake {record.op_id} is already {record.state.value}")
     if record.state == State.SLEEPING:
@@ -69,6 +81,58 @@ def decide_wake(
     if record.state in IN_FLIGHT_WAKE:
         return WakeDecision(WakeAction.START, f"wake {record.op_id} went stale after {policy.stale_after_seconds}s")
     return WakeDecision(WakeAction.START, f"{observed.current} copies serving, recorded state {record.state.value}")
+
+
+def should_confirm_execution(record: StateRecord, policy: Policy, now: datetime) -> bool:
+    """Before joining: ask Step Functions whether the recorded wake still runs. Its end normally reaches the
+    record within seconds (the status-change rule), but AWS delivers those events best effort, so a wake that
+    has run longer than `confirm_execution_after_seconds` is confirmed; younger ones are joined at no cost
+    (a burst of callers arrives together, at the start of a wake)."""
+    return (
+        _wake_in_flight(record, policy, now)
+        and record.op_kind == "wake"
+        and record.execution_name is not None
+        and _age_seconds(record.op_started or record.since, now) >= policy.confirm_execution_after_seconds
+    )
+
+
+@dataclass(frozen=True)
+class EndDecision:
+    record_failure: bool
+    notify: bool
+    reason: str
+
+
+def decide_execution_end(record: StateRecord, ended: EndedExecution) -> EndDecision:
+    """What to do when a wake or sleep execution ended FAILED, TIMED_OUT or ABORTED.
+
+    The failure is recorded only while the record still names that execution and says it is under way: a
+    failure the state machine caught has recorded itself, and a newer operation's record is not ours to touch.
+    Every end is notified exactly once (this is the only notifier), so a repeated event is recognised by the
+    execution name kept in `last_notified`."""
+    if record.last_notified == ended.name:
+        return EndDecision(False, False, f"{ended.kind} {ended.name} was already notified (a repeated event)")
+    names_it = record.execution_name == ended.name and record.op_kind == ended.kind
+    under_way = record.state in (*IN_FLIGHT_WAKE, State.SLEEPING)
+    if names_it and under_way:
+        return EndDecision(
+            True, True, f"{ended.kind} {ended.name} ended {ended.status} while the record said {record.state.value}"
+        )
+    if names_it:
+        return EndDecision(
+            False, True, f"{ended.kind} {ended.name} ended {ended.status}; the record says {record.state.value}"
+        )
+    return EndDecision(
+        False,
+        True,
+        f"{ended.kind} {ended.name} ended {ended.status}; the record names {record.execution_name or 'no execution'}",
+    )
+
+
+def failure_text(ended: EndedExecution) -> str:
+    """`last_error` for an execution that ended outside its own failure path."""
+    detail = ": ".join(part for part in (ended.error, ended.cause) if part)
+    return f"{ended.kind} execution {ended.name} {ended.status}" + (f": {detail}" if detail else "")
 
 
 @dataclass(frozen=True)

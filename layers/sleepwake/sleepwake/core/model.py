@@ -62,6 +62,7 @@ class StateRecord(BaseModel):
     reason: str | None = None
     lease_until: datetime | None = None
     last_error: str | None = None
+    last_notified: str | None = None  # the execution whose end was last notified (events may arrive twice)
     warmup_latencies_ms: list[float] = Field(default_factory=list)
     # What the last deploy found wrong with the setup (e.g. an adopted endpoint that keeps its instance).
     warnings: list[str] = Field(default_factory=list)
@@ -94,6 +95,8 @@ class Policy(BaseModel):
     poll_interval_seconds: int = Field(default=5, ge=1)
     poll_growth: float = Field(default=0.04, ge=0.0, le=1.0)
     instance_release_seconds: int = Field(default=600, ge=0)  # AWS releases instances ~10 min after 0 copies
+    # A joiner asks Step Functions whether a wake older than this still runs (its end event may be lost).
+    confirm_execution_after_seconds: int = Field(default=60, ge=0)
 
     def idle_window_minutes(self, *, planned_awake: bool = False) -> int:
         """How far back the idle check counts requests: longer inside a planned window."""
@@ -103,3 +106,18 @@ class Policy(BaseModel):
     def stale_after_seconds(self) -> int:
         """A wake older than its own timeout plus a margin has died without recording it."""
         return self.wake_timeout_seconds + 300
+
+
+ExecutionStatus = Literal["FAILED", "TIMED_OUT", "ABORTED"]
+
+
+class EndedExecution(BaseModel):
+    """A wake or sleep execution that ended without succeeding ("Step Functions Execution Status Change")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["wake", "sleep"]
+    name: str
+    status: ExecutionStatus
+    error: str | None = None
+    cause: str | None = None

@@ -1,0 +1,101 @@
+"""Executions emit "Step Functions Execution Status Change" events as AWS documents them, and no Catch or Retry
+matches States.Runtime."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from localaws import stepfunctions
+from tests.localaws.conftest import ROLE, make_function
+
+
+def _machine(emu, name: str, definition: dict) -> str:
+    return emu.client("stepfunctions").create_state_machine(name=name, roleArn=ROLE, definition=json.dumps(definition))[
+        "stateMachineArn"
+    ]
+
+
+def _events_for(execution_arn: str) -> list[dict]:
+    deadline = time.monotonic() + 30  # wall seconds: this host is shared
+    while time.monotonic() < deadline:
+        found = [e for e in stepfunctions.EMITTED if e["detail"]["executionArn"] == execution_arn]
+        if len(found) >= 2:
+            return found
+        time.sleep(0.05)
+    return [e for e in stepfunctions.EMITTED if e["detail"]["executionArn"] == execution_arn]
+
+
+def test_a_failed_execution_sends_running_then_failed_status_change_events_to_matching_rules(emu):
+    events = emu.client("events")
+    fn = make_function(emu, "probe", "fn_probe")
+    arn = _machine(emu, "fails", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "why"}}})
+    events.put_rule(
+        Name="ended",
+        EventPattern=json.dumps(
+            {
+                "source": ["aws.states"],
+                "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [arn]},
+            }
+        ),
+    )
+    events.put_targets(Rule="ended", Targets=[{"Id": "fn", "Arn": fn}])
+    sfn = emu.client("stepfunctions")
+    execution = sfn.start_execution(stateMachineArn=arn, name="doomed", input='{"a": 1}')["executionArn"]
+    assert emu.wait_for_execution(execution)["status"] == "FAILED"
+    running, failed = _events_for(execution)
+    assert running["detail"]["status"] == "RUNNING"
+    assert failed["source"] == "aws.states"
+    assert failed["detail-type"] == "Step Functions Execution Status Change"
+    assert failed["resources"] == [execution]
+    detail = failed["detail"]
+    assert (detail["name"], detail["stateMachineArn"], detail["status"]) == ("doomed", arn, "FAILED")
+    assert (detail["error"], detail["cause"], detail["input"], detail["output"]) == ("Boom", "why", '{"a":1}', None)
+    assert isinstance(detail["startDate"], int) and detail["stopDate"] >= detail["startDate"]
+    deadline = time.monotonic() + 30  # wall seconds: this host is shared
+
+    def delivered() -> list[str]:  # only this execution's: a previous test's threads may still be winding down
+        return [
+            i.event["detail"]["status"]
+            for i in list(emu.lambdas.invocations)
+            if i.function_name == "probe" and i.event.get("detail", {}).get("executionArn") == execution
+        ]
+
+    while not delivered() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert delivered() == ["FAILED"]
+
+
+def test_a_stopped_execution_sends_aborted(emu):
+    arn = _machine(emu, "waits", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+    sfn = emu.client("stepfunctions")
+    execution = sfn.start_execution(stateMachineArn=arn, name="stopped")["executionArn"]
+    sfn.stop_execution(executionArn=execution)
+    assert emu.wait_for_execution(execution)["status"] == "ABORTED"
+    assert [e["detail"]["status"] for e in _events_for(execution)] == ["RUNNING", "ABORTED"]
+
+
+def test_catch_on_states_all_does_not_catch_a_runtime_error(emu):
+    fn = make_function(emu, "probe", "fn_probe")
+    arn = _machine(
+        emu,
+        "runtime",
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": fn, "Payload": {}},
+                    "ResultSelector": {"missing.$": "$.Payload.not_there"},
+                    "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                    "End": True,
+                },
+                "Caught": {"Type": "Succeed"},
+            },
+        },
+    )
+    out = emu.wait_for_execution(emu.client("stepfunctions").start_execution(stateMachineArn=arn)["executionArn"])
+    assert (out["status"], out["error"]) == ("FAILED", "States.Runtime")
