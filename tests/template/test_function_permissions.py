@@ -29,6 +29,7 @@ IAM_PREFIX = {
     "dynamodb": "dynamodb",
     "stepfunctions": "states",
     "cloudwatch": "cloudwatch",
+    "scheduler": "scheduler",
 }
 
 

@@ -39,9 +39,10 @@ class DecideSleepInput(_Input):
 
 
 class ScheduledWake(_Input):
-    """What the wake schedule sends (its Input in the template)."""
+    """What the wake schedule sends (its Input in the template), or a planned wake (the plan job's one-time
+    schedules send source "planned")."""
 
-    source: Literal["schedule"] = "schedule"
+    source: Literal["schedule", "planned"] = "schedule"
     reason: str = "morning wake schedule"
 
 
@@ -58,3 +59,9 @@ class AlarmStateChange(_Input):
     @property
     def entered_alarm(self) -> bool:
         return self.detail.get("state", {}).get("value") == "ALARM"
+
+
+class PlanRequest(_Input):
+    """The plan job's input: the daily schedule sends {}, `sleepwake plan --apply` the same."""
+
+    days: int = Field(default=2, ge=1, le=7)
