@@ -113,8 +113,8 @@ def test_planning_again_creates_nothing_twice_and_the_crons_mode_deletes_the_lef
     first = run_plan_job()
     again = run_plan_job()
     assert (len(first["created"]), again["created"], again["deleted"]) == (2, [], [])
-    crons = service.ControlPlane(learned.plane.settings.model_copy(update={"schedule_mode": "crons"}), learned.plane.aws)
-    service.install(crons)
+    crons = learned.plane.settings.model_copy(update={"schedule_mode": "crons"})
+    service.install(service.ControlPlane(crons, learned.plane.aws))
     result = run_plan_job()
     assert sorted(result["deleted"]) == sorted(first["created"]) and result["created"] == []
     assert planned_schedules() == []
