@@ -42,6 +42,7 @@ def install_extensions() -> None:
     stepfunctions.install()
     events.install()
     scheduler.install()
+    cloudwatch.install()
 
 
 class _Server(ThreadedMotoServer):

@@ -478,6 +478,7 @@ class Stack:
             "AWS::Lambda::Function": self._function,
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::Scheduler::Schedule": self._schedule,
+            "AWS::Scheduler::ScheduleGroup": self._schedule_group,
             "AWS::Events::Rule": self._rule,
             "AWS::CloudWatch::Alarm": self._alarm,
             "AWS::ApplicationAutoScaling::ScalableTarget": self._scalable_target,
@@ -615,6 +616,13 @@ class Stack:
                 kwargs[key] = p[key]
         out = self.call("scheduler", "CreateSchedule", "create_schedule", **kwargs)
         return name, {"Arn": out["ScheduleArn"]}
+
+    def _schedule_group(self, logical: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        # Ref is the group's name and GetAtt Arn its ARN (CloudFormation, AWS::Scheduler::ScheduleGroup); the
+        # name is generated per stack when the template gives none.
+        name = p.get("Name") or self.name(logical)
+        out = self.call("scheduler", "CreateScheduleGroup", "create_schedule_group", Name=name)
+        return name, {"Arn": out["ScheduleGroupArn"]}
 
     def _rule(self, logical: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = p.get("Name") or self.name(logical)
