@@ -5,6 +5,9 @@ CloudWatch, plans the next seven days with `sleepwake.core.plan_week` (the same 
 and the simulator use) and prints one row per day: the pre-wake and end of each window, the awake hours and
 why. `--out` gets `plan.png`: weekday x hour, the traffic seen (mean requests per hour) with the planned awake
 hours outlined.
+
+`--apply` runs the deployment's plan job now (the PlanDayFunction the daily schedule runs at 00:05 in the wake
+zone): it stores today's and tomorrow's plan and, in ScheduleMode learned, creates their one-time wakes.
 """
 
 from __future__ import annotations
@@ -121,6 +124,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--out", type=Path, default=Path("build/plan"), help="folder for plan.png (default build/plan)")
     p.add_argument("--no-chart", action="store_true", help="skip the heatmap")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="run the deployment's plan job now: store today's and tomorrow's plan and schedule the planned wakes",
+    )
     p.add_argument("--stack-name", help="CloudFormation stack (default: sleepwake, or the local stack)")
     p.add_argument("--deployment-file", help="a deployment JSON (the local stack writes build/local/deployment.json)")
     p.set_defaults(func=cmd_plan)
@@ -142,23 +150,59 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from sleepwake import clock
+    from sleepwake_cli.deployment import DeploymentError
     from sleepwake_cli.operator import _plane
 
     try:
-        plane, _deployment = _plane(args)
+        plane, deployment = _plane(args)
         now = clock.now()
         tz = plane.settings.wake_timezone
-        history = plane.aws.metrics.invocation_history(plane.ic, now - timedelta(days=args.days), now)
+        history = plane.aws.metrics.invocation_history(
+            plane.ic,
+            now - timedelta(days=args.days),
+            now,
+            fallback_endpoint=plane.settings.fallback_endpoint_name or None,
+        )
+        applied = _apply(deployment.physical("PlanDayFunction")) if args.apply else None
+    except DeploymentError as exc:
+        print(f"sleepwake plan: {exc}", file=sys.stderr)
+        return 2
     except (BotoCoreError, ClientError) as exc:
-        print(f"sleepwake plan: could not read the request history: {exc}", file=sys.stderr)
+        print(f"sleepwake plan: could not read the request history or run the plan job: {exc}", file=sys.stderr)
+        return 1
+    if applied is not None and "errorMessage" in applied:
+        print(f"sleepwake plan: the plan job failed: {applied['errorMessage']}", file=sys.stderr)
         return 1
     plans = plan_from_history(history, now, tz)
     if not args.no_chart:
         heatmap(args.out / "plan.png", history, plans, tz)
     if args.json:
-        print(json.dumps({"tz": tz, "history_points": len(history), "days": week_json(plans)}))
+        document: dict[str, Any] = {"tz": tz, "history_points": len(history), "days": week_json(plans)}
+        if applied is not None:
+            document["applied"] = applied
+        print(json.dumps(document))
     else:
         print(week_table(plans))
         if not args.no_chart:
             print(f"wrote {args.out / 'plan.png'}")
+        if applied is not None:
+            print(_applied_line(applied))
     return 0
+
+
+def _apply(function_name: str) -> dict[str, Any]:
+    """Invoke the plan job synchronously and return its answer (or Lambda's error document)."""
+    import boto3
+
+    answer = boto3.client("lambda").invoke(FunctionName=function_name, Payload=b"{}")
+    return dict(json.loads(answer["Payload"].read() or b"{}"))
+
+
+def _applied_line(applied: dict[str, Any]) -> str:
+    created, deleted = applied.get("created", []), applied.get("deleted", [])
+    days = ", ".join(f"{d['day']} {'learned' if d['learned'] else 'crons'}" for d in applied.get("days", []))
+    return (
+        f"plan job ({applied.get('mode')} mode): stored {days}; {len(created)} planned wake(s) scheduled"
+        + (f" ({', '.join(created)})" if created else "")
+        + (f", {len(deleted)} left-over wake(s) deleted" if deleted else "")
+    )
