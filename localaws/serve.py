@@ -42,6 +42,16 @@ Ctrl-C stops everything.
 """
 
 
+def _history_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= days <= 28:
+        raise argparse.ArgumentTypeError(f"{days} is outside 1-28 (the planner reads at most 28 days)")
+    return days
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="make local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -60,6 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="KEY=VALUE",
         help="template parameter override (repeatable), e.g. IdleMinutes=10",
+    )
+    parser.add_argument(
+        "--seed-history",
+        type=_history_days,
+        default=0,
+        metavar="DAYS",
+        help="write DAYS (1-28) of past office-hours requests (weekdays 09:00-17:00 ET) into CloudWatch, so "
+        "`sleepwake plan` and the plan job have a history to learn from (default 0: none)",
     )
     parser.add_argument("--log", default=str(REPO_ROOT / "build" / "local" / "lambda.log"))
     args = parser.parse_args(argv)
@@ -96,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cannot start: {error} (is another `make local` running? use --port/--api-port)", file=out)
             return 1
         local.clock.set_speed(args.speed)
+        if args.seed_history:
+            from localaws.demo_planner import office_hours, seed_history
+
+            seeded = seed_history(local, office_hours(args.seed_history, local.now()))
+            print(f"seeded {seeded} past requests ({args.seed_history} days of office hours)", file=out, flush=True)
         try:
             print(
                 USAGE.format(
