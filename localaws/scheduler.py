@@ -6,9 +6,11 @@ and `at(yyyy-mm-ddThh:mm:ss)`. Targets: a state machine (StartExecution with the
 Lambda function (an Event invocation with the Input). `fire_now()` fires one on command. Schedules created,
 updated, disabled or deleted through the API are picked up on the next tick.
 
-A one-time `at()` schedule with ActionAfterCompletion DELETE is deleted once it has fired ("Specifies the
-action that EventBridge Scheduler applies to the schedule after the schedule completes invoking the target",
-NONE or DELETE: Scheduler API reference, CreateSchedule); with NONE it stays, as in AWS, and never fires again.
+A one-time `at()` schedule with ActionAfterCompletion DELETE is deleted once it has fired ("For one-time
+schedules, this occurs after the schedule has invoked its target once": EventBridge Scheduler User Guide,
+"Deleting a schedule in EventBridge Scheduler"; NONE or DELETE, default NONE: Scheduler API reference,
+CreateSchedule); with NONE it stays and never fires again. A recurring schedule with DELETE is kept (AWS
+deletes it after its last invocation before EndDate; nothing here creates one).
 The plan job's planned wakes are such schedules.
 
 Differs from AWS: no FlexibleTimeWindow jitter, RetryPolicy or dead-letter queue; StartDate/EndDate are
