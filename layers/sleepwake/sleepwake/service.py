@@ -229,16 +229,15 @@ class ControlPlane:
         wanted = {wake_schedule_name(w): w for w in wakes_to_schedule(plans, now)} if mode == "learned" else {}
         created: list[str] = []
         deleted: list[str] = []
-        schedules = self.aws.schedules
-        if schedules is None:
+        if self.aws.schedules is None:
             raise RuntimeError("the plan job needs the scheduler adapter")
         group = self.settings.plan_schedule_group
         for name in sorted(set(previous.schedules if previous else []) - set(wanted)):
-            if schedules.delete(name=name, group=group):
+            if self.aws.schedules.delete(name=name, group=group):
                 deleted.append(name)
         for name, wake in sorted(wanted.items()):
             reason = f"planned wake {wake.astimezone(ZoneInfo(tz)):%a %H:%M} ahead of a window the history says is busy"
-            if schedules.create(
+            if self.aws.schedules.create(
                 name=name,
                 group=group,
                 at=wake,
