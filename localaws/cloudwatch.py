@@ -9,6 +9,16 @@ its actions (SNS topics, Application Auto Scaling step policies).
 It also records AWS/States execution metrics (Started/Succeeded/Failed/TimedOut/Aborted per StateMachineArn)
 once per evaluation round, so alarms on failed executions work.
 
+GetMetricData for metric-stat queries (the planner's request history) is replaced (`install()`): moto 5.2.5's
+walks every datum for every period (28 days at Period 300 is 8,064 periods times every datum recorded, minutes
+per call on a stack that has run for a while), starts its periods at StartTime unrounded, and drops the
+namespace filter as soon as a query has dimensions. Here each query buckets the data once, StartTime is rounded
+as the GetMetricData API reference says ("Start time less than 15 days ago - round down to the nearest whole
+minute; between 15 and 63 days ago - round down to the nearest 5-minute clock interval; greater than 63 days
+ago - round down to the nearest 1-hour clock interval"), periods count from the rounded start, and a datum
+matches on namespace, name and exactly its dimensions (as moto's own GetMetricStatistics). Queries with an
+Expression still go to moto.
+
 Differs from AWS: only single-metric alarms with Statistic (no metric math, no percentiles, no anomaly
 detection); no evaluation delay beyond period alignment; ExtendedStatistic and composite alarms are ignored.
 """
@@ -23,6 +33,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from moto.cloudwatch import models as cw_models
 from moto.cloudwatch.models import CloudWatchBackend, MetricDatum, cloudwatch_backends
 
 from localaws import clock as clock_mod
@@ -41,11 +52,18 @@ _EXECUTION_METRICS = {
 
 
 def record(
-    account: str, region: str, namespace: str, name: str, value: float, dims: list[dict[str, str]], unit: str
+    account: str,
+    region: str,
+    namespace: str,
+    name: str,
+    value: float,
+    dims: list[dict[str, str]],
+    unit: str,
+    at: datetime | None = None,
 ) -> None:
-    """One datum at the emulated now (moto keeps naive UTC timestamps)."""
+    """One datum at the emulated now, or at `at` (seeded history); moto keeps naive UTC timestamps."""
     backend: CloudWatchBackend = cloudwatch_backends[account][region]
-    ts = clock_mod.now().astimezone(UTC).replace(tzinfo=None)
+    ts = (at or clock_mod.now()).astimezone(UTC).replace(tzinfo=None)
     with _LOCK:
         backend.metric_data.append(MetricDatum(namespace, name, value, dims, ts, unit))
 
@@ -278,3 +296,72 @@ class AlarmEvaluator:
                     LOG.exception("alarm action %s failed", arn)
             if not handled:
                 LOG.warning("alarm action %s not emulated", arn)
+
+
+def _rounded_start(start: datetime, now: datetime) -> datetime:
+    """GetMetricData's rounding of StartTime by its age (API reference, StartTime)."""
+    age = now - start
+    if age < timedelta(days=15):
+        step = 60
+    elif age <= timedelta(days=63):
+        step = 300
+    else:
+        step = 3600
+    epoch = int(start.replace(tzinfo=UTC).timestamp())
+    return datetime.fromtimestamp(epoch - epoch % step, UTC).replace(tzinfo=None)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def get_metric_data(
+    self: CloudWatchBackend,
+    queries: list[dict[str, Any]],
+    start_time: datetime,
+    end_time: datetime,
+    scan_by: str = "TimestampAscending",
+) -> list[dict[str, Any]]:
+    if any("MetricStat" not in q for q in queries):
+        return _ORIGINAL_GET_METRIC_DATA(self, queries, start_time, end_time, scan_by)
+    start, end = _naive_utc(start_time), _naive_utc(end_time)
+    if start >= end:  # moto's own messages for these
+        return _ORIGINAL_GET_METRIC_DATA(self, queries, start_time, end_time, scan_by)
+    start = _rounded_start(start, _naive_utc(clock_mod.now()))
+    with _LOCK:
+        window = [md for md in self.get_all_metrics() if start <= md.timestamp < end]
+    results = []
+    for query in queries:
+        stat = query["MetricStat"]
+        metric = stat["Metric"]
+        dims = sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+        period = int(stat["Period"])
+        unit = stat.get("Unit")
+        buckets: dict[int, list[float]] = {}
+        for md in window:
+            value = getattr(md, "value", None)
+            if value is None or md.namespace != metric["Namespace"] or md.name != metric["MetricName"]:
+                continue
+            if sorted((d.name, d.value) for d in md.dimensions) != dims or (unit and md.unit != unit):
+                continue
+            buckets.setdefault(int((md.timestamp - start).total_seconds()) // period, []).append(float(value))
+        keys = sorted(buckets, reverse=scan_by == "TimestampDescending")
+        values = [_stat(buckets[k], stat["Stat"]) for k in keys]
+        results.append(
+            {
+                "id": query["Id"],
+                "label": query.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
+                "values": values,
+                "timestamps": [start + timedelta(seconds=k * period) for k in keys],
+                "status_code": "Complete",
+            }
+        )
+    return [r for r, q in zip(results, queries, strict=True) if q.get("ReturnData", True)]
+
+
+_ORIGINAL_GET_METRIC_DATA = cw_models.CloudWatchBackend.get_metric_data
+
+
+def install() -> None:
+    if cw_models.CloudWatchBackend.get_metric_data is not get_metric_data:
+        cw_models.CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]

@@ -48,6 +48,7 @@ def install_extensions() -> None:
     stepfunctions.install()
     events.install()
     scheduler.install()
+    cloudwatch.install()
 
 
 CLOCK_PATH = "/_localaws/clock"

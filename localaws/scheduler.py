@@ -6,6 +6,13 @@ and `at(yyyy-mm-ddThh:mm:ss)`. Targets: a state machine (StartExecution with the
 Lambda function (an Event invocation with the Input). `fire_now()` fires one on command. Schedules created,
 updated, disabled or deleted through the API are picked up on the next tick.
 
+A one-time `at()` schedule with ActionAfterCompletion DELETE is deleted once it has fired ("For one-time
+schedules, this occurs after the schedule has invoked its target once": EventBridge Scheduler User Guide,
+"Deleting a schedule in EventBridge Scheduler"; NONE or DELETE, default NONE: Scheduler API reference,
+CreateSchedule); with NONE it stays and never fires again. A recurring schedule with DELETE is kept (AWS
+deletes it after its last invocation before EndDate; nothing here creates one).
+The plan job's planned wakes are such schedules.
+
 Differs from AWS: no FlexibleTimeWindow jitter, RetryPolicy or dead-letter queue; StartDate/EndDate are
 honoured but not validated; a generic (non-daily) cron at a local time skipped by DST is skipped and one
 repeated by DST fires twice; L, W and # in cron fields are not supported; `rate` counts from when the
@@ -262,6 +269,17 @@ class Scheduler:
                 when, s = upcoming[0]
                 self._last[(s.group_name, s.name, s.schedule_expression)] = when
                 self._fire(s, when)
+                if s.schedule_expression.strip().startswith("at(") and s.action_after_completion == "DELETE":
+                    self._delete(s)
+
+    def _delete(self, s: Any) -> None:
+        backend = scheduler_backends[self.account][self.region]
+        try:
+            backend.delete_schedule(s.group_name, s.name)
+        except Exception:  # deleted through the API meanwhile
+            LOG.info("schedule %s was already gone after completing", s.name)
+            return
+        LOG.info("schedule %s completed and was deleted (ActionAfterCompletion DELETE)", s.name)
 
     def fire_now(self, name: str, group: str = "default") -> Firing:
         backend = scheduler_backends[self.account][self.region]

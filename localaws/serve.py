@@ -43,6 +43,16 @@ REGION = "us-east-1"
 CREDENTIALS = "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"  # the emulator accepts any
 
 
+def _history_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= days <= 28:
+        raise argparse.ArgumentTypeError(f"{days} is outside 1-28 (the planner reads at most 28 days)")
+    return days
+
+
 class Interrupted(BaseException):
     """SIGINT or SIGTERM arrived: unwinds whatever the main thread is doing (deploy, model load, waiting)."""
 
@@ -85,6 +95,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--deployment-file",
         default=str(REPO_ROOT / "build" / "local" / "deployment.json"),
         help="where the operator CLI finds this stack (default build/local/deployment.json)",
+    )
+    parser.add_argument(
+        "--seed-history",
+        type=_history_days,
+        default=0,
+        metavar="DAYS",
+        help="write DAYS (1-28) of past office-hours requests (weekdays 09:00-17:00 ET) into CloudWatch, so "
+        "`sleepwake plan` and the plan job have a history to learn from (default 0: none)",
     )
     args = parser.parse_args(argv)
     if args.port and args.port == args.api_port:
@@ -247,6 +265,11 @@ def _run(args: argparse.Namespace) -> int:
             logging.getLogger("localaws.serve").exception("the local stack did not start")
             print(f"make local: the stack did not start: {type(error).__name__}: {error}", file=err, flush=True)
             return 1
+        if args.seed_history:
+            from localaws.demo_planner import office_hours, seed_history
+
+            seeded = seed_history(local, office_hours(args.seed_history, local.now()))
+            print(f"seeded {seeded} past requests ({args.seed_history} days of office hours)", file=out, flush=True)
         try:
             local.clock.set_speed(args.speed)
             return _serve(local, args, out)

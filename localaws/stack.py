@@ -5,12 +5,12 @@ parameters (defaults + overrides, AllowedValues/AllowedPattern checked), Conditi
 GetAtt, Sub, If, Join, Select, Split, Equals/And/Or/Not, AWS::NoValue, pseudo parameters), then creates
 every resource in dependency order through boto3 against the emulator: IAM roles, DynamoDB, SNS, SQS, log
 groups, the layer and functions (registered with the Lambda runner: CodeUri + Handler + Environment + the
-layer's ContentUri on sys.path), state machines with DefinitionSubstitutions applied, Scheduler schedules,
-alarms, EventBridge rules, Application Auto Scaling, and in create mode Model/EndpointConfig/Endpoint/
-InferenceComponent (waiting for InService as CloudFormation does). Custom resources run their Lambda with
-a CloudFormation Create event and a loopback ResponseURL; their Data become GetAtt values. The API Gateway
-REST API is not served over HTTP: `call_api(method, path, body)` sends an API Gateway proxy event to the
-function the template routes that path to.
+layer's ContentUri on sys.path), state machines with DefinitionSubstitutions applied, Scheduler schedule
+groups and schedules, alarms, EventBridge rules, Application Auto Scaling, and in create mode Model/
+EndpointConfig/Endpoint/InferenceComponent (waiting for InService as CloudFormation does). Custom resources
+run their Lambda with a CloudFormation Create event and a loopback ResponseURL; their Data become GetAtt
+values. The API Gateway REST API is not served over HTTP: `call_api(method, path, body)` sends an API
+Gateway proxy event to the function the template routes that path to.
 
 Differs from AWS: no updates or deletes (deploy once per emulator); physical names are
 `<stack>-<LogicalId>` (shortened to fit) instead of random suffixes; IAM policies are created but not
@@ -481,6 +481,7 @@ class Stack:
             "AWS::Lambda::Function": self._function,
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::Scheduler::Schedule": self._schedule,
+            "AWS::Scheduler::ScheduleGroup": self._schedule_group,
             "AWS::Events::Rule": self._rule,
             "AWS::CloudWatch::Alarm": self._alarm,
             "AWS::ApplicationAutoScaling::ScalableTarget": self._scalable_target,
@@ -618,6 +619,13 @@ class Stack:
                 kwargs[key] = p[key]
         out = self.call("scheduler", "CreateSchedule", "create_schedule", **kwargs)
         return name, {"Arn": out["ScheduleArn"]}
+
+    def _schedule_group(self, logical: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        # Ref is the group's name and GetAtt Arn its ARN (CloudFormation, AWS::Scheduler::ScheduleGroup); the
+        # name is generated per stack when the template gives none.
+        name = p.get("Name") or self.name(logical)
+        out = self.call("scheduler", "CreateScheduleGroup", "create_schedule_group", Name=name)
+        return name, {"Arn": out["ScheduleGroupArn"]}
 
     def _rule(self, logical: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = p.get("Name") or self.name(logical)

@@ -55,6 +55,11 @@ SUPPRESSED: dict[tuple[str, str, tuple[str, ...]], str] = {
         "included (Step Functions developer guide, logging); it changes CloudWatch Logs resource policies, not "
         "IAM, and has no resource-level permissions"
     ),
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", "PlanDayFunctionRole/*", ("iam:passrole",)): (
+        "CreateSchedule needs iam:PassRole for the role the schedule runs as; the statement names the one "
+        "PlannedWakeRole (which may only invoke the wake trigger function) and is conditioned on "
+        "iam:PassedToService scheduler.amazonaws.com"
+    ),
 }
 
 
@@ -87,6 +92,7 @@ def _physical(logical: str, kind: str) -> tuple[str, dict[str, str]]:
         "AWS::IAM::Role": (name, {"Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}"}),
         "AWS::Events::Rule": (name, {"Arn": arn.format("events", f"rule/{name}")}),
         "AWS::Scheduler::Schedule": (name, {"Arn": arn.format("scheduler", f"schedule/default/{name}")}),
+        "AWS::Scheduler::ScheduleGroup": (name, {"Arn": arn.format("scheduler", f"schedule-group/{name}")}),
         "AWS::ApiGateway::RestApi": ("a1b2c3d4e5", {"RootResourceId": "r00t"}),
         "AWS::SageMaker::Model": (arn.format("sagemaker", f"model/{name}"), {"ModelName": name}),
         "AWS::SageMaker::EndpointConfig": (

@@ -119,6 +119,10 @@ def status_text(status: service.Status) -> str:
         line += f"\n  last error: {status.last_error}"
     for warning in status.warnings:
         line += f"\n  warning: {warning}"
+    if status.next_planned_wake or status.next_planned_sleep:
+        wake, sleep = status.next_planned_wake, status.next_planned_sleep
+        line += f"\n  planned: next wake {wake:%a %H:%M %Z}" if wake else "\n  planned: no further wake planned"
+        line += f", next sleep {sleep:%a %H:%M %Z}" if sleep else ""
     return line
 
 

@@ -5,11 +5,15 @@ CloudWatch, plans the next seven days with `sleepwake.core.plan_week` (the same 
 and the simulator use) and prints one row per day: the pre-wake and end of each window, the awake hours and
 why. `--out` gets `plan.png`: weekday x hour, the traffic seen (mean requests per hour) with the planned awake
 hours outlined.
+
+`--apply` runs the deployment's plan job now (the PlanDayFunction the daily schedule runs at 00:05 in the wake
+zone): it stores today's and tomorrow's plan and, in ScheduleMode learned, creates their one-time wakes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -119,13 +123,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         subparsers,
         "plan",
         "the learned week: when the component will be woken and put to sleep (table + heatmap)",
-        "Learn from the last --days of 5-minute Invocations (CloudWatch) and print the next seven days as "
-        "the control plane would plan them: each window's wake and sleep time in the wake zone, awake hours, "
-        "why. Writes a weekday x hour heatmap (traffic seen, planned awake) to --out/plan.png.",
+        "Learn from the last --days of 5-minute Invocations (CloudWatch; the component's and the fallback's) "
+        "and print the next seven days as the control plane plans them: each window's wake and sleep time in the "
+        "wake zone, awake hours, why. Writes a weekday x hour heatmap (traffic seen, planned awake) to "
+        "--out/plan.png. --apply runs the deployment's plan job now.",
     )
     p.add_argument("--days", type=_days, default=28, help="days of history to learn from, 7-28 (default 28)")
     p.add_argument("--out", type=Path, default=Path("build/plan"), help="folder for plan.png (default build/plan)")
     p.add_argument("--no-chart", action="store_true", help="skip the heatmap")
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="run the deployment's plan job now: store today's and tomorrow's plan and schedule the planned wakes",
+    )
     p.set_defaults(func=_guard(cmd_plan))
 
 
@@ -143,12 +153,21 @@ def cmd_plan(op: Operator) -> int:
     args, plane = op.args, op.plane
     now = op.clock.now()
     tz = plane.settings.wake_timezone
-    history = plane.aws.metrics.invocation_history(plane.ic, now - timedelta(days=args.days), now)
+    history = plane.aws.metrics.invocation_history(
+        plane.ic, now - timedelta(days=args.days), now, fallback_endpoint=plane.settings.fallback_endpoint_name or None
+    )
+    applied = _apply(op.deployment.client("lambda"), op.deployment.physical("PlanDayFunction")) if args.apply else None
+    if applied is not None and "errorMessage" in applied:
+        op.answer(
+            {"outcome": "failed", "error": applied["errorMessage"]},
+            f"sleepwake plan: the plan job failed: {applied['errorMessage']}",
+        )
+        return 1
     plans = plan_from_history(history, now, tz)
     chart = args.out / "plan.png"
     if not args.no_chart:
         heatmap(chart, history, plans, tz)
-    data = {
+    data: dict[str, Any] = {
         "outcome": "planned" if any(p.learned for p in plans) else "crons",
         "tz": tz,
         "history_points": len(history),
@@ -156,5 +175,24 @@ def cmd_plan(op: Operator) -> int:
         "chart": None if args.no_chart else str(chart),
     }
     text = week_table(plans) + ("" if args.no_chart else f"\nwrote {chart}")
+    if applied is not None:
+        data["applied"] = applied
+        text += "\n" + _applied_line(applied)
     op.answer(data, text)
     return 0
+
+
+def _apply(lambda_client: Any, function_name: str) -> dict[str, Any]:
+    """Invoke the plan job synchronously and return its answer (or Lambda's error document)."""
+    answer = lambda_client.invoke(FunctionName=function_name, Payload=b"{}")
+    return dict(json.loads(answer["Payload"].read() or b"{}"))
+
+
+def _applied_line(applied: dict[str, Any]) -> str:
+    created, deleted = applied.get("created", []), applied.get("deleted", [])
+    days = ", ".join(f"{d['day']} {'learned' if d['learned'] else 'crons'}" for d in applied.get("days", []))
+    return (
+        f"plan job ({applied.get('mode')} mode): stored {days}; {len(created)} planned wake(s) scheduled"
+        + (f" ({', '.join(created)})" if created else "")
+        + (f", {len(deleted)} left-over wake(s) deleted" if deleted else "")
+    )

@@ -52,6 +52,13 @@ class StatusResponse(BaseModel):
     lease_until: datetime | None
     execution: str | None
     warnings: list[str] = Field(description="What the last deploy found wrong with the setup; [] when nothing")
+    next_planned_wake: datetime | None = Field(
+        default=None, description="The next wake of the learned plan (null in crons mode or without a learned plan)"
+    )
+    next_planned_sleep: datetime | None = Field(
+        default=None, description="When the planned window now open (or the next one) ends"
+    )
+    schedule: str = Field(default="crons", description="Which schedule applies today, and why")
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:

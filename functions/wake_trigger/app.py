@@ -1,4 +1,4 @@
-"""Starts (or joins) a wake from the morning schedule or from the no-capacity alarm's state change."""
+"""Starts (or joins) a wake from the morning schedule, a planned wake or the no-capacity alarm's state change."""
 
 from typing import Any
 
@@ -13,16 +13,20 @@ from sleepwake.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    plane = service.from_environment()
     if "detail-type" in event:
         alarm = AlarmStateChange.model_validate(event)
         if not alarm.entered_alarm:
             logger.info("alarm left ALARM; nothing to do", extra={"alarm": alarm.alarm_name})
             return {"started": False, "reason": "alarm not in ALARM state"}
-        source, reason = "alarm", f"no-capacity alarm {alarm.alarm_name}"
+        outcome = plane.request_wake(reason=f"no-capacity alarm {alarm.alarm_name}", source="alarm")
     else:
         scheduled = ScheduledWake.model_validate(event)
-        source, reason = scheduled.source, scheduled.reason
-    outcome = service.from_environment().request_wake(reason=reason, source=source)
+        # The morning cron steps aside on a day the learned plan governs (None); a planned wake always acts.
+        found = plane.scheduled_wake(source=scheduled.source, reason=scheduled.reason)
+        if found is None:
+            return {"started": False, "reason": "the learned schedule applies today; the planned wakes replace this"}
+        outcome = found
     return {
         "state": outcome.state.value,
         "execution": outcome.execution,

@@ -30,6 +30,7 @@ IAM_PREFIX = {
     "stepfunctions": "states",
     "cloudwatch": "cloudwatch",
     "sns": "sns",
+    "scheduler": "scheduler",
 }
 
 

@@ -126,7 +126,7 @@ def test_schedules_are_time_zone_aware_with_retries_and_a_dead_letter_queue(temp
         for event in r.get("Properties", {}).get("Events", {}).values()
         if event["Type"] == "ScheduleV2"
     ]
-    assert len(schedules) == 3
+    assert len(schedules) == 4  # sleep, idle check, morning wake, daily plan
     for schedule in schedules:
         assert "ScheduleExpressionTimezone" in schedule
         assert schedule["RetryPolicy"]["MaximumRetryAttempts"] >= 1

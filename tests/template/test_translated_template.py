@@ -81,6 +81,7 @@ def test_two_stacks_in_one_account_and_region_get_different_schedule_names():
         "WakeTriggerFunctionMorningWake",
         "SleepStateMachineNightlySleep",
         "SleepStateMachineIdleCheck",
+        "PlanDayFunctionDailyPlan",
     }
     assert set(first.values()).isdisjoint(second.values())
 

@@ -48,9 +48,10 @@ class DecideSleepInput(_Input):
 
 
 class ScheduledWake(_Input):
-    """What the wake schedule sends (its Input in the template)."""
+    """What the wake schedule sends (its Input in the template), or a planned wake (the plan job's one-time
+    schedules send source "planned")."""
 
-    source: Literal["schedule"] = "schedule"
+    source: Literal["schedule", "planned"] = "schedule"
     reason: str = "morning wake schedule"
 
 
@@ -86,3 +87,9 @@ class ExecutionDetail(_Input):
 
 
 ExecutionStatusChange.model_rebuild()
+
+
+class PlanRequest(_Input):
+    """The plan job's input: the daily schedule sends {}, `sleepwake plan --apply` the same."""
+
+    days: int = Field(default=2, ge=1, le=7)

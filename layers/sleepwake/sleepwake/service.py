@@ -9,15 +9,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sleepwake import clock
 from sleepwake.adapters import aws
 from sleepwake.adapters.autoscaling import CopyScaling
 from sleepwake.adapters.cloudwatch import Alarms, ComponentMetrics
 from sleepwake.adapters.sagemaker import InferenceComponents, NoCapacityError, Runtime
+from sleepwake.adapters.scheduler import PlannedWakes
 from sleepwake.adapters.sns import Notifications
 from sleepwake.adapters.state_table import Conflict, StateTable
 from sleepwake.adapters.stepfunctions import Executions, execution_arn
@@ -44,8 +46,20 @@ from sleepwake.core import (
     settled_state,
     should_confirm_execution,
 )
+from sleepwake.core.applied_plan import (
+    PlannedDay,
+    StoredPlan,
+    cron_skip_reason,
+    is_planned_awake,
+    learned_day,
+    next_planned,
+    unplanned_hours,
+    wake_schedule_name,
+    wakes_to_schedule,
+)
 from sleepwake.core.decisions import SleepTrigger
 from sleepwake.core.endpoint import instance_scaling_warnings
+from sleepwake.core.planner import plan_day
 from sleepwake.observability import MetricUnit, logger, metrics
 from sleepwake.settings import Settings
 
@@ -88,6 +102,19 @@ class Status:
     lease_until: datetime | None
     execution: str | None
     warnings: list[str] = field(default_factory=list)
+    # From the stored learned plan (None in crons mode, with too little history, or before the first plan).
+    next_planned_wake: datetime | None = None
+    next_planned_sleep: datetime | None = None
+    schedule: str = "crons"
+
+
+@dataclass
+class PlanOutcome:
+    mode: str
+    days: list[PlannedDay]
+    created: list[str]
+    deleted: list[str]
+    history_points: int
 
 
 @dataclass
@@ -107,6 +134,7 @@ class Adapters:
     metrics: ComponentMetrics
     alarms: Alarms | None = None  # only the execution-end handler needs these two
     notifications: Notifications | None = None
+    schedules: PlannedWakes | None = None  # only the plan job creates and deletes schedules
 
     @classmethod
     def from_environment(cls, settings: Settings) -> Adapters:
@@ -126,6 +154,7 @@ class Adapters:
             metrics=ComponentMetrics(client("cloudwatch")),
             alarms=Alarms(client("cloudwatch")),
             notifications=Notifications(client("sns")),
+            schedules=PlannedWakes(client("scheduler")),
         )
 
 
@@ -156,6 +185,8 @@ class ControlPlane:
     def status(self) -> Status:
         record, observed = self.observe()
         now = clock.now()
+        plan = self.stored_plan() if self.settings.schedule_mode == "learned" else None
+        planned_wake, planned_sleep = next_planned(plan, now)
         return Status(
             state=effective_state(record, observed),
             desired_copies=observed.desired,
@@ -166,7 +197,92 @@ class ControlPlane:
             lease_until=record.lease_until,
             execution=self._execution(record),
             warnings=list(record.warnings),
+            next_planned_wake=planned_wake,
+            next_planned_sleep=planned_sleep,
+            schedule=self._schedule_summary(plan, now),
         )
+
+    def _schedule_summary(self, plan: StoredPlan | None, now: datetime) -> str:
+        if self.settings.schedule_mode != "learned":
+            return "crons (ScheduleMode crons)"
+        if plan is None:
+            return "crons (no plan stored yet)"
+        today = plan.day(now.astimezone(ZoneInfo(plan.tz)).date())
+        if today is None:
+            return f"crons (the stored plan, made {plan.made_at:%Y-%m-%d %H:%M %Z}, does not cover today)"
+        return ("learned: " if today.learned else "crons: ") + today.reason
+
+    # ---- the learned schedule ----------------------------------------------------------------------------
+    def stored_plan(self) -> StoredPlan | None:
+        """The plan the plan job stored; None when there is none or it cannot be read (the crons then apply:
+        a failed read must never stop a sleep or a wake)."""
+        try:
+            return self.aws.table.get_plan(self.ic)
+        except Exception:
+            logger.warning("could not read the stored plan; the fixed schedules apply", exc_info=True)
+            return None
+
+    def make_plan(self, *, days: int = 2) -> PlanOutcome:
+        """Plan today and the next `days - 1` local days from the request history, store the plan and (in
+        learned mode) schedule one one-time wake per planned window, deleting the previous plan's leftovers."""
+        now = clock.now()
+        tz = self.settings.wake_timezone
+        planner = self.settings.planner_settings()
+        history = self.aws.metrics.invocation_history(
+            self.ic,
+            now - timedelta(days=planner.max_history_days + 1),
+            now,
+            fallback_endpoint=self.settings.fallback_endpoint_name or None,
+        )
+        today = now.astimezone(ZoneInfo(tz)).date()
+        plans = [plan_day(history, today + timedelta(days=i), tz, planner) for i in range(days)]
+        for plan in plans:
+            logger.info(
+                "planned a day",
+                extra={"day": plan.day.isoformat(), "learned": plan.learned, "reason": plan.reason},
+            )
+        mode = self.settings.schedule_mode
+        previous = self.stored_plan()
+        wanted = {wake_schedule_name(w): w for w in wakes_to_schedule(plans, now)} if mode == "learned" else {}
+        created: list[str] = []
+        deleted: list[str] = []
+        if self.aws.schedules is None:
+            raise RuntimeError("the plan job needs the scheduler adapter")
+        group = self.settings.plan_schedule_group
+        for name in sorted(set(previous.schedules if previous else []) - set(wanted)):
+            if self.aws.schedules.delete(name=name, group=group):
+                deleted.append(name)
+        for name, wake in sorted(wanted.items()):
+            reason = f"planned wake {wake.astimezone(ZoneInfo(tz)):%a %H:%M} ahead of a window the history says is busy"
+            if self.aws.schedules.create(
+                name=name,
+                group=group,
+                at=wake,
+                tz=tz,
+                target_arn=self.settings.planned_wake_target_arn,
+                role_arn=self.settings.planned_wake_role_arn,
+                reason=reason,
+            ):
+                created.append(name)
+        stored = StoredPlan(
+            made_at=now, mode=mode, tz=tz, days=[PlannedDay.of(p) for p in plans], schedules=sorted(wanted)
+        )
+        self.aws.table.put_plan(self.ic, stored)
+        logger.info(
+            "plan stored",
+            extra={"mode": mode, "wakes_created": created, "wakes_deleted": deleted, "history_points": len(history)},
+        )
+        return PlanOutcome(mode, stored.days, created, deleted, len(history))
+
+    def scheduled_wake(self, *, source: str, reason: str) -> WakeOutcome | None:
+        """A wake from a schedule: the morning cron steps aside on a learned day (the planned wakes replace
+        it); a planned wake always acts. None when it stepped aside (the reason is logged)."""
+        if source == "schedule" and self.settings.schedule_mode == "learned":
+            skip = cron_skip_reason(self.stored_plan(), clock.now(), "wake")
+            if skip:
+                logger.info("morning wake skipped", extra={"reason": skip})
+                return None
+        return self.request_wake(reason=reason, source=source)
 
     # ---- waking ----------------------------------------------------------------------------------------
     def request_wake(self, *, reason: str, source: str, keep_awake_minutes: int | None = None) -> WakeOutcome:
@@ -490,9 +606,32 @@ class ControlPlane:
         for _ in range(MAX_CLAIM_ATTEMPTS):
             now = clock.now()
             record, observed = self.observe()
-            recent = self.aws.metrics.invocations(self.ic, self.policy.idle_minutes, now)
+            plan = self.stored_plan() if self.settings.schedule_mode == "learned" and trigger != "manual" else None
+            skip = cron_skip_reason(plan, now, "sleep") if trigger == "schedule" and not force else None
+            if skip:
+                logger.info("sleep decision", extra={"sleep": False, "reason": skip, "trigger": trigger})
+                return {"sleep": False, "reason": skip, "op_id": None}
+            planned_awake = is_planned_awake(plan, now)
+            # A learned day replaces the quiet hours: the idle check may sleep the component at any hour, after
+            # Policy.planned_idle_minutes inside a planned window and UnplannedIdleMinutes outside (where the plan
+            # expects nobody; a request meanwhile wakes it through the no-capacity alarm, and the fallback,
+            # where there is one, answers it).
+            policy = self.policy
+            if learned_day(plan, now) is not None:
+                policy = policy.model_copy(update={"naps": True})
+            if unplanned_hours(plan, now):
+                policy = policy.model_copy(update={"idle_minutes": self.settings.unplanned_idle_minutes})
+            window = policy.idle_window_minutes(planned_awake=planned_awake)
+            recent = self.aws.metrics.invocations(self.ic, window, now)
             decision = decide_sleep(
-                record, observed, self.policy, now, trigger=trigger, recent_invocations=recent, force=force
+                record,
+                observed,
+                policy,
+                now,
+                trigger=trigger,
+                recent_invocations=recent,
+                force=force,
+                planned_awake=planned_awake,
             )
             logger.info(
                 "sleep decision",
@@ -502,6 +641,7 @@ class ControlPlane:
                     "trigger": trigger,
                     "state": record.state.value,
                     "recent_invocations": recent,
+                    "planned_awake": planned_awake,
                 },
             )
             if not decision.sleep:

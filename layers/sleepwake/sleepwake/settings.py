@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sleepwake.core import Policy, QuietHours
+from sleepwake.core import PlannerSettings, Policy, QuietHours
 
 
 class Settings(BaseSettings):
@@ -36,6 +37,22 @@ class Settings(BaseSettings):
     first_poll_on_instance_seconds: int = Field(default=100, ge=1, validation_alias="FIRST_POLL_ON_INSTANCE_SECONDS")
     poll_interval_seconds: int = Field(default=5, ge=1, validation_alias="POLL_INTERVAL_SECONDS")
     warmup_content_type: str = Field(default="audio/wav", validation_alias="WARMUP_CONTENT_TYPE")
+    # The learned schedule (docs/design.md): `learned` applies the stored plan where it has enough history,
+    # `crons` keeps the fixed schedules alone. The plan job's one-time wakes go into this group, invoke the wake
+    # trigger function and run as the scheduler role.
+    schedule_mode: Literal["learned", "crons"] = Field(default="crons", validation_alias="SCHEDULE_MODE")
+    # Outside the planned windows of a learned day the idle check naps after this many idle minutes (the
+    # simulator's choice); inside a window it waits Policy.planned_idle_minutes.
+    unplanned_idle_minutes: int = Field(default=5, ge=1, validation_alias="UNPLANNED_IDLE_MINUTES")
+    plan_schedule_group: str = Field(default="", validation_alias="PLAN_SCHEDULE_GROUP")
+    planned_wake_target_arn: str = Field(default="", validation_alias="PLANNED_WAKE_TARGET_ARN")
+    planned_wake_role_arn: str = Field(default="", validation_alias="PLANNED_WAKE_ROLE_ARN")
+    # A request the fallback answered is demand too: the planner learns from both (same name as issue 10's).
+    fallback_endpoint_name: str = Field(default="", validation_alias="FALLBACK_ENDPOINT_NAME")
+
+    def planner_settings(self) -> PlannerSettings:
+        """The planner's defaults, with a lead of one provisioning estimate plus a minute (300 s by default)."""
+        return PlannerSettings(lead_seconds=self.provisioning_estimate_seconds + 60)
 
     def policy(self) -> Policy:
         return Policy(

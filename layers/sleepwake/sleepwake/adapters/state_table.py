@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sleepwake.core import StateRecord, iso
+from sleepwake.core.applied_plan import StoredPlan
 
 
 class Conflict(Exception):
@@ -72,3 +73,16 @@ class StateTable:
                 raise Conflict(f"{component} changed since version {expected_version}") from error
             raise
         return new
+
+    # ---- the learned plan: a second item, `plan#<component>`, written whole by the plan job ---------------
+    def get_plan(self, component: str) -> StoredPlan | None:
+        item = self._table.get_item(Key={"ic": plan_key(component)}, ConsistentRead=True).get("Item")
+        return StoredPlan.model_validate_json(item["plan"]) if item else None
+
+    def put_plan(self, component: str, plan: StoredPlan) -> None:
+        """Last writer wins: the plan job is the only writer, and a plan is whole in itself."""
+        self._table.put_item(Item={"ic": plan_key(component), "plan": plan.model_dump_json()})
+
+
+def plan_key(component: str) -> str:
+    return f"plan#{component}"

@@ -1,0 +1,34 @@
+"""The learned schedule end to end on the local stack: seeded history, the daily plan job, its one-time wake."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from localaws.demo import Timeline
+from localaws.demo_planner import ACTIVE_SPEED, START, PlannedDay
+from localaws.local import LocalStack
+
+
+def test_a_learned_day_wakes_ahead_of_the_first_planned_user_and_naps_only_outside_the_window():
+    """History -> 00:05 plan job -> nap outside the window -> morning cron steps aside -> planned pre-wake ready
+    before 09:00 (the schedule deletes itself) -> first user warm -> the idle check inside the window skips."""
+    out = io.StringIO()
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        LocalStack(start=START, speed=ACTIVE_SPEED, port=0, api_port=0, deployment_file=None) as local,
+    ):
+        day = PlannedDay(local, Timeline(out))
+        day.run()
+    phases = {p["phase"]: p["ok"] for p in day.tl.phases}
+    assert all(phases.values()), out.getvalue()
+    assert list(phases) == [
+        "two weeks of history",
+        "00:05 ET plan job",
+        "nap outside the window",
+        "07:00 ET cron steps aside",
+        "planned pre-wake",
+        "first user served",
+        "idle check inside the window",
+    ]
+    assert day.figures["lead_over_first_user_s"] > 0
