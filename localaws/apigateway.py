@@ -2,7 +2,11 @@
 API Gateway REST proxy event for the function the template routes it to (Stack.call_api), and the
 function's proxy response becomes the HTTP response.
 
-Differs from AWS: IAM (SigV4) auth is not checked; the stage prefix (/v1) is optional; no throttling.
+Every request is first authenticated as API Gateway's AWS_IAM authorization does (SigV4 with the caller's
+key, then `execute-api:Invoke` on the method ARN: `localaws.iam.authenticate_api_call`); the function is
+then invoked under its resource policy (`Stack.call_api`), not with the caller's credentials.
+
+Differs from AWS: the stage prefix (/v1) is optional; no throttling.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+
+from localaws import iam
 
 if TYPE_CHECKING:
     from localaws.stack import Stack
@@ -49,12 +55,24 @@ class WakeApiServer:
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(min(length, MAX_READ)).decode("utf-8", "replace") if length else None
+                data = self.rfile.read(min(length, MAX_READ)) if length else b""
+                raw = data.decode("utf-8", "replace") if length else None
                 path = self.path.split("?", 1)[0]
                 if path.startswith("/v1/"):
                     path = path[3:]
                 headers = {k: v for k, v in self.headers.items()}
-                answer: dict[str, Any] = stack.call_api(self.command, path, raw, headers=headers)
+                caller, refusal = iam.authenticate_api_call(
+                    self.command, self.path, headers, data, stack.method_arn(self.command, path), stack.emu.account
+                )
+                answer: dict[str, Any] = (
+                    {
+                        "statusCode": refusal.status,
+                        "body": refusal.body,
+                        "headers": {"x-amzn-ErrorType": refusal.error_type},
+                    }
+                    if refusal
+                    else stack.call_api(self.command, path, raw, headers=headers, caller=caller)
+                )
                 body = answer.get("body")
                 payload = body if isinstance(body, str) else json.dumps(body)
                 data = (payload or "").encode()

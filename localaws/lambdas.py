@@ -3,8 +3,11 @@
 A function is created in moto as usual (Handler, Environment, Timeout from its configuration) and its
 code directory (CodeUri) and layer directories are registered here. On Invoke the handler module is
 imported once per function (a warm container), called with the event and a LambdaContext-like object, with
-the function's environment visible to the invoking thread only. An unhandled exception comes back as a
-function error (`X-Amz-Function-Error: Unhandled`, payload `errorType` = exception class name), which is
+the function's environment visible to the invoking thread only. The environment carries credentials of the
+function's execution role (`LambdaRunner.credentials`, set by the emulator: an assumed-role session named
+after the function, as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN in Lambda's runtime
+environment, "Defined runtime environment variables" in the Lambda developer guide). An unhandled exception
+comes back as a function error (`X-Amz-Function-Error: Unhandled`, payload `errorType` = exception class name), which is
 what Step Functions Retry/Catch match on.
 
 Differs from AWS: one process for all functions: module globals are shared by concurrent invocations of
@@ -152,6 +155,8 @@ class LambdaRunner:
         self._container_lock = threading.Lock()
         self._originals: dict[tuple[str, str], Any] = {}
         self.clock: Any = None  # set by the emulator: handlers run while emulated time stands still
+        # fn -> AWS_* credential variables of its execution role (set by the emulator when IAM is enforced)
+        self.credentials: Callable[[Any], dict[str, str]] | None = None
 
     def isolate(self, module: str, attr: str, initial: Callable[[], Any]) -> None:
         """Give every function its own value of `module.attr` (e.g. a layer's cached client or settings).
@@ -238,6 +243,7 @@ class LambdaRunner:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            **(self.credentials(fn) if self.credentials else {}),
             **{k: str(v) for k, v in (fn.environment_vars or {}).items()},
         }
         environ = _install_thread_environ()

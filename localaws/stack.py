@@ -13,8 +13,10 @@ REST API is not served over HTTP: `call_api(method, path, body)` sends an API Ga
 function the template routes that path to.
 
 Differs from AWS: no updates or deletes (deploy once per emulator); physical names are
-`<stack>-<LogicalId>` (shortened to fit) instead of random suffixes; IAM policies are created but not
-enforced; Lambda permissions, queue policies, API deployments and stages are recorded, not created;
+`<stack>-<LogicalId>` (shortened to fit) instead of random suffixes; IAM policies are created and
+enforced (`localaws.iam`); Lambda permissions become the function's resource policy (AddPermission), which
+`call_api` checks before it invokes the function for API Gateway; queue policies, API deployments and
+stages are recorded, not created;
 DeadLetterConfig and RetryPolicy of rules and schedules are ignored.
 """
 
@@ -292,6 +294,8 @@ class Stack:
         self.skipped: dict[str, str] = {}  # logical id -> why it was not created
         self.layer_dirs: dict[str, Path] = {}  # layer version ARN -> directory
         self.api_routes: dict[tuple[str, str], str] = {}  # (METHOD, /path) -> function name
+        self.api_credentials: dict[tuple[str, str], str] = {}  # (METHOD, /path) -> integration `credentials`
+        self.api_id = ""
         self.outputs: dict[str, Any] = {}
         self.custom_resource_responses: dict[str, dict[str, Any]] = {}
 
@@ -445,6 +449,14 @@ class Stack:
             return
         if hasattr(service, "_instance"):
             runner.isolate("sleepwake.service", "_instance", lambda: None)
+        try:
+            from sleepwake.adapters import aws
+        except ImportError:
+            aws = None  # type: ignore[assignment]
+        if aws is not None and hasattr(aws.client, "__wrapped__"):
+            # boto3 clients hold the credentials they were made with: each function its own (its role).
+            client_factory = aws.client.__wrapped__
+            runner.isolate("sleepwake.adapters.aws", "client", lambda: cache(client_factory))
         if hasattr(settings.load, "cache_clear"):
             original = getattr(settings.load, "__wrapped__", None)
             if original is not None:
@@ -473,6 +485,7 @@ class Stack:
             "AWS::SageMaker::Endpoint": self._sm_endpoint,
             "AWS::SageMaker::InferenceComponent": self._sm_inference_component,
             "AWS::ApiGateway::RestApi": self._rest_api,
+            "AWS::Lambda::Permission": self._lambda_permission,
         }.get(kind)
 
     # -- resource types -------------------------------------------------------------------------------
@@ -713,7 +726,20 @@ class Stack:
                 if m:
                     verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
                     self.api_routes[(verb, path)] = m.group(1)
+                    credentials = spec.get("x-amazon-apigateway-integration", {}).get("credentials")
+                    if credentials:
+                        self.api_credentials[(verb, path)] = str(credentials)
+        self.api_id = api_id
         return api_id, {"RootResourceId": api_id}
+
+    def _lambda_permission(self, logical: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        kwargs = {"FunctionName": p["FunctionName"], "StatementId": logical, "Action": p["Action"]}
+        kwargs["Principal"] = p["Principal"]
+        for key in ("SourceArn", "SourceAccount"):
+            if key in p:
+                kwargs[key] = p[key]
+        self.call("lambda", "AddPermission", "add_permission", **kwargs)
+        return logical, {}
 
     def _custom_resource(
         self, logical: str, p: dict[str, Any], receiver: _ResponseReceiver
@@ -760,15 +786,54 @@ class Stack:
         _, _, _, function, resource, params = candidates[0]
         return function, resource, params
 
+    def method_arn(self, method: str, path: str, stage: str = "v1") -> str:
+        """execute-api ARN of one call: arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>."""
+        where = f"{self.emu.region}:{self.emu.account}:{self.api_id}"
+        return f"arn:aws:execute-api:{where}/{stage}/{method.upper()}/{path.lstrip('/')}"
+
+    def _may_invoke(self, function: str, verb: str, resource: str, method: str, path: str, caller: Any) -> bool:
+        """Whether API Gateway may call the function for this route. Integration `credentials` of
+        `arn:aws:iam::*:user/*` (SAM's InvokeRole CALLER_CREDENTIALS) mean the caller's own identity needs
+        lambda:InvokeFunction; a role ARN means that role does; none means the function's resource policy
+        (AWS::Lambda::Permission) must let apigateway.amazonaws.com invoke it from this method ARN
+        (API Gateway developer guide, "Control access to a REST API with IAM permissions" and Lambda
+        integration permissions)."""
+        from localaws import iam
+
+        if not iam.Settings.enforce:
+            return True
+        function_arn = f"arn:aws:lambda:{self.emu.region}:{self.emu.account}:function:{function}"
+        credentials = self.api_credentials.get((verb, resource))
+        if credentials is None:
+            return iam.lambda_resource_policy_allows(
+                function_arn, "apigateway.amazonaws.com", self.method_arn(method, path)
+            )
+        identity = caller if credentials == "arn:aws:iam::*:user/*" else _RoleIdentity(credentials)
+        if identity is None:
+            return False
+        ctx = iam.RequestContext("lambda:InvokeFunction", [function_arn], {})
+        try:
+            iam.authorize(identity, ctx)
+        except iam.AccessDenied:
+            return False
+        return True
+
     def call_api(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, caller: Any = None
     ) -> dict[str, Any]:
         """Send an API Gateway (REST, proxy) event for `method path` to the routed Lambda; returns its response
-        with `body` parsed when it is JSON. IAM auth is not checked."""
+        with `body` parsed when it is JSON. `caller` is the authenticated identity (see
+        `localaws.iam.authenticate_api_call`); authentication itself happens before this."""
         route = self._route(method.upper(), path)
         if route is None:
             return {"statusCode": 403, "body": {"message": "Missing Authentication Token"}}
         function, resource, path_params = route
+        verb = method.upper() if (method.upper(), resource) in self.api_routes else "ANY"
+        if not self._may_invoke(function, verb, resource, method, path, caller):
+            # API Gateway's answer when it may not invoke the Lambda integration; its execution log says
+            # "Execution failed due to configuration error: Invalid permissions on Lambda function".
+            LOG.warning("wake api: API Gateway may not invoke %s for %s %s", function, method, path)
+            return {"statusCode": 500, "body": {"message": "Internal server error"}}
         raw = body if isinstance(body, str) or body is None else json.dumps(body)
         now = self.emu.now()
         event = {
@@ -789,7 +854,10 @@ class Stack:
                 "requestId": str(uuid.uuid4()),
                 "requestTimeEpoch": int(now.timestamp() * 1000),
                 "accountId": self.emu.account,
-                "identity": {"sourceIp": "127.0.0.1", "userArn": f"arn:aws:iam::{self.emu.account}:user/local"},
+                "identity": {
+                    "sourceIp": "127.0.0.1",
+                    "userArn": str(getattr(caller, "arn", f"arn:aws:iam::{self.emu.account}:user/local")),
+                },
             },
             "body": raw,
             "isBase64Encoded": False,
@@ -801,6 +869,23 @@ class Stack:
         with contextlib.suppress(TypeError, ValueError):
             out["body"] = json.loads(out.get("body") or "null")
         return out
+
+
+class _RoleIdentity:
+    """A role API Gateway assumes for an integration (`credentials: <role arn>`), as `localaws.iam` evaluates it."""
+
+    def __init__(self, role_arn: str) -> None:
+        self.role_arn = role_arn
+        self.arn = role_arn
+
+    def collect_policies(self) -> list[str]:
+        from moto.iam.models import iam_backends
+
+        account = self.role_arn.split(":")[4]
+        backend = iam_backends[account]["aws"]
+        role = backend.get_role_by_arn(self.role_arn)
+        docs = [backend.get_role_policy(role.name, name)[1] for name in backend.list_role_policies(role.name)]
+        return docs + list(backend.list_attached_role_policies(role.name)[0])
 
 
 def _template_regex(resource: str) -> re.Pattern[str]:

@@ -49,6 +49,8 @@ class Deployment:
     parameters: dict[str, str]
     resources: dict[str, str]  # logical id -> physical id
     types: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
+    # The local stack's operator identity (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); empty for AWS stacks.
+    credentials: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_stack(cls, stack_name: str) -> Deployment:
@@ -73,7 +75,7 @@ class Deployment:
             raise DeploymentError(f"{path} does not exist; start the local stack with `make local` first")
         try:
             data = json.loads(path.read_text())
-            return cls(data["parameters"], data["resources"], data.get("types", {}))
+            return cls(data["parameters"], data["resources"], data.get("types", {}), dict(data.get("credentials", {})))
         except (ValueError, KeyError, TypeError) as error:
             raise DeploymentError(
                 f"{path} is not a deployment written by the local stack ({type(error).__name__}: {error}); "
@@ -83,7 +85,15 @@ class Deployment:
     def to_file(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
-            json.dumps({"parameters": self.parameters, "resources": self.resources, "types": self.types}, indent=2)
+            json.dumps(
+                {
+                    "parameters": self.parameters,
+                    "resources": self.resources,
+                    "types": self.types,
+                    "credentials": self.credentials,
+                },
+                indent=2,
+            )
         )
 
     def physical(self, logical_id: str) -> str:

@@ -30,12 +30,20 @@ WHERE_HINT = (
 
 def _deployment(args: argparse.Namespace) -> Deployment:
     if args.deployment_file:
-        return Deployment.from_file(Path(args.deployment_file))
+        return _local(Deployment.from_file(Path(args.deployment_file)))
     if args.stack_name:
         return Deployment.from_stack(args.stack_name)
     if os.environ.get("AWS_ENDPOINT_URL") and LOCAL_DEPLOYMENT.exists():
-        return Deployment.from_file(LOCAL_DEPLOYMENT)
+        return _local(Deployment.from_file(LOCAL_DEPLOYMENT))
     return Deployment.from_stack("sleepwake")
+
+
+def _local(deployment: Deployment) -> Deployment:
+    """The local stack enforces IAM: without credentials of their own, operators act as its operator user."""
+    if deployment.credentials and not os.environ.get("AWS_ACCESS_KEY_ID"):
+        os.environ.update(deployment.credentials)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+    return deployment
 
 
 def _plane(args: argparse.Namespace) -> tuple[service.ControlPlane, Deployment]:
