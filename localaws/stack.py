@@ -83,6 +83,20 @@ def sam_transform(
     return cfn, local_paths
 
 
+def translate(
+    template_path: Path = REPO_ROOT / "template.yaml",
+    region: str = "us-east-1",
+    account: str = "123456789012",
+    stack_name: str = "sleepwake",
+) -> dict[str, Any]:
+    """template.yaml as CloudFormation receives it after the SAM transform (for checks on what AWS deploys)."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    path = Path(template_path)
+    template = _chdir_paths(yaml_parse(path.read_text()), path.resolve().parent)
+    return sam_transform(template, region, account, stack_name)[0]
+
+
 # ------------------------------------------------------------------------------------------ intrinsics
 class Resolver:
     """CloudFormation intrinsic functions over parameters, conditions and created resources."""

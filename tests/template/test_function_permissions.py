@@ -1,0 +1,199 @@
+"""Every AWS call a function's code can make is allowed by that function's role in template.yaml.
+
+The calls are read from the code, not listed by hand: each handler's control-plane methods (service.py),
+what those run through the adapters (the `Adapters` fields), and the boto3 operations each adapter calls on
+its client. On AWS a missing action is an AccessDenied that the code may swallow (a read that only refines
+a decision), so only a check like this one sees it before a deploy.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from sleepwake_cli.deployment import load_template
+from tests.conftest import ROOT
+
+LAYER = ROOT / "layers" / "sleepwake" / "sleepwake"
+# boto3 service name -> IAM service prefix (Service Authorization Reference); the names differ for three.
+IAM_PREFIX = {
+    "sagemaker": "sagemaker",
+    "sagemaker-runtime": "sagemaker",
+    "application-autoscaling": "application-autoscaling",
+    "dynamodb": "dynamodb",
+    "stepfunctions": "states",
+    "cloudwatch": "cloudwatch",
+}
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text())
+
+
+def _class(module: ast.Module, name: str) -> ast.ClassDef:
+    return next(n for n in module.body if isinstance(n, ast.ClassDef) and n.name == name)
+
+
+def _methods(cls: ast.ClassDef) -> dict[str, ast.FunctionDef]:
+    return {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+
+
+def _attribute_chain(node: ast.AST) -> list[str]:
+    """self.aws.table.put -> ["self", "aws", "table", "put"]."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return parts[::-1]
+
+
+def _calls(function: ast.AST) -> list[list[str]]:
+    return [_attribute_chain(n.func) for n in ast.walk(function) if isinstance(n, ast.Call)]
+
+
+def _closure(methods: dict[str, ast.FunctionDef], start: str) -> set[str]:
+    """`start` and every method of the same class it calls through self."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in methods:
+            continue
+        seen.add(name)
+        todo += [c[1] for c in _calls(methods[name]) if len(c) == 2 and c[0] == "self"]
+    return seen
+
+
+@cache
+def _adapters() -> dict[str, tuple[str, str]]:
+    """Adapters field -> (adapter class, boto3 service), read from Adapters.from_environment."""
+    service = _tree(LAYER / "service.py")
+    factory = _methods(_class(service, "Adapters"))["from_environment"]
+    fields: dict[str, tuple[str, str]] = {}
+    for call in ast.walk(factory):
+        if not isinstance(call, ast.Call):
+            continue
+        for keyword in call.keywords:
+            value = keyword.value
+            if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
+                continue
+            names = [
+                n.args[0].value
+                for n in ast.walk(value)
+                if isinstance(n, ast.Call)
+                and _attribute_chain(n.func)[-1] in ("client", "resource")
+                and n.args
+                and isinstance(n.args[0], ast.Constant)
+            ]
+            assert len(names) == 1, f"cannot tell which AWS service {keyword.arg} talks to"
+            fields[str(keyword.arg)] = (value.func.id, names[0])
+    return fields
+
+
+@cache
+def _adapter_operations(cls_name: str) -> dict[str, set[str]]:
+    """Adapter method -> boto3 method names it calls on its client (self._<client>.<operation>(...))."""
+    for path in (LAYER / "adapters").glob("*.py"):
+        module = _tree(path)
+        if any(isinstance(n, ast.ClassDef) and n.name == cls_name for n in module.body):
+            methods = _methods(_class(module, cls_name))
+            return {
+                name: {
+                    c[2]
+                    for m in _closure(methods, name)
+                    for c in _calls(methods[m])
+                    if len(c) == 3 and c[0] == "self" and c[1].startswith("_")
+                }
+                for name in methods
+            }
+    raise AssertionError(f"no adapter class {cls_name}")
+
+
+@cache
+def _api_names(service: str) -> dict[str, str]:
+    client: Any = boto3.session.Session().client(
+        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    return dict(client.meta.method_to_api_mapping)
+
+
+def _actions_of_plane_methods(names: set[str]) -> set[str]:
+    plane = _methods(_class(_tree(LAYER / "service.py"), "ControlPlane"))
+    adapters = _adapters()
+    actions: set[str] = set()
+    for start in names & set(plane):
+        for method in _closure(plane, start):
+            for call in _calls(plane[method]):
+                if len(call) == 4 and call[:2] == ["self", "aws"]:
+                    cls_name, service = adapters[call[2]]
+                    for operation in _adapter_operations(cls_name)[call[3]]:
+                        actions.add(f"{IAM_PREFIX[service]}:{_api_names(service)[operation]}")
+    return actions
+
+
+def actions_called_by(code_uri: str) -> set[str]:
+    """IAM actions the function at `code_uri` can call: every control-plane method its handler names."""
+    handler = _tree(ROOT / code_uri / "app.py")
+    called = {c[-1] for c in _calls(handler) if c}
+    return _actions_of_plane_methods(called)
+
+
+def _allowed(statements: list[dict[str, Any]], action: str) -> bool:
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if statement["Effect"] == "Allow" and any(fnmatch.fnmatch(action, a) for a in actions):
+            return True
+    return False
+
+
+TEMPLATE = load_template(ROOT / "template.yaml")
+FUNCTIONS = {
+    logical: resource["Properties"]
+    for logical, resource in TEMPLATE["Resources"].items()
+    if resource["Type"] == "AWS::Serverless::Function"
+}
+
+
+def test_the_derivation_sees_the_calls_it_must():
+    """Guards the reader above: a handler that wakes reads the copies, the state and the scaling bounds."""
+    assert actions_called_by("functions/wake_api/") >= {
+        "sagemaker:DescribeInferenceComponent",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "states:StartExecution",
+        "application-autoscaling:DescribeScalableTargets",
+    }
+    assert "sagemaker:InvokeEndpoint" in actions_called_by("functions/warmup/")
+    assert "cloudwatch:GetMetricStatistics" in actions_called_by("functions/decide_sleep/")
+
+
+@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
+def test_every_aws_call_a_function_makes_is_allowed_by_its_role(logical):
+    props = FUNCTIONS[logical]
+    statements = [s for policy in props.get("Policies", []) for s in policy.get("Statement", [])]
+    needed = actions_called_by(props["CodeUri"])
+    assert needed, f"{logical} makes no AWS call? the reader missed its handler"
+    assert sorted(a for a in needed if not _allowed(statements, a)) == []
+
+
+@pytest.mark.parametrize("logical", ["WarmupFunction", "DeployWarmupFunction"])
+def test_warm_ups_may_invoke_the_component_by_endpoint_and_by_inference_component(logical):
+    """InvokeEndpoint with InferenceComponentName lists both resource types in the Service Authorization
+    Reference, so a warm-up allowed only the endpoint may be refused."""
+    resources: list[Any] = []
+    for policy in FUNCTIONS[logical].get("Policies", []):
+        for statement in policy.get("Statement", []):
+            if statement["Effect"] == "Allow" and "sagemaker:InvokeEndpoint" in statement["Action"]:
+                found = statement["Resource"]
+                resources += found if isinstance(found, list) else [found]
+    subs = [r["Fn::Sub"] for r in resources if isinstance(r, dict)]
+    assert any(s.endswith(":endpoint/${EndpointName}") for s in subs), subs
+    assert any(s.endswith(":inference-component/${InferenceComponentName}") for s in subs), subs
