@@ -49,6 +49,7 @@ import json
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -460,12 +461,10 @@ def _authenticate_and_authorize_normal_action(self: Any, resource: str = "*") ->
     """Replaces moto's ActionAuthenticatorMixin method: moto's signature and key checks, our evaluation."""
     if not Settings.enforce:
         return
-    from moto.iam.access_control import IAMRequest
-
     if "Authorization" not in self.headers:
         # Unsigned (e.g. moto's own dashboard): moto's IAMRequest would KeyError; AWS answers this way.
         raise _missing_authentication()
-    request = IAMRequest(
+    request = _signed_request_class()(
         account_id=self.current_account,
         method=self.method,
         path=self.raw_path + (("?" + self.uri.split("?", 1)[1]) if "?" in self.uri else ""),
@@ -494,6 +493,24 @@ def _authenticate_and_authorize_normal_action(self: Any, resource: str = "*") ->
         raise _denied_error(signing_name, self.raw_path, denied.message) from None
 
 
+def _signed_request_class() -> Any:
+    from botocore.awsrequest import AWSRequest
+    from moto.iam.access_control import IAMRequest
+
+    class _SignedRequest(IAMRequest):
+        """moto's IAMRequest re-signs a body-less GET with its query parameters as the payload, so every GET
+        fails SignatureDoesNotMatch; SigV4 signs an empty payload there. (Form POSTs keep moto's way: their
+        raw body is consumed into the form, which botocore re-encodes as sent.)"""
+
+        def _create_aws_request(self) -> AWSRequest:
+            request = super()._create_aws_request()
+            if self._method in ("GET", "HEAD", "DELETE") and not self._body:
+                request.data = b""
+            return request
+
+    return _SignedRequest
+
+
 def _denied_error(signing_name: str, path: str, message: str) -> Exception:
     """AccessDenied as each protocol's clients parse it: JSON services `AccessDeniedException` (HTTP 400 for
     awsJson, 403 for the REST services Lambda and SageMaker Runtime), SNS (Query) `AuthorizationError` in XML,
@@ -502,8 +519,15 @@ def _denied_error(signing_name: str, path: str, message: str) -> Exception:
     from moto.core.exceptions import JsonRESTError, _RESTError
 
     if signing_name == "sns":
+        from xml.sax.saxutils import escape
+
         error: Exception = _RESTError("AuthorizationError", message)
         error.code = 403  # type: ignore[attr-defined]
+        # With a RequestId: botocore reads it from a Query error's body (Step Functions' error cause names it).
+        error.description = (  # type: ignore[attr-defined]
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code>"
+            f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        )
         return error
     error = JsonRESTError("AccessDeniedException", message)
     rest = signing_name == "lambda" or "/endpoints/" in path

@@ -154,6 +154,26 @@ class Settings:
 
 
 _EXECUTION = threading.local()  # the running execution's (role ARN, state machine name), per worker thread
+
+
+class _InheritingThread(threading.Thread):
+    """moto evaluates the program and each state with a timeout in threads of their own: they carry the
+    execution's role on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._localaws_role = getattr(_EXECUTION, "role", None)
+
+    def run(self) -> None:
+        _EXECUTION.role = self._localaws_role
+        super().run()
+
+
+def _threading_module() -> types.ModuleType:
+    shim = types.ModuleType("threading")
+    shim.__dict__.update({k: v for k, v in vars(threading).items() if not k.startswith("__")})
+    shim.Thread = _InheritingThread  # type: ignore[attr-defined]
+    return shim
 _ORIGINAL_BOTO_CLIENT_FOR = boto_client.boto_client_for
 
 
@@ -221,6 +241,11 @@ def install() -> None:
     import importlib
     import sys
 
+    from moto.stepfunctions.parser.asl.component.program import program as program_mod
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+
+    program_mod.threading = _threading_module()  # type: ignore[attr-defined]
+    execute_state.Thread = _InheritingThread  # type: ignore[attr-defined,misc]
     base = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
     for name in ("lambda_eval_utils", *(f"service.state_task_service_{s}" for s in ("aws_sdk", "sns", "sfn"))):
         importlib.import_module(f"{base}.{name}")
