@@ -254,6 +254,10 @@ class Emulator:
     def client(self, service: str) -> Any:
         return self.client_as(self._admin(), service)
 
+    def client_keys(self) -> iam_mod.Keys:
+        """The administrator's keys (what `client()` signs with)."""
+        return self._admin()
+
     def client_as(self, keys: iam_mod.Keys, service: str) -> Any:
         """A boto3 client for the emulator calling with `keys` (an identity from `localaws.iam`)."""
         factory: Any = boto3.client

@@ -432,12 +432,12 @@ def lambda_resource_policy_allows(function_arn: str, principal_service: str, sou
     """Does the function's resource policy (AWS::Lambda::Permission statements, kept by moto's AddPermission)
     let `principal_service` invoke it from `source_arn`? (Lambda "Using resource-based policies": the
     Condition ArnLike AWS:SourceArn of API Gateway's permission.)"""
-    from moto.awslambda.models import lambda_backends
+    from moto.awslambda_simple.models import lambda_simple_backends
 
     region, account = function_arn.split(":")[3], function_arn.split(":")[4]
-    backend = lambda_backends[account][region]
+    backend = lambda_simple_backends[account][region]
     try:
-        policy = json.loads(backend.get_policy(function_arn, None))
+        policy = json.loads(json.loads(backend.get_policy(function_arn.rsplit(":", 1)[-1], None))["Policy"])
     except Exception:
         return False
     for st in _listed(policy.get("Statement", [])):

@@ -471,6 +471,9 @@ class Stack:
             # boto3 clients hold the credentials they were made with: each function its own (its role).
             client_factory = aws.client.__wrapped__
             runner.isolate("sleepwake.adapters.aws", "client", lambda: cache(client_factory))
+        # boto3's default session resolves credentials once and keeps them: each function (its own process
+        # on AWS) needs its own, or every function would call AWS as whichever ran first.
+        runner.isolate("boto3", "DEFAULT_SESSION", lambda: None)
         if hasattr(settings.load, "cache_clear"):
             original = getattr(settings.load, "__wrapped__", None)
             if original is not None:

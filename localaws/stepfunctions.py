@@ -174,6 +174,8 @@ def _threading_module() -> types.ModuleType:
     shim.__dict__.update({k: v for k, v in vars(threading).items() if not k.startswith("__")})
     shim.Thread = _InheritingThread  # type: ignore[attr-defined]
     return shim
+
+
 _ORIGINAL_BOTO_CLIENT_FOR = boto_client.boto_client_for
 
 
