@@ -464,17 +464,21 @@ def _authenticate_and_authorize_normal_action(self: Any, resource: str = "*") ->
     if "Authorization" not in self.headers:
         # Unsigned (e.g. moto's own dashboard): moto's IAMRequest would KeyError; AWS answers this way.
         raise _missing_authentication()
-    request = _signed_request_class()(
-        account_id=self.current_account,
-        method=self.method,
-        path=self.raw_path + (("?" + self.uri.split("?", 1)[1]) if "?" in self.uri else ""),
-        data=self.data,
-        body=self.raw_body,
-        headers=self.headers,
-        action=self._get_action(),
-    )
-    request.check_signature()
-    signing_name, operation = request._action.split(":", 1)
+    signing_name = _signing_name(self.headers["Authorization"])
+    try:
+        request = _signed_request_class()(
+            account_id=self.current_account,
+            method=self.method,
+            path=self.raw_path + (("?" + self.uri.split("?", 1)[1]) if "?" in self.uri else ""),
+            data=self.data,
+            body=self.raw_body,
+            headers=self.headers,
+            action=self._get_action(),
+        )
+        request.check_signature()
+    except Exception as error:
+        raise _as_json_error(signing_name, self.raw_path, error) from None
+    operation = request._action.split(":", 1)[1]
     action = iam_action(signing_name, operation)
 
     def param(name: str) -> Any:
@@ -491,6 +495,27 @@ def _authenticate_and_authorize_normal_action(self: Any, resource: str = "*") ->
         authorize(request._access_key, ctx)
     except AccessDenied as denied:
         raise _denied_error(signing_name, self.raw_path, denied.message) from None
+
+
+def _signing_name(authorization: str) -> str:
+    scope = authorization.partition("Credential=")[2].partition(",")[0].split("/")
+    return scope[3] if len(scope) > 3 else ""
+
+
+def _as_json_error(signing_name: str, path: str, error: Exception) -> Exception:
+    """moto answers a bad key or signature in Query XML for every service; JSON services answer JSON:
+    `UnrecognizedClientException` ("The security token included in the request is invalid.") and
+    `InvalidSignatureException` (the signature-mismatch text), as their API references' common errors list."""
+    from moto.core.exceptions import InvalidClientTokenIdError, JsonRESTError, SignatureDoesNotMatchError
+
+    if signing_name == "sns" or not isinstance(error, (InvalidClientTokenIdError, SignatureDoesNotMatchError)):
+        return error
+    kind = (
+        "UnrecognizedClientException" if isinstance(error, InvalidClientTokenIdError) else "InvalidSignatureException"
+    )
+    converted = JsonRESTError(kind, error.message)  # type: ignore[attr-defined]
+    converted.code = 403 if signing_name == "lambda" or "/endpoints/" in path else 400
+    return converted
 
 
 def _signed_request_class() -> Any:
