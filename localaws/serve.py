@@ -24,13 +24,14 @@ DEPLOY_SPEED = 60.0  # emulated seconds per wall second while deploying
 USAGE = """
 sleepwake local stack is up (emulated time {now}, x{speed:g})
   emulator   {emu}      export AWS_ENDPOINT_URL={emu} AWS_DEFAULT_REGION=us-east-1 \\
-                        AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-  wake API   {api}
+                        AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret}
+  wake API   {api}   (IAM auth: SigV4 for execute-api; the keys above are the stack's operator)
   Lambda logs: {log}
 
 try:
-  curl -s -X POST {api}/wake -d '{{"reason": "trying it", "keep_awake_minutes": 20}}'
-  curl -s {api}/status
+  curl -s --aws-sigv4 aws:amz:us-east-1:execute-api --user {key}:{secret} \\
+       -X POST {api}/wake -d '{{"reason": "trying it", "keep_awake_minutes": 20}}'
+  curl -s --aws-sigv4 aws:amz:us-east-1:execute-api --user {key}:{secret} {api}/status
   aws --endpoint-url {emu} sagemaker describe-inference-component --inference-component-name {ic}
   aws --endpoint-url {emu} stepfunctions list-executions --state-machine-arn {wake_arn}
   .venv/bin/sleepwake status            # the operator CLI finds this stack (build/local/deployment.json)
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                     speed=args.speed,
                     emu=local.emu.endpoint_url,
                     api=local.api_url,
+                    key=local.operator_keys.access_key_id if local.operator_keys else "",
+                    secret=local.operator_keys.secret_access_key if local.operator_keys else "",
                     log=args.log,
                     ic=local.outputs["InferenceComponentName"],
                     wake_arn=local.outputs["WakeStateMachineArn"],
