@@ -513,7 +513,7 @@ def _as_json_error(signing_name: str, path: str, error: Exception) -> Exception:
     kind = (
         "UnrecognizedClientException" if isinstance(error, InvalidClientTokenIdError) else "InvalidSignatureException"
     )
-    converted = JsonRESTError(kind, error.message)  # type: ignore[attr-defined]
+    converted = JsonRESTError(kind, error.message)
     converted.code = 403 if signing_name == "lambda" or "/endpoints/" in path else 400
     return converted
 
@@ -556,7 +556,7 @@ def _denied_error(signing_name: str, path: str, message: str) -> Exception:
         return error
     error = JsonRESTError("AccessDeniedException", message)
     rest = signing_name == "lambda" or "/endpoints/" in path
-    error.code = 403 if rest else 400  # type: ignore[attr-defined]
+    error.code = 403 if rest else 400
     return error
 
 

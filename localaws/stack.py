@@ -895,13 +895,14 @@ class _RoleIdentity:
         self.role_arn = role_arn
         self.arn = role_arn
 
-    def collect_policies(self) -> list[str]:
+    def collect_policies(self) -> list[Any]:
+        """Inline documents and attached managed policies, as moto's access keys return them."""
         from moto.iam.models import iam_backends
 
         account = self.role_arn.split(":")[4]
         backend = iam_backends[account]["aws"]
         role = backend.get_role_by_arn(self.role_arn)
-        docs = [backend.get_role_policy(role.name, name)[1] for name in backend.list_role_policies(role.name)]
+        docs: list[Any] = [backend.get_role_policy(role.name, n)[1] for n in backend.list_role_policies(role.name)]
         return docs + list(backend.list_attached_role_policies(role.name)[0])
 
 

@@ -246,8 +246,8 @@ def install() -> None:
     from moto.stepfunctions.parser.asl.component.program import program as program_mod
     from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 
-    program_mod.threading = _threading_module()  # type: ignore[attr-defined]
-    execute_state.Thread = _InheritingThread  # type: ignore[attr-defined,misc]
+    program_mod.threading = _threading_module()
+    execute_state.Thread = _InheritingThread  # type: ignore[misc]
     base = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
     for name in ("lambda_eval_utils", *(f"service.state_task_service_{s}" for s in ("aws_sdk", "sns", "sfn"))):
         importlib.import_module(f"{base}.{name}")
