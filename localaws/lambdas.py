@@ -215,6 +215,8 @@ class LambdaRunner:
             yield
             return
         with self._container_lock:
+            # The code outside any function (tests, the operator CLI in-process) keeps its own values too.
+            outside = [getattr(sys.modules[module], attr) for module, attr, _ in self._isolated]
             for module, attr, initial in self._isolated:
                 key = (name, module, attr)
                 if key not in self._saved:
@@ -223,8 +225,9 @@ class LambdaRunner:
             try:
                 yield
             finally:
-                for module, attr, _ in self._isolated:
+                for (module, attr, _), value in zip(self._isolated, outside, strict=True):
                     self._saved[(name, module, attr)] = getattr(sys.modules[module], attr)
+                    setattr(sys.modules[module], attr, value)
 
     def run(self, fn: Any, payload: bytes | str | None, region: str) -> tuple[bytes, str | None]:
         """Invoke moto function object `fn` with a raw payload; returns (response payload, function error)."""
