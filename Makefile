@@ -17,12 +17,14 @@ $(STAMP): requirements-dev.txt $(wildcard requirements/*.txt) pyproject.toml
 	@bash scripts/setup.sh
 	@touch $@
 
-lint: setup ## ruff, mypy, cfn-lint and sam validate --lint
+lint: setup ## ruff, mypy, cfn-lint, sam validate --lint, checkov and the IAM policy lint (parliament)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	.tools/sam/bin/sam validate --lint --region us-east-1
+	.tools/checkov/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(BIN)/python scripts/lint_iam.py
 
 test: setup ## every test, offline
 	$(BIN)/pytest

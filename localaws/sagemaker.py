@@ -9,6 +9,9 @@ copy comes up and closed at 0 copies. Per-invocation CloudWatch metrics are writ
 Differs from AWS: no instances are modelled (provisioning is one configurable delay, scale-in one shorter
 delay); all copies share one ModelServer; an update while Updating is accepted and the latest target wins;
 the endpoint is InService at once; exact error messages other than the no-capacity one are approximations.
+DescribeEndpoint and DescribeEndpointConfig answer with each variant's ManagedInstanceScaling as given at
+creation (moto keeps the config's variants as sent; DescribeEndpoint's summaries get it added here), so
+adopt mode's MinInstanceCount check sees what the endpoint was made with.
 """
 
 from __future__ import annotations
@@ -518,6 +521,20 @@ def _runtime_invoke_endpoint(self: SageMakerRuntimeResponse) -> Any:
     return 200, headers, result.body
 
 
+def _endpoint_variants(self: Any, production_variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """DescribeEndpoint's variant summaries carry the config's ManagedInstanceScaling and RoutingConfig
+    (botocore's ProductionVariantSummary has both); moto leaves them out."""
+    summaries = _ORIGINAL_ENDPOINT_VARIANTS(self, production_variants)
+    for summary, variant in zip(summaries, production_variants, strict=True):
+        for key in ("ManagedInstanceScaling", "RoutingConfig"):
+            if key in variant:
+                summary[key] = variant[key]
+    return summaries
+
+
+_ORIGINAL_ENDPOINT_VARIANTS = sm_models.FakeEndpoint._process_production_variants
+
+
 def _validate_production_variants(self: Any, production_variants: list[dict[str, Any]]) -> None:
     """Endpoint configs for inference components have variants without a ModelName."""
     _ORIGINAL_VALIDATE(self, [v for v in production_variants if v.get("ModelName")])
@@ -540,6 +557,7 @@ def install() -> None:
     SageMakerRuntimeResponse.invoke_endpoint = _runtime_invoke_endpoint  # type: ignore[method-assign]
     SageMakerRuntimeResponse.use_raw_body = True
     sm_models.SageMakerModelBackend.validate_production_variants = _validate_production_variants  # type: ignore[method-assign]
+    sm_models.FakeEndpoint._process_production_variants = _endpoint_variants  # type: ignore[method-assign]
     _allow_all_instance_types()
 
 

@@ -28,4 +28,9 @@ if [ ! -x .tools/sam/bin/sam ]; then
   "$PY" -m venv .tools/sam
   .tools/sam/bin/pip install -q aws-sam-cli==1.170.0
 fi
+# checkov pins boto3 (1.35.x) below ours, so it too gets a venv of its own; it runs offline (--skip-download).
+if [ ! -x .tools/checkov/bin/checkov ]; then
+  "$PY" -m venv .tools/checkov
+  .tools/checkov/bin/pip install -q checkov==3.3.30
+fi
 echo "setup: done"

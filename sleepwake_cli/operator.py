@@ -66,6 +66,8 @@ def _status_line(status: service.Status) -> str:
         line += f", kept awake until {status.lease_until:%H:%M:%S %Z}"
     if status.last_error:
         line += f"\n  last error: {status.last_error}"
+    for warning in status.warnings:
+        line += f"\n  warning: {warning}"
     return line
 
 

@@ -3,6 +3,11 @@
 The result (latencies, or why it was skipped) becomes the resource's attributes, shown as a stack output,
 and WarmupLatencyMs metrics. A failed warm-up is reported, not fatal: rolling a deploy back because the
 component is asleep at deploy time would be worse than a cold first request.
+
+Every deploy also checks that the endpoint may scale its instances to 0 (adopt mode's precondition): what is
+wrong becomes the `Warnings` attribute (the DeployWarnings output) and is recorded for GET /status. A warning,
+not a failure: sleepwake still works on such an endpoint (copies sleep and wake), it only saves less, and a
+rollback would leave the operator with no control plane while they fix an endpoint they may not own.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sleepwake.observability import logger, metrics, tracer
 def run(event: dict[str, Any]) -> dict[str, Any]:
     """The CloudFormation response body for `event` (sent by `handler`; the local stack reads it directly)."""
     data: dict[str, str] = {"Result": "skipped", "Summary": "nothing to warm on delete", "LatenciesMs": ""}
+    warnings = "none"
     if event["RequestType"] in ("Create", "Update"):
         plane = service.from_environment()
         try:
@@ -44,6 +50,10 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
         except Exception as error:  # reported in the output, see the module docstring
             logger.exception("post-deploy warm-up failed")
             data = {"Result": "failed", "LatenciesMs": "", "Summary": f"warm-up failed: {error}"[:400]}
+        # After the warm-up, so the record it adds the warnings to already says what the copies do.
+        found = plane.check_endpoint()
+        warnings = " | ".join(found)[:1000] if found else "none"
+    data["Warnings"] = warnings  # always present: the DeployWarnings output reads it
     logger.info("post-deploy warm-up", extra=data)
     return {
         "Status": "SUCCESS",

@@ -51,6 +51,7 @@ class StatusResponse(BaseModel):
     last_error: str | None
     lease_until: datetime | None
     execution: str | None
+    warnings: list[str] = Field(description="What the last deploy found wrong with the setup; [] when nothing")
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
@@ -116,6 +117,10 @@ def not_found(_: Exception) -> Response[dict[str, Any]]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Who called: the API has no access log (see template.yaml, WakeApi), so every request is logged here.
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    logger.append_keys(caller=identity.get("userArn") or identity.get("caller"), source_ip=identity.get("sourceIp"))
+    logger.info("request", extra={"method": event.get("httpMethod"), "path": event.get("path")})
     body = event.get("body") or ""
     if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
         return {

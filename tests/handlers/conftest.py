@@ -18,6 +18,7 @@ from sleepwake.adapters.sagemaker import Invocation, NoCapacityError
 from sleepwake.adapters.state_table import StateTable
 from sleepwake.adapters.stepfunctions import Executions
 from sleepwake.core import ICStatus, ObservedCopies
+from sleepwake.core.endpoint import VariantScaling
 from sleepwake.settings import Settings
 from tests.conftest import ROOT
 
@@ -33,9 +34,13 @@ class FakeComponent:
     status: ICStatus = ICStatus.IN_SERVICE
     desired: int = 0
     current: int = 0
+    min_instance_count: int | None = 0  # the endpoint's ManagedInstanceScaling.MinInstanceCount
 
     def observe(self, name: str) -> ObservedCopies:
         return ObservedCopies(status=self.status, desired=self.desired, current=self.current)
+
+    def endpoint_instance_scaling(self, endpoint: str) -> list[VariantScaling]:
+        return [VariantScaling(variant="AllTraffic", status="ENABLED", min_instance_count=self.min_instance_count)]
 
 
 @dataclass

@@ -35,6 +35,7 @@ from sleepwake.core import (
     settled_state,
 )
 from sleepwake.core.decisions import SleepTrigger
+from sleepwake.core.endpoint import instance_scaling_warnings
 from sleepwake.observability import MetricUnit, logger, metrics
 from sleepwake.settings import Settings
 
@@ -76,6 +77,7 @@ class Status:
     last_error: str | None
     lease_until: datetime | None
     execution: str | None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -144,6 +146,7 @@ class ControlPlane:
             last_error=record.last_error,
             lease_until=record.lease_until,
             execution=self._execution(record),
+            warnings=list(record.warnings),
         )
 
     # ---- waking ----------------------------------------------------------------------------------------
@@ -352,6 +355,39 @@ class ControlPlane:
             logger.info("state settled", extra={"from": record.state.value, "to": state.value, "reason": reason})
             return new
         raise Conflict(f"could not settle the state of {self.ic}")
+
+    def check_endpoint(self) -> list[str]:
+        """Check that the endpoint lets its instances go at 0 copies, and record what is wrong so /status says
+        it until a deploy finds it fixed. Never raises: a failed read is itself a warning, and a check must not
+        fail the deploy it runs in."""
+        try:
+            variants = self.aws.components.endpoint_instance_scaling(self.settings.endpoint_name)
+            warnings = instance_scaling_warnings(self.settings.endpoint_name, variants)
+        except Exception as error:
+            logger.warning("could not read the endpoint's instance scaling", exc_info=True)
+            warnings = [f"could not check that {self.settings.endpoint_name} scales its instances to 0: {error}"]
+        for warning in warnings:
+            logger.warning("endpoint check", extra={"warning": warning})
+        if not warnings:
+            logger.info("endpoint check: instances may scale to 0", extra={"endpoint": self.settings.endpoint_name})
+        try:
+            self._record_warnings(warnings)
+        except Exception:
+            logger.exception("could not record the endpoint check", extra={"warnings": warnings})
+        return warnings
+
+    def _record_warnings(self, warnings: list[str]) -> None:
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            record = self.aws.table.get(self.ic)
+            if record.warnings == warnings:
+                return
+            try:  # only the warnings change, so a wake or sleep that owns the record is not disturbed
+                update = {"warnings": warnings}
+                self.aws.table.put(self.ic, record.model_copy(update=update), expected_version=record.version)
+                return
+            except Conflict:
+                continue
+        raise Conflict(f"could not record the endpoint check for {self.ic}")
 
     def _record_metrics(self, before: StateRecord, after: StateRecord, now: datetime) -> None:
         if after.state == State.READY and before.op_started:

@@ -1,4 +1,5 @@
-"""SageMaker: observe the inference component's copies and invoke it for warm-up (the state machines set the count)."""
+"""SageMaker: observe the inference component's copies and its endpoint's instance scaling, and invoke it for warm-up
+(the state machines set the count)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sleepwake.core import ICStatus, ObservedCopies
+from sleepwake.core.endpoint import VariantScaling
 
 NO_CAPACITY_MESSAGE = "Inference Component has no capacity to process this request"
 
@@ -42,6 +44,19 @@ class InferenceComponents:
             current=runtime.get("CurrentCopyCount", 0),
             failure_reason=ic.get("FailureReason"),
         )
+
+    def endpoint_instance_scaling(self, endpoint: str) -> list[VariantScaling]:
+        """Each production variant's ManagedInstanceScaling, from the config the endpoint runs now."""
+        config = self._sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+        variants = self._sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
+        return [
+            VariantScaling(
+                variant=v["VariantName"],
+                status=v.get("ManagedInstanceScaling", {}).get("Status"),
+                min_instance_count=v.get("ManagedInstanceScaling", {}).get("MinInstanceCount"),
+            )
+            for v in variants
+        ]
 
 
 @dataclass(frozen=True)

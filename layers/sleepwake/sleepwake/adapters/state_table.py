@@ -32,17 +32,21 @@ def _to_item(component: str, record: StateRecord) -> dict[str, Any]:
             item[key] = value.isoformat()
     if record.warmup_latencies_ms:
         item["warmup_latencies_ms"] = json.dumps([round(v, 1) for v in record.warmup_latencies_ms])
+    if record.warnings:
+        item["warnings"] = json.dumps(record.warnings)
     return item
 
 
 def _from_item(item: dict[str, Any]) -> StateRecord:
-    data: dict[str, Any] = {k: v for k, v in item.items() if k not in ("ic", "warmup_latencies_ms", "version")}
+    json_fields = ("warmup_latencies_ms", "warnings")
+    data: dict[str, Any] = {k: v for k, v in item.items() if k not in ("ic", "version", *json_fields)}
     for key in ("since", "op_started", "lease_until"):
         if key in data:
             data[key] = datetime.fromisoformat(data[key])
     data["version"] = int(item.get("version", 0))
-    if "warmup_latencies_ms" in item:
-        data["warmup_latencies_ms"] = json.loads(item["warmup_latencies_ms"])
+    for key in json_fields:
+        if key in item:
+            data[key] = json.loads(item[key])
     return StateRecord.model_validate(data)
 
 

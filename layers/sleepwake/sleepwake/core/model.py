@@ -63,6 +63,8 @@ class StateRecord(BaseModel):
     lease_until: datetime | None = None
     last_error: str | None = None
     warmup_latencies_ms: list[float] = Field(default_factory=list)
+    # What the last deploy found wrong with the setup (e.g. an adopted endpoint that keeps its instance).
+    warnings: list[str] = Field(default_factory=list)
     version: int = 0
 
 

@@ -1,0 +1,182 @@
+"""Lint every IAM policy statement CloudFormation would receive for template.yaml, offline.
+
+The template is translated with the SAM translator in-process (as the local stack does), so the statements
+SAM generates (policy templates, schedule and DLQ roles, queue policies) are linted with ours. Intrinsics are
+resolved with ARNs of the right shape for each resource type, in create mode so every role exists. Each
+statement goes to parliament; a finding fails the run unless SUPPRESSED names it with a reason.
+
+Why parliament: it runs offline on the IAM definitions it ships (actions, resource types and ARN formats,
+condition keys) and checks exactly what review misses - an unknown action, a resource ARN that cannot match
+the action's resource types, a condition key the action does not support, and risky action combinations.
+policy_sentry is a policy generator and query database rather than a linter, and iam-policy-validator reads
+AWS's Service Reference over the network.
+
+Usage: .venv/bin/python scripts/lint_iam.py [template.yaml]   (exit 1 on an unsuppressed finding)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.resources
+import json
+import sys
+import types
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "sleepwake")]
+
+from localaws.local import CREATE_MODE  # noqa: E402
+from localaws.stack import Resolver, translate  # noqa: E402
+
+REGION, ACCOUNT, STACK = "us-east-1", "123456789012", "sleepwake"
+
+# (finding issue, policy location glob, the actions it names) -> why it is not a defect. Each reason must hold
+# against the template; a finding on any other action or policy still fails the run.
+SUPPRESSED: dict[tuple[str, str, tuple[str, ...]], str] = {
+    ("CREDENTIALS_EXPOSURE", "* trust policy", ("sts:assumerole",)): (
+        "a trust policy's one action lets the AWS service in its Principal assume the role; handing that "
+        "service the role's credentials is what the role is for"
+    ),
+    ("CREDENTIALS_EXPOSURE", "ModelExecutionRole/serve-the-model", ("ecr:getauthorizationtoken",)): (
+        "SageMaker needs a registry token to pull the serving image; what the token may pull is limited by the "
+        "PullTheImage statement to the one repository"
+    ),
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", "*StateMachineRole/*", ("logs:putresourcepolicy",)): (
+        "Step Functions delivers execution logs to CloudWatch Logs only with the log-delivery actions, this one "
+        "included (Step Functions developer guide, logging); it changes CloudWatch Logs resource policies, not "
+        "IAM, and has no resource-level permissions"
+    ),
+}
+
+
+def _suppression(issue: str, where: str, actions: list[str]) -> str | None:
+    for (s_issue, s_where, s_actions), reason in SUPPRESSED.items():
+        if issue == s_issue and fnmatch.fnmatch(where, s_where) and set(actions) <= set(s_actions):
+            return reason
+    return None
+
+
+def _physical(logical: str, kind: str) -> tuple[str, dict[str, str]]:
+    """(Ref value, GetAtt attributes) with the ARN shapes AWS gives each resource type."""
+    name = f"{STACK}-{logical}"
+    arn = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:{{}}"
+    shapes: dict[str, tuple[str, dict[str, str]]] = {
+        "AWS::DynamoDB::Table": (name, {"Arn": arn.format("dynamodb", f"table/{name}")}),
+        "AWS::SNS::Topic": (arn.format("sns", name), {"TopicName": name, "TopicArn": arn.format("sns", name)}),
+        "AWS::SQS::Queue": (
+            f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}",
+            {"Arn": arn.format("sqs", name), "QueueName": name},
+        ),
+        "AWS::Lambda::Function": (name, {"Arn": arn.format("lambda", f"function:{name}")}),
+        "AWS::Lambda::LayerVersion": (arn.format("lambda", f"layer:{name}:1"), {}),
+        "AWS::StepFunctions::StateMachine": (
+            arn.format("states", f"stateMachine:{name}"),
+            {"Arn": arn.format("states", f"stateMachine:{name}"), "Name": name},
+        ),
+        "AWS::CloudWatch::Alarm": (name, {"Arn": arn.format("cloudwatch", f"alarm:{name}")}),
+        "AWS::Logs::LogGroup": (name, {"Arn": arn.format("logs", f"log-group:{name}:*")}),
+        "AWS::IAM::Role": (name, {"Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}"}),
+        "AWS::Events::Rule": (name, {"Arn": arn.format("events", f"rule/{name}")}),
+        "AWS::Scheduler::Schedule": (name, {"Arn": arn.format("scheduler", f"schedule/default/{name}")}),
+        "AWS::ApiGateway::RestApi": ("a1b2c3d4e5", {"RootResourceId": "r00t"}),
+        "AWS::SageMaker::Model": (arn.format("sagemaker", f"model/{name}"), {"ModelName": name}),
+        "AWS::SageMaker::EndpointConfig": (
+            arn.format("sagemaker", f"endpoint-config/{name}"),
+            {"EndpointConfigName": name},
+        ),
+    }
+    return shapes.get(kind, (name, {}))
+
+
+def policies(template: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, policy document) for every identity and resource policy in the translated template."""
+    cfn = translate(template, REGION, ACCOUNT, STACK)
+    params = {k: str(v.get("Default", "")) for k, v in cfn.get("Parameters", {}).items()} | CREATE_MODE
+    pseudo = {
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Partition": "aws",
+        "AWS::StackName": STACK,
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+    resolver = Resolver(params, pseudo, cfn.get("Conditions", {}))
+    resources = cfn["Resources"]
+    for logical, resource in resources.items():
+        resolver.refs[logical], resolver.attrs[logical] = _physical(logical, resource["Type"])
+    component = params["InferenceComponentName"]
+    resolver.attrs["InferenceComponent"] = {
+        "InferenceComponentArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:inference-component/{component}"
+    }
+    resolver.attrs["Endpoint"] = {"EndpointName": params["EndpointName"]}
+    for logical, resource in resources.items():
+        condition = resource.get("Condition")
+        if condition and not resolver.condition(condition):
+            continue
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            # A trust policy's resource is the role it is attached to (IAM leaves Resource out of it); parliament
+            # lints statements as identity policies, so the implicit resource is written in.
+            trust = resolver.resolve(props["AssumeRolePolicyDocument"])
+            role = resolver.attrs[logical]["Arn"]
+            trust["Statement"] = [{**statement, "Resource": role} for statement in trust["Statement"]]
+            yield f"{logical} trust policy", trust
+            for policy in props.get("Policies", []):
+                yield f"{logical}/{policy['PolicyName']}", resolver.resolve(policy["PolicyDocument"])
+        elif "PolicyDocument" in props:  # queue, topic and other resource policies SAM may add
+            yield f"{logical} ({resource['Type']})", resolver.resolve(props["PolicyDocument"])
+
+
+def _import_parliament() -> Any:
+    """parliament 1.6.4 reads its data files through pkg_resources, which setuptools 81+ no longer ships; it
+    uses only resource_filename, so that one function is provided from importlib.resources."""
+    try:
+        import pkg_resources  # noqa: F401
+    except ImportError:
+        shim = types.ModuleType("pkg_resources")
+        shim.resource_filename = lambda package, name: str(importlib.resources.files(package) / name)  # type: ignore[attr-defined]
+        sys.modules["pkg_resources"] = shim
+    import parliament
+
+    return parliament
+
+
+def lint_policies(documents: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Findings that no SUPPRESSED entry explains, one line each; prints the count and what was suppressed."""
+    parliament = _import_parliament()
+    problems: list[str] = []
+    suppressed: Counter[str] = Counter()
+    statements = 0
+    for where, document in documents:
+        statements += len(document["Statement"])
+        text = json.dumps({"Version": "2012-10-17", **document})
+        for finding in parliament.analyze_policy_string(text, include_community_auditors=True).findings:
+            actions = list((finding.location or {}).get("actions") or [])
+            reason = _suppression(finding.issue, where, actions) if actions else None
+            if reason:
+                suppressed[f"{finding.issue} {actions}: {reason}"] += 1
+            else:
+                problems.append(f"{where}: {finding.issue} {actions or ''} {finding.detail or ''}".rstrip())
+    for line, times in suppressed.items():
+        print(f"suppressed {times}x {line}")
+    print(f"parliament: {statements} statements linted, {len(problems)} findings")
+    return problems
+
+
+def lint(template: Path) -> list[str]:
+    return lint_policies(policies(template))
+
+
+def main(argv: list[str]) -> int:
+    template = Path(argv[0]) if argv else ROOT / "template.yaml"
+    problems = lint(template)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
