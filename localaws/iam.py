@@ -364,6 +364,9 @@ _RESOURCES: dict[str, Any] = {
     "sagemaker:DescribeEndpoint": lambda p, r, a, *_: [
         _arn("sagemaker", r, a, f"endpoint/{str(p('EndpointName')).lower()}")
     ],
+    "sagemaker:DescribeEndpointConfig": lambda p, r, a, *_: [
+        _arn("sagemaker", r, a, f"endpoint-config/{str(p('EndpointConfigName')).lower()}")
+    ],
     "dynamodb:GetItem": _table,
     "dynamodb:PutItem": _table,
     "dynamodb:UpdateItem": _table,
