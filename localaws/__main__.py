@@ -1,7 +1,8 @@
 """`python -m localaws`: run the loopback AWS with the real stack deployed, until interrupted.
 
 Prints the endpoint, the emulated time and the stack outputs; point boto3 or the AWS CLI at it with
-AWS_ENDPOINT_URL. Differs from AWS as each localaws module says.
+AWS_ENDPOINT_URL and the administrator keys it prints (IAM is enforced). Differs from AWS as each localaws
+module says.
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         release_seconds=args.release_seconds,
     ).start()
     try:
-        print(f"localaws: {emu.endpoint_url}  (export AWS_ENDPOINT_URL={emu.endpoint_url})", flush=True)
+        keys = emu.client_keys()  # IAM is enforced: the administrator's keys (see localaws.iam)
+        print(
+            f"localaws: {emu.endpoint_url}  (export AWS_ENDPOINT_URL={emu.endpoint_url} "
+            f"AWS_ACCESS_KEY_ID={keys.access_key_id} AWS_SECRET_ACCESS_KEY={keys.secret_access_key})",
+            flush=True,
+        )
         print(f"clock: {iso(emu.now())} x{args.speed:g}", flush=True)
         if not args.no_stack:
             from localaws.stack import Stack

@@ -23,8 +23,8 @@ What API Gateway does at each edge, and what this server does (sources):
   (RFC 9110 §9.3.2); sources are silent on whether API Gateway itself strips a body the integration returns
   for HEAD, and an HTTP client reading a HEAD answer ignores one anyway.
 - OPTIONS: the template configures no CORS, so there is no OPTIONS method of API Gateway's own and `ANY`
-  takes it, under AWS_IAM like every method: on AWS an unsigned preflight gets the 403 of a missing
-  signature. Here no signature is checked (see below), so it reaches the function (405).
+  takes it, under AWS_IAM like every method: an unsigned preflight gets the 403 of a missing signature,
+  here as on AWS.
 - A payload over 10 MB gets 413 (gateway response REQUEST_TOO_LARGE; "Quotas for configuring and running a
   REST API": payload size 10 MB, not adjustable). The message text is ours: sources are silent on it. The
   function itself answers 413 above 4 KiB (functions/wake_api/app.py).
@@ -32,7 +32,11 @@ What API Gateway does at each edge, and what this server does (sources):
 - AWS serves `https://{api-id}.execute-api.{region}.amazonaws.com/v1/...`; here the `/v1` prefix is optional
   (`/v1/wake` and `/wake` both work) so the printed curl lines stay short; the event says stage `v1`.
 
-Differs from AWS: no SigV4/IAM check yet (it belongs in `handle()`, before the function is invoked); no
+Every request is then authenticated as API Gateway's AWS_IAM authorization does (SigV4 with the caller's
+key, then `execute-api:Invoke` on the method ARN: `localaws.iam.authenticate_api_call`); the function is
+invoked under its resource policy (`Stack.call_api`), not with the caller's credentials.
+
+Differs from AWS: no
 throttling (the template allows bursts of 100 and 50 requests/s; AWS answers 429 beyond), no 29 s integration
 timeout; the function runs in this process one request at a time (localaws/lambdas.py), so a burst queues
 instead of scaling out. Connections wait in a listen backlog of LISTEN_BACKLOG (http.server's default of 5
@@ -47,6 +51,8 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+
+from localaws import iam
 
 if TYPE_CHECKING:
     from localaws.stack import Stack
@@ -123,9 +129,26 @@ class WakeApiServer:
         if len(request.body) > MAX_PAYLOAD_BYTES:
             return gateway_error(413, "Request Too Long", "RequestTooLargeException")
         assert self.stack is not None
-        # (IAM/SigV4 authorisation goes here: AWS checks it before invoking the function.)
+        # AWS_IAM authorization comes before the integration: SigV4, then execute-api:Invoke on the method ARN.
+        stack = self.stack
+        caller, refusal = iam.authenticate_api_call(
+            request.method,
+            request.target or request.path,
+            request.headers,
+            request.body,
+            stack.method_arn(request.method, request.path),
+            stack.emu.account,
+        )
+        if refusal:
+            return ApiResponse(
+                refusal.status,
+                (refusal.body if isinstance(refusal.body, str) else json.dumps(refusal.body)).encode(),
+                {"Content-Type": "application/json", "x-amzn-ErrorType": refusal.error_type},
+            )
         body = request.body.decode("utf-8", "replace") if request.body else None
-        answer: dict[str, Any] = self.stack.call_api(request.method, request.path, body, headers=request.headers)
+        answer: dict[str, Any] = stack.call_api(
+            request.method, request.path, body, headers=request.headers, caller=caller
+        )
         payload = answer.get("body")
         text = payload if isinstance(payload, str) else ("" if payload is None else json.dumps(payload))
         headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items() if k.lower() != "content-length"}

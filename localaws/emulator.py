@@ -4,12 +4,15 @@ alarm evaluation and the Lambda runner, started and stopped together.
 With `instant_calls` (the default) API calls, Lambda handlers and Step Functions' own work take no
 emulated time (soft clock pauses), so timelines show what AWS takes, not how fast this host is.
 
+IAM is enforced (`iam=True`, the default; see `localaws.iam`): the emulator's own clients, the stack deployer
+and the process environment use an administrator user (`admin_keys`), every Lambda function and state
+machine calls AWS with assumed-role credentials of its own role.
+
 `GET /_localaws/clock` answers the emulated time ({"now": ISO 8601 Z, "speed", "paused"}), so a process
 outside the emulator (the operator CLI) can stamp what it writes with the stack's time; AWS has no such
 route (its clock is the wall clock).
 
-Differs from AWS: one account and region; credentials and IAM policies are not checked; everything runs
-in this process.
+Differs from AWS: one account and region; everything runs in this process.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from localaws import autoscaling, cloudwatch, dynamodb, events, lambdas, sagemaker, scheduler, stepfunctions
+from localaws import autoscaling, cloudwatch, dynamodb, events, iam, lambdas, sagemaker, scheduler, stepfunctions
 from localaws import clock as clock_mod
+from localaws import iam as iam_mod
 from localaws.clock import EmulatedClock
 from localaws.ports import listen
 from sleepwake.core.timestamps import iso
@@ -49,6 +53,7 @@ def install_extensions() -> None:
     events.install()
     scheduler.install()
     cloudwatch.install()
+    iam.install()
 
 
 CLOCK_PATH = "/_localaws/clock"
@@ -128,6 +133,7 @@ class Emulator:
         model_server_factory: sagemaker.ModelServerFactory | None = None,
         set_process_env: bool = True,
         instant_calls: bool = True,
+        iam: bool = True,
     ) -> None:
         self.clock = clock or EmulatedClock()
         self.host = host
@@ -138,6 +144,8 @@ class Emulator:
         # API calls and Lambda handlers take no emulated time (their wall time times the speed factor would
         # otherwise add minutes to every wake); emulated delays come only from what AWS itself takes.
         self.instant_calls = instant_calls
+        self.enforce_iam = iam
+        self.admin_keys: iam_mod.Keys | None = None
         sagemaker.REGISTRY.settings = sagemaker.Settings(
             provisioning_seconds=provisioning_seconds,
             scale_in_seconds=scale_in_seconds,
@@ -181,20 +189,25 @@ class Emulator:
             self._server = None
             raise
         self.port = self._server.get_host_and_port()[1]
-        env = {
+        keys = self._admin()
+        env: dict[str, str | None] = {
             "MOTO_PORT": str(self.port),  # moto's Step Functions engine calls back on this port
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
+            **keys.env(),
+            "AWS_SESSION_TOKEN": None,  # an IAM user's key with a session token is refused (InvalidToken)
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
         }
         for key, value in env.items():
             if self.set_process_env or key == "MOTO_PORT":
                 self._saved_env.setdefault(key, os.environ.get(key))
-                os.environ[key] = value
-        self.lambdas.base_env = dict(env)
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        self.lambdas.base_env = {k: v for k, v in env.items() if v is not None}
+        self.lambdas.credentials = self._function_credentials
+        stepfunctions.Settings.credentials = self._state_machine_credentials
         self.lambdas.clock = self.clock if self.instant_calls else None
         stepfunctions.Settings.instant = self.instant_calls
         stepfunctions.Settings.emit_status_events = True
@@ -206,6 +219,22 @@ class Emulator:
         self.scheduler.start()
         LOG.info("localaws on %s, clock %s x%s", self.endpoint_url, iso(self.clock.now()), self.clock.speed)
         return self
+
+    def _admin(self) -> iam_mod.Keys:
+        """The administrator identity (Action "*" on "*"): the deployer, the emulator's own clients, tests."""
+        iam_mod.Settings.enforce = self.enforce_iam
+        if self.admin_keys is None:
+            statement = {"Sid": "Administrator", "Effect": "Allow", "Action": "*", "Resource": "*"}
+            self.admin_keys = iam_mod.create_user(self.account, iam_mod.ADMIN_USER, [statement])
+        return self.admin_keys
+
+    def _function_credentials(self, fn: Any) -> dict[str, str]:
+        """A function's environment carries its execution role's session, named after the function as in
+        AWS (the Lambda service assumes the role; AWS_SESSION_TOKEN is set)."""
+        return iam_mod.SESSIONS.keys(self.account, fn.role, fn.function_name).env()
+
+    def _state_machine_credentials(self, role_arn: str, machine: str) -> iam_mod.Keys:
+        return iam_mod.SESSIONS.keys(self.account, role_arn, machine)
 
     def _install_sleepwake_clock(self) -> None:
         try:
@@ -231,6 +260,9 @@ class Emulator:
         except ImportError:
             pass
         clock_mod.install(None)
+        iam_mod.Settings.enforce = False
+        self.lambdas.credentials = None
+        stepfunctions.Settings.credentials = None
         _reset_sleepwake_clients()
         for key, value in self._saved_env.items():
             if value is None:
@@ -261,6 +293,8 @@ class Emulator:
         self.lambdas.reset()
         events.DELIVERED.clear()
         stepfunctions.EMITTED.clear()
+        iam_mod.SESSIONS.reset()
+        self.admin_keys = None
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -270,14 +304,16 @@ class Emulator:
 
     # -- helpers -----------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
+        return self.client_as(self._admin(), service)
+
+    def client_keys(self) -> iam_mod.Keys:
+        """The administrator's keys (what `client()` signs with)."""
+        return self._admin()
+
+    def client_as(self, keys: iam_mod.Keys, service: str) -> Any:
+        """A boto3 client for the emulator calling with `keys` (an identity from `localaws.iam`)."""
         factory: Any = boto3.client
-        return factory(
-            service,
-            region_name=self.region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return factory(service, region_name=self.region, endpoint_url=self.endpoint_url, **keys.boto())
 
     def _start_state_machine(self, account: str, region: str, arn: str, payload: str) -> None:
         from moto.stepfunctions.responses import get_backend

@@ -3,8 +3,11 @@
 A function is created in moto as usual (Handler, Environment, Timeout from its configuration) and its
 code directory (CodeUri) and layer directories are registered here. On Invoke the handler module is
 imported once per function (a warm container), called with the event and a LambdaContext-like object, with
-the function's environment visible to the invoking thread only. An unhandled exception comes back as a
-function error (`X-Amz-Function-Error: Unhandled`, payload `errorType` = exception class name), which is
+the function's environment visible to the invoking thread only. The environment carries credentials of the
+function's execution role (`LambdaRunner.credentials`, set by the emulator: an assumed-role session named
+after the function, as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN in Lambda's runtime
+environment, "Defined runtime environment variables" in the Lambda developer guide). An unhandled exception
+comes back as a function error (`X-Amz-Function-Error: Unhandled`, payload `errorType` = exception class name), which is
 what Step Functions Retry/Catch match on.
 
 Differs from AWS: one process for all functions: module globals are shared by concurrent invocations of
@@ -152,6 +155,8 @@ class LambdaRunner:
         self._container_lock = threading.Lock()
         self._originals: dict[tuple[str, str], Any] = {}
         self.clock: Any = None  # set by the emulator: handlers run while emulated time stands still
+        # fn -> AWS_* credential variables of its execution role (set by the emulator when IAM is enforced)
+        self.credentials: Callable[[Any], dict[str, str]] | None = None
 
     def isolate(self, module: str, attr: str, initial: Callable[[], Any]) -> None:
         """Give every function its own value of `module.attr` (e.g. a layer's cached client or settings).
@@ -210,6 +215,8 @@ class LambdaRunner:
             yield
             return
         with self._container_lock:
+            # The code outside any function (tests, the operator CLI in-process) keeps its own values too.
+            outside = [getattr(sys.modules[module], attr) for module, attr, _ in self._isolated]
             for module, attr, initial in self._isolated:
                 key = (name, module, attr)
                 if key not in self._saved:
@@ -218,8 +225,9 @@ class LambdaRunner:
             try:
                 yield
             finally:
-                for module, attr, _ in self._isolated:
+                for (module, attr, _), value in zip(self._isolated, outside, strict=True):
                     self._saved[(name, module, attr)] = getattr(sys.modules[module], attr)
+                    setattr(sys.modules[module], attr, value)
 
     def run(self, fn: Any, payload: bytes | str | None, region: str) -> tuple[bytes, str | None]:
         """Invoke moto function object `fn` with a raw payload; returns (response payload, function error)."""
@@ -238,6 +246,7 @@ class LambdaRunner:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            **(self.credentials(fn) if self.credentials else {}),
             **{k: str(v) for k, v in (fn.environment_vars or {}).items()},
         }
         environ = _install_thread_environ()

@@ -4,7 +4,12 @@
 the emulator, deploys template.yaml (create mode by default, with the real model handler behind the
 emulated endpoint), serves the wake API over HTTP and writes build/local/deployment.json so the operator
 CLI finds the stack. The product side (`invoke`, `wake`, `status`) goes over the same wire a real client
-uses: boto3 to the emulator for InvokeEndpoint, HTTP to the wake API.
+uses: boto3 to the emulator for InvokeEndpoint, SigV4-signed HTTP to the wake API.
+
+With IAM enforced (`localaws.iam`) the stack gets an operator: the IAM user `sleepwake-operator`, allowed
+execute-api:Invoke on WakeApiInvokeArn and what the operator CLI does on this stack's resources. Its keys
+are `operator_keys`, written to the deployment file (`credentials`) and used by `http()` unless another
+identity is passed.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from localaws import iam
 from localaws.apigateway import WakeApiServer
 from localaws.clock import EmulatedClock
 from localaws.emulator import Emulator
@@ -32,6 +38,24 @@ CREATE_MODE = {
     "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference-neuron:1.13.1",
 }
 SAMPLE = REPO_ROOT / "layers" / "sleepwake" / "sleepwake" / "assets" / "warmup.wav"
+
+
+OPERATOR_USER = "sleepwake-operator"
+
+
+def sign(
+    keys: iam.Keys, method: str, url: str, data: bytes | None, headers: dict[str, str], region: str
+) -> dict[str, str]:
+    """The headers of a SigV4-signed execute-api request (what `curl --aws-sigv4` and the AWS SDKs send)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=data or b"", headers=dict(headers))
+    SigV4Auth(
+        Credentials(keys.access_key_id, keys.secret_access_key, keys.session_token), "execute-api", region
+    ).add_auth(request)
+    return dict(request.headers.items())
 
 
 @dataclass
@@ -72,6 +96,7 @@ class LocalStack:
         self.stack_name = "sleepwake"
         self.stack: Stack | None = None
         self.api: WakeApiServer | None = None
+        self.operator_keys: iam.Keys | None = None
         self._sample = SAMPLE.read_bytes()
         self._owns_emulator = True
 
@@ -103,6 +128,7 @@ class LocalStack:
             ).deploy()
             self.api.stack = self.stack
             self.api.start()
+            self.operator_keys = iam.create_user(self.emu.account, OPERATOR_USER, self.operator_statements())
             if self.deployment_file:
                 self._write_deployment(self.deployment_file)
         except BaseException:
@@ -130,7 +156,76 @@ class LocalStack:
         resources = {logical: str(self.stack.ref(logical)) for logical in self.stack.created}
         types = {logical: self.stack.cfn["Resources"][logical]["Type"] for logical in self.stack.created}
         local = {"endpoint_url": self.emu.endpoint_url, "region": self.emu.region, "clock_url": self.emu.clock_url}
-        Deployment(dict(self.stack.params), resources, types, local=local).to_file(path)
+        credentials = self.operator_keys.env() if self.operator_keys else {}
+        Deployment(dict(self.stack.params), resources, types, local, credentials).to_file(path)
+
+    def operator_statements(self) -> list[dict[str, Any]]:
+        """What the operator may do: call the wake API, and what the CLI's commands call on this stack."""
+        assert self.stack
+        region, account, out = self.emu.region, self.emu.account, self.stack.outputs
+        ic = f"arn:aws:sagemaker:{region}:{account}:inference-component/{out['InferenceComponentName']}"
+        endpoint = f"arn:aws:sagemaker:{region}:{account}:endpoint/{out['EndpointName']}"
+        machines = [out["WakeStateMachineArn"], out["SleepStateMachineArn"]]
+        executions = [m.replace(":stateMachine:", ":execution:") + ":*" for m in machines]
+        table = f"arn:aws:dynamodb:{region}:{account}:table/{out['StateTableName']}"
+        functions = [
+            f"arn:aws:lambda:{region}:{account}:function:{self.stack.ref(logical)}"
+            for logical, resource in self.stack.cfn["Resources"].items()
+            if resource["Type"] == "AWS::Lambda::Function" and logical in self.stack.created
+        ]
+        schedule = f"arn:aws:scheduler:{region}:{account}:schedule/default/*"
+        return [
+            {
+                "Sid": "CallTheWakeApi",
+                "Effect": "Allow",
+                "Action": "execute-api:Invoke",
+                "Resource": out["WakeApiInvokeArn"],
+            },
+            {
+                "Sid": "ReadTheComponent",
+                "Effect": "Allow",
+                "Action": "sagemaker:DescribeInferenceComponent",
+                "Resource": ic,
+            },
+            {
+                "Sid": "WarmTheComponent",
+                "Effect": "Allow",
+                "Action": "sagemaker:InvokeEndpoint",
+                "Resource": [endpoint, ic],
+            },
+            {
+                "Sid": "ReadAndClaimTheState",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+                "Resource": table,
+            },
+            {
+                "Sid": "StartSleepsAndWakes",
+                "Effect": "Allow",
+                "Action": ["states:StartExecution", "states:ListExecutions"],
+                "Resource": machines,
+            },
+            {
+                "Sid": "FollowExecutions",
+                "Effect": "Allow",
+                "Action": ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"],
+                "Resource": executions,
+            },
+            {"Sid": "ReadSchedules", "Effect": "Allow", "Action": "scheduler:GetSchedule", "Resource": schedule},
+            {
+                "Sid": "FireScheduledFunctions",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": functions,
+            },
+            # No resource-level permissions for these two (Service Authorization Reference); read-only.
+            {
+                "Sid": "ReadScalingAndMetrics",
+                "Effect": "Allow",
+                "Action": ["application-autoscaling:DescribeScalableTargets", "cloudwatch:GetMetricStatistics"],
+                "Resource": "*",
+            },
+        ]
 
     # -- what the stack is -------------------------------------------------------------------------------
     @property
@@ -151,12 +246,18 @@ class LocalStack:
         return self.api.url
 
     # -- the product's side --------------------------------------------------------------------------------
-    def http(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-        """Call the wake API over HTTP; returns (status, parsed JSON body)."""
+    def http(
+        self, method: str, path: str, body: Any = None, raw: bytes | None = None, keys: iam.Keys | bool | None = True
+    ) -> tuple[int, Any]:
+        """Call the wake API over HTTP, SigV4-signed (service execute-api) with `keys` (default: the operator;
+        False: unsigned); returns (status, parsed JSON body)."""
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        request = urllib.request.Request(
-            f"{self.api_url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        url = f"{self.api_url}{path}"
+        headers = {"Content-Type": "application/json"}
+        signer = self.operator_keys if keys is True else keys or None
+        if signer is not None:
+            headers = sign(signer, method, url, data, headers, self.emu.region)
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:
                 return answer.status, json.loads(answer.read() or b"null")

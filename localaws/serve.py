@@ -40,7 +40,6 @@ DEPLOY_SPEED = 60.0  # emulated seconds per wall second while deploying
 HOST = "127.0.0.1"
 STOP_GRACE_SECONDS = 20.0  # after a stop signal, exit even if something hangs
 REGION = "us-east-1"
-CREDENTIALS = "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"  # the emulator accepts any
 
 
 def _history_days(text: str) -> int:
@@ -130,18 +129,29 @@ def _shown(path: Path) -> str:
         return str(absolute)
 
 
+def credentials(local: LocalStack) -> str:
+    """The stack's operator identity as environment assignments (IAM is enforced: localaws/iam.py)."""
+    keys = local.operator_keys
+    assert keys is not None, "the local stack creates its operator when it starts"
+    return f"AWS_ACCESS_KEY_ID={keys.access_key_id} AWS_SECRET_ACCESS_KEY={keys.secret_access_key}"
+
+
 def try_lines(local: LocalStack, deployment_file: Path) -> list[str]:
     """Commands that work pasted on their own: region, credentials and endpoint included."""
     emu, api = local.emu.endpoint_url, local.api_url
-    aws_env = f"AWS_DEFAULT_REGION={REGION} {CREDENTIALS}"
+    keys = local.operator_keys
+    assert keys is not None
+    aws_env = f"AWS_DEFAULT_REGION={REGION} {credentials(local)}"
     cli_env = f"AWS_ENDPOINT_URL={emu} {aws_env}"
     scripts = [REPO_ROOT / ".venv" / "bin" / "sleepwake", Path(sys.executable).parent / "sleepwake"]
     script = next((s for s in scripts if s.exists()), None)
     sleepwake = shlex.quote(_shown(script)) if script else f"{shlex.quote(sys.executable)} -m sleepwake_cli"
     where = f"--deployment-file {shlex.quote(_shown(deployment_file))}"
+    sign = f"--aws-sigv4 aws:amz:{REGION}:execute-api --user {keys.access_key_id}:{keys.secret_access_key}"
     return [
-        f'curl -s -X POST {api}/wake -d \'{{"reason": "trying it", "keep_awake_minutes": 20}}\'',
-        f"curl -s {api}/status",
+        f'curl -s {sign} -X POST {api}/wake -H "Content-Type: application/json" '
+        f'-d \'{{"reason": "trying it", "keep_awake_minutes": 20}}\'',
+        f"curl -s {sign} {api}/status",
         f"{aws_env} aws --endpoint-url {emu} sagemaker describe-inference-component "
         f"--inference-component-name {local.outputs['InferenceComponentName']}",
         f"{aws_env} aws --endpoint-url {emu} stepfunctions list-executions "
@@ -159,14 +169,14 @@ def banner(local: LocalStack, args: argparse.Namespace) -> str:
     lines = [
         "",
         f"sleepwake local stack is up: emulated time {stamp(local.now())}, running x{args.speed:g}",
-        f"  emulator  {local.emu.endpoint_url}  (any AWS SDK or CLI: region {REGION}, any access key)",
-        f"  wake API  {local.api_url}  (no SigV4 signature checked here; AWS wants one)",
+        f"  emulator  {local.emu.endpoint_url}  (any AWS SDK or CLI: region {REGION}, the operator's keys below)",
+        f"  wake API  {local.api_url}  (IAM auth as on AWS: SigV4 for execute-api, signed by the operator)",
         f"  logs      {_shown(Path(args.log))}  (functions, model, emulator; wall-clock timestamps)",
         "",
         "try (each line works pasted on its own, from this directory; fire-schedule also takes sleep and wake):",
         *(f"  {line}" for line in try_lines(local, Path(args.deployment_file))),
         "or export once for the AWS CLI, boto3 and sleepwake:",
-        f"  export AWS_ENDPOINT_URL={local.emu.endpoint_url} AWS_DEFAULT_REGION={REGION} {CREDENTIALS}",
+        f"  export AWS_ENDPOINT_URL={local.emu.endpoint_url} AWS_DEFAULT_REGION={REGION} {credentials(local)}",
         "Ctrl-C stops everything.",
         "",
         "what happens (emulated time):",

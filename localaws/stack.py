@@ -13,8 +13,10 @@ values. The API Gateway REST API is not served over HTTP: `call_api(method, path
 Gateway proxy event to the function the template routes that path to.
 
 Differs from AWS: no updates or deletes (deploy once per emulator); physical names are
-`<stack>-<LogicalId>` (shortened to fit) instead of random suffixes; IAM policies are created but not
-enforced; Lambda permissions, queue policies, API deployments and stages are recorded, not created;
+`<stack>-<LogicalId>` (shortened to fit) instead of random suffixes; IAM policies are created and
+enforced (`localaws.iam`); Lambda permissions become the function's resource policy (AddPermission), which
+`call_api` checks before it invokes the function for API Gateway; queue policies, API deployments and
+stages are recorded, not created;
 DeadLetterConfig and RetryPolicy of rules and schedules are ignored.
 """
 
@@ -307,6 +309,8 @@ class Stack:
         self.skipped: dict[str, str] = {}  # logical id -> why it was not created
         self.layer_dirs: dict[str, Path] = {}  # layer version ARN -> directory
         self.api_routes: dict[tuple[str, str], str] = {}  # (METHOD, /path) -> function name
+        self.api_credentials: dict[tuple[str, str], str] = {}  # (METHOD, /path) -> integration `credentials`
+        self.api_id = ""
         self.outputs: dict[str, Any] = {}
         self.custom_resource_responses: dict[str, dict[str, Any]] = {}
         self._api_client: Any = None
@@ -462,6 +466,17 @@ class Stack:
             return
         if hasattr(service, "_instance"):
             runner.isolate("sleepwake.service", "_instance", lambda: None)
+        try:
+            from sleepwake.adapters import aws
+        except ImportError:
+            aws = None  # type: ignore[assignment]
+        if aws is not None and hasattr(aws.client, "__wrapped__"):
+            # boto3 clients hold the credentials they were made with: each function its own (its role).
+            client_factory = aws.client.__wrapped__
+            runner.isolate("sleepwake.adapters.aws", "client", lambda: cache(client_factory))
+        # boto3's default session resolves credentials once and keeps them: each function (its own process
+        # on AWS) needs its own, or every function would call AWS as whichever ran first.
+        runner.isolate("boto3", "DEFAULT_SESSION", lambda: None)
         if hasattr(settings.load, "cache_clear"):
             original = getattr(settings.load, "__wrapped__", None)
             if original is not None:
@@ -491,6 +506,7 @@ class Stack:
             "AWS::SageMaker::Endpoint": self._sm_endpoint,
             "AWS::SageMaker::InferenceComponent": self._sm_inference_component,
             "AWS::ApiGateway::RestApi": self._rest_api,
+            "AWS::Lambda::Permission": self._lambda_permission,
         }.get(kind)
 
     # -- resource types -------------------------------------------------------------------------------
@@ -738,7 +754,20 @@ class Stack:
                 if m:
                     verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
                     self.api_routes[(verb, path)] = m.group(1)
+                    credentials = spec.get("x-amazon-apigateway-integration", {}).get("credentials")
+                    if credentials:
+                        self.api_credentials[(verb, path)] = str(credentials)
+        self.api_id = api_id
         return api_id, {"RootResourceId": api_id}
+
+    def _lambda_permission(self, logical: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        kwargs = {"FunctionName": p["FunctionName"], "StatementId": logical, "Action": p["Action"]}
+        kwargs["Principal"] = p["Principal"]
+        for key in ("SourceArn", "SourceAccount"):
+            if key in p:
+                kwargs[key] = p[key]
+        self.call("lambda", "AddPermission", "add_permission", **kwargs)
+        return logical, {}
 
     def _custom_resource(
         self, logical: str, p: dict[str, Any], receiver: _ResponseReceiver
@@ -791,25 +820,60 @@ class Stack:
 
     def _api_lambda(self) -> Any:
         """One Lambda client for every API request: creating a boto3 client per request from many threads is
-        slow and not thread-safe (the default session). Like API Gateway, it does not retry an Invoke, and it
-        waits as long as a function may run (a burst queues behind one container here, see lambdas.py)."""
+        slow and not thread-safe (the default session). It signs as the emulator's administrator: whether API
+        Gateway may invoke the function is decided before (`_may_invoke`: the function's resource policy).
+        Like API Gateway, it does not retry an Invoke, and it waits as long as a function may run (a burst
+        queues behind one container here, see lambdas.py)."""
         with self._api_client_lock:
             if self._api_client is None:
-                self._api_client = boto3.session.Session().client(
+                factory: Any = boto3.session.Session().client
+                self._api_client = factory(
                     "lambda",
                     region_name=self.emu.region,
                     endpoint_url=self.emu.endpoint_url,
-                    aws_access_key_id="testing",
-                    aws_secret_access_key="testing",
                     config=Config(max_pool_connections=256, read_timeout=900, retries={"total_max_attempts": 1}),
+                    **self.emu.client_keys().boto(),
                 )
             return self._api_client
 
+    def method_arn(self, method: str, path: str, stage: str = "v1") -> str:
+        """execute-api ARN of one call: arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>."""
+        where = f"{self.emu.region}:{self.emu.account}:{self.api_id}"
+        return f"arn:aws:execute-api:{where}/{stage}/{method.upper()}/{path.lstrip('/')}"
+
+    def _may_invoke(self, function: str, verb: str, resource: str, method: str, path: str, caller: Any) -> bool:
+        """Whether API Gateway may call the function for this route. Integration `credentials` of
+        `arn:aws:iam::*:user/*` (SAM's InvokeRole CALLER_CREDENTIALS) mean the caller's own identity needs
+        lambda:InvokeFunction; a role ARN means that role does; none means the function's resource policy
+        (AWS::Lambda::Permission) must let apigateway.amazonaws.com invoke it from this method ARN
+        (API Gateway developer guide, "Control access to a REST API with IAM permissions" and Lambda
+        integration permissions)."""
+        from localaws import iam
+
+        if not iam.Settings.enforce:
+            return True
+        function_arn = f"arn:aws:lambda:{self.emu.region}:{self.emu.account}:function:{function}"
+        credentials = self.api_credentials.get((verb, resource))
+        if credentials is None:
+            return iam.lambda_resource_policy_allows(
+                function_arn, "apigateway.amazonaws.com", self.method_arn(method, path)
+            )
+        identity = caller if credentials == "arn:aws:iam::*:user/*" else _RoleIdentity(credentials)
+        if identity is None:
+            return False
+        ctx = iam.RequestContext("lambda:InvokeFunction", [function_arn], {})
+        try:
+            iam.authorize(identity, ctx)
+        except iam.AccessDenied:
+            return False
+        return True
+
     def call_api(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, caller: Any = None
     ) -> dict[str, Any]:
         """Send an API Gateway (REST, proxy) event for `method path` to the routed Lambda; returns its response
-        with `body` parsed when it is JSON. IAM auth is not checked."""
+        with `body` parsed when it is JSON. `caller` is the authenticated identity (see
+        `localaws.iam.authenticate_api_call`); authentication itself happens before this."""
         route = self._route(method.upper(), path)
         if route is None:  # API Gateway's answer for a method or resource that does not exist
             return {
@@ -818,6 +882,12 @@ class Stack:
                 "body": {"message": "Missing Authentication Token"},
             }
         function, resource, path_params = route
+        verb = method.upper() if (method.upper(), resource) in self.api_routes else "ANY"
+        if not self._may_invoke(function, verb, resource, method, path, caller):
+            # API Gateway's answer when it may not invoke the Lambda integration; its execution log says
+            # "Execution failed due to configuration error: Invalid permissions on Lambda function".
+            LOG.warning("wake api: API Gateway may not invoke %s for %s %s", function, method, path)
+            return {"statusCode": 500, "body": {"message": "Internal server error"}}
         raw = body if isinstance(body, str) or body is None else json.dumps(body)
         now = self.emu.now()
         event = {
@@ -838,7 +908,10 @@ class Stack:
                 "requestId": str(uuid.uuid4()),
                 "requestTimeEpoch": int(now.timestamp() * 1000),
                 "accountId": self.emu.account,
-                "identity": {"sourceIp": "127.0.0.1", "userArn": f"arn:aws:iam::{self.emu.account}:user/local"},
+                "identity": {
+                    "sourceIp": "127.0.0.1",
+                    "userArn": str(getattr(caller, "arn", f"arn:aws:iam::{self.emu.account}:user/local")),
+                },
             },
             "body": raw,
             "isBase64Encoded": False,
@@ -850,6 +923,24 @@ class Stack:
         with contextlib.suppress(TypeError, ValueError):
             out["body"] = json.loads(out.get("body") or "null")
         return out
+
+
+class _RoleIdentity:
+    """A role API Gateway assumes for an integration (`credentials: <role arn>`), as `localaws.iam` evaluates it."""
+
+    def __init__(self, role_arn: str) -> None:
+        self.role_arn = role_arn
+        self.arn = role_arn
+
+    def collect_policies(self) -> list[Any]:
+        """Inline documents and attached managed policies, as moto's access keys return them."""
+        from moto.iam.models import iam_backends
+
+        account = self.role_arn.split(":")[4]
+        backend = iam_backends[account]["aws"]
+        role = backend.get_role_by_arn(self.role_arn)
+        docs: list[Any] = [backend.get_role_policy(role.name, n)[1] for n in backend.list_role_policies(role.name)]
+        return docs + list(backend.list_attached_role_policies(role.name)[0])
 
 
 def _template_regex(resource: str) -> re.Pattern[str]:

@@ -13,6 +13,9 @@
 - no Retry or Catch matches States.Runtime or States.DataLimitExceeded (moto's States.ALL did);
 - datetimes in aws-sdk results become ISO-8601 strings (moto otherwise breaks DescribeExecution);
 - StartExecution without a name gets a UUID (moto names them all "None");
+- every AWS call of an execution (Lambda and aws-sdk tasks) carries assumed-role credentials of the state
+  machine's own role (`Settings.credentials`, set by the emulator), as Step Functions calls services with
+  the execution role ("How Step Functions works with IAM"); moto signs them all with a fixed "ak"/"sk";
 - Wait (Seconds/SecondsPath/Timestamp/TimestampPath) and Retry backoff sleep on the emulated clock, the
   rest of an execution takes no emulated time (with the emulator's instant_calls), and
   execution start/stop dates, history timestamps and `$$.State.EnteredTime` read it.
@@ -45,6 +48,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp as wait_timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.eval.event import event_manager
+from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend import execution as execution_mod
 from moto.stepfunctions.parser.backend import execution_worker
 
@@ -328,6 +332,53 @@ class Settings:
     instant = True  # the emulator's instant_calls: interpreting states takes no emulated time
     service_prefix = "java"  # or "service_id": the silent point in aws-sdk error names, see above
     emit_status_events = False  # the emulator turns this on while it runs (and off before it stops executions)
+    # (role ARN, state machine name) -> credentials; None leaves moto's fixed keys (IAM not enforced)
+    credentials: Any = None
+
+
+_EXECUTION = threading.local()  # the running execution's (role ARN, state machine name), per worker thread
+
+
+class _InheritingThread(threading.Thread):
+    """moto evaluates the program and each state with a timeout in threads of their own: they carry the
+    execution's role on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._localaws_role = getattr(_EXECUTION, "role", None)
+
+    def run(self) -> None:
+        _EXECUTION.role = self._localaws_role
+        super().run()
+
+
+def _threading_module() -> types.ModuleType:
+    shim = types.ModuleType("threading")
+    shim.__dict__.update({k: v for k, v in vars(threading).items() if not k.startswith("__")})
+    shim.Thread = _InheritingThread  # type: ignore[attr-defined]
+    return shim
+
+
+_ORIGINAL_BOTO_CLIENT_FOR = boto_client.boto_client_for
+
+
+def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's client factory, signing with the execution role's session instead of "ak"/"sk"."""
+    client = _ORIGINAL_BOTO_CLIENT_FOR(region, service, state_credentials)
+    who = getattr(_EXECUTION, "role", None)
+    if Settings.credentials is None or who is None:
+        return client
+    keys = Settings.credentials(*who)
+    import boto3
+
+    factory: Any = boto3.client
+    return factory(
+        service,
+        region_name=region,
+        endpoint_url=client.meta.endpoint_url,
+        config=client.meta.config,
+        **keys.boto(),
+    )
 
 
 _ORIGINAL_EXECUTION_LOGIC = execution_worker.ExecutionWorker._execution_logic
@@ -335,12 +386,17 @@ _ORIGINAL_EXECUTION_LOGIC = execution_worker.ExecutionWorker._execution_logic
 
 def _execution_logic(self: Any) -> None:
     """Run the program with emulated time standing still except in Wait states and Retry backoff."""
-    clock = clock_mod.current()
-    if clock is None or not Settings.instant:
-        _ORIGINAL_EXECUTION_LOGIC(self)
-        return
-    with clock.paused(soft=True):
-        _ORIGINAL_EXECUTION_LOGIC(self)
+    details = self._evaluation_details
+    _EXECUTION.role = (details.execution_details.role_arn, details.state_machine_details.name)
+    try:
+        clock = clock_mod.current()
+        if clock is None or not Settings.instant:
+            _ORIGINAL_EXECUTION_LOGIC(self)
+            return
+        with clock.paused(soft=True):
+            _ORIGINAL_EXECUTION_LOGIC(self)
+    finally:
+        _EXECUTION.role = None
 
 
 _retry_time = types.SimpleNamespace(sleep=lambda seconds: clock_mod.sleep(seconds))
@@ -370,6 +426,22 @@ def install() -> None:
     wait_function.WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
     execution_worker.ExecutionWorker._execution_logic = _execution_logic  # type: ignore[method-assign]
     retrier_decl.time = _retry_time  # type: ignore[assignment]
+    import importlib
+    import sys
+
+    from moto.stepfunctions.parser.asl.component.program import program as program_mod
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+
+    program_mod.threading = _threading_module()
+    execute_state.Thread = _InheritingThread  # type: ignore[misc]
+    base = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
+    for name in ("lambda_eval_utils", *(f"service.state_task_service_{s}" for s in ("aws_sdk", "sns", "sfn"))):
+        importlib.import_module(f"{base}.{name}")
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is (
+            _ORIGINAL_BOTO_CLIENT_FOR
+        ):
+            module.boto_client_for = _boto_client_for  # type: ignore[attr-defined]
     shim = _datetime_module()
     for module in (sfn_models, execution_mod, event_manager, state_mod, wait_timestamp):
         module.datetime = shim  # type: ignore[attr-defined]

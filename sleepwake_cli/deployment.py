@@ -10,6 +10,7 @@ emulated clock answers: the CLI stamps wakes, leases, ETAs and execution names w
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -96,6 +97,8 @@ class Deployment:
     types: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
     # The local stack only: {"endpoint_url", "region", "clock_url"}. None means AWS itself.
     local: dict[str, str] | None = None
+    # The local stack's operator identity (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): it enforces IAM.
+    credentials: dict[str, str] = field(default_factory=dict)
     _session: boto3.Session | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -122,7 +125,8 @@ class Deployment:
         try:
             data = json.loads(path.read_text())
             local = {key: str(data["local"][key]) for key in ("endpoint_url", "region", "clock_url")}
-            return cls(data["parameters"], data["resources"], data.get("types", {}), local)
+            credentials = {str(k): str(v) for k, v in dict(data.get("credentials") or {}).items()}
+            return cls(data["parameters"], data["resources"], data.get("types", {}), local, credentials)
         except (ValueError, KeyError, TypeError) as error:
             raise DeploymentError(
                 f"{path} is not a deployment written by the local stack ({type(error).__name__}: {error}); "
@@ -131,7 +135,13 @@ class Deployment:
 
     def to_file(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"parameters": self.parameters, "resources": self.resources, "types": self.types, "local": self.local}
+        data = {
+            "parameters": self.parameters,
+            "resources": self.resources,
+            "types": self.types,
+            "local": self.local,
+            "credentials": self.credentials,
+        }
         path.write_text(json.dumps(data, indent=2))
 
     # -- reaching it ---------------------------------------------------------------------------------------
@@ -142,7 +152,7 @@ class Deployment:
 
     def session(self) -> boto3.Session:
         if self._session is None:
-            self._session = aws_session(self.local)
+            self._session = aws_session(self.local, self.credentials)
         return self._session
 
     def client(self, service: str) -> Any:
@@ -187,10 +197,18 @@ class Deployment:
         return found
 
 
-def aws_session(local: dict[str, str] | None) -> boto3.Session:
+def aws_session(local: dict[str, str] | None, credentials: dict[str, str] | None = None) -> boto3.Session:
     """The one place the CLI looks up credentials. AWS: the standard chain (environment, AWS_PROFILE, ~/.aws,
-    instance roles). The local stack: its emulator checks no signatures, so placeholder keys sign the
-    requests (not the standard chain, whose instance-metadata lookups cost seconds on a machine off AWS)."""
+    instance roles). The local stack enforces IAM like AWS (localaws/iam.py): keys exported in the environment
+    win; otherwise the stack's operator identity from the deployment file signs (not the standard chain, whose
+    instance-metadata lookups cost seconds on a machine off AWS)."""
     if local is None:
         return boto3.Session()
-    return boto3.Session(region_name=local["region"], aws_access_key_id="testing", aws_secret_access_key="testing")
+    if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        return boto3.Session(region_name=local["region"])
+    keys = credentials or {}
+    return boto3.Session(
+        region_name=local["region"],
+        aws_access_key_id=keys.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=keys.get("AWS_SECRET_ACCESS_KEY", "testing"),
+    )

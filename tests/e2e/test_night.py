@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
+from localaws import iam
 from localaws.demo import Night, Timeline
 from localaws.local import LocalStack
 from sleepwake import service
@@ -79,24 +80,21 @@ def test_wakes_racing_from_separate_lambda_containers_start_one_wake(local):
     callers = 24
     start = threading.Barrier(callers)
 
+    # Each container calls AWS as the function does: with the function's role (IAM is enforced).
+    keys = iam.SESSIONS.keys(local.emu.account, function["Role"], function["FunctionName"])
+
     def container_wakes(i: int) -> service.WakeOutcome:
         emu = local.emu
-        dynamodb = boto3.resource(
-            "dynamodb",
-            region_name=emu.region,
-            endpoint_url=emu.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        dynamodb = boto3.resource("dynamodb", region_name=emu.region, endpoint_url=emu.endpoint_url, **keys.boto())
         plane = service.ControlPlane(
             settings,
             service.Adapters(
-                components=InferenceComponents(emu.client("sagemaker")),
-                runtime=Runtime(emu.client("sagemaker-runtime")),
-                scaling=CopyScaling(emu.client("application-autoscaling")),
+                components=InferenceComponents(emu.client_as(keys, "sagemaker")),
+                runtime=Runtime(emu.client_as(keys, "sagemaker-runtime")),
+                scaling=CopyScaling(emu.client_as(keys, "application-autoscaling")),
                 table=StateTable(dynamodb.Table(settings.state_table_name)),
-                executions=Executions(emu.client("stepfunctions")),
-                metrics=ComponentMetrics(emu.client("cloudwatch")),
+                executions=Executions(emu.client_as(keys, "stepfunctions")),
+                metrics=ComponentMetrics(emu.client_as(keys, "cloudwatch")),
             ),
         )
         start.wait()

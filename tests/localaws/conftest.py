@@ -63,6 +63,7 @@ def emu() -> Iterator[Emulator]:
         model_server_factory=FakeModelServer,
     )
     emulator.start()
+    ensure_role(emulator)
     try:
         yield emulator
     finally:
@@ -76,8 +77,7 @@ def no_retry_client(emu: Emulator, service: str) -> Any:
         service,
         region_name=emu.region,
         endpoint_url=emu.endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **emu.client_keys().boto(),
         config=Config(retries={"total_max_attempts": 1}),
     )
 
@@ -140,9 +140,12 @@ def make_function(emu: Emulator, name: str, fixture: str, env: dict[str, str] | 
 
 
 def ensure_role(emu: Emulator) -> None:
-    """moto's Lambda wants the execution role to exist in IAM."""
+    """The role these tests' functions and state machines run as: IAM is enforced, and these tests are about
+    the emulator's mechanics, not permissions, so it may do anything."""
     iam = emu.client("iam")
     try:
         iam.get_role(RoleName="sleepwake")
     except iam.exceptions.NoSuchEntityException:
         iam.create_role(RoleName="sleepwake", AssumeRolePolicyDocument="{}")
+        document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        iam.put_role_policy(RoleName="sleepwake", PolicyName="anything", PolicyDocument=json.dumps(document))

@@ -1,0 +1,117 @@
+"""IAM on the local stack, end to end: the wake API authenticates callers as API Gateway with AWS_IAM does,
+and the control plane's roles are exactly what lets it work."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+from localaws import iam
+from localaws.local import LocalStack
+from tests.e2e.conftest import sleep_now
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def product_role(local: LocalStack, statements: list[dict[str, Any]]) -> iam.Keys:
+    """A session of a product role that has only `statements`."""
+    arn = iam.create_role(local.emu.account, "product", statements, TRUST)
+    return iam.SESSIONS.keys(local.emu.account, arn, "product-backend")
+
+
+def drop_statement(local: LocalStack, role_logical_id: str, sid: str) -> None:
+    """Remove the statement `sid` from every inline policy of a template role (as an edited template would)."""
+    backend = iam._iam(local.emu.account)
+    role = str(local.stack.ref(role_logical_id)) if local.stack else ""
+    for name in backend.list_role_policies(role):
+        _, raw = backend.get_role_policy(role, name)
+        document = json.loads(raw) if isinstance(raw, str) else raw
+        kept = [st for st in document["Statement"] if st.get("Sid") != sid]
+        if len(kept) != len(document["Statement"]):
+            backend.put_role_policy(role, name, json.dumps({**document, "Statement": kept}))
+            return
+    raise AssertionError(f"{role_logical_id} has no statement {sid}")
+
+
+def test_a_product_role_with_only_execute_api_invoke_gets_its_202(local: LocalStack) -> None:
+    sleep_now(local)
+    keys = product_role(
+        local, [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": local.outputs["WakeApiInvokeArn"]}]
+    )
+    code, body = local.http("POST", "/wake", {"reason": "practice screen opened"}, keys=keys)
+    assert code == 202, body
+    assert body["state"] == "waking"
+    code, status = local.http("GET", "/status", keys=keys)
+    assert code == 200 and status["state"] in {"waking", "ready"}
+
+
+def test_a_role_without_execute_api_invoke_is_refused_with_api_gateways_message(local: LocalStack) -> None:
+    keys = product_role(local, [{"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint", "Resource": "*"}])
+    code, body = local.http("POST", "/wake", {"reason": "no grant"}, keys=keys)
+    method = local.stack.method_arn("POST", "/wake") if local.stack else ""
+    assert code == 403
+    assert body == {
+        "Message": f"User: {keys.arn} is not authorized to perform: execute-api:Invoke on resource: {method}"
+    }
+
+
+def test_an_unsigned_call_gets_missing_authentication_token(local: LocalStack) -> None:
+    assert local.http("POST", "/wake", {"reason": "anonymous"}, keys=False) == (
+        403,
+        {"message": "Missing Authentication Token"},
+    )
+    assert local.http("GET", "/status", keys=False)[0] == 403
+
+
+def test_a_wrong_secret_is_refused_as_a_signature_mismatch(local: LocalStack) -> None:
+    assert local.operator_keys
+    wrong = iam.Keys(local.operator_keys.access_key_id, "not-the-secret")
+    code, body = local.http("GET", "/status", keys=wrong)
+    assert code == 403
+    assert body["message"].startswith(iam.SIGNATURE_MISMATCH)
+    unknown = iam.Keys("AKIAUNKNOWNKEY000000", "whatever")
+    assert local.http("GET", "/status", keys=unknown) == (
+        403,
+        {"message": "The security token included in the request is invalid."},
+    )
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_curl_with_aws_sigv4_and_the_operators_keys_gets_the_status(local: LocalStack) -> None:
+    assert local.operator_keys
+    keys = local.operator_keys
+    answer = subprocess.run(
+        [
+            "curl",
+            "-s",
+            "--aws-sigv4",
+            "aws:amz:us-east-1:execute-api",
+            "--user",
+            f"{keys.access_key_id}:{keys.secret_access_key}",
+            f"{local.api_url}/status",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(answer.stdout)["state"] == "ready"
+
+
+def test_a_wake_whose_role_may_not_set_the_copy_count_fails_with_access_denied(local: LocalStack) -> None:
+    sleep_now(local)
+    drop_statement(local, "WakeStateMachineRole", "SetTheCopyCount")
+    code, body = local.wake(reason="a therapist arrived")
+    assert code == 202, body
+    status = local.wait_for_state("failed", timeout=1800)
+    assert "AccessDenied" in str(status["last_error"]), status
+    assert "sagemaker:UpdateInferenceComponentRuntimeConfig" in str(status["last_error"]), status
+    execution = local.emu.wait_for_execution(body["execution"], timeout=600)
+    assert execution["status"] == "FAILED"

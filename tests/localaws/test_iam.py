@@ -1,0 +1,113 @@
+"""IAM as the local stack enforces it: policy evaluation, and denied calls answered as AWS answers them."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from localaws import iam
+from localaws.emulator import Emulator
+from tests.localaws.conftest import make_endpoint
+
+IC = "arn:aws:sagemaker:us-east-1:123456789012:inference-component/ic"
+TRUST = {"Version": "2012-10-17", "Statement": []}
+
+
+def allow(action: str | list[str], resource: str | list[str], **extra: object) -> dict[str, object]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def decide(statements: list[dict[str, object]], action: str, resources: list[str], **context: list[str]) -> str:
+    return iam.evaluate([{"Statement": statements}], action, resources, context)[0].value
+
+
+def test_an_explicit_deny_wins_over_any_allow() -> None:
+    statements = [allow("sagemaker:*", "*"), {"Effect": "Deny", "Action": "sagemaker:Update*", "Resource": IC}]
+    assert decide(statements, "sagemaker:UpdateInferenceComponentRuntimeConfig", [IC]) == "explicit deny"
+    assert decide(statements, "sagemaker:DescribeInferenceComponent", [IC]) == "allow"
+
+
+def test_nothing_matching_is_an_implicit_deny_and_actions_match_case_insensitively() -> None:
+    statements = [allow("SageMaker:describeinferencecomponent", IC)]
+    assert decide(statements, "sagemaker:DescribeInferenceComponent", [IC]) == "allow"
+    assert decide(statements, "sagemaker:DescribeInferenceComponent", [IC + "-other"]) == "implicit deny"
+
+
+def test_resource_wildcards_match_as_iam_matches_them() -> None:
+    statements = [allow("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:sleepwake-Check*")]
+    fn = "arn:aws:lambda:us-east-1:123456789012:function:sleepwake-CheckCopyFunction"
+    assert decide(statements, "lambda:InvokeFunction", [fn]) == "allow"
+    assert decide(statements, "lambda:InvokeFunction", [fn.replace("Check", "Warmup")]) == "implicit deny"
+    # Resource matching is case-sensitive.
+    assert decide(statements, "lambda:InvokeFunction", [fn.lower()]) == "implicit deny"
+
+
+def test_register_scalable_target_is_allowed_only_for_the_namespace_and_dimension_the_condition_names() -> None:
+    statements = [
+        allow(
+            "application-autoscaling:RegisterScalableTarget",
+            "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/*",
+            Condition={
+                "StringEquals": {
+                    "application-autoscaling:service-namespace": "sagemaker",
+                    "application-autoscaling:scalable-dimension": "sagemaker:inference-component:DesiredCopyCount",
+                }
+            },
+        )
+    ]
+    target = ["arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/abc"]
+    action = "application-autoscaling:RegisterScalableTarget"
+    ours = {
+        "application-autoscaling:service-namespace": ["sagemaker"],
+        "application-autoscaling:scalable-dimension": ["sagemaker:inference-component:DesiredCopyCount"],
+    }
+    assert decide(statements, action, target, **ours) == "allow"
+    other = ours | {"application-autoscaling:scalable-dimension": ["sagemaker:variant:DesiredInstanceCount"]}
+    assert decide(statements, action, target, **other) == "implicit deny"
+    assert decide(statements, action, target) == "implicit deny"  # a missing key fails StringEquals
+
+
+@pytest.mark.parametrize("checks_component", [True, False])
+def test_invoke_endpoint_with_a_component_is_authorised_on_the_endpoint_and_per_switch_the_component(
+    monkeypatch: pytest.MonkeyPatch, checks_component: bool
+) -> None:
+    monkeypatch.setattr(iam, "INVOKE_ENDPOINT_CHECKS_COMPONENT", checks_component)
+    ctx = iam.request_context(
+        "sagemaker:InvokeEndpoint",
+        lambda name: None,
+        "us-east-1",
+        "123456789012",
+        "/endpoints/ep/invocations",
+        {"X-Amzn-SageMaker-Inference-Component": "ic"},
+    )
+    endpoint_only = [allow("sagemaker:InvokeEndpoint", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep")]
+    expected = "implicit deny" if checks_component else "allow"
+    assert decide(endpoint_only, ctx.action, ctx.resources) == expected
+
+
+def test_a_denied_call_fails_with_aws_access_denied_exception_and_message(emu: Emulator) -> None:
+    make_endpoint(emu, copies=0)
+    role = iam.create_role(emu.account, "reader", [allow("sagemaker:DescribeInferenceComponent", IC)], TRUST)
+    keys = iam.SESSIONS.keys(emu.account, role, "tester")
+    sm = emu.client_as(keys, "sagemaker")
+    assert sm.describe_inference_component(InferenceComponentName="ic")["InferenceComponentName"] == "ic"
+    with pytest.raises(ClientError) as denied:
+        sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1})
+    error = denied.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert error["Message"] == (
+        "User: arn:aws:sts::123456789012:assumed-role/reader/tester is not authorized to perform: "
+        f"sagemaker:UpdateInferenceComponentRuntimeConfig on resource: {IC} because no identity-based policy "
+        "allows the sagemaker:UpdateInferenceComponentRuntimeConfig action"
+    )
+
+
+def test_a_wrong_secret_is_refused_by_every_service(emu: Emulator) -> None:
+    wrong = iam.Keys(emu.client_keys().access_key_id, "not-the-secret")
+    with pytest.raises(ClientError) as refused:
+        emu.client_as(wrong, "stepfunctions").list_state_machines()
+    assert refused.value.response["Error"]["Code"] == "InvalidSignatureException"
+    unknown = iam.Keys("AKIAUNKNOWNKEY000000", "whatever")
+    with pytest.raises(ClientError) as refused:
+        emu.client_as(unknown, "dynamodb").list_tables()
+    assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
