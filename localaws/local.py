@@ -188,6 +188,12 @@ class LocalStack:
                 "Resource": ic,
             },
             {
+                "Sid": "ReadTheEndpoint",  # a wake plans its first poll from the endpoint's instances
+                "Effect": "Allow",
+                "Action": "sagemaker:DescribeEndpoint",
+                "Resource": endpoint,
+            },
+            {
                 "Sid": "WarmTheComponent",
                 "Effect": "Allow",
                 "Action": "sagemaker:InvokeEndpoint",
@@ -218,11 +224,15 @@ class LocalStack:
                 "Action": "lambda:InvokeFunction",
                 "Resource": functions,
             },
-            # No resource-level permissions for these two (Service Authorization Reference); read-only.
+            # No resource-level permissions for these (Service Authorization Reference); read-only.
             {
                 "Sid": "ReadScalingAndMetrics",
                 "Effect": "Allow",
-                "Action": ["application-autoscaling:DescribeScalableTargets", "cloudwatch:GetMetricStatistics"],
+                "Action": [
+                    "application-autoscaling:DescribeScalableTargets",
+                    "cloudwatch:GetMetricStatistics",
+                    "cloudwatch:GetMetricData",  # sleepwake plan: the request history
+                ],
                 "Resource": "*",
             },
         ]
