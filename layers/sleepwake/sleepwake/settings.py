@@ -34,12 +34,24 @@ class Settings(BaseSettings):
     first_poll_on_instance_seconds: int = Field(default=100, ge=1, validation_alias="FIRST_POLL_ON_INSTANCE_SECONDS")
     poll_interval_seconds: int = Field(default=5, ge=1, validation_alias="POLL_INTERVAL_SECONDS")
     warmup_content_type: str = Field(default="audio/wav", validation_alias="WARMUP_CONTENT_TYPE")
+    # The serverless endpoint that answers while the component sleeps ("" = none: no naps, behaviour as before).
+    fallback_endpoint_name: str = Field(default="", validation_alias="FALLBACK_ENDPOINT_NAME")
+    nap_idle_minutes: int = Field(default=15, ge=1, validation_alias="NAP_IDLE_MINUTES")
+    # GET /status says the fallback was used recently when it served a request in this many minutes.
+    fallback_recent_minutes: int = Field(default=60, ge=1, validation_alias="FALLBACK_RECENT_MINUTES")
+    warmup_function_name: str = Field(default="", validation_alias="WARMUP_FUNCTION_NAME")
+
+    @property
+    def has_fallback(self) -> bool:
+        return bool(self.fallback_endpoint_name)
 
     def policy(self) -> Policy:
         return Policy(
             quiet_hours=QuietHours.parse(self.sleep_cron, self.sleep_timezone, self.wake_cron, self.wake_timezone),
             day_min_copies=self.day_min_copies,
-            idle_minutes=self.idle_minutes,
+            # With a fallback to answer meanwhile, the idle check naps at any hour after NapIdleMinutes.
+            naps=self.has_fallback,
+            idle_minutes=self.nap_idle_minutes if self.has_fallback else self.idle_minutes,
             provisioning_estimate_seconds=self.provisioning_estimate_seconds,
             wake_timeout_seconds=self.wake_timeout_seconds,
             warmup_invocations=self.warmup_invocations,
