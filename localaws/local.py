@@ -192,6 +192,24 @@ class LocalStack:
             )
         return Request(at, True, (time.perf_counter() - started) * 1000)
 
+    def product_client(self, **kwargs: Any) -> Any:
+        """The product's `sleepwake_client.SleepwakeClient` for this stack: InvokeEndpoint through the emulator,
+        the fallback from the FallbackEndpointName output, wake signals to this wake API (sent before the
+        fallback call returns unless `send_in_background=True` is passed, so callers see their effect)."""
+        import boto3
+
+        from sleepwake_client import SleepwakeClient
+
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.emu.region
+        )
+        options: dict[str, Any] = {
+            "session": session,
+            "runtime_client": self.emu.client("sagemaker-runtime"),
+            "send_in_background": False,
+        }
+        return SleepwakeClient.from_outputs(self.outputs | {"WakeApiUrl": self.api_url}, **(options | kwargs))
+
     # -- waiting -------------------------------------------------------------------------------------------
     def wait_for_state(
         self,
