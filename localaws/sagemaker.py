@@ -5,6 +5,8 @@ Emulates Create/Describe/List/Delete/UpdateInferenceComponent, UpdateInferenceCo
 DesiredCopyCount only then; 0 copies is InService), and sagemaker-runtime InvokeEndpoint with
 InferenceComponentName running the real model handler (`sagemaker_model.local.ModelServer`), loaded when a
 copy comes up and closed at 0 copies. Per-invocation CloudWatch metrics are written in emulated time.
+InvokeEndpoint without InferenceComponentName on an endpoint whose config is serverless (the fallback) is
+served by `localaws.sagemaker_serverless`; on any other endpoint it keeps moto's canned answer.
 
 Provisioning has two phases, as on AWS: a copy placed on an instance the endpoint still has arrives after
 `copy_seconds`; a copy that needs a new instance waits for the instance first (`instance_seconds`, then

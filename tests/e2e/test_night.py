@@ -46,6 +46,8 @@ def test_a_whole_night_runs_phase_by_phase():
         "waking -> warming -> ready",
         "next request warm",
         "idle -> asleep",
+        "request while asleep: fallback",
+        "wake runs, later requests on the component",
         "07:00 ET wake",
         "first user served",
     ]
