@@ -159,7 +159,7 @@ class Registry:
             return found
 
     def invoke(self, endpoint: ServerlessEndpoint, body: bytes, content_type: str, accept: str) -> InvocationResultLike:
-        with endpoint.lock:
+        with _queued(endpoint.lock):
             now = clock_mod.now()
             cold = not endpoint.is_warm(now, self.settings.idle_evict_seconds)
             if cold:
@@ -227,6 +227,19 @@ def find(name: str) -> ServerlessEndpoint | None:
     """A serverless endpoint already used, by name in any account/region."""
     with SERVERLESS.lock:
         return next((e for (_, _, n), e in SERVERLESS.endpoints.items() if n == name), None)
+
+
+@contextlib.contextmanager
+def _queued(lock: threading.Lock) -> Iterator[None]:
+    """Hold `lock`; while waiting for it, this request does not hold emulated time still (the request ahead
+    of it may be in a cold start, which waits on emulated time)."""
+    clock = clock_mod.current()
+    with clock.running() if clock else contextlib.nullcontext():
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _release_server(endpoint: ServerlessEndpoint) -> None:
