@@ -60,6 +60,10 @@ def _status_line(status: service.Status) -> str:
         line += f"\n  last error: {status.last_error}"
     for warning in status.warnings:
         line += f"\n  warning: {warning}"
+    if status.fallback:
+        fb = status.fallback
+        count = "?" if fb.invocations is None else f"{fb.invocations:g}"
+        line += f"\n  fallback: {fb.endpoint}, {count} request(s) in the last {fb.window_minutes} min"
     return line
 
 
@@ -75,7 +79,8 @@ def _wait(plane: service.ControlPlane, want: set[State], timeout: float) -> serv
 def cmd_status(args: argparse.Namespace) -> int:
     plane, _ = _plane(args)
     status = plane.status()
-    _print(args, status.__dict__ | {"state": status.state.value}, _status_line(status))
+    fallback = status.fallback.as_json() if status.fallback else None
+    _print(args, status.__dict__ | {"state": status.state.value, "fallback": fallback}, _status_line(status))
     return 0
 
 
