@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         provisioning_seconds=args.provisioning_seconds,
         copy_seconds=args.copy_seconds,
         release_seconds=args.release_seconds,
+        fallback_cold_start_seconds=args.fallback_cold_start,
+        fallback_idle_evict_seconds=args.fallback_idle_evict,
     ).start()
     try:
         print(f"localaws: {emu.endpoint_url}  (export AWS_ENDPOINT_URL={emu.endpoint_url})", flush=True)

@@ -56,6 +56,8 @@ class LocalStack:
         provisioning_seconds: float = 210.0,
         copy_seconds: float | None = None,
         release_seconds: float = 600.0,
+        fallback_cold_start_seconds: float = 15.0,
+        fallback_idle_evict_seconds: float = 600.0,
         parameters: dict[str, str] | None = None,
         deployment_file: Path | None = REPO_ROOT / "build" / "local" / "deployment.json",
     ) -> None:
@@ -65,6 +67,8 @@ class LocalStack:
             provisioning_seconds=provisioning_seconds,
             copy_seconds=copy_seconds,
             release_seconds=release_seconds,
+            fallback_cold_start_seconds=fallback_cold_start_seconds,
+            fallback_idle_evict_seconds=fallback_idle_evict_seconds,
         )
         self.parameters = CREATE_MODE | (parameters or {})
         self.api_port = api_port
