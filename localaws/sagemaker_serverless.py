@@ -178,9 +178,9 @@ class Registry:
 
         metric("Invocations", 1.0, "Count")
         if failure is not None or result.status >= 400:
-            metric("Invocation5XXErrors", 1.0, "Count")
-            endpoint.requests.append((endpoint.last_used, False, cold))
             status = 500 if failure is not None else result.status
+            metric("Invocation4XXErrors" if status < 500 else "Invocation5XXErrors", 1.0, "Count")
+            endpoint.requests.append((endpoint.last_used, False, cold))
             text = failure if failure is not None else result.body.decode("utf-8", "replace")
             raise RuntimeModelError(
                 f'Received server error ({status}) from primary with message "{text}".', status, text
@@ -195,8 +195,15 @@ class Registry:
         started = clock_mod.now()
         LOG.info("serverless %s: cold start (%.0f s)", endpoint.name, self.settings.cold_start_seconds)
         clock_mod.sleep(self.settings.cold_start_seconds)
-        with _paused():
-            endpoint.server = self.settings.model_server_factory(endpoint.environment)
+        try:
+            with _paused():
+                endpoint.server = self.settings.model_server_factory(endpoint.environment)
+        except Exception as exc:  # the container never became healthy: the caller gets an error, not a 500 page
+            LOG.exception("serverless %s: the model failed to load", endpoint.name)
+            text = f"The model container failed to start: {type(exc).__name__}: {exc}"
+            raise RuntimeModelError(
+                f'Received server error (500) from primary with message "{text}".', 500, text
+            ) from exc
         endpoint.cold_starts.append(started)
         setup_us = (clock_mod.now() - started).total_seconds() * 1e6
         cloudwatch.record(
