@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         provisioning_seconds=args.provisioning_seconds,
         copy_seconds=args.copy_seconds,
         release_seconds=args.release_seconds,
+        fallback_cold_start_seconds=args.fallback_cold_start,
+        fallback_idle_evict_seconds=args.fallback_idle_evict,
     ).start()
     try:
         keys = emu.client_keys()  # IAM is enforced: the administrator's keys (see localaws.iam)

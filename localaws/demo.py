@@ -2,8 +2,11 @@
 
 deploy + post-deploy warm-up -> 00:00 PT sleep -> a product request meets no capacity -> the product calls
 /wake (and the no-capacity alarm fires) -> waking -> warming -> ready -> the next request is warm -> idle
--> back to sleep -> 07:00 ET wake -> ready before the first user. Prints a timeline in emulated time, writes
-build/demo/timeline.png, exits non-zero if any phase misbehaves, and ends with a one-line JSON summary.
+-> back to sleep -> a request through the product's client (sleepwake_client) while asleep is answered by the
+serverless fallback, its wake runs, later requests go to the component -> 07:00 ET wake -> ready before the
+first user. Prints a timeline in emulated time, writes build/demo/timeline.png (which marks the path that
+served each request: component, fallback, or failed), exits non-zero if any phase misbehaves, and ends with a
+one-line JSON summary.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from localaws.local import LocalStack
+from localaws.local import SAMPLE, LocalStack
 from localaws.stack import REPO_ROOT
 from sleepwake.core import iso
 
@@ -43,6 +46,11 @@ class Timeline:
     events: list[tuple[datetime, str, str]] = field(default_factory=list)
     samples: list[tuple[datetime, str, int]] = field(default_factory=list)
     phases: list[dict[str, Any]] = field(default_factory=list)
+    served: list[tuple[datetime, str]] = field(default_factory=list)  # (when, "component" | "fallback" | "failed")
+
+    def request(self, at: datetime, path: str, text: str) -> None:
+        self.served.append((at, path))
+        self.say(at, "request", text)
 
     def say(self, at: datetime, kind: str, text: str) -> None:
         self.events.append((at, kind, text))
@@ -109,7 +117,7 @@ class Night:
         clock.advance_to(datetime(2026, 11, 25, 0, 40, tzinfo=PT))
         clock.set_speed(ACTIVE_SPEED)
         first = local.invoke()
-        self.tl.say(first.at, "request", f"{'ok' if first.ok else first.error}")
+        self.tl.request(first.at, "component" if first.ok else "failed", f"{'ok' if first.ok else first.error}")
         self.phase(
             "request while asleep",
             not first.ok and first.no_capacity,
@@ -154,6 +162,8 @@ class Night:
         # 4. The product's next requests are warm.
         after = local.invoke()
         steady = [local.invoke() for _ in range(10)]
+        for r in (after, *steady):
+            self.tl.served.append((r.at, "component" if r.ok else "failed"))
         steady_ms = statistics.median(r.latency_ms for r in steady)
         ratio = after.latency_ms / steady_ms
         self.figures |= {
@@ -175,14 +185,20 @@ class Night:
         clock.set_speed(ACTIVE_SPEED)
         idle_for = (datetime.fromisoformat(asleep["since"]) - last_request).total_seconds() / 60
         self.figures["idle_sleep_after_min"] = round(idle_for, 1)
+        params = local.stack.params if local.stack else {}
+        idle_setting = "NapIdleMinutes" if local.outputs.get("FallbackEndpointName") else "IdleMinutes"
         self.phase(
             "idle -> asleep",
             asleep["current_copies"] == 0,
-            f"asleep {idle_for:.0f} min after the last request (IdleMinutes "
-            f"{local.stack.params['IdleMinutes'] if local.stack else '?'}, checks every 15 min)",
+            f"asleep {idle_for:.0f} min after the last request ({idle_setting} "
+            f"{params.get(idle_setting, '?')}, checks every 15 min)",
         )
 
-        # 6. The morning wake at 07:00 ET, ready before the first user.
+        # 6. With the product's client, a request while asleep is answered by the serverless fallback.
+        if local.outputs.get("FallbackEndpointName"):
+            self._fallback_phase()
+
+        # 7. The morning wake at 07:00 ET, ready before the first user.
         clock.set_speed(IDLE_SPEED)
         clock.advance_to(datetime(2026, 11, 25, 6, 59, 30, tzinfo=ET))
         clock.set_speed(ACTIVE_SPEED)
@@ -198,10 +214,65 @@ class Night:
         )
         clock.advance_to(first_user_at)
         user = local.invoke()
-        self.tl.say(
-            user.at, "request", f"first user of the day: {'ok' if user.ok else user.error} {user.latency_ms:.0f} ms"
+        self.tl.request(
+            user.at,
+            "component" if user.ok else "failed",
+            f"first user of the day: {'ok' if user.ok else user.error} {user.latency_ms:.0f} ms",
         )
         self.phase("first user served", user.ok, f"{user.latency_ms:.0f} ms")
+
+    def _fallback_phase(self) -> None:
+        """03:00 PT: the product's client meets no capacity, answers from the fallback, signals /wake; the wake
+        runs and the requests after it go to the component."""
+        local, clock = self.local, self.local.clock
+        client = local.product_client()
+        clock.set_speed(IDLE_SPEED)
+        clock.advance_to(datetime(2026, 11, 25, 3, 0, tzinfo=PT))
+        clock.set_speed(ACTIVE_SPEED)
+        wakes_before = len(local.executions("Wake"))
+        at, started = local.now(), time.perf_counter()
+        try:
+            answer = client.invoke(SAMPLE.read_bytes())
+        except Exception as error:  # FallbackFailed, or any other error the product would see
+            self.tl.request(at, "failed", f"via sleepwake_client: {error}")
+            self.phase("request while asleep: fallback", False, f"the product got an error: {error}")
+            return
+        ms = (time.perf_counter() - started) * 1000
+        emulated_s = (local.now() - at).total_seconds()
+        self.tl.request(
+            at,
+            answer.served_by,
+            f"via sleepwake_client: served by the {answer.served_by} after {emulated_s:.0f} s emulated "
+            f"({ms:.0f} ms wall, with the real model load)",
+        )
+        self.figures |= {"fallback_request_emulated_s": round(emulated_s, 1), "fallback_request_wall_ms": round(ms)}
+        self.phase(
+            "request while asleep: fallback",
+            answer.served_by == "fallback" and answer.wake_signalled,
+            f"200 from {local.outputs['FallbackEndpointName']} after {emulated_s:.0f} s (its cold start included); "
+            "the client signalled /wake",
+        )
+        ready = local.wait_for_state("ready", timeout=20 * 60, poll=1.0)
+        wakes = len(local.executions("Wake")) - wakes_before
+        later = []
+        for _ in range(3):
+            at = local.now()
+            result = client.invoke(SAMPLE.read_bytes())
+            self.tl.request(at, result.served_by, f"via sleepwake_client: served by the {result.served_by}")
+            later.append(result.served_by)
+        self.phase(
+            "wake runs, later requests on the component",
+            wakes == 1 and later == ["component"] * 3,
+            f"{wakes} wake, ready at {_t(datetime.fromisoformat(ready['since']))}; the next 3 requests: {later}",
+        )
+        # With the fallback the idle check naps it again (here in the quiet hours; tests/e2e/test_fallback.py
+        # shows naps in the evening).
+        last = local.now()
+        clock.set_speed(IDLE_SPEED)
+        asleep = local.wait_for_state("asleep", timeout=90 * 60, poll=10.0)
+        clock.set_speed(ACTIVE_SPEED)
+        nap_after = (datetime.fromisoformat(asleep["since"]) - last).total_seconds() / 60
+        self.phase("idle -> nap", asleep["current_copies"] == 0, f"asleep {nap_after:.0f} min after the last request")
 
     def stop(self) -> None:
         self._stop.set()
@@ -225,7 +296,7 @@ def plot(timeline: Timeline, path: Path) -> None:
     samples = timeline.samples
     if not samples:
         return
-    fig, ax = plt.subplots(figsize=(12, 3.8))
+    fig, ax = plt.subplots(figsize=(13, 4.2))
     times = [float(mdates.date2num(s[0])) for s in samples]
     end = float(mdates.date2num(samples[-1][0] + timedelta(minutes=5)))
     for (_, state, _), t0, t1 in zip(samples, times, [*times[1:], end], strict=True):
@@ -241,19 +312,24 @@ def plot(timeline: Timeline, path: Path) -> None:
     for at, kind, _text in timeline.events:
         if kind in ("request", "api"):
             ax.axvline(float(mdates.date2num(at)), color="#264653", ls=":", lw=1)
+    served_by = {"component": ("#2a9d8f", "o"), "fallback": ("#7b2cbf", "s"), "failed": ("#e63946", "x")}
+    markers = []
+    for who, (colour, marker) in served_by.items():
+        xs = [float(mdates.date2num(t)) for t, p in timeline.served if p == who]
+        markers.append(ax.scatter(xs, [1.4] * len(xs), color=colour, marker=marker, s=36, zorder=3))
     handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.35) for c in colours.values()]
     ax.legend(
-        [*handles, ax.lines[0]],
-        [*colours, "serving copies"],
+        [*handles, ax.lines[0], *markers],
+        [*colours, "serving copies", *(f"request: {p}" for p in served_by)],
         loc="upper center",
-        ncol=7,
+        ncol=10,
         fontsize=8,
         bbox_to_anchor=(0.5, 1.18),
     )
     ax.set_ylim(-0.1, 1.6)
     ax.set_ylabel("copies")
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=PT))
-    ax.set_xlabel("emulated time, America/Los_Angeles (dotted: product requests and /wake)")
+    ax.set_xlabel("emulated time, America/Los_Angeles (dotted: product requests and /wake; markers: who served)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -31,7 +31,18 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from localaws import autoscaling, cloudwatch, dynamodb, events, iam, lambdas, sagemaker, scheduler, stepfunctions
+from localaws import (
+    autoscaling,
+    cloudwatch,
+    dynamodb,
+    events,
+    iam,
+    lambdas,
+    sagemaker,
+    sagemaker_serverless,
+    scheduler,
+    stepfunctions,
+)
 from localaws import clock as clock_mod
 from localaws import iam as iam_mod
 from localaws.clock import EmulatedClock
@@ -131,6 +142,9 @@ class Emulator:
         release_seconds: float = 600.0,
         copies_per_instance: int = 1,
         model_server_factory: sagemaker.ModelServerFactory | None = None,
+        fallback_cold_start_seconds: float = 15.0,
+        fallback_idle_evict_seconds: float = 600.0,
+        fallback_server_factory: sagemaker_serverless.ServerFactory | None = None,
         set_process_env: bool = True,
         instant_calls: bool = True,
         iam: bool = True,
@@ -155,6 +169,12 @@ class Emulator:
             model_server_factory=model_server_factory or sagemaker.real_model_server_factory,
         )
         self.sagemaker = sagemaker.REGISTRY
+        self.serverless = sagemaker_serverless.SERVERLESS
+        self.serverless.settings = sagemaker_serverless.Settings(
+            cold_start_seconds=fallback_cold_start_seconds,
+            idle_evict_seconds=fallback_idle_evict_seconds,
+            model_server_factory=fallback_server_factory or sagemaker_serverless.real_cpu_model_server,
+        )
         self.lambdas = lambdas.RUNNER
         self.alarms = cloudwatch.AlarmEvaluator(self.clock, account, region)
         self.alarms.action_handlers.append(autoscaling.alarm_action_handler(account, region))
@@ -289,6 +309,7 @@ class Emulator:
         from moto.moto_api._internal.models import moto_api_backend
 
         self.sagemaker.reset()
+        self.serverless.reset()
         moto_api_backend.reset()
         self.lambdas.reset()
         events.DELIVERED.clear()
@@ -345,6 +366,20 @@ class Emulator:
     def fail_next_provisioning(self, component: str, reason: str = "Model container failed health checks") -> None:
         """The next transition that adds copies to `component` ends Failed with `reason`."""
         self.sagemaker.faults.fail_provisioning[component] = reason
+
+    def fail_fallback(self, endpoint: str, message: str = "model container crashed", fail: bool = True) -> None:
+        """Every request to the serverless `endpoint` fails with ModelError (until called with fail=False)."""
+        if fail:
+            self.serverless.faults.failing[endpoint] = message
+        else:
+            self.serverless.faults.failing.pop(endpoint, None)
+
+    def serverless_endpoint(self, name: str) -> sagemaker_serverless.ServerlessEndpoint:
+        """A serverless endpoint that has been invoked at least once."""
+        found = sagemaker_serverless.find(name)
+        if found is None:
+            raise KeyError(name)
+        return found
 
     def throttle(self, action: str | None = None, component: str | None = None, times: int = 1) -> None:
         """The next `times` matching SageMaker IC calls fail with ThrottlingException (HTTP 400)."""

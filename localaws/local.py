@@ -80,6 +80,8 @@ class LocalStack:
         provisioning_seconds: float = 210.0,
         copy_seconds: float | None = None,
         release_seconds: float = 600.0,
+        fallback_cold_start_seconds: float = 15.0,
+        fallback_idle_evict_seconds: float = 600.0,
         parameters: dict[str, str] | None = None,
         deployment_file: Path | None = REPO_ROOT / "build" / "local" / "deployment.json",
     ) -> None:
@@ -89,6 +91,8 @@ class LocalStack:
             provisioning_seconds=provisioning_seconds,
             copy_seconds=copy_seconds,
             release_seconds=release_seconds,
+            fallback_cold_start_seconds=fallback_cold_start_seconds,
+            fallback_idle_evict_seconds=fallback_idle_evict_seconds,
         )
         self.parameters = CREATE_MODE | (parameters or {})
         self.api_port = api_port
@@ -306,6 +310,24 @@ class LocalStack:
                 "no capacity" in message,
             )
         return Request(at, True, (time.perf_counter() - started) * 1000)
+
+    def product_client(self, **kwargs: Any) -> Any:
+        """The product's `sleepwake_client.SleepwakeClient` for this stack: InvokeEndpoint through the emulator,
+        the fallback from the FallbackEndpointName output, wake signals to this wake API (sent before the
+        fallback call returns unless `send_in_background=True` is passed, so callers see their effect)."""
+        import boto3
+
+        from sleepwake_client import SleepwakeClient
+
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.emu.region
+        )
+        options: dict[str, Any] = {
+            "session": session,
+            "runtime_client": self.emu.client("sagemaker-runtime"),
+            "send_in_background": False,
+        }
+        return SleepwakeClient.from_outputs(self.outputs | {"WakeApiUrl": self.api_url}, **(options | kwargs))
 
     # -- waiting -------------------------------------------------------------------------------------------
     def wait_for_state(

@@ -18,7 +18,8 @@ def seconds(text: str) -> float:
 
 
 def add_instance_options(parser: argparse.ArgumentParser) -> None:
-    """The two-phase provisioning settings as command-line options (`make local`, `python -m localaws`)."""
+    """The two-phase provisioning and serverless fallback settings as command-line options (`make local`,
+    `python -m localaws`)."""
     parser.add_argument(
         "--copy-seconds",
         type=seconds,
@@ -31,4 +32,17 @@ def add_instance_options(parser: argparse.ArgumentParser) -> None:
         type=seconds,
         default=600.0,
         help="instances go this long after every copy on the endpoint reached 0 (default 600, AWS's ~10 min)",
+    )
+    parser.add_argument(
+        "--fallback-cold-start",
+        type=seconds,
+        default=15.0,
+        help="a cold serverless (fallback) endpoint's start before its first answer, emulated seconds (default 15: "
+        'AWS says "in the order of seconds"; the simulator uses 10-20)',
+    )
+    parser.add_argument(
+        "--fallback-idle-evict",
+        type=seconds,
+        default=600.0,
+        help="an idle serverless endpoint goes cold after this long (default 600; unpublished, an assumption)",
     )

@@ -5,6 +5,8 @@ Emulates Create/Describe/List/Delete/UpdateInferenceComponent, UpdateInferenceCo
 DesiredCopyCount only then; 0 copies is InService), and sagemaker-runtime InvokeEndpoint with
 InferenceComponentName running the real model handler (`sagemaker_model.local.ModelServer`), loaded when a
 copy comes up and closed at 0 copies. Per-invocation CloudWatch metrics are written in emulated time.
+InvokeEndpoint without InferenceComponentName on an endpoint whose config is serverless (the fallback) is
+served by `localaws.sagemaker_serverless`; on any other endpoint it keeps moto's canned answer.
 
 Provisioning has two phases, as on AWS: a copy placed on an instance the endpoint still has arrives after
 `copy_seconds`; a copy that needs a new instance waits for the instance first (`instance_seconds`, then
@@ -672,7 +674,8 @@ def _describe_endpoint(self: SageMakerResponse) -> ActionResult:
         return result
     body = dict(original)
     variants = [dict(v) for v in body.get("ProductionVariants") or []]
-    for variant in variants[:1]:  # the model keeps one set of instances per endpoint (its first variant)
+    for variant in [v for v in variants if "CurrentServerlessConfig" not in v][:1]:  # one set per endpoint;
+        # a serverless variant has no instances to count (it reports its ServerlessConfig instead)
         variant["CurrentInstanceCount"] = present
         variant["DesiredInstanceCount"] = len(instances.ready_at)
     body["ProductionVariants"] = variants
@@ -707,12 +710,23 @@ _ORIGINAL_RUNTIME_INVOKE = SageMakerRuntimeResponse.invoke_endpoint
 def _runtime_invoke_endpoint(self: SageMakerRuntimeResponse) -> Any:
     ic_name = self.headers.get(IC_HEADER)
     body = self.raw_body if isinstance(self.raw_body, bytes) else (self.raw_body or "").encode("utf-8")
-    if not ic_name:
-        self.body = body.decode("utf-8", "replace")  # moto's canned path json-dumps the body
-        return _ORIGINAL_RUNTIME_INVOKE(self)
     endpoint_name = self.path.split("/")[2]
     content_type = self.headers.get("Content-Type") or "application/octet-stream"
     accept = self.headers.get("Accept") or "application/json"
+    if not ic_name:
+        from localaws import sagemaker_serverless  # it builds on this module
+
+        served = sagemaker_serverless.invoke(
+            self.current_account, self.region, endpoint_name, body, content_type, accept
+        )
+        if served is not None:
+            return (
+                200,
+                {"Content-Type": served.content_type, "x-Amzn-Invoked-Production-Variant": "AllTraffic"},
+                served.body,
+            )
+        self.body = body.decode("utf-8", "replace")  # moto's canned path json-dumps the body
+        return _ORIGINAL_RUNTIME_INVOKE(self)
     result = REGISTRY.invoke(self.current_account, self.region, endpoint_name, ic_name, body, content_type, accept)
     headers = {"Content-Type": result.content_type, "x-Amzn-Invoked-Production-Variant": "AllTraffic"}
     return 200, headers, result.body

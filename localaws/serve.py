@@ -262,6 +262,8 @@ def _run(args: argparse.Namespace) -> int:
             provisioning_seconds=args.provisioning_seconds,
             copy_seconds=args.copy_seconds,
             release_seconds=args.release_seconds,
+            fallback_cold_start_seconds=args.fallback_cold_start,
+            fallback_idle_evict_seconds=args.fallback_idle_evict,
             parameters=overrides,
             deployment_file=Path(args.deployment_file),
         )

@@ -50,6 +50,10 @@ SUPPRESSED: dict[tuple[str, str, tuple[str, ...]], str] = {
         "Authorization Reference also lists the standard `execution` resource type "
         "(arn:...:states:region:account:execution:<state machine>:<name>), which is what these statements name"
     ),
+    ("CREDENTIALS_EXPOSURE", "FallbackModelRole/serve-the-fallback", ("ecr:getauthorizationtoken",)): (
+        "SageMaker needs a registry token to pull the fallback's CPU image; what the token may pull is limited by "
+        "the PullTheCpuImage statement to the one repository"
+    ),
     ("PERMISSIONS_MANAGEMENT_ACTIONS", "*StateMachineRole/*", ("logs:putresourcepolicy",)): (
         "Step Functions delivers execution logs to CloudWatch Logs only with the log-delivery actions, this one "
         "included (Step Functions developer guide, logging); it changes CloudWatch Logs resource policies, not "

@@ -180,11 +180,20 @@ class Deployment:
             if isinstance(value, dict) and "Ref" in value:
                 ref = value["Ref"]
                 env[name] = params[ref] if ref in params else self.physical(ref)
+            elif name == "FALLBACK_ENDPOINT_NAME":  # an Fn::If in the template: adopted, created or none
+                env[name] = self.fallback_endpoint(params)
             else:
                 env[name] = str(value)
         env["WAKE_STATE_MACHINE_ARN"] = self.physical("WakeStateMachine")
         env["SLEEP_STATE_MACHINE_ARN"] = self.physical("SleepStateMachine")
         return env
+
+    def fallback_endpoint(self, params: dict[str, str]) -> str:
+        """The fallback endpoint's name: the adopted one, the one the stack created, or "" (none)."""
+        if params.get("FallbackEndpointName"):
+            return params["FallbackEndpointName"]
+        created = self.resources.get("FallbackEndpoint", "")
+        return created.rsplit("endpoint/", 1)[-1] if created else ""  # its physical id is the endpoint's ARN
 
     def schedules(self, template: dict[str, Any] | None = None) -> dict[str, str]:
         """Schedule event name (as in the template, e.g. NightlySleep) -> schedule name in Scheduler."""

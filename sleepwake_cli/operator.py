@@ -127,6 +127,10 @@ def status_text(status: service.Status) -> str:
         wake, sleep = status.next_planned_wake, status.next_planned_sleep
         line += f"\n  planned: next wake {wake:%a %H:%M %Z}" if wake else "\n  planned: no further wake planned"
         line += f", next sleep {sleep:%a %H:%M %Z}" if sleep else ""
+    if status.fallback:
+        fb = status.fallback
+        count = "?" if fb.invocations is None else f"{fb.invocations:g}"
+        line += f"\n  fallback: {fb.endpoint}, {count} request(s) in the last {fb.window_minutes} min"
     return line
 
 

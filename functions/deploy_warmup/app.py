@@ -27,7 +27,9 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
     """The CloudFormation response body for `event` (sent by `handler`; the local stack reads it directly)."""
     data: dict[str, str] = {"Result": "skipped", "Summary": "nothing to warm on delete", "LatenciesMs": ""}
     warnings = "none"
-    if event["RequestType"] in ("Create", "Update"):
+    if (event.get("ResourceProperties") or {}).get("Target") == "fallback":
+        data = _warm_fallback() if event["RequestType"] in ("Create", "Update") else data
+    elif event["RequestType"] in ("Create", "Update"):
         plane = service.from_environment()
         try:
             if plane.is_ready():
@@ -63,6 +65,21 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
         "LogicalResourceId": event["LogicalResourceId"],
         "Reason": data["Summary"],
         "Data": data,
+    }
+
+
+def _warm_fallback() -> dict[str, str]:
+    """PostDeployFallbackWarmup: one request to the serverless fallback, so its first cold start is the deploy's,
+    not a user's. Reported, not fatal, like the component's warm-up."""
+    try:
+        result = service.from_environment().warm_fallback()
+    except Exception as error:
+        logger.exception("fallback warm-up failed")
+        return {"Result": "failed", "LatenciesMs": "", "Summary": f"fallback warm-up failed: {error}"[:400]}
+    return {
+        "Result": "warm",
+        "LatenciesMs": ",".join(f"{v:.0f}" for v in result.latencies_ms),
+        "Summary": f"fallback {result.reason}",
     }
 
 

@@ -59,6 +59,10 @@ class StatusResponse(BaseModel):
         default=None, description="When the planned window now open (or the next one) ends"
     )
     schedule: str = Field(default="crons", description="Which schedule applies today, and why")
+    fallback: dict[str, Any] | None = Field(
+        default=None,
+        description="The serverless fallback: endpoint, invocations_last_<N>_minutes, used_recently; null if none",
+    )
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
@@ -69,9 +73,10 @@ def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
 @tracer.capture_method
 def wake(body: Annotated[WakeRequest | None, Body()] = None) -> Response[dict[str, Any]]:
     request = body or WakeRequest()
-    outcome = service.from_environment().request_wake(
-        reason=request.reason, source="api", keep_awake_minutes=request.keep_awake_minutes
-    )
+    plane = service.from_environment()
+    outcome = plane.request_wake(reason=request.reason, source="api", keep_awake_minutes=request.keep_awake_minutes)
+    if outcome.started:  # a wake is on its way: warm the fallback meanwhile (asynchronous, never fails the call)
+        plane.prewarm_fallback()
     answer = WakeResponse(
         state=outcome.state, eta_seconds=outcome.eta_seconds, execution=outcome.execution, reason=outcome.reason
     )
@@ -86,7 +91,8 @@ def wake(body: Annotated[WakeRequest | None, Body()] = None) -> Response[dict[st
 @tracer.capture_method
 def status() -> dict[str, Any]:
     current = service.from_environment().status()
-    return StatusResponse(**current.__dict__).model_dump(mode="json")
+    fields = current.__dict__ | {"fallback": current.fallback.as_json() if current.fallback else None}
+    return StatusResponse(**fields).model_dump(mode="json")
 
 
 def _problem(error: dict[str, Any]) -> dict[str, str]:

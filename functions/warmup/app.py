@@ -1,4 +1,7 @@
-"""Wake step: send real warm-up requests until the copy is warm; each latency is a WarmupLatencyMs metric."""
+"""Wake step: send real warm-up requests until the copy is warm; each latency is a WarmupLatencyMs metric.
+
+With `{"target": "fallback"}` (the wake API's asynchronous pre-warm) it sends one request to the serverless
+fallback instead, so its cold start is over before a user's request needs it."""
 
 from typing import Any
 
@@ -14,5 +17,6 @@ from sleepwake.observability import logger, metrics, tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = WarmupInput.model_validate(event)
-    result = service.from_environment().warm_up(invocations=step.invocations)
+    plane = service.from_environment()
+    result = plane.warm_fallback() if step.target == "fallback" else plane.warm_up(invocations=step.invocations)
     return {"latencies_ms": result.latencies_ms, "warm": result.warm, "reason": result.reason}

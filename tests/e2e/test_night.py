@@ -47,6 +47,9 @@ def test_a_whole_night_runs_phase_by_phase():
         "waking -> warming -> ready",
         "next request warm",
         "idle -> asleep",
+        "request while asleep: fallback",
+        "wake runs, later requests on the component",
+        "idle -> nap",
         "07:00 ET wake",
         "first user served",
     ]

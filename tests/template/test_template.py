@@ -44,7 +44,8 @@ def _statements(template: dict[str, Any]):
         for policy in props.get("Policies", []) or []:
             if isinstance(policy, dict) and "Statement" in policy:
                 for statement in policy["Statement"]:
-                    yield name, statement
+                    # A statement present only under a condition (Fn::If [cond, statement, AWS::NoValue]).
+                    yield name, statement["Fn::If"][1] if "Fn::If" in statement else statement
             if isinstance(policy, dict) and "PolicyDocument" in policy:
                 for statement in policy["PolicyDocument"]["Statement"]:
                     yield name, statement

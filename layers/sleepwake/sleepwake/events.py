@@ -31,6 +31,8 @@ class RecordStateInput(_Input):
 class WarmupInput(_Input):
     op_id: str | None = None
     invocations: int | None = Field(default=None, ge=1, le=50)
+    # "fallback": one request to the serverless fallback (a started wake's pre-warm), not the component's warm-up.
+    target: Literal["component", "fallback"] = "component"
 
 
 class DecideSleepInput(_Input):

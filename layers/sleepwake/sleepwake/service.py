@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 from sleepwake import clock
 from sleepwake.adapters import aws
 from sleepwake.adapters.autoscaling import CopyScaling
+from sleepwake.adapters.awslambda import Functions
 from sleepwake.adapters.cloudwatch import Alarms, ComponentMetrics
-from sleepwake.adapters.sagemaker import InferenceComponents, NoCapacityError, Runtime
+from sleepwake.adapters.sagemaker import InferenceComponents, InvocationError, NoCapacityError, Runtime
 from sleepwake.adapters.scheduler import PlannedWakes
 from sleepwake.adapters.sns import Notifications
 from sleepwake.adapters.state_table import Conflict, StateTable
@@ -78,6 +79,34 @@ class WakeStartFailed(Exception):
     """The wake execution could not be started; the record was put back as it was."""
 
 
+class NoFallback(Exception):
+    """No fallback endpoint is configured (FALLBACK_ENDPOINT_NAME is empty)."""
+
+
+@dataclass(frozen=True)
+class FallbackStatus:
+    """The serverless fallback as GET /status reports it: which endpoint, and whether it answered lately."""
+
+    endpoint: str
+    window_minutes: int
+    invocations: float | None  # None when CloudWatch could not be read
+    error: str | None = None
+
+    @property
+    def used_recently(self) -> bool | None:
+        return None if self.invocations is None else self.invocations > 0
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "endpoint": self.endpoint,
+            f"invocations_last_{self.window_minutes}_minutes": self.invocations,
+            "used_recently": self.used_recently,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
 @dataclass(frozen=True)
 class WakeOutcome:
     state: State
@@ -107,6 +136,8 @@ class Status:
     next_planned_sleep: datetime | None = None
     schedule: str = "crons"
 
+    fallback: FallbackStatus | None = None
+
 
 @dataclass
 class PlanOutcome:
@@ -135,6 +166,7 @@ class Adapters:
     alarms: Alarms | None = None  # only the execution-end handler needs these two
     notifications: Notifications | None = None
     schedules: PlannedWakes | None = None  # only the plan job creates and deletes schedules
+    functions: Functions | None = None  # only the wake API invokes another function (the fallback's pre-warm)
 
     @classmethod
     def from_environment(cls, settings: Settings) -> Adapters:
@@ -155,6 +187,7 @@ class Adapters:
             alarms=Alarms(client("cloudwatch")),
             notifications=Notifications(client("sns")),
             schedules=PlannedWakes(client("scheduler")),
+            functions=Functions(client("lambda")),
         )
 
 
@@ -200,6 +233,7 @@ class ControlPlane:
             next_planned_wake=planned_wake,
             next_planned_sleep=planned_sleep,
             schedule=self._schedule_summary(plan, now),
+            fallback=self.fallback_status(now),
         )
 
     def _schedule_summary(self, plan: StoredPlan | None, now: datetime) -> str:
@@ -283,6 +317,52 @@ class ControlPlane:
                 logger.info("morning wake skipped", extra={"reason": skip})
                 return None
         return self.request_wake(reason=reason, source=source)
+
+    def fallback_status(self, now: datetime) -> FallbackStatus | None:
+        """The fallback's Invocations over the recent window; None without a fallback. A failed read is
+        reported in the answer, never raised: /status must answer even when CloudWatch does not."""
+        endpoint = self.settings.fallback_endpoint_name
+        if not endpoint:
+            return None
+        minutes = self.settings.fallback_recent_minutes
+        try:
+            count = self.aws.metrics.endpoint_invocations(endpoint, minutes, now)
+        except Exception as error:
+            logger.warning("could not read the fallback's invocations", exc_info=True)
+            return FallbackStatus(endpoint, minutes, None, f"could not read its Invocations: {error}")
+        return FallbackStatus(endpoint, minutes, count)
+
+    # ---- the fallback ----------------------------------------------------------------------------------
+    def prewarm_fallback(self) -> bool:
+        """Hand one warm-up request for the fallback to the warm-up function, asynchronously, so the fallback's
+        cold start overlaps the wake instead of the next user's request. Never raises and never waits: the
+        wake has started whatever happens here. True when the event was accepted."""
+        endpoint, function = self.settings.fallback_endpoint_name, self.settings.warmup_function_name
+        if not endpoint or not function or self.aws.functions is None:
+            return False
+        try:
+            self.aws.functions.invoke_async(function, {"target": "fallback"})
+        except Exception:
+            logger.warning("could not hand the fallback's pre-warm over", exc_info=True, extra={"endpoint": endpoint})
+            return False
+        logger.info("fallback pre-warm sent", extra={"endpoint": endpoint, "function": function})
+        return True
+
+    def warm_fallback(self) -> WarmupResult:
+        """One real request to the fallback endpoint (its cold start, if it was cold, is inside the latency).
+        Raises NoFallback without one, and InvocationError when the fallback answers with an error."""
+        endpoint = self.settings.fallback_endpoint_name
+        if not endpoint:
+            raise NoFallback("no fallback endpoint is configured (FALLBACK_ENDPOINT_NAME is empty)")
+        try:
+            call = self.aws.runtime.invoke_endpoint(endpoint, warmup_payload(), self.settings.warmup_content_type)
+        except InvocationError:
+            logger.exception("fallback warm-up failed", extra={"endpoint": endpoint})
+            raise
+        latency = round(call.latency_ms, 2)
+        metrics.add_metric(name="FallbackWarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
+        logger.info("fallback warmed", extra={"endpoint": endpoint, "latency_ms": latency})
+        return WarmupResult(latencies_ms=[latency], warm=True, reason=f"{endpoint} answered in {latency:.0f} ms")
 
     # ---- waking ----------------------------------------------------------------------------------------
     def request_wake(self, *, reason: str, source: str, keep_awake_minutes: int | None = None) -> WakeOutcome:

@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     first_poll_on_instance_seconds: int = Field(default=100, ge=1, validation_alias="FIRST_POLL_ON_INSTANCE_SECONDS")
     poll_interval_seconds: int = Field(default=5, ge=1, validation_alias="POLL_INTERVAL_SECONDS")
     warmup_content_type: str = Field(default="audio/wav", validation_alias="WARMUP_CONTENT_TYPE")
+    # The serverless endpoint that answers while the component sleeps ("" = none: no naps, behaviour as before).
+    fallback_endpoint_name: str = Field(default="", validation_alias="FALLBACK_ENDPOINT_NAME")
+    nap_idle_minutes: int = Field(default=15, ge=1, validation_alias="NAP_IDLE_MINUTES")
+    # GET /status says the fallback was used recently when it served a request in this many minutes.
+    fallback_recent_minutes: int = Field(default=60, ge=1, validation_alias="FALLBACK_RECENT_MINUTES")
+    warmup_function_name: str = Field(default="", validation_alias="WARMUP_FUNCTION_NAME")
+
+    @property
+    def has_fallback(self) -> bool:
+        return bool(self.fallback_endpoint_name)
+
     # The learned schedule (docs/design.md): `learned` applies the stored plan where it has enough history,
     # `crons` keeps the fixed schedules alone. The plan job's one-time wakes go into this group, invoke the wake
     # trigger function and run as the scheduler role.
@@ -47,8 +58,6 @@ class Settings(BaseSettings):
     plan_schedule_group: str = Field(default="", validation_alias="PLAN_SCHEDULE_GROUP")
     planned_wake_target_arn: str = Field(default="", validation_alias="PLANNED_WAKE_TARGET_ARN")
     planned_wake_role_arn: str = Field(default="", validation_alias="PLANNED_WAKE_ROLE_ARN")
-    # A request the fallback answered is demand too: the planner learns from both (same name as issue 10's).
-    fallback_endpoint_name: str = Field(default="", validation_alias="FALLBACK_ENDPOINT_NAME")
 
     def planner_settings(self) -> PlannerSettings:
         """The planner's defaults, with a lead of one provisioning estimate plus a minute (300 s by default)."""
@@ -58,7 +67,9 @@ class Settings(BaseSettings):
         return Policy(
             quiet_hours=QuietHours.parse(self.sleep_cron, self.sleep_timezone, self.wake_cron, self.wake_timezone),
             day_min_copies=self.day_min_copies,
-            idle_minutes=self.idle_minutes,
+            # With a fallback to answer meanwhile, the idle check naps at any hour after NapIdleMinutes.
+            naps=self.has_fallback,
+            idle_minutes=self.nap_idle_minutes if self.has_fallback else self.idle_minutes,
             provisioning_estimate_seconds=self.provisioning_estimate_seconds,
             wake_timeout_seconds=self.wake_timeout_seconds,
             warmup_invocations=self.warmup_invocations,

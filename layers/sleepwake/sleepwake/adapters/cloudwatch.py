@@ -24,6 +24,20 @@ class ComponentMetrics:
         )
         return float(sum(point["Sum"] for point in result.get("Datapoints", [])))
 
+    def endpoint_invocations(self, endpoint: str, minutes: int, now: datetime, *, variant: str = "AllTraffic") -> float:
+        """Sum of AWS/SageMaker Invocations of an endpoint's variant (a serverless endpoint has no inference
+        component; its metrics carry EndpointName and VariantName) over the last `minutes`."""
+        result = self._cw.get_metric_statistics(
+            Namespace="AWS/SageMaker",
+            MetricName="Invocations",
+            Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}],
+            StartTime=now - timedelta(minutes=minutes),
+            EndTime=now,
+            Period=60,
+            Statistics=["Sum"],
+        )
+        return float(sum(point["Sum"] for point in result.get("Datapoints", [])))
+
     def invocation_history(
         self, component: str, start: datetime, end: datetime, *, fallback_endpoint: str | None = None
     ) -> list[tuple[datetime, float]]:

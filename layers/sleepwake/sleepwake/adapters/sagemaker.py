@@ -91,3 +91,15 @@ class Runtime:
             raise InvocationError(str(error)) from error
         payload = response["Body"].read()
         return Invocation(latency_ms=(time.perf_counter() - started) * 1000, body=payload)
+
+    def invoke_endpoint(self, endpoint: str, body: bytes, content_type: str) -> Invocation:
+        """InvokeEndpoint on an endpoint without inference components (the serverless fallback)."""
+        started = time.perf_counter()
+        try:
+            response = self._rt.invoke_endpoint(
+                EndpointName=endpoint, Body=body, ContentType=content_type, Accept="application/json"
+            )
+        except ClientError as error:
+            raise InvocationError(str(error)) from error
+        payload = response["Body"].read()
+        return Invocation(latency_ms=(time.perf_counter() - started) * 1000, body=payload)

@@ -1,0 +1,258 @@
+"""SageMaker Serverless Inference endpoints: InvokeEndpoint on an endpoint whose config has a ServerlessConfig.
+
+The sleepwake fallback is such an endpoint. A request (no inference component header) to an endpoint whose
+endpoint config's variant has `ServerlessConfig` runs the project's real model handler on CPU
+(`sagemaker_model.local.ModelServer`, with the model's container Environment, so SLEEPWAKE_TARGET=cpu picks
+model.cpu.pt). Endpoints without ServerlessConfig keep moto's canned answer.
+
+What is emulated, and where each figure comes from:
+- Cold start: the first request, and the first after `idle_evict_seconds` without one, waits
+  `cold_start_seconds` of emulated time before the model loads (the load itself runs in wall time with the
+  emulated clock paused, like the inference components' model work). AWS's Serverless Inference docs
+  (docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html, "Minimizing cold starts") say cold starts
+  are "in the order of seconds", longer for large containers; no figure is published for a PyTorch CPU DLC.
+  Default 15 s, the middle of the 10-20 s the simulator uses (sleepwake_cli/simulate/engine.py FallbackModel).
+- Idle eviction: how long an idle serverless endpoint keeps its container is not published anywhere (the docs
+  say only that it scales to 0 when idle). Default 600 s, the simulator's assumption; a setting, and the
+  tests run with a cold and a warm fallback.
+- Metrics: AWS/SageMaker Invocations, ModelLatency (microseconds) and, for a cold start, ModelSetupTime
+  (microseconds), with dimensions EndpointName and VariantName, in emulated time ("Monitor a serverless
+  endpoint": Serverless Inference publishes ModelSetupTime besides the endpoint invocation metrics); a
+  failed request adds Invocation5XXErrors.
+- A fault switch (`Faults.failing`, `Emulator.fail_fallback`) makes an endpoint answer every request with
+  ModelError (the botocore sagemaker-runtime model's error for a container that answered with an error,
+  OriginalStatusCode 500), for the product's "the fallback itself fails" path.
+
+Differs from AWS: one container per endpoint, serving requests one at a time (AWS runs up to MaxConcurrency
+containers and throttles beyond; neither concurrency nor ThrottlingException is modelled); MemorySizeInMB is
+not enforced; the cold start is the same every time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from moto.sagemaker import models as sm_models
+
+from localaws import clock as clock_mod
+from localaws import cloudwatch
+from localaws.sagemaker import InvocationResultLike, ModelServerLike, RuntimeModelError, _model_dir, _paused
+
+LOG = logging.getLogger(__name__)
+
+ServerFactory = Callable[[dict[str, str]], ModelServerLike]
+
+
+@contextlib.contextmanager
+def _container_environment(environment: dict[str, str]) -> Iterator[None]:
+    """The model's container Environment, visible to this thread while the handler loads (model_fn reads
+    SLEEPWAKE_TARGET); os.environ is the Lambda runner's per-thread mapping when the emulator runs."""
+    push = getattr(os.environ, "push_overlay", None)
+    if push is None:
+        yield
+        return
+    push(dict(environment))
+    try:
+        yield
+    finally:
+        os.environ.pop_overlay()  # type: ignore[attr-defined]
+
+
+def real_cpu_model_server(environment: dict[str, str]) -> ModelServerLike:
+    """The project's real handler, loaded with the model's container environment (SLEEPWAKE_TARGET=cpu)."""
+    from sagemaker_model.local import ModelServer, prepare_model_dir
+
+    with _container_environment(environment):
+        return cast(ModelServerLike, ModelServer(_model_dir(prepare_model_dir)))
+
+
+@dataclass
+class Settings:
+    cold_start_seconds: float = 15.0  # "in the order of seconds" (AWS docs); the simulator's 10-20 s midpoint
+    idle_evict_seconds: float = 600.0  # unpublished: an assumption, as in the simulator
+    model_server_factory: ServerFactory = real_cpu_model_server
+
+
+@dataclass
+class Faults:
+    failing: dict[str, str] = field(default_factory=dict)  # endpoint name -> the container's error message
+
+
+@dataclass
+class ServerlessEndpoint:
+    name: str
+    account: str
+    region: str
+    variant: str
+    memory_mb: int
+    max_concurrency: int
+    environment: dict[str, str]
+    server: ModelServerLike | None = None
+    last_used: datetime | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cold_starts: list[datetime] = field(default_factory=list)
+    # (emulated time, served?, cold start?) per request, for tests and the demo's timeline
+    requests: list[tuple[datetime, bool, bool]] = field(default_factory=list)
+
+    @property
+    def dimensions(self) -> list[dict[str, str]]:
+        return [{"Name": "EndpointName", "Value": self.name}, {"Name": "VariantName", "Value": self.variant}]
+
+    def is_warm(self, now: datetime, idle_evict_seconds: float) -> bool:
+        return (
+            self.server is not None
+            and self.last_used is not None
+            and now - self.last_used < timedelta(seconds=idle_evict_seconds)
+        )
+
+
+class Registry:
+    """Serverless endpoints, found from moto's endpoint configs on first use. One per process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.endpoints: dict[tuple[str, str, str], ServerlessEndpoint] = {}
+        self.settings = Settings()
+        self.faults = Faults()
+
+    def reset(self) -> None:
+        with self.lock:
+            for endpoint in self.endpoints.values():
+                _release_server(endpoint)
+            self.endpoints.clear()
+            self.faults = Faults()
+
+    def lookup(self, account: str, region: str, name: str) -> ServerlessEndpoint | None:
+        """The endpoint if its config's variant is serverless; None for any other endpoint."""
+        key = (account, region, name)
+        with self.lock:
+            if key in self.endpoints:
+                return self.endpoints[key]
+            backend = sm_models.sagemaker_backends[account][region]
+            endpoint = backend.endpoints.get(name)
+            config = backend.endpoint_configs.get(endpoint.endpoint_config_name) if endpoint else None
+            variant = next(
+                (v for v in (config.production_variants if config else []) if v.get("ServerlessConfig")), None
+            )
+            if variant is None:
+                return None
+            model = backend._models.get(str(variant.get("ModelName")))
+            container: dict[str, Any] = (getattr(model, "primary_container", None) or {}) if model else {}
+            serverless = variant["ServerlessConfig"]
+            found = ServerlessEndpoint(
+                name=name,
+                account=account,
+                region=region,
+                variant=variant.get("VariantName") or "AllTraffic",
+                memory_mb=int(serverless.get("MemorySizeInMB", 0)),
+                max_concurrency=int(serverless.get("MaxConcurrency", 1)),
+                environment={str(k): str(v) for k, v in (container.get("Environment") or {}).items()},
+            )
+            self.endpoints[key] = found
+            return found
+
+    def invoke(self, endpoint: ServerlessEndpoint, body: bytes, content_type: str, accept: str) -> InvocationResultLike:
+        with _queued(endpoint.lock):
+            now = clock_mod.now()
+            cold = not endpoint.is_warm(now, self.settings.idle_evict_seconds)
+            if cold:
+                self._cold_start(endpoint)
+            failure = self.faults.failing.get(endpoint.name)
+            assert endpoint.server is not None
+            if failure is None:
+                with _paused():
+                    result = endpoint.server.invoke(body, content_type, accept)
+            endpoint.last_used = clock_mod.now()
+
+        def metric(name: str, value: float, unit: str) -> None:
+            cloudwatch.record(
+                endpoint.account, endpoint.region, "AWS/SageMaker", name, value, endpoint.dimensions, unit
+            )
+
+        metric("Invocations", 1.0, "Count")
+        if failure is not None or result.status >= 400:
+            status = 500 if failure is not None else result.status
+            metric("Invocation4XXErrors" if status < 500 else "Invocation5XXErrors", 1.0, "Count")
+            endpoint.requests.append((endpoint.last_used, False, cold))
+            text = failure if failure is not None else result.body.decode("utf-8", "replace")
+            raise RuntimeModelError(
+                f'Received server error ({status}) from primary with message "{text}".', status, text
+            )
+        metric("ModelLatency", result.model_latency_ms * 1000.0, "Microseconds")
+        endpoint.requests.append((endpoint.last_used, True, cold))
+        return result
+
+    def _cold_start(self, endpoint: ServerlessEndpoint) -> None:
+        """A new container: the emulated cold start, then the real model load (emulated clock paused)."""
+        _release_server(endpoint)
+        started = clock_mod.now()
+        LOG.info("serverless %s: cold start (%.0f s)", endpoint.name, self.settings.cold_start_seconds)
+        clock_mod.sleep(self.settings.cold_start_seconds)
+        try:
+            with _paused():
+                endpoint.server = self.settings.model_server_factory(endpoint.environment)
+        except Exception as exc:  # the container never became healthy: the caller gets an error, not a 500 page
+            LOG.exception("serverless %s: the model failed to load", endpoint.name)
+            text = f"The model container failed to start: {type(exc).__name__}: {exc}"
+            raise RuntimeModelError(
+                f'Received server error (500) from primary with message "{text}".', 500, text
+            ) from exc
+        endpoint.cold_starts.append(started)
+        setup_us = (clock_mod.now() - started).total_seconds() * 1e6
+        cloudwatch.record(
+            endpoint.account,
+            endpoint.region,
+            "AWS/SageMaker",
+            "ModelSetupTime",
+            setup_us,
+            endpoint.dimensions,
+            "Microseconds",
+        )
+
+
+SERVERLESS = Registry()
+
+
+def invoke(
+    account: str, region: str, endpoint_name: str, body: bytes, content_type: str, accept: str
+) -> InvocationResultLike | None:
+    """Serve the request if `endpoint_name` is serverless; None otherwise (the caller falls back to moto)."""
+    endpoint = SERVERLESS.lookup(account, region, endpoint_name)
+    if endpoint is None:
+        return None
+    return SERVERLESS.invoke(endpoint, body, content_type, accept)
+
+
+def find(name: str) -> ServerlessEndpoint | None:
+    """A serverless endpoint already used, by name in any account/region."""
+    with SERVERLESS.lock:
+        return next((e for (_, _, n), e in SERVERLESS.endpoints.items() if n == name), None)
+
+
+@contextlib.contextmanager
+def _queued(lock: threading.Lock) -> Iterator[None]:
+    """Hold `lock`; while waiting for it, this request does not hold emulated time still (the request ahead
+    of it may be in a cold start, which waits on emulated time)."""
+    clock = clock_mod.current()
+    with clock.running() if clock else contextlib.nullcontext():
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _release_server(endpoint: ServerlessEndpoint) -> None:
+    server, endpoint.server = endpoint.server, None
+    if server is not None:
+        try:
+            server.close()
+        except Exception:
+            LOG.exception("closing the model server of %s", endpoint.name)

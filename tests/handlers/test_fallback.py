@@ -1,0 +1,146 @@
+"""The wake API and the warm-up function with a fallback endpoint: a started wake pre-warms the fallback
+asynchronously, GET /status reports it, the warm-up function warms it on {"target": "fallback"}."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from sleepwake import service
+from sleepwake.adapters.sagemaker import Invocation, InvocationError
+from sleepwake.core import ICStatus
+from sleepwake.settings import Settings
+from tests.conftest import LambdaContext, load_handler
+from tests.handlers.conftest import REGION, api_event
+
+api = load_handler("wake_api")
+warmup = load_handler("warmup")
+FALLBACK = "sleepwake-endpoint-fallback"
+
+
+@dataclass
+class RecordingFunctions:
+    """The Lambda adapter's boundary: what would be sent with InvocationType Event."""
+
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def invoke_async(self, function: str, payload: dict[str, Any]) -> None:
+        self.sent.append((function, payload))
+
+
+@dataclass
+class FallbackRuntime:
+    """The runtime adapter's boundary for the fallback endpoint (the component side is the shared fake)."""
+
+    fails: bool = False
+    calls: list[str] = field(default_factory=list)
+
+    def invoke_endpoint(self, endpoint: str, body: bytes, content_type: str) -> Invocation:
+        self.calls.append(endpoint)
+        if self.fails:
+            raise InvocationError("ModelError: Received server error (500) from primary")
+        return Invocation(latency_ms=1234.0, body=b"{}")
+
+
+@pytest.fixture
+def with_fallback(stack: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("FALLBACK_ENDPOINT_NAME", FALLBACK)
+    monkeypatch.setenv("WARMUP_FUNCTION_NAME", "sleepwake-WarmupFunction")
+    functions, fallback = RecordingFunctions(), FallbackRuntime()
+    stack.runtime.invoke_endpoint = fallback.invoke_endpoint
+    adapters = stack.plane.aws
+    adapters.functions = functions
+    plane = service.ControlPlane(Settings(), adapters)  # type: ignore[call-arg]
+    service.install(plane)
+    stack.plane = plane
+    return stack, functions, fallback
+
+
+def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = api.handler(event, LambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_a_wake_that_starts_sends_one_asynchronous_fallback_prewarm(with_fallback):
+    _, functions, _ = with_fallback
+    status, _ = call(api_event("wake_api_post_wake_empty"))
+    assert status == 202
+    assert functions.sent == [("sleepwake-WarmupFunction", {"target": "fallback"})]
+
+
+def test_a_wake_that_joins_sends_no_second_prewarm(with_fallback):
+    _, functions, _ = with_fallback
+    call(api_event("wake_api_post_wake_empty"))
+    call(api_event("wake_api_post_wake_empty"))
+    assert len(functions.sent) == 1
+
+
+def test_a_wake_of_a_serving_component_sends_no_prewarm(with_fallback):
+    stack, functions, _ = with_fallback
+    stack.component.desired = stack.component.current = 1
+    status, _ = call(api_event("wake_api_post_wake_empty"))
+    assert status == 200
+    assert functions.sent == []
+
+
+def test_a_failed_prewarm_handover_still_answers_202(with_fallback):
+    _, functions, _ = with_fallback
+
+    def refuse(function: str, payload: dict[str, Any]) -> None:
+        raise RuntimeError("AccessDeniedException: lambda:InvokeFunction")
+
+    functions.invoke_async = refuse  # type: ignore[method-assign]
+    status, body = call(api_event("wake_api_post_wake_empty"))
+    assert status == 202
+    assert body["state"] == "waking"
+
+
+def test_status_reports_the_fallback_and_its_recent_requests(with_fallback):
+    stack, _, _ = with_fallback
+    status, body = call(api_event("wake_api_get_status"))
+    assert status == 200
+    assert body["fallback"] == {"endpoint": FALLBACK, "invocations_last_60_minutes": 0.0, "used_recently": False}
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": FALLBACK},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                "Value": 3,
+                "Timestamp": stack.now[0] - timedelta(minutes=5),
+            }
+        ],
+    )
+    _, body = call(api_event("wake_api_get_status"))
+    assert body["fallback"]["invocations_last_60_minutes"] == 3.0
+    assert body["fallback"]["used_recently"] is True
+
+
+def test_status_without_a_fallback_says_null(stack):
+    _, body = call(api_event("wake_api_get_status"))
+    assert body["fallback"] is None
+
+
+def test_the_warmup_function_warms_the_fallback_on_a_fallback_target(with_fallback):
+    stack, _, fallback = with_fallback
+    stack.component.status = ICStatus.IN_SERVICE
+    answer = warmup.handler({"target": "fallback"}, LambdaContext())
+    assert fallback.calls == [FALLBACK]
+    assert answer["warm"] is True
+    assert answer["latencies_ms"] == [1234.0]
+    assert stack.runtime.calls == []  # the component was not touched
+
+
+def test_a_failing_fallback_fails_its_warmup_run(with_fallback):
+    _, _, fallback = with_fallback
+    fallback.fails = True
+    with pytest.raises(InvocationError):
+        warmup.handler({"target": "fallback"}, LambdaContext())

@@ -1,0 +1,157 @@
+"""A serverless endpoint (the fallback): InvokeEndpoint without an inference component runs the model server
+after a cold start, stays warm while used, goes cold after idling, writes EndpointName/VariantName metrics in
+emulated time, and fails on the fault switch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from localaws import EmulatedClock, Emulator
+from tests.localaws.conftest import ROLE, START
+
+COLD, EVICT = 15.0, 600.0
+DIMS = [{"Name": "EndpointName", "Value": "ep-fallback"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+
+
+class CpuServer:
+    loads: list[dict[str, str]] = []
+
+    def __init__(self, environment: dict[str, str]) -> None:
+        CpuServer.loads.append(environment)
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> Any:
+        from tests.localaws.conftest import Result
+
+        if body == b"bad":
+            return Result(400, b"not a WAV file", "text/plain", 1.0)
+        return Result(200, b'{"ok": true}', "application/json", 250.0)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def emu():
+    CpuServer.loads = []
+    emulator = Emulator(
+        EmulatedClock(start=START, speed=600),
+        port=0,
+        fallback_cold_start_seconds=COLD,
+        fallback_idle_evict_seconds=EVICT,
+        fallback_server_factory=CpuServer,
+    ).start()
+    sm = emulator.client("sagemaker")
+    sm.create_model(
+        ModelName="cpu",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": "img",
+            "ModelDataUrl": "s3://b/m.tar.gz",
+            "Environment": {"SLEEPWAKE_TARGET": "cpu"},
+        },
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="cfg",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "cpu",
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName="ep-fallback", EndpointConfigName="cfg")
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+def _invoke(emu: Emulator, body: bytes = b"RIFF") -> tuple[bytes, float]:
+    """The answer and the emulated seconds it took."""
+    before = emu.now()
+    answer = emu.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="ep-fallback", Body=body, ContentType="audio/wav", Accept="application/json"
+    )
+    return answer["Body"].read(), (emu.now() - before).total_seconds()
+
+
+def _sum(emu: Emulator, metric: str) -> float:
+    now = emu.now()
+    points = emu.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/SageMaker",
+        MetricName=metric,
+        Dimensions=DIMS,
+        StartTime=now - timedelta(hours=3),
+        EndTime=now + timedelta(minutes=1),
+        Period=3600 * 4,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return sum(p["Sum"] for p in points)
+
+
+def test_the_first_request_waits_for_a_cold_start_and_loads_the_model_with_its_container_environment(emu):
+    body, took = _invoke(emu)
+    assert body == b'{"ok": true}'
+    assert took >= COLD
+    assert CpuServer.loads == [{"SLEEPWAKE_TARGET": "cpu"}]
+    assert len(emu.serverless_endpoint("ep-fallback").cold_starts) == 1
+
+
+def test_a_used_endpoint_stays_warm_and_goes_cold_after_idling(emu):
+    _invoke(emu)
+    with emu.clock.paused():  # no emulated time between the two requests, however slow this machine
+        _, took = _invoke(emu)
+    assert took < COLD
+    assert len(CpuServer.loads) == 1
+    emu.clock.advance(EVICT + 1)
+    _, took = _invoke(emu)
+    assert took >= COLD
+    assert len(CpuServer.loads) == 2
+
+
+def test_invocations_latency_and_setup_time_carry_the_endpoint_and_variant(emu):
+    _invoke(emu)
+    _invoke(emu)
+    assert _sum(emu, "Invocations") == 2
+    assert _sum(emu, "ModelLatency") == 2 * 250_000  # microseconds, as AWS reports it
+    assert _sum(emu, "ModelSetupTime") >= COLD * 1e6  # one cold start
+
+
+def test_the_fault_switch_makes_every_request_fail_with_a_model_error(emu):
+    emu.fail_fallback("ep-fallback", "out of memory")
+    with pytest.raises(ClientError) as caught:
+        _invoke(emu)
+    assert caught.value.response["Error"]["Code"] == "ModelError"
+    assert "out of memory" in caught.value.response["Error"]["Message"]
+    assert _sum(emu, "Invocation5XXErrors") == 1
+    emu.fail_fallback("ep-fallback", fail=False)
+    assert _invoke(emu)[0] == b'{"ok": true}'
+
+
+def test_a_handler_error_comes_back_as_a_model_error_with_a_4xx_metric(emu):
+    with pytest.raises(ClientError) as caught:
+        _invoke(emu, b"bad")
+    assert caught.value.response["Error"]["Code"] == "ModelError"
+    assert "not a WAV file" in caught.value.response["Error"]["Message"]
+    assert _sum(emu, "Invocation4XXErrors") == 1
+
+
+def test_an_endpoint_with_instances_keeps_motos_canned_answer(emu):
+    sm = emu.client("sagemaker")
+    sm.create_endpoint_config(
+        EndpointConfigName="cfg-instances",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "cpu", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        ],
+    )
+    sm.create_endpoint(EndpointName="ep-instances", EndpointConfigName="cfg-instances")
+    answer = emu.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="ep-instances", Body=b"x", ContentType="text/csv"
+    )
+    assert answer["Body"].read()
+    assert CpuServer.loads == []
