@@ -64,6 +64,7 @@ def learned(stack: Any) -> Any:
     settings = stack.plane.settings.model_copy(
         update={
             "schedule_mode": "learned",
+            "fallback_endpoint_name": "sleepwake-endpoint-fallback",  # naps outside the windows need one
             "plan_schedule_group": GROUP,
             "planned_wake_target_arn": TARGET,
             "planned_wake_role_arn": ROLE,
@@ -212,3 +213,15 @@ def test_status_shows_the_next_planned_wake_and_sleep(learned):
     learned.now[0] = at_et(10, 0)  # inside the window: the next wake is tomorrow's, the sleep this one's end
     status = learned.plane.status()
     assert (status.next_planned_wake, status.next_planned_sleep) == (at_et(8, 40, day=25), at_et(12, 0))
+
+
+def test_learned_mode_without_a_fallback_keeps_the_crons_and_says_why(learned):
+    """Naps outside the planned windows would fail the users the plan did not expect: no fallback, no plan."""
+    settings = learned.plane.settings.model_copy(update={"fallback_endpoint_name": ""})
+    learned.plane = service.ControlPlane(settings, learned.plane.aws)
+    service.install(learned.plane)
+
+    result = run_plan_job()
+
+    assert result["mode"] == "crons" and result["created"] == []
+    assert "needs a fallback endpoint" in learned.plane.status().schedule

@@ -218,7 +218,7 @@ class ControlPlane:
     def status(self) -> Status:
         record, observed = self.observe()
         now = clock.now()
-        plan = self.stored_plan() if self.settings.schedule_mode == "learned" else None
+        plan = self.stored_plan() if self.settings.applied_schedule_mode == "learned" else None
         planned_wake, planned_sleep = next_planned(plan, now)
         return Status(
             state=effective_state(record, observed),
@@ -239,6 +239,8 @@ class ControlPlane:
     def _schedule_summary(self, plan: StoredPlan | None, now: datetime) -> str:
         if self.settings.schedule_mode != "learned":
             return "crons (ScheduleMode crons)"
+        if self.settings.applied_schedule_mode != "learned":
+            return "crons (ScheduleMode learned naps outside planned windows, which needs a fallback endpoint: none)"
         if plan is None:
             return "crons (no plan stored yet)"
         today = plan.day(now.astimezone(ZoneInfo(plan.tz)).date())
@@ -275,7 +277,7 @@ class ControlPlane:
                 "planned a day",
                 extra={"day": plan.day.isoformat(), "learned": plan.learned, "reason": plan.reason},
             )
-        mode = self.settings.schedule_mode
+        mode = self.settings.applied_schedule_mode
         previous = self.stored_plan()
         wanted = {wake_schedule_name(w): w for w in wakes_to_schedule(plans, now)} if mode == "learned" else {}
         created: list[str] = []
@@ -311,7 +313,7 @@ class ControlPlane:
     def scheduled_wake(self, *, source: str, reason: str) -> WakeOutcome | None:
         """A wake from a schedule: the morning cron steps aside on a learned day (the planned wakes replace
         it); a planned wake always acts. None when it stepped aside (the reason is logged)."""
-        if source == "schedule" and self.settings.schedule_mode == "learned":
+        if source == "schedule" and self.settings.applied_schedule_mode == "learned":
             skip = cron_skip_reason(self.stored_plan(), clock.now(), "wake")
             if skip:
                 logger.info("morning wake skipped", extra={"reason": skip})
@@ -686,7 +688,9 @@ class ControlPlane:
         for _ in range(MAX_CLAIM_ATTEMPTS):
             now = clock.now()
             record, observed = self.observe()
-            plan = self.stored_plan() if self.settings.schedule_mode == "learned" and trigger != "manual" else None
+            plan = (
+                self.stored_plan() if self.settings.applied_schedule_mode == "learned" and trigger != "manual" else None
+            )
             skip = cron_skip_reason(plan, now, "sleep") if trigger == "schedule" and not force else None
             if skip:
                 logger.info("sleep decision", extra={"sleep": False, "reason": skip, "trigger": trigger})

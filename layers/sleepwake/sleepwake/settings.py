@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         """The planner's defaults, with a lead of one provisioning estimate plus a minute (300 s by default)."""
         return PlannerSettings(lead_seconds=self.provisioning_estimate_seconds + 60)
 
+    @property
+    def applied_schedule_mode(self) -> Literal["learned", "crons"]:
+        """The learned plan sleeps the component at any hour outside its windows: that needs a fallback to answer
+        a user the plan did not expect (docs/design.md). Without one, the crons apply whatever ScheduleMode says."""
+        return "learned" if self.schedule_mode == "learned" and self.fallback_endpoint_name else "crons"
+
     def policy(self) -> Policy:
         return Policy(
             quiet_hours=QuietHours.parse(self.sleep_cron, self.sleep_timezone, self.wake_cron, self.wake_timezone),
