@@ -319,8 +319,14 @@ class LocalStack:
 
         from sleepwake_client import SleepwakeClient
 
+        # The product signs its /wake as an identity allowed execute-api:Invoke (IAM is enforced): the operator.
+        assert self.operator_keys is not None, "start() creates the operator"
+        keys = self.operator_keys
         session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.emu.region
+            aws_access_key_id=keys.access_key_id,
+            aws_secret_access_key=keys.secret_access_key,
+            aws_session_token=keys.session_token,
+            region_name=self.emu.region,
         )
         options: dict[str, Any] = {
             "session": session,

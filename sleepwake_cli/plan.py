@@ -163,18 +163,24 @@ def cmd_plan(op: Operator) -> int:
             f"sleepwake plan: the plan job failed: {applied['errorMessage']}",
         )
         return 1
-    plans = plan_from_history(history, now, tz)
+    plans = plan_from_history(history, now, tz, plane.settings.planner_settings())
     chart = args.out / "plan.png"
     if not args.no_chart:
         heatmap(chart, history, plans, tz)
     data: dict[str, Any] = {
-        "outcome": "planned" if any(p.learned for p in plans) else "crons",
+        # What the control plane will do with it: a learned plan applies only in learned mode with a fallback.
+        "outcome": "planned"
+        if plane.settings.applied_schedule_mode == "learned" and any(p.learned for p in plans)
+        else "crons",
+        "schedule_mode": plane.settings.applied_schedule_mode,
         "tz": tz,
         "history_points": len(history),
         "days": week_json(plans),
         "chart": None if args.no_chart else str(chart),
     }
     text = week_table(plans) + ("" if args.no_chart else f"\nwrote {chart}")
+    if plane.settings.applied_schedule_mode != "learned":
+        text += "\nnot applied: the crons govern (ScheduleMode crons, or no fallback endpoint for the naps it needs)"
     if applied is not None:
         data["applied"] = applied
         text += "\n" + _applied_line(applied)

@@ -139,17 +139,17 @@ class SleepwakeClient:
             self._last_signal = now
         if self._background:
             threading.Thread(target=self._post_wake, name="sleepwake-wake", daemon=True).start()
-        else:
-            self._post_wake()
-        return True
+            return True
+        return self._post_wake()
 
-    def _post_wake(self) -> None:
+    def _post_wake(self) -> bool:
+        """True when the wake API took the signal (2xx); a failure is logged, never raised."""
         url = f"{self.wake_url}/wake"
         data = json.dumps(self.wake_body).encode()
         credentials = self.session.get_credentials()
         if credentials is None:
             LOG.warning("no AWS credentials to sign POST %s; relying on the no-capacity alarm", url)
-            return
+            return False
         request = AWSRequest(method="POST", url=url, data=data, headers={"Content-Type": "application/json"})
         SigV4Auth(
             credentials.get_frozen_credentials(), "execute-api", self.session.region_name or "us-east-1"
@@ -158,5 +158,7 @@ class SleepwakeClient:
         try:
             with urllib.request.urlopen(prepared, timeout=10) as response:
                 LOG.info("wake signalled: %s %s", response.status, response.read(300).decode(errors="replace"))
+                return True
         except (urllib.error.URLError, OSError) as exc:
             LOG.warning("wake signal to %s failed (%s); the no-capacity alarm still wakes it", url, exc)
+            return False

@@ -91,8 +91,7 @@ def wake(body: Annotated[WakeRequest | None, Body()] = None) -> Response[dict[st
 @tracer.capture_method
 def status() -> dict[str, Any]:
     current = service.from_environment().status()
-    fields = current.__dict__ | {"fallback": current.fallback.as_json() if current.fallback else None}
-    return StatusResponse(**fields).model_dump(mode="json")
+    return StatusResponse(**current.as_json()).model_dump(mode="json")
 
 
 def _problem(error: dict[str, Any]) -> dict[str, str]:

@@ -105,13 +105,20 @@ def test_curl_with_aws_sigv4_and_the_operators_keys_gets_the_status(local: Local
     assert json.loads(answer.stdout)["state"] == "ready"
 
 
-def test_a_wake_whose_role_may_not_set_the_copy_count_fails_with_access_denied(local: LocalStack) -> None:
+def test_a_wake_whose_role_may_not_move_min_capacity_fails_with_access_denied(local: LocalStack) -> None:
+    # (Not SetTheCopyCount: raising MinCapacity already brings the copy up through autoscaling's clamp, and a
+    # refused Set Copy Count then follows that update, so the wake still succeeds; the first write must fail.)
     sleep_now(local)
-    drop_statement(local, "WakeStateMachineRole", "SetTheCopyCount")
+    drop_statement(local, "WakeStateMachineRole", "MoveMinCapacity")
     code, body = local.wake(reason="a therapist arrived")
     assert code == 202, body
     status = local.wait_for_state("failed", timeout=1800)
-    assert "AccessDenied" in str(status["last_error"]), status
-    assert "sagemaker:UpdateInferenceComponentRuntimeConfig" in str(status["last_error"]), status
+    # Step Functions names an error the API model does not declare after the service (AccessDenied is one).
+    assert str(status["last_error"]).startswith("ApplicationAutoScaling.ApplicationAutoScalingException: User: "), (
+        status
+    )
     execution = local.emu.wait_for_execution(body["execution"], timeout=600)
     assert execution["status"] == "FAILED"
+    history = local.emu.client("stepfunctions").get_execution_history(executionArn=body["execution"])["events"]
+    causes = " ".join(str(e.get("taskFailedEventDetails", {}).get("cause", "")) for e in history)
+    assert "is not authorized to perform: application-autoscaling:RegisterScalableTarget" in causes, causes[:500]

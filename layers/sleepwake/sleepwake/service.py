@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -137,6 +138,21 @@ class Status:
     schedule: str = "crons"
 
     fallback: FallbackStatus | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The document GET /status answers (and `sleepwake status --json` prints): times ISO 8601 `Z`."""
+        out: dict[str, Any] = {}
+        for name, value in self.__dict__.items():
+            if isinstance(value, datetime):
+                value = iso(value)
+            elif isinstance(value, Enum):
+                value = value.value
+            elif isinstance(value, FallbackStatus):
+                value = value.as_json()
+            elif isinstance(value, list):
+                value = list(value)
+            out[name] = value
+        return out
 
 
 @dataclass
