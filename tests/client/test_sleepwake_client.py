@@ -205,7 +205,7 @@ def test_an_unreachable_wake_api_is_logged_and_the_user_still_gets_the_fallback_
         expect_fallback(stubber)
         result = client.invoke(AUDIO)
 
-    assert result.served_by == "fallback"
+    assert (result.served_by, result.wake_signalled) == ("fallback", False)
     assert "the no-capacity alarm still wakes it" in caplog.text
 
 
