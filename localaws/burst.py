@@ -58,10 +58,14 @@ def burst(
     requests: int = 300,
     connections: int = 64,
     timeout: float = 120.0,
+    headers: dict[str, str] | None = None,
 ) -> BurstResult:
     """Send `requests` requests from `connections` threads, each on its own keep-alive connection.
 
     A connection that fails is opened again for that thread's next request (as a client's pool would).
+    `headers` replace the default Content-Type header: pass SigV4-signed ones (`localaws.local.sign`) for the
+    local wake API, which checks signatures as API Gateway does (the emulator does not model the 5-minute
+    validity window, so one signature serves the whole burst).
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -69,7 +73,7 @@ def burst(
     tickets = itertools.count()
     lock = threading.Lock()
     start = threading.Barrier(connections)
-    headers = {"Content-Type": "application/json"}
+    headers = headers or {"Content-Type": "application/json"}
 
     def worker() -> None:
         conn: http.client.HTTPConnection | None = None

@@ -27,7 +27,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from localaws.burst import BurstResult, burst
-from localaws.local import LocalStack
+from localaws.local import LocalStack, sign
 
 PT = ZoneInfo("America/Los_Angeles")
 
@@ -102,7 +102,11 @@ def connection_burst(local: LocalStack, requests: int, connections: int) -> tupl
     """Section 4: `requests` POST /wake over `connections` connections while asleep; (result, wakes started)."""
     sleep_now(local)
     before = len(local.executions("Wake"))
-    result = burst(local.api_url, body=b'{"reason": "connection burst"}', requests=requests, connections=connections)
+    body = b'{"reason": "connection burst"}'
+    assert local.operator_keys is not None
+    headers = sign(local.operator_keys, "POST", f"{local.api_url}/wake", body, {}, local.emu.region)
+    headers["Content-Type"] = "application/json"
+    result = burst(local.api_url, body=body, requests=requests, connections=connections, headers=headers)
     local.wait_for_state("ready", timeout=1800)
     return result, len(local.executions("Wake")) - before
 

@@ -16,7 +16,7 @@ import pytest
 
 from localaws.activity import Activity
 from localaws.burst import burst
-from localaws.local import LocalStack
+from localaws.local import LocalStack, sign
 from tests.e2e.conftest import FAST, NIGHT, PROVISIONING, SPEED, sleep_now
 
 
@@ -38,11 +38,17 @@ def local() -> Iterator[LocalStack]:
         stack.stop()
 
 
+def signed(local: LocalStack, method: str, path: str, body: bytes | None) -> dict[str, str]:
+    """SigV4 headers of the stack's operator: the local API checks signatures as API Gateway does."""
+    assert local.operator_keys is not None
+    return sign(local.operator_keys, method, f"{local.api_url}{path}", body, {}, local.emu.region)
+
+
 def ask(local: LocalStack, method: str, path: str, body: bytes | None = None) -> tuple[int, dict, bytes]:
     parts = urlsplit(local.api_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     try:
-        conn.request(method, path, body=body)
+        conn.request(method, path, body=body, headers=signed(local, method, path, body))
         answer = conn.getresponse()
         return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
     finally:
@@ -53,7 +59,9 @@ def test_300_wakes_over_64_simultaneous_connections_all_get_an_answer_and_start_
     with contextlib.redirect_stdout(io.StringIO()):
         sleep_now(local)
     before = len(local.executions("Wake"))
-    result = burst(local.api_url, requests=300, connections=64)
+    body = b'{"reason": "burst"}'
+    headers = signed(local, "POST", "/wake", body) | {"Content-Type": "application/json"}
+    result = burst(local.api_url, body=body, requests=300, connections=64, headers=headers)
     assert result.resets == 0, result.line()
     assert result.answers == 300, result.line()
     assert set(result.codes) <= {200, 202}, result.line()
