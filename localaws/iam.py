@@ -356,6 +356,15 @@ def _execution(param: Any, region: str, account: str, path: str, headers: Any) -
     return [str(param("executionArn"))]
 
 
+def _schedule(param: Any, region: str, account: str, path: str, headers: Any) -> list[str]:
+    """arn:...:scheduler:<region>:<account>:schedule/<group>/<name> (Service Authorization Reference, EventBridge
+    Scheduler: the schedule resource type). The name is the last path segment (`/schedules/{Name}`); the group
+    is `GroupName` in the body (Create/Update) or `groupName` in the query (Get/Delete), `default` when absent."""
+    name = unquote(path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1])
+    group = param("GroupName") or param("groupName") or "default"
+    return [_arn("scheduler", region, account, f"schedule/{group}/{name}")]
+
+
 _RESOURCES: dict[str, Any] = {
     "sagemaker:DescribeInferenceComponent": _ic,
     "sagemaker:UpdateInferenceComponentRuntimeConfig": _ic,
@@ -386,11 +395,10 @@ _RESOURCES: dict[str, Any] = {
     "sns:Publish": lambda p, *_: [str(p("TopicArn") or p("TargetArn"))],
     "lambda:InvokeFunction": lambda p, r, a, path, h: [_lambda_function(path, r, a)],
     "lambda:InvokeAsync": lambda p, r, a, path, h: [_lambda_function(path, r, a)],
-    "scheduler:GetSchedule": lambda p, r, a, path, h: [
-        _arn(
-            "scheduler", r, a, f"schedule/{p('GroupName') or 'default'}/{unquote(path.rstrip('/').rsplit('/', 1)[-1])}"
-        )
-    ],
+    "scheduler:GetSchedule": _schedule,
+    "scheduler:CreateSchedule": _schedule,
+    "scheduler:UpdateSchedule": _schedule,
+    "scheduler:DeleteSchedule": _schedule,
 }
 # Actions with no resource-level permissions (Service Authorization Reference): evaluated against "*".
 _NO_RESOURCE_LEVEL = {

@@ -111,3 +111,27 @@ def test_a_wrong_secret_is_refused_by_every_service(emu: Emulator) -> None:
     with pytest.raises(ClientError) as refused:
         emu.client_as(unknown, "dynamodb").list_tables()
     assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_schedules_are_authorised_on_their_group_and_name_not_on_star():
+    """The plan job may create and delete schedules in its own group only (template: schedule/<group>/*)."""
+    from localaws.iam import request_context
+
+    body = {"GroupName": "planned"}
+    create = request_context(
+        "scheduler:CreateSchedule", body.get, "us-east-1", "123456789012", "/schedules/planned-wake-1", {}
+    )
+    query = {"groupName": "planned"}
+    delete = request_context(
+        "scheduler:DeleteSchedule",
+        query.get,
+        "us-east-1",
+        "123456789012",
+        "/schedules/planned-wake-1?groupName=planned",
+        {},
+    )
+    other = request_context("scheduler:GetSchedule", {}.get, "us-east-1", "123456789012", "/schedules/x", {})
+
+    arn = "arn:aws:scheduler:us-east-1:123456789012:schedule/planned/planned-wake-1"
+    assert create.resources == [arn] and delete.resources == [arn]
+    assert other.resources == ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/x"]
