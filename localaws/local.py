@@ -6,8 +6,9 @@ emulated endpoint), serves the wake API over HTTP and writes build/local/deploym
 CLI finds the stack. The product side (`invoke`, `wake`, `status`) goes over the same wire a real client
 uses: boto3 to the emulator for InvokeEndpoint, SigV4-signed HTTP to the wake API.
 
-With IAM enforced (`localaws.iam`) the stack gets an operator: the IAM user `sleepwake-operator`, allowed
-execute-api:Invoke on WakeApiInvokeArn and what the operator CLI does on this stack's resources. Its keys
+With IAM enforced (`localaws.iam`) the stack gets an operator: the IAM user `<stack>-operator`
+(`sleepwake-operator` for the default stack), allowed execute-api:Invoke on WakeApiInvokeArn and what the
+operator CLI does on this stack's resources. Its keys
 are `operator_keys`, written to the deployment file (`credentials`) and used by `http()` unless another
 identity is passed.
 """
@@ -40,7 +41,7 @@ CREATE_MODE = {
 SAMPLE = REPO_ROOT / "layers" / "sleepwake" / "sleepwake" / "assets" / "warmup.wav"
 
 
-OPERATOR_USER = "sleepwake-operator"
+OPERATOR_USER = "{stack}-operator"  # one per stack: two stacks side by side each keep their operator's policy
 
 
 def sign(
@@ -132,7 +133,8 @@ class LocalStack:
             ).deploy()
             self.api.stack = self.stack
             self.api.start()
-            self.operator_keys = iam.create_user(self.emu.account, OPERATOR_USER, self.operator_statements())
+            operator = OPERATOR_USER.format(stack=self.stack_name)
+            self.operator_keys = iam.create_user(self.emu.account, operator, self.operator_statements())
             if self.deployment_file:
                 self._write_deployment(self.deployment_file)
         except BaseException:
