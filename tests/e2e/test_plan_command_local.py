@@ -26,10 +26,9 @@ def test_sleepwake_plan_prints_the_learned_week_writes_the_heatmap_and_applies_t
     ):
         with local.clock.paused():
             seed_history(local, office_hours(14, START))
-        monkeypatch.setenv("AWS_ENDPOINT_URL", local.emu.endpoint_url)
-        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            monkeypatch.delenv(key, raising=False)  # the deployment file's operator keys sign (IAM is enforced)
+        # No environment changes: the deployment file says where the stack is and whose keys sign. (A
+        # monkeypatched variable would be "restored" after the emulator restored its own, leaking the dead
+        # emulator's endpoint into later tests.)
         service.reset()
         out = io.StringIO()
         with contextlib.redirect_stdout(out), local.clock.paused():
