@@ -15,10 +15,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sleepwake.core import DailyCron
+from sleepwake_cli.simulate.charts import chart
 from sleepwake_cli.simulate.engine import FallbackModel, Provisioning, Span
 from sleepwake_cli.simulate.policies import Settings, SimulationError, SleepwakeSettings, simulate
 from sleepwake_cli.simulate.report import (
-    chart,
     closing_note,
     nap_variants,
     nap_variants_table,

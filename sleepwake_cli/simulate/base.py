@@ -1,0 +1,202 @@
+"""What every replayed policy shares: the control plane's settings, the replay loop and its result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+import numpy as np
+
+from sleepwake.core import DailyCron, PlannerSettings, Policy, QuietHours
+from sleepwake_cli.simulate.engine import (
+    Component,
+    FallbackModel,
+    Outcome,
+    PolicyResult,
+    Provisioning,
+    Sim,
+    nearest_rank,
+)
+from sleepwake_cli.simulate.trace import Request, Trace
+
+# Requests still waiting when the trace ends are followed this far (a Sunday-night request under a
+# schedule waits for Monday's wake); anything later counts as unserved.
+HORIZON = timedelta(days=3)
+
+
+class SimulationError(RuntimeError):
+    """The parameters make the control plane do something the simulator does not model (e.g. a wake timeout)."""
+
+
+@dataclass(frozen=True)
+class SleepwakeSettings:
+    """The control plane's configuration (template parameters); defaults are the team's night window."""
+
+    sleep_cron: str = "cron(0 0 * * ? *)"
+    sleep_tz: str = "America/Los_Angeles"
+    wake_cron: str = "cron(0 7 * * ? *)"
+    wake_tz: str = "America/New_York"
+    idle_minutes: int = 30
+    idle_check_minutes: int = 15
+    wake_timeout_seconds: int = 900
+    # The product's `keep_awake_minutes` on an intent /wake (the core's extend_lease); decide_sleep honours
+    # the lease. 0 = the product asks for none.
+    intent_lease_minutes: int = 0
+    # With the fallback: the product's client signals /wake at most once per this many seconds while the
+    # fallback answers (every signal inside a wake only joins it; this keeps API calls few).
+    wake_signal_seconds: int = 60
+    # Idle minutes before a nap when a fallback answers meanwhile. 15 (with the 15-minute check) is where the
+    # built-in week saves > 60 % with < 5 % of requests on the fallback: `make simulate` prints the neighbours.
+    nap_idle_minutes: int = 15
+    # Inside a window the learned plan expects users in: idle minutes before a nap there.
+    planned_idle_minutes: int = 20
+    # With the planner, outside its windows: idle minutes before a nap (nobody is expected there).
+    unplanned_idle_minutes: int = 5
+
+    @classmethod
+    def from_template(cls) -> SleepwakeSettings:
+        """The deployed defaults, read from template.yaml (the one place they live)."""
+        from sleepwake_cli.deployment import load_template
+
+        params = {k: str(v.get("Default", "")) for k, v in load_template()["Parameters"].items()}
+        rate = params["IdleCheckSchedule"].removeprefix("rate(").removesuffix(")").split()
+        return cls(
+            sleep_cron=params["SleepSchedule"],
+            sleep_tz=params["SleepTimezone"],
+            wake_cron=params["WakeSchedule"],
+            wake_tz=params["WakeTimezone"],
+            idle_minutes=int(params["IdleMinutes"]),
+            idle_check_minutes=int(rate[0]) if len(rate) == 2 and rate[0].isdigit() else cls.idle_check_minutes,
+            wake_timeout_seconds=int(params["WakeTimeoutSeconds"]),
+        )
+
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours.parse(self.sleep_cron, self.sleep_tz, self.wake_cron, self.wake_tz)
+
+    def policy(self, prov: Provisioning, *, naps: bool = False) -> Policy:
+        return Policy(
+            quiet_hours=self.quiet_hours(),
+            naps=naps,
+            idle_minutes=self.nap_idle_minutes if naps else self.idle_minutes,
+            planned_idle_minutes=self.planned_idle_minutes,
+            wake_timeout_seconds=self.wake_timeout_seconds,
+            provisioning_estimate_seconds=round(prov.scale_up.mean),
+            warmup_estimate_seconds=round(sum(prov.load_latencies_ms) / 1000),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    prov: Provisioning = field(default_factory=Provisioning)
+    sleepwake: SleepwakeSettings = field(default_factory=SleepwakeSettings)
+    fallback: FallbackModel = field(default_factory=FallbackModel)
+    planner: PlannerSettings = field(default_factory=PlannerSettings)
+    # Requests before the scored trace: what the planner (and the histogram peer) learn from at its start.
+    history: tuple[datetime, ...] = ()
+    price_per_hour: float = 0.20
+    long_wait_minutes: float = 10.0
+    seed: int = 7
+
+
+def firings(cron: DailyCron, start: datetime, until: datetime) -> Iterator[datetime]:
+    """Every firing strictly after `start` and before `until` (one at exactly `start` is the initial state)."""
+    moment = cron.next(start)
+    while moment < until:
+        yield moment
+        moment = cron.next(moment)
+
+
+class Simulated:
+    """Replays a trace against one policy: requests are served by a copy or wait (the product retries)."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+
+    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator, *, serving: bool = False) -> None:
+        self.trace, self.settings, self.rng = trace, settings, rng
+        self.sim = Sim(trace.start)
+        self.comp = Component(self.sim, settings.prov, rng, serving=serving)
+        self.horizon = trace.end + HORIZON
+        self.outcomes: list[Outcome] = []
+        self.waiting: list[Outcome] = []
+
+    # Hooks a policy overrides.
+    def schedule(self) -> None:
+        """Queue the policy's own events (schedules, checks)."""
+
+    def on_no_capacity(self) -> None:
+        """A request just met no serving copy (it is already in `waiting`)."""
+
+    def on_intent(self) -> None:
+        """The product called /wake ahead of a request; only sleepwake has that endpoint."""
+
+    def on_invocation(self, at: datetime) -> None:
+        """A copy served a request at `at`."""
+
+    def details(self) -> dict[str, object]:
+        return {}
+
+    # Shared behaviour.
+    def run(self) -> PolicyResult:
+        for request in self.trace.requests:
+            if request.wake_lead_seconds is not None:
+                intent_at = max(self.trace.start, request.at - timedelta(seconds=request.wake_lead_seconds))
+                self.sim.at(intent_at, self.on_intent)
+            self.sim.at(request.at, self._arrive, request)
+        self.schedule()
+        self.sim.run(self.trace.end, self.horizon, lambda: bool(self.waiting))
+        return self._result()
+
+    def _arrive(self, request: Request) -> None:
+        outcome = Outcome(self.sim.now)
+        self.outcomes.append(outcome)
+        if self.comp.serving:
+            self.serve(outcome)
+        else:
+            outcome.met_no_capacity = True
+            self.waiting.append(outcome)
+            self.on_no_capacity()
+
+    def serve(self, outcome: Outcome) -> None:
+        outcome.served_at = self.sim.now
+        outcome.extra_seconds = self.comp.invoke()
+        outcome.service_seconds = self.settings.prov.steady_latency_ms / 1000 + outcome.extra_seconds
+        self.on_invocation(self.sim.now)
+
+    def fallback_cost(self) -> float:
+        return 0.0
+
+    def release_waiters(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for outcome in waiting:
+            self.serve(outcome)
+
+    def _result(self) -> PolicyResult:
+        waits = [o.wait_seconds(self.horizon) for o in self.outcomes]
+        latencies = [o.latency_seconds(self.horizon) for o in self.outcomes]
+        hours = self.comp.instance_seconds(self.trace.start, self.trace.end) / 3600
+        instance_cost, fallback_cost = hours * self.settings.price_per_hour, self.fallback_cost()
+        return PolicyResult(
+            key=self.key,
+            label=self.label,
+            instance_hours=hours,
+            cost=instance_cost + fallback_cost,
+            instance_cost=instance_cost,
+            fallback_cost=fallback_cost,
+            failed=sum(o.failed for o in self.outcomes),
+            served_by_fallback=sum(o.by_fallback for o in self.outcomes),
+            latency_p50_s=nearest_rank(latencies, 50),
+            latency_p95_s=nearest_rank(latencies, 95),
+            requests=len(self.outcomes),
+            met_no_capacity=sum(o.met_no_capacity for o in self.outcomes),
+            long_waits=sum(w > self.settings.long_wait_minutes * 60 for w in waits),
+            unserved=sum(o.served_at is None for o in self.outcomes),
+            wait_p50_s=nearest_rank(waits, 50),
+            wait_p95_s=nearest_rank(waits, 95),
+            wait_max_s=max(waits, default=0.0),
+            wakes=self.comp.wakes,
+            copy_changes=[(t, c) for t, c in self.comp.copy_changes if t < self.trace.end],
+            details=self.details(),
+        )
