@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sleepwake_cli.simulate.engine import PolicyResult
@@ -13,8 +14,8 @@ from sleepwake_cli.simulate.trace import Trace
 CHART_TZ = "America/New_York"
 
 
-def chart(path: Path, trace: Trace, results: list[PolicyResult]) -> None:
-    """Requests per hour, copies over the period per policy, and cost bars."""
+def chart(path: Path, trace: Trace, results: list[PolicyResult], slow_seconds: float = 3.0) -> None:
+    """Requests per hour, copies over the period per policy, cost bars and the latency tail per policy."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display; must precede pyplot
@@ -24,7 +25,10 @@ def chart(path: Path, trace: Trace, results: list[PolicyResult]) -> None:
     zone = ZoneInfo(CHART_TZ)
     n = len(results)
     fig, axes = plt.subplots(
-        n + 2, 1, figsize=(13, 2.0 + 1.1 * n + 2.6), gridspec_kw={"height_ratios": [1.4] + [0.8] * n + [1.6]}
+        n + 3,
+        1,
+        figsize=(13, 2.0 + 1.1 * n + 5.2),
+        gridspec_kw={"height_ratios": [1.4] + [0.8] * n + [1.6, 1.6]},
     )
     time_axes = axes[: n + 1]
     for ax in time_axes[1:]:
@@ -60,7 +64,7 @@ def chart(path: Path, trace: Trace, results: list[PolicyResult]) -> None:
     time_axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%a %d", tz=zone))
     time_axes[-1].set_xlim(trace.start.astimezone(zone), trace.end.astimezone(zone))
 
-    bars = axes[-1]
+    bars = axes[-2]
     labels = [r.label for r in results]
     costs = [r.cost for r in results]
     bars.barh(labels, costs, color=["#3b7dd8" if r.key.startswith("sleepwake") else "#9bb7e0" for r in results])
@@ -69,7 +73,36 @@ def chart(path: Path, trace: Trace, results: list[PolicyResult]) -> None:
     bars.invert_yaxis()
     bars.set_xlabel("cost for the period (USD)")
     bars.set_xlim(0, max(costs, default=1) * 1.35 or 1)
+    _tail(axes[-1], results, slow_seconds)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _tail(ax: Any, results: list[PolicyResult], slow_seconds: float) -> None:
+    """Latency p50, p95, p99 and max per policy (log scale), the slow-answer line, and how many crossed it."""
+    import numpy as np
+
+    ys = np.arange(len(results))
+    marks = (
+        ("p50", "latency_p50_s", "#c9d6ea"),
+        ("p95", "latency_p95_s", "#9bb7e0"),
+        ("p99", "latency_p99_s", "#3b7dd8"),
+        ("max", "latency_max_s", "#1b3f7a"),
+    )
+    for i, (name, attr, colour) in enumerate(marks):
+        values = [max(getattr(r, attr), 0.05) for r in results]
+        ax.barh(ys + (i - 1.5) * 0.2, values, height=0.2, color=colour, label=name)
+    ax.axvline(slow_seconds, color="#c0392b", linestyle="--", linewidth=1)
+    for y, r in zip(ys, results, strict=True):
+        text = f" {r.slow_answers} over {slow_seconds:g} s"
+        if r.fallback_cold_starts:
+            text += f", {plural(r.fallback_cold_starts, 'fallback cold start')}"
+        ax.text(max(r.latency_max_s, 0.05), y, text, va="center", fontsize=7)
+    ax.set_yticks(ys, [r.label for r in results], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(0.05, max((r.latency_max_s for r in results), default=1.0) * 30)  # room for the counts
+    ax.set_xlabel(f"answer latency, s (log; dashed: the {slow_seconds:g} s slow-answer line)")
+    ax.legend(fontsize=7, loc="lower right", ncol=4)

@@ -209,6 +209,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--out", type=_out_dir, default=Path("build/simulate"), help="folder for simulate.json and simulate.png"
     )
     out.add_argument("--long-wait-minutes", type=_number(float, 0), default=10.0, help="count waits longer than this")
+    out.add_argument(
+        "--slow-seconds",
+        type=_number(float, 0, above=True),
+        default=3.0,
+        help="count answers slower than this (waits for capacity and fallback cold starts included)",
+    )
     out.add_argument("--no-chart", action="store_true", help="skip the PNG (and remove one left by an earlier run)")
     out.add_argument("--no-variants", action="store_true", help="skip the one-setting-at-a-time sleepwake runs")
     p.set_defaults(func=run)
@@ -354,6 +360,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         fallback=fallback,
         price_per_hour=args.price,
         long_wait_minutes=args.long_wait_minutes,
+        slow_seconds=args.slow_seconds,
         seed=args.seed,
     )
 
@@ -421,7 +428,7 @@ def run(args: argparse.Namespace) -> int:
         f"{settings.prov.instance_release_seconds:g} s after 0 copies, load latencies "
         f"{list(settings.prov.load_latencies_ms)} ms then {settings.prov.steady_latency_ms:g} ms\n"
     )
-    print(table(results, settings.price_per_hour))
+    print(table(results, settings.price_per_hour, settings.slow_seconds))
     sw = next((r for r in results if r.key == "sleepwake"), None)
     if variants and sw is not None:
         print()
@@ -443,7 +450,7 @@ def run(args: argparse.Namespace) -> int:
                 png.unlink()
                 done.append(f"removed the earlier {png}")
         else:
-            chart(png, trace, results)
+            chart(png, trace, results, settings.slow_seconds)
             done[0] += f", {png}"
     except OSError as exc:
         return _fail(f"--out {args.out}: {exc.strerror or exc}")

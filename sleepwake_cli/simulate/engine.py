@@ -110,6 +110,8 @@ class Fallback:
         self.billed_seconds = 0.0
         self.requests = 0
         self.cold_starts = 0
+        self.cold_starts_met = 0  # cold starts at least one user request waited for
+        self._met_ready_at: datetime | None = None
 
     def _start_if_cold(self) -> None:
         now = self.sim.now
@@ -133,6 +135,9 @@ class Fallback:
         self._start_if_cold()
         assert self._ready_at is not None
         wait = max(0.0, (self._ready_at - self.sim.now).total_seconds())
+        if wait > 0 and self._met_ready_at != self._ready_at:
+            self._met_ready_at = self._ready_at
+            self.cold_starts_met += 1
         service = self.model.latency_ms / 1000
         self._note_use(wait + service)
         self.requests += 1
@@ -321,5 +326,10 @@ class PolicyResult:
     served_by_fallback: int = 0
     latency_p50_s: float = 0.0
     latency_p95_s: float = 0.0
+    # The tail: what p95 cannot show (a cold fallback met by under 1 % of requests).
+    latency_p99_s: float = 0.0
+    latency_max_s: float = 0.0
+    slow_answers: int = 0  # answers slower than Settings.slow_seconds, waits and fallback cold starts included
+    fallback_cold_starts: int = 0  # fallback cold starts a user request waited for
     instance_cost: float = 0.0
     fallback_cost: float = 0.0

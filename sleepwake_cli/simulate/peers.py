@@ -174,6 +174,9 @@ class HybridHistogram(Simulated):
     def fallback_cost(self) -> float:
         return self.fallback.cost
 
+    def fallback_cold_starts(self) -> int:
+        return self.fallback.cold_starts_met
+
     def details(self) -> dict[str, object]:
         windows = self._windows()
         return {

@@ -110,7 +110,7 @@ def fmt_wait(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def table(results: list[PolicyResult], price_per_hour: float) -> str:
+def table(results: list[PolicyResult], price_per_hour: float, slow_seconds: float = 3.0) -> str:
     head = [
         "policy",
         "inst-h",
@@ -121,6 +121,10 @@ def table(results: list[PolicyResult], price_per_hour: float) -> str:
         "by fallback",
         "lat p50",
         "lat p95",
+        "lat p99",
+        "lat max",
+        f"> {slow_seconds:g} s",
+        "fb cold",
         "max wait",
         "wakes",
     ]
@@ -135,6 +139,10 @@ def table(results: list[PolicyResult], price_per_hour: float) -> str:
             str(r.served_by_fallback),
             fmt_wait(r.latency_p50_s),
             fmt_wait(r.latency_p95_s),
+            fmt_wait(r.latency_p99_s),
+            fmt_wait(r.latency_max_s),
+            str(r.slow_answers),
+            str(r.fallback_cold_starts),
             fmt_wait(r.wait_max_s),
             str(r.wakes),
         ]
@@ -209,11 +217,27 @@ def closing_note(results: list[PolicyResult], variants: list[Variant], settings:
                 f"wait p50 {fmt_wait(r.wait_p50_s)}, "
                 f"p95 {fmt_wait(r.wait_p95_s)}, max {fmt_wait(r.wait_max_s)}; {r.long_waits} waited over {long:g} min"
             )
-        lines.append(f"- {r.label}: saves {r.saving_pct:.1f} % (${r.cost:.2f}); {waits}; {plural(r.wakes, 'wake')}.")
+        lines.append(
+            f"- {r.label}: saves {r.saving_pct:.1f} % (${r.cost:.2f}); {waits}; {_tail(r, settings.slow_seconds)}; "
+            f"{plural(r.wakes, 'wake')}."
+        )
     sw = next((r for r in results if r.key == "sleepwake"), None)
     if sw is not None and variants:
         lines.append(_most_important(sw, variants))
     return "\n".join(lines)
+
+
+def _tail(r: PolicyResult, slow_seconds: float) -> str:
+    """The latency tail in words: what p95 hides."""
+    cold = f" ({plural(r.fallback_cold_starts, 'fallback cold start')} met)" if r.fallback_cold_starts else ""
+    return (
+        f"{_answer(r.slow_answers)} over {slow_seconds:g} s{cold}, latency p99 {fmt_wait(r.latency_p99_s)}, "
+        f"max {fmt_wait(r.latency_max_s)}"
+    )
+
+
+def _answer(n: int) -> str:
+    return "1 answer" if n == 1 else f"{n} answers"
 
 
 def _most_important(base: PolicyResult, variants: list[Variant]) -> str:
@@ -274,6 +298,10 @@ def to_json(
             "served_by_fallback": r.served_by_fallback,
             "latency_p50_s": round(r.latency_p50_s, 2),
             "latency_p95_s": round(r.latency_p95_s, 2),
+            "latency_p99_s": round(r.latency_p99_s, 2),
+            "latency_max_s": round(r.latency_max_s, 2),
+            "slow_answers": r.slow_answers,
+            "fallback_cold_starts": r.fallback_cold_starts,
             "met_no_capacity": r.met_no_capacity,
             "waited_over_long_wait": r.long_waits,
             "unserved": r.unserved,
@@ -306,6 +334,7 @@ def to_json(
             "load_latencies_ms": list(prov.load_latencies_ms),
             "steady_latency_ms": prov.steady_latency_ms,
             "long_wait_minutes": settings.long_wait_minutes,
+            "slow_seconds": settings.slow_seconds,
             "seed": settings.seed,
             "sleepwake": asdict(settings.sleepwake),
             "fallback": {**asdict(settings.fallback), "cold_start": str(settings.fallback.cold_start)},

@@ -185,6 +185,9 @@ class SleepwakeNaps(Sleepwake):
     def fallback_cost(self) -> float:
         return self.fallback.cost
 
+    def fallback_cold_starts(self) -> int:
+        return self.fallback.cold_starts_met
+
     def details(self) -> dict[str, object]:
         return {
             **super().details(),
