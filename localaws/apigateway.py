@@ -33,7 +33,7 @@ What API Gateway does at each edge, and what this server does (sources):
   (`/v1/wake` and `/wake` both work) so the printed curl lines stay short; the event says stage `v1`.
 
 Every request is then authenticated as API Gateway's AWS_IAM authorization does (SigV4 with the caller's
-key, then `execute-api:Invoke` on the method ARN: `localaws.iam.authenticate_api_call`); the function is
+key, then `execute-api:Invoke` on the method ARN: `localaws.iam_wire.authenticate_api_call`); the function is
 invoked under its resource policy (`Stack.call_api`), not with the caller's credentials.
 
 Differs from AWS: no
@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from localaws import iam
+from localaws import iam_wire
 
 if TYPE_CHECKING:
     from localaws.stack import Stack
@@ -131,7 +131,7 @@ class WakeApiServer:
         assert self.stack is not None
         # AWS_IAM authorization comes before the integration: SigV4, then execute-api:Invoke on the method ARN.
         stack = self.stack
-        caller, refusal = iam.authenticate_api_call(
+        caller, refusal = iam_wire.authenticate_api_call(
             request.method,
             request.target or request.path,
             request.headers,

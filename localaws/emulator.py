@@ -36,7 +36,7 @@ from localaws import (
     cloudwatch,
     dynamodb,
     events,
-    iam,
+    iam_wire,
     lambdas,
     sagemaker,
     sagemaker_serverless,
@@ -64,7 +64,7 @@ def install_extensions() -> None:
     events.install()
     scheduler.install()
     cloudwatch.install()
-    iam.install()
+    iam_wire.install()
 
 
 CLOCK_PATH = "/_localaws/clock"

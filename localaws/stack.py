@@ -873,7 +873,7 @@ class Stack:
     ) -> dict[str, Any]:
         """Send an API Gateway (REST, proxy) event for `method path` to the routed Lambda; returns its response
         with `body` parsed when it is JSON. `caller` is the authenticated identity (see
-        `localaws.iam.authenticate_api_call`); authentication itself happens before this."""
+        `localaws.iam_wire.authenticate_api_call`); authentication itself happens before this."""
         route = self._route(method.upper(), path)
         if route is None:  # API Gateway's answer for a method or resource that does not exist
             return {

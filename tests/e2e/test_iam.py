@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localaws import iam
+from localaws import iam, iam_wire
 from localaws.local import LocalStack
 from tests.e2e.conftest import sleep_now
 
@@ -75,11 +75,49 @@ def test_a_wrong_secret_is_refused_as_a_signature_mismatch(local: LocalStack) ->
     wrong = iam.Keys(local.operator_keys.access_key_id, "not-the-secret")
     code, body = local.http("GET", "/status", keys=wrong)
     assert code == 403
-    assert body["message"].startswith(iam.SIGNATURE_MISMATCH)
+    assert body["message"].startswith(iam_wire.SIGNATURE_MISMATCH)
     unknown = iam.Keys("AKIAUNKNOWNKEY000000", "whatever")
     assert local.http("GET", "/status", keys=unknown) == (
         403,
         {"message": "The security token included in the request is invalid."},
+    )
+
+
+def signed_for(local: LocalStack, region: str, service: str) -> tuple[int, Any]:
+    """GET /status signed with the operator's keys for another credential scope."""
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    assert local.operator_keys
+    keys = local.operator_keys
+    request = AWSRequest(method="GET", url=f"{local.api_url}/status", data=b"")
+    SigV4Auth(Credentials(keys.access_key_id, keys.secret_access_key), service, region).add_auth(request)
+    sent = urllib.request.Request(request.url, headers=dict(request.headers.items()))
+    try:
+        with urllib.request.urlopen(sent, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_signature_scoped_to_another_region_or_service_is_refused_as_api_gateway_does(local: LocalStack) -> None:
+    assert signed_for(local, "us-east-1", "execute-api")[0] == 200
+    assert signed_for(local, "eu-west-1", "execute-api") == (
+        403,
+        {"message": "Credential should be scoped to a valid region, not 'eu-west-1'. "},
+    )
+    assert signed_for(local, "us-east-1", "sagemaker") == (
+        403,
+        {"message": "Credential should be scoped to correct service: 'execute-api'. "},
+    )
+    code, body = signed_for(local, "eu-west-1", "lambda")
+    assert code == 403 and body["message"] == (
+        "Credential should be scoped to a valid region, not 'eu-west-1'. "
+        "Credential should be scoped to correct service: 'execute-api'. "
     )
 
 

@@ -135,3 +135,39 @@ def test_schedules_are_authorised_on_their_group_and_name_not_on_star():
     arn = "arn:aws:scheduler:us-east-1:123456789012:schedule/planned/planned-wake-1"
     assert create.resources == [arn] and delete.resources == [arn]
     assert other.resources == ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/x"]
+
+
+@pytest.mark.parametrize(
+    ("service", "call"),
+    [
+        ("iam", lambda client: client.list_users()),
+        (
+            "sts",
+            lambda client: client.assume_role(RoleArn="arn:aws:iam::123456789012:role/x", RoleSessionName="session"),
+        ),
+        ("cloudformation", lambda client: client.describe_stacks()),
+    ],
+)
+def test_query_protocol_clients_get_access_denied_as_xml_they_can_parse(
+    emu: Emulator, service: str, call: object
+) -> None:
+    """CloudFormation, IAM and STS speak the Query protocol (botocore service models): a denial is the XML
+    ErrorResponse AWS sends, so botocore (and the AWS CLI) read its code and message, not a bare 400."""
+    keys = iam.create_user(emu.account, f"nobody-{service}", [allow("sagemaker:DescribeEndpoint", "*")])
+    with pytest.raises(ClientError) as denied:
+        call(emu.client_as(keys, service))  # type: ignore[operator]
+    error = denied.value.response["Error"]
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"].startswith(f"User: {keys.arn} is not authorized to perform: {service}:")
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_query_services_are_known_from_botocores_models() -> None:
+    from localaws.iam_wire import speaks_query
+
+    form = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    assert all(speaks_query(name, {}) for name in ("cloudformation", "iam", "sts", "sns"))
+    assert not any(speaks_query(name, form) for name in ("sagemaker", "dynamodb", "states", "lambda"))
+    # CloudWatch offers CBOR, JSON and Query: only a form is a Query request.
+    assert speaks_query("monitoring", form)
+    assert not speaks_query("monitoring", {"Content-Type": "application/cbor"})
