@@ -10,8 +10,10 @@ from typing import ClassVar
 import numpy as np
 
 from sleepwake.core import DailyCron, PlannerSettings, Policy, QuietHours
+from sleepwake.core.keep_warm import KeepWarmSettings
 from sleepwake_cli.simulate.engine import (
     Component,
+    Fallback,
     FallbackModel,
     Outcome,
     PolicyResult,
@@ -19,6 +21,7 @@ from sleepwake_cli.simulate.engine import (
     Sim,
     nearest_rank,
 )
+from sleepwake_cli.simulate.keep_warm import KeepWarmDriver
 from sleepwake_cli.simulate.trace import Request, Trace
 
 # Requests still waiting when the trace ends are followed this far (a Sunday-night request under a
@@ -93,6 +96,7 @@ class Settings:
     sleepwake: SleepwakeSettings = field(default_factory=SleepwakeSettings)
     fallback: FallbackModel = field(default_factory=FallbackModel)
     planner: PlannerSettings = field(default_factory=PlannerSettings)
+    keep_warm: KeepWarmSettings = field(default_factory=KeepWarmSettings)
     # Requests before the scored trace: what the planner (and the histogram peer) learn from at its start.
     history: tuple[datetime, ...] = ()
     price_per_hour: float = 0.20
@@ -123,6 +127,34 @@ class Simulated:
         self.horizon = trace.end + HORIZON
         self.outcomes: list[Outcome] = []
         self.waiting: list[Outcome] = []
+        self.fallback: Fallback | None = None
+        self.keep_warm: KeepWarmDriver | None = None
+
+    def use_fallback(self) -> Fallback:
+        """Give this policy the serverless fallback and the keep-warm option: the same for sleepwake and the peers,
+        so the comparison is fair."""
+        # Its own stream of draws: keeping it warm (fewer cold starts drawn) leaves the component's draws as they
+        # were, so keep-warm modes are compared on the same scale-ups.
+        stream = np.random.default_rng([self.settings.seed, 1, *map(ord, self.key)])
+        self.fallback = Fallback(self.sim, self.settings.fallback, stream)
+        self.keep_warm = KeepWarmDriver(
+            self.sim,
+            self.fallback,
+            self.settings.keep_warm,
+            self.settings.planner,
+            tuple(t for t in self.settings.history if t < self.trace.start),
+            self.settings.sleepwake.wake_tz,
+            lambda: self.comp.serving,
+        )
+        return self.fallback
+
+    def answer_by_fallback(self) -> Outcome:
+        """A request that met no capacity, answered by the fallback (a cold start included if it is cold)."""
+        assert self.fallback is not None
+        outcome = Outcome(self.sim.now, met_no_capacity=True, by_fallback=True, served_at=self.sim.now)
+        outcome.service_seconds = self.fallback.invoke()
+        self.outcomes.append(outcome)
+        return outcome
 
     # Hooks a policy overrides.
     def schedule(self) -> None:
@@ -146,10 +178,17 @@ class Simulated:
             if request.wake_lead_seconds is not None:
                 intent_at = max(self.trace.start, request.at - timedelta(seconds=request.wake_lead_seconds))
                 self.sim.at(intent_at, self.on_intent)
-            self.sim.at(request.at, self._arrive, request)
+            self.sim.at(request.at, self._arrival, request)
         self.schedule()
+        if self.keep_warm is not None:
+            self.keep_warm.schedule(self.trace.start, self.horizon)
         self.sim.run(self.trace.end, self.horizon, lambda: bool(self.waiting))
         return self._result()
+
+    def _arrival(self, request: Request) -> None:
+        if self.keep_warm is not None:
+            self.keep_warm.observe(self.sim.now)
+        self._arrive(request)
 
     def _arrive(self, request: Request) -> None:
         outcome = Outcome(self.sim.now)
@@ -168,11 +207,14 @@ class Simulated:
         self.on_invocation(self.sim.now)
 
     def fallback_cost(self) -> float:
-        return 0.0
+        return 0.0 if self.fallback is None else self.fallback.cost(self.trace.start, self.trace.end)
+
+    def keep_warm_cost(self) -> float:
+        return 0.0 if self.fallback is None else self.fallback.keep_warm_cost(self.trace.start, self.trace.end)
 
     def fallback_cold_starts(self) -> int:
         """Cold starts of the fallback a user request waited for (policies without a fallback: none)."""
-        return 0
+        return 0 if self.fallback is None else self.fallback.cold_starts_met
 
     def release_waiters(self) -> None:
         waiting, self.waiting = self.waiting, []
@@ -191,6 +233,7 @@ class Simulated:
             cost=instance_cost + fallback_cost,
             instance_cost=instance_cost,
             fallback_cost=fallback_cost,
+            keep_warm_cost=self.keep_warm_cost(),
             failed=sum(o.failed for o in self.outcomes),
             served_by_fallback=sum(o.by_fallback for o in self.outcomes),
             latency_p50_s=nearest_rank(latencies, 50),

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sleepwake.core import DailyCron
+from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
 from sleepwake_cli.simulate.charts import chart
 from sleepwake_cli.simulate.engine import FallbackModel, Provisioning, Span
 from sleepwake_cli.simulate.policies import Settings, SimulationError, SleepwakeSettings, simulate
@@ -204,6 +205,35 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="USD per GB-second of serverless compute (us-east-1 published price)",
     )
 
+    kw_defaults = KeepWarmSettings()
+    kw = p.add_argument_group("keeping the fallback warm (sleepwake.core.keep_warm; every policy with the fallback)")
+    kw.add_argument(
+        "--keep-warm",
+        choices=[m.value for m in KeepWarmMode],
+        default=kw_defaults.mode.value,
+        help="ping: a request every --ping-minutes while the component sleeps, in the hours users may come; "
+        "provisioned: ProvisionedConcurrency 1 scheduled over those hours; prewarm: a request at every sleep and "
+        "intent; none: only the pre-warm of an intent that starts a wake",
+    )
+    kw.add_argument(
+        "--ping-minutes",
+        type=_number(int, 1, 60),
+        default=kw_defaults.ping_minutes,
+        help="keep-warm ping interval; must be below --fallback-idle-evict to keep it warm",
+    )
+    kw.add_argument(
+        "--may-come",
+        type=_number(float, 0, 1),
+        default=kw_defaults.may_come,
+        help="keep warm where traffic was seen (within an hour) on at least this share of comparable days; 0: always",
+    )
+    kw.add_argument(
+        "--fallback-provisioned-price-gb-second",
+        type=_number(float, 0),
+        default=FallbackModel().provisioned_price_per_gb_second,
+        help="USD per GB-second of provisioned concurrency (an assumption: AWS's figure could not be read here)",
+    )
+
     out = p.add_argument_group("output")
     out.add_argument(
         "--out", type=_out_dir, default=Path("build/simulate"), help="folder for simulate.json and simulate.png"
@@ -345,6 +375,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         idle_evict_seconds=args.fallback_idle_evict,
         memory_gb=args.fallback_memory_gb,
         price_per_gb_second=args.fallback_price_gb_second,
+        provisioned_price_per_gb_second=args.fallback_provisioned_price_gb_second,
+    )
+    keep_warm = KeepWarmSettings(
+        mode=KeepWarmMode(args.keep_warm), ping_minutes=args.ping_minutes, may_come=args.may_come
     )
     prov = Provisioning(
         scale_up=args.scale_up,
@@ -361,6 +395,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         price_per_hour=args.price,
         long_wait_minutes=args.long_wait_minutes,
         slow_seconds=args.slow_seconds,
+        keep_warm=keep_warm,
         seed=args.seed,
     )
 

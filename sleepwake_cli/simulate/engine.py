@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -87,6 +88,13 @@ class FallbackModel:
     Price (aws.amazon.com/sagemaker/pricing, Serverless Inference, us-east-1): compute billed per millisecond at
     $0.0000200 per second per GB of configured memory, plus $0.016 per GB of data processed in and out; no
     per-request charge. Not re-checked from here: pass the options to use your region's figures.
+    Provisioned concurrency is billed per second per GB of memory while provisioned, plus the requests (same
+    page, "Serverless Inference with Provisioned Concurrency"); its per-second figure could not be read from
+    here: the default is an assumption, a quarter of the on-demand rate, the ratio AWS Lambda publishes
+    (provisioned $0.0000041667 vs on-demand $0.0000166667 per GB-second, aws.amazon.com/lambda/pricing). Requests
+    served on provisioned concurrency are billed at the on-demand rate here (the costlier reading).
+    A keep-warm ping is one request to the endpoint sent by a scheduled Lambda function: AWS Lambda, us-east-1,
+    $0.20 per million requests and $0.0000166667 per GB-second; 128 MB waiting for the answer.
     Silent in every source: how long an idle serverless endpoint stays warm (`idle_evict_seconds`, an assumption),
     and whether the cold start is billed (counted as billed here, the costlier reading).
     """
@@ -98,10 +106,14 @@ class FallbackModel:
     price_per_gb_second: float = 0.0000200
     price_per_gb_data: float = 0.016
     payload_mb: float = 0.16  # a 5 s clip, 16 kHz 16-bit mono WAV; the JSON answer is a few KB
+    provisioned_price_per_gb_second: float = 0.0000050
+    ping_lambda_gb: float = 0.125
+    lambda_price_per_gb_second: float = 0.0000166667
+    lambda_price_per_request: float = 0.0000002
 
 
 class Fallback:
-    """The fallback endpoint's warm/cold state and its bill."""
+    """The fallback endpoint's warm/cold state and its bill (user requests, keep-warm pings, provisioned time)."""
 
     def __init__(self, sim: Sim, model: FallbackModel, rng: np.random.Generator) -> None:
         self.sim, self.model, self.rng = sim, model, rng
@@ -112,29 +124,60 @@ class Fallback:
         self.cold_starts = 0
         self.cold_starts_met = 0  # cold starts at least one user request waited for
         self._met_ready_at: datetime | None = None
+        self.pings = 0
+        self.ping_billed_seconds = 0.0  # the pings' compute and the cold starts they started
+        self.provisioned: list[tuple[datetime, datetime]] = []
 
-    def _start_if_cold(self) -> None:
+    def _provisioned_now(self) -> bool:
+        now = self.sim.now
+        return any(a <= now < b for a, b in self.provisioned)
+
+    def _start_if_cold(self) -> float:
+        """Start a cold start if the endpoint is cold; returns the billed seconds of one it started (else 0)."""
         now = self.sim.now
         if self._ready_at is not None and now < self._ready_at:
-            return  # a cold start is under way
+            return 0.0  # a cold start is under way
         if self._warm_until is not None and now <= self._warm_until:
-            return
+            return 0.0
+        if self._provisioned_now():
+            return 0.0
         cold = self.model.cold_start.draw(self.rng)
         self.cold_starts += 1
         self.billed_seconds += cold
         self._ready_at = now + timedelta(seconds=cold)
         self._warm_until = self._ready_at + timedelta(seconds=self.model.idle_evict_seconds)
+        return cold
 
     def prewarm(self) -> None:
         """The asynchronous request /wake sends so the cold start overlaps the user's lead."""
         self._start_if_cold()
         self._note_use(self.model.latency_ms / 1000)
 
+    def ping(self) -> float:
+        """A keep-warm request from the scheduled pinger; billed as a request plus the pinger's Lambda.
+        Returns the seconds until its answer (a cold start included)."""
+        cold = self._start_if_cold()
+        wait = self.wait_seconds()
+        self._note_use(wait + self.model.latency_ms / 1000)
+        self.pings += 1
+        self.ping_billed_seconds += cold + self.model.latency_ms / 1000
+        return wait + self.model.latency_ms / 1000
+
+    def wait_seconds(self) -> float:
+        """How long a request sent now waits for a cold start under way (0 when warm or provisioned)."""
+        if self._ready_at is None or self._provisioned_now():
+            return 0.0
+        return max(0.0, (self._ready_at - self.sim.now).total_seconds())
+
+    def provision(self, start: datetime, end: datetime) -> None:
+        """ProvisionedConcurrency 1 from `start` to `end` (scheduled actions): warm throughout, billed throughout."""
+        if end > start:
+            self.provisioned.append((start, end))
+
     def invoke(self) -> float:
         """One request; returns its latency in seconds (a wait for a cold start included)."""
         self._start_if_cold()
-        assert self._ready_at is not None
-        wait = max(0.0, (self._ready_at - self.sim.now).total_seconds())
+        wait = self.wait_seconds()
         if wait > 0 and self._met_ready_at != self._ready_at:
             self._met_ready_at = self._ready_at
             self.cold_starts_met += 1
@@ -148,11 +191,26 @@ class Fallback:
         done = self.sim.now + timedelta(seconds=seconds)
         self._warm_until = max(self._warm_until or done, done + timedelta(seconds=self.model.idle_evict_seconds))
 
-    @property
-    def cost(self) -> float:
-        compute = self.billed_seconds * self.model.memory_gb * self.model.price_per_gb_second
-        data = self.requests * self.model.payload_mb / 1024 * self.model.price_per_gb_data
-        return compute + data
+    def provisioned_seconds(self, start: datetime, end: datetime) -> float:
+        return sum(max(0.0, (min(b, end) - max(a, start)).total_seconds()) for a, b in self.provisioned)
+
+    def keep_warm_cost(self, start: datetime, end: datetime) -> float:
+        """What keeping it warm cost: the pings (compute, data, the pinger's Lambda) and provisioned time."""
+        m = self.model
+        ping = (
+            self.ping_billed_seconds * m.memory_gb * m.price_per_gb_second
+            + self.pings * m.payload_mb / 1024 * m.price_per_gb_data
+            + self.pings
+            * (m.lambda_price_per_request + m.ping_lambda_gb * m.latency_ms / 1000 * m.lambda_price_per_gb_second)
+        )
+        return ping + self.provisioned_seconds(start, end) * m.memory_gb * m.provisioned_price_per_gb_second
+
+    def cost(self, start: datetime, end: datetime) -> float:
+        """The whole bill over [start, end): compute, data, and keeping it warm."""
+        m = self.model
+        compute = (self.billed_seconds - self.ping_billed_seconds) * m.memory_gb * m.price_per_gb_second
+        data = self.requests * m.payload_mb / 1024 * m.price_per_gb_data
+        return compute + data + self.keep_warm_cost(start, end)
 
 
 class Sim:
@@ -297,6 +355,14 @@ class Outcome:
         return self.met_no_capacity and not self.by_fallback
 
 
+def slot_counts(moments: list[datetime]) -> list[tuple[datetime, float]]:
+    """Requests per 5-minute slot, as CloudWatch's Invocations Sum at period 300 would report them."""
+    counts: Counter[datetime] = Counter()
+    for at in moments:
+        counts[at.replace(minute=at.minute - at.minute % 5, second=0, microsecond=0)] += 1
+    return sorted(counts.items())
+
+
 def nearest_rank(values: list[float], pct: float) -> float:
     """The pct-th percentile by nearest rank (an actual observed value; easy to check by hand)."""
     if not values:
@@ -333,3 +399,4 @@ class PolicyResult:
     fallback_cold_starts: int = 0  # fallback cold starts a user request waited for
     instance_cost: float = 0.0
     fallback_cost: float = 0.0
+    keep_warm_cost: float = 0.0  # part of fallback_cost: pings or provisioned concurrency

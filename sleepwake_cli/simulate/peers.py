@@ -11,7 +11,7 @@ from itertools import pairwise
 import numpy as np
 
 from sleepwake_cli.simulate.base import Settings, Simulated, firings
-from sleepwake_cli.simulate.engine import Fallback, Outcome
+from sleepwake_cli.simulate.engine import Outcome
 from sleepwake_cli.simulate.trace import Request, Trace
 
 
@@ -95,7 +95,7 @@ class HybridHistogram(Simulated):
 
     def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
         super().__init__(trace, settings, rng, serving=False)
-        self.fallback = Fallback(self.sim, settings.fallback, rng)
+        self.fallback = self.use_fallback()
         self.bins = [0] * self.RANGE_MINUTES
         self.out_of_range = 0
         self._last: datetime | None = None
@@ -139,9 +139,7 @@ class HybridHistogram(Simulated):
             self.outcomes.append(outcome)
             self.serve(outcome)
         else:
-            outcome = Outcome(self.sim.now, met_no_capacity=True, by_fallback=True, served_at=self.sim.now)
-            outcome.service_seconds = self.fallback.invoke()
-            self.outcomes.append(outcome)
+            self.answer_by_fallback()
             self.comp.scale_up(lambda: None)
         self._after_request()
 
@@ -164,6 +162,16 @@ class HybridHistogram(Simulated):
         self.sim.after(keep_alive * 60, self._unload, token)
 
     def _unload(self, token: int) -> None:
+        """Unload after the fallback is warm when the keep-warm mode pre-warms at a sleep (as sleepwake does)."""
+        if token != self._token or not self.comp.serving:
+            return
+        delay = 0.0 if self.keep_warm is None else self.keep_warm.on_sleep()
+        if delay > 0:
+            self.sim.after(delay, self._scale_down, token)
+        else:
+            self._scale_down(token)
+
+    def _scale_down(self, token: int) -> None:
         if token == self._token:
             self.comp.scale_down()
 
@@ -171,18 +179,13 @@ class HybridHistogram(Simulated):
         if token == self._token:
             self.comp.scale_up(lambda: None)
 
-    def fallback_cost(self) -> float:
-        return self.fallback.cost
-
-    def fallback_cold_starts(self) -> int:
-        return self.fallback.cold_starts_met
-
     def details(self) -> dict[str, object]:
         windows = self._windows()
         return {
             "windows_after_requests": dict(self.windows),
             "final_windows_minutes": None if windows is None else [round(w, 1) for w in windows],
             "idle_times_out_of_range": self.out_of_range,
+            "keep_warm": self.keep_warm.details() if self.keep_warm else {},
         }
 
 

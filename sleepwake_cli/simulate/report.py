@@ -206,7 +206,8 @@ def closing_note(results: list[PolicyResult], variants: list[Variant], settings:
             share = 100 * r.served_by_fallback / max(r.requests, 1)
             waits = (
                 f"{r.failed} failed; {r.served_by_fallback} of {plural(r.requests, 'request')} ({share:.1f} %) "
-                f"answered by the fallback (${r.fallback_cost:.2f}); latency p50 {fmt_wait(r.latency_p50_s)}, "
+                f"answered by the fallback (${r.fallback_cost:.2f}, keeping it warm ${r.keep_warm_cost:.2f} of it); "
+                f"latency p50 {fmt_wait(r.latency_p50_s)}, "
                 f"p95 {fmt_wait(r.latency_p95_s)}"
             )
         elif r.met_no_capacity == 0 and r.wait_max_s < 1:
@@ -293,6 +294,7 @@ def to_json(
             "saving_vs_always_on_pct": round(r.saving_pct, 2),
             "instance_cost_usd": round(r.instance_cost, 2),
             "fallback_cost_usd": round(r.fallback_cost, 4),
+            "keep_warm_cost_usd": round(r.keep_warm_cost, 4),
             "requests": r.requests,
             "failed": r.failed,
             "served_by_fallback": r.served_by_fallback,
@@ -338,6 +340,7 @@ def to_json(
             "seed": settings.seed,
             "sleepwake": asdict(settings.sleepwake),
             "fallback": {**asdict(settings.fallback), "cold_start": str(settings.fallback.cold_start)},
+            "keep_warm": {**asdict(settings.keep_warm), "mode": settings.keep_warm.mode.value},
         },
         "policies": [policy(r) for r in results],
         "sleepwake_settings": [{"setting": v.setting, "value": v.value, **policy(v.result, False)} for v in variants],

@@ -23,7 +23,7 @@ from sleepwake.core import (
     plan_day,
 )
 from sleepwake_cli.simulate.base import Settings, Simulated, SimulationError, firings
-from sleepwake_cli.simulate.engine import Fallback, Outcome
+from sleepwake_cli.simulate.engine import slot_counts
 from sleepwake_cli.simulate.trace import Request, Trace
 
 
@@ -126,6 +126,11 @@ class Sleepwake(Simulated):
         """Inside a window of a learned plan (only the planner policy has one)."""
         return False
 
+    def before_sleep(self) -> float:
+        """Seconds the sleep waits before setting the copies to 0: the fallback policies warm the fallback first
+        when the keep-warm mode says so, so nobody meets its cold start right after the copy goes."""
+        return 0.0
+
     def _sleep(self, trigger: str) -> None:
         planned = self.planned_awake()
         decision = decide_sleep(
@@ -142,6 +147,15 @@ class Sleepwake(Simulated):
             return
         self._ops += 1
         self._move(State.SLEEPING, op_id=f"sleep-{self._ops}", op_kind="sleep", reason=f"{trigger}: {decision.reason}")
+        delay = self.before_sleep()
+        if delay > 0:
+            self.sim.after(delay, self._copies_to_zero, self.record.op_id)
+        else:
+            self._copies_to_zero(self.record.op_id)
+
+    def _copies_to_zero(self, op_id: str | None) -> None:
+        if self.record.op_id != op_id or self.record.state != State.SLEEPING:
+            return  # a wake superseded the sleep meanwhile
         self.comp.scale_down()
         check = check_scale(self.comp.observed(), 0, 0.0, self.policy)
         if check.verdict == ScaleVerdict.REACHED:
@@ -161,7 +175,7 @@ class SleepwakeNaps(Sleepwake):
     def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
         super().__init__(trace, settings, rng)
         self.policy = settings.sleepwake.policy(settings.prov, naps=True)
-        self.fallback = Fallback(self.sim, settings.fallback, rng)
+        self.fallback = self.use_fallback()
         self._last_signal: datetime | None = None
         self._signals = 0
 
@@ -169,9 +183,7 @@ class SleepwakeNaps(Sleepwake):
         if self.comp.serving:
             super()._arrive(request)
             return
-        outcome = Outcome(self.sim.now, met_no_capacity=True, by_fallback=True, served_at=self.sim.now)
-        outcome.service_seconds = self.fallback.invoke()
-        self.outcomes.append(outcome)
+        self.answer_by_fallback()
         window = timedelta(seconds=self.settings.sleepwake.wake_signal_seconds)
         if self._last_signal is None or self.sim.now - self._last_signal >= window:
             self._last_signal = self.sim.now
@@ -179,16 +191,16 @@ class SleepwakeNaps(Sleepwake):
             self._wake("no_capacity")
 
     def on_intent(self) -> None:
-        if self._wake("intent"):
+        if self._wake("intent") and self.fallback is not None:
             self.fallback.prewarm()
+        elif self.keep_warm is not None:
+            self.keep_warm.on_intent()
 
-    def fallback_cost(self) -> float:
-        return self.fallback.cost
-
-    def fallback_cold_starts(self) -> int:
-        return self.fallback.cold_starts_met
+    def before_sleep(self) -> float:
+        return 0.0 if self.keep_warm is None else self.keep_warm.on_sleep()
 
     def details(self) -> dict[str, object]:
+        assert self.fallback is not None
         return {
             **super().details(),
             "fallback": {
@@ -196,16 +208,9 @@ class SleepwakeNaps(Sleepwake):
                 "cold_starts": self.fallback.cold_starts,
                 "billed_seconds": round(self.fallback.billed_seconds, 1),
                 "wake_signals": self._signals,
+                "keep_warm": self.keep_warm.details() if self.keep_warm else {},
             },
         }
-
-
-def slot_counts(moments: list[datetime]) -> list[tuple[datetime, float]]:
-    """Requests per 5-minute slot, as CloudWatch's Invocations Sum at period 300 would report them."""
-    counts: Counter[datetime] = Counter()
-    for at in moments:
-        counts[at.replace(minute=at.minute - at.minute % 5, second=0, microsecond=0)] += 1
-    return sorted(counts.items())
 
 
 class SleepwakePlanner(SleepwakeNaps):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
 from sleepwake_cli.main import main
 from sleepwake_cli.simulate.engine import FallbackModel, PolicyResult, Provisioning, Span
 from sleepwake_cli.simulate.policies import Settings, SleepwakeSettings, simulate
@@ -29,7 +30,8 @@ COLD = 12.0  # fallback cold start, seconds
 FALLBACK_MS = 2000.0
 
 
-def settings(**sleepwake: int) -> Settings:
+def settings(keep_warm: KeepWarmMode = KeepWarmMode.NONE, **sleepwake: int) -> Settings:
+    """The hand-made traces' settings; the fallback is left to go cold unless `keep_warm` says otherwise."""
     return Settings(
         prov=Provisioning(
             scale_up=Span(SCALE_UP, SCALE_UP),
@@ -42,11 +44,12 @@ def settings(**sleepwake: int) -> Settings:
         sleepwake=SleepwakeSettings(**sleepwake),  # type: ignore[arg-type]
         fallback=FallbackModel(cold_start=Span(COLD, COLD), latency_ms=FALLBACK_MS, idle_evict_seconds=600),
         price_per_hour=PRICE,
+        keep_warm=KeepWarmSettings(mode=keep_warm),
     )
 
 
-def run(tr: Trace, key: str, **sleepwake: int) -> PolicyResult:
-    return {r.key: r for r in simulate(tr, settings(**sleepwake))}[key]
+def run(tr: Trace, key: str, keep_warm: KeepWarmMode = KeepWarmMode.NONE, **sleepwake: int) -> PolicyResult:
+    return {r.key: r for r in simulate(tr, settings(keep_warm, **sleepwake))}[key]
 
 
 def test_a_request_while_asleep_is_answered_by_the_fallback_and_wakes_the_component() -> None:

@@ -46,7 +46,17 @@ def test_the_tail_is_in_the_table_the_json_and_the_note_for_every_policy(
 ) -> None:
     csv = tmp_path / "t.csv"
     csv.write_text("timestamp\n2025-05-06T09:00:00Z\n2025-05-06T09:00:30Z\n")
-    args = ["simulate", "--trace", str(csv), "--out", str(tmp_path), "--no-chart", "--no-variants"]
+    args = [
+        "simulate",
+        "--trace",
+        str(csv),
+        "--out",
+        str(tmp_path),
+        "--no-chart",
+        "--no-variants",
+        "--keep-warm",
+        "none",
+    ]
 
     assert main([*args, "--fallback-cold-start", "12"]) == 0
     stdout = capsys.readouterr().out
