@@ -461,11 +461,11 @@ class Stack:
         """Per-function Lambda container state for the shared layer (see `localaws.lambdas` on isolation)."""
         runner = self.emu.lambdas
         try:
-            from sleepwake import service, settings
+            from sleepwake import runtime, settings
         except ImportError:
             return
-        if hasattr(service, "_instance"):
-            runner.isolate("sleepwake.service", "_instance", lambda: None)
+        if hasattr(runtime, "_instance"):
+            runner.isolate("sleepwake.runtime", "_instance", lambda: None)
         try:
             from sleepwake.adapters import aws
         except ImportError:

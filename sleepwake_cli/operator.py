@@ -25,7 +25,13 @@ from typing import Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 from tqdm import tqdm
 
-from sleepwake import clock, service
+from sleepwake import clock
+from sleepwake.control.plane import ControlPlane
+from sleepwake.control.ports import Adapters
+from sleepwake.control.status import Status, is_ready
+from sleepwake.control.status import status as read_status
+from sleepwake.control.wake import WakeOutcome, request_wake
+from sleepwake.control.warmup import NotServing, warm_up
 from sleepwake.core import State, compact, iso
 from sleepwake.observability import logs_on_stderr
 from sleepwake.settings import Settings
@@ -63,7 +69,7 @@ class Operator:
 
     args: argparse.Namespace
     deployment: Deployment
-    plane: service.ControlPlane
+    plane: ControlPlane
     clock: StackClock
 
     def answer(self, data: dict[str, Any], text: str) -> None:
@@ -87,17 +93,17 @@ def _deployment(args: argparse.Namespace) -> Deployment:
 def _operator(args: argparse.Namespace) -> Operator:
     deployment = _deployment(args)
     settings = Settings.model_validate(deployment.environment())
-    adapters = service.Adapters.from_clients(settings, deployment.client, deployment.resource("dynamodb"))
-    return Operator(args, deployment, service.ControlPlane(settings, adapters), deployment.clock())
+    adapters = Adapters.from_clients(settings, deployment.client, deployment.resource("dynamodb"))
+    return Operator(args, deployment, ControlPlane(settings, adapters), deployment.clock())
 
 
 # ---- how things read ------------------------------------------------------------------------------------
-def status_json(status: service.Status) -> dict[str, Any]:
-    """The same document GET /status answers (one serialisation: `Status.as_json`)."""
-    return status.as_json()
+def status_json(status: Status) -> dict[str, Any]:
+    """The same document GET /status answers (one model, one serialisation)."""
+    return status.model_dump(mode="json")
 
 
-def status_text(status: service.Status) -> str:
+def status_text(status: Status) -> str:
     line = f"{status.state.value}: {status.current_copies}/{status.desired_copies} copies"
     if status.since:
         line += f", since {iso(status.since, 'seconds')}"
@@ -133,7 +139,7 @@ class Progress:
         self._last: tuple[Any, ...] | None = None
         self._last_line = float("-inf")
 
-    def show(self, status: service.Status, elapsed: float, at: Any) -> None:
+    def show(self, status: Status, elapsed: float, at: Any) -> None:
         eta = status.eta_seconds if status.state in HAS_ETA else None
         copies = f"{status.current_copies}/{status.desired_copies} copies"
         detail = f"{copies}, " + (f"ETA ~{eta}s, " if eta is not None else "") + f"{elapsed:.0f}s elapsed"
@@ -156,18 +162,18 @@ class Progress:
 @dataclass
 class Waited:
     outcome: str  # what `check` said, or "timed_out"
-    status: service.Status
+    status: Status
     elapsed: float  # seconds on the stack's clock
 
 
-def _wait(op: Operator, what: str, timeout: float, check: Callable[[service.Status], str | None]) -> Waited:
+def _wait(op: Operator, what: str, timeout: float, check: Callable[[Status], str | None]) -> Waited:
     """Poll until `check(status)` names an outcome or `timeout` seconds pass on the stack's clock; Ctrl-C
     raises Interrupted (the operation goes on)."""
     started = op.clock.now()
     progress = Progress(what)
     try:
         while True:
-            status = op.plane.status()
+            status = read_status(op.plane)
             at = op.clock.now()
             elapsed = (at - started).total_seconds()
             progress.show(status, elapsed, at)
@@ -183,7 +189,7 @@ def _wait(op: Operator, what: str, timeout: float, check: Callable[[service.Stat
 
 
 # ---- wake -----------------------------------------------------------------------------------------------
-def _wake_started(outcome: service.WakeOutcome) -> dict[str, Any]:
+def _wake_started(outcome: WakeOutcome) -> dict[str, Any]:
     kind = "started" if outcome.started else "ready" if outcome.state == State.READY else "joined"
     return {
         "outcome": kind,
@@ -205,7 +211,7 @@ def _wake_sentence(data: dict[str, Any]) -> str:
     )
 
 
-def _wake_check(status: service.Status) -> str | None:
+def _wake_check(status: Status) -> str | None:
     if status.state == State.READY:
         return "ready"
     if status.state in (State.FAILED, State.ASLEEP, State.SLEEPING):
@@ -243,7 +249,7 @@ def _await_wake(op: Operator, head: dict[str, Any]) -> int:
 
 
 def cmd_wake(op: Operator) -> int:
-    outcome = op.plane.request_wake(reason=op.args.reason, source="cli", keep_awake_minutes=op.args.keep_awake)
+    outcome = request_wake(op.plane, reason=op.args.reason, source="cli", keep_awake_minutes=op.args.keep_awake)
     head = _wake_started(outcome)
     if not op.args.wait:
         op.answer(head, _wake_sentence(head))
@@ -292,7 +298,7 @@ def _await_sleep(op: Operator, head: dict[str, Any]) -> int:
     sfn = op.deployment.client("stepfunctions")
     found: dict[str, Any] = {}
 
-    def check(_: service.Status) -> str | None:
+    def check(_: Status) -> str | None:
         found.update(sfn.describe_execution(executionArn=head["execution"]))
         return None if found["status"] == "RUNNING" else found["status"]
 
@@ -307,7 +313,7 @@ def _await_sleep(op: Operator, head: dict[str, Any]) -> int:
         )
         return TIMED_OUT
     outcome, reason = _sleep_result(found)
-    status = op.plane.status() if outcome == "asleep" else waited.status  # the execution ends after the record
+    status = read_status(op.plane) if outcome == "asleep" else waited.status  # the execution ends after the record
     data |= {"outcome": outcome, "reason": reason, "status": status_json(status)}
     if outcome == "asleep":
         op.answer(data, f"asleep: {reason}\n  {status_text(status)}")
@@ -330,8 +336,8 @@ def cmd_sleep(op: Operator) -> int:
 def cmd_warmup(op: Operator) -> int:
     """Sends nothing to a component with no serving copy: that request would fail with no capacity, trip the
     no-capacity alarm and so start a wake, which is `sleepwake wake`'s job, done on purpose."""
-    if not op.plane.is_ready():
-        status = op.plane.status()
+    if not is_ready(op.plane):
+        status = read_status(op.plane)
         reason = (
             f"{op.plane.ic} has no serving copy ({status.state.value}, {status.current_copies}/"
             f"{status.desired_copies} copies); a request now would fail with no capacity and trip the "
@@ -340,8 +346,8 @@ def cmd_warmup(op: Operator) -> int:
         op.answer({"outcome": "skipped", "reason": reason, "status": status_json(status)}, f"not sent: {reason}")
         return SKIPPED
     try:
-        result = op.plane.warm_up(invocations=op.args.invocations)
-    except service.NotServing as error:  # the copy went away between the check and the request
+        result = warm_up(op.plane, invocations=op.args.invocations)
+    except NotServing as error:  # the copy went away between the check and the request
         reason = f"{error}; that failed request trips the no-capacity alarm, which starts a wake"
         op.answer({"outcome": "failed", "reason": reason}, f"warm-up failed: {reason}")
         return FAILED
@@ -380,7 +386,7 @@ def cmd_fire_schedule(op: Operator) -> int:
     head |= {
         "outcome": "started" if body.get("started") else "ready" if body["state"] == State.READY.value else "joined",
         "state": body["state"],
-        "eta_seconds": op.plane.status().eta_seconds,
+        "eta_seconds": read_status(op.plane).eta_seconds,
         "execution": body.get("execution"),
         "reason": body.get("reason"),
     }
@@ -392,7 +398,7 @@ def cmd_fire_schedule(op: Operator) -> int:
 
 # ---- wiring ---------------------------------------------------------------------------------------------
 def cmd_status(op: Operator) -> int:
-    status = op.plane.status()
+    status = read_status(op.plane)
     op.answer(status_json(status), status_text(status))
     return OK
 

@@ -4,7 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sleepwake import service
+from sleepwake import runtime
+from sleepwake.control import steps
 from sleepwake.events import CheckCopyInput
 from sleepwake.observability import logger, metrics, tracer
 
@@ -14,6 +15,10 @@ from sleepwake.observability import logger, metrics, tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = CheckCopyInput.model_validate(event)
-    return service.from_environment().check_copies(
-        op_id=step.op_id, target=step.target, started_at=step.started_at, poll_seconds=step.poll_seconds
+    return steps.check_copies(
+        runtime.plane(),
+        op_id=step.op_id,
+        target=step.target,
+        started_at=step.started_at,
+        poll_seconds=step.poll_seconds,
     )

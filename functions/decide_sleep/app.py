@@ -4,7 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sleepwake import service
+from sleepwake import runtime
+from sleepwake.control.sleep import decide_and_claim_sleep
 from sleepwake.events import DecideSleepInput
 from sleepwake.observability import logger, metrics, tracer
 
@@ -14,6 +15,6 @@ from sleepwake.observability import logger, metrics, tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = DecideSleepInput.model_validate(event)
-    return service.from_environment().decide_and_claim_sleep(
-        trigger=step.trigger, force=step.force, execution_name=step.execution_name
+    return decide_and_claim_sleep(
+        runtime.plane(), trigger=step.trigger, force=step.force, execution_name=step.execution_name
     )

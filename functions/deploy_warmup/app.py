@@ -19,7 +19,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sleepwake import service
+from sleepwake import runtime
+from sleepwake.control.deploy import check_endpoint, settle
+from sleepwake.control.fallback import warm_fallback
+from sleepwake.control.status import is_ready
+from sleepwake.control.warmup import warm_up
 from sleepwake.observability import logger, metrics, tracer
 
 
@@ -30,12 +34,12 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
     if (event.get("ResourceProperties") or {}).get("Target") == "fallback":
         data = _warm_fallback() if event["RequestType"] in ("Create", "Update") else data
     elif event["RequestType"] in ("Create", "Update"):
-        plane = service.from_environment()
+        plane = runtime.plane()
         try:
-            if plane.is_ready():
-                result = plane.warm_up()
+            if is_ready(plane):
+                result = warm_up(plane)
                 lat = result.latencies_ms
-                plane.settle(reason="post-deploy warm-up", latencies_ms=lat)
+                settle(plane, reason="post-deploy warm-up", latencies_ms=lat)
                 data = {
                     "Result": "warm",
                     "LatenciesMs": ",".join(f"{v:.0f}" for v in lat),
@@ -43,7 +47,7 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
                     f"median {statistics.median(lat):.0f} ms, last {lat[-1]:.0f} ms",
                 }
             else:
-                plane.settle(reason="deployed with no serving copy")
+                settle(plane, reason="deployed with no serving copy")
                 data = {
                     "Result": "skipped",
                     "LatenciesMs": "",
@@ -53,7 +57,7 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
             logger.exception("post-deploy warm-up failed")
             data = {"Result": "failed", "LatenciesMs": "", "Summary": f"warm-up failed: {error}"[:400]}
         # After the warm-up, so the record it adds the warnings to already says what the copies do.
-        found = plane.check_endpoint()
+        found = check_endpoint(plane)
         warnings = " | ".join(found)[:1000] if found else "none"
     data["Warnings"] = warnings  # always present: the DeployWarnings output reads it
     logger.info("post-deploy warm-up", extra=data)
@@ -72,7 +76,7 @@ def _warm_fallback() -> dict[str, str]:
     """PostDeployFallbackWarmup: one request to the serverless fallback, so its first cold start is the deploy's,
     not a user's. Reported, not fatal, like the component's warm-up."""
     try:
-        result = service.from_environment().warm_fallback()
+        result = warm_fallback(runtime.plane())
     except Exception as error:
         logger.exception("fallback warm-up failed")
         return {"Result": "failed", "LatenciesMs": "", "Summary": f"fallback warm-up failed: {error}"[:400]}

@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sleepwake import service
+from sleepwake import runtime
+from sleepwake.control.execution_end import on_execution_end
 from sleepwake.core import EndedExecution
 from sleepwake.events import ExecutionStatusChange
 from sleepwake.observability import logger, metrics, tracer
@@ -22,7 +23,7 @@ ENDED = ("FAILED", "TIMED_OUT", "ABORTED")
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = ExecutionStatusChange.model_validate(event).detail
-    plane = service.from_environment()
+    plane = runtime.plane()
     kinds: dict[str, Literal["wake", "sleep"]] = {
         plane.settings.wake_state_machine_arn: "wake",
         plane.settings.sleep_state_machine_arn: "sleep",
@@ -38,4 +39,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         error=change.error,
         cause=change.cause,
     )
-    return plane.on_execution_end(ended)
+    return on_execution_end(plane, ended)

@@ -4,7 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sleepwake import service
+from sleepwake import runtime
+from sleepwake.control.plan import make_plan
 from sleepwake.events import PlanRequest
 from sleepwake.observability import logger, metrics, tracer
 
@@ -14,7 +15,7 @@ from sleepwake.observability import logger, metrics, tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = PlanRequest.model_validate(event or {})
-    outcome = service.from_environment().make_plan(days=request.days)
+    outcome = make_plan(runtime.plane(), days=request.days)
     return {
         "mode": outcome.mode,
         "history_points": outcome.history_points,

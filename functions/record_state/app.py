@@ -7,7 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sleepwake import service
+from sleepwake import runtime
+from sleepwake.control.steps import transition
 from sleepwake.events import RecordStateInput
 from sleepwake.observability import logger, metrics, tracer
 
@@ -17,7 +18,5 @@ from sleepwake.observability import logger, metrics, tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = RecordStateInput.model_validate(event)
-    record = service.from_environment().transition(
-        op_id=step.op_id, to=step.to, error=step.error, latencies_ms=step.latencies_ms
-    )
+    record = transition(runtime.plane(), op_id=step.op_id, to=step.to, error=step.error, latencies_ms=step.latencies_ms)
     return {"state": record.state.value, "version": record.version}

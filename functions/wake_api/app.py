@@ -5,7 +5,6 @@ every error leaves as a 4xx JSON body with a message that says what is wrong (a 
 refused to start the wake, after the claim was released, so nothing is left half done).
 """
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -14,7 +13,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from sleepwake import service
+from sleepwake import runtime
+from sleepwake.control.fallback import prewarm_fallback
+from sleepwake.control.status import status as read_status
+from sleepwake.control.wake import WakeStartFailed, request_wake
 from sleepwake.core import State
 from sleepwake.observability import logger, metrics, tracer
 
@@ -42,29 +44,6 @@ class WakeResponse(BaseModel):
     reason: str
 
 
-class StatusResponse(BaseModel):
-    state: State
-    desired_copies: int
-    current_copies: int
-    since: datetime | None
-    eta_seconds: int
-    last_error: str | None
-    lease_until: datetime | None
-    execution: str | None
-    warnings: list[str] = Field(description="What the last deploy found wrong with the setup; [] when nothing")
-    next_planned_wake: datetime | None = Field(
-        default=None, description="The next wake of the learned plan (null in crons mode or without a learned plan)"
-    )
-    next_planned_sleep: datetime | None = Field(
-        default=None, description="When the planned window now open (or the next one) ends"
-    )
-    schedule: str = Field(default="crons", description="Which schedule applies today, and why")
-    fallback: dict[str, Any] | None = Field(
-        default=None,
-        description="The serverless fallback: endpoint, invocations_last_<N>_minutes, used_recently; null if none",
-    )
-
-
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"message": message, **extra})
 
@@ -73,10 +52,10 @@ def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
 @tracer.capture_method
 def wake(body: Annotated[WakeRequest | None, Body()] = None) -> Response[dict[str, Any]]:
     request = body or WakeRequest()
-    plane = service.from_environment()
-    outcome = plane.request_wake(reason=request.reason, source="api", keep_awake_minutes=request.keep_awake_minutes)
+    plane = runtime.plane()
+    outcome = request_wake(plane, reason=request.reason, source="api", keep_awake_minutes=request.keep_awake_minutes)
     if outcome.started:  # a wake is on its way: warm the fallback meanwhile (asynchronous, never fails the call)
-        plane.prewarm_fallback()
+        prewarm_fallback(plane)
     answer = WakeResponse(
         state=outcome.state, eta_seconds=outcome.eta_seconds, execution=outcome.execution, reason=outcome.reason
     )
@@ -90,8 +69,7 @@ def wake(body: Annotated[WakeRequest | None, Body()] = None) -> Response[dict[st
 @app.get("/status")
 @tracer.capture_method
 def status() -> dict[str, Any]:
-    current = service.from_environment().status()
-    return StatusResponse(**current.as_json()).model_dump(mode="json")
+    return read_status(runtime.plane()).model_dump(mode="json")
 
 
 def _problem(error: dict[str, Any]) -> dict[str, str]:
@@ -112,8 +90,8 @@ def invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
     )
 
 
-@app.exception_handler(service.WakeStartFailed)
-def wake_not_started(error: service.WakeStartFailed) -> Response[dict[str, Any]]:
+@app.exception_handler(WakeStartFailed)
+def wake_not_started(error: WakeStartFailed) -> Response[dict[str, Any]]:
     return _error(503, f"the wake could not be started, nothing was changed; retry: {error}")
 
 

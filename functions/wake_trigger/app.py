@@ -4,7 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sleepwake import service
+from sleepwake import runtime
+from sleepwake.control.wake import request_wake, scheduled_wake
 from sleepwake.events import AlarmStateChange, ScheduledWake
 from sleepwake.observability import logger, metrics, tracer
 
@@ -13,17 +14,17 @@ from sleepwake.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    plane = service.from_environment()
+    plane = runtime.plane()
     if "detail-type" in event:
         alarm = AlarmStateChange.model_validate(event)
         if not alarm.entered_alarm:
             logger.info("alarm left ALARM; nothing to do", extra={"alarm": alarm.alarm_name})
             return {"started": False, "reason": "alarm not in ALARM state"}
-        outcome = plane.request_wake(reason=f"no-capacity alarm {alarm.alarm_name}", source="alarm")
+        outcome = request_wake(plane, reason=f"no-capacity alarm {alarm.alarm_name}", source="alarm")
     else:
         scheduled = ScheduledWake.model_validate(event)
         # The morning cron steps aside on a day the learned plan governs (None); a planned wake always acts.
-        found = plane.scheduled_wake(source=scheduled.source, reason=scheduled.reason)
+        found = scheduled_wake(plane, source=scheduled.source, reason=scheduled.reason)
         if found is None:
             return {"started": False, "reason": "the learned schedule applies today; the planned wakes replace this"}
         outcome = found

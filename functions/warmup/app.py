@@ -7,7 +7,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sleepwake import service
+from sleepwake import runtime
+from sleepwake.control.fallback import warm_fallback
+from sleepwake.control.warmup import warm_up
 from sleepwake.events import WarmupInput
 from sleepwake.observability import logger, metrics, tracer
 
@@ -17,6 +19,6 @@ from sleepwake.observability import logger, metrics, tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = WarmupInput.model_validate(event)
-    plane = service.from_environment()
-    result = plane.warm_fallback() if step.target == "fallback" else plane.warm_up(invocations=step.invocations)
+    plane = runtime.plane()
+    result = warm_fallback(plane) if step.target == "fallback" else warm_up(plane, invocations=step.invocations)
     return {"latencies_ms": result.latencies_ms, "warm": result.warm, "reason": result.reason}

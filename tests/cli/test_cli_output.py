@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import TypeAdapter
 
-from sleepwake import clock, service
+from sleepwake import clock
+from sleepwake.control.status import Status
 from sleepwake.core import State, iso
 from sleepwake.observability import logger
 from sleepwake_cli.main import main
@@ -43,8 +44,17 @@ class Terminal(io.StringIO):
         return True
 
 
-def _status(state: State, current: int, eta: int) -> service.Status:
-    return service.Status(state, 1, current, MOMENT, eta, None, None, None)
+def _status(state: State, current: int, eta: int) -> Status:
+    return Status(
+        state=state,
+        desired_copies=1,
+        current_copies=current,
+        since=MOMENT,
+        eta_seconds=eta,
+        last_error=None,
+        lease_until=None,
+        execution=None,
+    )
 
 
 def test_wait_progress_on_a_terminal_is_a_bar_with_state_copies_eta_and_elapsed():

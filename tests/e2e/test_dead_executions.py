@@ -11,7 +11,7 @@ from typing import Any
 from moto.sns.models import sns_backends
 
 from localaws.local import LocalStack
-from sleepwake import service
+from sleepwake.control import steps
 from tests.e2e.conftest import sleep_now
 
 
@@ -55,14 +55,14 @@ def test_a_stopped_wake_is_recorded_failed_and_the_next_wake_starts_a_new_execut
 def test_a_wake_that_dies_of_a_runtime_error_is_recorded_and_notified(local, monkeypatch):
     """A States.Runtime error skips every Catch: a check whose answer lacks the verdict the ASL selects."""
     sleep_now(local)
-    real = service.ControlPlane.check_copies
-    monkeypatch.setattr(service.ControlPlane, "check_copies", lambda self, **kw: {"broken": True})
+    real = steps.check_copies
+    monkeypatch.setattr(steps, "check_copies", lambda plane, **kw: {"broken": True})
     code, body = local.wake(reason="will break")
     assert code == 202
     execution = local.emu.wait_for_execution(body["execution"], timeout=900)
     assert execution["status"] == "FAILED"
     assert execution["error"] == "States.Runtime"
-    monkeypatch.setattr(service.ControlPlane, "check_copies", real)
+    monkeypatch.setattr(steps, "check_copies", real)
     with local.emu.clock.paused():
         assert _within_wall_seconds(lambda: local.status()["state"] == "failed"), local.status()
         assert "States.Runtime" in local.status()["last_error"]

@@ -13,12 +13,14 @@ import boto3
 from localaws import iam
 from localaws.demo import Night, Timeline
 from localaws.local import LocalStack
-from sleepwake import service
 from sleepwake.adapters.autoscaling import CopyScaling
 from sleepwake.adapters.cloudwatch import ComponentMetrics
 from sleepwake.adapters.sagemaker import InferenceComponents, Runtime
 from sleepwake.adapters.state_table import StateTable
 from sleepwake.adapters.stepfunctions import Executions
+from sleepwake.control.plane import ControlPlane
+from sleepwake.control.ports import Adapters
+from sleepwake.control.wake import WakeOutcome, request_wake
 from sleepwake.settings import Settings
 from tests.e2e.conftest import scale_ups, sleep_now
 
@@ -86,12 +88,12 @@ def test_wakes_racing_from_separate_lambda_containers_start_one_wake(local):
     # Each container calls AWS as the function does: with the function's role (IAM is enforced).
     keys = iam.SESSIONS.keys(local.emu.account, function["Role"], function["FunctionName"])
 
-    def container_wakes(i: int) -> service.WakeOutcome:
+    def container_wakes(i: int) -> WakeOutcome:
         emu = local.emu
         dynamodb = boto3.resource("dynamodb", region_name=emu.region, endpoint_url=emu.endpoint_url, **keys.boto())
-        plane = service.ControlPlane(
+        plane = ControlPlane(
             settings,
-            service.Adapters(
+            Adapters(
                 components=InferenceComponents(emu.client_as(keys, "sagemaker")),
                 runtime=Runtime(emu.client_as(keys, "sagemaker-runtime")),
                 scaling=CopyScaling(emu.client_as(keys, "application-autoscaling")),
@@ -101,7 +103,7 @@ def test_wakes_racing_from_separate_lambda_containers_start_one_wake(local):
             ),
         )
         start.wait()
-        return plane.request_wake(reason=f"container {i}", source="api", keep_awake_minutes=30)
+        return request_wake(plane, reason=f"container {i}", source="api", keep_awake_minutes=30)
 
     with ThreadPoolExecutor(max_workers=callers) as pool:
         outcomes = list(pool.map(container_wakes, range(callers)))

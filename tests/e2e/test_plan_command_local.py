@@ -12,7 +12,7 @@ import pytest
 from localaws.demo import ET
 from localaws.demo_planner import office_hours, seed_history
 from localaws.local import LocalStack
-from sleepwake import service
+from sleepwake import runtime
 from sleepwake_cli.main import main
 
 START = datetime(2026, 11, 25, 6, 0, tzinfo=ET).astimezone(UTC)  # a Wednesday morning
@@ -29,7 +29,7 @@ def test_sleepwake_plan_prints_the_learned_week_writes_the_heatmap_and_applies_t
         # No environment changes: the deployment file says where the stack is and whose keys sign. (A
         # monkeypatched variable would be "restored" after the emulator restored its own, leaking the dead
         # emulator's endpoint into later tests.)
-        service.reset()
+        runtime.reset()
         out = io.StringIO()
         with contextlib.redirect_stdout(out), local.clock.paused():
             code = main(["plan", "--deployment-file", str(deployment), "--out", str(tmp_path), "--apply"])
@@ -45,4 +45,4 @@ def test_sleepwake_plan_prints_the_learned_week_writes_the_heatmap_and_applies_t
 @pytest.fixture(autouse=True)
 def _forget_the_cli_plane():
     yield
-    service.reset()
+    runtime.reset()

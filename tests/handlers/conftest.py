@@ -12,11 +12,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sleepwake import clock, service
+from sleepwake import clock, runtime
 from sleepwake.adapters.cloudwatch import ComponentMetrics
 from sleepwake.adapters.sagemaker import Invocation, NoCapacityError
 from sleepwake.adapters.state_table import StateTable
 from sleepwake.adapters.stepfunctions import Executions
+from sleepwake.control.plane import ControlPlane
+from sleepwake.control.ports import Adapters
 from sleepwake.core import ICStatus, ObservedCopies
 from sleepwake.core.endpoint import VariantScaling
 from sleepwake.settings import Settings
@@ -73,7 +75,7 @@ class FakeScaling:
 
 @dataclass
 class Stack:
-    plane: service.ControlPlane
+    plane: ControlPlane
     component: FakeComponent
     runtime: FakeRuntime
     scaling: FakeScaling
@@ -116,28 +118,28 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        service.reset()
+        runtime.reset()
         settings = Settings()  # type: ignore[call-arg]
         component = FakeComponent()
-        runtime = FakeRuntime(component)
+        fake_runtime = FakeRuntime(component)
         scaling = FakeScaling()
-        adapters = service.Adapters(
+        adapters = Adapters(
             components=component,  # type: ignore[arg-type]
-            runtime=runtime,  # type: ignore[arg-type]
+            runtime=fake_runtime,  # type: ignore[arg-type]
             scaling=scaling,  # type: ignore[arg-type]
             table=StateTable(table),
             executions=Executions(sfn),
             metrics=ComponentMetrics(boto3.client("cloudwatch", region_name=REGION)),
         )
-        plane = service.ControlPlane(settings, adapters)
-        service.install(plane)
+        plane = ControlPlane(settings, adapters)
+        runtime.install(plane)
         now = [NIGHT]
         clock.use(lambda: now[0], lambda seconds: None)
         try:
-            yield Stack(plane, component, runtime, scaling, sfn, wake_arn, table, now)
+            yield Stack(plane, component, fake_runtime, scaling, sfn, wake_arn, table, now)
         finally:
             clock.reset()
-            service.reset()
+            runtime.reset()
 
 
 def api_event(base: str, **changes: Any) -> dict[str, Any]:

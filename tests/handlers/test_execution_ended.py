@@ -9,6 +9,7 @@ from moto.sns.models import sns_backends
 
 from sleepwake.adapters.cloudwatch import Alarms
 from sleepwake.adapters.sns import Notifications
+from sleepwake.control.wake import request_wake
 from sleepwake.core import State
 from sleepwake.settings import Settings
 from tests.conftest import LambdaContext, load_event, load_handler
@@ -56,7 +57,7 @@ def _event_for(stack, name: str, status: str = "ABORTED") -> dict:
 
 
 def test_a_stopped_wake_is_recorded_failed_rearms_the_alarm_and_notifies_once(wired):
-    outcome = wired.plane.request_wake(reason="test", source="api")
+    outcome = request_wake(wired.plane, reason="test", source="api")
     name = outcome.execution.rsplit(":", 1)[1]
     event = _event_for(wired, name)
     assert execution_ended.handler(event, LambdaContext())["recorded"] is True
@@ -72,7 +73,7 @@ def test_a_stopped_wake_is_recorded_failed_rearms_the_alarm_and_notifies_once(wi
 
 
 def test_a_wake_that_is_no_longer_the_recorded_one_is_notified_but_not_recorded(wired):
-    wired.plane.request_wake(reason="test", source="api")
+    request_wake(wired.plane, reason="test", source="api")
     before = wired.plane.aws.table.get(IC)
     result = execution_ended.handler(_event_for(wired, "wake-of-long-ago", "FAILED"), LambdaContext())
     assert (result["recorded"], result["notified"]) == (False, True)

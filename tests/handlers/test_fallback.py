@@ -11,8 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from sleepwake import service
+from sleepwake import runtime
 from sleepwake.adapters.sagemaker import Invocation, InvocationError
+from sleepwake.control.plane import ControlPlane
 from sleepwake.core import ICStatus
 from sleepwake.settings import Settings
 from tests.conftest import LambdaContext, load_handler
@@ -55,8 +56,8 @@ def with_fallback(stack: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     stack.runtime.invoke_endpoint = fallback.invoke_endpoint
     adapters = stack.plane.aws
     adapters.functions = functions
-    plane = service.ControlPlane(Settings(), adapters)  # type: ignore[call-arg]
-    service.install(plane)
+    plane = ControlPlane(Settings(), adapters)  # type: ignore[call-arg]
+    runtime.install(plane)
     stack.plane = plane
     return stack, functions, fallback
 

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 
-from sleepwake import service
+from sleepwake import runtime
 from sleepwake.adapters.scheduler import PlannedWakes
+from sleepwake.control.plane import ControlPlane
+from sleepwake.control.status import status as read_status
 from sleepwake.core import State, StateRecord
 from tests.conftest import LambdaContext, load_event, load_handler
 from tests.handlers.conftest import IC, api_event
@@ -71,8 +73,8 @@ def learned(stack: Any) -> Any:
         }
     )
     stack.plane.aws.schedules = PlannedWakes(scheduler)
-    stack.plane = service.ControlPlane(settings, stack.plane.aws)
-    service.install(stack.plane)
+    stack.plane = ControlPlane(settings, stack.plane.aws)
+    runtime.install(stack.plane)
     stack.now[0] = PLAN_TIME
     return stack
 
@@ -115,7 +117,7 @@ def test_planning_again_creates_nothing_twice_and_the_crons_mode_deletes_the_lef
     again = run_plan_job()
     assert (len(first["created"]), again["created"], again["deleted"]) == (2, [], [])
     crons = learned.plane.settings.model_copy(update={"schedule_mode": "crons"})
-    service.install(service.ControlPlane(crons, learned.plane.aws))
+    runtime.install(ControlPlane(crons, learned.plane.aws))
     result = run_plan_job()
     assert sorted(result["deleted"]) == sorted(first["created"]) and result["created"] == []
     assert planned_schedules() == []
@@ -211,17 +213,17 @@ def test_status_shows_the_next_planned_wake_and_sleep(learned):
     assert datetime.fromisoformat(body["next_planned_sleep"]) == at_et(12, 0)
     assert body["schedule"].startswith("learned: learned from 10 days")
     learned.now[0] = at_et(10, 0)  # inside the window: the next wake is tomorrow's, the sleep this one's end
-    status = learned.plane.status()
+    status = read_status(learned.plane)
     assert (status.next_planned_wake, status.next_planned_sleep) == (at_et(8, 40, day=25), at_et(12, 0))
 
 
 def test_learned_mode_without_a_fallback_keeps_the_crons_and_says_why(learned):
     """Naps outside the planned windows would fail the users the plan did not expect: no fallback, no plan."""
     settings = learned.plane.settings.model_copy(update={"fallback_endpoint_name": ""})
-    learned.plane = service.ControlPlane(settings, learned.plane.aws)
-    service.install(learned.plane)
+    learned.plane = ControlPlane(settings, learned.plane.aws)
+    runtime.install(learned.plane)
 
     result = run_plan_job()
 
     assert result["mode"] == "crons" and result["created"] == []
-    assert "needs a fallback endpoint" in learned.plane.status().schedule
+    assert "needs a fallback endpoint" in read_status(learned.plane).schedule

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from sleepwake.control.wake import request_wake
 from sleepwake.core import State, StateRecord
 from tests.conftest import LambdaContext, load_event, load_handler
 from tests.handlers.conftest import IC
@@ -15,7 +16,7 @@ check_copy = load_handler("check_copy")
 
 
 def first_poll(stack) -> int:
-    outcome = stack.plane.request_wake(reason="test", source="api")
+    outcome = request_wake(stack.plane, reason="test", source="api")
     assert outcome.started
     execution = stack.sfn.describe_execution(executionArn=outcome.execution)
     return int(json.loads(execution["input"])["first_poll_seconds"])
@@ -44,7 +45,7 @@ def test_when_the_endpoint_cannot_be_read_the_time_asleep_decides_and_the_wake_s
 @pytest.mark.parametrize(("elapsed", "wait"), [(30, 5), (100, 5), (150, 6), (400, 16)])
 def test_each_check_says_how_long_to_wait_before_the_next(stack, elapsed, wait):
     stack.component.instances = 1
-    stack.plane.request_wake(reason="test", source="api")
+    request_wake(stack.plane, reason="test", source="api")
     stack.component.desired = 1  # the copy count is set; the copy is on its way
     event = load_event("check_copy")
     started = stack.now[0] - timedelta(seconds=elapsed)

@@ -7,6 +7,8 @@ from datetime import timedelta
 import boto3
 import pytest
 
+from sleepwake.control.status import status as read_status
+from sleepwake.control.wake import request_wake
 from sleepwake.core import ICStatus, State
 from tests.conftest import LambdaContext, load_event, load_handler
 from tests.handlers.conftest import IC
@@ -20,7 +22,7 @@ deploy_warmup = load_handler("deploy_warmup")
 
 
 def start_wake(stack) -> str:
-    outcome = stack.plane.request_wake(reason="test", source="api")
+    outcome = request_wake(stack.plane, reason="test", source="api")
     assert outcome.started
     return stack.plane.aws.table.get(IC).op_id
 
@@ -153,7 +155,7 @@ def test_after_the_post_deploy_warmup_status_says_ready_since_the_deploy(stack, 
     stack.component.desired = stack.component.current = 1
     monkeypatch.setattr(deploy_warmup, "send", lambda url, response: None)
     deploy_warmup.handler(load_event("deploy_warmup_create"), LambdaContext())
-    status = stack.plane.status()
+    status = read_status(stack.plane)
     assert (status.state, status.since) == (State.READY, stack.now[0])
     assert stack.plane.aws.table.get(IC).warmup_latencies_ms == [850.0, 60.0, 41.0]
 
@@ -163,7 +165,7 @@ def test_post_deploy_warmup_skips_an_asleep_component_without_failing_the_deploy
     response = deploy_warmup.handler(load_event("deploy_warmup_create"), LambdaContext())
     assert (response["Status"], response["Data"]["Result"]) == ("SUCCESS", "skipped")
     assert "asleep" in response["Data"]["Summary"]
-    assert (stack.plane.status().state, stack.plane.status().since) == (State.ASLEEP, stack.now[0])
+    assert (read_status(stack.plane).state, read_status(stack.plane).since) == (State.ASLEEP, stack.now[0])
 
 
 def test_the_post_deploy_warmup_leaves_a_running_wake_alone(stack, monkeypatch):

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from sleepwake.control.sleep import decide_and_claim_sleep
+from sleepwake.control.steps import transition
 from sleepwake.core import ICStatus, State, StateRecord
 from tests.conftest import LambdaContext, load_handler
 from tests.handlers.conftest import IC, api_event
@@ -85,14 +87,14 @@ def test_a_wake_restores_min_capacity_left_at_zero_without_cutting_the_copies(st
 def test_keep_awake_sets_a_lease_that_blocks_sleep(stack):
     stack.component.desired = stack.component.current = 1
     call(api_event("wake_api_post_wake"))
-    decision = stack.plane.decide_and_claim_sleep(trigger="schedule")
+    decision = decide_and_claim_sleep(stack.plane, trigger="schedule")
     assert decision["sleep"] is False
     assert "lease" in decision["reason"]
 
 
 def test_a_wake_during_a_sleep_starts_a_wake_that_takes_over(stack):
     stack.component.desired = stack.component.current = 1
-    claim = stack.plane.decide_and_claim_sleep(trigger="schedule")
+    claim = decide_and_claim_sleep(stack.plane, trigger="schedule")
     assert claim["sleep"] is True
     status, body = call(api_event("wake_api_post_wake_empty"))
     assert (status, body["state"]) == (202, "waking")
@@ -116,7 +118,7 @@ def test_status_reports_the_component(stack):
 def test_status_shows_the_reason_of_a_failed_wake(stack):
     _, body = call(api_event("wake_api_post_wake_empty"))
     op_id = stack.plane.aws.table.get(IC).op_id
-    stack.plane.transition(op_id=op_id, to=State.FAILED, error="failed: component Failed: no capacity in us-east-1a")
+    transition(stack.plane, op_id=op_id, to=State.FAILED, error="failed: component Failed: no capacity in us-east-1a")
     _, body = call(api_event("wake_api_get_status"))
     assert body["state"] == "failed"
     assert "no capacity in us-east-1a" in body["last_error"]

@@ -14,9 +14,10 @@ import botocore.session
 import pytest
 
 from localaws import stepfunctions
-from sleepwake import service
 from sleepwake.adapters import sagemaker as sagemaker_adapter
 from sleepwake.adapters import state_table
+from sleepwake.control.steps import NotOwner
+from sleepwake.control.warmup import NotServing
 from sleepwake_cli.deployment import load_template
 from tests.conftest import ROOT
 
@@ -35,7 +36,7 @@ LAMBDA_RUNTIME = {"Sandbox.Timedout", "Runtime.ImportModuleError", "Runtime.Exit
 # call it makes, ClientError for the rest, botocore's connection errors, pydantic's ValidationError for a bad
 # payload, and the project's own exceptions.
 NETWORK = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
-CALLS = {  # what each function's service method calls (sleepwake/service.py)
+CALLS = {  # what each function's service method calls (sleepwake/control/)
     "check_copy": [
         ("sagemaker", "DescribeInferenceComponent"),
         ("dynamodb", "GetItem"),
@@ -52,9 +53,9 @@ CALLS = {  # what each function's service method calls (sleepwake/service.py)
 }
 OWN: dict[str, set[type[Exception]]] = {
     "check_copy": set(),
-    "record_state": {service.NotOwner, state_table.Conflict},
+    "record_state": {NotOwner, state_table.Conflict},
     "decide_sleep": {state_table.Conflict},
-    "warmup": {service.NotServing, sagemaker_adapter.InvocationError},
+    "warmup": {NotServing, sagemaker_adapter.InvocationError},
 }
 STATES_ALWAYS = {"States.ALL", "States.TaskFailed", "States.Permissions"}
 

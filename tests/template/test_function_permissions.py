@@ -1,9 +1,9 @@
 """Every AWS call a function's code can make is allowed by that function's role in template.yaml.
 
-The calls are read from the code, not listed by hand: each handler's control-plane methods (service.py),
-what those run through the adapters (the `Adapters` fields), and the boto3 operations each adapter calls on
-its client. On AWS a missing action is an AccessDenied that the code may swallow (a read that only refines
-a decision), so only a check like this one sees it before a deploy.
+The calls are read from the code, not listed by hand: the control-plane functions each handler calls
+(sleepwake/control/), what those run through the adapters (the `Adapters` fields), and the boto3 operations
+each adapter calls on its client. On AWS a missing action is an AccessDenied that the code may swallow (a read
+that only refines a decision), so only a check like this one sees it before a deploy.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sleepwake_cli.deployment import load_template
 from tests.conftest import ROOT
 
 LAYER = ROOT / "layers" / "sleepwake" / "sleepwake"
+CONTROL = LAYER / "control"
 # boto3 service name -> IAM service prefix (Service Authorization Reference); the names differ for three.
 IAM_PREFIX = {
     "sagemaker": "sagemaker",
@@ -81,8 +82,7 @@ def _closure(methods: dict[str, ast.FunctionDef], start: str) -> set[str]:
 def _adapters() -> dict[str, tuple[str, str]]:
     """Adapters field -> (adapter class, boto3 service), read from Adapters.from_clients (the one place the
     adapters are built: `client("<service>")`, and the DynamoDB resource's `.Table(...)`)."""
-    service = _tree(LAYER / "service.py")
-    factory = _methods(_class(service, "Adapters"))["from_clients"]
+    factory = _methods(_class(_tree(CONTROL / "ports.py"), "Adapters"))["from_clients"]
     fields: dict[str, tuple[str, str]] = {}
     for call in ast.walk(factory):
         if not isinstance(call, ast.Call):
@@ -135,26 +135,66 @@ def _api_names(service: str) -> dict[str, str]:
     return dict(client.meta.method_to_api_mapping)
 
 
-def _actions_of_plane_methods(names: set[str]) -> set[str]:
-    plane = _methods(_class(_tree(LAYER / "service.py"), "ControlPlane"))
+@cache
+def _control_functions() -> dict[str, ast.FunctionDef]:
+    """Every use-case function of sleepwake/control/ and ControlPlane's methods, by name (names are unique)."""
+    found: dict[str, ast.FunctionDef] = {}
+    for path in sorted(CONTROL.glob("*.py")):
+        module = _tree(path)
+        defs = [n for n in module.body if isinstance(n, ast.FunctionDef)]
+        if path.name == "plane.py":
+            defs += _methods(_class(module, "ControlPlane")).values()
+        for node in defs:
+            assert node.name not in found, f"two control functions named {node.name}: the reader needs one"
+            found[node.name] = node
+    return found
+
+
+def _aws_call(chain: list[str]) -> tuple[str, str] | None:
+    """plane.aws.table.put / aws.table.put -> ("table", "put")."""
+    if "aws" in chain[:-2] and chain.index("aws") == len(chain) - 3:
+        return chain[-2], chain[-1]
+    return None
+
+
+def _actions_of_control_functions(names: set[str]) -> set[str]:
+    functions = _control_functions()
     adapters = _adapters()
+    seen: set[str] = set()
+    todo = [n for n in names if n in functions]
     actions: set[str] = set()
-    for start in names & set(plane):
-        for method in _closure(plane, start):
-            for call in _calls(plane[method]):
-                if len(call) == 4 and call[:2] == ["self", "aws"]:
-                    cls_name, service = adapters[call[2]]
-                    for operation in _adapter_operations(cls_name)[call[3]]:
-                        action = f"{IAM_PREFIX[service]}:{_api_names(service)[operation]}"
-                        actions.add(IAM_ACTION.get(action, action))
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for call in _calls(functions[name]):
+            if not call:
+                continue
+            aws_call = _aws_call(call)
+            if aws_call is None:
+                todo += [call[-1]] if call[-1] in functions else []
+                continue
+            cls_name, service = adapters[aws_call[0]]
+            for operation in _adapter_operations(cls_name)[aws_call[1]]:
+                action = f"{IAM_PREFIX[service]}:{_api_names(service)[operation]}"
+                actions.add(IAM_ACTION.get(action, action))
     return actions
 
 
 def actions_called_by(code_uri: str) -> set[str]:
-    """IAM actions the function at `code_uri` can call: every control-plane method its handler names."""
+    """IAM actions the function at `code_uri` can call: every control-plane function its handler names
+    (through an import alias too)."""
     handler = _tree(ROOT / code_uri / "app.py")
-    called = {c[-1] for c in _calls(handler) if c}
-    return _actions_of_plane_methods(called)
+    aliases = {
+        alias.asname: alias.name
+        for node in ast.walk(handler)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname
+    }
+    called = {aliases.get(c[-1], c[-1]) for c in _calls(handler) if c}
+    return _actions_of_control_functions(called)
 
 
 def _allowed(statements: list[dict[str, Any]], action: str) -> bool:

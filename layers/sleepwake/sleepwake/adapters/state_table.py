@@ -7,18 +7,33 @@ one wins a transition; the losers re-read and see what the winner did (see docs/
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import ClientError
 
 from sleepwake.core import StateRecord, iso
 from sleepwake.core.applied_plan import StoredPlan
 
+MAX_ATTEMPTS = 8  # reads and conditional writes before `update` gives up (each loser re-reads and decides again)
+
+T = TypeVar("T")
+
 
 class Conflict(Exception):
     """Someone else wrote the record since it was read."""
+
+
+@dataclass(frozen=True)
+class Change(Generic[T]):
+    """What one attempt of `StateTable.update` decided: the record to write (None: write nothing) and the
+    answer to give back if that write wins."""
+
+    write: StateRecord | None
+    result: T
 
 
 def _to_item(component: str, record: StateRecord) -> dict[str, Any]:
@@ -73,6 +88,22 @@ class StateTable:
                 raise Conflict(f"{component} changed since version {expected_version}") from error
             raise
         return new
+
+    def update(self, component: str, decide: Callable[[StateRecord], Change[T]], *, what: str) -> tuple[T, StateRecord]:
+        """The one optimistic update: read the record, `decide` on it, write the decision conditionally on the
+        version read, and on a conflict read and decide again (at most MAX_ATTEMPTS times; then Conflict names
+        `what`). Returns the decision's result and the record as stored after it (the one read, when `decide`
+        wrote nothing). `decide` may raise to stop, and may read other things: it runs again on each attempt."""
+        for _ in range(MAX_ATTEMPTS):
+            record = self.get(component)
+            change = decide(record)
+            if change.write is None:
+                return change.result, record
+            try:
+                return change.result, self.put(component, change.write, expected_version=record.version)
+            except Conflict:
+                continue
+        raise Conflict(f"{component} kept changing: could not {what} in {MAX_ATTEMPTS} attempts")
 
     # ---- the learned plan: a second item, `plan#<component>`, written whole by the plan job ---------------
     def get_plan(self, component: str) -> StoredPlan | None:

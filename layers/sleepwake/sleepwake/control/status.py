@@ -1,0 +1,136 @@
+"""GET /status: one pydantic document that the wake API returns and `sleepwake status` prints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_serializer
+
+from sleepwake.control.plane import ControlPlane
+from sleepwake.core import State, effective_state, eta_seconds, is_serving, iso
+from sleepwake.core.applied_plan import StoredPlan, next_planned
+from sleepwake.observability import logger
+
+
+class FallbackStatus(BaseModel):
+    """The serverless fallback as GET /status reports it: which endpoint, and whether it answered lately."""
+
+    model_config = ConfigDict(frozen=True)
+
+    endpoint: str
+    window_minutes: int
+    invocations: float | None  # None when CloudWatch could not be read
+    error: str | None = None
+
+    @property
+    def used_recently(self) -> bool | None:
+        return None if self.invocations is None else self.invocations > 0
+
+    @model_serializer
+    def _document(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "endpoint": self.endpoint,
+            f"invocations_last_{self.window_minutes}_minutes": self.invocations,
+            "used_recently": self.used_recently,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+class Status(BaseModel):
+    """The document GET /status answers and `sleepwake status --json` prints (`model_dump(mode="json")`):
+    times ISO 8601 UTC with a `Z` (core.iso)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: State
+    desired_copies: int
+    current_copies: int
+    since: datetime | None
+    eta_seconds: int
+    last_error: str | None
+    lease_until: datetime | None
+    execution: str | None
+    warnings: list[str] = Field(
+        default_factory=list, description="What the last deploy found wrong with the setup; [] when nothing"
+    )
+    next_planned_wake: datetime | None = Field(
+        default=None, description="The next wake of the learned plan (null in crons mode or without a learned plan)"
+    )
+    next_planned_sleep: datetime | None = Field(
+        default=None, description="When the planned window now open (or the next one) ends"
+    )
+    schedule: str = Field(default="crons", description="Which schedule applies today, and why")
+    fallback: FallbackStatus | None = Field(
+        default=None,
+        description="The serverless fallback: endpoint, invocations_last_<N>_minutes, used_recently; null if none",
+    )
+
+    @field_serializer("since", "lease_until", "next_planned_wake", "next_planned_sleep", when_used="json")
+    def _time(self, value: datetime | None) -> str | None:
+        return None if value is None else iso(value)
+
+
+def status(plane: ControlPlane) -> Status:
+    record, observed = plane.observe()
+    now = plane.now()
+    plan = plane.applied_plan()
+    planned_wake, planned_sleep = next_planned(plan, now)
+    return Status(
+        state=effective_state(record, observed),
+        desired_copies=observed.desired,
+        current_copies=observed.current,
+        since=record.since,
+        eta_seconds=eta_seconds(record, observed, plane.policy, now),
+        last_error=record.last_error,
+        lease_until=record.lease_until,
+        execution=plane.execution(record),
+        warnings=list(record.warnings),
+        next_planned_wake=planned_wake,
+        next_planned_sleep=planned_sleep,
+        schedule=schedule_summary(plane, plan, now),
+        fallback=fallback_status(plane, now),
+    )
+
+
+def schedule_summary(plane: ControlPlane, plan: StoredPlan | None, now: datetime) -> str:
+    settings = plane.settings
+    if settings.schedule_mode != "learned":
+        return "crons (ScheduleMode crons)"
+    if settings.applied_schedule_mode != "learned":
+        return "crons (ScheduleMode learned naps outside planned windows, which needs a fallback endpoint: none)"
+    if plan is None:
+        return "crons (no plan stored yet)"
+    today = plan.day(now.astimezone(ZoneInfo(plan.tz)).date())
+    if today is None:
+        return f"crons (the stored plan, made {plan.made_at:%Y-%m-%d %H:%M %Z}, does not cover today)"
+    return ("learned: " if today.learned else "crons: ") + today.reason
+
+
+def fallback_status(plane: ControlPlane, now: datetime) -> FallbackStatus | None:
+    """The fallback's Invocations over the recent window; None without a fallback. A failed read is reported in
+    the answer, never raised: /status must answer even when CloudWatch does not."""
+    endpoint = plane.settings.fallback_endpoint_name
+    if not endpoint:
+        return None
+    minutes = plane.settings.fallback_recent_minutes
+    try:
+        count = plane.aws.metrics.endpoint_invocations(endpoint, minutes, now)
+    except Exception as error:
+        logger.warning("could not read the fallback's invocations", exc_info=True)
+        return FallbackStatus(
+            endpoint=endpoint,
+            window_minutes=minutes,
+            invocations=None,
+            error=f"could not read its Invocations: {error}",
+        )
+    return FallbackStatus(endpoint=endpoint, window_minutes=minutes, invocations=count)
+
+
+def is_ready(plane: ControlPlane) -> bool:
+    """Whether the component has a copy serving now (what the copies say, whatever the record says)."""
+    _, observed = plane.observe()
+    return is_serving(observed)

@@ -1,0 +1,53 @@
+"""Warm-up: real requests to the serving copy until the core says it is warm (the wake's last step, the
+post-deploy warm-up and `sleepwake warmup`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+
+from sleepwake.adapters.sagemaker import NoCapacityError
+from sleepwake.control.plane import ControlPlane
+from sleepwake.core import is_warm
+from sleepwake.observability import MetricUnit, logger, metrics
+
+
+class NotServing(Exception):
+    """The component has no serving copy, so it cannot be warmed."""
+
+
+@dataclass
+class WarmupResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    warm: bool = False
+    reason: str = ""
+
+
+def warmup_payload() -> bytes:
+    """A real 1.5 s speech clip shipped in the layer, so warm-up runs the model's real decode path."""
+    return resources.files("sleepwake").joinpath("assets/warmup.wav").read_bytes()
+
+
+def warm_up(plane: ControlPlane, *, invocations: int | None = None) -> WarmupResult:
+    """Send real requests until the core says the copy is warm (at least N, at most the policy's cap)."""
+    minimum = invocations or plane.policy.warmup_invocations
+    policy = plane.policy.model_copy(
+        update={
+            "warmup_invocations": minimum,
+            "max_warmup_invocations": max(minimum, plane.policy.max_warmup_invocations),
+        }
+    )
+    body = warmup_payload()
+    result = WarmupResult()
+    while not result.warm:
+        try:
+            call = plane.aws.runtime.invoke(
+                plane.settings.endpoint_name, plane.ic, body, plane.settings.warmup_content_type
+            )
+        except NoCapacityError as error:
+            raise NotServing(f"{plane.ic} has no serving copy to warm: {error}") from error
+        result.latencies_ms.append(round(call.latency_ms, 2))
+        metrics.add_metric(name="WarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
+        result.warm, result.reason = is_warm(result.latencies_ms, policy)
+    logger.info("warm-up done", extra={"latencies_ms": result.latencies_ms, "reason": result.reason})
+    return result
