@@ -4,10 +4,16 @@
 quarter of the users in London, and intents only 30-120 s ahead (shorter than a scale-up).
 `five-weeks-shift`: five weeks from Monday 5 May 2025, Memorial Day a holiday, and from Wednesday 28 May every
 user comes two hours later (a new timetable); the simulator warms the planner on the first three weeks and
-scores the last two, so the shift falls in the scored part. Both from the built-in week's session generator.
+scores the last two, so the shift falls in the scored part.
+`held-out` (issue 14; never used to choose a default): five weeks from Monday 13 October 2025 across the end of
+daylight saving time (Europe 26 October, US 2 November, inside the warm-up), Veterans Day (Tuesday 11 November)
+a holiday in the scored part, from Wednesday 5 November every user an hour later (a drift), intents only
+20-90 s ahead (shorter than any scale-up), a fifth of the sessions from users abroad (London, Berlin, Tokyo:
+requests in the US night), and another seed. All from the built-in week's session generator.
 
     .venv/bin/python scripts/make_trace.py build/traces/two-weeks-holiday.csv
     .venv/bin/python scripts/make_trace.py --profile five-weeks-shift build/traces/five-weeks-shift.csv
+    .venv/bin/python scripts/make_trace.py --profile held-out build/traces/held-out.csv
     .venv/bin/sleepwake simulate --trace build/traces/five-weeks-shift.csv
 """
 
@@ -28,30 +34,59 @@ ZONES = (
 )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out", type=Path, help="CSV to write (timestamp,wake_lead_seconds)")
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--profile", choices=("two-weeks-holiday", "five-weeks-shift"), default="two-weeks-holiday")
-    args = parser.parse_args(argv)
-    if args.profile == "two-weeks-holiday":
-        week = SyntheticWeek(
-            seed=args.seed,
+HELD_OUT_ZONES = (
+    ("America/New_York", 0.38),
+    ("America/Chicago", 0.24),
+    ("America/Denver", 0.05),
+    ("America/Los_Angeles", 0.13),
+    ("Europe/London", 0.10),
+    ("Europe/Berlin", 0.06),
+    ("Asia/Tokyo", 0.04),
+)
+PROFILES = ("two-weeks-holiday", "five-weeks-shift", "held-out")
+
+
+def profile_week(profile: str, seed: int) -> SyntheticWeek:
+    """The generator's knobs for each profile (see the module's docstring)."""
+    if profile == "two-weeks-holiday":
+        return SyntheticWeek(
+            seed=seed,
             first_day=date(2025, 5, 19),
             days=14,
             zones=ZONES,
             holidays=(date(2025, 5, 26),),
             intent_lead_seconds=(30.0, 120.0),
         )
-    else:
-        week = SyntheticWeek(
-            seed=args.seed,
+    if profile == "five-weeks-shift":
+        return SyntheticWeek(
+            seed=seed,
             first_day=date(2025, 5, 5),
             days=35,
             holidays=(date(2025, 5, 26),),
             shift_from=date(2025, 5, 28),
             shift_hours=2,
         )
+    if profile == "held-out":
+        return SyntheticWeek(
+            seed=seed + 90,
+            first_day=date(2025, 10, 13),
+            days=35,
+            zones=HELD_OUT_ZONES,
+            holidays=(date(2025, 11, 11),),
+            shift_from=date(2025, 11, 5),
+            shift_hours=1,
+            intent_lead_seconds=(20.0, 90.0),
+        )
+    raise ValueError(f"unknown profile {profile!r}: one of {', '.join(PROFILES)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path, help="CSV to write (timestamp,wake_lead_seconds)")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--profile", choices=PROFILES, default="two-weeks-holiday")
+    args = parser.parse_args(argv)
+    week = profile_week(args.profile, args.seed)
     trace = week.build()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as handle:

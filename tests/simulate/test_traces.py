@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import subprocess
+import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -61,3 +63,37 @@ def test_the_synthetic_week_is_busy_on_weekdays_sparse_at_night_and_quiet_at_wee
     assert weekday > 4 * weekend > 0
     assert 0 < at_night < 0.02 * len(tr.requests)
     assert any(r.wake_lead_seconds for r in tr.requests)
+
+
+def test_the_held_out_trace_has_weeks_a_holiday_a_drift_short_intents_and_users_abroad(tmp_path: Path) -> None:
+    out = tmp_path / "held-out.csv"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_trace.py"
+    subprocess.run([sys.executable, str(script), "--profile", "held-out", str(out)], check=True, capture_output=True)
+    tr = load_csv(out)
+    ny = ZoneInfo("America/New_York")
+
+    def day_requests(day: date) -> int:
+        return sum(r.at.astimezone(ny).date() == day for r in tr.requests)
+
+    assert tr.hours >= 34 * 24  # five weeks: three warm the planner, two are scored
+    # Veterans Day (Tuesday 11 November) looks like a weekend next to the Tuesday before it.
+    assert day_requests(date(2025, 11, 11)) < 0.25 * day_requests(date(2025, 11, 4))
+    leads = [r.wake_lead_seconds for r in tr.requests if r.wake_lead_seconds is not None]
+    assert leads and max(leads) <= 90  # every intent shorter than a scale-up
+    # Users abroad: requests in the US night (01:00-05:00 New York) on workdays, well above the built-in week's.
+    night = sum(r.at.astimezone(ny).hour in range(1, 5) for r in tr.requests)
+    assert night > 0.03 * len(tr.requests)
+
+    # The drift: from 5 November users come an hour later; the mean daytime hour (New York, workdays, after the
+    # clocks went back on 2 November) moves by about that much.
+    def mean_hour(days: tuple[date, ...]) -> float:
+        hours = [
+            local.hour + local.minute / 60
+            for local in (r.at.astimezone(ny) for r in tr.requests)
+            if local.date() in days and 6 <= local.hour < 23
+        ]
+        return sum(hours) / len(hours)
+
+    before = mean_hour((date(2025, 11, 3), date(2025, 11, 4)))
+    after = mean_hour((date(2025, 11, 5), date(2025, 11, 6), date(2025, 11, 7), date(2025, 11, 10)))
+    assert 0.5 < after - before < 1.5
