@@ -39,6 +39,7 @@ from localaws import (
     iam_wire,
     lambdas,
     sagemaker,
+    sagemaker_api,
     sagemaker_serverless,
     scheduler,
     stepfunctions,
@@ -56,7 +57,7 @@ DEFAULT_ACCOUNT = "123456789012"
 
 def install_extensions() -> None:
     """Apply every moto extension (idempotent). The server must run in this process to see them."""
-    sagemaker.install()
+    sagemaker_api.install()
     dynamodb.install()
     autoscaling.install()
     lambdas.install()
@@ -385,9 +386,12 @@ class Emulator:
         """The next `times` matching SageMaker IC calls fail with ThrottlingException (HTTP 400)."""
         self.sagemaker.faults.throttles.extend([(action, component)] * times)
 
-    def refuse_updates_while_updating(self, refuse: bool = True) -> None:
-        """UpdateInferenceComponentRuntimeConfig on an IC that is Updating fails with ValidationException."""
-        self.sagemaker.faults.refuse_updates_while_updating = refuse
+    def refuse_updates_while_updating(self, code: str | None = "ValidationException") -> None:
+        """UpdateInferenceComponentRuntimeConfig on an IC that is Updating fails with `code`
+        (ValidationException, ConflictException or ResourceInUse; None accepts it again)."""
+        if code is not None and code not in sagemaker.REFUSALS:
+            raise ValueError(f"no such refusal {code!r}: one of {sorted(sagemaker.REFUSALS)}")
+        self.sagemaker.faults.refuse_updates_while_updating = code
 
     def fire_schedule(self, name: str, group: str = "default") -> scheduler.Firing:
         """Fire an EventBridge Scheduler schedule now, as if its time had come."""

@@ -40,23 +40,30 @@ adopt mode's MinInstanceCount check sees what the endpoint was made with.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
-from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker import models as sm_models
-from moto.sagemaker.responses import SageMakerResponse
-from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from localaws import clock as clock_mod
 from localaws import cloudwatch
+from localaws.sagemaker_common import (
+    InvocationResultLike,
+    ModelServerLike,
+    RuntimeModelError,
+    RuntimeValidationError,
+    SageMakerConflict,
+    SageMakerResourceInUse,
+    SageMakerThrottling,
+    SageMakerValidation,
+    model_dir,
+    paused,
+    wait_while,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -64,69 +71,21 @@ NO_CAPACITY_MESSAGE = (
     "Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress "
     "(if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API."
 )
-IC_HEADER = "X-Amzn-SageMaker-Inference-Component"
-
-
-# ------------------------------------------------------------------------------------------------- errors
-class SageMakerValidation(ServiceException):
-    code = "ValidationException"
-
-
-class SageMakerThrottling(ServiceException):
-    code = "ThrottlingException"  # not modelled for SageMaker in botocore; AWS sends it with HTTP 400
-
-
-class SageMakerResourceLimit(ServiceException):
-    code = "ResourceLimitExceeded"
-
-
-class RuntimeValidationError(ServiceException):
-    code = "ValidationError"
-
-
-class RuntimeModelError(ServiceException):
-    code = "ModelError"
-
-    def __init__(self, message: str, original_status: int, original_message: str) -> None:
-        super().__init__(message)
-        self.OriginalStatusCode = original_status
-        self.OriginalMessage = original_message
-
-
-# ------------------------------------------------------------------------------------------ model server
-class InvocationResultLike(Protocol):
-    status: int
-    body: bytes
-    content_type: str
-    model_latency_ms: float
-
-
-class ModelServerLike(Protocol):
-    def invoke(self, body: bytes, content_type: str, accept: str) -> InvocationResultLike: ...
-    def close(self) -> None: ...
-
 
 ModelServerFactory = Callable[["InferenceComponent"], ModelServerLike]
+# The codes `Faults.refuse_updates_while_updating` may refuse with (see there).
+REFUSALS: dict[str, type[Exception]] = {
+    "ValidationException": SageMakerValidation,
+    "ConflictException": SageMakerConflict,
+    "ResourceInUse": SageMakerResourceInUse,
+}
 
 
 def real_model_server_factory(ic: InferenceComponent) -> ModelServerLike:
     """The project's real handler: `sagemaker_model.local.ModelServer(prepare_model_dir())`."""
     from sagemaker_model.local import ModelServer, prepare_model_dir
 
-    return cast(ModelServerLike, ModelServer(_model_dir(prepare_model_dir)))
-
-
-_MODEL_DIR_LOCK = threading.Lock()
-_MODEL_DIR: Any = None
-
-
-def _model_dir(prepare: Callable[[], Any]) -> Any:
-    """Prepare the model directory once per process (it is the same artefact for every copy)."""
-    global _MODEL_DIR
-    with _MODEL_DIR_LOCK:
-        if _MODEL_DIR is None:
-            _MODEL_DIR = prepare()
-        return _MODEL_DIR
+    return cast(ModelServerLike, ModelServer(model_dir(prepare_model_dir)))
 
 
 # --------------------------------------------------------------------------------------------- the model
@@ -149,9 +108,6 @@ class Settings:
     copies_per_instance: int = 1
     delete_seconds: float = 10.0
     model_server_factory: ModelServerFactory = real_model_server_factory
-    # Real model work (load, inference) takes wall time that the speed factor would multiply into minutes of
-    # emulated time; emulated time stands still during it instead (its cost is inside provisioning_seconds).
-    pause_clock_during_model_work: bool = True
 
     @property
     def copy_on_instance_seconds(self) -> float:
@@ -172,11 +128,14 @@ class Faults:
 
     fail_provisioning: dict[str, str] = field(default_factory=dict)  # IC name -> FailureReason
     throttles: list[tuple[str | None, str | None]] = field(default_factory=list)  # (action, IC name)
-    # Whether SageMaker refuses UpdateInferenceComponentRuntimeConfig while an update runs is not documented;
-    # tests switch this on to check the control plane copes if it does. The refusal is a ValidationException,
-    # the code SageMaker uses for an update of a resource in the wrong state (UpdateEndpoint on an endpoint that
-    # is updating); the API model does not declare it, so Step Functions reports SageMaker.SageMakerException.
-    refuse_updates_while_updating: bool = False
+    # Whether SageMaker refuses UpdateInferenceComponentRuntimeConfig while an update runs, and with which code,
+    # is not documented; tests switch this on (with a code) to check the control plane copes if it does.
+    # "ValidationException" is the code SageMaker uses for an update of a resource in the wrong state
+    # (UpdateEndpoint on an endpoint that is updating); the API model does not declare it, so Step Functions
+    # reports SageMaker.SageMakerException. The botocore model also declares "ConflictException" and
+    # "ResourceInUse" for SageMaker, which Step Functions reports by name (SageMaker.ConflictException,
+    # SageMaker.ResourceInUseException). None: updates while Updating are accepted.
+    refuse_updates_while_updating: str | None = None
 
     def take_throttle(self, action: str, name: str | None) -> bool:
         for i, (want_action, want_name) in enumerate(self.throttles):
@@ -373,12 +332,12 @@ class Registry:
             raise SageMakerValidation("CopyCount must be >= 0")
         with self.lock:
             ic = self.get(account, region, name)
-            if ic.status in ("Creating", "Deleting") or (
-                ic.status == "Updating" and self.faults.refuse_updates_while_updating
-            ):
-                raise SageMakerValidation(
-                    f"Cannot update inference component {ic.arn} while it is in {ic.status} status."
-                )
+            message = f"Cannot update inference component {ic.arn} while it is in {ic.status} status."
+            if ic.status in ("Creating", "Deleting"):
+                raise SageMakerValidation(message)
+            refusal = self.faults.refuse_updates_while_updating
+            if ic.status == "Updating" and refusal:
+                raise REFUSALS[refusal](message)
             self.set_desired(ic, copies)
         return ic
 
@@ -498,7 +457,7 @@ class Registry:
         LOG.info("all copies on %s at 0: instances go at %s", ic.endpoint_name, due.isoformat())
 
         def release() -> None:
-            if not _wait_while(lambda: instances.generation == gen, due):
+            if not wait_while(lambda: instances.generation == gen, due):
                 return
             with self.lock:
                 if instances.generation != gen:
@@ -518,7 +477,7 @@ class Registry:
         self._spawn(self._transition, ic, gen, target, delay, name=f"ic-{ic.name}-{gen}")
 
     def _transition(self, ic: InferenceComponent, gen: int, target: int, delay: float) -> None:
-        if not _wait_while(lambda: ic.generation == gen, clock_mod.now() + timedelta(seconds=delay)):
+        if not wait_while(lambda: ic.generation == gen, clock_mod.now() + timedelta(seconds=delay)):
             return
         with self.lock:
             if ic.generation != gen:
@@ -526,7 +485,7 @@ class Registry:
             reason = self.faults.fail_provisioning.pop(ic.name, None) if target > ic.current else None
         if reason is None and target > 0 and ic.server is None:
             try:
-                with _paused():
+                with paused():
                     server = self.settings.model_server_factory(ic)  # real cold load, in wall time
             except Exception as exc:
                 LOG.exception("model server for %s failed to start", ic.name)
@@ -576,7 +535,7 @@ class Registry:
         if ic.current < 1 or server is None:
             cloudwatch.record(account, region, "AWS/SageMaker", "NoCapacityInvocationFailures", 1.0, dims, "Count")
             raise RuntimeValidationError(NO_CAPACITY_MESSAGE)
-        with ic.invoke_lock, _paused():  # one worker per copy, as SAGEMAKER_MODEL_SERVER_WORKERS=1
+        with ic.invoke_lock, paused():  # one worker per copy, as SAGEMAKER_MODEL_SERVER_WORKERS=1
             result = server.invoke(body, content_type, accept)
         cloudwatch.record(account, region, "AWS/SageMaker", "Invocations", 1.0, dims, "Count")
         cloudwatch.record(
@@ -590,26 +549,6 @@ class Registry:
                 f'Received server error ({result.status}) from primary with message "{text}".', result.status, text
             )
         return result
-
-
-def _wait_while(still_wanted: Callable[[], bool], deadline: datetime) -> bool:
-    """Wait until `deadline` (emulated) in short steps; False as soon as the wait is no longer wanted."""
-    clock = clock_mod.current()
-    while clock_mod.now() < deadline:
-        if not still_wanted():
-            return False
-        if clock:
-            clock.wait_until(min(deadline, clock.now() + timedelta(seconds=5)))
-        else:  # no emulator clock: wall time
-            clock_mod.sleep(min(1.0, (deadline - clock_mod.now()).total_seconds()))
-    return still_wanted()
-
-
-def _paused() -> Any:
-    clock = clock_mod.current()
-    if clock is None or not REGISTRY.settings.pause_clock_during_model_work:
-        return contextlib.nullcontext()
-    return clock.paused()
 
 
 def _release(ic: InferenceComponent) -> None:
@@ -626,162 +565,3 @@ def _ic_arn(account: str, region: str, name: str) -> str:
 
 
 REGISTRY = Registry()
-
-
-# ------------------------------------------------------------------------------------ moto response hooks
-def _create_inference_component(self: SageMakerResponse) -> ActionResult:
-    ic = REGISTRY.create(self.current_account, self.region, dict(self.params))
-    return ActionResult({"InferenceComponentArn": ic.arn})
-
-
-def _describe_inference_component(self: SageMakerResponse) -> ActionResult:
-    name = self._get_param("InferenceComponentName")
-    REGISTRY._check_throttle("DescribeInferenceComponent", name)
-    return ActionResult(REGISTRY.get(self.current_account, self.region, name).describe())
-
-
-def _update_inference_component_runtime_config(self: SageMakerResponse) -> ActionResult:
-    name = self._get_param("InferenceComponentName")
-    copies = int(self._get_param("DesiredRuntimeConfig")["CopyCount"])
-    ic = REGISTRY.update_runtime_config(self.current_account, self.region, name, copies)
-    return ActionResult({"InferenceComponentArn": ic.arn})
-
-
-def _update_inference_component(self: SageMakerResponse) -> ActionResult:
-    name = self._get_param("InferenceComponentName")
-    REGISTRY._check_throttle("UpdateInferenceComponent", name)
-    ic = REGISTRY.get(self.current_account, self.region, name)
-    spec = self._get_param("Specification")
-    if spec:
-        ic.specification = {**ic.specification, **spec}
-    runtime = self._get_param("RuntimeConfig")
-    if runtime and "CopyCount" in runtime:
-        REGISTRY.update_runtime_config(self.current_account, self.region, name, int(runtime["CopyCount"]))
-    return ActionResult({"InferenceComponentArn": ic.arn})
-
-
-_ORIGINAL_DESCRIBE_ENDPOINT = SageMakerResponse.describe_endpoint
-
-
-def _describe_endpoint(self: SageMakerResponse) -> ActionResult:
-    """moto's answer with the instances this module models in CurrentInstanceCount."""
-    result = _ORIGINAL_DESCRIBE_ENDPOINT(self)
-    name = self._get_param("EndpointName")
-    instances = REGISTRY.instances(self.current_account, self.region, name)
-    present = instances.present(clock_mod.now())
-    original = result.result
-    if not isinstance(original, dict):
-        return result
-    body = dict(original)
-    variants = [dict(v) for v in body.get("ProductionVariants") or []]
-    for variant in [v for v in variants if "CurrentServerlessConfig" not in v][:1]:  # one set per endpoint;
-        # a serverless variant has no instances to count (it reports its ServerlessConfig instead)
-        variant["CurrentInstanceCount"] = present
-        variant["DesiredInstanceCount"] = len(instances.ready_at)
-    body["ProductionVariants"] = variants
-    return ActionResult(body)
-
-
-def _list_inference_components(self: SageMakerResponse) -> ActionResult:
-    REGISTRY._check_throttle("ListInferenceComponents", None)
-    endpoint = self._get_param("EndpointNameEquals")
-    status = self._get_param("StatusEquals")
-    contains = self._get_param("NameContains")
-    items = [
-        ic.summary()
-        for (acct, region, _), ic in sorted(REGISTRY.components.items())
-        if acct == self.current_account
-        and region == self.region
-        and (not endpoint or ic.endpoint_name == endpoint)
-        and (not status or ic.status == status)
-        and (not contains or contains in ic.name)
-    ]
-    return ActionResult({"InferenceComponents": items})
-
-
-def _delete_inference_component(self: SageMakerResponse) -> EmptyResult:
-    REGISTRY.delete(self.current_account, self.region, self._get_param("InferenceComponentName"))
-    return EmptyResult()
-
-
-_ORIGINAL_RUNTIME_INVOKE = SageMakerRuntimeResponse.invoke_endpoint
-
-
-def _runtime_invoke_endpoint(self: SageMakerRuntimeResponse) -> Any:
-    ic_name = self.headers.get(IC_HEADER)
-    body = self.raw_body if isinstance(self.raw_body, bytes) else (self.raw_body or "").encode("utf-8")
-    endpoint_name = self.path.split("/")[2]
-    content_type = self.headers.get("Content-Type") or "application/octet-stream"
-    accept = self.headers.get("Accept") or "application/json"
-    if not ic_name:
-        from localaws import sagemaker_serverless  # it builds on this module
-
-        served = sagemaker_serverless.invoke(
-            self.current_account, self.region, endpoint_name, body, content_type, accept
-        )
-        if served is not None:
-            return (
-                200,
-                {"Content-Type": served.content_type, "x-Amzn-Invoked-Production-Variant": "AllTraffic"},
-                served.body,
-            )
-        self.body = body.decode("utf-8", "replace")  # moto's canned path json-dumps the body
-        return _ORIGINAL_RUNTIME_INVOKE(self)
-    result = REGISTRY.invoke(self.current_account, self.region, endpoint_name, ic_name, body, content_type, accept)
-    headers = {"Content-Type": result.content_type, "x-Amzn-Invoked-Production-Variant": "AllTraffic"}
-    return 200, headers, result.body
-
-
-def _endpoint_variants(self: Any, production_variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """DescribeEndpoint's variant summaries carry the config's ManagedInstanceScaling and RoutingConfig
-    (botocore's ProductionVariantSummary has both); moto leaves them out."""
-    summaries = _ORIGINAL_ENDPOINT_VARIANTS(self, production_variants)
-    for summary, variant in zip(summaries, production_variants, strict=True):
-        for key in ("ManagedInstanceScaling", "RoutingConfig"):
-            if key in variant:
-                summary[key] = variant[key]
-    return summaries
-
-
-_ORIGINAL_ENDPOINT_VARIANTS = sm_models.FakeEndpoint._process_production_variants
-
-
-def _validate_production_variants(self: Any, production_variants: list[dict[str, Any]]) -> None:
-    """Endpoint configs for inference components have variants without a ModelName."""
-    _ORIGINAL_VALIDATE(self, [v for v in production_variants if v.get("ModelName")])
-
-
-_ORIGINAL_VALIDATE = sm_models.SageMakerModelBackend.validate_production_variants
-
-
-def install() -> None:
-    """Add the IC actions to moto's sagemaker and the IC path to sagemaker-runtime (idempotent)."""
-    warnings.filterwarnings("ignore", message=r"Exception\(SageMakerThrottling\)")
-    SageMakerResponse.create_inference_component = _create_inference_component  # type: ignore[attr-defined]
-    SageMakerResponse.describe_inference_component = _describe_inference_component  # type: ignore[attr-defined]
-    SageMakerResponse.update_inference_component_runtime_config = (  # type: ignore[attr-defined]
-        _update_inference_component_runtime_config
-    )
-    SageMakerResponse.update_inference_component = _update_inference_component  # type: ignore[attr-defined]
-    SageMakerResponse.list_inference_components = _list_inference_components  # type: ignore[attr-defined]
-    SageMakerResponse.describe_endpoint = _describe_endpoint  # type: ignore[method-assign]
-    SageMakerResponse.delete_inference_component = _delete_inference_component  # type: ignore[attr-defined]
-    SageMakerRuntimeResponse.invoke_endpoint = _runtime_invoke_endpoint  # type: ignore[method-assign]
-    SageMakerRuntimeResponse.use_raw_body = True
-    sm_models.SageMakerModelBackend.validate_production_variants = _validate_production_variants  # type: ignore[method-assign]
-    sm_models.FakeEndpoint._process_production_variants = _endpoint_variants  # type: ignore[method-assign]
-    _allow_all_instance_types()
-
-
-def _allow_all_instance_types() -> None:
-    """moto checks InstanceType against a fixed list that lacks newer types such as ml.inf1.xlarge."""
-    original = sm_models.FakeEndpointConfig.validate_instance_type
-    if getattr(original, "_localaws", False):
-        return
-
-    def validate_instance_type(self: Any, instance_type: str) -> None:
-        if not str(instance_type).startswith("ml."):
-            original(self, instance_type)
-
-    validate_instance_type._localaws = True  # type: ignore[attr-defined]
-    sm_models.FakeEndpointConfig.validate_instance_type = validate_instance_type  # type: ignore[method-assign]

@@ -43,7 +43,7 @@ from moto.sagemaker import models as sm_models
 
 from localaws import clock as clock_mod
 from localaws import cloudwatch
-from localaws.sagemaker import InvocationResultLike, ModelServerLike, RuntimeModelError, _model_dir, _paused
+from localaws.sagemaker_common import InvocationResultLike, ModelServerLike, RuntimeModelError, model_dir, paused
 
 LOG = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def real_cpu_model_server(environment: dict[str, str]) -> ModelServerLike:
     from sagemaker_model.local import ModelServer, prepare_model_dir
 
     with _container_environment(environment):
-        return cast(ModelServerLike, ModelServer(_model_dir(prepare_model_dir)))
+        return cast(ModelServerLike, ModelServer(model_dir(prepare_model_dir)))
 
 
 @dataclass
@@ -167,7 +167,7 @@ class Registry:
             failure = self.faults.failing.get(endpoint.name)
             assert endpoint.server is not None
             if failure is None:
-                with _paused():
+                with paused():
                     result = endpoint.server.invoke(body, content_type, accept)
             endpoint.last_used = clock_mod.now()
 
@@ -196,7 +196,7 @@ class Registry:
         LOG.info("serverless %s: cold start (%.0f s)", endpoint.name, self.settings.cold_start_seconds)
         clock_mod.sleep(self.settings.cold_start_seconds)
         try:
-            with _paused():
+            with paused():
                 endpoint.server = self.settings.model_server_factory(endpoint.environment)
         except Exception as exc:  # the container never became healthy: the caller gets an error, not a 500 page
             LOG.exception("serverless %s: the model failed to load", endpoint.name)

@@ -194,6 +194,21 @@ class Resolver:
         return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
 
+def _check_bounds(name: str, value: str, spec: dict[str, Any]) -> None:
+    """CloudFormation's parameter constraints besides AllowedValues/AllowedPattern (CloudFormation user guide,
+    "Parameters"): MinLength/MaxLength for String, MinValue/MaxValue for Number."""
+    if spec.get("Type") == "Number":
+        number = float(value)
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            raise StackError(f"parameter {name}={value} is below its MinValue {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            raise StackError(f"parameter {name}={value} is above its MaxValue {spec['MaxValue']}")
+    elif "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        raise StackError(f"parameter {name} is {len(value)} characters, above its MaxLength {spec['MaxLength']}")
+    elif "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        raise StackError(f"parameter {name} is {len(value)} characters, below its MinLength {spec['MinLength']}")
+
+
 def references(value: Any) -> set[str]:
     """Logical ids a template fragment refers to (Ref, GetAtt, ${...} in Sub)."""
     found: set[str] = set()
@@ -367,6 +382,7 @@ class Stack:
             pattern = spec.get("AllowedPattern")
             if pattern and value and not re.fullmatch(pattern, value):
                 raise StackError(f"parameter {name}={value!r} does not match {pattern}")
+            _check_bounds(name, value, spec)
             values[name] = value
         unknown = set(self.overrides) - set(values)
         if unknown:
@@ -699,7 +715,9 @@ class Stack:
     def _sm_model(self, logical: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = p.get("ModelName") or self.name(logical, 63)
         kwargs = {
-            k: v for k, v in p.items() if k in ("ExecutionRoleArn", "PrimaryContainer", "Containers", "VpcConfig")
+            k: v
+            for k, v in p.items()
+            if k in ("ExecutionRoleArn", "PrimaryContainer", "Containers", "VpcConfig", "EnableNetworkIsolation")
         }
         arn = self.call("sagemaker", "CreateModel", "create_model", ModelName=name, **kwargs)["ModelArn"]
         return arn, {"ModelName": name}

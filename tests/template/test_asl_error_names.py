@@ -75,9 +75,15 @@ def _boto_name(sfn_service: str) -> str:
     )
 
 
+def _service_errors(service_name: str) -> list[str]:
+    return [shape.name for shape in _model(service_name).error_shapes]
+
+
 def aws_sdk_errors(sfn_service: str, action: str, rule: str) -> set[str]:
-    operation = action[:1].upper() + action[1:]
-    shapes = _declared(_boto_name(sfn_service), operation)
+    """Every error shape of the service, not only the operation's: the SDK maps an error code to its modelled
+    exception whichever operation answered it (botocore's errorfactory and the Java SDK's unmarshaller are
+    per service), so a ConflictException from an operation that does not declare it keeps its name."""
+    shapes = _service_errors(_boto_name(sfn_service))
     return {stepfunctions.aws_sdk_error_name(sfn_service, shape, rule) for shape in [*shapes, None]}
 
 
@@ -141,17 +147,20 @@ def test_every_retry_and_catch_names_only_errors_its_task_can_raise(
             assert not unknown, f"{machine} / {state_name} {kind} names errors it can never see: {sorted(unknown)}"
 
 
-def test_the_copy_count_refusal_is_caught_under_the_name_sagemaker_sends():
-    """UpdateInferenceComponentRuntimeConfig declares only ResourceLimitExceeded: a refused update (a
-    ValidationException) arrives as SageMaker.SageMakerException, and both state machines follow it."""
-    assert aws_sdk_errors("sagemaker", "updateInferenceComponentRuntimeConfig", "java") == {
-        "SageMaker.ResourceLimitExceededException",
-        "SageMaker.SageMakerException",
-    }
+REFUSED_UPDATE = {"SageMaker.SageMakerException", "SageMaker.ConflictException", "SageMaker.ResourceInUseException"}
+
+
+def test_the_copy_count_refusal_is_caught_under_every_name_sagemaker_may_send():
+    """Which code SageMaker sends for an update it refuses is not published: a ValidationException (not in
+    the model) arrives as SageMaker.SageMakerException; the model's ConflictException and ResourceInUse arrive
+    by name. Both state machines retry, then follow the running update, on all three."""
+    assert aws_sdk_errors("sagemaker", "updateInferenceComponentRuntimeConfig", "java") > REFUSED_UPDATE
+    assert {"ConflictException", "ResourceInUse"} <= set(_service_errors("sagemaker"))
     for machine, state_name in [("wake.asl.json", "Set Copy Count"), ("sleep.asl.json", "Set Zero Copies")]:
         state = json.loads((ROOT / "statemachines" / machine).read_text())["States"][state_name]
+        assert set(state["Retry"][0]["ErrorEquals"]) == REFUSED_UPDATE
         first = state["Catch"][0]
-        assert first["ErrorEquals"] == ["SageMaker.SageMakerException"]
+        assert set(first["ErrorEquals"]) == REFUSED_UPDATE
         assert first["Next"] == "Is An Update Running?"
 
 

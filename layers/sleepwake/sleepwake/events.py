@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sleepwake.core import State
 
+# The most warm-up requests one warm-up step sends (each is a model call of up to a few seconds inside one Lambda
+# invocation); the template's WarmupInvocations MaxValue is this figure (tests/template check they agree).
+MAX_WARMUP_INVOCATIONS = 50
+
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -30,7 +34,7 @@ class RecordStateInput(_Input):
 
 class WarmupInput(_Input):
     op_id: str | None = None
-    invocations: int | None = Field(default=None, ge=1, le=50)
+    invocations: int | None = Field(default=None, ge=1, le=MAX_WARMUP_INVOCATIONS)
     # "fallback": one request to the serverless fallback (a started wake's pre-warm), not the component's warm-up.
     target: Literal["component", "fallback"] = "component"
 

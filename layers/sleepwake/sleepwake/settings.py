@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sleepwake.core import PlannerSettings, Policy, QuietHours
+from sleepwake.events import MAX_WARMUP_INVOCATIONS
 
 
 class Settings(BaseSettings):
@@ -31,7 +32,7 @@ class Settings(BaseSettings):
     idle_minutes: int = Field(default=30, ge=1, validation_alias="IDLE_MINUTES")
     provisioning_estimate_seconds: int = Field(default=240, ge=0, validation_alias="PROVISIONING_ESTIMATE_SECONDS")
     wake_timeout_seconds: int = Field(default=900, ge=60, validation_alias="WAKE_TIMEOUT_SECONDS")
-    warmup_invocations: int = Field(default=3, ge=1, validation_alias="WARMUP_INVOCATIONS")
+    warmup_invocations: int = Field(default=3, ge=1, le=MAX_WARMUP_INVOCATIONS, validation_alias="WARMUP_INVOCATIONS")
     max_keep_awake_minutes: int = Field(default=720, ge=1, validation_alias="MAX_KEEP_AWAKE_MINUTES")
     first_poll_seconds: int = Field(default=150, ge=1, validation_alias="FIRST_POLL_AFTER_SECONDS")
     first_poll_on_instance_seconds: int = Field(default=100, ge=1, validation_alias="FIRST_POLL_ON_INSTANCE_SECONDS")

@@ -1,0 +1,109 @@
+"""What the SageMaker modules share: the error answers, the model server's interface, and how model work
+and emulated waits use the clock. Inference components (`localaws.sagemaker`), serverless endpoints
+(`localaws.sagemaker_serverless`), the refusals (`localaws.sagemaker_rules`) and the moto hooks
+(`localaws.sagemaker_api`) all build on this module and on nothing of each other's but what they import
+explicitly, so there is no import cycle.
+
+Error codes: the botocore sagemaker model declares ConflictException, ResourceInUse, ResourceLimitExceeded and
+ResourceNotFound; SageMaker answers bad requests with ValidationException (not declared, so botocore raises a
+plain ClientError with that code). sagemaker-runtime declares ValidationError and ModelError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from moto.core.exceptions import ServiceException
+
+from localaws import clock as clock_mod
+
+
+# ------------------------------------------------------------------------------------------------- errors
+class SageMakerValidation(ServiceException):
+    code = "ValidationException"
+
+
+class SageMakerThrottling(ServiceException):
+    code = "ThrottlingException"  # not modelled for SageMaker in botocore; AWS sends it with HTTP 400
+
+
+class SageMakerResourceLimit(ServiceException):
+    code = "ResourceLimitExceeded"
+
+
+class SageMakerConflict(ServiceException):
+    code = "ConflictException"  # botocore sagemaker service-2.json: ConflictException
+
+
+class SageMakerResourceInUse(ServiceException):
+    code = "ResourceInUse"  # botocore sagemaker service-2.json: ResourceInUse
+
+
+class RuntimeValidationError(ServiceException):
+    code = "ValidationError"
+
+
+class RuntimeModelError(ServiceException):
+    code = "ModelError"
+
+    def __init__(self, message: str, original_status: int, original_message: str) -> None:
+        super().__init__(message)
+        self.OriginalStatusCode = original_status
+        self.OriginalMessage = original_message
+
+
+# ------------------------------------------------------------------------------------------ model server
+class InvocationResultLike(Protocol):
+    status: int
+    body: bytes
+    content_type: str
+    model_latency_ms: float
+
+
+class ModelServerLike(Protocol):
+    def invoke(self, body: bytes, content_type: str, accept: str) -> InvocationResultLike: ...
+    def close(self) -> None: ...
+
+
+_MODEL_DIR_LOCK = threading.Lock()
+_MODEL_DIR: Any = None
+
+
+def model_dir(prepare: Callable[[], Any]) -> Any:
+    """Prepare the model directory once per process (it is the same artefact for every copy)."""
+    global _MODEL_DIR
+    with _MODEL_DIR_LOCK:
+        if _MODEL_DIR is None:
+            _MODEL_DIR = prepare()
+        return _MODEL_DIR
+
+
+# ------------------------------------------------------------------------------------------------ clock
+# Real model work (load, inference) takes wall time that the speed factor would multiply into minutes of
+# emulated time; emulated time stands still during it instead (its cost is inside the provisioning times).
+PAUSE_CLOCK_DURING_MODEL_WORK = True
+
+
+def paused() -> Any:
+    """A context in which emulated time stands still while real model work runs."""
+    clock = clock_mod.current()
+    if clock is None or not PAUSE_CLOCK_DURING_MODEL_WORK:
+        return contextlib.nullcontext()
+    return clock.paused()
+
+
+def wait_while(still_wanted: Callable[[], bool], deadline: datetime) -> bool:
+    """Wait until `deadline` (emulated) in short steps; False as soon as the wait is no longer wanted."""
+    clock = clock_mod.current()
+    while clock_mod.now() < deadline:
+        if not still_wanted():
+            return False
+        if clock:
+            clock.wait_until(min(deadline, clock.now() + timedelta(seconds=5)))
+        else:  # no emulator clock: wall time
+            clock_mod.sleep(min(1.0, (deadline - clock_mod.now()).total_seconds()))
+    return still_wanted()
