@@ -91,12 +91,25 @@ class SleepwakeSettings:
 
 
 @dataclass(frozen=True)
+class HybridSettings:
+    """The hybrid histogram peer's knobs (Shahrad et al. 2020): pre-warm at the `head_pct`-th percentile of idle
+    times minus `margin`, keep alive to the `tail_pct`-th plus `margin`; a fixed keep-alive when the histogram
+    is not representative. The paper's values are the defaults; `--frontier` sweeps them."""
+
+    head_pct: float = 5.0
+    tail_pct: float = 99.0
+    margin: float = 0.1
+    fixed_keep_alive_minutes: float = 10.0
+
+
+@dataclass(frozen=True)
 class Settings:
     prov: Provisioning = field(default_factory=Provisioning)
     sleepwake: SleepwakeSettings = field(default_factory=SleepwakeSettings)
     fallback: FallbackModel = field(default_factory=FallbackModel)
     planner: PlannerSettings = field(default_factory=PlannerSettings)
     keep_warm: KeepWarmSettings = field(default_factory=KeepWarmSettings)
+    hybrid: HybridSettings = field(default_factory=HybridSettings)
     # Requests before the scored trace: what the planner (and the histogram peer) learn from at its start.
     history: tuple[datetime, ...] = ()
     price_per_hour: float = 0.20

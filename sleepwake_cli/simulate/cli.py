@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sleepwake.core import DailyCron
 from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
+from sleepwake_cli.simulate import frontier
 from sleepwake_cli.simulate.charts import chart
 from sleepwake_cli.simulate.engine import FallbackModel, Provisioning, Span
 from sleepwake_cli.simulate.policies import Settings, SimulationError, SleepwakeSettings, simulate
@@ -246,6 +247,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="count answers slower than this (waits for capacity and fallback cold starts included)",
     )
     out.add_argument("--no-chart", action="store_true", help="skip the PNG (and remove one left by an earlier run)")
+    out.add_argument(
+        "--frontier",
+        action="store_true",
+        help="also sweep the planner's and the hybrid peer's knobs and compare their saving frontiers against slow "
+        "answers and against the fallback share (frontier.json, frontier.png)",
+    )
     out.add_argument("--no-variants", action="store_true", help="skip the one-setting-at-a-time sleepwake runs")
     p.set_defaults(func=run)
 
@@ -446,6 +453,7 @@ def run(args: argparse.Namespace) -> int:
         results = simulate(trace, settings)
         variants = [] if args.no_variants else sleepwake_variants(trace, settings)
         naps = [] if args.no_variants else nap_variants(trace, settings)
+        points = frontier.sweep(trace, settings) if args.frontier else None
     except OSError as exc:
         return _fail(f"{exc.filename or args.trace}: {exc.strerror or exc}")
     except (ValueError, SimulationError) as exc:
@@ -473,6 +481,12 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(nap_variants_table(sw_naps, naps))
     print("\n" + note)
+    frontier_note = ""
+    if points is not None:
+        frontier_note = frontier.note(points)
+        print(f"\nSaving frontier (best saving of any setting swept; keep-warm {settings.keep_warm.mode.value}):")
+        print(frontier.table(points))
+        print(frontier_note)
 
     json_path = args.out / "simulate.json"
     png = args.out / "simulate.png"
@@ -487,6 +501,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             chart(png, trace, results, settings.slow_seconds)
             done[0] += f", {png}"
+        if points is not None:
+            done.append(str(frontier.write(args.out, frontier.to_json(trace, settings, points, frontier_note))))
+            if not args.no_chart:
+                frontier.chart(args.out / "frontier.png", trace, points)
+                done[-1] += f", {args.out / 'frontier.png'}"
     except OSError as exc:
         return _fail(f"--out {args.out}: {exc.strerror or exc}")
     print(f"\n{'; '.join(done)} in {time.perf_counter() - began:.1f} s")

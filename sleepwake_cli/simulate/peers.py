@@ -80,7 +80,8 @@ class HybridHistogram(Simulated):
     Per application, a histogram of idle times (minutes between consecutive requests, 1-minute bins up to
     4 hours). When it is representative (enough idle times inside its range, and a coefficient of variation of
     the bin counts of at least 2), after each request the copy is unloaded and loaded again at the 5th
-    percentile (minus 10 %) and kept until the 99th percentile (plus 10 %); when the 5th percentile is too
+    percentile (minus 10 %) and kept until the 99th percentile (plus 10 %) (`HybridSettings`, the paper's
+    values by default); when the 5th percentile is too
     short to be worth unloading here (a reload costs a scale-up and the instance is billed 10 minutes after 0
     copies), it simply stays until then. Not representative: a fixed 10-minute keep-alive, the paper's
     baseline. The paper's ARIMA branch for idle times beyond the range is not modelled (such gaps fall back to
@@ -91,7 +92,6 @@ class HybridHistogram(Simulated):
     RANGE_MINUTES = 240
     MIN_SAMPLES = 10
     CV_THRESHOLD = 2.0
-    FIXED_KEEP_ALIVE_MINUTES = 10.0
 
     def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
         super().__init__(trace, settings, rng, serving=False)
@@ -123,14 +123,15 @@ class HybridHistogram(Simulated):
         cv = float(np.std(self.bins)) / mean if mean else 0.0
         if cv < self.CV_THRESHOLD:
             return None
+        knobs = self.settings.hybrid
         cumulative, head, tail = 0, None, None
         for minute, count in enumerate(self.bins):
             cumulative += count
-            if head is None and cumulative >= 0.05 * total:
+            if head is None and cumulative >= knobs.head_pct / 100 * total:
                 head = minute
-            if tail is None and cumulative >= 0.99 * total:
+            if tail is None and cumulative >= knobs.tail_pct / 100 * total:
                 tail = minute + 1
-        return (head or 0) * 0.9, (tail or self.RANGE_MINUTES) * 1.1
+        return (head or 0) * (1 - knobs.margin), (tail or self.RANGE_MINUTES) * (1 + knobs.margin)
 
     def _arrive(self, request: Request) -> None:
         self._observe(self.sim.now)
@@ -149,7 +150,7 @@ class HybridHistogram(Simulated):
         windows = self._windows()
         if windows is None:
             self.windows["fixed keep-alive"] += 1
-            self.sim.after(self.FIXED_KEEP_ALIVE_MINUTES * 60, self._unload, token)
+            self.sim.after(self.settings.hybrid.fixed_keep_alive_minutes * 60, self._unload, token)
             return
         prewarm, keep_alive = windows
         release = self.settings.prov.instance_release_seconds

@@ -90,7 +90,7 @@ def nap_variants_table(base: PolicyResult, variants: list[Variant]) -> str:
             str(r.wakes),
         ]
 
-    return _grid(head, [row("(as configured)", "", base), *(row(v.setting, v.value, v.result) for v in variants)])
+    return grid(head, [row("(as configured)", "", base), *(row(v.setting, v.value, v.result) for v in variants)])
 
 
 def plural(n: int, noun: str) -> str:
@@ -148,7 +148,7 @@ def table(results: list[PolicyResult], price_per_hour: float, slow_seconds: floa
         ]
         for r in results
     ]
-    return _grid(head, rows)
+    return grid(head, rows)
 
 
 def variants_table(base: PolicyResult, variants: list[Variant]) -> str:
@@ -179,10 +179,11 @@ def variants_table(base: PolicyResult, variants: list[Variant]) -> str:
                 str(r.wakes),
             ]
         )
-    return _grid(head, rows)
+    return grid(head, rows)
 
 
-def _grid(head: list[str], rows: list[list[str]]) -> str:
+def grid(head: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table: the first two columns left-aligned, the figures right-aligned."""
     widths = [max(len(str(c)) for c in col) for col in zip(head, *rows, strict=True)]
     line = "  ".join("-" * w for w in widths)
 
