@@ -30,6 +30,9 @@ from sleepwake.core import iso
 
 PT, ET = ZoneInfo("America/Los_Angeles"), ZoneInfo("America/New_York")
 OUT = REPO_ROOT / "build" / "demo"
+# Its own deployment file: a `make local` running beside the demo keeps build/local/deployment.json (and every
+# line it printed keeps working).
+DEPLOYMENT = OUT / "deployment.json"
 # Tuesday night, 24 Nov 2026, 23:20 PT: 40 minutes before the nightly sleep.
 START = datetime(2026, 11, 24, 23, 20, tzinfo=PT).astimezone(UTC)
 ACTIVE_SPEED = 20.0  # emulated seconds per wall second while things happen
@@ -354,8 +357,15 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.log, "w") as log, contextlib.redirect_stdout(log):
         night = None
         try:
-            with LocalStack(start=START, speed=ACTIVE_SPEED, port=args.port, api_port=args.api_port) as local:
-                print(f"  emulator {local.emu.endpoint_url}, wake API {local.api_url}", file=out, flush=True)
+            with LocalStack(
+                start=START, speed=ACTIVE_SPEED, port=args.port, api_port=args.api_port, deployment_file=DEPLOYMENT
+            ) as local:
+                print(
+                    f"  emulator {local.emu.endpoint_url}, wake API {local.api_url}, deployment file "
+                    f"{DEPLOYMENT.relative_to(REPO_ROOT)}",
+                    file=out,
+                    flush=True,
+                )
                 night = Night(local, timeline)
                 try:
                     night.run()

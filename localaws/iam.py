@@ -98,13 +98,19 @@ def _iam(account: str) -> Any:
     return iam_backends[account][PARTITION]
 
 
-def create_user(account: str, name: str, statements: list[dict[str, Any]]) -> Keys:
-    """An IAM user with one inline policy of `statements` and an access key (straight into moto's backend)."""
+def create_user(account: str, name: str, statements: list[dict[str, Any]], keep: Keys | None = None) -> Keys:
+    """An IAM user with one inline policy of `statements` and an access key (straight into moto's backend).
+    `keep`: the user's keys from an earlier run of the emulator, kept when they have the shape of an IAM user's
+    keys (AKIA + 16, a 40-character secret), so lines and exports holding them keep working."""
     iam = _iam(account)
     if name not in iam.users:
         iam.create_user("us-east-1", name)
     iam.put_user_policy(name, f"{name}-policy", json.dumps({"Version": "2012-10-17", "Statement": statements}))
     key = iam.create_access_key(name)
+    if keep and re.fullmatch(r"AKIA[A-Z0-9]{16}", keep.access_key_id) and len(keep.secret_access_key) == 40:
+        del iam.access_keys[key.physical_resource_id]  # moto finds a key by its id (moto/iam/access_control.py)
+        key.access_key_id, key.secret_access_key = keep.access_key_id, keep.secret_access_key
+        iam.access_keys[key.physical_resource_id] = key
     return Keys(key.access_key_id, key.secret_access_key, None, f"arn:{PARTITION}:iam::{account}:user/{name}")
 
 

@@ -10,7 +10,9 @@ With IAM enforced (`localaws.iam`) the stack gets an operator: the IAM user `<st
 (`sleepwake-operator` for the default stack), allowed execute-api:Invoke on WakeApiInvokeArn and what the
 operator CLI does on this stack's resources. Its keys
 are `operator_keys`, written to the deployment file (`credentials`) and used by `http()` unless another
-identity is passed.
+identity is passed. It also gets a product: the IAM user `<stack>-product` with exactly what docs/fallback.md
+says a product needs (`product_statements`); its keys, region, the emulator's URL and the stack outputs a
+product reads are the deployment file's `product` section, and `product_client()` calls as it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ SAMPLE = REPO_ROOT / "layers" / "sleepwake" / "sleepwake" / "assets" / "warmup.w
 
 
 OPERATOR_USER = "{stack}-operator"  # one per stack: two stacks side by side each keep their operator's policy
+PRODUCT_USER = "{stack}-product"
+PRODUCT_OUTPUTS = ("EndpointName", "InferenceComponentName", "FallbackEndpointName", "WakeApiUrl")
 
 
 def sign(
@@ -102,6 +106,7 @@ class LocalStack:
         self.stack: Stack | None = None
         self.api: WakeApiServer | None = None
         self.operator_keys: iam.Keys | None = None
+        self.product_keys: iam.Keys | None = None
         self._sample = SAMPLE.read_bytes()
         self._owns_emulator = True
 
@@ -117,6 +122,8 @@ class LocalStack:
         other.stack_name = stack_name
         other.stack = None
         other.api = None
+        other.operator_keys = None
+        other.product_keys = None
         other._sample = first._sample
         other._owns_emulator = False
         return other
@@ -134,7 +141,14 @@ class LocalStack:
             self.api.stack = self.stack
             self.api.start()
             operator = OPERATOR_USER.format(stack=self.stack_name)
-            self.operator_keys = iam.create_user(self.emu.account, operator, self.operator_statements())
+            earlier = self._earlier_keys()
+            self.operator_keys = iam.create_user(
+                self.emu.account, operator, self.operator_statements(), earlier.get("operator")
+            )
+            product = PRODUCT_USER.format(stack=self.stack_name)
+            self.product_keys = iam.create_user(
+                self.emu.account, product, self.product_statements(), earlier.get("product")
+            )
             if self.deployment_file:
                 self._write_deployment(self.deployment_file)
         except BaseException:
@@ -155,6 +169,20 @@ class LocalStack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _earlier_keys(self) -> dict[str, iam.Keys]:
+        """The operator's and the product's keys from the deployment file an earlier run wrote: a restart keeps
+        them, so exported variables and pasted lines keep working. A missing or unreadable file: none."""
+        try:
+            data = json.loads(self.deployment_file.read_text()) if self.deployment_file else {}
+            found = {"operator": data.get("credentials") or {}, "product": data.get("product", {}).get("environment")}
+            return {
+                who: iam.Keys(str(env["AWS_ACCESS_KEY_ID"]), str(env["AWS_SECRET_ACCESS_KEY"]))
+                for who, env in found.items()
+                if env and "AWS_ACCESS_KEY_ID" in env and "AWS_SECRET_ACCESS_KEY" in env
+            }
+        except (OSError, ValueError, AttributeError, TypeError):
+            return {}
+
     def _write_deployment(self, path: Path) -> None:
         from sleepwake_cli.deployment import Deployment
 
@@ -163,7 +191,46 @@ class LocalStack:
         types = {logical: self.stack.cfn["Resources"][logical]["Type"] for logical in self.stack.created}
         local = {"endpoint_url": self.emu.endpoint_url, "region": self.emu.region, "clock_url": self.emu.clock_url}
         credentials = self.operator_keys.env() if self.operator_keys else {}
-        Deployment(dict(self.stack.params), resources, types, local, credentials).to_file(path)
+        product = {
+            "environment": self.product_environment(),
+            "outputs": self.product_outputs(),
+            "policy": {"Version": "2012-10-17", "Statement": self.product_statements()},
+        }
+        Deployment(dict(self.stack.params), resources, types, local, credentials, product).to_file(path)
+
+    def product_outputs(self) -> dict[str, str]:
+        """The stack outputs a product reads (docs/fallback.md), with this stack's wake API URL."""
+        return {name: str(self.outputs.get(name, "")) for name in PRODUCT_OUTPUTS} | {"WakeApiUrl": self.api_url}
+
+    def product_environment(self) -> dict[str, str]:
+        """The AWS SDK's environment variables for calling as the product: its keys, region and the emulator."""
+        assert self.product_keys is not None, "start() creates the product"
+        return {"AWS_ENDPOINT_URL": self.emu.endpoint_url, "AWS_DEFAULT_REGION": self.emu.region} | (
+            self.product_keys.env()
+        )
+
+    def product_statements(self) -> list[dict[str, Any]]:
+        """What docs/fallback.md says a product needs, and nothing else: execute-api:Invoke on the wake API
+        (WakeApiInvokeArn) and sagemaker:InvokeEndpoint on the endpoint, the component and the fallback."""
+        assert self.stack
+        region, account, out = self.emu.region, self.emu.account, self.stack.outputs
+        arn = f"arn:aws:sagemaker:{region}:{account}"
+        # SageMaker lower-cases names in its ARNs (Service Authorization Reference; localaws.iam).
+        models = [
+            f"{arn}:endpoint/{out['EndpointName'].lower()}",
+            f"{arn}:inference-component/{out['InferenceComponentName'].lower()}",
+        ]
+        if out.get("FallbackEndpointName"):
+            models.append(f"{arn}:endpoint/{out['FallbackEndpointName'].lower()}")
+        return [
+            {
+                "Sid": "SignalWakes",
+                "Effect": "Allow",
+                "Action": "execute-api:Invoke",
+                "Resource": out["WakeApiInvokeArn"],
+            },
+            {"Sid": "InvokeTheModel", "Effect": "Allow", "Action": "sagemaker:InvokeEndpoint", "Resource": models},
+        ]
 
     def operator_statements(self) -> list[dict[str, Any]]:
         """What the operator may do: call the wake API, and what the CLI's commands call on this stack."""
@@ -313,17 +380,17 @@ class LocalStack:
             )
         return Request(at, True, (time.perf_counter() - started) * 1000)
 
-    def product_client(self, **kwargs: Any) -> Any:
-        """The product's `sleepwake_client.SleepwakeClient` for this stack: InvokeEndpoint through the emulator,
-        the fallback from the FallbackEndpointName output, wake signals to this wake API (sent before the
-        fallback call returns unless `send_in_background=True` is passed, so callers see their effect)."""
+    def product_client(self, keys: iam.Keys | None = None, **kwargs: Any) -> Any:
+        """The product's `sleepwake_client.SleepwakeClient` for this stack, calling as the product identity (or
+        `keys`): InvokeEndpoint through the emulator, the fallback from the FallbackEndpointName output, wake
+        signals to this wake API (sent before the fallback call returns unless `send_in_background=True` is
+        passed, so callers see their effect)."""
         import boto3
 
         from sleepwake_client import SleepwakeClient
 
-        # The product signs its /wake as an identity allowed execute-api:Invoke (IAM is enforced): the operator.
-        assert self.operator_keys is not None, "start() creates the operator"
-        keys = self.operator_keys
+        keys = keys or self.product_keys
+        assert keys is not None, "start() creates the product"
         session = boto3.session.Session(
             aws_access_key_id=keys.access_key_id,
             aws_secret_access_key=keys.secret_access_key,
@@ -332,10 +399,10 @@ class LocalStack:
         )
         options: dict[str, Any] = {
             "session": session,
-            "runtime_client": self.emu.client("sagemaker-runtime"),
+            "runtime_client": self.emu.client_as(keys, "sagemaker-runtime"),
             "send_in_background": False,
         }
-        return SleepwakeClient.from_outputs(self.outputs | {"WakeApiUrl": self.api_url}, **(options | kwargs))
+        return SleepwakeClient.from_outputs(self.product_outputs(), **(options | kwargs))
 
     # -- waiting -------------------------------------------------------------------------------------------
     def wait_for_state(

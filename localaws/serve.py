@@ -163,6 +163,14 @@ def try_lines(local: LocalStack, deployment_file: Path) -> list[str]:
     ]
 
 
+def product_line(deployment_file: Path) -> str:
+    """A product's request as the product identity (docs/fallback.md, "Against `make local`")."""
+    python = REPO_ROOT / ".venv" / "bin" / "python"
+    runner = shlex.quote(_shown(python if python.exists() else Path(sys.executable)))
+    script, sample = REPO_ROOT / "docs" / "examples" / "product.py", REPO_ROOT / "layers/sleepwake/sleepwake/assets"
+    return f"{runner} {_shown(script)} {shlex.quote(_shown(deployment_file))} {_shown(sample / 'warmup.wav')}"
+
+
 def banner(local: LocalStack, args: argparse.Namespace) -> str:
     from localaws.activity import stamp
 
@@ -175,6 +183,8 @@ def banner(local: LocalStack, args: argparse.Namespace) -> str:
         "",
         "try (each line works pasted on its own, from this directory; fire-schedule also takes sleep and wake):",
         *(f"  {line}" for line in try_lines(local, Path(args.deployment_file))),
+        "a product's request (as the product identity; the fallback answers while the component sleeps):",
+        f"  {product_line(Path(args.deployment_file))}",
         "or export once for the AWS CLI, boto3 and sleepwake:",
         f"  export AWS_ENDPOINT_URL={local.emu.endpoint_url} AWS_DEFAULT_REGION={REGION} {credentials(local)}",
         "Ctrl-C stops everything.",

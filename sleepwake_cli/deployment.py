@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import yaml
@@ -31,6 +33,31 @@ LOCAL_DEPLOYMENT = ROOT / "build" / "local" / "deployment.json"
 
 class DeploymentError(Exception):
     """The deployment could not be found or is incomplete."""
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+PROBE_SECONDS = 1.0  # a loopback port answers a connect at once, or refuses it at once
+
+
+def unreachable_local(url: str | None) -> str | None:
+    """Why the local stack at `url` cannot be reached, asked in one connect (botocore would retry a refused
+    connection with back-off for half a minute before saying so); None when it answers or `url` is not on
+    this machine (AWS's endpoints are left to botocore)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.hostname not in LOOPBACK:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=PROBE_SECONDS):
+            return None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        return (
+            f"the local stack at {url} cannot be reached ({reason.lower()}); is `make local` running? Start it in "
+            "another terminal with `make local` (it prints the lines to paste), then try again"
+        )
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -99,6 +126,10 @@ class Deployment:
     local: dict[str, str] | None = None
     # The local stack's operator identity (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): it enforces IAM.
     credentials: dict[str, str] = field(default_factory=dict)
+    # The local stack's product identity: {"environment": AWS_* variables for an AWS SDK (its keys, region and
+    # the emulator's URL), "outputs": EndpointName, InferenceComponentName, FallbackEndpointName, WakeApiUrl,
+    # "policy": what it may do}. docs/fallback.md, "Against `make local`".
+    product: dict[str, Any] = field(default_factory=dict)
     _session: boto3.Session | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -126,7 +157,8 @@ class Deployment:
             data = json.loads(path.read_text())
             local = {key: str(data["local"][key]) for key in ("endpoint_url", "region", "clock_url")}
             credentials = {str(k): str(v) for k, v in dict(data.get("credentials") or {}).items()}
-            return cls(data["parameters"], data["resources"], data.get("types", {}), local, credentials)
+            product = dict(data.get("product") or {})
+            return cls(data["parameters"], data["resources"], data.get("types", {}), local, credentials, product)
         except (ValueError, KeyError, TypeError) as error:
             raise DeploymentError(
                 f"{path} is not a deployment written by the local stack ({type(error).__name__}: {error}); "
@@ -141,6 +173,7 @@ class Deployment:
             "types": self.types,
             "local": self.local,
             "credentials": self.credentials,
+            "product": self.product,
         }
         path.write_text(json.dumps(data, indent=2))
 

@@ -35,7 +35,7 @@ from sleepwake.control.warmup import NotServing, warm_up
 from sleepwake.core import State, compact, iso
 from sleepwake.observability import logs_on_stderr
 from sleepwake.settings import Settings
-from sleepwake_cli.deployment import LOCAL_DEPLOYMENT, Deployment, DeploymentError, StackClock
+from sleepwake_cli.deployment import LOCAL_DEPLOYMENT, Deployment, DeploymentError, StackClock, unreachable_local
 
 OK, FAILED, USAGE, SKIPPED, TIMED_OUT, INTERRUPTED = 0, 1, 2, 3, 4, 130
 EXIT_CODES = f"""exit status of status, wake, sleep, warmup and fire-schedule:
@@ -81,13 +81,19 @@ class Operator:
 
 
 def _deployment(args: argparse.Namespace) -> Deployment:
-    if args.deployment_file:
-        return Deployment.from_file(Path(args.deployment_file))
-    if args.stack_name:
-        return Deployment.from_stack(args.stack_name)
-    if os.environ.get("AWS_ENDPOINT_URL") and LOCAL_DEPLOYMENT.exists():
-        return Deployment.from_file(LOCAL_DEPLOYMENT)
-    return Deployment.from_stack("sleepwake")
+    """The deployment the command acts on; a local stack that is not running is said at once, not after
+    botocore's retries."""
+    from_file = args.deployment_file or (
+        not args.stack_name and os.environ.get("AWS_ENDPOINT_URL") and LOCAL_DEPLOYMENT.exists()
+    )
+    if from_file:
+        deployment = Deployment.from_file(Path(args.deployment_file or LOCAL_DEPLOYMENT))
+        problem = unreachable_local(deployment.endpoint_url)
+    else:  # before describe-stacks retries a refused connection
+        problem = unreachable_local(os.environ.get("AWS_ENDPOINT_URL"))
+    if problem:
+        raise DeploymentError(problem)
+    return deployment if from_file else Deployment.from_stack(args.stack_name or "sleepwake")
 
 
 def _operator(args: argparse.Namespace) -> Operator:

@@ -54,3 +54,34 @@ def test_help_lists_every_operator_command(capsys):
     for command in ("simulate", "status", "wake", "sleep", "warmup", "fire-schedule"):
         assert command in out
     json.dumps(out)  # plain text
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_local_stack_that_is_not_running_is_said_within_two_seconds(no_aws, tmp_path, capsys, monkeypatch):
+    import time
+
+    port = closed_port()
+    deployment = tmp_path / "deployment.json"
+    local = {
+        "endpoint_url": f"http://127.0.0.1:{port}",
+        "region": "us-east-1",
+        "clock_url": f"http://127.0.0.1:{port}/c",
+    }
+    deployment.write_text(json.dumps({"parameters": {}, "resources": {}, "local": local}))
+    for argv in (["status", "--deployment-file", str(deployment)], ["wake"]):
+        if argv == ["wake"]:  # exported AWS_ENDPOINT_URL, no deployment file: describe-stacks would retry
+            monkeypatch.setenv("AWS_ENDPOINT_URL", local["endpoint_url"])
+            monkeypatch.setattr("sleepwake_cli.operator.LOCAL_DEPLOYMENT", tmp_path / "absent.json")
+        started = time.monotonic()
+        assert main(argv) == 2
+        assert time.monotonic() - started < 2.0
+        err = capsys.readouterr().err
+        assert f"127.0.0.1:{port} cannot be reached" in err and "is `make local` running?" in err, err
+        assert "Traceback" not in err

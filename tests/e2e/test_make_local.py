@@ -21,7 +21,7 @@ from botocore import xform_name
 
 from localaws.stack import REPO_ROOT
 
-PYTHONPATH = os.pathsep.join([str(REPO_ROOT / "layers" / "sleepwake"), str(REPO_ROOT)])
+PYTHONPATH = os.pathsep.join([str(REPO_ROOT / "layers" / "sleepwake"), str(REPO_ROOT / "client"), str(REPO_ROOT)])
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  [a-z]+ +\S")
 
 
@@ -193,6 +193,12 @@ def test_the_printed_lines_work_pasted_and_what_happens_is_printed_in_emulated_t
         aws = [c for c in commands if re.match(r"^(\w+=\S+ )+aws ", c)]
         cli = [c for c in commands if re.search(r"(^| )\S*sleepwake(_cli)? ", c) and " aws " not in c]
         assert len(curl) == 2 and len(aws) == 2 and len(cli) == 4, serve.lines
+        product = [c for c in commands if "docs/examples/product.py" in c]
+        assert len(product) == 1, serve.lines
+        done = subprocess.run(
+            ["bash", "-c", product[0]], cwd=REPO_ROOT, env=clean_env(), capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0 and done.stdout.startswith("served by the component"), (done.stdout, done.stderr)
 
         for line in curl:
             done = subprocess.run(["bash", "-c", line], env=clean_env(), capture_output=True, text=True, timeout=60)

@@ -12,6 +12,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -58,14 +59,24 @@ def logs_on_stderr(level: int | str = logging.WARNING) -> Iterator[None]:
     stream and level after, for a process that goes on (the local stack's own tests run the CLI in-process)."""
     handler = logger.registered_handler
     saved_level = logger.log_level
-    saved_stream = handler.setStream(_Stderr()) if isinstance(handler, logging.StreamHandler) else None
+    saved_stream = _set_stream(handler, _Stderr()) if isinstance(handler, logging.StreamHandler) else None
     logger.setLevel(level)
     try:
         yield
     finally:
         logger.setLevel(saved_level)
         if saved_stream is not None and isinstance(handler, logging.StreamHandler):
-            handler.setStream(saved_stream)
+            _set_stream(handler, saved_stream)
+
+
+def _set_stream(handler: logging.StreamHandler[Any], stream: Any) -> Any:
+    """handler.setStream, which flushes the old stream first; a closed one (a finished test's captured stdout,
+    a closed pipe) is just replaced."""
+    try:
+        return handler.setStream(stream)
+    except ValueError:
+        old, handler.stream = handler.stream, stream
+        return old
 
 
 __all__ = ["MetricUnit", "logger", "logs_on_stderr", "metrics", "tracer"]

@@ -1,0 +1,24 @@
+"""A product's request, as docs/fallback.md says to make it: the component, or the fallback while it sleeps.
+
+Usage: python docs/examples/product.py OUTPUTS.json AUDIO.wav
+OUTPUTS.json holds the stack outputs (EndpointName, InferenceComponentName, FallbackEndpointName, WakeApiUrl),
+or is a local stack's deployment file, whose `product` section also carries the product's AWS_* environment.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from sleepwake_client import FallbackFailed, SleepwakeClient
+
+outputs = json.loads(Path(sys.argv[1]).read_text())
+if "product" in outputs:  # `make local`: the product identity's keys, region and the emulator's URL
+    os.environ.update(outputs["product"]["environment"])
+    outputs = outputs["product"]["outputs"]
+client = SleepwakeClient.from_outputs(outputs, send_in_background=False)  # send the wake signal before exiting
+try:
+    answer = client.invoke(Path(sys.argv[2]).read_bytes())
+except FallbackFailed as error:
+    sys.exit(f"no answer: {error}. Retry shortly: the component is waking.")
+print(f"served by the {answer.served_by} (wake signalled: {answer.wake_signalled}): {answer.body.decode()}")
