@@ -36,12 +36,14 @@ from localaws import (
     cloudwatch,
     dynamodb,
     events,
+    iam_simulate,
     iam_wire,
     lambdas,
     sagemaker,
     sagemaker_api,
     sagemaker_serverless,
     scheduler,
+    servicequotas,
     stepfunctions,
 )
 from localaws import clock as clock_mod
@@ -66,6 +68,8 @@ def install_extensions() -> None:
     scheduler.install()
     cloudwatch.install()
     iam_wire.install()
+    iam_simulate.install()
+    servicequotas.install()
 
 
 CLOCK_PATH = "/_localaws/clock"

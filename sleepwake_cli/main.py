@@ -10,7 +10,7 @@ from typing import NoReturn
 
 # Modules that contribute subcommands. The operator commands (status, wake, sleep, warmup, fire-schedule)
 # live in sleepwake_cli.operator, written separately; it is optional here so the simulator ships on its own.
-_REQUIRED = ("sleepwake_cli.simulate.cli",)
+_REQUIRED = ("sleepwake_cli.simulate.cli", "sleepwake_cli.preflight")
 _OPTIONAL = ("sleepwake_cli.operator",)
 
 

@@ -1,0 +1,255 @@
+"""`sleepwake preflight`: read-only checks before `sam deploy`, for the parameters that deploy would use
+(samconfig.toml's parameter_overrides, then --parameter-overrides, over the template's defaults).
+
+It reads the account (sleepwake_cli/preflight_aws.py: Describe/List/Get/Head/Simulate calls only), reads the
+SAM-translated template offline (preflight_template.py) and prints one line per check, ok / warn / fail, each
+with its fix (preflight_rules.py). `--json` prints one document. Exit status: 0 all ok, 1 a warning, 2 a
+failure (or a bad option); the same for the local stack (`--deployment-file build/local/deployment.json`, or
+AWS_ENDPOINT_URL) and AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError
+
+from sleepwake_cli.deployment import TEMPLATE, Deployment, DeploymentError
+from sleepwake_cli.preflight_aws import Reader, ReadError
+from sleepwake_cli.preflight_rules import (
+    Check,
+    Plan,
+    Status,
+    archive_checks,
+    component_check,
+    endpoint_check,
+    exit_status,
+    fallback_config_checks,
+    fallback_name_check,
+    instance_scaling_check,
+    parameter_checks,
+    permission_checks,
+    quota_check,
+    region_check,
+    scaling_checks,
+    warn,
+)
+from sleepwake_cli.preflight_template import (
+    RUNTIME_SERVICES,
+    SAMCONFIG,
+    ConfigError,
+    DeployConfig,
+    missing_in_region,
+    parse_overrides,
+    read_samconfig,
+    required_actions,
+    resolve_parameters,
+    translate,
+)
+from sleepwake_cli.preflight_template import translated as translated_template
+
+EXIT_CODES = """exit status:
+  0    every check is ok
+  1    at least one warning (the deploy may work; read the fix)
+  2    at least one failure (the deploy would fail or misbehave), or a bad option"""
+WIDTH = 120  # the table's lines (commands in a fix may wrap; copy them whole)
+PLACEHOLDER_ACCOUNT = "123456789012"  # ARNs in the translated template when the caller's account is unknown
+
+
+def run(
+    reader: Reader,
+    config: DeployConfig,
+    *,
+    template: Path = TEMPLATE,
+    principal: str | None = None,
+    max_archive_bytes: int = 512 * 1024 * 1024,
+) -> list[Check]:
+    """Every check, in the order an operator fixes things."""
+    caller, account = "", PLACEHOLDER_ACCOUNT
+    checks: list[Check] = []
+    try:
+        caller, account = reader.caller()
+    except ReadError as error:
+        checks.append(
+            warn("identity", f"could not read: {error}", "check the credentials (aws sts get-caller-identity)")
+        )
+    cfn = translated_template(template, reader.region, account or PLACEHOLDER_ACCOUNT, config.stack_name)
+    params, unknown = resolve_parameters(config.overrides, cfn)
+    plan = Plan(params)
+    checks[:0] = parameter_checks(params, cfn["Parameters"], unknown)
+
+    def guarded(name: str, step: Callable[[], list[Check]]) -> None:
+        try:
+            checks.extend(step())
+        except ReadError as error:
+            fix = f"grant {error.action} to whoever runs preflight" if error.denied else "run preflight again"
+            checks.append(warn(name, f"could not read: {error}", fix))
+
+    translated = translate(cfn, params, reader.region, account or PLACEHOLDER_ACCOUNT, config.stack_name)
+    types = translated.types()
+    missing_services = [s for s in RUNTIME_SERVICES if reader.region not in reader.session.get_available_regions(s)]
+    checks.append(region_check(reader.region, missing_in_region(types, reader.region), missing_services))
+
+    def endpoint_and_component() -> list[Check]:
+        endpoint = reader.endpoint(plan.endpoint)
+        out = [endpoint_check(plan, endpoint), component_check(plan, reader.component(plan.component))]
+        variants = reader.instance_scaling(endpoint) if endpoint and not plan.create else None
+        return [*out, instance_scaling_check(plan, variants)]
+
+    guarded("endpoint", endpoint_and_component)
+    guarded("scaling", lambda: scaling_checks(plan, reader.scaling(plan.component)))
+
+    def fallback() -> list[Check]:
+        existing = reader.serverless_endpoint(plan.fallback_name) if plan.fallback_name else None
+        model = translated.properties("FallbackModel", "EnableNetworkIsolation", "VpcConfig", "PrimaryContainer")
+        config_props = translated.properties(
+            "FallbackEndpointConfig", "ProductionVariants", "KmsKeyId", "DataCaptureConfig", "VpcConfig"
+        )
+        image = str((model.get("PrimaryContainer") or {}).get("Image", ""))
+        return [fallback_name_check(plan, existing), *fallback_config_checks(plan, image, model, config_props)]
+
+    guarded("fallback", fallback)
+    archive = reader.archive(plan.archive, max_archive_bytes) if plan.archive.startswith("s3://") else None
+    checks.extend(archive_checks(plan, archive))
+
+    def quota() -> list[Check]:
+        if not plan.creates_fallback:
+            return [quota_check(plan, None, "", {})]
+        try:
+            value, source = reader.serverless_quota()
+        except ReadError as error:
+            return [quota_check(plan, None, "", {}, str(error))]
+        return [quota_check(plan, value, source, reader.serverless_concurrency())]
+
+    guarded("serverless quota", quota)
+    actions, optional = required_actions(types)
+    try:
+        who = principal or reader.principal(caller)
+        denied = reader.denied(who, actions)
+        checks.extend(permission_checks(who, denied, optional, len(actions)))
+    except ReadError as error:
+        checks.extend(permission_checks(principal or caller, {}, optional, len(actions), str(error)))
+    return checks
+
+
+# ---------------------------------------------------------------------------------------- output
+def as_json(config: DeployConfig, region: str, checks: list[Check]) -> dict[str, Any]:
+    counts = {s.value: sum(c.status is s for c in checks) for s in Status}
+    return {
+        "stack_name": config.stack_name,
+        "region": region,
+        "parameters_from": config.source,
+        "overrides": config.overrides,
+        "checks": [c.as_json() for c in checks],
+        "summary": counts,
+        "exit_status": exit_status(checks),
+    }
+
+
+def as_table(config: DeployConfig, region: str, checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = [f"preflight for stack {config.stack_name} in {region} (parameters: {config.source})"]
+    hang = " " * (width + 10)
+    for c in checks:
+        mark = {Status.OK: "ok  ", Status.WARN: "WARN", Status.FAIL: "FAIL"}[c.status]
+        lines.append(textwrap.fill(f"  {mark}  {c.name:<{width}}  {c.detail}", WIDTH, subsequent_indent=hang))
+        if c.fix:
+            # Prose wraps; each `aws ...` command gets a line of its own, whole, so it pastes as it is.
+            prose, *commands = re.split(r"(?<=: )(?=aws )|; (?=aws )", f"fix: {c.fix}")
+            lines.append(textwrap.fill(prose, WIDTH, initial_indent=hang, subsequent_indent=hang + "     "))
+            lines += [f"{hang}     {command}" for command in commands]
+    counts = {s: sum(c.status is s for c in checks) for s in Status}
+    verdict = {0: "ready to deploy", 1: "deployable, read the warnings", 2: "not ready: fix the failures"}
+    total = f"{counts[Status.OK]} ok, {counts[Status.WARN]} warn, {counts[Status.FAIL]} fail"
+    lines.append(f"{total}: {verdict[exit_status(checks)]}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------- command
+def _config(args: argparse.Namespace) -> DeployConfig:
+    config = read_samconfig(Path(args.config_file), args.config_env)
+    if args.stack_name:
+        config.stack_name = args.stack_name
+    if args.parameter_overrides:
+        flags = parse_overrides(args.parameter_overrides)
+        config.overrides = config.overrides | flags
+        config.source = "flags" if config.source == "template defaults" else f"{config.source} + flags"
+    return config
+
+
+def _reader(args: argparse.Namespace, config: DeployConfig) -> Reader:
+    if args.deployment_file:
+        deployment = Deployment.from_file(Path(args.deployment_file))
+        return Reader(deployment.session(), deployment.endpoint_url)
+    session = boto3.Session(profile_name=args.profile, region_name=args.region or config.region)
+    if not session.region_name:
+        raise NoRegionError()
+    return Reader(session)
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    try:
+        config = _config(args)
+        reader = _reader(args, config)
+        checks = run(
+            reader,
+            config,
+            template=Path(args.template),
+            principal=args.principal_arn,
+            max_archive_bytes=int(args.max_archive_mb * 1024 * 1024),
+        )
+    except (ConfigError, DeploymentError) as error:
+        print(f"preflight: {error}", file=sys.stderr)
+        return 2
+    except (NoRegionError, NoCredentialsError) as error:
+        print(f"preflight: {error}; set AWS_REGION (or --region) and credentials (AWS_PROFILE)", file=sys.stderr)
+        return 2
+    except BotoCoreError as error:
+        print(f"preflight: {error}", file=sys.stderr)
+        return 2
+    region = reader.region
+    print(json.dumps(as_json(config, region, checks)) if args.json else as_table(config, region, checks), flush=True)
+    return exit_status(checks)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "preflight",
+        help="read-only checks before `sam deploy`: endpoint, scaling, fallback, archive, quota, permissions",
+        description=textwrap.fill(
+            "Check, without changing anything, what `sam deploy` would meet with the parameters it would use "
+            "(samconfig.toml's parameter_overrides, then --parameter-overrides, over template.yaml's defaults): "
+            "the endpoint and component, their instance scaling, the scaling policies and alarms already on the "
+            "component, the fallback's name, image, memory and serverless exclusions, the model archive, the "
+            "account's serverless concurrency quota, the deployer's permissions and the region. One line per "
+            "check with its fix; --json prints one document.",
+            100,
+        ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--parameter-overrides", nargs="+", metavar="KEY=VALUE", help="as `sam deploy` takes them")
+    p.add_argument("--config-file", default=str(SAMCONFIG), help="samconfig.toml to read (default: the repository's)")
+    p.add_argument("--config-env", default="default", help="its environment (default: default)")
+    p.add_argument("--template", default=str(TEMPLATE), help="the SAM template (default: the repository's)")
+    p.add_argument("--stack-name", help="stack name (default: samconfig.toml's, else sleepwake)")
+    p.add_argument("--region", help="AWS region (default: samconfig.toml's, else AWS_REGION)")
+    p.add_argument("--profile", help="AWS profile")
+    p.add_argument(
+        "--deployment-file",
+        help="check against the local stack this file describes (build/local/deployment.json from `make local`)",
+    )
+    p.add_argument("--principal-arn", help="simulate this IAM user or role instead of the caller (e.g. the CI role)")
+    p.add_argument(
+        "--max-archive-mb", type=float, default=512, help="list the archive's contents up to this size (default 512)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_preflight)

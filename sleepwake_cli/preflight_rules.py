@@ -1,0 +1,566 @@
+"""What `sleepwake preflight` concludes, as functions of what it read: each rule turns AWS's answers (or their
+absence) and the deploy's parameters into ok / warn / fail lines, each with the fix. No AWS calls here
+(sleepwake_cli/preflight_aws.py reads, sleepwake_cli/preflight.py prints).
+
+Sources of the limits, named where each is used:
+- SageMaker API reference: resource names `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$` (EndpointName, ModelName,
+  EndpointConfigName, InferenceComponentName: at most 63 characters); `ProductionVariantServerlessConfig`
+  MemorySizeInMB 1024-6144 in 1 GB steps, MaxConcurrency 1-200.
+- SageMaker developer guide, "Deploy models with Amazon SageMaker Serverless Inference", feature exclusions: no
+  GPUs, no network isolation, no VPC configuration, no KMS key, no multi-variant endpoints, no private
+  registries (the image must be in Amazon ECR); its troubleshooting page: the container may not be able to write
+  files, and the framework toolkit pip-installs `code/requirements.txt` at start.
+- sagemaker-pytorch-inference toolkit: the archive extracts to /opt/ml/model, the handler is
+  `code/<SAGEMAKER_PROGRAM>` (docs/aws-behaviour.md §6).
+- Application Auto Scaling / CloudFormation registry schema of `AWS::ApplicationAutoScaling::ScalableTarget`:
+  primary identifier ServiceNamespace + ResourceId + ScalableDimension, so creating one that exists fails the
+  deploy (AlreadyExists).
+- Service Quotas, SageMaker quota L-96300102 "Maximum total concurrency that can be allocated across all
+  serverless endpoints" (per account and region; every serverless endpoint's MaxConcurrency counts against it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from sleepwake.core.endpoint import VariantScaling, instance_scaling_warnings
+
+NAME_LIMIT = 63  # every SageMaker resource name (API reference: EndpointName etc., pattern {0,62} after one char)
+FALLBACK_SUFFIX = "-fallback"
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+SERVERLESS_MAX_CONCURRENCY = (1, 200)
+SERVERLESS_QUOTA_CODE = "L-96300102"
+IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self) | {"status": self.status.value}
+
+
+def ok(name: str, detail: str) -> Check:
+    return Check(name, Status.OK, detail)
+
+
+def warn(name: str, detail: str, fix: str) -> Check:
+    return Check(name, Status.WARN, detail, fix)
+
+
+def fail(name: str, detail: str, fix: str) -> Check:
+    return Check(name, Status.FAIL, detail, fix)
+
+
+def exit_status(checks: list[Check]) -> int:
+    """0 when every check is ok, 1 with a warning, 2 with a failure."""
+    if any(c.status is Status.FAIL for c in checks):
+        return 2
+    return 1 if any(c.status is Status.WARN for c in checks) else 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The deploy's parameters, resolved (template defaults + samconfig.toml + flags), and what follows."""
+
+    params: dict[str, str]
+
+    @property
+    def create(self) -> bool:
+        return self.params.get("DeploymentMode") == "create"
+
+    @property
+    def endpoint(self) -> str:
+        return self.params.get("EndpointName", "")
+
+    @property
+    def component(self) -> str:
+        return self.params.get("InferenceComponentName", "")
+
+    @property
+    def archive(self) -> str:
+        return self.params.get("ModelDataUrl", "")
+
+    @property
+    def adopted_fallback(self) -> str:
+        return self.params.get("FallbackEndpointName", "")
+
+    @property
+    def creates_fallback(self) -> bool:
+        """template.yaml's CreateFallbackEndpoint condition."""
+        return (
+            self.params.get("CreateFallback") == "true"
+            and not self.adopted_fallback
+            and (self.create or bool(self.archive))
+        )
+
+    @property
+    def fallback_name(self) -> str:
+        if self.adopted_fallback:
+            return self.adopted_fallback
+        return f"{self.endpoint}{FALLBACK_SUFFIX}" if self.creates_fallback else ""
+
+
+# ---------------------------------------------------------------------------------------- parameters
+def parameter_checks(params: dict[str, str], specs: dict[str, dict[str, Any]], unknown: list[str]) -> list[Check]:
+    """The template's own constraints (AllowedValues, AllowedPattern, MinValue/MaxValue), as CloudFormation
+    checks them before it creates anything."""
+    problems = [f"unknown parameter {name}" for name in unknown]
+    for name, spec in specs.items():
+        value = params.get(name, "")
+        allowed = [str(a) for a in spec.get("AllowedValues", [])]
+        if allowed and value not in allowed:
+            problems.append(f"{name}={value!r} is not one of {allowed}")
+        pattern = spec.get("AllowedPattern")
+        if pattern and not re.fullmatch(pattern, value):
+            problems.append(f"{name}={value!r} does not match {pattern}")
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                problems.append(f"{name}={value!r} is not a number")
+                continue
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                problems.append(f"{name}={value} is below its MinValue {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                problems.append(f"{name}={value} is above its MaxValue {spec['MaxValue']}")
+    if problems:
+        return [fail("parameters", "; ".join(problems), "fix parameter_overrides in samconfig.toml or the flags")]
+    return [ok("parameters", f"{len(specs)} parameters within the template's constraints")]
+
+
+# ---------------------------------------------------------------------------------------- the endpoint
+def endpoint_check(plan: Plan, described: dict[str, Any] | None) -> Check:
+    name = plan.endpoint
+    if plan.create:
+        if described is not None:
+            return fail(
+                "endpoint",
+                f"create mode, but endpoint {name} exists ({described.get('EndpointStatus')}): CloudFormation's "
+                "create fails with AlreadyExists",
+                f"choose another EndpointName, or deploy with DeploymentMode=adopt to control {name}",
+            )
+        return ok("endpoint", f"create mode: {name} does not exist yet; the deploy creates it")
+    if described is None:
+        return fail(
+            "endpoint",
+            f"adopt mode, but endpoint {name} does not exist in this account and region",
+            "set EndpointName to the endpoint's exact name, or deploy with DeploymentMode=create",
+        )
+    status = described.get("EndpointStatus", "?")
+    if status != "InService":
+        return (warn if status in ("Creating", "Updating", "SystemUpdating") else fail)(
+            "endpoint",
+            f"endpoint {name} is {status}"
+            + (f": {described['FailureReason']}" if described.get("FailureReason") else ""),
+            "wait until it is InService (aws sagemaker wait endpoint-in-service --endpoint-name "
+            f"{name}), then run preflight again",
+        )
+    return ok("endpoint", f"{name} is InService")
+
+
+def component_check(plan: Plan, described: dict[str, Any] | None) -> Check:
+    name = plan.component
+    if plan.create:
+        if described is not None:
+            return fail(
+                "component",
+                f"create mode, but inference component {name} exists: CloudFormation's create fails",
+                "choose another InferenceComponentName, or deploy with DeploymentMode=adopt",
+            )
+        return ok("component", f"create mode: {name} does not exist yet; the deploy creates it")
+    if described is None:
+        return fail(
+            "component",
+            f"adopt mode, but inference component {name} does not exist",
+            "set InferenceComponentName to the component's exact name (aws sagemaker list-inference-components)",
+        )
+    if described.get("EndpointName") != plan.endpoint:
+        return fail(
+            "component",
+            f"{name} runs on endpoint {described.get('EndpointName')}, not {plan.endpoint}",
+            f"set EndpointName={described.get('EndpointName')}",
+        )
+    status = described.get("InferenceComponentStatus", "?")
+    copies = (described.get("RuntimeConfig") or {}).get("CurrentCopyCount")
+    if status != "InService":
+        return (warn if status in ("Creating", "Updating") else fail)(
+            "component",
+            f"{name} is {status}" + (f": {described['FailureReason']}" if described.get("FailureReason") else ""),
+            "wait until it is InService, then run preflight again",
+        )
+    return ok("component", f"{name} is InService on {plan.endpoint} with {copies} copies")
+
+
+def instance_scaling_check(plan: Plan, variants: list[VariantScaling] | None) -> Check:
+    """Adopt mode's precondition (sleepwake.core.endpoint): the endpoint may go to 0 instances."""
+    if plan.create:
+        return ok("instance scaling", "create mode: the template's endpoint config sets MinInstanceCount 0")
+    if variants is None:
+        return fail("instance scaling", f"could not read {plan.endpoint}'s endpoint config", "see the endpoint line")
+    problems = instance_scaling_warnings(plan.endpoint, variants)
+    if problems:
+        sentence, _, fix = problems[0].partition("; ")
+        more = f" (and {len(problems) - 1} more variant(s))" if len(problems) > 1 else ""
+        return fail(
+            "instance scaling",
+            sentence + more + ": it is billed all night while sleepwake says asleep",
+            fix + " (a new endpoint config, then aws sagemaker update-endpoint)",
+        )
+    return ok("instance scaling", f"{plan.endpoint}: ManagedInstanceScaling ENABLED, MinInstanceCount 0")
+
+
+# ---------------------------------------------------------------------------------------- existing scaling
+@dataclass(frozen=True)
+class Scaling:
+    """What is already registered on the component (Application Auto Scaling and CloudWatch answers)."""
+
+    targets: list[dict[str, Any]]
+    policies: list[dict[str, Any]]
+    scheduled: list[dict[str, Any]]
+    alarms: list[dict[str, Any]]  # alarms on the component's metrics or acting on its policies
+
+
+def _deregister(component: str) -> str:
+    return (
+        "aws application-autoscaling deregister-scalable-target --service-namespace sagemaker "
+        f"--resource-id inference-component/{component} --scalable-dimension {IC_DIMENSION}"
+    )
+
+
+def scaling_checks(plan: Plan, found: Scaling) -> list[Check]:
+    """What the deploy would do to the scaling already on the component.
+
+    The stack creates the scalable target (MinCapacity DayMinCopies, MaxCapacity MaxCopies) and one
+    target-tracking policy `<component>-concurrency`, and moves MinCapacity with the copy count at every sleep
+    and wake. A target that exists fails CloudFormation's create (its primary identifier exists); a policy or a
+    scheduled action left on the component would act against the control plane (AWS's scale-to-zero recipe's
+    step policy scales out from 0 on the no-capacity alarm in the middle of the night; its target tracking scales
+    in to MinCapacity); an alarm that acts on a step policy keeps firing it.
+    """
+    component, out = plan.component, []
+    deregister = _deregister(component)
+    if found.targets:
+        target = found.targets[0]
+        out.append(
+            fail(
+                "scalable target",
+                f"inference-component/{component} is already registered (MinCapacity {target.get('MinCapacity')}, "
+                f"MaxCapacity {target.get('MaxCapacity')}): the deploy's ScalableTarget would fail with "
+                "AlreadyExists and roll back",
+                f"deregister it (this also deletes its policies and scheduled actions): {deregister}",
+            )
+        )
+    else:
+        out.append(ok("scalable target", f"none on inference-component/{component}; the deploy registers it"))
+    ours = f"{component}-concurrency"
+    step = [p for p in found.policies if p.get("PolicyType") == "StepScaling"]
+    other = [p for p in found.policies if p.get("PolicyType") != "StepScaling"]
+    if step or other:
+        names = ", ".join(f"{p['PolicyName']} ({p.get('PolicyType')})" for p in found.policies)
+        why = []
+        if step:
+            why.append("a step policy would scale the component out from 0 against the nightly sleep")
+        if other:
+            clash = [p["PolicyName"] for p in other if p["PolicyName"] == ours]
+            why.append(
+                f"{ours} is the name of the deploy's own policy"
+                if clash
+                else "a second target tracking would fight the deploy's own"
+            )
+        deletes = "; ".join(
+            f"aws application-autoscaling delete-scaling-policy --service-namespace sagemaker --resource-id "
+            f"inference-component/{component} --scalable-dimension {IC_DIMENSION} --policy-name {p['PolicyName']}"
+            for p in found.policies
+        )
+        out.append(fail("scaling policies", f"{names} on the component: {'; '.join(why)}", f"remove them: {deletes}"))
+    else:
+        out.append(ok("scaling policies", f"none on the component; the deploy adds {ours} (target tracking)"))
+    if found.scheduled:
+        names = ", ".join(str(s.get("ScheduledActionName")) for s in found.scheduled)
+        out.append(
+            fail(
+                "scheduled actions",
+                f"{names} would change the component's capacity against the sleep and wake schedules",
+                f"remove them (aws application-autoscaling delete-scheduled-action ...), or deregister: {deregister}",
+            )
+        )
+    # Target tracking's own alarms (TargetTracking-...) go with their policy; the others stay and keep acting.
+    alarms = [a for a in found.alarms if not str(a.get("AlarmName", "")).startswith("TargetTracking-")]
+    if alarms:
+        names = " ".join(str(a["AlarmName"]) for a in alarms)
+        acting = [a["AlarmName"] for a in alarms if any(":scalingPolicy:" in x for x in a.get("AlarmActions", []))]
+        detail = f"alarm(s) {', '.join(a['AlarmName'] for a in alarms)} on the component"
+        if acting:
+            detail += f"; {', '.join(acting)} invoke(s) a scaling policy (AWS's scale-to-zero recipe)"
+        out.append(
+            fail(
+                "alarms",
+                detail + ": the deploy creates its own no-capacity alarm, which wakes through the control plane",
+                f"delete them: aws cloudwatch delete-alarms --alarm-names {names}",
+            )
+        )
+    else:
+        out.append(ok("alarms", "no alarm outside the stack acts on the component"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- the fallback
+def fallback_name_check(plan: Plan, existing: dict[str, Any] | None) -> Check:
+    """The created fallback is `<EndpointName>-fallback`: a SageMaker name, so at most 63 characters."""
+    if plan.adopted_fallback:
+        name = plan.adopted_fallback
+        if existing is None:
+            return fail(
+                "fallback name",
+                f"FallbackEndpointName={name}, but no such endpoint exists",
+                "create the serverless endpoint first, or leave FallbackEndpointName empty (the stack creates one)",
+            )
+        if not existing.get("serverless"):
+            return fail(
+                "fallback name",
+                f"{name} is not a serverless endpoint (its variant has no ServerlessConfig): it would bill instances",
+                "name a SageMaker Serverless Inference endpoint",
+            )
+        return ok("fallback name", f"adopts {name} ({existing.get('EndpointStatus')}, serverless)")
+    if not plan.creates_fallback:
+        why = (
+            "CreateFallback is false"
+            if plan.params.get("CreateFallback") != "true"
+            else "adopt mode without ModelDataUrl"
+        )
+        return ok("fallback name", f"no fallback ({why}): a sleeping component fails requests until it wakes")
+    name = plan.fallback_name
+    if len(name) > NAME_LIMIT:
+        room = NAME_LIMIT - len(FALLBACK_SUFFIX)
+        return fail(
+            "fallback name",
+            f"{name} has {len(name)} characters; SageMaker endpoint names have at most {NAME_LIMIT}, so the "
+            "FallbackEndpoint (and its model and config) fail to create and the deploy rolls back",
+            f"shorten EndpointName to at most {room} characters (it is {len(plan.endpoint)}), or set "
+            "FallbackEndpointName to an existing serverless endpoint",
+        )
+    if existing is not None:
+        return fail(
+            "fallback name",
+            f"{name} already exists ({existing.get('EndpointStatus')}): creating it fails with AlreadyExists",
+            f"delete it (aws sagemaker delete-endpoint --endpoint-name {name}) "
+            f"or adopt it (FallbackEndpointName={name})",
+        )
+    return ok("fallback name", f"creates {name} ({len(name)} of {NAME_LIMIT} characters)")
+
+
+_NOT_ON_SERVERLESS = {
+    "EnableNetworkIsolation": "network isolation",
+    "VpcConfig": "a VPC configuration",
+    "KmsKeyId": "a KMS key",
+    "DataCaptureConfig": "data capture",
+}
+
+
+def fallback_config_checks(plan: Plan, image: str, model: dict[str, Any], config: dict[str, Any]) -> list[Check]:
+    """The created fallback's image, memory, concurrency and the serverless feature exclusions, read from the
+    template's FallbackModel and FallbackEndpointConfig as the deploy would resolve them."""
+    if not plan.creates_fallback:
+        return []
+    out = []
+    problems = []
+    if "dkr.ecr." not in image:
+        problems.append(f"{image} is not in Amazon ECR (serverless takes no private registries)")
+    lowered = image.lower()
+    if "neuron" in lowered or re.search(r"(^|[-:])(gpu|cu\d+)", lowered.split(":", 1)[-1]):
+        problems.append(f"{image} is not a CPU image (Serverless Inference runs on CPU only)")
+    if problems:
+        out.append(
+            fail(
+                "fallback image",
+                "; ".join(problems),
+                "set FallbackImageUri to a CPU framework image in ECR, or leave it empty for the region's "
+                "pytorch-inference CPU DLC",
+            )
+        )
+    else:
+        out.append(ok("fallback image", image))
+    memory, concurrency = plan.params.get("FallbackMemoryMb", ""), plan.params.get("FallbackMaxConcurrency", "")
+    low, high = SERVERLESS_MAX_CONCURRENCY
+    bad = []
+    if not memory.isdigit() or int(memory) not in SERVERLESS_MEMORY_MB:
+        bad.append(f"FallbackMemoryMb={memory} is not one of {list(SERVERLESS_MEMORY_MB)}")
+    if not concurrency.isdigit() or not low <= int(concurrency) <= high:
+        bad.append(f"FallbackMaxConcurrency={concurrency} is outside {low}-{high}")
+    if bad:
+        out.append(fail("fallback memory", "; ".join(bad), "use the ServerlessConfig bounds of the SageMaker API"))
+    else:
+        out.append(ok("fallback memory", f"{memory} MB, MaxConcurrency {concurrency}"))
+    excluded = [text for key, text in _NOT_ON_SERVERLESS.items() if model.get(key) or config.get(key)]
+    variants = config.get("ProductionVariants") or []
+    if len(variants) > 1:
+        excluded.append(f"{len(variants)} production variants")
+    for variant in variants:
+        for key in ("InstanceType", "InitialInstanceCount", "ManagedInstanceScaling", "AcceleratorType"):
+            if key in variant:
+                excluded.append(f"{key} on variant {variant.get('VariantName')}")
+    if excluded:
+        out.append(
+            fail(
+                "fallback exclusions",
+                "the template's fallback sets " + ", ".join(excluded) + ", which Serverless Inference does not "
+                "support: CreateEndpointConfig/CreateModel or the endpoint's creation fails",
+                "remove them from FallbackModel/FallbackEndpointConfig in template.yaml (Serverless Inference "
+                "feature exclusions)",
+            )
+        )
+    else:
+        out.append(ok("fallback exclusions", "no network isolation, VPC, KMS key, instance settings or extra variant"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- the archive
+@dataclass(frozen=True)
+class Archive:
+    url: str
+    head: dict[str, Any] | None  # HeadObject's answer; None when the object does not exist
+    error: str = ""  # why HeadObject or the listing could not be read
+    names: list[str] | None = None  # member names of the tar; None when not listed
+
+
+def archive_checks(plan: Plan, archive: Archive | None) -> list[Check]:
+    uses = plan.create or plan.creates_fallback
+    if not plan.archive:
+        if uses:
+            return [fail("archive", "ModelDataUrl is empty", "make model MODEL_S3_URI=s3://bucket/prefix prints it")]
+        return [ok("archive", "adopt mode without ModelDataUrl: the deploy uses no archive")]
+    assert archive is not None
+    fix_missing = f"upload it: make model MODEL_S3_URI={plan.archive.rsplit('/', 1)[0]}"
+    if not re.fullmatch(r"s3://[^/]+/.+", plan.archive):
+        return [fail("archive", f"ModelDataUrl={plan.archive} is not s3://bucket/key", fix_missing)]
+    if archive.head is None:
+        if archive.error:
+            return [warn("archive", f"could not read {plan.archive}: {archive.error}", "grant s3:GetObject on it")]
+        return [fail("archive", f"{plan.archive} does not exist (HeadObject: 404)", fix_missing)]
+    size = int(archive.head.get("ContentLength", 0))
+    out = [ok("archive", f"{plan.archive} exists ({size / 1e6:.1f} MB)")]
+    if archive.names is None:
+        out.append(
+            warn(
+                "archive layout",
+                f"not listed ({archive.error or 'not readable'})",
+                "check it yourself: aws s3 cp " + plan.archive + " - | tar tz",
+            )
+        )
+        return out
+    names = {n.removeprefix("./") for n in archive.names}
+    problems = []
+    if "code/inference.py" not in names:
+        hint = [n for n in names if n.endswith("inference.py")]
+        problems.append("no code/inference.py" + (f" (found {hint[0]}: tar it from inside the folder)" if hint else ""))
+    if "code/requirements.txt" in names:
+        problems.append(
+            "code/requirements.txt is pip-installed by the container at start (a serverless container may not "
+            "be able to write, and /ping then fails)"
+        )
+    if not any(n.endswith((".pt", ".pth", ".jit")) and "/" not in n for n in names):
+        problems.append("no model file (*.pt) at the archive's root")
+    if problems:
+        out.append(fail("archive layout", "; ".join(problems), "rebuild it with `make model` and upload it again"))
+    else:
+        out.append(
+            ok("archive layout", f"{len(names)} entries: code/inference.py, model at the root, nothing to install")
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------- quota
+def quota_check(plan: Plan, quota: float | None, source: str, others: dict[str, int], error: str = "") -> Check:
+    """FallbackMaxConcurrency plus every other serverless endpoint's MaxConcurrency against the account's
+    quota L-96300102 (the fallback's own current share, when it exists, is replaced, not added)."""
+    if not plan.creates_fallback:
+        return ok("serverless quota", "the deploy creates no serverless endpoint")
+    if quota is None:
+        return warn(
+            "serverless quota",
+            f"could not read quota {SERVERLESS_QUOTA_CODE}: {error}",
+            "grant servicequotas:GetServiceQuota, or check it in the Service Quotas console (SageMaker, "
+            "'Maximum total concurrency that can be allocated across all serverless endpoints')",
+        )
+    wanted = int(plan.params.get("FallbackMaxConcurrency", "0") or 0)
+    used = sum(c for name, c in others.items() if name != plan.fallback_name)
+    detail = (
+        f"FallbackMaxConcurrency {wanted} + {used} on {len(others)} other serverless endpoint(s), quota "
+        f"{quota:g} ({source})"
+    )
+    if wanted + used > quota:
+        room = int(quota) - used
+        lower = f"lower FallbackMaxConcurrency to {room}, or " if room >= 1 else ""
+        return fail(
+            "serverless quota",
+            detail + ": creating the fallback fails (ResourceLimitExceeded)",
+            f"{lower}request an increase: aws service-quotas request-service-quota-increase --service-code "
+            f"sagemaker --quota-code {SERVERLESS_QUOTA_CODE} --desired-value {wanted + used}",
+        )
+    return ok("serverless quota", detail)
+
+
+# ---------------------------------------------------------------------------------------- permissions, region
+def permission_checks(
+    principal: str, denied: dict[str, str], optional: set[str], total: int, error: str = ""
+) -> list[Check]:
+    """`denied` maps each action SimulatePrincipalPolicy did not allow to its decision; `optional` are actions
+    CloudFormation's handlers list for features this template does not use (VPC, KMS, EFS...)."""
+    if error:
+        return [
+            warn(
+                "permissions",
+                f"could not simulate {principal or 'the caller'}'s policies: {error}",
+                "grant iam:SimulatePrincipalPolicy (and iam:GetRole for a role) to run this check",
+            )
+        ]
+    needed = {a: d for a, d in denied.items() if a not in optional}
+    extra = sorted(a for a in denied if a in optional)
+    out = []
+    if needed:
+        listed = ", ".join(f"{a} ({d})" for a, d in sorted(needed.items()))
+        out.append(
+            fail(
+                "permissions",
+                f"{principal} may not {listed}: the deploy stops there and rolls back",
+                "grant these actions to the deployer's role (CloudFormation calls them with its credentials)",
+            )
+        )
+    else:
+        out.append(ok("permissions", f"{principal} may call all {total - len(extra)} actions the deploy needs"))
+    if extra:
+        out.append(
+            warn(
+                "permissions (optional)",
+                f"{principal} may not {', '.join(extra)}: CloudFormation's handlers list them for features this "
+                "template does not use (VPC, KMS, provisioned concurrency...)",
+                "nothing, unless the deploy fails on one of them",
+            )
+        )
+    return out
+
+
+def region_check(region: str, missing_types: list[str], missing_services: list[str]) -> Check:
+    if missing_types or missing_services:
+        what = ", ".join(missing_types + missing_services)
+        return fail(
+            "region",
+            f"{region} lacks {what}",
+            "deploy in a region that offers them (SageMaker inference components and Serverless Inference are not "
+            "in every region)",
+        )
+    return ok("region", f"{region} offers every resource type and service the stack uses")

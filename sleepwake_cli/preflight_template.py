@@ -1,0 +1,226 @@
+"""What the deploy would send CloudFormation, read offline: the parameters (template defaults, samconfig.toml's
+parameter_overrides, flags), the SAM-translated template with its conditions resolved for them, the actions
+CloudFormation calls to create each resource, and whether the region offers each resource type.
+
+The template is translated the one way this repository translates it (`localaws.stack.translate`, the SAM
+translator in-process, as `make lint`'s IAM lint and the local stack do), and its conditions and intrinsics are
+resolved by the same `Resolver`. Importing it costs a few seconds (it sits beside the emulator).
+
+The actions per resource type are the `handlers.create.permissions` of each type's CloudFormation registry
+schema ("A list of permissions required by the handler", CloudFormation CLI resource schema; CloudFormation
+calls the handler with the deployer's credentials unless a service role is given); cfn-lint ships the schemas,
+and the region's list of registered types (`cfnlint/data/schemas/providers/<region>.json`), offline.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sleepwake_cli.deployment import TEMPLATE, load_template
+
+SAMCONFIG = TEMPLATE.parent / "samconfig.toml"
+# The SAM CLI's own calls on the deployer's credentials (`sam deploy`: the change set, the transform, and the
+# artifacts bucket it resolves with resolve_s3) before CloudFormation creates anything.
+DEPLOY_ACTIONS = (
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:GetTemplateSummary",
+    "s3:PutObject",
+)
+# Registry type namespace -> IAM action prefix, where they differ.
+_PREFIX = {
+    "ApplicationAutoScaling": "application-autoscaling",
+    "StepFunctions": "states",
+    "ApiGateway": "apigateway",
+}
+# Services the stack calls at run time (boto3 names), beside the resource types it creates.
+RUNTIME_SERVICES = ("sagemaker", "sagemaker-runtime", "application-autoscaling", "stepfunctions", "scheduler")
+
+
+class ConfigError(Exception):
+    """samconfig.toml or a flag could not be read; the message says which and why."""
+
+
+def parse_overrides(text: str | list[str]) -> dict[str, str]:
+    """SAM's parameter_overrides: `Key=Value Key2="a b"` (a string, or a list of such strings), or the
+    CloudFormation form `ParameterKey=K,ParameterValue=V`."""
+    items = [text] if isinstance(text, str) else [str(t) for t in text]
+    out: dict[str, str] = {}
+    for item in items:
+        for token in shlex.split(item):
+            if token.startswith("ParameterKey="):
+                fields = dict(part.split("=", 1) for part in token.split(",") if "=" in part)
+                out[fields["ParameterKey"]] = fields.get("ParameterValue", "")
+                continue
+            key, sep, value = token.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"parameter override {token!r} is not Key=Value")
+            out[key] = value
+    return out
+
+
+@dataclass
+class DeployConfig:
+    """What `sam deploy` would use: stack name, region and parameter overrides."""
+
+    stack_name: str = "sleepwake"
+    region: str | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+    source: str = "template defaults"
+
+
+def read_samconfig(path: Path, env: str = "default") -> DeployConfig:
+    if not path.exists():
+        return DeployConfig()
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    section = data.get(env, {})
+    merged = dict(section.get("global", {}).get("parameters", {})) | dict(
+        section.get("deploy", {}).get("parameters", {})
+    )
+    overrides = parse_overrides(merged.get("parameter_overrides", []))
+    return DeployConfig(
+        stack_name=str(merged.get("stack_name", "sleepwake")),
+        region=merged.get("region"),
+        overrides=overrides,
+        source=f"{path.name} [{env}]" if overrides else "template defaults",
+    )
+
+
+def resolve_parameters(
+    overrides: dict[str, str], template: dict[str, Any] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """(every parameter's value, the override names the template does not declare)."""
+    specs = (template or load_template())["Parameters"]
+    params = {name: str(spec.get("Default", "")) for name, spec in specs.items()}
+    unknown = sorted(set(overrides) - set(specs))
+    params.update({k: v for k, v in overrides.items() if k in specs})
+    return params, unknown
+
+
+# ---------------------------------------------------------------------------------------- the translated stack
+@dataclass
+class Translated:
+    resources: dict[str, dict[str, Any]]  # created logical id -> resource (conditions applied)
+    resolver: Any  # localaws.stack.Resolver over the parameters
+
+    def types(self) -> set[str]:
+        return {r["Type"] for r in self.resources.values()}
+
+    def properties(self, logical: str, *keys: str) -> dict[str, Any]:
+        """Those properties of a created resource, resolved; a value that needs another resource's attribute
+        (known only once it exists) reads UNRESOLVED."""
+        props = self.resources.get(logical, {}).get("Properties", {})
+        return {key: self._tolerant(props[key]) for key in keys if key in props}
+
+    def _tolerant(self, value: Any) -> Any:
+        try:
+            return self.resolver.resolve(value)
+        except Exception:  # localaws.stack.StackError: GetAtt/Ref of a resource not created yet
+            if isinstance(value, list):
+                return [self._tolerant(v) for v in value]
+            if isinstance(value, dict) and not any(k == "Ref" or k.startswith("Fn::") for k in value):
+                return {k: self._tolerant(v) for k, v in value.items()}
+            return UNRESOLVED
+
+
+UNRESOLVED = "<known once created>"
+
+
+@cache
+def _sam_translated(template: Path, modified: float, region: str, account: str, stack_name: str) -> str:
+    """The translation as JSON (a copy per use): the same template, region and stack translate once."""
+    from localaws.stack import translate as sam_translate
+
+    return json.dumps(sam_translate(template, region=region, account=account, stack_name=stack_name))
+
+
+def translated(template: Path, region: str, account: str, stack_name: str) -> dict[str, Any]:
+    """The CloudFormation template `sam deploy` would send (Parameters, Conditions, Resources)."""
+    return dict(json.loads(_sam_translated(template.resolve(), template.stat().st_mtime, region, account, stack_name)))
+
+
+def translate(cfn: dict[str, Any], params: dict[str, str], region: str, account: str, stack_name: str) -> Translated:
+    """The resources the deploy creates with these parameters (conditions applied), and a resolver for them."""
+    from localaws.stack import Resolver
+
+    pseudo = {
+        "AWS::Region": region,
+        "AWS::AccountId": account,
+        "AWS::Partition": "aws",
+        "AWS::StackName": stack_name,
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+    resolver = Resolver(dict(params), pseudo, cfn.get("Conditions", {}))
+    created = {
+        logical: resource
+        for logical, resource in cfn["Resources"].items()
+        if not resource.get("Condition") or resolver.condition(resource["Condition"])
+    }
+    return Translated(created, resolver)
+
+
+@cache
+def _schemas() -> tuple[dict[str, dict[str, Any]], Path]:
+    """typeName -> registry schema, from cfn-lint's bundled copies."""
+    base = Path(str(resources.files("cfnlint") / "data" / "schemas"))
+    out = {}
+    for path in (base / "resources").glob("*.json"):
+        schema = json.loads(path.read_text())
+        if "typeName" in schema:
+            out[schema["typeName"]] = schema
+    return out, base
+
+
+def required_actions(types: set[str]) -> tuple[list[str], set[str]]:
+    """(every action CloudFormation and `sam deploy` call to create these types, the optional ones among them).
+
+    Optional: an action of another service than the type's own (e.g. a function's ec2:DescribeSubnets, kms:*,
+    elasticfilesystem:*: needed only for VPC, KMS or EFS settings this template does not use), iam:PassRole
+    and iam:CreateServiceLinkedRole excepted."""
+    schemas, _ = _schemas()
+    actions, optional = set(DEPLOY_ACTIONS), set()
+    for kind in sorted(types):
+        if kind.startswith("Custom::"):
+            actions.add("lambda:InvokeFunction")  # CloudFormation invokes the ServiceToken function
+            continue
+        schema = schemas.get(kind)
+        if schema is None:
+            continue
+        namespace = kind.split("::")[1]
+        prefix = _PREFIX.get(namespace, namespace.lower())
+        for action in schema.get("handlers", {}).get("create", {}).get("permissions", []):
+            actions.add(action)
+            if action.split(":")[0] != prefix and action not in ("iam:PassRole", "iam:CreateServiceLinkedRole"):
+                optional.add(action)
+    # An action some type needs as its own is not optional for another.
+    own = {
+        a
+        for kind in types
+        if (s := schemas.get(kind))
+        for a in s.get("handlers", {}).get("create", {}).get("permissions", [])
+        if a.split(":")[0] == _PREFIX.get(kind.split("::")[1], kind.split("::")[1].lower())
+    }
+    return sorted(actions), optional - own
+
+
+def missing_in_region(types: set[str], region: str) -> list[str]:
+    """Resource types the region's CloudFormation registry does not list (cfn-lint's provider lists)."""
+    _, base = _schemas()
+    listing = base / "providers" / f"{region}.json"
+    if not listing.exists():
+        return [f"CloudFormation in {region} (unknown region)"]
+    offered = set(json.loads(listing.read_text()))
+    return sorted(t for t in types if t.startswith("AWS::") and t not in offered)

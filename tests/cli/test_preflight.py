@@ -1,0 +1,331 @@
+"""`sleepwake preflight` against the emulated AWS: what an operator learns before `sam deploy`, and that it
+changes nothing while finding it out."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from localaws import EmulatedClock, Emulator
+from sleepwake_cli import preflight
+from sleepwake_cli.preflight_aws import Reader
+from sleepwake_cli.preflight_rules import Check, Status
+from sleepwake_cli.preflight_template import DeployConfig
+from tests.localaws.conftest import ROLE, START, FakeModelServer, describe, ensure_role
+
+READ_PREFIXES = ("Describe", "List", "Get", "Head", "Simulate")
+IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+LONG_NAME = "e" * 63  # a legal endpoint name whose `-fallback` is not
+
+
+def recipe_endpoint(emu: Emulator, endpoint: str, component: str, min_instances: int) -> None:
+    """An endpoint and a serving component as a team sets them up by hand, with the given instance minimum."""
+    sm = emu.client("sagemaker")
+    sm.create_model(ModelName=f"{component}-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
+    scaling = {"Status": "ENABLED", "MinInstanceCount": min_instances, "MaxInstanceCount": 2}
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{component}-config",
+        ExecutionRoleArn=ROLE,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "InstanceType": "ml.inf1.xlarge",
+                "InitialInstanceCount": 1,
+                "ManagedInstanceScaling": scaling,
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{component}-config")
+    sm.create_inference_component(
+        InferenceComponentName=component,
+        EndpointName=endpoint,
+        VariantName="AllTraffic",
+        Specification={
+            "ModelName": f"{component}-model",
+            "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+        },
+        RuntimeConfig={"CopyCount": 1},
+    )
+    assert emu.wait_for(lambda: describe(emu, component)["InferenceComponentStatus"] == "InService", timeout=3600)
+
+
+def recipe_scaling(emu: Emulator, component: str) -> None:
+    """AWS's scale-to-zero recipe on the component: target (min 0), target tracking, step policy, the
+    no-capacity alarm acting on the step policy."""
+    aas = emu.client("application-autoscaling")
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": f"inference-component/{component}",
+        "ScalableDimension": IC_DIMENSION,
+    }
+    aas.register_scalable_target(**target, MinCapacity=0, MaxCapacity=2)
+    aas.put_scaling_policy(
+        **target,
+        PolicyName="recipe-target-tracking",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+            },
+            "TargetValue": 5,
+        },
+    )
+    step = aas.put_scaling_policy(
+        **target,
+        PolicyName="recipe-scale-out-from-zero",
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity",
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+            "Cooldown": 60,
+        },
+    )
+    emu.client("cloudwatch").put_metric_alarm(
+        AlarmName="recipe-no-capacity",
+        Namespace="AWS/SageMaker",
+        MetricName="NoCapacityInvocationFailures",
+        Dimensions=[{"Name": "InferenceComponentName", "Value": component}],
+        Statistic="Maximum",
+        Period=30,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[step["PolicyARN"]],
+    )
+
+
+def model_archive(*, requirements: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        files = {"model.pt": b"torchscript", "code/inference.py": b"def model_fn(model_dir): ...\n"}
+        if requirements:
+            files["code/requirements.txt"] = b"soxr\n"
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def upload(emu: Emulator, url: str, data: bytes) -> None:
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    s3 = emu.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=data)
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    """The emulated AWS on a free port, IAM enforced, a fake model behind its endpoints."""
+    with Emulator(EmulatedClock(start=START, speed=600), port=0, model_server_factory=FakeModelServer) as emulator:
+        ensure_role(emulator)
+        yield emulator
+
+
+@pytest.fixture
+def session(emu: Emulator) -> boto3.Session:
+    return boto3.Session(region_name=emu.region, **_keys(emu))
+
+
+def _keys(emu: Emulator) -> dict[str, Any]:
+    keys = emu.client_keys()
+    return {"aws_access_key_id": keys.access_key_id, "aws_secret_access_key": keys.secret_access_key}
+
+
+@pytest.fixture
+def calls(session: boto3.Session) -> Iterator[list[str]]:
+    """The name of every AWS operation preflight's clients make (botocore's before-call event)."""
+    seen: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+
+    session.events.register("before-call", record)
+    yield seen
+
+
+def run(emu: Emulator, session: boto3.Session, overrides: dict[str, str]) -> dict[str, Check]:
+    checks = preflight.run(Reader(session, emu.endpoint_url), DeployConfig(overrides=overrides))
+    return {c.name: c for c in checks}
+
+
+def test_a_broken_adopt_setup_fails_on_each_problem_with_its_fix(emu, session, calls):
+    """Minimum 1, AWS's recipe left on the component, a 63-character endpoint name and a missing archive."""
+    recipe_endpoint(emu, LONG_NAME, "speech-ic", min_instances=1)
+    recipe_scaling(emu, "speech-ic")
+    upload(emu, "s3://models/other/model.tar.gz", model_archive())  # the bucket exists, the key does not
+    checks = run(
+        emu,
+        session,
+        {
+            "EndpointName": LONG_NAME,
+            "InferenceComponentName": "speech-ic",
+            "ModelDataUrl": "s3://models/speech/model.tar.gz",
+        },
+    )
+    assert checks["endpoint"].status is Status.OK
+    assert checks["component"].status is Status.OK
+    failed = {name: c for name, c in checks.items() if c.status is Status.FAIL}
+    assert {"instance scaling", "scalable target", "scaling policies", "alarms", "fallback name", "archive"} <= set(
+        failed
+    )
+    assert "MinInstanceCount is 1" in failed["instance scaling"].detail
+    assert "MinInstanceCount 0" in failed["instance scaling"].fix
+    assert "AlreadyExists" in failed["scalable target"].detail
+    assert "deregister-scalable-target" in failed["scalable target"].fix
+    assert "recipe-scale-out-from-zero (StepScaling)" in failed["scaling policies"].detail
+    assert "--policy-name recipe-scale-out-from-zero" in failed["scaling policies"].fix
+    assert "recipe-no-capacity" in failed["alarms"].detail
+    assert "delete-alarms --alarm-names recipe-no-capacity" in failed["alarms"].fix
+    assert f"{LONG_NAME}-fallback has 72 characters" in failed["fallback name"].detail
+    assert "at most 54 characters" in failed["fallback name"].fix
+    assert "does not exist" in failed["archive"].detail
+    assert "make model MODEL_S3_URI=s3://models/speech" in failed["archive"].fix
+    assert preflight.exit_status(list(checks.values())) == 2
+    assert calls, "the hook saw no call"
+    assert [c for c in calls if not c.startswith(READ_PREFIXES)] == []
+
+
+def test_a_ready_adopt_setup_passes_the_endpoint_scaling_fallback_and_archive_checks(emu, session, calls):
+    recipe_endpoint(emu, "speech-endpoint", "speech-ic", min_instances=0)
+    upload(emu, "s3://models/speech/model.tar.gz", model_archive())
+    checks = run(
+        emu,
+        session,
+        {
+            "EndpointName": "speech-endpoint",
+            "InferenceComponentName": "speech-ic",
+            "ModelDataUrl": "s3://models/speech/model.tar.gz",
+        },
+    )
+    for name in ("parameters", "region", "endpoint", "component", "instance scaling", "scalable target"):
+        assert checks[name].status is Status.OK, checks[name]
+    for name in ("scaling policies", "alarms", "fallback name", "fallback memory", "archive", "archive layout"):
+        assert checks[name].status is Status.OK, checks[name]
+    assert checks["fallback name"].detail == "creates speech-endpoint-fallback (24 of 63 characters)"
+    assert [c for c in calls if not c.startswith(READ_PREFIXES)] == []
+
+
+def test_an_archive_that_installs_at_container_start_fails(emu, session):
+    recipe_endpoint(emu, "speech-endpoint", "speech-ic", min_instances=0)
+    upload(emu, "s3://models/speech/model.tar.gz", model_archive(requirements=True))
+    checks = run(
+        emu,
+        session,
+        {
+            "EndpointName": "speech-endpoint",
+            "InferenceComponentName": "speech-ic",
+            "ModelDataUrl": "s3://models/speech/model.tar.gz",
+        },
+    )
+    assert checks["archive layout"].status is Status.FAIL
+    assert "code/requirements.txt" in checks["archive layout"].detail
+
+
+def test_adopting_an_endpoint_that_does_not_exist_fails(emu, session):
+    checks = run(emu, session, {"EndpointName": "nowhere", "InferenceComponentName": "nothing"})
+    assert checks["endpoint"].status is Status.FAIL
+    assert "does not exist" in checks["endpoint"].detail
+    assert checks["component"].status is Status.FAIL
+
+
+def test_the_command_prints_one_json_document_and_exits_2_on_a_failure(emu, capsys, monkeypatch):
+    from sleepwake_cli.main import main
+
+    for key, value in _keys(emu).items():
+        monkeypatch.setenv(key.upper(), value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint_url)
+    status = main(["preflight", "--json", "--region", emu.region, "--parameter-overrides", "EndpointName=nowhere"])
+    document = json.loads(capsys.readouterr().out)
+    assert status == 2 == document["exit_status"]
+    assert document["parameters_from"] == "flags"
+    endpoint = next(c for c in document["checks"] if c["name"] == "endpoint")
+    assert endpoint["status"] == "fail" and endpoint["fix"]
+
+
+def test_the_table_names_each_check_and_its_fix(emu, capsys, monkeypatch):
+    from sleepwake_cli.main import main
+
+    for key, value in _keys(emu).items():
+        monkeypatch.setenv(key.upper(), value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint_url)
+    status = main(["preflight", "--region", emu.region, "--parameter-overrides", "EndpointName=nowhere"])
+    out = capsys.readouterr().out
+    assert status == 2
+    assert "FAIL  endpoint" in out
+    assert "fix: set EndpointName to the endpoint's exact name" in out
+    assert out.rstrip().endswith("not ready: fix the failures")
+
+
+def serverless_endpoint(emu: Emulator, name: str, concurrency: int) -> None:
+    sm = emu.client("sagemaker")
+    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": concurrency},
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+
+
+ADOPT_WITH_ARCHIVE = {
+    "EndpointName": "speech-endpoint",
+    "InferenceComponentName": "speech-ic",
+    "ModelDataUrl": "s3://models/speech/model.tar.gz",
+}
+
+
+@pytest.mark.parametrize(("applied", "status"), [(None, Status.OK), (10.0, Status.FAIL)])
+def test_the_fallback_needs_room_in_the_accounts_serverless_concurrency_quota(
+    emu, session, monkeypatch, applied, status
+):
+    from localaws import servicequotas
+
+    monkeypatch.setattr(servicequotas.Settings, "applied", applied)
+    recipe_endpoint(emu, "speech-endpoint", "speech-ic", min_instances=0)
+    serverless_endpoint(emu, "another-team", concurrency=6)
+    check = run(emu, session, ADOPT_WITH_ARCHIVE | {"FallbackMaxConcurrency": "5"})["serverless quota"]
+    assert check.status is status, check
+    assert "FallbackMaxConcurrency 5 + 6 on 1 other serverless endpoint(s)" in check.detail
+    if applied is None:
+        assert "quota 200 (AWS default)" in check.detail
+    else:
+        assert "quota 10 (applied)" in check.detail
+        assert "lower FallbackMaxConcurrency to 4" in check.fix
+        assert "--quota-code L-96300102 --desired-value 11" in check.fix
+
+
+def test_a_deployer_without_the_stacks_permissions_fails_with_the_actions_it_lacks(emu, session):
+    from localaws import iam
+
+    reader = iam.create_user(
+        emu.account, "reader", [{"Effect": "Allow", "Action": ["*:Describe*", "*:Get*", "*:List*"], "Resource": "*"}]
+    )
+    recipe_endpoint(emu, "speech-endpoint", "speech-ic", min_instances=0)
+    checks = preflight.run(
+        Reader(session, emu.endpoint_url),
+        DeployConfig(overrides={"EndpointName": "speech-endpoint", "InferenceComponentName": "speech-ic"}),
+        principal=reader.arn,
+    )
+    permissions = next(c for c in checks if c.name == "permissions")
+    assert permissions.status is Status.FAIL
+    assert permissions.detail.startswith(f"{reader.arn} may not ")
+    for action in (
+        "cloudformation:CreateChangeSet",
+        "lambda:CreateFunction",
+        "iam:PassRole",
+        "states:CreateStateMachine",
+    ):
+        assert f"{action} (implicitDeny)" in permissions.detail
+    assert "lambda:GetFunction" not in permissions.detail  # a Get*: allowed
