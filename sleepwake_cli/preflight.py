@@ -47,6 +47,7 @@ from sleepwake_cli.preflight_template import (
     SAMCONFIG,
     ConfigError,
     DeployConfig,
+    Translated,
     missing_in_region,
     parse_overrides,
     read_samconfig,
@@ -109,12 +110,8 @@ def run(
 
     def fallback() -> list[Check]:
         existing = reader.serverless_endpoint(plan.fallback_name) if plan.fallback_name else None
-        model = translated.properties("FallbackModel", "EnableNetworkIsolation", "VpcConfig", "PrimaryContainer")
-        config_props = translated.properties(
-            "FallbackEndpointConfig", "ProductionVariants", "KmsKeyId", "DataCaptureConfig", "VpcConfig"
-        )
-        image = str((model.get("PrimaryContainer") or {}).get("Image", ""))
-        return [fallback_name_check(plan, existing), *fallback_config_checks(plan, image, model, config_props)]
+        image, invalid, excluded = _fallback_requests(translated)
+        return [fallback_name_check(plan, existing), *fallback_config_checks(plan, image, invalid, excluded)]
 
     guarded("fallback", fallback)
     archive = reader.archive(plan.archive, max_archive_bytes) if plan.archive.startswith("s3://") else None
@@ -138,6 +135,44 @@ def run(
     except ReadError as error:
         checks.extend(permission_checks(principal or caller, {}, optional, len(actions), str(error)))
     return checks
+
+
+def _fallback_requests(translated: Translated) -> tuple[str, list[str], list[str]]:
+    """(the fallback's image, what SageMaker's request constraints refuse in its endpoint config, what
+    Serverless Inference excludes in it and its model), judged by the emulator's rules on the requests the
+    deploy would send. Names CloudFormation generates stand in as `fallback-model` / `fallback-config`."""
+    from types import SimpleNamespace
+
+    from localaws.sagemaker_common import SageMakerValidation
+    from localaws.sagemaker_rules import check_request, serverless_exclusions
+
+    model = translated.properties("FallbackModel", "EnableNetworkIsolation", "VpcConfig", "PrimaryContainer")
+    config = translated.properties("FallbackEndpointConfig", "ProductionVariants", "KmsKeyId", "DataCaptureConfig")
+    if not model and not config:
+        return "", [], []
+    container = dict(model.get("PrimaryContainer") or {})
+    variants = [dict(v) | {"ModelName": "fallback-model"} for v in config.get("ProductionVariants") or []]
+    for variant in variants:
+        if "ServerlessConfig" in variant:  # parameters resolve to strings; the request carries integers
+            variant["ServerlessConfig"] = {k: _integer(v) for k, v in variant["ServerlessConfig"].items()}
+    request = {"EndpointConfigName": "fallback-config", **config, "ProductionVariants": variants}
+    try:
+        check_request("CreateEndpointConfig", request)
+        invalid: list[str] = []
+    except SageMakerValidation as refused:
+        invalid = [str(getattr(refused, "message", refused))]
+    stand_in = SimpleNamespace(
+        model_name="fallback-model",
+        enable_network_isolation=bool(model.get("EnableNetworkIsolation")),
+        vpc_config=model.get("VpcConfig"),
+        primary_container=container,
+        containers=[],
+    )
+    return str(container.get("Image", "")), invalid, serverless_exclusions(request, {"fallback-model": stand_in})
+
+
+def _integer(value: Any) -> Any:
+    return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
 # ---------------------------------------------------------------------------------------- output

@@ -4,8 +4,8 @@ absence) and the deploy's parameters into ok / warn / fail lines, each with the 
 
 Sources of the limits, named where each is used:
 - SageMaker API reference: resource names `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$` (EndpointName, ModelName,
-  EndpointConfigName, InferenceComponentName: at most 63 characters); `ProductionVariantServerlessConfig`
-  MemorySizeInMB 1024-6144 in 1 GB steps, MaxConcurrency 1-200.
+  EndpointConfigName, InferenceComponentName: at most 63 characters). The ServerlessConfig bounds and the
+  serverless exclusions are the emulator's (localaws/sagemaker_rules.py, from botocore's model and the guide).
 - SageMaker developer guide, "Deploy models with Amazon SageMaker Serverless Inference", feature exclusions: no
   GPUs, no network isolation, no VPC configuration, no KMS key, no multi-variant endpoints, no private
   registries (the image must be in Amazon ECR); its troubleshooting page: the container may not be able to write
@@ -30,8 +30,6 @@ from sleepwake.core.endpoint import VariantScaling, instance_scaling_warnings
 
 NAME_LIMIT = 63  # every SageMaker resource name (API reference: EndpointName etc., pattern {0,62} after one char)
 FALLBACK_SUFFIX = "-fallback"
-SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
-SERVERLESS_MAX_CONCURRENCY = (1, 200)
 SERVERLESS_QUOTA_CODE = "L-96300102"
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
@@ -116,7 +114,7 @@ class Plan:
 
 # ---------------------------------------------------------------------------------------- parameters
 def parameter_checks(params: dict[str, str], specs: dict[str, dict[str, Any]], unknown: list[str]) -> list[Check]:
-    """The template's own constraints (AllowedValues, AllowedPattern, MinValue/MaxValue), as CloudFormation
+    """The template's own constraints (AllowedValues, AllowedPattern, Min/MaxLength, Min/MaxValue), as CloudFormation
     checks them before it creates anything."""
     problems = [f"unknown parameter {name}" for name in unknown]
     for name, spec in specs.items():
@@ -124,6 +122,10 @@ def parameter_checks(params: dict[str, str], specs: dict[str, dict[str, Any]], u
         allowed = [str(a) for a in spec.get("AllowedValues", [])]
         if allowed and value not in allowed:
             problems.append(f"{name}={value!r} is not one of {allowed}")
+        if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+            problems.append(f"{name}={value!r} is shorter than its MinLength {spec['MinLength']}")
+        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+            problems.append(f"{name} has {len(value)} characters, more than its MaxLength {spec['MaxLength']}")
         pattern = spec.get("AllowedPattern")
         if pattern and not re.fullmatch(pattern, value):
             problems.append(f"{name}={value!r} does not match {pattern}")
@@ -363,17 +365,11 @@ def fallback_name_check(plan: Plan, existing: dict[str, Any] | None) -> Check:
     return ok("fallback name", f"creates {name} ({len(name)} of {NAME_LIMIT} characters)")
 
 
-_NOT_ON_SERVERLESS = {
-    "EnableNetworkIsolation": "network isolation",
-    "VpcConfig": "a VPC configuration",
-    "KmsKeyId": "a KMS key",
-    "DataCaptureConfig": "data capture",
-}
-
-
-def fallback_config_checks(plan: Plan, image: str, model: dict[str, Any], config: dict[str, Any]) -> list[Check]:
-    """The created fallback's image, memory, concurrency and the serverless feature exclusions, read from the
-    template's FallbackModel and FallbackEndpointConfig as the deploy would resolve them."""
+def fallback_config_checks(plan: Plan, image: str, invalid: list[str], excluded: list[str]) -> list[Check]:
+    """The created fallback's image, its ServerlessConfig and the serverless feature exclusions. `invalid` and
+    `excluded` are what SageMaker's request constraints and Serverless Inference's exclusions find in the
+    template's FallbackModel and FallbackEndpointConfig as the deploy would send them (the emulator's own rules,
+    localaws/sagemaker_rules.py, applied by sleepwake_cli/preflight.py)."""
     if not plan.creates_fallback:
         return []
     out = []
@@ -395,30 +391,22 @@ def fallback_config_checks(plan: Plan, image: str, model: dict[str, Any], config
     else:
         out.append(ok("fallback image", image))
     memory, concurrency = plan.params.get("FallbackMemoryMb", ""), plan.params.get("FallbackMaxConcurrency", "")
-    low, high = SERVERLESS_MAX_CONCURRENCY
-    bad = []
-    if not memory.isdigit() or int(memory) not in SERVERLESS_MEMORY_MB:
-        bad.append(f"FallbackMemoryMb={memory} is not one of {list(SERVERLESS_MEMORY_MB)}")
-    if not concurrency.isdigit() or not low <= int(concurrency) <= high:
-        bad.append(f"FallbackMaxConcurrency={concurrency} is outside {low}-{high}")
-    if bad:
-        out.append(fail("fallback memory", "; ".join(bad), "use the ServerlessConfig bounds of the SageMaker API"))
+    if invalid:
+        out.append(
+            fail(
+                "fallback memory",
+                "CreateEndpointConfig would be refused: " + "; ".join(invalid),
+                "FallbackMemoryMb 1024-6144 in 1 GB steps, FallbackMaxConcurrency 1-200 (ServerlessConfig)",
+            )
+        )
     else:
         out.append(ok("fallback memory", f"{memory} MB, MaxConcurrency {concurrency}"))
-    excluded = [text for key, text in _NOT_ON_SERVERLESS.items() if model.get(key) or config.get(key)]
-    variants = config.get("ProductionVariants") or []
-    if len(variants) > 1:
-        excluded.append(f"{len(variants)} production variants")
-    for variant in variants:
-        for key in ("InstanceType", "InitialInstanceCount", "ManagedInstanceScaling", "AcceleratorType"):
-            if key in variant:
-                excluded.append(f"{key} on variant {variant.get('VariantName')}")
     if excluded:
         out.append(
             fail(
                 "fallback exclusions",
-                "the template's fallback sets " + ", ".join(excluded) + ", which Serverless Inference does not "
-                "support: CreateEndpointConfig/CreateModel or the endpoint's creation fails",
+                "the template's fallback has " + "; ".join(excluded) + ", which Serverless Inference does not "
+                "support: its creation fails and the deploy rolls back",
                 "remove them from FallbackModel/FallbackEndpointConfig in template.yaml (Serverless Inference "
                 "feature exclusions)",
             )

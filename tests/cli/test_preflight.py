@@ -329,3 +329,37 @@ def test_a_deployer_without_the_stacks_permissions_fails_with_the_actions_it_lac
     ):
         assert f"{action} (implicitDeny)" in permissions.detail
     assert "lambda:GetFunction" not in permissions.detail  # a Get*: allowed
+
+
+def test_what_serverless_excludes_or_refuses_in_the_templates_fallback_fails():
+    """The fallback's model and endpoint config as the deploy would send them, judged by SageMaker's request
+    constraints and Serverless Inference's feature exclusions (network isolation here, the template's old bug)."""
+    from sleepwake_cli.preflight_rules import Plan, fallback_config_checks
+    from sleepwake_cli.preflight_template import resolve_parameters, translate, translated
+
+    cfn = translated(preflight.TEMPLATE, "us-east-1", "123456789012", "sleepwake")
+    cfn["Resources"]["FallbackModel"]["Properties"]["EnableNetworkIsolation"] = True
+    variant = cfn["Resources"]["FallbackEndpointConfig"]["Properties"]["ProductionVariants"][0]
+    variant["ServerlessConfig"]["MaxConcurrency"] = 500
+    params, _ = resolve_parameters({"DeploymentMode": "create", "ModelDataUrl": "s3://m/model.tar.gz"}, cfn)
+    image, invalid, excluded = preflight._fallback_requests(
+        translate(cfn, params, "us-east-1", "123456789012", "sleepwake")
+    )
+    checks = {c.name: c for c in fallback_config_checks(Plan(params), image, invalid, excluded)}
+    assert checks["fallback image"].status is Status.OK
+    assert image.startswith("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:")
+    assert checks["fallback exclusions"].status is Status.FAIL
+    assert "network isolation" in checks["fallback exclusions"].detail
+    assert checks["fallback memory"].status is Status.FAIL
+    assert "serverlessConfig.maxConcurrency' failed to satisfy constraint" in checks["fallback memory"].detail
+
+
+def test_the_templates_own_fallback_is_what_serverless_accepts():
+    from sleepwake_cli.preflight_template import resolve_parameters, translate, translated
+
+    cfn = translated(preflight.TEMPLATE, "us-east-1", "123456789012", "sleepwake")
+    params, _ = resolve_parameters({"DeploymentMode": "create", "ModelDataUrl": "s3://m/model.tar.gz"}, cfn)
+    _, invalid, excluded = preflight._fallback_requests(
+        translate(cfn, params, "us-east-1", "123456789012", "sleepwake")
+    )
+    assert (invalid, excluded) == ([], [])
