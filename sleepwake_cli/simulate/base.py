@@ -91,6 +91,24 @@ class SleepwakeSettings:
 
 
 @dataclass(frozen=True)
+class ControlPlanePrices:
+    """What each idle check costs: it starts the sleep state machine (a STANDARD workflow; a check that skips
+    passes 4 states: Load Settings, Decide Whether To Sleep, Should It Sleep?, Skipped, in
+    statemachines/sleep.asl.json) whose decision is one Lambda call. AWS Step Functions pricing, us-east-1:
+    $0.025 per 1,000 state transitions (aws.amazon.com/step-functions/pricing); AWS Lambda: $0.20 per million
+    requests and $0.0000166667 per GB-second (128 MB for ~0.2 s taken here). Counted so that a faster idle check
+    (`--idle-check-minutes`) pays for itself or not; wakes and sleeps themselves are not counted (a few a day)."""
+
+    transitions_per_check: int = 4
+    price_per_transition: float = 0.000025
+    lambda_per_check: float = 0.0000002 + 0.125 * 0.2 * 0.0000166667
+
+    @property
+    def per_check(self) -> float:
+        return self.transitions_per_check * self.price_per_transition + self.lambda_per_check
+
+
+@dataclass(frozen=True)
 class HybridSettings:
     """The hybrid histogram peer's knobs (Shahrad et al. 2020): pre-warm at the `head_pct`-th percentile of idle
     times minus `margin`, keep alive to the `tail_pct`-th plus `margin`; a fixed keep-alive when the histogram
@@ -110,6 +128,7 @@ class Settings:
     planner: PlannerSettings = field(default_factory=PlannerSettings)
     keep_warm: KeepWarmSettings = field(default_factory=KeepWarmSettings)
     hybrid: HybridSettings = field(default_factory=HybridSettings)
+    control_plane: ControlPlanePrices = field(default_factory=ControlPlanePrices)
     # Requests before the scored trace: what the planner (and the histogram peer) learn from at its start.
     history: tuple[datetime, ...] = ()
     price_per_hour: float = 0.20
@@ -222,6 +241,10 @@ class Simulated:
     def fallback_cost(self) -> float:
         return 0.0 if self.fallback is None else self.fallback.cost(self.trace.start, self.trace.end)
 
+    def control_plane_cost(self) -> float:
+        """The control plane's own running cost over the trace (sleepwake's idle checks; peers: none counted)."""
+        return 0.0
+
     def keep_warm_cost(self) -> float:
         return 0.0 if self.fallback is None else self.fallback.keep_warm_cost(self.trace.start, self.trace.end)
 
@@ -239,11 +262,13 @@ class Simulated:
         latencies = [o.latency_seconds(self.horizon) for o in self.outcomes]
         hours = self.comp.instance_seconds(self.trace.start, self.trace.end) / 3600
         instance_cost, fallback_cost = hours * self.settings.price_per_hour, self.fallback_cost()
+        control_cost = self.control_plane_cost()
         return PolicyResult(
             key=self.key,
             label=self.label,
             instance_hours=hours,
-            cost=instance_cost + fallback_cost,
+            cost=instance_cost + fallback_cost + control_cost,
+            control_plane_cost=control_cost,
             instance_cost=instance_cost,
             fallback_cost=fallback_cost,
             keep_warm_cost=self.keep_warm_cost(),

@@ -400,3 +400,4 @@ class PolicyResult:
     instance_cost: float = 0.0
     fallback_cost: float = 0.0
     keep_warm_cost: float = 0.0  # part of fallback_cost: pings or provisioned concurrency
+    control_plane_cost: float = 0.0  # sleepwake's idle checks (state machine transitions and their Lambda)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ FALLBACK_SHARES = tuple(x / 2 for x in range(0, 21))  # 0 %, 0.5 %, ... 10 % of 
 GOAL_FALLBACK_PCT = 5.0
 
 # The knobs swept, each around its default: the planner's threshold (`likely`), its nap minutes outside and inside
-# planned windows; the hybrid peer's percentiles and fixed keep-alive.
+# planned windows, and how often the idle check runs (the template's IdleCheckSchedule; each check's state machine
+# run is priced); the hybrid peer's percentiles and fixed keep-alive.
 PLANNER_LIKELY = (0.6, 0.85, 0.95)
-PLANNER_NAP_MINUTES = (2, 5, 15)  # unplanned_idle_minutes
-PLANNER_PLANNED_IDLE = (10, 20, 30)
+PLANNER_NAP_MINUTES = (2, 5)  # unplanned_idle_minutes
+PLANNER_PLANNED_IDLE = (10, 20)
+PLANNER_CHECK_MINUTES = (1, 5, 15)
 HYBRID_HEAD_PCT = (1.0, 5.0, 10.0)
 HYBRID_TAIL_PCT = (95.0, 99.0, 99.9)
 HYBRID_KEEP_ALIVE = (5.0, 10.0, 20.0)
@@ -56,22 +59,22 @@ class Point:
 
 
 def planner_settings(settings: Settings) -> Iterable[tuple[str, Settings]]:
-    for likely in PLANNER_LIKELY:
-        for nap in PLANNER_NAP_MINUTES:
-            for planned in PLANNER_PLANNED_IDLE:
-                sw = replace(settings.sleepwake, unplanned_idle_minutes=nap, planned_idle_minutes=planned)
-                yield (
-                    f"likely {likely:g}, nap {nap} min, in windows {planned} min",
-                    replace(settings, planner=replace(settings.planner, likely=likely), sleepwake=sw),
-                )
+    for likely, nap, planned, check in product(
+        PLANNER_LIKELY, PLANNER_NAP_MINUTES, PLANNER_PLANNED_IDLE, PLANNER_CHECK_MINUTES
+    ):
+        sw = replace(
+            settings.sleepwake, unplanned_idle_minutes=nap, planned_idle_minutes=planned, idle_check_minutes=check
+        )
+        yield (
+            f"likely {likely:g}, nap {nap} min, in windows {planned} min, check every {check} min",
+            replace(settings, planner=replace(settings.planner, likely=likely), sleepwake=sw),
+        )
 
 
 def hybrid_settings(settings: Settings) -> Iterable[tuple[str, Settings]]:
-    for head in HYBRID_HEAD_PCT:
-        for tail in HYBRID_TAIL_PCT:
-            for keep in HYBRID_KEEP_ALIVE:
-                knobs = replace(settings.hybrid, head_pct=head, tail_pct=tail, fixed_keep_alive_minutes=keep)
-                yield f"p{head:g}/p{tail:g}, keep-alive {keep:g} min", replace(settings, hybrid=knobs)
+    for head, tail, keep in product(HYBRID_HEAD_PCT, HYBRID_TAIL_PCT, HYBRID_KEEP_ALIVE):
+        knobs = replace(settings.hybrid, head_pct=head, tail_pct=tail, fixed_keep_alive_minutes=keep)
+        yield f"p{head:g}/p{tail:g}, keep-alive {keep:g} min", replace(settings, hybrid=knobs)
 
 
 def sweep(trace: Trace, settings: Settings) -> dict[str, list[Point]]:
@@ -83,11 +86,18 @@ def sweep(trace: Trace, settings: Settings) -> dict[str, list[Point]]:
     }
 
 
-def frontier(points: list[Point], limits: Iterable[float], attr: str) -> list[tuple[float, float | None]]:
-    """(limit, best saving among points whose `attr` is at most the limit and that fail nothing)."""
+def frontier(
+    points: list[Point], limits: Iterable[float], attr: str, max_fallback_pct: float = 100.0
+) -> list[tuple[float, float | None]]:
+    """(limit, best saving among points whose `attr` is at most the limit, that fail nothing and send at most
+    `max_fallback_pct` % of requests to the fallback)."""
     out: list[tuple[float, float | None]] = []
     for limit in limits:
-        ok = [p.saving_pct for p in points if getattr(p, attr) <= limit and p.failed == 0]
+        ok = [
+            p.saving_pct
+            for p in points
+            if getattr(p, attr) <= limit and p.failed == 0 and p.fallback_pct <= max_fallback_pct
+        ]
         out.append((limit, max(ok) if ok else None))
     return out
 
@@ -103,7 +113,7 @@ def _compare(ours: list[tuple[float, float | None]], theirs: list[tuple[float, f
     first, last = ours[0][0], ours[-1][0]
     span = f"{first:g}-{last:g}{unit}"
     if not behind:
-        gap = f" (by {min(leads):.1f}-{max(leads):.1f} points)" if leads else ""
+        gap = f" (by {min(leads):.1f}-{max(leads):.1f} points where both have a setting)" if leads else ""
         return f"sleepwake's planner is at or above the hybrid peer at every point {span}{gap}"
     where = ", ".join(f"{x:g}{unit} (-{gap:.1f})" for x, gap in behind[:6]) + (" ..." if len(behind) > 6 else "")
     return f"the hybrid peer is above sleepwake's planner at {len(behind)} of {len(ours)} points of {span}: {where}"
@@ -119,6 +129,12 @@ def note(points: dict[str, list[Point]]) -> str:
     lines = [
         "- saving vs slow answers (0-50): "
         + _compare(frontier(ours, SLOW_COUNTS, "slow_answers"), frontier(theirs, SLOW_COUNTS, "slow_answers"), ""),
+        f"- saving vs slow answers (0-50) with <= {GOAL_FALLBACK_PCT:g} % of requests on the fallback: "
+        + _compare(
+            frontier(ours, SLOW_COUNTS, "slow_answers", GOAL_FALLBACK_PCT),
+            frontier(theirs, SLOW_COUNTS, "slow_answers", GOAL_FALLBACK_PCT),
+            "",
+        ),
         "- saving vs share of requests on the fallback (0-10 %): "
         + _compare(
             frontier(ours, FALLBACK_SHARES, "fallback_pct"), frontier(theirs, FALLBACK_SHARES, "fallback_pct"), " %"

@@ -296,6 +296,7 @@ def to_json(
             "instance_cost_usd": round(r.instance_cost, 2),
             "fallback_cost_usd": round(r.fallback_cost, 4),
             "keep_warm_cost_usd": round(r.keep_warm_cost, 4),
+            "control_plane_cost_usd": round(r.control_plane_cost, 4),
             "requests": r.requests,
             "failed": r.failed,
             "served_by_fallback": r.served_by_fallback,

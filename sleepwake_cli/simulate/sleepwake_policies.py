@@ -45,6 +45,7 @@ class Sleepwake(Simulated):
         self.invocations: list[datetime] = []  # what CloudWatch's Invocations sum is computed from
         self.decisions: Counter[str] = Counter()
         self._ops = 0
+        self._idle_checks = 0
 
     def schedule(self) -> None:
         quiet = self.policy.quiet_hours
@@ -131,7 +132,12 @@ class Sleepwake(Simulated):
         when the keep-warm mode says so, so nobody meets its cold start right after the copy goes."""
         return 0.0
 
+    def control_plane_cost(self) -> float:
+        return self._idle_checks * self.settings.control_plane.per_check
+
     def _sleep(self, trigger: str) -> None:
+        if trigger == "idle" and self.sim.now < self.trace.end:
+            self._idle_checks += 1
         planned = self.planned_awake()
         decision = decide_sleep(
             self.record,

@@ -145,3 +145,18 @@ def test_a_wake_within_ten_minutes_of_a_sleep_reuses_the_instance_and_is_faster(
     assert result.failed == 2
     assert result.wait_max_s == pytest.approx(SCALE_UP + WARMUP)
     assert result.wait_p50_s == pytest.approx(120 + WARMUP)
+
+
+def test_each_idle_check_is_priced_so_a_faster_check_must_pay_for_itself() -> None:
+    # A day with no request: 95 checks at 15 min (the first 15 min after the start, the last 15 min before the
+    # end) vs 287 at 5 min, each counted in the cost.
+    tr = trace()
+    every_15 = run(tr, "sleepwake_naps", idle_check_minutes=15)
+    every_5 = run(tr, "sleepwake_naps", idle_check_minutes=5)
+    per_check = 4 * 0.000025 + 0.0000002 + 0.125 * 0.2 * 0.0000166667
+
+    assert every_15.control_plane_cost == pytest.approx(95 * per_check)
+    assert every_5.control_plane_cost == pytest.approx(287 * per_check)
+    for result in (every_15, every_5):
+        assert result.cost == pytest.approx(result.instance_cost + result.fallback_cost + result.control_plane_cost)
+    assert run(tr, "hybrid_histogram").control_plane_cost == 0.0

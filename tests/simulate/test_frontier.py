@@ -44,6 +44,8 @@ def test_the_note_says_where_the_peer_is_above_and_where_sleepwake_is() -> None:
 
     assert "the hybrid peer is above sleepwake's planner at 49 of 51 points of 0-50: 2 (-4.0)" in text
     assert "saving vs share of requests on the fallback (0-10 %): sleepwake's planner is at or above" in text
+    # Held to the 5 % bar, the peer's 70 % (20 % on the fallback) no longer counts.
+    assert "with <= 5 % of requests on the fallback: sleepwake's planner is at or above the hybrid peer" in text
     assert "sleepwake planner: best with 0 failed, 0 slow answers and <= 5 % on the fallback: 66.0 % saved" in text
     assert "hybrid histogram: no setting meets" in text
 
@@ -55,6 +57,7 @@ def test_simulate_frontier_writes_the_sweep_and_its_chart(
     monkeypatch.setattr(frontier, "PLANNER_LIKELY", (0.85,))
     monkeypatch.setattr(frontier, "PLANNER_NAP_MINUTES", (5,))
     monkeypatch.setattr(frontier, "PLANNER_PLANNED_IDLE", (10, 20))
+    monkeypatch.setattr(frontier, "PLANNER_CHECK_MINUTES", (15,))
     monkeypatch.setattr(frontier, "HYBRID_HEAD_PCT", (5.0,))
     monkeypatch.setattr(frontier, "HYBRID_TAIL_PCT", (99.0,))
     monkeypatch.setattr(frontier, "HYBRID_KEEP_ALIVE", (5.0, 10.0))
