@@ -4,103 +4,45 @@
 Output contract: stdout carries the answer alone, a sentence or (with --json) exactly one JSON document;
 logs and --wait's progress go to stderr. Times are ISO 8601 UTC with a `Z`, as the API writes them, on
 the stack's clock (the emulated clock against the local stack). The exit status says what happened
-(EXIT_CODES).
+(EXIT_CODES, sleepwake_cli/command.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
-import os
 import sys
-import textwrap
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 from tqdm import tqdm
 
-from sleepwake import clock
-from sleepwake.control.plane import ControlPlane
-from sleepwake.control.ports import Adapters
 from sleepwake.control.status import Status, is_ready
 from sleepwake.control.status import status as read_status
 from sleepwake.control.wake import WakeOutcome, request_wake
 from sleepwake.control.warmup import NotServing, warm_up
 from sleepwake.core import State, compact, iso
-from sleepwake.observability import logs_on_stderr
-from sleepwake.settings import Settings
-from sleepwake_cli.deployment import LOCAL_DEPLOYMENT, Deployment, DeploymentError, StackClock, unreachable_local
-
-OK, FAILED, USAGE, SKIPPED, TIMED_OUT, INTERRUPTED = 0, 1, 2, 3, 4, 130
-EXIT_CODES = f"""exit status of status, wake, sleep, warmup and fire-schedule:
-  {OK}    done (status read; wake ready or started; sleep done or started; copy warmed)
-  {FAILED}    the wake, sleep, warm-up or the schedule's target failed; the reason is printed
-  {USAGE}    bad option, no deployment found, or AWS refused a call
-  {SKIPPED}    skipped, nothing done, and the reason is printed: the control plane declined the sleep (requests
-       served lately, an awake lease, outside the quiet hours, a wake in flight) or a wake superseded it;
-       warmup found no serving copy
-  {TIMED_OUT}    --wait timed out; what was started goes on in the background
-  {INTERRUPTED}  Ctrl-C; what was started goes on in the background"""
+from sleepwake_cli.command import (
+    EXIT_CODES,
+    FAILED,
+    OK,
+    SKIPPED,
+    TIMED_OUT,
+    Interrupted,
+    Operator,
+    Refused,
+    bounded,
+    guard,
+    subcommand,
+    waiting,
+)
 
 TERMINAL = {State.READY, State.ASLEEP, State.FAILED}
 HAS_ETA = {State.WAKING, State.WARMING}
 POLL_SECONDS = 1.0  # wall seconds between polls while waiting
 HEARTBEAT_SECONDS = 30.0  # a plain progress line at least this often (wall) even when nothing changes
-WHERE_HINT = (
-    "For AWS: set AWS_REGION and credentials (AWS_PROFILE, or `aws configure`) and pass --stack-name if the "
-    "stack is not called sleepwake. For the local stack: run `make local` and export the AWS_* variables it "
-    "prints."
-)
-
-
-class Interrupted(Exception):
-    """Ctrl-C after something was started: it goes on without us."""
-
-
-@dataclass
-class Operator:
-    """One command's view of the deployment: the control plane, AWS clients and the stack's clock."""
-
-    args: argparse.Namespace
-    deployment: Deployment
-    plane: ControlPlane
-    clock: StackClock
-
-    def answer(self, data: dict[str, Any], text: str) -> None:
-        print(json.dumps(data) if self.args.json else text, flush=True)
-
-    def follow_execution(self, arn: str) -> str:
-        endpoint = f" --endpoint-url {self.deployment.endpoint_url}" if self.deployment.endpoint_url else ""
-        return f"aws{endpoint} stepfunctions describe-execution --execution-arn {arn}"
-
-
-def _deployment(args: argparse.Namespace) -> Deployment:
-    """The deployment the command acts on; a local stack that is not running is said at once, not after
-    botocore's retries."""
-    from_file = args.deployment_file or (
-        not args.stack_name and os.environ.get("AWS_ENDPOINT_URL") and LOCAL_DEPLOYMENT.exists()
-    )
-    if from_file:
-        deployment = Deployment.from_file(Path(args.deployment_file or LOCAL_DEPLOYMENT))
-        problem = unreachable_local(deployment.endpoint_url)
-    else:  # before describe-stacks retries a refused connection
-        problem = unreachable_local(os.environ.get("AWS_ENDPOINT_URL"))
-    if problem:
-        raise DeploymentError(problem)
-    return deployment if from_file else Deployment.from_stack(args.stack_name or "sleepwake")
-
-
-def _operator(args: argparse.Namespace) -> Operator:
-    deployment = _deployment(args)
-    settings = Settings.model_validate(deployment.environment())
-    adapters = Adapters.from_clients(settings, deployment.client, deployment.resource("dynamodb"))
-    return Operator(args, deployment, ControlPlane(settings, adapters), deployment.clock())
 
 
 # ---- how things read ------------------------------------------------------------------------------------
@@ -409,111 +351,16 @@ def cmd_status(op: Operator) -> int:
     return OK
 
 
-class Refused(Exception):
-    """A one-line error that ends the command with exit status 2 (bad input the parser cannot see)."""
-
-
-def _said(args: argparse.Namespace, outcome: str, message: str, code: int) -> int:
-    """An ending without an answer from the command: one line on stderr and, with --json, still one document."""
-    print(message, file=sys.stderr)
-    if args.json:
-        print(json.dumps({"outcome": outcome, "message": message}))
-    return code
-
-
-def _guard(func: Callable[[Operator], int]) -> Callable[[argparse.Namespace], int]:
-    """Find the deployment, run on the stack's clock, and turn every expected failure into one line on stderr
-    and an exit status, never a traceback."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            with logs_on_stderr(logging.INFO if args.verbose else logging.WARNING):
-                op = _operator(args)
-                with clock.using(op.clock.now, op.clock.sleep):
-                    return int(func(op))
-        except Interrupted as stopped:
-            message = f"interrupted: the {stopped} goes on in the background; follow it with `sleepwake status`"
-            return _said(args, "interrupted", message, INTERRUPTED)
-        except KeyboardInterrupt:
-            message = "interrupted: anything already started goes on; `sleepwake status` shows where it is"
-            return _said(args, "interrupted", message, INTERRUPTED)
-        except (DeploymentError, Refused) as error:
-            return _said(args, "error", f"error: {error}", USAGE)
-        except (NoRegionError, NoCredentialsError) as error:
-            return _said(args, "error", f"error: {error} {WHERE_HINT}", USAGE)
-        except (BotoCoreError, ClientError) as error:
-            return _said(args, "error", f"error: AWS said: {error}", USAGE)
-
-    return run
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--stack-name",
-        help="CloudFormation stack to read (default: sleepwake, or the local "
-        "stack's build/local/deployment.json when AWS_ENDPOINT_URL is set)",
-    )
-    where.add_argument(
-        "--deployment-file", help="JSON written by the local stack (it says where the stack and its clock are)"
-    )
-    parser.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log each decision (JSON lines on stderr)")
-
-
-def _waiting(parser: argparse.ArgumentParser, what: str, noun: str) -> None:
-    parser.add_argument(
-        "--wait",
-        action="store_true",
-        help=f"wait until {what}, showing state, copies, ETA and elapsed time on stderr (a progress bar on a terminal)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=_bounded(float, 1, 86_400),
-        default=1200,
-        metavar="SECONDS",
-        help="give up waiting after this long on the stack's clock (emulated seconds on the local stack; "
-        f"default 1200); the {noun} goes on (exit {TIMED_OUT})",
-    )
-
-
-def _bounded(kind: type[int] | type[float], low: float, high: float) -> Any:
-    """An argparse type: a number of `kind` in [low, high], refused with a message naming the range."""
-
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}-{high:g}")
-        return value
-
-    return parse
-
-
-def _parser(subparsers: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        name,
-        help=help,
-        description=textwrap.fill(description, 100),
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _common(parser)
-    return parser
-
-
 def register(subparsers: Any) -> None:
-    p = _parser(
+    p = subcommand(
         subparsers,
         "status",
         "state, copies, ETA and last error of the inference component",
         "Print what GET /status answers, at the same instant on the stack's clock (--json: the same document).",
     )
-    p.set_defaults(func=_guard(cmd_status))
+    p.set_defaults(func=guard(cmd_status))
 
-    p = _parser(
+    p = subcommand(
         subparsers,
         "wake",
         "start (or join) a wake: scale up, wait for the copy, warm it up",
@@ -523,14 +370,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reason", default="operator wake", help="recorded with the wake")
     p.add_argument(
         "--keep-awake",
-        type=_bounded(int, 1, 720),
+        type=bounded(int, 1, 720),
         metavar="MINUTES",
         help="block idle/scheduled sleep for this long (1-720, as the wake API)",
     )
-    _waiting(p, "ready (or failed)", "wake")
-    p.set_defaults(func=_guard(cmd_wake))
+    waiting(p, "ready (or failed)", "wake")
+    p.set_defaults(func=guard(cmd_wake))
 
-    p = _parser(
+    p = subcommand(
         subparsers,
         "sleep",
         "run the sleep state machine now (it skips if busy, leased or a wake is in flight)",
@@ -539,10 +386,10 @@ def register(subparsers: Any) -> None:
         f"(exit {SKIPPED}).",
     )
     p.add_argument("--force", action="store_true", help="sleep even if it served requests or holds a lease")
-    _waiting(p, "the sleep is done (asleep, skipped or failed)", "sleep")
-    p.set_defaults(func=_guard(cmd_sleep))
+    waiting(p, "the sleep is done (asleep, skipped or failed)", "sleep")
+    p.set_defaults(func=guard(cmd_sleep))
 
-    p = _parser(
+    p = subcommand(
         subparsers,
         "warmup",
         "send warm-up requests to the serving copy and print latencies",
@@ -553,13 +400,13 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "-n",
         "--invocations",
-        type=_bounded(int, 1, 50),
+        type=bounded(int, 1, 50),
         default=None,
         help="minimum requests, 1-50 (default: template's)",
     )
-    p.set_defaults(func=_guard(cmd_warmup))
+    p.set_defaults(func=guard(cmd_warmup))
 
-    p = _parser(
+    p = subcommand(
         subparsers,
         "fire-schedule",
         "run a schedule's target now with its input (sleep|wake|idle)",
@@ -567,8 +414,8 @@ def register(subparsers: Any) -> None:
         "sleep and idle start the sleep state machine, wake invokes the wake trigger.",
     )
     p.add_argument("schedule", help="sleep, wake or idle (or the template's event name, e.g. NightlySleep)")
-    _waiting(p, "what it started is done (ready, asleep, skipped or failed)", "wake or sleep")
-    p.set_defaults(func=_guard(cmd_fire_schedule))
+    waiting(p, "what it started is done (ready, asleep, skipped or failed)", "wake or sleep")
+    p.set_defaults(func=guard(cmd_fire_schedule))
 
     from sleepwake_cli import plan  # the learned week: an operator command on the same deployment and clock
 

@@ -17,13 +17,11 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sleepwake.core import DayPlan, PlannerSettings, plan_week
-
-if TYPE_CHECKING:
-    from sleepwake_cli.operator import Operator
+from sleepwake_cli.command import Operator, guard, subcommand
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -117,9 +115,7 @@ def plan_from_history(
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from sleepwake_cli.operator import _guard, _parser
-
-    p = _parser(
+    p = subcommand(
         subparsers,
         "plan",
         "the learned week: when the component will be woken and put to sleep (table + heatmap)",
@@ -136,7 +132,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="run the deployment's plan job now: store today's and tomorrow's plan and schedule the planned wakes",
     )
-    p.set_defaults(func=_guard(cmd_plan))
+    p.set_defaults(func=guard(cmd_plan))
 
 
 def _days(text: str) -> int:

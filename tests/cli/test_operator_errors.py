@@ -78,7 +78,7 @@ def test_a_local_stack_that_is_not_running_is_said_within_two_seconds(no_aws, tm
     for argv in (["status", "--deployment-file", str(deployment)], ["wake"]):
         if argv == ["wake"]:  # exported AWS_ENDPOINT_URL, no deployment file: describe-stacks would retry
             monkeypatch.setenv("AWS_ENDPOINT_URL", local["endpoint_url"])
-            monkeypatch.setattr("sleepwake_cli.operator.LOCAL_DEPLOYMENT", tmp_path / "absent.json")
+            monkeypatch.setattr("sleepwake_cli.command.LOCAL_DEPLOYMENT", tmp_path / "absent.json")
         started = time.monotonic()
         assert main(argv) == 2
         assert time.monotonic() - started < 2.0
