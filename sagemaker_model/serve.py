@@ -6,6 +6,7 @@ Requests go through ModelServer, i.e. the same inference.py the archive ships, l
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
 import signal
@@ -25,6 +26,11 @@ MAX_BODY_BYTES = 25 * 1024 * 1024  # SageMaker real-time endpoints reject larger
 # beyond this is not worth reading: the connection is just closed.
 MAX_DISCARD_BYTES = 4 * MAX_BODY_BYTES
 DISCARD_TIMEOUT_S = 10.0
+# A body that stops arriving: 408 Request Timeout ("the server did not receive a complete request message
+# within the time that it was prepared to wait", RFC 9110 §15.5.9), as nginx answers one after its
+# client_body_timeout (60 s by default; nginx docs, ngx_http_core_module) in front of SageMaker's
+# serving containers. Without it a client that sends half a body holds a thread until it disconnects.
+BODY_TIMEOUT_S = 60.0
 
 
 class BodyError(Exception):
@@ -48,8 +54,14 @@ def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             extra: dict[str, str] | None = None,
             *,
             close: bool = False,
+            log: bool = True,
         ) -> None:
-            self.send_response(status)
+            if log:
+                self.send_response(status)
+            else:  # the caller logged this answer itself, in one line
+                self.send_response_only(status)
+                self.send_header("Server", self.version_string())
+                self.send_header("Date", self.date_time_string())
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             for key, value in (extra or {}).items():
@@ -98,6 +110,36 @@ def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             except OSError:
                 pass  # the client gave up: nothing left to tell it
 
+        def _read_body(self, length: int) -> bytes | None:
+            """The body, or None after answering 408 when it stops arriving for BODY_TIMEOUT_S."""
+            chunks, received = [], 0
+            self.connection.settimeout(BODY_TIMEOUT_S)
+            try:
+                while received < length:
+                    chunk = self.rfile.read1(min(length - received, 1 << 16))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    received += len(chunk)
+            except TimeoutError:
+                logger.warning(
+                    "%s POST %s 408: %d of %d body bytes arrived, then nothing for %g s; connection closed",
+                    self.address_string(),
+                    self.path,
+                    received,
+                    length,
+                    BODY_TIMEOUT_S,
+                )
+                message = f"the body stopped arriving: {received} of {length} bytes in {BODY_TIMEOUT_S:g} s"
+                with contextlib.suppress(OSError):
+                    self._send(HTTPStatus.REQUEST_TIMEOUT, message.encode(), close=True, log=False)
+                self.close_connection = True
+                return None
+            finally:
+                with contextlib.suppress(OSError):
+                    self.connection.settimeout(None)
+            return b"".join(chunks)
+
         def handle_expect_100(self) -> bool:
             # `Expect: 100-continue` (curl sends it for bodies over 1 MB): refuse before the body is sent at all.
             try:
@@ -120,7 +162,9 @@ def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             except BodyError as error:
                 self._refuse_body(error)
                 return
-            body = self.rfile.read(length) if length else b""
+            body = self._read_body(length)
+            if body is None:
+                return
             if len(body) < length:
                 self._send(
                     HTTPStatus.BAD_REQUEST, f"body ended after {len(body)} of {length} bytes".encode(), close=True

@@ -20,37 +20,53 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sleepwake.core import DayPlan, PlannerSettings, plan_week
+from sleepwake.core import DayPlan, PlannerSettings, QuietHours, plan_week
 from sleepwake_cli.command import Operator, guard, subcommand
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def week_table(plans: Sequence[DayPlan]) -> str:
-    """One line per day: windows as pre-wake -> end (local time of the plan's zone), awake hours, the reason."""
+def _windows(plan: DayPlan, crons: QuietHours | None) -> tuple[list[tuple[datetime, datetime]], float]:
+    """A day's awake stretches and hours: the learned windows, or on a day the planner left to the crons, the
+    hours the crons keep it awake (none known without `crons`)."""
+    if plan.learned or crons is None:
+        return plan.spans(), plan.awake_minutes / 60
+    spans = crons.awake_spans(plan.day, plan.tz)
+    return spans, sum((b - a).total_seconds() for a, b in spans) / 3600
+
+
+def week_table(plans: Sequence[DayPlan], crons: QuietHours | None = None) -> str:
+    """One line per day: windows as pre-wake -> end (local time of the plan's zone), awake hours, the reason.
+    A day without enough history shows the hours the configured crons keep the component awake."""
     lines = [f"{'day':<15} {'awake':>6}  windows (wake -> sleep, {plans[0].tz if plans else ''})"]
     for plan in plans:
-        spans = ", ".join(f"{a:%H:%M} -> {b:%H:%M}" for a, b in plan.spans()) or "asleep all day"
+        spans, hours = _windows(plan, crons)
+        shown = ", ".join(f"{a:%H:%M} -> {b:%H:%M}" for a, b in spans) or "asleep all day"
         if not plan.learned:
-            spans = "configured schedules (" + plan.reason + ")"
-        lines.append(f"{plan.day:%a %Y-%m-%d} {plan.awake_minutes / 60:>5.1f}h  {spans}")
+            shown = (
+                f"{shown} (configured schedules: {plan.reason})" if crons else f"configured schedules ({plan.reason})"
+            )
+        lines.append(f"{plan.day:%a %Y-%m-%d} {hours:>5.1f}h  {shown}")
     learned = [p for p in plans if p.learned]
     if learned:
         lines.append(f"planner: {learned[0].reason.split(':')[0]}")
     return "\n".join(lines)
 
 
-def week_json(plans: Sequence[DayPlan]) -> list[dict[str, Any]]:
-    return [
-        {
-            "day": plan.day.isoformat(),
-            "learned": plan.learned,
-            "reason": plan.reason,
-            "windows": [{"wake": a.isoformat(), "sleep": b.isoformat()} for a, b in plan.spans()],
-            "awake_hours": round(plan.awake_minutes / 60, 2),
-        }
-        for plan in plans
-    ]
+def week_json(plans: Sequence[DayPlan], crons: QuietHours | None = None) -> list[dict[str, Any]]:
+    out = []
+    for plan in plans:
+        spans, hours = _windows(plan, crons)
+        out.append(
+            {
+                "day": plan.day.isoformat(),
+                "learned": plan.learned,
+                "reason": plan.reason,
+                "windows": [{"wake": a.isoformat(), "sleep": b.isoformat()} for a, b in spans],
+                "awake_hours": round(hours, 2),
+            }
+        )
+    return out
 
 
 def traffic_by_weekday_hour(history: Sequence[tuple[datetime, float]], tz: str) -> list[list[float]]:
@@ -160,6 +176,8 @@ def cmd_plan(op: Operator) -> int:
         )
         return 1
     plans = plan_from_history(history, now, tz, plane.settings.planner_settings())
+    settings = plane.settings
+    crons = QuietHours.parse(settings.sleep_cron, settings.sleep_timezone, settings.wake_cron, settings.wake_timezone)
     chart = args.out / "plan.png"
     if not args.no_chart:
         heatmap(chart, history, plans, tz)
@@ -171,10 +189,10 @@ def cmd_plan(op: Operator) -> int:
         "schedule_mode": plane.settings.applied_schedule_mode,
         "tz": tz,
         "history_points": len(history),
-        "days": week_json(plans),
+        "days": week_json(plans, crons),
         "chart": None if args.no_chart else str(chart),
     }
-    text = week_table(plans) + ("" if args.no_chart else f"\nwrote {chart}")
+    text = week_table(plans, crons) + ("" if args.no_chart else f"\nwrote {chart}")
     if plane.settings.applied_schedule_mode != "learned":
         text += "\nnot applied: the crons govern (ScheduleMode crons, or no fallback endpoint for the naps it needs)"
     if applied is not None:

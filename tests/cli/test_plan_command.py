@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from sleepwake.adapters.cloudwatch import ComponentMetrics
+from sleepwake.core import QuietHours
 from sleepwake_cli.plan import heatmap, plan_from_history, traffic_by_weekday_hour, week_json, week_table
 
 NY = ZoneInfo("America/New_York")
@@ -45,6 +46,20 @@ def test_with_little_history_the_table_says_the_configured_schedules_apply() -> 
 
     assert "configured schedules" in week_table(plans)
     assert all(not p.learned for p in plans)
+
+
+def test_with_little_history_each_day_shows_the_hours_the_crons_keep_it_awake() -> None:
+    """The template's defaults: sleep at 00:00 Los Angeles (03:00 New York), wake at 07:00 New York."""
+    crons = QuietHours.parse("cron(0 0 * * ? *)", "America/Los_Angeles", "cron(0 7 * * ? *)", "America/New_York")
+    plans = plan_from_history(workday_history(days=3), NOW, "America/New_York")
+    lines = week_table(plans, crons).splitlines()[1:]
+
+    assert len(lines) == 7
+    assert lines[0].startswith("Mon 2025-05-05  20.0h  00:00 -> 03:00, 07:00 -> 00:00 (configured schedules: ")
+    assert all(" 20.0h  00:00 -> 03:00, 07:00 -> 00:00 " in line for line in lines)
+    first = week_json(plans, crons)[0]
+    assert first["awake_hours"] == 20.0 and not first["learned"]
+    assert first["windows"][1] == {"wake": "2025-05-05T07:00:00-04:00", "sleep": "2025-05-06T00:00:00-04:00"}
 
 
 def test_the_heatmap_is_written_with_traffic_by_weekday_and_hour(tmp_path: Path) -> None:

@@ -49,3 +49,28 @@ def test_bad_input_is_a_4xx_with_the_message_and_unknown_paths_404(port: int) ->
     status, body = _request(port, "POST", "/invocations", b"nope", {"Content-Type": "audio/wav"})
     assert status == 400 and body.startswith(b"body is not a WAV file")
     assert _request(port, "GET", "/nothing")[0] == 404
+
+
+def test_a_body_that_stops_arriving_gets_a_408_and_one_log_line(
+    port: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    from sagemaker_model import serve
+
+    monkeypatch.setattr(serve, "BODY_TIMEOUT_S", 0.5)
+    caplog.set_level("INFO", logger="sleepwake.serve")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\nContent-Length: 1000\r\n\r\n"
+        )
+        sock.sendall(b"RIFF" + b"\0" * 96)  # 100 of 1000 bytes, then silence
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert answer.endswith(b"the body stopped arriving: 100 of 1000 bytes in 0.5 s")
+    lines = [r for r in caplog.records if r.name == "sleepwake.serve"]
+    assert len(lines) == 1 and "408" in lines[0].getMessage(), [r.getMessage() for r in lines]
+    assert not any(r.exc_info for r in caplog.records)
+    assert _request(port, "GET", "/ping")[0] == 200  # the server goes on

@@ -127,6 +127,19 @@ class QuietHours:
     def next_wake(self, now: datetime) -> datetime:
         return self.wake.next(now)
 
+    def awake_spans(self, day: date, tz: str) -> list[tuple[datetime, datetime]]:
+        """The stretches of local `day` (in `tz`) outside the quiet hours: what the crons keep awake."""
+        zone = ZoneInfo(tz)
+        at = datetime.combine(day, time(0), tzinfo=zone)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        spans, awake = [], not self.is_quiet(at)
+        while at < end:
+            turn = min(self.next_sleep(at) if awake else self.next_wake(at), end).astimezone(zone)
+            if awake:
+                spans.append((at, turn))
+            at, awake = turn, not awake
+        return spans
+
 
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None:
