@@ -28,10 +28,11 @@ GOAL_FALLBACK_PCT = 5.0
 # The knobs swept, each around its default: the planner's threshold (`likely`), its nap minutes outside and inside
 # planned windows, and how often the idle check runs (the template's IdleCheckSchedule; each check's state machine
 # run is priced); the hybrid peer's percentiles and fixed keep-alive.
-PLANNER_LIKELY = (0.6, 0.85, 0.95)
+PLANNER_LIKELY = (0.85, 0.95)
 PLANNER_NAP_MINUTES = (2, 5)  # unplanned_idle_minutes
 PLANNER_PLANNED_IDLE = (10, 20)
-PLANNER_CHECK_MINUTES = (1, 5, 15)
+PLANNER_CHECK_MINUTES = (5, 15)
+PLANNER_WAKE_OUTSIDE_WINDOWS = (True, False)  # False: the warm fallback alone answers outside the plan
 HYBRID_HEAD_PCT = (1.0, 5.0, 10.0)
 HYBRID_TAIL_PCT = (95.0, 99.0, 99.9)
 HYBRID_KEEP_ALIVE = (5.0, 10.0, 20.0)
@@ -59,15 +60,17 @@ class Point:
 
 
 def planner_settings(settings: Settings) -> Iterable[tuple[str, Settings]]:
-    for likely, nap, planned, check in product(
-        PLANNER_LIKELY, PLANNER_NAP_MINUTES, PLANNER_PLANNED_IDLE, PLANNER_CHECK_MINUTES
+    for likely, nap, planned, check, outside in product(
+        PLANNER_LIKELY, PLANNER_NAP_MINUTES, PLANNER_PLANNED_IDLE, PLANNER_CHECK_MINUTES, PLANNER_WAKE_OUTSIDE_WINDOWS
     ):
         sw = replace(
             settings.sleepwake, unplanned_idle_minutes=nap, planned_idle_minutes=planned, idle_check_minutes=check
         )
+        planner = replace(settings.planner, likely=likely, wake_outside_windows=outside)
         yield (
-            f"likely {likely:g}, nap {nap} min, in windows {planned} min, check every {check} min",
-            replace(settings, planner=replace(settings.planner, likely=likely), sleepwake=sw),
+            f"likely {likely:g}, nap {nap} min, in windows {planned} min, check every {check} min, "
+            f"{'wakes' if outside else 'fallback only'} outside the plan",
+            replace(settings, planner=planner, sleepwake=sw),
         )
 
 

@@ -22,6 +22,7 @@ from sleepwake.core import (
     is_warm,
     plan_day,
 )
+from sleepwake.core.planner import wakes_on_demand
 from sleepwake_cli.simulate.base import Settings, Simulated, SimulationError, firings
 from sleepwake_cli.simulate.engine import slot_counts
 from sleepwake_cli.simulate.trace import Request, Trace
@@ -266,6 +267,9 @@ class SleepwakePlanner(SleepwakeNaps):
     def _wake(self, trigger: str) -> bool:
         if trigger == "schedule" and self.plan is not None and self.plan.learned:
             return False  # the plan replaces the morning cron on days it has learned
+        if trigger == "no_capacity" and not wakes_on_demand(self.plan, self.sim.now, self.settings.planner):
+            self.decisions["wake no_capacity: the fallback answers outside the plan"] += 1
+            return False
         return super()._wake(trigger)
 
     def _sleep(self, trigger: str) -> None:

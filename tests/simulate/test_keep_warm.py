@@ -89,3 +89,19 @@ def test_the_hybrid_peer_gets_the_same_keep_warm() -> None:
 
     assert run(tr, "hybrid_histogram", KeepWarmMode.NONE).fallback_cold_starts == 1
     assert run(tr, "hybrid_histogram", KeepWarmMode.PING).fallback_cold_starts == 0
+
+
+def test_with_the_fallback_warm_the_planner_may_leave_a_request_outside_its_windows_to_the_fallback() -> None:
+    # History: a request at 02:00 Los_Angeles every day, so 02:00 may come (kept warm) but is not a planned
+    # window (one request in 5 minutes is too short for one). A request at 02:04:30 meets no capacity.
+    tr = trace(Request(at(2, minutes=4, seconds=30)))
+    base = replace(settings(KeepWarmMode.PING), history=nightly_history())
+    wakes = {r.key: r for r in simulate(tr, base)}["sleepwake_planner"]
+    alone = replace(base, planner=replace(base.planner, wake_outside_windows=False))
+    left = {r.key: r for r in simulate(tr, alone)}["sleepwake_planner"]
+
+    assert wakes.details["decisions"]["wake no_capacity: start"] == 1
+    assert left.details["decisions"]["wake no_capacity: the fallback answers outside the plan"] == 1
+    assert "wake no_capacity: start" not in left.details["decisions"]
+    assert (left.served_by_fallback, left.slow_answers, left.failed) == (1, 0, 0)
+    assert left.instance_hours < wakes.instance_hours

@@ -128,3 +128,19 @@ def test_gaps_shorter_than_the_bridge_stay_awake_and_short_windows_are_dropped()
 
     assert len(plan.windows) == 1
     assert plan.windows[0].start <= time(9) and plan.windows[0].minutes >= 4 * 60
+
+
+def test_outside_the_plan_a_demand_wake_is_the_plans_choice() -> None:
+    from sleepwake.core.planner import wakes_on_demand
+
+    plan = plan_day(history_9_to_5(MONDAY), MONDAY, NY)
+    night = datetime.combine(MONDAY, time(3), tzinfo=ZONE)
+    noon = datetime.combine(MONDAY, time(12), tzinfo=ZONE)
+    fallback_only = PlannerSettings(wake_outside_windows=False)
+
+    assert wakes_on_demand(plan, night, PlannerSettings())  # the default wakes for anyone, anywhere
+    assert not wakes_on_demand(plan, night, fallback_only)  # the warm fallback answers alone
+    assert wakes_on_demand(plan, noon, fallback_only)  # inside a window it always wakes
+    unlearned = plan_day([], MONDAY, NY)
+    assert wakes_on_demand(unlearned, night, fallback_only)  # no plan, no guess: it wakes
+    assert wakes_on_demand(None, night, fallback_only)

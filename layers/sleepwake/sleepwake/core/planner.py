@@ -48,6 +48,12 @@ class PlannerSettings:
     bridge_minutes: int = 30
     min_window_minutes: int = 20
     lead_seconds: int = 300  # one provisioning time (240 s by default) plus a margin
+    # A request that meets no capacity outside every planned window: wake for it (True), or let the fallback
+    # answer it alone (False: only the plan and intents wake the instance there). The fallback's cost in the
+    # planner's choice: kept warm where users may come (core.keep_warm), the fallback answers such a request in
+    # ~2 s for a fraction of a cent, where a wake bills the instance 15-30 minutes. More requests then go to the
+    # fallback; `sleepwake simulate --frontier` shows the trade.
+    wake_outside_windows: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.likely <= 1:
@@ -220,6 +226,14 @@ def plan_day(
         profile=tuple(profile),
         lead_seconds=settings.lead_seconds,
     )
+
+
+def wakes_on_demand(plan: DayPlan | None, at: datetime, settings: PlannerSettings) -> bool:
+    """Should a request that met no capacity at `at` start a wake? Yes without a learned plan, yes inside a
+    planned window (its lead included), and outside them only when `wake_outside_windows`."""
+    if plan is None or not plan.learned or settings.wake_outside_windows:
+        return True
+    return plan.is_awake(at)
 
 
 def plan_week(
