@@ -19,6 +19,11 @@ What is emulated, and where each figure comes from:
   (microseconds), with dimensions EndpointName and VariantName, in emulated time ("Monitor a serverless
   endpoint": Serverless Inference publishes ModelSetupTime besides the endpoint invocation metrics); a
   failed request adds Invocation5XXErrors.
+- The container writes only under /tmp (`localaws.serverless_container`): the toolkit's start-up
+  `pip install -r code/requirements.txt`, or a handler that writes elsewhere while it starts, fails the start,
+  and the request gets the /ping failure ("The primary container for production variant … did not pass the
+  ping health check"), as the Serverless Inference troubleshooting page describes; a write elsewhere while
+  serving a request fails that request. The reason is logged and kept in `start_failures`.
 - A fault switch (`Faults.failing`, `Emulator.fail_fallback`) makes an endpoint answer every request with
   ModelError (the botocore sagemaker-runtime model's error for a container that answered with an error,
   OriginalStatusCode 500), for the product's "the fallback itself fails" path.
@@ -37,12 +42,13 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from moto.sagemaker import models as sm_models
 
 from localaws import clock as clock_mod
-from localaws import cloudwatch
+from localaws import cloudwatch, serverless_container
 from localaws.sagemaker_common import InvocationResultLike, ModelServerLike, RuntimeModelError, model_dir, paused
 
 LOG = logging.getLogger(__name__)
@@ -67,10 +73,19 @@ def _container_environment(environment: dict[str, str]) -> Iterator[None]:
 
 def real_cpu_model_server(environment: dict[str, str]) -> ModelServerLike:
     """The project's real handler, loaded with the model's container environment (SLEEPWAKE_TARGET=cpu)."""
-    from sagemaker_model.local import ModelServer, prepare_model_dir
+    from sagemaker_model.local import prepare_model_dir
 
-    with _container_environment(environment):
-        return cast(ModelServerLike, ModelServer(model_dir(prepare_model_dir)))
+    return container_model_server(Path(model_dir(prepare_model_dir)), environment)
+
+
+def container_model_server(directory: Path, environment: dict[str, str]) -> ModelServerLike:
+    """A serverless container's start on the extracted archive `directory`: the toolkit's requirements step,
+    then the handler's import and model_fn, writing only under /tmp (localaws.serverless_container)."""
+    from sagemaker_model.local import ModelServer
+
+    with _container_environment(environment), serverless_container.writes_only_under():
+        serverless_container.toolkit_start(directory)
+        return cast(ModelServerLike, ModelServer(directory))
 
 
 @dataclass
@@ -98,6 +113,7 @@ class ServerlessEndpoint:
     last_used: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     cold_starts: list[datetime] = field(default_factory=list)
+    start_failures: list[str] = field(default_factory=list)  # why each failed container start failed (its log)
     # (emulated time, served?, cold start?) per request, for tests and the demo's timeline
     requests: list[tuple[datetime, bool, bool]] = field(default_factory=list)
 
@@ -167,7 +183,7 @@ class Registry:
             failure = self.faults.failing.get(endpoint.name)
             assert endpoint.server is not None
             if failure is None:
-                with paused():
+                with paused(), serverless_container.writes_only_under():
                     result = endpoint.server.invoke(body, content_type, accept)
             endpoint.last_used = clock_mod.now()
 
@@ -198,9 +214,11 @@ class Registry:
         try:
             with paused():
                 endpoint.server = self.settings.model_server_factory(endpoint.environment)
-        except Exception as exc:  # the container never became healthy: the caller gets an error, not a 500 page
-            LOG.exception("serverless %s: the model failed to load", endpoint.name)
-            text = f"The model container failed to start: {type(exc).__name__}: {exc}"
+        except Exception as exc:  # the container never became healthy: /ping fails, the caller gets an error
+            reason = str(exc) if isinstance(exc, serverless_container.ContainerStartFailed) else repr(exc)
+            LOG.error("serverless %s: the container did not start: %s", endpoint.name, reason)
+            endpoint.start_failures.append(reason)
+            text = serverless_container.PING_FAILURE.format(variant=endpoint.variant)
             raise RuntimeModelError(
                 f'Received server error (500) from primary with message "{text}".', 500, text
             ) from exc

@@ -21,5 +21,5 @@ compile-neuron: setup ## trace MODEL_FILE for Inferentia (needs torch-neuron: in
 test-model: setup ## the model handler tests only
 	$(BIN)/pytest tests/model
 
-model-check-py310: model ## install the archive's requirements offline in a py3.10 + numpy 1.24 venv and decode audio there
+model-check-py310: model ## run the archive's handler in a py3.10 venv with only the DLC's numpy 1.24 / scipy 1.10 and decode audio there
 	$(BIN)/python -m sagemaker_model.check_py310

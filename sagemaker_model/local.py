@@ -66,7 +66,7 @@ def prepare_model_dir(dest: Path | None = None, model_file: Path | None = None) 
     """Lay out (idempotently) a directory like the extracted model.tar.gz: model.pt, code/inference.py, warm-up WAV.
 
     `model_file` defaults to silero-vad's TorchScript model; pass the team's own TorchScript file to swap it.
-    code/requirements.txt and its wheels are left out: locally everything is already installed.
+    The same files as the archive (which installs nothing at container start).
     """
     dest = Path(dest) if dest is not None else DEFAULT_MODEL_DIR
     _copy_if_changed(Path(model_file) if model_file else silero_jit_path(), dest / MODEL_FILE)

@@ -1,33 +1,27 @@
 """`make model`: build build/model.tar.gz for the SageMaker PyTorch toolkit, verify it, optionally upload it to S3.
 
-Layout: model.pt at the root, code/inference.py, code/warmup.wav, code/requirements.txt and code/wheels/*.whl
-(cp310 manylinux wheels so the container's start-up `pip install` never needs the internet). With
---neuron-model-file, model.pt is the Neuron-compiled model (inf1) and model.cpu.pt the CPU TorchScript it was
-traced from (the serverless CPU fallback): one archive serves both, the handler picks by target.
+Layout: model.pt at the root, code/inference.py and code/warmup.wav, and nothing to install: the archive carries
+no code/requirements.txt, which the framework toolkit would pip-install into the image's site-packages at every
+container start (a serverless container may not write there, and /ping then fails; an inf1 container may have
+no route to PyPI). The handler imports only the standard library and what every target image has (numpy,
+scipy, torch; torch_neuron on inf1); verify_archive checks that statically. With --neuron-model-file,
+model.pt is the Neuron-compiled model (inf1) and model.cpu.pt the CPU TorchScript it was traced from (the
+serverless CPU fallback): one archive serves both, the handler picks by target.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import gzip
 import hashlib
-import io
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
-import zipfile
-from dataclasses import dataclass, field
-from email.parser import Parser
 from pathlib import Path
 
-from packaging.markers import Marker
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name, parse_wheel_filename
-
 from sagemaker_model.local import (
-    CODE_DIR,
     CPU_MODEL_FILE,
     HANDLER_SOURCE,
     MODEL_FILE,
@@ -38,122 +32,68 @@ from sagemaker_model.local import (
 
 BUILD_DIR = REPO_ROOT / "build"
 DEFAULT_ARCHIVE = BUILD_DIR / "model.tar.gz"
-WHEEL_CACHE = BUILD_DIR / "wheel-cache"
-REQUIREMENTS = CODE_DIR / "requirements.txt"
-# What the last inf1 DLC (pytorch-inference-neuron 1.13.1, py310) already has; never shipped (docs/aws-behaviour.md §6).
-CONTAINER_PROVIDED = frozenset({"numpy", "scipy", "torch", "torch-neuron", "typing-extensions"})
-# Shipped but not listed: pip takes them from code/wheels only if the container lacks them.
-FALLBACK_WHEELS = ("typing-extensions==4.16.0",)
-TARGET_PYTHON = "3.10"
-TARGET_GLIBC = (2, 31)  # Ubuntu 20.04, the DLC's base
-TARGET_PLATFORMS = (
-    "manylinux_2_31_x86_64",
-    "manylinux_2_28_x86_64",
-    "manylinux_2_24_x86_64",
-    "manylinux_2_17_x86_64",
-    "manylinux2014_x86_64",
-)
-MARKER_ENV = {
-    "python_version": TARGET_PYTHON,
-    "python_full_version": "3.10.12",
-    "implementation_name": "cpython",
-    "platform_python_implementation": "CPython",
-    "sys_platform": "linux",
-    "platform_system": "Linux",
-    "platform_machine": "x86_64",
-    "os_name": "posix",
-    "extra": "",
-}
+# What every target image has (docs/aws-behaviour.md §6: the last inf1 DLC, pytorch-inference-neuron 1.13.1 py310,
+# has torch-neuron, numpy 1.24 and scipy 1.10; the CPU pytorch-inference DLCs have torch, numpy and scipy).
+# The handler may import these, the standard library and its own modules in code/, nothing else.
+IMAGE_PROVIDED = frozenset({"numpy", "scipy", "torch", "torch_neuron"})
+# Files the archive's code/ may hold besides the handler's modules.
+CODE_DATA = frozenset({"code/warmup.wav"})
 
 
 class ArchiveError(Exception):
-    """The archive does not satisfy the layout or offline-install contract."""
+    """The archive does not satisfy the layout or the nothing-to-install contract."""
 
 
-@dataclass
-class Requirements:
-    options: list[str] = field(default_factory=list)
-    pins: list[Requirement] = field(default_factory=list)
-
-
-def parse_requirements(text: str) -> Requirements:
-    reqs = Requirements()
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+def handler_imports(source: str) -> set[str]:
+    """Top-level modules the handler needs: every import, except one inside a `try` whose handler catches
+    ImportError (an optional import the handler works without)."""
+    tree = ast.parse(source)
+    optional: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
+            optional |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    needed: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in optional:
             continue
-        if line.startswith("-"):
-            reqs.options.append(line)
-        else:
-            reqs.pins.append(Requirement(line))
-    return reqs
+        if isinstance(node, ast.Import):
+            needed |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            needed.add(node.module.split(".")[0])
+    return needed - {"__future__"}
 
 
-def _pinned_version(req: Requirement) -> str:
-    specs = list(req.specifier)
-    if len(specs) != 1 or specs[0].operator != "==":
-        raise ArchiveError(f"requirement {req} must be pinned with == (offline install, reproducible)")
-    return specs[0].version
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError") for n in names)
 
 
-def wheel_fits_target(filename: str) -> bool:
-    """True if pip on CPython 3.10 / glibc 2.31 / x86_64 accepts this wheel."""
-    _, _, _, tags = parse_wheel_filename(filename)
-    for tag in tags:
-        if tag.interpreter not in ("py3", "py310", "cp310") and not tag.interpreter.startswith("py3"):
-            continue
-        if tag.abi not in ("none", "abi3", "cp310"):
-            continue
-        if tag.platform == "any":
-            return True
-        if tag.platform.endswith("_x86_64"):
-            if tag.platform in ("manylinux1_x86_64", "manylinux2010_x86_64", "manylinux2014_x86_64"):
-                return True
-            if tag.platform.startswith("manylinux_"):
-                major, minor = (int(x) for x in tag.platform.split("_")[1:3])
-                if (major, minor) <= TARGET_GLIBC:
-                    return True
-    return False
+def unavailable_imports(files: dict[str, bytes]) -> dict[str, set[str]]:
+    """Per handler module in code/: what it imports that is neither the standard library, nor in every image,
+    nor another module of code/."""
+    modules = {Path(n).stem for n in files if n.startswith("code/") and n.endswith(".py")}
+    allowed = set(sys.stdlib_module_names) | IMAGE_PROVIDED | modules
+    out = {}
+    for name, data in files.items():
+        if name.startswith("code/") and name.endswith(".py"):
+            missing = handler_imports(data.decode("utf-8")) - allowed
+            if missing:
+                out[name] = missing
+    return out
 
 
-def download_wheels(specs: list[str], dest: Path) -> None:
-    """pip download the cp310 manylinux wheels for exactly these pins (no deps: those are checked separately)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    have = {(canonicalize_name(n), str(v)) for n, v, _, _ in (parse_wheel_filename(p.name) for p in dest.glob("*.whl"))}
-    missing = [
-        s for s in specs if (canonicalize_name(Requirement(s).name), _pinned_version(Requirement(s))) not in have
-    ]
-    if not missing:
-        return
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
-    cmd += ["--python-version", TARGET_PYTHON, "--implementation", "cp", "--abi", "cp310", "-d", str(dest)]
-    for platform in TARGET_PLATFORMS:
-        cmd += ["--platform", platform]
-    print(f"model: downloading wheels for Python {TARGET_PYTHON}: {' '.join(missing)}", flush=True)
-    subprocess.run(cmd + missing, check=True)
-
-
-def stage(staging: Path, model_file: Path, wheel_cache: Path, neuron_model_file: Path | None = None) -> Path:
+def stage(staging: Path, model_file: Path, neuron_model_file: Path | None = None) -> Path:
     if staging.exists():
         shutil.rmtree(staging)
     code = staging / "code"
-    (code / "wheels").mkdir(parents=True)
+    code.mkdir(parents=True)
     if neuron_model_file is not None:
         shutil.copyfile(neuron_model_file, staging / MODEL_FILE)
         shutil.copyfile(model_file, staging / CPU_MODEL_FILE)
     else:
         shutil.copyfile(model_file, staging / MODEL_FILE)
     shutil.copyfile(HANDLER_SOURCE, code / "inference.py")
-    shutil.copyfile(REQUIREMENTS, code / "requirements.txt")
     shutil.copyfile(WARMUP_WAV, code / "warmup.wav")
-    reqs = parse_requirements(REQUIREMENTS.read_text())
-    specs = [str(r) for r in reqs.pins] + list(FALLBACK_WHEELS)
-    download_wheels(specs, wheel_cache)
-    wanted = {(canonicalize_name(Requirement(s).name), _pinned_version(Requirement(s))) for s in specs}
-    for whl in sorted(wheel_cache.glob("*.whl")):
-        name, version, _, _ = parse_wheel_filename(whl.name)
-        if (canonicalize_name(name), str(version)) in wanted and wheel_fits_target(whl.name):
-            shutil.copyfile(whl, code / "wheels" / whl.name)
     return staging
 
 
@@ -181,20 +121,9 @@ def write_archive(staging: Path, archive: Path) -> None:
     tmp.replace(archive)
 
 
-def _wheel_requires(data: bytes) -> list[Requirement]:
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        meta_name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
-        meta = Parser().parsestr(zf.read(meta_name).decode("utf-8"))
-    out = []
-    for line in meta.get_all("Requires-Dist") or []:
-        req = Requirement(line)
-        if req.marker is None or Marker(str(req.marker)).evaluate(MARKER_ENV):
-            out.append(req)
-    return out
-
-
 def verify_archive(archive: Path, handler_source: Path = HANDLER_SOURCE) -> list[str]:
-    """Check the layout and the offline-install contract; return the listing. Raises ArchiveError."""
+    """Check the layout and that the archive installs nothing at container start; return the listing.
+    Raises ArchiveError."""
     with tarfile.open(archive, "r:gz") as tar:
         members = tar.getmembers()
         names = [m.name for m in members]
@@ -203,36 +132,24 @@ def verify_archive(archive: Path, handler_source: Path = HANDLER_SOURCE) -> list
     for name in names:
         if name.startswith(("/", "./")) or ".." in Path(name).parts:
             raise ArchiveError(f"bad member path {name!r}: members must be relative to the archive root")
-    for required in (MODEL_FILE, "code/inference.py", "code/requirements.txt"):
+    for required in (MODEL_FILE, "code/inference.py"):
         if not files.get(required):
             raise ArchiveError(f"{required} missing or empty in {archive}")
     if files["code/inference.py"] != handler_source.read_bytes():
         raise ArchiveError("code/inference.py differs from sagemaker_model/code/inference.py")
-    reqs = parse_requirements(files["code/requirements.txt"].decode())
-    if "--no-index" not in reqs.options:
-        raise ArchiveError("code/requirements.txt must say --no-index (the container may have no route to PyPI)")
-    if "--find-links wheels" not in reqs.options and "--find-links=wheels" not in reqs.options:
-        raise ArchiveError("code/requirements.txt must say --find-links wheels (relative to the file)")
-    wheels = {Path(n).name: data for n, data in files.items() if n.startswith("code/wheels/") and n.endswith(".whl")}
-    shipped: dict[str, str] = {}
-    for filename in wheels:
-        if not wheel_fits_target(filename):
-            raise ArchiveError(f"{filename} does not install on CPython {TARGET_PYTHON} manylinux x86_64")
-        name, version, _, _ = parse_wheel_filename(filename)
-        shipped[canonicalize_name(name)] = str(version)
-    for req in reqs.pins:
-        key = canonicalize_name(req.name)
-        if key in CONTAINER_PROVIDED:
-            raise ArchiveError(f"{req.name} comes with the container; listing it would reinstall it")
-        if shipped.get(key) != _pinned_version(req):
-            raise ArchiveError(f"{req} has no matching wheel in code/wheels (shipped: {sorted(shipped.items())})")
-    for filename, data in wheels.items():
-        for dep in _wheel_requires(data):
-            key = canonicalize_name(dep.name)
-            if key not in shipped and key not in CONTAINER_PROVIDED:
-                raise ArchiveError(f"{filename} needs {dep}, which is neither shipped nor in the container")
-            if key in shipped and not dep.specifier.contains(shipped[key], prereleases=True):
-                raise ArchiveError(f"{filename} needs {dep} but code/wheels has {shipped[key]}")
+    if "code/requirements.txt" in files:
+        raise ArchiveError(
+            "code/requirements.txt: the toolkit pip-installs it into site-packages at every container start "
+            "(a serverless container may not write there and fails /ping; inf1 may have no route to PyPI)"
+        )
+    extra = sorted(n for n in files if n.startswith("code/") and not n.endswith(".py") and n not in CODE_DATA)
+    if extra:
+        raise ArchiveError(f"code/ holds files the handler does not use (nothing is installed from it): {extra}")
+    for module, missing in sorted(unavailable_imports(files).items()):
+        raise ArchiveError(
+            f"{module} imports {sorted(missing)}, which no target image has: keep the handler to the standard "
+            f"library, {sorted(IMAGE_PROVIDED)} and its own modules in code/ (or make the import optional)"
+        )
     return listing
 
 
@@ -278,7 +195,6 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="its Neuron-compiled trace (make compile-neuron): shipped as model.pt, the CPU model as model.cpu.pt",
     )
-    parser.add_argument("--wheel-cache", type=Path, default=WHEEL_CACHE)
     parser.add_argument("--s3-uri", default="", help="s3://bucket/prefix to upload to (optional)")
     parser.add_argument("--no-smoke-test", action="store_true", help="skip serving one request from the archive")
     args = parser.parse_args(argv)
@@ -288,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         if given is not None and not given.is_file():
             parser.error(f"{given}: no such file")
     staging = args.out.parent / "model-archive"
-    stage(staging, model_file, args.wheel_cache, args.neuron_model_file)
+    stage(staging, model_file, args.neuron_model_file)
     write_archive(staging, args.out)
     try:
         listing = verify_archive(args.out)
@@ -299,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model: {args.out.relative_to(REPO_ROOT) if args.out.is_relative_to(REPO_ROOT) else args.out}")
     print(f"model: sha256 {digest}  ({args.out.stat().st_size} bytes)")
     print("\n".join(listing))
-    print("model: layout OK; code/requirements.txt installs only shipped cp310 wheels with --no-index")
+    print("model: layout OK; nothing to install at container start (no code/requirements.txt)")
     if not args.no_smoke_test and args.model_file is None:  # the CPU handler serves model.cpu.pt when present
         print(f"model: smoke test (extracted archive, one request): {smoke_test(args.out)[:120]}...")
     if args.s3_uri:

@@ -1,7 +1,8 @@
 """SageMaker PyTorch-toolkit handler for the sleepwake audio model, one file for inf1 (Neuron) and CPU.
 
 The toolkit imports this file by path (`SAGEMAKER_PROGRAM=inference.py`), so it must stay a standalone script that
-needs only what the inf1 DLC has (Python 3.10, torch 1.13, numpy 1.24, scipy 1.10) plus the wheels in `code/wheels`.
+needs only what the inf1 DLC has (Python 3.10, torch 1.13, numpy 1.24, scipy 1.10). The archive installs nothing at
+container start (no code/requirements.txt: a serverless container may not write to site-packages).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ except ImportError:  # pragma: no cover - exercised only where the toolkit is ab
             super().__init__(status_code, message, phrase)
 
 
-try:  # FLAC needs libsndfile; the archive ships the soundfile wheel (it bundles the library) in code/wheels.
+try:  # FLAC needs soundfile (libsndfile via cffi, compiled): used where the image has it, never installed.
     import soundfile
 except (ImportError, OSError):  # pragma: no cover - the WAV path never needs it
     soundfile = None
@@ -416,7 +417,7 @@ def decode_wav(raw: bytes) -> tuple[np.ndarray, int, str]:
 
 def decode_flac(raw: bytes) -> tuple[np.ndarray, int, str]:
     if soundfile is None:
-        raise RequestError(415, "audio/flac is unavailable: soundfile is not installed (send audio/wav)")
+        raise RequestError(415, "audio/flac is unavailable: this container has no soundfile (send audio/wav)")
     # Check rate and length before decoding all of it: FLAC compresses silence so well that a small body can
     # decode to gigabytes (the header's frame count may be 0 or false, so read at most the limit plus one).
     try:

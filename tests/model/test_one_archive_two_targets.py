@@ -17,7 +17,6 @@ from sagemaker_model.local import (
     prepare_model_dir,
     silero_jit_path,
 )
-from tests.model.test_package import WHEELS, _fake_wheel
 
 NEURON_STAND_IN = b"a Neuron-compiled TorchScript archive: it cannot load on CPU"
 
@@ -42,15 +41,10 @@ def test_the_cpu_target_serves_the_cpu_model_beside_a_neuron_one(
 
 
 def test_an_archive_built_with_a_neuron_model_carries_both(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    for filename, (dist, version, requires) in WHEELS.items():
-        _fake_wheel(cache / filename, dist, version, requires)
-    _fake_wheel(cache / "typing_extensions-4.16.0-py3-none-any.whl", "typing_extensions", "4.16.0", [])
     neuron = tmp_path / "neuron.pt"
     neuron.write_bytes(NEURON_STAND_IN)
 
-    staging = package.stage(tmp_path / "staging", silero_jit_path(), cache, neuron)
+    staging = package.stage(tmp_path / "staging", silero_jit_path(), neuron)
     archive = tmp_path / "model.tar.gz"
     package.write_archive(staging, archive)
     package.verify_archive(archive)

@@ -1,149 +1,137 @@
-"""`make model`'s archive: toolkit layout, reproducible bytes, and requirements that install only shipped wheels."""
+"""`make model`'s archive: the toolkit's layout, reproducible bytes, and nothing to install at container start
+(no code/requirements.txt: the toolkit would pip-install it into site-packages at every start, which a
+serverless container may not write and an inf1 container may not reach PyPI for). The handler runs with only
+what every target image has plus the archive."""
 
 from __future__ import annotations
 
+import builtins
 import hashlib
-import io
 import shutil
+import sys
 import tarfile
-import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sagemaker_model import package
-from sagemaker_model.local import HANDLER_SOURCE, WARMUP_WAV
-
-GOOD_REQUIREMENTS = "--no-index\n--find-links wheels\nsoundfile==0.14.0\ncffi==2.1.1\npycparser==3.11\n"
+from sagemaker_model.local import HANDLER_SOURCE, WARMUP_WAV, ModelServer, silero_jit_path
 
 
-def _fake_wheel(path: Path, name: str, version: str, requires: list[str]) -> None:
-    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
-        f"Requires-Dist: {r}\n" for r in requires
-    )
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr(f"{name}-{version}.dist-info/METADATA", meta)
+def _staged(tmp: Path, name: str = "a", model: Path | None = None) -> Path:
+    if model is None:
+        model = tmp / "model.pt"
+        model.write_bytes(b"not really a model, the layout check does not load it")
+    return package.stage(tmp / f"staging-{name}", model)
 
 
-WHEELS = {
-    "soundfile-0.14.0-py2.py3-none-manylinux_2_28_x86_64.whl": ("soundfile", "0.14.0", ["cffi>=1.0", "numpy"]),
-    "cffi-2.1.1-cp310-cp310-manylinux2014_x86_64.manylinux_2_17_x86_64.whl": (
-        "cffi",
-        "2.1.1",
-        ['pycparser; implementation_name != "PyPy"'],
-    ),
-    "pycparser-3.11-py3-none-any.whl": ("pycparser", "3.11", []),
-}
-
-
-def _build(tmp: Path, requirements: str = GOOD_REQUIREMENTS, wheels: dict | None = None, name: str = "a") -> Path:
-    staging = tmp / f"staging-{name}"
-    (staging / "code" / "wheels").mkdir(parents=True)
-    (staging / "model.pt").write_bytes(b"not really a model, the layout check does not load it")
-    shutil.copyfile(HANDLER_SOURCE, staging / "code" / "inference.py")
-    shutil.copyfile(WARMUP_WAV, staging / "code" / "warmup.wav")
-    (staging / "code" / "requirements.txt").write_text(requirements)
-    for filename, (dist, version, requires) in (WHEELS if wheels is None else wheels).items():
-        _fake_wheel(staging / "code" / "wheels" / filename, dist, version, requires)
+def _archive(tmp: Path, staging: Path, name: str = "a") -> Path:
     archive = tmp / f"{name}.tar.gz"
     package.write_archive(staging, archive)
     return archive
 
 
-def test_archive_has_the_toolkit_layout_with_model_at_the_root(tmp_path: Path) -> None:
-    archive = _build(tmp_path)
-    listing = package.verify_archive(archive)
-    names = [line.split()[-1] for line in listing]
-    assert "model.pt" in names and "code/inference.py" in names and "code/requirements.txt" in names
+def test_the_archive_has_the_toolkit_layout_and_nothing_to_install(tmp_path: Path) -> None:
+    archive = _archive(tmp_path, _staged(tmp_path))
+    names = [line.split()[-1] for line in package.verify_archive(archive)]
+    assert sorted(names) == ["code/inference.py", "code/warmup.wav", "model.pt"]
+    assert not (HANDLER_SOURCE.parent / "requirements.txt").exists()
     with tarfile.open(archive) as tar:
         assert all(not m.name.startswith(("/", "./")) for m in tar.getmembers())
 
 
 def test_same_inputs_give_the_same_archive_bytes(tmp_path: Path) -> None:
-    a, b = _build(tmp_path, name="a"), _build(tmp_path, name="b")
+    a = _archive(tmp_path, _staged(tmp_path, "a"), "a")
+    b = _archive(tmp_path, _staged(tmp_path, "b"), "b")
     assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
 
 
-def test_the_committed_requirements_are_offline_and_pinned() -> None:
-    reqs = package.parse_requirements(package.REQUIREMENTS.read_text())
-    assert "--no-index" in reqs.options and "--find-links wheels" in reqs.options
-    assert all(len(r.specifier) == 1 and next(iter(r.specifier)).operator == "==" for r in reqs.pins)
-    assert not {r.name for r in reqs.pins} & package.CONTAINER_PROVIDED
-
-
 BROKEN = {
-    "needs the internet": (GOOD_REQUIREMENTS.replace("--no-index\n", ""), None, "--no-index"),
-    "no find-links": (GOOD_REQUIREMENTS.replace("--find-links wheels\n", ""), None, "--find-links"),
-    "unpinned": (GOOD_REQUIREMENTS.replace("soundfile==0.14.0", "soundfile>=0.12"), None, "pinned"),
-    "wheel not shipped": (GOOD_REQUIREMENTS + "soxr==1.0.0\n", None, "no matching wheel"),
-    "reinstalls numpy": (GOOD_REQUIREMENTS + "numpy==1.24.4\n", None, "comes with the container"),
-    "wrong python": (
-        GOOD_REQUIREMENTS,
-        {**WHEELS, "soxr-1.0.0-cp311-cp311-manylinux_2_17_x86_64.whl": ("soxr", "1.0.0", [])},
-        "does not install on CPython 3.10",
-    ),
-    "too new glibc": (
-        GOOD_REQUIREMENTS,
-        {**WHEELS, "soxr-1.0.0-cp310-cp310-manylinux_2_34_x86_64.whl": ("soxr", "1.0.0", [])},
-        "does not install on CPython 3.10",
-    ),
-    "dependency missing": (
-        GOOD_REQUIREMENTS,
-        {k: v for k, v in WHEELS.items() if not k.startswith("pycparser")},
-        "pycparser",
+    "requirements.txt": ("code/requirements.txt", b"soundfile==0.14.0\n", "pip-installs it into site-packages"),
+    "shipped wheel": ("code/wheels/soundfile-0.14.0-py2.py3-none-any.whl", b"PK", "does not use"),
+    "a handler module that needs a package no image has": (
+        "code/decode.py",
+        b"import soundfile\n",
+        r"code/decode.py imports \['soundfile'\]",
     ),
 }
 
 
 @pytest.mark.parametrize("case", BROKEN)
-def test_verification_rejects_an_archive_that_would_fail_at_container_start(tmp_path: Path, case: str) -> None:
-    requirements, wheels, fragment = BROKEN[case]
-    archive = _build(tmp_path, requirements, wheels)
+def test_verification_rejects_an_archive_that_would_install_or_miss_something(tmp_path: Path, case: str) -> None:
+    member, data, fragment = BROKEN[case]
+    staging = _staged(tmp_path)
+    (staging / member).parent.mkdir(parents=True, exist_ok=True)
+    (staging / member).write_bytes(data)
     with pytest.raises(package.ArchiveError, match=fragment):
-        package.verify_archive(archive)
+        package.verify_archive(_archive(tmp_path, staging))
 
 
 def test_verification_rejects_a_stale_handler(tmp_path: Path) -> None:
-    archive = _build(tmp_path)
+    archive = _archive(tmp_path, _staged(tmp_path))
     stale = tmp_path / "old_inference.py"
     stale.write_text("def model_fn(model_dir): ...\n")
     with pytest.raises(package.ArchiveError, match="differs"):
         package.verify_archive(archive, handler_source=stale)
 
 
-def test_staging_takes_only_the_pinned_wheels_from_the_cache(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    for filename, (dist, version, requires) in WHEELS.items():
-        _fake_wheel(cache / filename, dist, version, requires)
-    _fake_wheel(cache / "typing_extensions-4.16.0-py3-none-any.whl", "typing_extensions", "4.16.0", [])
-    _fake_wheel(cache / "soundfile-0.13.1-py2.py3-none-manylinux_2_28_x86_64.whl", "soundfile", "0.13.1", [])
-    model = tmp_path / "model.pt"
-    model.write_bytes(b"m")
-    staging = package.stage(tmp_path / "staging", model, cache)  # all pins cached: no download
-    shipped = sorted(p.name for p in (staging / "code" / "wheels").iterdir())
-    assert shipped == sorted([*WHEELS, "typing_extensions-4.16.0-py3-none-any.whl"])
-    archive = tmp_path / "model.tar.gz"
-    package.write_archive(staging, archive)
-    package.verify_archive(archive)
+def test_the_handler_needs_only_the_standard_library_and_what_every_image_has() -> None:
+    needed = package.handler_imports(HANDLER_SOURCE.read_text())
+    # torch_neuron only on inf1: the handler imports it when its target is neuron
+    assert needed - set(sys.stdlib_module_names) == {"numpy", "scipy", "torch", "torch_neuron"}
+    assert "soundfile" not in needed  # optional: imported inside try/except ImportError
+    assert package.handler_imports("try:\n    import a\nexcept ImportError:\n    a = None\nimport b.c\n") == {"b"}
 
 
-def test_wheel_tags_are_judged_for_the_inf1_container() -> None:
-    fits = package.wheel_fits_target
-    assert fits("numpy-1.24.4-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
-    assert fits("soundfile-0.14.0-py2.py3-none-manylinux_2_28_x86_64.whl")
-    assert fits("six-1.17.0-py2.py3-none-any.whl")
-    assert not fits("cffi-2.1.1-cp311-cp311-manylinux2014_x86_64.whl")
-    assert not fits("soundfile-0.14.0-py2.py3-none-macosx_11_0_arm64.whl")
-    assert not fits("x-1.0-cp310-cp310-manylinux_2_17_aarch64.whl")
-    assert not fits("x-1.0-cp310-cp310-manylinux_2_35_x86_64.whl")
+@contextmanager
+def _only_the_image_and_the_archive(code_dir: Path) -> Iterator[None]:
+    """Imports made by the archive's code/ find only the standard library, the image's packages and code/'s own
+    modules; anything else (soundfile, installed here for the tests) is absent, as in the container."""
+    allowed = set(sys.stdlib_module_names) | package.IMAGE_PROVIDED | {p.stem for p in code_dir.glob("*.py")}
+    original = builtins.__import__
+    refused: list[str] = []
+
+    def guarded(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+        caller = (globals or {}).get("__file__") or ""
+        if level == 0 and caller.startswith(str(code_dir)) and name.split(".")[0] not in allowed:
+            refused.append(name)
+            raise ModuleNotFoundError(f"No module named {name!r} (not in the image)")
+        return original(name, globals, locals, fromlist, level)
+
+    builtins.__import__ = guarded
+    try:
+        yield
+    finally:
+        builtins.__import__ = original
 
 
-def test_wheel_metadata_markers_are_evaluated_for_linux_cpython(tmp_path: Path) -> None:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr(
-            "x-1.dist-info/METADATA",
-            'Name: x\nRequires-Dist: a\nRequires-Dist: b; sys_platform == "win32"\nRequires-Dist: c; extra == "t"\n',
+def test_the_packaged_handler_serves_with_only_the_images_packages_and_the_archive(tmp_path: Path) -> None:
+    archive = _archive(tmp_path, _staged(tmp_path, model=silero_jit_path()))
+    model_dir = tmp_path / "opt-ml-model"
+    with tarfile.open(archive) as tar:
+        tar.extractall(model_dir, filter="data")
+    with _only_the_image_and_the_archive(model_dir / "code"):
+        server = ModelServer(model_dir)
+    try:
+        wav = server.invoke((model_dir / "code" / "warmup.wav").read_bytes(), "audio/wav")
+        assert wav.status == 200, wav.error
+        flac = server.invoke(b"fLaC" + bytes(64), "audio/flac")
+        assert flac.status == 415 and "no soundfile" in (flac.error or "")
+    finally:
+        server.close()
+
+
+def test_the_import_guard_would_catch_a_handler_that_needs_more(tmp_path: Path) -> None:
+    """The guard above is not vacuous: a handler module that imports soundfile outright fails to load."""
+    code = tmp_path / "code"
+    code.mkdir()
+    shutil.copyfile(WARMUP_WAV, code / "warmup.wav")
+    (code / "inference.py").write_text("import soundfile\n\ndef model_fn(model_dir):\n    return None\n")
+    with _only_the_image_and_the_archive(code), pytest.raises(ModuleNotFoundError, match="soundfile"):
+        exec(
+            compile((code / "inference.py").read_text(), str(code / "inference.py"), "exec"),
+            {"__file__": str(code / "inference.py")},
         )
-    assert [r.name for r in package._wheel_requires(buf.getvalue())] == ["a"]
