@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +35,19 @@ ServedBy = Literal["component", "fallback"]
 # (docs/aws-behaviour.md §2). ValidationError is also the code of ordinary bad requests, so both must match.
 NO_CAPACITY_CODE = "ValidationError"
 NO_CAPACITY_TEXT = "Inference Component has no capacity to process this request"
+
+
+# API Gateway developer guide, "Invoke a REST API": https://{restapi_id}.execute-api.{region}.amazonaws.com/{stage}
+# (.amazonaws.com.cn in China; {restapi_id}-{vpce_id}.execute-api.{region}.vpce.amazonaws.com for a private API
+# through its VPC endpoint). The signature's credential scope must name that region, whatever the session's is.
+_EXECUTE_API_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$")
+
+
+def region_from_url(url: str) -> str | None:
+    """The region an execute-api URL names, or None for a URL that names none (a custom domain, the local API)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    match = _EXECUTE_API_HOST.search(host)
+    return match.group(1) if match else None
 
 
 def is_no_capacity(error: ClientError) -> bool:
@@ -151,9 +166,8 @@ class SleepwakeClient:
             LOG.warning("no AWS credentials to sign POST %s; relying on the no-capacity alarm", url)
             return False
         request = AWSRequest(method="POST", url=url, data=data, headers={"Content-Type": "application/json"})
-        SigV4Auth(
-            credentials.get_frozen_credentials(), "execute-api", self.session.region_name or "us-east-1"
-        ).add_auth(request)
+        region = region_from_url(url) or self.session.region_name or "us-east-1"
+        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
         prepared = urllib.request.Request(url, data=data, headers=dict(request.headers.items()), method="POST")
         try:
             with urllib.request.urlopen(prepared, timeout=10) as response:

@@ -17,6 +17,8 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from sleepwake_client import FallbackFailed, SleepwakeClient, is_no_capacity
+from sleepwake_client import client as client_module
+from sleepwake_client.client import region_from_url
 
 NO_CAPACITY = (
     "Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress "
@@ -218,3 +220,49 @@ def test_without_a_fallback_the_no_capacity_error_reaches_the_caller(session: bo
             client.invoke(AUDIO)
 
     assert is_no_capacity(raised.value)
+
+
+class _Answer:
+    status = 202
+
+    def read(self, n: int = -1) -> bytes:
+        return b"{}"
+
+    def __enter__(self) -> _Answer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def test_the_wake_is_signed_for_the_region_its_url_names_not_the_sessions(
+    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """API Gateway refuses a signature scoped to another region: a product whose session is in eu-west-1
+    calling a wake API in us-west-2 must sign for us-west-2."""
+    sent: list[Any] = []
+
+    def urlopen(request: Any, timeout: float) -> _Answer:
+        sent.append(request)
+        return _Answer()
+
+    monkeypatch.setattr(client_module.urllib.request, "urlopen", urlopen)
+    client = make_client(session, "https://a1b2c3d4e5.execute-api.us-west-2.amazonaws.com/Prod")
+    assert client.signal_wake()
+    [request] = sent
+    assert request.full_url == "https://a1b2c3d4e5.execute-api.us-west-2.amazonaws.com/Prod/wake"
+    assert "/us-west-2/execute-api/aws4_request" in request.get_header("Authorization")
+
+
+@pytest.mark.parametrize(
+    ("url", "region"),
+    [
+        ("https://a1b2c3d4e5.execute-api.us-west-2.amazonaws.com/Prod", "us-west-2"),
+        ("https://a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn/Prod", "cn-north-1"),
+        ("https://a1b2c3d4e5-vpce-0123456789abcdef0.execute-api.eu-central-1.vpce.amazonaws.com/Prod", "eu-central-1"),
+        ("https://wake.example.com/Prod", None),  # a custom domain names no region: the session's is used
+        ("http://127.0.0.1:3000", None),
+    ],
+)
+def test_the_region_is_read_from_an_execute_api_url(url: str, region: str | None) -> None:
+    assert region_from_url(url) == region
