@@ -24,7 +24,7 @@ import csv
 from datetime import UTC, date
 from pathlib import Path
 
-from sleepwake_cli.simulate.trace import SyntheticWeek
+from sleepwake_cli.simulate.trace import SyntheticWeek, Trace
 
 ZONES = (
     ("Europe/London", 0.25),
@@ -80,6 +80,17 @@ def profile_week(profile: str, seed: int) -> SyntheticWeek:
     raise ValueError(f"unknown profile {profile!r}: one of {', '.join(PROFILES)}")
 
 
+def write_csv(trace: Trace, out: Path) -> None:
+    """timestamp,wake_lead_seconds rows, to the second, as `sleepwake simulate --trace` reads them."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["timestamp", "wake_lead_seconds"])
+        for request in trace.requests:
+            lead = "" if request.wake_lead_seconds is None else f"{request.wake_lead_seconds:.0f}"
+            writer.writerow([request.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), lead])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="CSV to write (timestamp,wake_lead_seconds)")
@@ -88,13 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     week = profile_week(args.profile, args.seed)
     trace = week.build()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["timestamp", "wake_lead_seconds"])
-        for request in trace.requests:
-            lead = "" if request.wake_lead_seconds is None else f"{request.wake_lead_seconds:.0f}"
-            writer.writerow([request.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), lead])
+    write_csv(trace, args.out)
     print(f"wrote {len(trace.requests)} requests to {args.out}")
     return 0
 

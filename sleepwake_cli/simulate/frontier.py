@@ -28,9 +28,9 @@ GOAL_FALLBACK_PCT = 5.0
 # The knobs swept, each around its default: the planner's threshold (`likely`), its nap minutes outside and inside
 # planned windows, and how often the idle check runs (the template's IdleCheckSchedule; each check's state machine
 # run is priced); the hybrid peer's percentiles and fixed keep-alive.
-PLANNER_LIKELY = (0.85, 0.95)
-PLANNER_NAP_MINUTES = (2, 5)  # unplanned_idle_minutes
-PLANNER_PLANNED_IDLE = (10, 20)
+PLANNER_LIKELY = (0.85, 0.99)
+PLANNER_NAP_MINUTES = (1, 2, 5)  # unplanned_idle_minutes
+PLANNER_PLANNED_IDLE = (5, 20)
 PLANNER_CHECK_MINUTES = (5, 15)
 PLANNER_WAKE_OUTSIDE_WINDOWS = (True, False)  # False: the warm fallback alone answers outside the plan
 HYBRID_HEAD_PCT = (1.0, 5.0, 10.0)
