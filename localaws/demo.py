@@ -1,6 +1,7 @@
 """`make demo`: one whole night of the real control plane on the local stack, checked phase by phase.
 
-deploy + post-deploy warm-up -> 00:00 PT sleep -> a product request meets no capacity -> the product calls
+preflight (`sleepwake preflight`'s checks, as the deployer, before anything is deployed) -> deploy + post-deploy
+warm-up -> 00:00 PT sleep -> a product request meets no capacity -> the product calls
 /wake (and the no-capacity alarm fires) -> waking -> warming -> ready -> the next request is warm -> idle
 -> back to sleep -> a request through the product's client (sleepwake_client) while asleep is answered by the
 serverless fallback, its wake runs, later requests go to the component -> 07:00 ET wake -> ready before the
@@ -69,6 +70,30 @@ def _t(at: datetime) -> str:
     return f"{iso(at, 'seconds')} ({at.astimezone(PT):%a %H:%M:%S} PT / {at.astimezone(ET):%H:%M} ET)"
 
 
+def phase(tl: Timeline, name: str, check: bool, detail: str) -> None:
+    tl.phases.append({"phase": name, "ok": bool(check), "detail": detail})
+    mark = "ok " if check else "FAIL"
+    print(f"[{mark}] {name}: {detail}", file=tl.out, flush=True)
+    if not check:
+        raise PhaseFailed(f"{name}: {detail}")
+
+
+def preflight_phase(local: LocalStack, tl: Timeline) -> None:
+    """The first phase: what `sleepwake preflight` says about deploying the demo's parameters into the fresh
+    emulator (its table goes to the log); the deploy goes ahead unless a check fails."""
+    from localaws.preflight_local import preflight
+    from sleepwake_cli.preflight_rules import Status, exit_status
+
+    checks = preflight(local.emu, local.parameters, local.stack_name)
+    for check in checks:
+        fix = f" (fix: {check.fix})" if check.fix else ""
+        print(f"preflight {check.status.value:<4} {check.name}: {check.detail}{fix}")
+    counts = {s.value: sum(c.status is s for c in checks) for s in Status}
+    failed = [f"{c.name}: {c.detail}" for c in checks if c.status is Status.FAIL]
+    detail = f"{counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail before the deploy"
+    phase(tl, "preflight", exit_status(checks) < 2, detail + (f"; {'; '.join(failed)}" if failed else ""))
+
+
 class Night:
     def __init__(self, local: LocalStack, timeline: Timeline) -> None:
         self.local = local
@@ -93,11 +118,7 @@ class Night:
                     last = s["state"]
 
     def phase(self, name: str, check: bool, detail: str) -> None:
-        self.tl.phases.append({"phase": name, "ok": bool(check), "detail": detail})
-        mark = "ok " if check else "FAIL"
-        print(f"[{mark}] {name}: {detail}", file=self.tl.out, flush=True)
-        if not check:
-            raise PhaseFailed(f"{name}: {detail}")
+        phase(self.tl, name, check, detail)
 
     def run(self) -> None:
         local, clock = self.local, self.local.clock
@@ -358,7 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         night = None
         try:
             with LocalStack(
-                start=START, speed=ACTIVE_SPEED, port=args.port, api_port=args.api_port, deployment_file=DEPLOYMENT
+                start=START,
+                speed=ACTIVE_SPEED,
+                port=args.port,
+                api_port=args.api_port,
+                deployment_file=DEPLOYMENT,
+                before_deploy=lambda local: preflight_phase(local, timeline),
             ) as local:
                 print(
                     f"  emulator {local.emu.endpoint_url}, wake API {local.api_url}, deployment file "

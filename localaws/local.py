@@ -33,6 +33,7 @@ from localaws import iam
 from localaws.apigateway import WakeApiServer
 from localaws.clock import EmulatedClock
 from localaws.emulator import Emulator
+from localaws.preflight_local import put_served_archive
 from localaws.stack import REPO_ROOT, Stack
 
 CREATE_MODE = {
@@ -89,6 +90,7 @@ class LocalStack:
         fallback_idle_evict_seconds: float = 600.0,
         parameters: dict[str, str] | None = None,
         deployment_file: Path | None = REPO_ROOT / "build" / "local" / "deployment.json",
+        before_deploy: Callable[[LocalStack], None] | None = None,
     ) -> None:
         self.emu = Emulator(
             EmulatedClock(start=start, speed=speed),
@@ -109,6 +111,7 @@ class LocalStack:
         self.product_keys: iam.Keys | None = None
         self._sample = SAMPLE.read_bytes()
         self._owns_emulator = True
+        self.before_deploy = before_deploy  # e.g. `make demo`'s preflight: the emulator runs, nothing is deployed
 
     @classmethod
     def beside(cls, first: LocalStack, stack_name: str, parameters: dict[str, str]) -> LocalStack:
@@ -124,6 +127,7 @@ class LocalStack:
         other.api = None
         other.operator_keys = None
         other.product_keys = None
+        other.before_deploy = None
         other._sample = first._sample
         other._owns_emulator = False
         return other
@@ -134,6 +138,11 @@ class LocalStack:
         if self._owns_emulator:
             self.emu.start()
         try:
+            if self.parameters.get("ModelDataUrl", "").startswith("s3://"):
+                # The archive the template names holds what the emulated endpoint serves (localaws.preflight_local).
+                put_served_archive(self.emu, self.parameters["ModelDataUrl"])
+            if self.before_deploy:
+                self.before_deploy(self)
             self.api = WakeApiServer(None, port=self.api_port)
             self.stack = Stack(
                 self.emu, REPO_ROOT / "template.yaml", parameters=self.parameters, stack_name=self.stack_name
@@ -196,7 +205,8 @@ class LocalStack:
             "outputs": self.product_outputs(),
             "policy": {"Version": "2012-10-17", "Statement": self.product_statements()},
         }
-        Deployment(dict(self.stack.params), resources, types, local, credentials, product).to_file(path)
+        deployer = self.emu.client_keys().env()
+        Deployment(dict(self.stack.params), resources, types, local, credentials, product, deployer).to_file(path)
 
     def product_outputs(self) -> dict[str, str]:
         """The stack outputs a product reads (docs/fallback.md), with this stack's wake API URL."""

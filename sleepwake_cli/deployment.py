@@ -130,6 +130,8 @@ class Deployment:
     # the emulator's URL), "outputs": EndpointName, InferenceComponentName, FallbackEndpointName, WakeApiUrl,
     # "policy": what it may do}. docs/fallback.md, "Against `make local`".
     product: dict[str, Any] = field(default_factory=dict)
+    # The local stack's deployer (the administrator that deployed it): `sleepwake preflight` reads as it.
+    deployer: dict[str, str] = field(default_factory=dict)
     _session: boto3.Session | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -158,7 +160,10 @@ class Deployment:
             local = {key: str(data["local"][key]) for key in ("endpoint_url", "region", "clock_url")}
             credentials = {str(k): str(v) for k, v in dict(data.get("credentials") or {}).items()}
             product = dict(data.get("product") or {})
-            return cls(data["parameters"], data["resources"], data.get("types", {}), local, credentials, product)
+            deployer = {str(k): str(v) for k, v in dict(data.get("deployer") or {}).items()}
+            return cls(
+                data["parameters"], data["resources"], data.get("types", {}), local, credentials, product, deployer
+            )
         except (ValueError, KeyError, TypeError) as error:
             raise DeploymentError(
                 f"{path} is not a deployment written by the local stack ({type(error).__name__}: {error}); "
@@ -174,6 +179,7 @@ class Deployment:
             "local": self.local,
             "credentials": self.credentials,
             "product": self.product,
+            "deployer": self.deployer,
         }
         path.write_text(json.dumps(data, indent=2))
 

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError
 
-from sleepwake_cli.deployment import TEMPLATE, Deployment, DeploymentError
+from sleepwake_cli.deployment import TEMPLATE, Deployment, DeploymentError, aws_session, unreachable_local
 from sleepwake_cli.preflight_aws import Reader, ReadError
 from sleepwake_cli.preflight_rules import (
     Check,
@@ -222,8 +222,13 @@ def _config(args: argparse.Namespace) -> DeployConfig:
 
 def _reader(args: argparse.Namespace, config: DeployConfig) -> Reader:
     if args.deployment_file:
+        # The local stack: read as its deployer (written by `make local`), unless AWS_* keys are exported.
         deployment = Deployment.from_file(Path(args.deployment_file))
-        return Reader(deployment.session(), deployment.endpoint_url)
+        problem = unreachable_local(deployment.endpoint_url)
+        if problem:
+            raise DeploymentError(problem)
+        session = aws_session(deployment.local, deployment.deployer or deployment.credentials)
+        return Reader(session, deployment.endpoint_url)
     session = boto3.Session(profile_name=args.profile, region_name=args.region or config.region)
     if not session.region_name:
         raise NoRegionError()

@@ -432,7 +432,10 @@ def archive_checks(plan: Plan, archive: Archive | None) -> list[Check]:
             return [fail("archive", "ModelDataUrl is empty", "make model MODEL_S3_URI=s3://bucket/prefix prints it")]
         return [ok("archive", "adopt mode without ModelDataUrl: the deploy uses no archive")]
     assert archive is not None
-    fix_missing = f"upload it: make model MODEL_S3_URI={plan.archive.rsplit('/', 1)[0]}"
+    fix_missing = (
+        f"build and upload it: make model MODEL_S3_URI={plan.archive.rsplit('/', 1)[0]}, then set ModelDataUrl to "
+        "the URI it prints"
+    )
     if not re.fullmatch(r"s3://[^/]+/.+", plan.archive):
         return [fail("archive", f"ModelDataUrl={plan.archive} is not s3://bucket/key", fix_missing)]
     if archive.head is None:
