@@ -8,8 +8,8 @@ the team's PyTorch CPU image that is 10-20 s, the slow answers issue 14 counts. 
 - `none`: nothing beyond today's pre-warm on an intent that starts a wake; cold whenever idle past the eviction.
 - `ping`: one request every `ping_minutes` while the component does not serve, and one at each sleep (before
   the copies go), only inside the windows in which users may come (`may_come_plan`). How long an idle
-  serverless container stays warm is NOT published by AWS (docs/aws-behaviour.md §8): the eviction is an assumption of the
-  caller, and a ping keeps the endpoint warm only if `ping_minutes` is below it.
+  serverless container stays warm is NOT published by AWS (docs/aws-behaviour.md §8): the eviction is an
+  assumption of the caller, and a ping keeps the endpoint warm only if `ping_minutes` is below it.
 - `provisioned`: ServerlessConfig ProvisionedConcurrency 1 over the same windows, scheduled with Application
   Auto Scaling scheduled actions on `sagemaker:variant:DesiredProvisionedConcurrency` (AWS ML blog "Announcing
   provisioned concurrency for Amazon SageMaker Serverless Inference"; developer guide "Automatically scale
