@@ -33,6 +33,7 @@ torch = types.ModuleType("torch")
 torch.jit = types.SimpleNamespace(ScriptModule=object)
 torch.set_num_threads = lambda n: None
 sys.modules["torch"] = torch
+sys.path.insert(0, __import__("os").path.dirname(sys.argv[1]))  # the toolkit puts code/ on the path
 spec = importlib.util.spec_from_file_location("inference", sys.argv[1])
 inf = importlib.util.module_from_spec(spec); sys.modules["inference"] = inf; spec.loader.exec_module(inf)
 rate = 16000  # resampling runs in torch (stubbed here); its scipy filter design is checked below

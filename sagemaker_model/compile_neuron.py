@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-HANDLER = Path(__file__).resolve().parent / "code" / "inference.py"
+HANDLER = Path(__file__).resolve().parent / "code" / "sleepwake_model.py"  # the handler's model module
 EXIT_NO_NEURON = 3
 
 

@@ -23,6 +23,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CODE_DIR = Path(__file__).resolve().parent / "code"
 HANDLER_SOURCE = CODE_DIR / "inference.py"
+# The handler's modules: inference.py (the toolkit's entry) and the modules it imports from code/.
+CODE_SOURCES = tuple(sorted(CODE_DIR.glob("*.py")))
 WARMUP_WAV = REPO_ROOT / "layers" / "sleepwake" / "sleepwake" / "assets" / "warmup.wav"
 DEFAULT_MODEL_DIR = REPO_ROOT / "build" / "model"
 MODEL_FILE = "model.pt"
@@ -70,22 +72,41 @@ def prepare_model_dir(dest: Path | None = None, model_file: Path | None = None) 
     """
     dest = Path(dest) if dest is not None else DEFAULT_MODEL_DIR
     _copy_if_changed(Path(model_file) if model_file else silero_jit_path(), dest / MODEL_FILE)
-    _copy_if_changed(HANDLER_SOURCE, dest / "code" / "inference.py")
+    for source in CODE_SOURCES:
+        _copy_if_changed(source, dest / "code" / source.name)
     if WARMUP_WAV.is_file():
         _copy_if_changed(WARMUP_WAV, dest / "code" / "warmup.wav")
     return dest
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 def load_handler(model_dir: Path) -> ModuleType:
-    """Import <model_dir>/code/inference.py by path under a unique module name (one per ModelServer)."""
-    path = Path(model_dir) / "code" / "inference.py"
+    """Import <model_dir>/code/inference.py by path under a unique module name (one per ModelServer), with
+    code/ on the path as the toolkit sets it (sagemaker_inference/model_server.py adds the code directory to
+    PYTHONPATH), so the handler imports its sibling modules by name. Those siblings are this handler's own:
+    they are taken out of sys.modules again afterwards (the handler keeps its references), so two model
+    directories never share them."""
+    code = Path(model_dir) / "code"
+    path = code / "inference.py"
     name = f"sleepwake_inference_{next(_instance_ids)}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import handler {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up in sys.modules while the file executes
-    spec.loader.exec_module(module)
+    siblings = {p.stem for p in code.glob("*.py")} - {"inference"}
+    with _LOAD_LOCK:
+        saved = {n: sys.modules.pop(n) for n in siblings if n in sys.modules}
+        sys.path.insert(0, str(code))
+        try:
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module  # dataclasses look their module up in sys.modules while the file executes
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(code))
+            for sibling in siblings:
+                sys.modules.pop(sibling, None)
+            sys.modules.update(saved)
     return module
 
 

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from sagemaker_model.local import (
+    CODE_SOURCES,
     CPU_MODEL_FILE,
     HANDLER_SOURCE,
     MODEL_FILE,
@@ -92,7 +93,8 @@ def stage(staging: Path, model_file: Path, neuron_model_file: Path | None = None
         shutil.copyfile(model_file, staging / CPU_MODEL_FILE)
     else:
         shutil.copyfile(model_file, staging / MODEL_FILE)
-    shutil.copyfile(HANDLER_SOURCE, code / "inference.py")
+    for source in CODE_SOURCES:
+        shutil.copyfile(source, code / source.name)
     shutil.copyfile(WARMUP_WAV, code / "warmup.wav")
     return staging
 
@@ -135,8 +137,6 @@ def verify_archive(archive: Path, handler_source: Path = HANDLER_SOURCE) -> list
     for required in (MODEL_FILE, "code/inference.py"):
         if not files.get(required):
             raise ArchiveError(f"{required} missing or empty in {archive}")
-    if files["code/inference.py"] != handler_source.read_bytes():
-        raise ArchiveError("code/inference.py differs from sagemaker_model/code/inference.py")
     if "code/requirements.txt" in files:
         raise ArchiveError(
             "code/requirements.txt: the toolkit pip-installs it into site-packages at every container start "
@@ -150,6 +150,13 @@ def verify_archive(archive: Path, handler_source: Path = HANDLER_SOURCE) -> list
             f"{module} imports {sorted(missing)}, which no target image has: keep the handler to the standard "
             f"library, {sorted(IMAGE_PROVIDED)} and its own modules in code/ (or make the import optional)"
         )
+    sources = {f"code/{s.name}": s for s in CODE_SOURCES} | {"code/inference.py": handler_source}
+    for name, source in sorted(sources.items()):
+        if files.get(name) != source.read_bytes():
+            raise ArchiveError(f"{name} differs from sagemaker_model/code/{source.name} (or is missing)")
+    stray = sorted(n for n in files if n.startswith("code/") and n.endswith(".py") and n not in sources)
+    if stray:
+        raise ArchiveError(f"code/ holds modules that are not the handler's: {stray}")
     return listing
 
 

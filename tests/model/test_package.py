@@ -37,7 +37,9 @@ def _archive(tmp: Path, staging: Path, name: str = "a") -> Path:
 def test_the_archive_has_the_toolkit_layout_and_nothing_to_install(tmp_path: Path) -> None:
     archive = _archive(tmp_path, _staged(tmp_path))
     names = [line.split()[-1] for line in package.verify_archive(archive)]
-    assert sorted(names) == ["code/inference.py", "code/warmup.wav", "model.pt"]
+    modules = [f"code/{p.name}" for p in HANDLER_SOURCE.parent.glob("*.py")]
+    assert "code/inference.py" in modules and len(modules) > 1  # the toolkit's entry and its own modules
+    assert sorted(names) == sorted([*modules, "code/warmup.wav", "model.pt"])
     assert not (HANDLER_SOURCE.parent / "requirements.txt").exists()
     with tarfile.open(archive) as tar:
         assert all(not m.name.startswith(("/", "./")) for m in tar.getmembers())
@@ -52,6 +54,7 @@ def test_same_inputs_give_the_same_archive_bytes(tmp_path: Path) -> None:
 BROKEN = {
     "requirements.txt": ("code/requirements.txt", b"soundfile==0.14.0\n", "pip-installs it into site-packages"),
     "shipped wheel": ("code/wheels/soundfile-0.14.0-py2.py3-none-any.whl", b"PK", "does not use"),
+    "a module that is not the handler's": ("code/helper.py", b"VALUE = 1\n", "not the handler's"),
     "a handler module that needs a package no image has": (
         "code/decode.py",
         b"import soundfile\n",
@@ -79,7 +82,8 @@ def test_verification_rejects_a_stale_handler(tmp_path: Path) -> None:
 
 
 def test_the_handler_needs_only_the_standard_library_and_what_every_image_has() -> None:
-    needed = package.handler_imports(HANDLER_SOURCE.read_text())
+    modules = list(HANDLER_SOURCE.parent.glob("*.py"))
+    needed = set().union(*(package.handler_imports(m.read_text()) for m in modules)) - {m.stem for m in modules}
     # torch_neuron only on inf1: the handler imports it when its target is neuron
     assert needed - set(sys.stdlib_module_names) == {"numpy", "scipy", "torch", "torch_neuron"}
     assert "soundfile" not in needed  # optional: imported inside try/except ImportError

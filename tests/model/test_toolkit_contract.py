@@ -177,12 +177,12 @@ def test_prepare_model_dir_is_idempotent_and_laid_out_like_the_archive(tmp_path:
     second = prepare_model_dir(tmp_path / "m")
     assert second == first
     assert {p: p.stat().st_mtime_ns for p in second.rglob("*") if p.is_file()} == stamps
-    assert sorted(p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file()) == [
-        "code/inference.py",
-        "code/warmup.wav",
-        "model.pt",
-    ]
-    assert (first / "code" / "inference.py").read_bytes() == HANDLER_SOURCE.read_bytes()
+    modules = sorted(f"code/{p.name}" for p in HANDLER_SOURCE.parent.glob("*.py"))
+    assert sorted(p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file()) == sorted(
+        [*modules, "code/warmup.wav", "model.pt"]
+    )
+    for module in modules:
+        assert (first / module).read_bytes() == (HANDLER_SOURCE.parent / module.split("/")[1]).read_bytes()
 
 
 class _EnergyModel(torch.nn.Module):
