@@ -222,12 +222,22 @@ def _config(args: argparse.Namespace) -> DeployConfig:
 
 def _reader(args: argparse.Namespace, config: DeployConfig) -> Reader:
     if args.deployment_file:
-        # The local stack: read as its deployer (written by `make local`), unless AWS_* keys are exported.
+        # The local stack: read as its deployer, whose keys `make local` writes to the file (exported operator
+        # keys would see less than a deploy needs); a file without them: the CLI's usual credentials.
         deployment = Deployment.from_file(Path(args.deployment_file))
         problem = unreachable_local(deployment.endpoint_url)
         if problem:
             raise DeploymentError(problem)
-        session = aws_session(deployment.local, deployment.deployer or deployment.credentials)
+        assert deployment.local is not None
+        keys = deployment.deployer
+        if keys.get("AWS_ACCESS_KEY_ID") and keys.get("AWS_SECRET_ACCESS_KEY"):
+            session = boto3.Session(
+                region_name=deployment.local["region"],
+                aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+            )
+        else:
+            session = aws_session(deployment.local, deployment.credentials)
         return Reader(session, deployment.endpoint_url)
     session = boto3.Session(profile_name=args.profile, region_name=args.region or config.region)
     if not session.region_name:

@@ -15,6 +15,7 @@ and the region's list of registered types (`cfnlint/data/schemas/providers/<regi
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import tomllib
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ _PREFIX = {
     "StepFunctions": "states",
     "ApiGateway": "apigateway",
 }
+_ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
 # Services the stack calls at run time (boto3 names), beside the resource types it creates.
 RUNTIME_SERVICES = ("sagemaker", "sagemaker-runtime", "application-autoscaling", "stepfunctions", "scheduler")
 
@@ -202,6 +204,8 @@ def required_actions(types: set[str]) -> tuple[list[str], set[str]]:
         namespace = kind.split("::")[1]
         prefix = _PREFIX.get(namespace, namespace.lower())
         for action in schema.get("handlers", {}).get("create", {}).get("permissions", []):
+            if not _ACTION.fullmatch(action):  # e.g. a schema's "s3:REST.PUT.OBJECT": no IAM action by that name
+                continue
             actions.add(action)
             if action.split(":")[0] != prefix and action not in ("iam:PassRole", "iam:CreateServiceLinkedRole"):
                 optional.add(action)

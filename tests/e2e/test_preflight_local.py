@@ -37,8 +37,9 @@ def preflight(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]
 
 def test_preflight_reads_the_local_stack_as_its_deployer_and_prints_its_table(running, capsys, monkeypatch):
     local, path = running
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)  # the deployment file's deployer signs
+    operator = json.loads(path.read_text())["credentials"]
+    for name, value in operator.items():
+        monkeypatch.setenv(name, value)  # exported as `make local` tells operators to; the deployer still reads
 
     # The template's defaults: adopt mode over the endpoint the running stack created and manages.
     status, table = preflight(capsys, "--deployment-file", str(path))
