@@ -9,6 +9,10 @@ time): the state item in DynamoDB (state changes, leases, last_error), Step Func
 sleep started, ended, skipped or failed, with the error and cause), the inference component's copy history,
 Scheduler firings and alarm state changes (listeners), and Lambda functions that raised. Everything else
 (the functions' JSON logs, moto's own) goes to the log file.
+
+An idle check (the idle schedule's sleep execution, `"trigger": "idle"`) says one line, when it ends: the sleep
+it started, or why it skipped one; a check that skips for the same reason as the one before says nothing (so a
+sleeping component's checks, "already asleep at 0 copies" every few minutes, print nothing after the first).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Activity:
         self._thread = threading.Thread(target=self._run, name="localaws-activity", daemon=True)
         self._record: dict[str, Any] = {}
         self._executions: dict[str, str] = {}  # execution ARN -> last status seen
+        self._idle_skip: str | None = None  # why the last idle check skipped the sleep (said once in a row)
         self._ended: set[str] = set()  # executions whose end was reported
         self._history_seen = 0
         self._invocations_seen = 0
@@ -99,6 +104,8 @@ class Activity:
 
     # -- pushed by the services ---------------------------------------------------------------------------
     def _on_firing(self, firing: Firing) -> None:
+        if _is_idle_check(firing.input):
+            return  # its execution's end says what it did
         target = firing.target_arn.rsplit(":", 1)[-1]
         self.say(firing.fired_at, "schedule", f"{firing.name} fired (due {stamp(firing.scheduled_for)}) -> {target}")
 
@@ -150,14 +157,15 @@ class Activity:
                 continue
             kind = self.machines.get(str(execution.state_machine_arn), "execution")
             name = execution.name
-            if previous is None:
+            idle = _is_idle_check(getattr(execution, "execution_input", None))
+            if previous is None and not idle:
                 self.say(_as_utc(execution.start_date) or self.local.now(), kind, f"started {name}{_why(execution)}")
             if status in FINISHED and arn not in self._ended:
                 self._ended.add(arn)
                 at = _as_utc(getattr(execution, "stop_date", None)) or self.local.now()
-                self._finished(at, kind, name, status, execution)
+                self._finished(at, kind, name, status, execution, idle)
 
-    def _finished(self, at: datetime, kind: str, name: str, status: str, execution: Any) -> None:
+    def _finished(self, at: datetime, kind: str, name: str, status: str, execution: Any, idle: bool = False) -> None:
         took = ""
         start = _as_utc(execution.start_date)
         if start:
@@ -166,10 +174,16 @@ class Activity:
             output = _json(getattr(execution, "output", None))
             decision = output.get("decision") if isinstance(output, dict) else None
             if isinstance(decision, dict) and decision.get("sleep") is False:
-                self.say(at, kind, f"{name} skipped the sleep: {_short(decision.get('reason', ''), 200)}")
+                reason = _short(decision.get("reason", ""), 200)
+                if idle and reason == self._idle_skip:
+                    return
+                self._idle_skip = reason if idle else self._idle_skip
+                self.say(at, kind, f"{name} {'(idle check) ' if idle else ''}skipped the sleep: {reason}")
             else:
-                self.say(at, kind, f"{name} succeeded{took}")
+                self._idle_skip = None if idle else self._idle_skip
+                self.say(at, kind, f"{name} {'(idle check) ' if idle else ''}succeeded{took}")
             return
+        self._idle_skip = None if idle else self._idle_skip
         error, cause = getattr(execution, "error", None), getattr(execution, "cause", None)
         detail = ": ".join(_short(x, 200) for x in (error, cause) if x) or "no error recorded"
         self.say(at, "failure", f"{kind} {name} {status}{took}: {detail}")
@@ -231,6 +245,12 @@ class Activity:
     def _history(self) -> list[tuple[datetime, str, int, int]]:
         ic = self._ic()
         return list(ic.history) if ic else []
+
+
+def _is_idle_check(payload: Any) -> bool:
+    """The idle schedule's input (template.yaml: `{"trigger": "idle", ...}`)."""
+    data = _json(payload)
+    return isinstance(data, dict) and data.get("trigger") == "idle"
 
 
 def _why(execution: Any) -> str:

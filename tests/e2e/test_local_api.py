@@ -151,13 +151,30 @@ def test_what_happens_is_one_line_each_in_emulated_time_failures_with_their_reas
     lines: list[str] = []
     activity = Activity(local, lines.append).start()
     try:
+        # An idle check says one line when it ends: what it did (no firing or start line).
         local.emu.fire_schedule(local.outputs["IdleCheckScheduleName"])
-        wait_for(lines, r"Z  schedule +\S+ fired \(due \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\) -> \S+SleepStateMachine")
-        wait_for(lines, r"Z  sleep +started \S+ \(trigger idle\)")
+        wait_for(lines, r"Z  sleep +\S+ \(idle check\) (skipped the sleep: .+|succeeded after \d+ s)$")
+        assert not any(" fired " in line or "(trigger idle)" in line for line in lines), lines
 
         with contextlib.redirect_stdout(io.StringIO()):
             sleep_now(local)
         wait_for(lines, r"Z  state +\w+ -> asleep")
+        # Asleep: an idle check says at most one line (why it skipped), and one skipping for the same reason as
+        # the check before it says nothing.
+        said = []
+        for _ in range(2):
+            ended = len([e for e in local.executions("Sleep") if e["status"] != "RUNNING"])
+            before = len(lines)
+            local.emu.fire_schedule(local.outputs["IdleCheckScheduleName"])
+            assert local.emu.wait_for(
+                lambda ended=ended: len([e for e in local.executions("Sleep") if e["status"] != "RUNNING"]) > ended,
+                timeout=600,
+                poll=1,
+            )
+            time.sleep(1.0)  # the watcher polls every 0.1 s
+            said.append(lines[before:])
+        assert len(said[0]) <= 1 and said[1] == [], said
+        assert all("(idle check) skipped the sleep: " in line for line in said[0]), said
         ic = local.outputs["InferenceComponentName"]
         local.emu.fail_next_provisioning(ic, "Model container failed health checks")
         code, _ = local.wake(reason="doomed")
