@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
 from sleepwake.core.endpoint import VariantScaling
@@ -67,6 +67,8 @@ class Reader:
             if _missing(error):
                 return None
             raise ReadError(f"{client.meta.service_model.signing_name}:{_pascal(action)}", error) from None
+        except NoCredentialsError:
+            raise  # nothing can be read: the command says so in one line
         except (BotoCoreError, ResponseParserError) as error:
             raise ReadError(f"{service}:{_pascal(action)}", error) from None
 

@@ -1,0 +1,91 @@
+"""Which parameters `sleepwake preflight` checks: samconfig.toml's parameter_overrides as `sam deploy` reads them,
+then the flags, over the template's defaults; a bad one is a one-line error and exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sleepwake_cli.main import main
+from sleepwake_cli.preflight_rules import Status, parameter_checks
+from sleepwake_cli.preflight_template import ConfigError, parse_overrides, read_samconfig, resolve_parameters
+
+
+def test_overrides_are_read_in_sams_forms():
+    assert parse_overrides('EndpointName=speech-prod ModelDataUrl="s3://b/model a.tar.gz"') == {
+        "EndpointName": "speech-prod",
+        "ModelDataUrl": "s3://b/model a.tar.gz",
+    }
+    assert parse_overrides(["EndpointName=a", "InferenceComponentName=b"]) == {
+        "EndpointName": "a",
+        "InferenceComponentName": "b",
+    }
+    assert parse_overrides("ParameterKey=EndpointName,ParameterValue=c") == {"EndpointName": "c"}
+    with pytest.raises(ConfigError, match="'EndpointName' is not Key=Value"):
+        parse_overrides("EndpointName")
+
+
+def test_samconfig_deploy_section_gives_stack_region_and_overrides(tmp_path: Path):
+    path = tmp_path / "samconfig.toml"
+    path.write_text(
+        'version = 0.1\n[prod.global.parameters]\nstack_name = "speech-sleepwake"\n'
+        '[prod.deploy.parameters]\nregion = "eu-west-1"\nparameter_overrides = "EndpointName=speech-prod"\n'
+    )
+    config = read_samconfig(path, "prod")
+    assert (config.stack_name, config.region, config.overrides) == (
+        "speech-sleepwake",
+        "eu-west-1",
+        {"EndpointName": "speech-prod"},
+    )
+    assert config.source == "samconfig.toml [prod]"
+    assert read_samconfig(path, "default").overrides == {}
+    assert read_samconfig(tmp_path / "missing.toml").source == "template defaults"
+
+
+def test_the_templates_constraints_fail_before_anything_is_read():
+    template = {
+        "Parameters": {
+            "EndpointName": {"Type": "String", "Default": "e", "MaxLength": 54},
+            "FallbackMaxConcurrency": {"Type": "Number", "Default": "5", "MinValue": 1, "MaxValue": 200},
+            "DeploymentMode": {"Type": "String", "Default": "adopt", "AllowedValues": ["adopt", "create"]},
+        }
+    }
+    params, unknown = resolve_parameters(
+        {"EndpointName": "e" * 63, "FallbackMaxConcurrency": "500", "DeploymentMode": "make", "Typo": "x"}, template
+    )
+    (check,) = parameter_checks(params, template["Parameters"], unknown)
+    assert check.status is Status.FAIL
+    for problem in (
+        "unknown parameter Typo",
+        "EndpointName has 63 characters, more than its MaxLength 54",
+        "FallbackMaxConcurrency=500 is above its MaxValue 200",
+        "DeploymentMode='make' is not one of ['adopt', 'create']",
+    ):
+        assert problem in check.detail
+
+
+def test_a_malformed_override_is_one_line_and_exit_2(capsys):
+    assert main(["preflight", "--region", "us-east-1", "--parameter-overrides", "EndpointName"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "preflight: parameter override 'EndpointName' is not Key=Value\n"
+
+
+def test_an_unreadable_samconfig_is_one_line_and_exit_2(capsys, tmp_path: Path):
+    bad = tmp_path / "samconfig.toml"
+    bad.write_text("[default.deploy.parameters\n")
+    assert main(["preflight", "--region", "us-east-1", "--config-file", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"preflight: {bad}: ") and err.count("\n") == 1
+
+
+def test_no_credentials_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path: Path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["preflight", "--region", "us-east-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("preflight: Unable to locate credentials") and err.count("\n") == 1
