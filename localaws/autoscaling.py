@@ -69,6 +69,41 @@ def _register_scalable_target(self: Any, namespace: str, r_id: str, dimension: s
     return target
 
 
+_ORIGINAL_DESCRIBE_POLICIES = aas_models.ApplicationAutoscalingBackend.describe_scaling_policies
+
+
+def _describe_scaling_policies(
+    self: Any, service_namespace: str, resource_id: str, scalable_dimension: str, *args: Any, **kwargs: Any
+) -> Any:
+    """DescribeScalingPolicies filters on the exact ResourceId (API reference: "The identifier of the resource
+    associated with the scaling policy"); moto 5.2.5 matches it as a substring, so `inference-component/ic`
+    also returned the policies of `inference-component/ic-b`."""
+    next_token, policies = _ORIGINAL_DESCRIBE_POLICIES(
+        self, service_namespace, resource_id, scalable_dimension, *args, **kwargs
+    )
+    exact = [p for p in policies if not resource_id or p.resource_id == resource_id]
+    exact = [p for p in exact if not scalable_dimension or p.scalable_dimension == scalable_dimension]
+    return next_token, exact
+
+
+_ORIGINAL_DEREGISTER = aas_models.ApplicationAutoscalingBackend.deregister_scalable_target
+
+
+def _deregister_scalable_target(self: Any, namespace: str, r_id: str, dimension: str) -> None:
+    """DeregisterScalableTarget: "Deregistering a scalable target deletes the scaling policies and the scheduled
+    actions that are associated with it" (API reference); moto 5.2.5 leaves them."""
+    _ORIGINAL_DEREGISTER(self, namespace, r_id, dimension)
+    for key, policy in list(self.policies.items()):
+        if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (namespace, r_id, dimension):
+            policy.delete_alarms(self.account_id, self.region_name)
+            del self.policies[key]
+    self.scheduled_actions = [
+        a
+        for a in self.scheduled_actions
+        if (a.service_namespace, a.resource_id, a.scalable_dimension) != (namespace, r_id, dimension)
+    ]
+
+
 def run_step_policy(account: str, region: str, policy_arn: str, metric_value: float, threshold: float) -> bool:
     """Execute the StepScaling policy `policy_arn` for a breach of `metric_value` against `threshold`."""
     backend = aas_models.applicationautoscaling_backends[account][region]
@@ -135,4 +170,7 @@ def install() -> None:
         extended = _extended_dimensions()
         aas_models.ScalableDimensionValueSet = extended  # type: ignore[assignment,misc]
         aas_responses.ScalableDimensionValueSet = extended  # type: ignore[assignment,misc]
-    aas_models.ApplicationAutoscalingBackend.register_scalable_target = _register_scalable_target  # type: ignore[method-assign]
+    backend = aas_models.ApplicationAutoscalingBackend
+    backend.register_scalable_target = _register_scalable_target  # type: ignore[method-assign]
+    backend.describe_scaling_policies = _describe_scaling_policies  # type: ignore[method-assign]
+    backend.deregister_scalable_target = _deregister_scalable_target  # type: ignore[method-assign]

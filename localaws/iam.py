@@ -392,9 +392,19 @@ _RESOURCES: dict[str, Any] = {
     "states:StopExecution": _execution,
     "states:GetExecutionHistory": _execution,
     "application-autoscaling:RegisterScalableTarget": lambda p, r, a, *_: [_scalable_target_arn(p, r, a)],
+    # The other calls on one target are authorised on it too (Service Authorization Reference: resource type
+    # scalable-target for DeregisterScalableTarget, Put/DeleteScalingPolicy and Put/DeleteScheduledAction).
+    "application-autoscaling:DeregisterScalableTarget": lambda p, r, a, *_: [_scalable_target_arn(p, r, a)],
+    "application-autoscaling:PutScalingPolicy": lambda p, r, a, *_: [_scalable_target_arn(p, r, a)],
+    "application-autoscaling:DeleteScalingPolicy": lambda p, r, a, *_: [_scalable_target_arn(p, r, a)],
+    "application-autoscaling:PutScheduledAction": lambda p, r, a, *_: [_scalable_target_arn(p, r, a)],
+    "application-autoscaling:DeleteScheduledAction": lambda p, r, a, *_: [_scalable_target_arn(p, r, a)],
     "cloudwatch:SetAlarmState": lambda p, r, a, *_: [_arn("cloudwatch", r, a, f"alarm:{p('AlarmName')}")],
     "cloudwatch:PutMetricAlarm": lambda p, r, a, *_: [_arn("cloudwatch", r, a, f"alarm:{p('AlarmName')}")],
-    "cloudwatch:DescribeAlarms": lambda *_: ["*"],
+    # Resource type alarm (Service Authorization Reference, CloudWatch): the named alarms, else every alarm.
+    "cloudwatch:DescribeAlarms": lambda p, r, a, *_: [
+        _arn("cloudwatch", r, a, f"alarm:{name}") for name in (p("AlarmNames") or ["*"])
+    ],
     "cloudwatch:PutMetricData": lambda *_: ["*"],
     "sns:Publish": lambda p, *_: [str(p("TopicArn") or p("TargetArn"))],
     "lambda:InvokeFunction": lambda p, r, a, path, h: [_lambda_function(path, r, a)],
@@ -408,6 +418,7 @@ _RESOURCES: dict[str, Any] = {
 _NO_RESOURCE_LEVEL = {
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScheduledActions",
     "cloudwatch:GetMetricStatistics",
     "cloudwatch:GetMetricData",
     "cloudwatch:ListMetrics",

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from tests.localaws.conftest import ROLE, describe, make_endpoint
 
 DIM = "sagemaker:inference-component:DesiredCopyCount"
+TARGET = {"ServiceNamespace": "sagemaker", "ScalableDimension": DIM}
 
 
 def _register(emu, lo: int, hi: int) -> None:
@@ -168,3 +169,37 @@ def test_a_failed_execution_trips_an_executions_failed_alarm_that_notifies_sns(e
 
     sent = sns_backends[emu.account][emu.region].topics[topic].sent_notifications
     assert sent and "executions-failed" in sent[0][1]
+
+
+def test_describing_one_components_policies_does_not_list_a_similarly_named_components(emu):
+    make_endpoint(emu, "ep", "ic")
+    make_endpoint(emu, "ep-b", "ic-b")
+    aas = emu.client("application-autoscaling")
+    for ic in ("ic", "ic-b"):
+        where = {**TARGET, "ResourceId": f"inference-component/{ic}"}
+        aas.register_scalable_target(**where, MinCapacity=0, MaxCapacity=1)
+        aas.put_scaling_policy(
+            PolicyName=f"{ic}-step",
+            PolicyType="StepScaling",
+            StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": []},
+            **where,
+        )
+    policies = aas.describe_scaling_policies(**{**TARGET, "ResourceId": "inference-component/ic-b"})["ScalingPolicies"]
+    assert [p["PolicyName"] for p in policies] == ["ic-b-step"]
+    policies = aas.describe_scaling_policies(**{**TARGET, "ResourceId": "inference-component/ic"})["ScalingPolicies"]
+    assert [p["PolicyName"] for p in policies] == ["ic-step"]
+
+
+def test_deregistering_a_target_deletes_its_policies(emu):
+    make_endpoint(emu)
+    aas = emu.client("application-autoscaling")
+    where = {**TARGET, "ResourceId": "inference-component/ic"}
+    aas.register_scalable_target(**where, MinCapacity=0, MaxCapacity=1)
+    aas.put_scaling_policy(
+        PolicyName="step",
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": []},
+        **where,
+    )
+    aas.deregister_scalable_target(**where)
+    assert aas.describe_scaling_policies(**where)["ScalingPolicies"] == []

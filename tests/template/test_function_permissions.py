@@ -108,6 +108,22 @@ def _adapters() -> dict[str, tuple[str, str]]:
     return fields
 
 
+def _client_operations(method: ast.FunctionDef) -> set[str]:
+    """boto3 methods a method calls on its clients: self._<client>.<operation>(...), and the operation a
+    paginator pages through (self._<client>.get_paginator("<operation>"))."""
+    found = set()
+    for node in ast.walk(method):
+        if not isinstance(node, ast.Call):
+            continue
+        chain = _attribute_chain(node.func)
+        if len(chain) == 3 and chain[0] == "self" and chain[1].startswith("_"):
+            if chain[2] != "get_paginator":
+                found.add(chain[2])
+            elif node.args and isinstance(node.args[0], ast.Constant):
+                found.add(str(node.args[0].value))
+    return found
+
+
 @cache
 def _adapter_operations(cls_name: str) -> dict[str, set[str]]:
     """Adapter method -> boto3 method names it calls on its client (self._<client>.<operation>(...))."""
@@ -116,12 +132,7 @@ def _adapter_operations(cls_name: str) -> dict[str, set[str]]:
         if any(isinstance(n, ast.ClassDef) and n.name == cls_name for n in module.body):
             methods = _methods(_class(module, cls_name))
             return {
-                name: {
-                    c[2]
-                    for m in _closure(methods, name)
-                    for c in _calls(methods[m])
-                    if len(c) == 3 and c[0] == "self" and c[1].startswith("_")
-                }
+                name: {operation for m in _closure(methods, name) for operation in _client_operations(methods[m])}
                 for name in methods
             }
     raise AssertionError(f"no adapter class {cls_name}")
@@ -182,9 +193,43 @@ def _actions_of_control_functions(names: set[str]) -> set[str]:
     return actions
 
 
+def _actions_of_adapters_used_directly(handler: ast.Module) -> set[str]:
+    """A handler that uses an adapter class itself (not through the control plane): the adapter methods it
+    calls, each boto3 operation resolved to the one service, among those the handler makes clients for, that
+    has it."""
+    services = {
+        str(n.args[0].value)
+        for n in ast.walk(handler)
+        if isinstance(n, ast.Call)
+        and _attribute_chain(n.func)[-1:] in (["client"], ["resource"])
+        and n.args
+        and isinstance(n.args[0], ast.Constant)
+    }
+    imported = {
+        alias.name
+        for n in ast.walk(handler)
+        if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("sleepwake.adapters")
+        for alias in n.names
+    }
+    called = {c[-1] for c in _calls(handler) if c}
+    actions: set[str] = set()
+    for cls_name in imported:
+        try:
+            operations = _adapter_operations(cls_name)
+        except AssertionError:  # a module (e.g. adapters.aws), not an adapter class
+            continue
+        for method in called & set(operations):
+            for operation in operations[method]:
+                owners = [s for s in services if operation in _api_names(s)]
+                assert len(owners) == 1, f"{cls_name}.{method}: which client calls {operation}? {owners}"
+                action = f"{IAM_PREFIX[owners[0]]}:{_api_names(owners[0])[operation]}"
+                actions.add(IAM_ACTION.get(action, action))
+    return actions
+
+
 def actions_called_by(code_uri: str) -> set[str]:
     """IAM actions the function at `code_uri` can call: every control-plane function its handler names
-    (through an import alias too)."""
+    (through an import alias too), and every adapter method it calls itself."""
     handler = _tree(ROOT / code_uri / "app.py")
     aliases = {
         alias.asname: alias.name
@@ -194,7 +239,7 @@ def actions_called_by(code_uri: str) -> set[str]:
         if alias.asname
     }
     called = {aliases.get(c[-1], c[-1]) for c in _calls(handler) if c}
-    return _actions_of_control_functions(called)
+    return _actions_of_control_functions(called) | _actions_of_adapters_used_directly(handler)
 
 
 def _allowed(statements: list[dict[str, Any]], action: str) -> bool:
@@ -236,6 +281,15 @@ def test_the_derivation_sees_the_calls_it_must():
     }
     assert "sagemaker:InvokeEndpoint" in actions_called_by("functions/warmup/")
     assert "cloudwatch:GetMetricStatistics" in actions_called_by("functions/decide_sleep/")
+    assert actions_called_by("functions/adopt_scaling/") >= {
+        "application-autoscaling:DescribeScalingPolicies",  # through a paginator
+        "application-autoscaling:DeregisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:PutMetricAlarm",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    }
 
 
 @pytest.mark.parametrize("logical", sorted(FUNCTIONS))

@@ -1,0 +1,161 @@
+"""Adopt mode over a component AWS's scale-to-zero recipe set up (scalable target, target tracking, step policy,
+NoCapacityInvocationFailures alarm): ExistingScaling=refuse fails the deploy before changing anything, saying what
+to remove; take-over leaves only the stack's own scaling, and deleting the stack puts the recipe's back."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localaws import Emulator
+from localaws.stack import Stack, StackError
+from sleepwake.core.adoption import ExistingAlarm, ExistingPolicy, ExistingScaling, ExistingTarget, refusal_message
+from tests.localaws.test_adopt_endpoint_check import adopted_endpoint
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+IC = "sleepwake-ic"
+WHERE = {
+    "ServiceNamespace": "sagemaker",
+    "ResourceId": f"inference-component/{IC}",
+    "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount",
+}
+TARGET_TRACKING = {
+    "PredefinedMetricSpecification": {
+        "PredefinedMetricType": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+    },
+    "TargetValue": 5.0,
+    "ScaleInCooldown": 300,
+    "ScaleOutCooldown": 300,
+}
+STEP = {
+    "AdjustmentType": "ChangeInCapacity",
+    "MetricAggregationType": "Maximum",
+    "Cooldown": 60,
+    "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+}
+
+
+def recipe_scaling(emu: Emulator, component: str = IC) -> None:
+    """What the scale-to-zero recipe (aws-samples sagemaker-genai-hosting-examples) sets up on a component."""
+    aas = emu.client("application-autoscaling")
+    where = WHERE | {"ResourceId": f"inference-component/{component}"}
+    aas.register_scalable_target(**where, MinCapacity=0, MaxCapacity=2)
+    aas.put_scaling_policy(
+        PolicyName=f"{component}-target-tracking",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration=TARGET_TRACKING,
+        **where,
+    )
+    step = aas.put_scaling_policy(
+        PolicyName=f"{component}-step-scaling",
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration=STEP,
+        **where,
+    )["PolicyARN"]
+    emu.client("cloudwatch").put_metric_alarm(
+        AlarmName=f"{component}-no-capacity",
+        AlarmActions=[step],
+        MetricName="NoCapacityInvocationFailures",
+        Namespace="AWS/SageMaker",
+        Statistic="Maximum",
+        Dimensions=[{"Name": "InferenceComponentName", "Value": component}],
+        Period=30,
+        EvaluationPeriods=1,
+        DatapointsToAlarm=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="missing",
+    )
+
+
+def scaling_of(emu: Emulator, component: str = IC) -> dict[str, Any]:
+    """The component's scaling as the APIs describe it, without ids and times (to compare before and after)."""
+    aas = emu.client("application-autoscaling")
+    where = WHERE | {"ResourceId": f"inference-component/{component}"}
+    targets = aas.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[where["ResourceId"]], ScalableDimension=where["ScalableDimension"]
+    )["ScalableTargets"]
+    policies = aas.describe_scaling_policies(**where)["ScalingPolicies"]
+    arns = {p["PolicyARN"]: p["PolicyName"] for p in policies}
+    alarms = emu.client("cloudwatch").describe_alarms(AlarmNamePrefix=component)["MetricAlarms"]
+    return {
+        "target": [(t["MinCapacity"], t["MaxCapacity"]) for t in targets],
+        "policies": sorted(
+            (p["PolicyName"], p["PolicyType"], p.get("StepScalingPolicyConfiguration")) for p in policies
+        ),
+        # An alarm's actions by the policy names they run (ARNs of re-created policies differ).
+        "alarms": {a["AlarmName"]: [arns.get(x, x) for x in a["AlarmActions"]] for a in alarms},
+    }
+
+
+RECIPE = {
+    "target": [(0, 2)],
+    "policies": [
+        (f"{IC}-step-scaling", "StepScaling", STEP),
+        (f"{IC}-target-tracking", "TargetTrackingScaling", None),
+    ],
+    "alarms": {f"{IC}-no-capacity": [f"{IC}-step-scaling"]},
+}
+
+
+def test_refuse_mode_fails_the_deploy_before_changing_anything_and_says_what_to_remove(emu):
+    adopted_endpoint(emu, min_instances=0)
+    recipe_scaling(emu)
+    assert scaling_of(emu) == RECIPE
+    stack = Stack(emu, TEMPLATE)  # ExistingScaling defaults to refuse
+
+    with pytest.raises(StackError, match="ExistingScaling=refuse"):
+        stack.deploy()
+
+    assert stack.status == "ROLLBACK_COMPLETE"
+    [failed] = stack.failures()
+    assert failed["LogicalResourceId"] == "AdoptedScaling"
+    policies = emu.client("application-autoscaling").describe_scaling_policies(**WHERE)["ScalingPolicies"]
+    arn = {p["PolicyName"]: p["PolicyARN"] for p in policies}
+    expected = refusal_message(
+        ExistingScaling(
+            component=IC,
+            target=ExistingTarget(min_capacity=0, max_capacity=2),
+            policies=[
+                ExistingPolicy(name=p["PolicyName"], arn=p["PolicyARN"], policy_type=p["PolicyType"]) for p in policies
+            ],
+            alarms=[ExistingAlarm(name=f"{IC}-no-capacity", alarm_actions=[arn[f"{IC}-step-scaling"]])],
+        )
+    )
+    reason = failed["ResourceStatusReason"]
+    assert re.fullmatch(
+        re.escape(f"Received response status [FAILED] from custom resource. Message returned: {expected}")
+        + r" \(RequestId: [0-9a-f-]{36}\)",
+        reason,
+    ), reason
+    assert "ScalableTarget" not in [e["LogicalResourceId"] for e in stack.events]  # refused before it
+    assert scaling_of(emu) == RECIPE  # nothing changed
+    assert stack.created == []
+
+
+def test_take_over_leaves_only_the_stacks_scaling_and_deleting_the_stack_puts_the_recipes_back(emu):
+    adopted_endpoint(emu, min_instances=0)
+    recipe_scaling(emu)
+
+    stack = Stack(emu, TEMPLATE, parameters={"ExistingScaling": "take-over"}).deploy()
+
+    assert stack.status == "CREATE_COMPLETE"
+    assert scaling_of(emu) == {
+        "target": [(1, 2)],  # DayMinCopies, MaxCopies
+        "policies": [(f"{IC}-concurrency", "TargetTrackingScaling", None)],
+        "alarms": {f"{IC}-no-capacity": []},  # kept, but it runs no policy now
+    }
+    assert stack.outputs["AdoptedScaling"] == (
+        f"record {IC}: what is there, for the restore | "
+        f"detach-alarm {IC}-no-capacity: stops running {IC}-step-scaling | "
+        f"delete-policy {IC}-target-tracking | delete-policy {IC}-step-scaling | "
+        f"deregister-target inference-component/{IC}: min 0, max 2; the stack registers its own bounds"
+    )
+
+    stack.delete()
+
+    assert stack.status == "DELETE_COMPLETE"
+    assert scaling_of(emu) == RECIPE
