@@ -122,11 +122,38 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _shown(path: Path) -> str:
     """A path as the user can paste it from the directory they are in."""
-    absolute = Path(os.path.abspath(path))  # not resolve(): a symlinked .venv stays where the user sees it
-    try:
-        return str(absolute.relative_to(Path.cwd()))
-    except ValueError:
-        return str(absolute)
+    from sleepwake_cli.awscli import shown
+
+    return shown(path)
+
+
+def aws_lines(local: LocalStack, aws_env: str) -> list[str]:
+    """Two reads through the AWS CLI (the pinned one in .tools/aws, or one on PATH); without one, the same reads
+    with boto3 from this Python."""
+    from sleepwake_cli.awscli import aws_command, boto3_line
+
+    emu, out = local.emu.endpoint_url, local.outputs
+    aws = aws_command()
+    if aws:
+        return [
+            f"{aws_env} {aws} --endpoint-url {emu} sagemaker describe-inference-component "
+            f"--inference-component-name {out['InferenceComponentName']}",
+            f"{aws_env} {aws} --endpoint-url {emu} stepfunctions list-executions "
+            f"--state-machine-arn {out['WakeStateMachineArn']}",
+        ]
+    python = shlex.quote(_shown(Path(sys.executable)))
+    return [
+        f"{aws_env} "
+        + boto3_line(
+            python,
+            "sagemaker",
+            "describe_inference_component",
+            emu,
+            InferenceComponentName=out["InferenceComponentName"],
+        ),
+        f"{aws_env} "
+        + boto3_line(python, "stepfunctions", "list_executions", emu, stateMachineArn=out["WakeStateMachineArn"]),
+    ]
 
 
 def credentials(local: LocalStack) -> str:
@@ -152,10 +179,7 @@ def try_lines(local: LocalStack, deployment_file: Path) -> list[str]:
         f'curl -s {sign} -X POST {api}/wake -H "Content-Type: application/json" '
         f'-d \'{{"reason": "trying it", "keep_awake_minutes": 20}}\'',
         f"curl -s {sign} {api}/status",
-        f"{aws_env} aws --endpoint-url {emu} sagemaker describe-inference-component "
-        f"--inference-component-name {local.outputs['InferenceComponentName']}",
-        f"{aws_env} aws --endpoint-url {emu} stepfunctions list-executions "
-        f"--state-machine-arn {local.outputs['WakeStateMachineArn']}",
+        *aws_lines(local, aws_env),
         f"{cli_env} {sleepwake} status {where}",
         f"{cli_env} {sleepwake} sleep --force --wait {where}",
         f"{cli_env} {sleepwake} wake --wait {where}",

@@ -25,4 +25,10 @@ if [ ! -x .tools/checkov/bin/checkov ]; then
   "$PY" -m venv .tools/checkov
   .tools/checkov/bin/pip install -q checkov==3.3.30
 fi
+# The AWS CLI (v1, from PyPI) pins botocore exactly, so it too gets a venv of its own; the lines the project
+# prints call it as .tools/aws/bin/aws (sleepwake_cli/awscli.py).
+if [ ! -x .tools/aws/bin/aws ]; then
+  "$PY" -m venv .tools/aws
+  .tools/aws/bin/pip install -q awscli==1.45.11
+fi
 echo "setup: done"

@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
 import textwrap
 from collections.abc import Callable
@@ -59,8 +60,21 @@ class Operator:
         print(json.dumps(data) if self.args.json else text, flush=True)
 
     def follow_execution(self, arn: str) -> str:
-        endpoint = f" --endpoint-url {self.deployment.endpoint_url}" if self.deployment.endpoint_url else ""
-        return f"aws{endpoint} stepfunctions describe-execution --execution-arn {arn}"
+        """A line that shows the execution, pasted as it is: the AWS CLI when there is one (sleepwake_cli.awscli),
+        else boto3 from this Python; for the local stack with its region, endpoint and operator's keys."""
+        from sleepwake_cli.awscli import aws_command, boto3_line, shown
+
+        local, endpoint = self.deployment.local, self.deployment.endpoint_url
+        env = ""
+        if local:
+            keys = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.deployment.credentials.items())
+            env = f"AWS_DEFAULT_REGION={local['region']} {keys} ".replace("  ", " ")
+        aws = aws_command()
+        if aws:
+            where = f" --endpoint-url {endpoint}" if endpoint else ""
+            return f"{env}{aws}{where} stepfunctions describe-execution --execution-arn {arn}"
+        python = shlex.quote(shown(Path(sys.executable)))
+        return env + boto3_line(python, "stepfunctions", "describe_execution", endpoint, executionArn=arn)
 
 
 def _deployment(args: argparse.Namespace) -> Deployment:
