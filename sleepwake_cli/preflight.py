@@ -198,9 +198,15 @@ def as_table(config: DeployConfig, region: str, checks: list[Check]) -> str:
         lines.append(textwrap.fill(f"  {mark}  {c.name:<{width}}  {c.detail}", WIDTH, subsequent_indent=hang))
         if c.fix:
             # Prose wraps; each `aws ...` command gets a line of its own, whole, so it pastes as it is.
-            prose, *commands = re.split(r"(?<=: )(?=aws )|; (?=aws )", f"fix: {c.fix}")
-            lines.append(textwrap.fill(prose, WIDTH, initial_indent=hang, subsequent_indent=hang + "     "))
-            lines += [f"{hang}     {command}" for command in commands]
+            first, *rest = re.split(r"(?<=: )(?=aws )|; (?=aws |or )", f"fix: {c.fix}")
+            lines.append(textwrap.fill(first, WIDTH, initial_indent=hang, subsequent_indent=hang + "     "))
+            for part in rest:
+                if part.startswith("aws "):
+                    lines.append(f"{hang}     {part}")
+                else:
+                    lines.append(
+                        textwrap.fill(part, WIDTH, initial_indent=hang + "     ", subsequent_indent=hang + "     ")
+                    )
     counts = {s: sum(c.status is s for c in checks) for s in Status}
     verdict = {0: "ready to deploy", 1: "deployable, read the warnings", 2: "not ready: fix the failures"}
     total = f"{counts[Status.OK]} ok, {counts[Status.WARN]} warn, {counts[Status.FAIL]} fail"

@@ -15,8 +15,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
+from sleepwake.adapters.adoption import ScalingAdoption
+from sleepwake.core.adoption import ExistingScaling
 from sleepwake.core.endpoint import VariantScaling
-from sleepwake_cli.preflight_rules import IC_DIMENSION, SERVERLESS_QUOTA_CODE, Archive, Scaling
+from sleepwake_cli.preflight_rules import SERVERLESS_QUOTA_CODE, Archive
 
 # Preflight reads: fail fast (a dead endpoint says so in seconds), retry throttling a little.
 READ_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=60)
@@ -122,46 +124,17 @@ class Reader:
         return out
 
     # -- scaling -------------------------------------------------------------------------------------------
-    def scaling(self, component: str) -> Scaling:
-        resource = f"inference-component/{component}"
-        common = {"ServiceNamespace": "sagemaker", "ResourceIds": [resource], "ScalableDimension": IC_DIMENSION}
-        targets = self._call("application-autoscaling", "describe_scalable_targets", **common) or {}
-        policies = (
-            self._call(
-                "application-autoscaling",
-                "describe_scaling_policies",
-                ServiceNamespace="sagemaker",
-                ResourceId=resource,
-                ScalableDimension=IC_DIMENSION,
-            )
-            or {}
-        )
-        scheduled = (
-            self._call(
-                "application-autoscaling",
-                "describe_scheduled_actions",
-                ServiceNamespace="sagemaker",
-                ResourceId=resource,
-                ScalableDimension=IC_DIMENSION,
-            )
-            or {}
-        )
-        policy_arns = {p["PolicyARN"] for p in policies.get("ScalingPolicies", [])}
-        alarms = []
-        for page in self.client("cloudwatch").get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"]):
-            for alarm in page.get("MetricAlarms", []):
-                on_component = any(
-                    d.get("Name") == "InferenceComponentName" and d.get("Value") == component
-                    for d in alarm.get("Dimensions", [])
-                )
-                if on_component or policy_arns & set(alarm.get("AlarmActions", [])):
-                    alarms.append(alarm)
-        return Scaling(
-            targets=targets.get("ScalableTargets", []),
-            policies=policies.get("ScalingPolicies", []),
-            scheduled=scheduled.get("ScheduledActions", []),
-            alarms=alarms,
-        )
+    def scaling(self, component: str) -> ExistingScaling:
+        """What Application Auto Scaling and CloudWatch hold for the component, read as the stack's
+        AdoptedScaling custom resource reads it (`ScalingAdoption.read`: Describe calls only)."""
+        adoption = ScalingAdoption(self.client("application-autoscaling"), self.client("cloudwatch"), table=None)
+        try:
+            return adoption.read(component)
+        except ClientError as error:
+            service = "cloudwatch" if error.operation_name == "DescribeAlarms" else "application-autoscaling"
+            raise ReadError(f"{service}:{error.operation_name}", error) from None
+        except (BotoCoreError, ResponseParserError) as error:
+            raise ReadError("application-autoscaling:DescribeScalableTargets", error) from None
 
     # -- S3 -------------------------------------------------------------------------------------------------
     def archive(self, url: str, max_bytes: int) -> Archive:

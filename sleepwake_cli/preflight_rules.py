@@ -12,9 +12,9 @@ Sources of the limits, named where each is used:
   files, and the framework toolkit pip-installs `code/requirements.txt` at start.
 - sagemaker-pytorch-inference toolkit: the archive extracts to /opt/ml/model, the handler is
   `code/<SAGEMAKER_PROGRAM>` (docs/aws-behaviour.md §6).
-- Application Auto Scaling / CloudFormation registry schema of `AWS::ApplicationAutoScaling::ScalableTarget`:
-  primary identifier ServiceNamespace + ResourceId + ScalableDimension, so creating one that exists fails the
-  deploy (AlreadyExists).
+- What the deploy does to scaling set up outside the stack is `sleepwake.core.adoption`'s (the stack's
+  AdoptedScaling custom resource runs the same `plan_adoption`): a ScalableTarget's primary identifier is
+  ServiceNamespace + ResourceId + ScalableDimension, so CloudFormation cannot create one that exists.
 - Service Quotas, SageMaker quota L-96300102 "Maximum total concurrency that can be allocated across all
   serverless endpoints" (per account and region; every serverless endpoint's MaxConcurrency counts against it).
 """
@@ -26,12 +26,12 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from sleepwake.core.adoption import ExistingScaling, plan_adoption, removal_steps, resource_id
 from sleepwake.core.endpoint import VariantScaling, instance_scaling_warnings
 
 NAME_LIMIT = 63  # every SageMaker resource name (API reference: EndpointName etc., pattern {0,62} after one char)
 FALLBACK_SUFFIX = "-fallback"
 SERVERLESS_QUOTA_CODE = "L-96300102"
-IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
 
 class Status(StrEnum):
@@ -226,98 +226,90 @@ def instance_scaling_check(plan: Plan, variants: list[VariantScaling] | None) ->
 
 
 # ---------------------------------------------------------------------------------------- existing scaling
-@dataclass(frozen=True)
-class Scaling:
-    """What is already registered on the component (Application Auto Scaling and CloudWatch answers)."""
-
-    targets: list[dict[str, Any]]
-    policies: list[dict[str, Any]]
-    scheduled: list[dict[str, Any]]
-    alarms: list[dict[str, Any]]  # alarms on the component's metrics or acting on its policies
+_TAKE_OVER = (
+    "or deploy with ExistingScaling=take-over (the stack records it, takes it over and puts it back when deleted)"
+)
 
 
-def _deregister(component: str) -> str:
-    return (
-        "aws application-autoscaling deregister-scalable-target --service-namespace sagemaker "
-        f"--resource-id inference-component/{component} --scalable-dimension {IC_DIMENSION}"
-    )
-
-
-def scaling_checks(plan: Plan, found: Scaling) -> list[Check]:
-    """What the deploy would do to the scaling already on the component.
-
-    The stack creates the scalable target (MinCapacity DayMinCopies, MaxCapacity MaxCopies) and one
-    target-tracking policy `<component>-concurrency`, and moves MinCapacity with the copy count at every sleep
-    and wake. A target that exists fails CloudFormation's create (its primary identifier exists); a policy or a
-    scheduled action left on the component would act against the control plane (AWS's scale-to-zero recipe's
-    step policy scales out from 0 on the no-capacity alarm in the middle of the night; its target tracking scales
-    in to MinCapacity); an alarm that acts on a step policy keeps firing it.
-    """
-    component, out = plan.component, []
-    deregister = _deregister(component)
-    if found.targets:
-        target = found.targets[0]
+def scaling_checks(plan: Plan, existing: ExistingScaling) -> list[Check]:
+    """What the deploy would do to the scaling already on the component: what the stack's AdoptedScaling
+    custom resource decides (`sleepwake.core.adoption.plan_adoption`, the same function) for the deploy's
+    ExistingScaling. With `refuse` each kind of thing in the way is a fail whose fix is its removal commands
+    (`removal_steps`); with `take-over` one line says what the deploy will do to it."""
+    component, mode = plan.component, plan.params.get("ExistingScaling", "refuse")
+    ours = f"{component}-concurrency"
+    if existing.empty:
+        return [
+            ok(
+                "existing scaling",
+                f"nothing registered on {resource_id(component)}; the deploy registers its target and {ours}",
+            )
+        ]
+    decided = plan_adoption(existing, mode)
+    if not decided.refused:
+        done = "; ".join(a.describe() for a in decided.actions)
+        return [ok("existing scaling", f"ExistingScaling=take-over: the deploy will {done}; deleting it restores them")]
+    steps = removal_steps(existing)
+    out = []
+    if existing.target is not None:
+        t = existing.target
         out.append(
             fail(
                 "scalable target",
-                f"inference-component/{component} is already registered (MinCapacity {target.get('MinCapacity')}, "
-                f"MaxCapacity {target.get('MaxCapacity')}): the deploy's ScalableTarget would fail with "
-                "AlreadyExists and roll back",
-                f"deregister it (this also deletes its policies and scheduled actions): {deregister}",
+                f"{resource_id(component)} is already registered (MinCapacity {t.min_capacity}, MaxCapacity "
+                f"{t.max_capacity}): CloudFormation cannot create the stack's target (AlreadyExists), and "
+                "ExistingScaling=refuse stops the deploy before it changes anything",
+                f"deregister it, last (after the lines below): {_steps(steps, 'deregister-scalable-target')}; "
+                + _TAKE_OVER,
             )
         )
-    else:
-        out.append(ok("scalable target", f"none on inference-component/{component}; the deploy registers it"))
-    ours = f"{component}-concurrency"
-    step = [p for p in found.policies if p.get("PolicyType") == "StepScaling"]
-    other = [p for p in found.policies if p.get("PolicyType") != "StepScaling"]
-    if step or other:
-        names = ", ".join(f"{p['PolicyName']} ({p.get('PolicyType')})" for p in found.policies)
+    if existing.policies:
         why = []
-        if step:
+        if any(p.policy_type == "StepScaling" for p in existing.policies):
             why.append("a step policy would scale the component out from 0 against the nightly sleep")
-        if other:
-            clash = [p["PolicyName"] for p in other if p["PolicyName"] == ours]
-            why.append(
-                f"{ours} is the name of the deploy's own policy"
-                if clash
-                else "a second target tracking would fight the deploy's own"
+        if any(p.name == ours for p in existing.policies):
+            why.append(f"{ours} is the name of the deploy's own policy")
+        elif any(p.policy_type == "TargetTrackingScaling" for p in existing.policies):
+            why.append("a second target tracking would fight the deploy's own")
+        names = ", ".join(f"{p.name} ({p.policy_type})" for p in existing.policies)
+        out.append(
+            fail(
+                "scaling policies",
+                f"{names} on the component: {'; '.join(why) or 'it would act against the control plane'}",
+                f"remove them: {_steps(steps, 'delete-scaling-policy')}; {_TAKE_OVER}",
             )
-        deletes = "; ".join(
-            f"aws application-autoscaling delete-scaling-policy --service-namespace sagemaker --resource-id "
-            f"inference-component/{component} --scalable-dimension {IC_DIMENSION} --policy-name {p['PolicyName']}"
-            for p in found.policies
         )
-        out.append(fail("scaling policies", f"{names} on the component: {'; '.join(why)}", f"remove them: {deletes}"))
-    else:
-        out.append(ok("scaling policies", f"none on the component; the deploy adds {ours} (target tracking)"))
-    if found.scheduled:
-        names = ", ".join(str(s.get("ScheduledActionName")) for s in found.scheduled)
+    if existing.scheduled_actions:
+        names = ", ".join(a.name for a in existing.scheduled_actions)
         out.append(
             fail(
                 "scheduled actions",
                 f"{names} would change the component's capacity against the sleep and wake schedules",
-                f"remove them (aws application-autoscaling delete-scheduled-action ...), or deregister: {deregister}",
+                f"remove them: {_steps(steps, 'delete-scheduled-action')}; {_TAKE_OVER}",
             )
         )
-    # Target tracking's own alarms (TargetTracking-...) go with their policy; the others stay and keep acting.
-    alarms = [a for a in found.alarms if not str(a.get("AlarmName", "")).startswith("TargetTracking-")]
-    if alarms:
-        names = " ".join(str(a["AlarmName"]) for a in alarms)
-        acting = [a["AlarmName"] for a in alarms if any(":scalingPolicy:" in x for x in a.get("AlarmActions", []))]
-        detail = f"alarm(s) {', '.join(a['AlarmName'] for a in alarms)} on the component"
-        if acting:
-            detail += f"; {', '.join(acting)} invoke(s) a scaling policy (AWS's scale-to-zero recipe)"
+    if existing.alarms:
+        names = ", ".join(a.name for a in existing.alarms)
         out.append(
             fail(
                 "alarms",
-                detail + ": the deploy creates its own no-capacity alarm, which wakes through the control plane",
-                f"delete them: aws cloudwatch delete-alarms --alarm-names {names}",
+                f"{names} run(s) a scaling policy on the component (AWS's scale-to-zero recipe); the deploy wakes "
+                "the component on its own no-capacity alarm, through the control plane",
+                f"delete them: {_steps(steps, 'delete-alarms')}; {_TAKE_OVER}",
             )
         )
-    else:
-        out.append(ok("alarms", "no alarm outside the stack acts on the component"))
     return out
+
+
+def _steps(steps: list[str], verb: str) -> str:
+    """The removal commands of one kind; a step's note ("  (or ...)") becomes its own clause, so each command
+    pastes as it is."""
+    out = []
+    for step in steps:
+        if f" {verb} " in step:
+            command, _, note = step.partition("  (")
+            out.append(command + (f"; {note.rstrip(')')}" if note else ""))
+    return "; ".join(out)
 
 
 # ---------------------------------------------------------------------------------------- the fallback

@@ -178,6 +178,7 @@ def test_a_broken_adopt_setup_fails_on_each_problem_with_its_fix(emu, session, c
     assert "MinInstanceCount is 1" in failed["instance scaling"].detail
     assert "MinInstanceCount 0" in failed["instance scaling"].fix
     assert "AlreadyExists" in failed["scalable target"].detail
+    assert "ExistingScaling=take-over" in failed["scalable target"].fix
     assert "deregister-scalable-target" in failed["scalable target"].fix
     assert "recipe-scale-out-from-zero (StepScaling)" in failed["scaling policies"].detail
     assert "--policy-name recipe-scale-out-from-zero" in failed["scaling policies"].fix
@@ -204,9 +205,9 @@ def test_a_ready_adopt_setup_passes_the_endpoint_scaling_fallback_and_archive_ch
             "ModelDataUrl": "s3://models/speech/model.tar.gz",
         },
     )
-    for name in ("parameters", "region", "endpoint", "component", "instance scaling", "scalable target"):
+    for name in ("parameters", "region", "endpoint", "component", "instance scaling", "existing scaling"):
         assert checks[name].status is Status.OK, checks[name]
-    for name in ("scaling policies", "alarms", "fallback name", "fallback memory", "archive", "archive layout"):
+    for name in ("fallback name", "fallback memory", "archive", "archive layout"):
         assert checks[name].status is Status.OK, checks[name]
     assert checks["fallback name"].detail == "creates speech-endpoint-fallback (24 of 63 characters)"
     assert [c for c in calls if not c.startswith(READ_PREFIXES)] == []
@@ -363,3 +364,27 @@ def test_the_templates_own_fallback_is_what_serverless_accepts():
         translate(cfn, params, "us-east-1", "123456789012", "sleepwake")
     )
     assert (invalid, excluded) == ([], [])
+
+
+def test_with_existing_scaling_take_over_it_says_what_the_deploy_will_do_to_the_recipe(emu, session, calls):
+    recipe_endpoint(emu, "speech-endpoint", "speech-ic", min_instances=0)
+    recipe_scaling(emu, "speech-ic")
+    checks = run(
+        emu,
+        session,
+        {"EndpointName": "speech-endpoint", "InferenceComponentName": "speech-ic", "ExistingScaling": "take-over"},
+    )
+    assert not {"scalable target", "scaling policies", "alarms"} & set(checks)
+    adopted = checks["existing scaling"]
+    assert adopted.status is Status.OK
+    assert adopted.detail.startswith("ExistingScaling=take-over: the deploy will record speech-ic")
+    for step in (
+        "detach-alarm recipe-no-capacity",
+        "delete-policy recipe-scale-out-from-zero",
+        "delete-policy recipe-target-tracking",
+        "deregister-target inference-component/speech-ic",
+    ):
+        assert step in adopted.detail
+    assert [c for c in calls if not c.startswith(READ_PREFIXES)] == []
+    targets = emu.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")
+    assert len(targets["ScalableTargets"]) == 1  # preflight changed nothing
