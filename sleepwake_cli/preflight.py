@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError
 
+from sleepwake_cli.awscli import aws_command
 from sleepwake_cli.deployment import TEMPLATE, Deployment, DeploymentError, aws_session, unreachable_local
 from sleepwake_cli.preflight_aws import Reader, ReadError
 from sleepwake_cli.preflight_rules import (
@@ -176,20 +177,37 @@ def _integer(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------- output
-def as_json(config: DeployConfig, region: str, checks: list[Check]) -> dict[str, Any]:
+_COMMAND = re.compile(r"(^|: |; )aws ([a-z0-9-]+ [a-z0-9-]+[^;]*)")
+NO_CLI = " (the AWS CLI: `make setup` installs it in .tools/aws)"
+
+
+def runnable(command: str, endpoint_url: str | None = None) -> str:
+    """An `aws ...` command of a fix as it runs from here: the AWS CLI `make setup` pins in .tools/aws (or one on
+    PATH; plain `aws` when there is none), with the local stack's --endpoint-url."""
+    suffix = f" --endpoint-url {endpoint_url}" if endpoint_url else ""
+    return f"{aws_command() or 'aws'} {command.removeprefix('aws ').rstrip()}{suffix}"
+
+
+def runnable_fix(fix: str, endpoint_url: str | None = None) -> str:
+    found = _COMMAND.search(fix) is not None
+    fixed = _COMMAND.sub(lambda m: m.group(1) + runnable("aws " + m.group(2), endpoint_url), fix)
+    return fixed + (NO_CLI if found and aws_command() is None else "")
+
+
+def as_json(config: DeployConfig, region: str, checks: list[Check], endpoint_url: str | None = None) -> dict[str, Any]:
     counts = {s.value: sum(c.status is s for c in checks) for s in Status}
     return {
         "stack_name": config.stack_name,
         "region": region,
         "parameters_from": config.source,
         "overrides": config.overrides,
-        "checks": [c.as_json() for c in checks],
+        "checks": [c.as_json() | {"fix": runnable_fix(c.fix, endpoint_url)} for c in checks],
         "summary": counts,
         "exit_status": exit_status(checks),
     }
 
 
-def as_table(config: DeployConfig, region: str, checks: list[Check]) -> str:
+def as_table(config: DeployConfig, region: str, checks: list[Check], endpoint_url: str | None = None) -> str:
     width = max(len(c.name) for c in checks)
     lines = [f"preflight for stack {config.stack_name} in {region} (parameters: {config.source})"]
     hang = " " * (width + 10)
@@ -202,7 +220,7 @@ def as_table(config: DeployConfig, region: str, checks: list[Check]) -> str:
             lines.append(textwrap.fill(first, WIDTH, initial_indent=hang, subsequent_indent=hang + "     "))
             for part in rest:
                 if part.startswith("aws "):
-                    lines.append(f"{hang}     {part}")
+                    lines.append(f"{hang}     {runnable(part, endpoint_url)}")
                 else:
                     lines.append(
                         textwrap.fill(part, WIDTH, initial_indent=hang + "     ", subsequent_indent=hang + "     ")
@@ -211,6 +229,8 @@ def as_table(config: DeployConfig, region: str, checks: list[Check]) -> str:
     verdict = {0: "ready to deploy", 1: "deployable, read the warnings", 2: "not ready: fix the failures"}
     total = f"{counts[Status.OK]} ok, {counts[Status.WARN]} warn, {counts[Status.FAIL]} fail"
     lines.append(f"{total}: {verdict[exit_status(checks)]}")
+    if aws_command() is None and any(_COMMAND.search(c.fix) for c in checks):
+        lines.append(f"`aws`:{NO_CLI.removeprefix(' (').removesuffix(')').removeprefix('the AWS CLI:')}")
     return "\n".join(lines)
 
 
@@ -271,8 +291,8 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     except BotoCoreError as error:
         print(f"preflight: {error}", file=sys.stderr)
         return 2
-    region = reader.region
-    print(json.dumps(as_json(config, region, checks)) if args.json else as_table(config, region, checks), flush=True)
+    region, url = reader.region, reader.endpoint_url
+    print(json.dumps(as_json(config, region, checks, url)) if args.json else as_table(config, region, checks, url))
     return exit_status(checks)
 
 

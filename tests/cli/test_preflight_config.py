@@ -89,3 +89,19 @@ def test_no_credentials_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path: Pa
     assert main(["preflight", "--region", "us-east-1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("preflight: Unable to locate credentials") and err.count("\n") == 1
+
+
+FIX = "remove them: aws cloudwatch delete-alarms --alarm-names a; or deploy with ExistingScaling=take-over"
+
+
+def test_a_fixs_aws_commands_run_from_here(monkeypatch):
+    from sleepwake_cli import preflight
+
+    monkeypatch.setattr(preflight, "aws_command", lambda: ".tools/aws/bin/aws")
+    assert preflight.runnable_fix(FIX, "http://127.0.0.1:5000") == (
+        "remove them: .tools/aws/bin/aws cloudwatch delete-alarms --alarm-names a --endpoint-url "
+        "http://127.0.0.1:5000; or deploy with ExistingScaling=take-over"
+    )
+    monkeypatch.setattr(preflight, "aws_command", lambda: None)
+    assert preflight.runnable_fix(FIX).endswith("take-over (the AWS CLI: `make setup` installs it in .tools/aws)")
+    assert preflight.runnable_fix("set EndpointName=x") == "set EndpointName=x"
