@@ -54,6 +54,7 @@ from sleepwake_cli.preflight_template import (
     read_samconfig,
     required_actions,
     resolve_parameters,
+    scoped_arn,
     translate,
 )
 from sleepwake_cli.preflight_template import translated as translated_template
@@ -132,7 +133,19 @@ def run(
     try:
         who = principal or reader.principal(caller)
         denied = reader.denied(who, actions)
-        checks.extend(permission_checks(who, denied, optional, len(actions)))
+        # A grant scoped to the stack's own resources reads implicitDeny on `*`: ask again on those ARNs.
+        scoped: dict[str, list[str]] = {}
+        for action in denied:
+            arn = scoped_arn(action, reader.region, account or PLACEHOLDER_ACCOUNT, config.stack_name)
+            if arn:
+                scoped.setdefault(arn, []).append(action)
+        allowed_on = {
+            action: arn
+            for arn, names in scoped.items()
+            for action in names
+            if action not in reader.denied(who, names, arn)
+        }
+        checks.extend(permission_checks(who, denied, optional, len(actions), scoped=allowed_on))
     except ReadError as error:
         checks.extend(permission_checks(principal or caller, {}, optional, len(actions), str(error)))
     return checks

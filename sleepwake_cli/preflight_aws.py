@@ -191,14 +191,16 @@ class Reader:
             raise ReadError("iam:GetRole", Exception(f"role {role} not found"))
         return str(found["Role"]["Arn"])
 
-    def denied(self, principal: str, actions: list[str]) -> dict[str, str]:
-        """Each action SimulatePrincipalPolicy does not allow (on any resource) -> its decision."""
+    def denied(self, principal: str, actions: list[str], resource: str | None = None) -> dict[str, str]:
+        """Each action SimulatePrincipalPolicy does not allow -> its decision: on any resource (`*`, the
+        simulator's default), or on `resource`."""
         out: dict[str, str] = {}
         client = self.client("iam")
-        for start in range(0, len(actions), 100):  # the API takes at most 100 action names per request
+        on = {"ResourceArns": [resource]} if resource else {}
+        for start in range(0, len(actions), 100):  # a page of action names per request
             try:
                 paginator = client.get_paginator("simulate_principal_policy")
-                pages = paginator.paginate(PolicySourceArn=principal, ActionNames=actions[start : start + 100])
+                pages = paginator.paginate(PolicySourceArn=principal, ActionNames=actions[start : start + 100], **on)
                 for page in pages:
                     for result in page.get("EvaluationResults", []):
                         if result["EvalDecision"] != "allowed":

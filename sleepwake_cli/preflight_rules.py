@@ -499,10 +499,18 @@ def quota_check(plan: Plan, quota: float | None, source: str, others: dict[str, 
 
 # ---------------------------------------------------------------------------------------- permissions, region
 def permission_checks(
-    principal: str, denied: dict[str, str], optional: set[str], total: int, error: str = ""
+    principal: str,
+    denied: dict[str, str],
+    optional: set[str],
+    total: int,
+    error: str = "",
+    scoped: dict[str, str] | None = None,
 ) -> list[Check]:
-    """`denied` maps each action SimulatePrincipalPolicy did not allow to its decision; `optional` are actions
-    CloudFormation's handlers list for features this template does not use (VPC, KMS, EFS...)."""
+    """`denied` maps each action SimulatePrincipalPolicy did not allow on `*` to its decision; `optional` are
+    actions CloudFormation's handlers list for features this template does not use (VPC, KMS, EFS...);
+    `scoped` those of the denied allowed on the stack's own resources (action -> the ARN asked about)."""
+    scoped = scoped or {}
+    denied = {a: d for a, d in denied.items() if a not in scoped}
     if error:
         return [
             warn(
@@ -523,8 +531,18 @@ def permission_checks(
                 "grant these actions to the deployer's role (CloudFormation calls them with its credentials)",
             )
         )
-    else:
+    elif not scoped:
         out.append(ok("permissions", f"{principal} may call all {total - len(extra)} actions the deploy needs"))
+    if scoped:
+        listed = ", ".join(f"{a} on {arn}" for a, arn in sorted(scoped.items()))
+        out.append(
+            warn(
+                "permissions (scoped)",
+                f"{principal} may call these only on resources named after the stack: {listed}",
+                "nothing if CloudFormation names them so (<stack>-<LogicalId>-<suffix>, or the names the "
+                "parameters give); otherwise widen those grants",
+            )
+        )
     if extra:
         out.append(
             warn(

@@ -14,6 +14,7 @@ and the region's list of registered types (`cfnlint/data/schemas/providers/<regi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shlex
@@ -228,3 +229,35 @@ def missing_in_region(types: set[str], region: str) -> list[str]:
         return [f"CloudFormation in {region} (unknown region)"]
     offered = set(json.loads(listing.read_text()))
     return sorted(t for t in types if t.startswith("AWS::") and t not in offered)
+
+
+@cache
+def _iam_definition() -> dict[str, dict[str, Any]]:
+    """IAM prefix -> parliament's copy of the Service Authorization Reference (actions, resource types, ARN
+    formats), read as data: importing parliament needs pkg_resources, which this venv does not ship."""
+    spec = importlib.util.find_spec("parliament")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(next(iter(spec.submodule_search_locations))) / "iam_definition.json"
+    return {service["prefix"]: service for service in json.loads(path.read_text())}
+
+
+def scoped_arn(action: str, region: str, account: str, stack_name: str) -> str | None:
+    """The ARN of the stack's own resources an action needs, as a policy scoped to the stack would name them:
+    the action's required resource type's ARN format (Service Authorization Reference) with the region and
+    account, and `<stack>-*` for the name (CloudFormation names what it creates `<stack>-<LogicalId>-<suffix>`).
+    None when the action has no required resource type."""
+    prefix, _, name = action.partition(":")
+    service = _iam_definition().get(prefix)
+    if service is None:
+        return None
+    privilege = next((p for p in service["privileges"] if p["privilege"].lower() == name.lower()), None)
+    types = [t["resource_type"] for t in (privilege or {}).get("resource_types", [])]
+    required = [t.rstrip("*") for t in types if t.endswith("*")]  # the reference marks required types with *
+    formats = {r["resource"]: r["arn"] for r in service["resources"]}
+    if not required or required[0] not in formats:
+        return None
+    filled = formats[required[0]].replace("${Partition}", "aws").replace("${Region}", region)
+    filled = filled.replace("${Account}", account).replace("${StackName}", stack_name)
+    filled = re.sub(r"\$\{\w*Id\}", "*", filled)  # ids CloudFormation or the service generate
+    return re.sub(r"\$\{[^}]+\}", f"{stack_name}-*", filled)

@@ -388,3 +388,28 @@ def test_with_existing_scaling_take_over_it_says_what_the_deploy_will_do_to_the_
     assert [c for c in calls if not c.startswith(READ_PREFIXES)] == []
     targets = emu.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")
     assert len(targets["ScalableTargets"]) == 1  # preflight changed nothing
+
+
+def test_a_deployer_scoped_to_the_stacks_resources_is_told_so_not_failed(emu, session):
+    from localaws import iam
+
+    scoped = iam.create_user(
+        emu.account,
+        "scoped-deployer",
+        [
+            {"Effect": "Allow", "NotAction": "lambda:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "lambda:*", "Resource": "arn:aws:lambda:*:*:function:sleepwake-*"},
+        ],
+    )
+    checks = preflight.run(
+        Reader(session, emu.endpoint_url),
+        DeployConfig(overrides={"EndpointName": "speech-endpoint", "InferenceComponentName": "speech-ic"}),
+        principal=scoped.arn,
+    )
+    by_name = {c.name: c for c in checks}
+    told = by_name["permissions (scoped)"]
+    assert told.status is Status.WARN
+    assert "lambda:CreateFunction on arn:aws:lambda:us-east-1:123456789012:function:sleepwake-*" in told.detail
+    permissions = by_name["permissions"]
+    assert "lambda:CreateFunction" not in permissions.detail
+    assert "lambda:PublishLayerVersion (implicitDeny)" in permissions.detail  # a layer is not a function
