@@ -32,8 +32,10 @@ What API Gateway does at each edge, and what this server does (sources):
 - AWS serves `https://{api-id}.execute-api.{region}.amazonaws.com/v1/...`; here the `/v1` prefix is optional
   (`/v1/wake` and `/wake` both work) so the printed curl lines stay short; the event says stage `v1`.
 
-Every request is then authenticated as API Gateway's AWS_IAM authorization does (SigV4 with the caller's
-key, then `execute-api:Invoke` on the method ARN: `localaws.iam_wire.authenticate_api_call`); the function is
+Every request is then authenticated as API Gateway's AWS_IAM authorization does (the SigV4 credential scope,
+this API's region and service `execute-api`, else 403 "Credential should be scoped to ..." as aws/aws-sdk-js#792
+shows API Gateway answering; then the caller's key and signature; then `execute-api:Invoke` on the method ARN:
+`localaws.iam_wire.authenticate_api_call`, which names its sources); the function is
 invoked under its resource policy (`Stack.call_api`), not with the caller's credentials.
 
 Differs from AWS: no

@@ -171,3 +171,15 @@ def test_query_services_are_known_from_botocores_models() -> None:
     # CloudWatch offers CBOR, JSON and Query: only a form is a Query request.
     assert speaks_query("monitoring", form)
     assert not speaks_query("monitoring", {"Content-Type": "application/cbor"})
+
+
+def test_api_gateway_names_each_wrong_piece_of_a_credential_scope_in_its_words() -> None:
+    from localaws.iam_wire import scope_problems
+
+    assert scope_problems("us-east-1", "execute-api", "aws4_request", "us-east-1") == ""
+    assert scope_problems("us-west-2", "execute-api", "aws4_request", "us-east-1") == (
+        "Credential should be scoped to a valid region, not 'us-west-2'. "
+    )
+    assert scope_problems("us-east-1", "execute-api", "aws4", "us-east-1") == (
+        "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws4'. "
+    )
