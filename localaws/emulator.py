@@ -120,16 +120,6 @@ class _Server(ThreadedMotoServer):
         self._thread.start()
 
 
-def _reset_sleepwake_clients() -> None:
-    """The layer caches boto3 clients per process; they must follow the emulator's endpoint."""
-    try:
-        from sleepwake.adapters import aws
-    except ImportError:
-        return
-    if hasattr(aws, "reset"):
-        aws.reset()
-
-
 class Emulator:
     """Start with `Emulator(clock=EmulatedClock(start, speed)).start()`, or use it as a context manager."""
 
@@ -239,7 +229,7 @@ class Emulator:
         clock_mod.install(self.clock)
         events.start_state_machine = self._start_state_machine
         events.invoke_lambda_async = lambdas.invoke_async
-        self._install_sleepwake_clock()
+        self._host_sleepwake()
         self.alarms.start()
         self.scheduler.start()
         LOG.info("localaws on %s, clock %s x%s", self.endpoint_url, iso(self.clock.now()), self.clock.speed)
@@ -261,13 +251,24 @@ class Emulator:
     def _state_machine_credentials(self, role_arn: str, machine: str) -> iam_mod.Keys:
         return iam_mod.SESSIONS.keys(self.account, role_arn, machine)
 
-    def _install_sleepwake_clock(self) -> None:
+    def _host_sleepwake(self) -> None:
+        """Host the layer's handlers (sleepwake.runtime.host): on the emulated clock, and each function in a
+        container of its own, as on AWS, so no function reuses another's clients (its role) or settings."""
         try:
-            from sleepwake import clock as sw_clock
+            from sleepwake import runtime
         except ImportError:  # the layer is not on sys.path: handlers cannot run either
             return
-        sw_clock.use(self.clock.now, self.clock.sleep)
-        _reset_sleepwake_clients()
+        containers: dict[str, runtime.Container] = {}
+        lock = threading.Lock()
+
+        def current() -> runtime.Container:
+            # The invoking thread's function (LambdaRunner gives each invocation's thread its environment);
+            # code outside any function (a test, the operator CLI in-process) has a container of its own.
+            name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+            with lock:
+                return containers.setdefault(name, runtime.Container())
+
+        runtime.host(now=self.clock.now, sleep=self.clock.sleep, containers=current)
 
     def stop(self) -> None:
         self.scheduler.stop()
@@ -279,16 +280,15 @@ class Emulator:
             self._server.stop()
             self._server = None
         try:
-            from sleepwake import clock as sw_clock
+            from sleepwake import runtime
 
-            sw_clock.reset()
+            runtime.unhost()
         except ImportError:
             pass
         clock_mod.install(None)
         iam_mod.Settings.enforce = False
         self.lambdas.credentials = None
         stepfunctions.Settings.credentials = None
-        _reset_sleepwake_clients()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

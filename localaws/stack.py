@@ -27,7 +27,6 @@ import logging
 import re
 import threading
 import uuid
-from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -314,26 +313,8 @@ class Stack(ResourceCreators, ApiRoutes):
         return order
 
     def _configure_runner(self) -> None:
-        """Per-function Lambda container state for the shared layer (see `localaws.lambdas` on isolation)."""
-        runner = self.emu.lambdas
-        try:
-            from sleepwake import runtime, settings
-        except ImportError:
-            return
-        if hasattr(runtime, "_instance"):
-            runner.isolate("sleepwake.runtime", "_instance", lambda: None)
-        try:
-            from sleepwake.adapters import aws
-        except ImportError:
-            aws = None  # type: ignore[assignment]
-        if aws is not None and hasattr(aws.client, "__wrapped__"):
-            # boto3 clients hold the credentials they were made with: each function its own (its role).
-            client_factory = aws.client.__wrapped__
-            runner.isolate("sleepwake.adapters.aws", "client", lambda: cache(client_factory))
+        """Per-function Lambda container state beyond the layer's own (the emulator hosts the layer with a
+        container per function; see `localaws.lambdas` on isolation)."""
         # boto3's default session resolves credentials once and keeps them: each function (its own process
         # on AWS) needs its own, or every function would call AWS as whichever ran first.
-        runner.isolate("boto3", "DEFAULT_SESSION", lambda: None)
-        if hasattr(settings.load, "cache_clear"):
-            original = getattr(settings.load, "__wrapped__", None)
-            if original is not None:
-                runner.isolate("sleepwake.settings", "load", lambda: lru_cache(maxsize=1)(original))
+        self.emu.lambdas.isolate("boto3", "DEFAULT_SESSION", lambda: None)

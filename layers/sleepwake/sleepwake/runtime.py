@@ -1,37 +1,91 @@
-"""The control plane of this process: built once per Lambda container from its environment, or installed by
-whoever hosts the layer (the handler tests and the local stack wire their own adapters)."""
+"""The control plane of this process, and the one hook for whoever hosts the layer outside Lambda.
+
+On AWS a Lambda container builds its control plane once, from its environment: the settings, one boto3
+session (the function's role credentials, AWS_ENDPOINT_URL[_<SERVICE>] endpoints) and its clients, with the
+wall clock. A host that runs the layer otherwise says so through `host(...)`: the local stack runs every
+function in one process on an emulated clock, so it passes its clock and which `Container` the invocation
+in progress belongs to (one per function, as on AWS). The handler tests `install` a plane wired to fakes.
+"""
 
 from __future__ import annotations
 
-from sleepwake import settings as settings_module
-from sleepwake.adapters import aws
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sleepwake import clock
+from sleepwake.adapters.aws import RETRY_CONFIG
 from sleepwake.control.plane import ControlPlane
 from sleepwake.control.ports import Adapters
+from sleepwake.settings import Settings
 
-_instance: ControlPlane | None = None
+
+@dataclass
+class Container:
+    """What one Lambda container builds once and keeps."""
+
+    plane: ControlPlane | None = None
+    clients: dict[str, Any] = field(default_factory=dict)
+
+
+_process = Container()
+_current: Callable[[], Container] = lambda: _process  # noqa: E731
 
 
 def plane() -> ControlPlane:
-    """The control plane for this Lambda's environment, built once per container."""
-    global _instance
-    if _instance is None:
-        import boto3
+    """The control plane for this container's environment, built on first use."""
+    container = _current()
+    if container.plane is None:
+        settings = Settings()  # filled from the environment the template sets
+        container.plane = ControlPlane(settings, _adapters(settings, container))
+    return container.plane
 
-        loaded = settings_module.load()
-        dynamodb = boto3.resource("dynamodb", config=aws.RETRY_CONFIG)
-        _instance = ControlPlane(loaded, Adapters.from_clients(loaded, aws.client, dynamodb))
-    return _instance
+
+def _adapters(settings: Settings, container: Container) -> Adapters:
+    import boto3
+
+    session = boto3.session.Session()  # this container's own: its credentials are the function's role
+    config = RETRY_CONFIG
+
+    def client(service: str) -> Any:
+        if service not in container.clients:
+            container.clients[service] = session.client(service, config=config)  # type: ignore[call-overload]
+        return container.clients[service]
+
+    return Adapters.from_clients(settings, client, session.resource("dynamodb", config=config))
+
+
+def host(
+    *,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    containers: Callable[[], Container] | None = None,
+) -> None:
+    """Run the layer under a host: its clock for every handler, and `containers()` naming the container of the
+    invocation in progress (None: one for the process). Every control plane built so far is forgotten, so
+    the next ones read the host's environment and endpoints."""
+    global _current, _process
+    clock.use(now, sleep)
+    _process = Container()
+    _current = containers or (lambda: _process)
+
+
+def unhost() -> None:
+    """Back to Lambda's own terms: the wall clock, one container for the process, nothing cached."""
+    global _current, _process
+    clock.reset()
+    _process = Container()
+    _current = lambda: _process  # noqa: E731
 
 
 def install(control_plane: ControlPlane) -> None:
-    """Use `control_plane` for every handler in this process."""
-    global _instance
-    _instance = control_plane
+    """Use `control_plane` for every handler in this process (the handler tests wire their own adapters)."""
+    _current().plane = control_plane
 
 
 def reset() -> None:
-    """Forget the cached control plane, settings and clients (tests and the local stack re-point them)."""
-    global _instance
-    _instance = None
-    settings_module.load.cache_clear()
-    aws.reset()
+    """Forget the control plane and clients built so far (tests re-point the environment between runs)."""
+    container = _current()
+    container.plane = None
+    container.clients.clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field
@@ -85,8 +84,3 @@ class Settings(BaseSettings):
             first_poll_on_instance_seconds=self.first_poll_on_instance_seconds,
             poll_interval_seconds=self.poll_interval_seconds,
         )
-
-
-@lru_cache(maxsize=1)
-def load() -> Settings:
-    return Settings()  # filled from the environment

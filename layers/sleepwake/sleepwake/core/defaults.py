@@ -1,0 +1,55 @@
+"""Every default of the control plane, written once.
+
+The template's Parameter defaults are the deployed values; `TEMPLATE_PARAMETERS` names the one each constant
+is, and tests/template/test_defaults.py checks that they agree. Settings (sleepwake.settings), the core's
+Policy, the wake API, the operator CLI and the simulator read these constants, never their own copies.
+"""
+
+from __future__ import annotations
+
+# The quiet hours: sleep at midnight Pacific, wake at 07:00 Eastern (the team's night).
+SLEEP_CRON = "cron(0 0 * * ? *)"
+SLEEP_TIMEZONE = "America/Los_Angeles"
+WAKE_CRON = "cron(0 7 * * ? *)"
+WAKE_TIMEZONE = "America/New_York"
+
+DAY_MIN_COPIES = 1
+IDLE_MINUTES = 30  # without a fallback: requests in this many minutes keep it awake in the quiet hours
+IDLE_CHECK_MINUTES = 15  # IdleCheckSchedule, rate(15 minutes)
+NAP_IDLE_MINUTES = 15  # with a fallback: idle minutes before a nap at any hour
+PLANNED_IDLE_MINUTES = 20  # inside a window the learned plan expects users in (not a template parameter)
+UNPLANNED_IDLE_MINUTES = 5  # outside the learned plan's windows
+
+PROVISIONING_ESTIMATE_SECONDS = 240  # a scale-up that needs a new instance, until a copy serves
+WAKE_TIMEOUT_SECONDS = 900
+WARMUP_INVOCATIONS = 3
+FIRST_POLL_SECONDS = 150  # the first poll of a scale-up that needs a new instance
+FIRST_POLL_ON_INSTANCE_SECONDS = 100  # the first poll of a copy on an instance that is still there
+POLL_INTERVAL_SECONDS = 5
+WARMUP_ESTIMATE_SECONDS = 5  # the warm-up requests after the copy serves (not a template parameter)
+
+FALLBACK_RECENT_MINUTES = 60  # GET /status says the fallback was used recently within this many minutes
+
+# What a caller may ask of a wake (POST /wake and `sleepwake wake` alike).
+MAX_KEEP_AWAKE_MINUTES = 720
+REASON_MAX_LENGTH = 200
+DEFAULT_WAKE_REASON = "wake api"
+
+# Template Parameter -> the constant its Default must equal (the schedule is written as a rate there).
+TEMPLATE_PARAMETERS: dict[str, object] = {
+    "SleepSchedule": SLEEP_CRON,
+    "SleepTimezone": SLEEP_TIMEZONE,
+    "WakeSchedule": WAKE_CRON,
+    "WakeTimezone": WAKE_TIMEZONE,
+    "DayMinCopies": DAY_MIN_COPIES,
+    "IdleMinutes": IDLE_MINUTES,
+    "IdleCheckSchedule": f"rate({IDLE_CHECK_MINUTES} minutes)",
+    "NapIdleMinutes": NAP_IDLE_MINUTES,
+    "UnplannedIdleMinutes": UNPLANNED_IDLE_MINUTES,
+    "ProvisioningEstimateSeconds": PROVISIONING_ESTIMATE_SECONDS,
+    "WakeTimeoutSeconds": WAKE_TIMEOUT_SECONDS,
+    "WarmupInvocations": WARMUP_INVOCATIONS,
+    "FirstPollAfterSeconds": FIRST_POLL_SECONDS,
+    "FirstPollOnInstanceSeconds": FIRST_POLL_ON_INSTANCE_SECONDS,
+    "PollIntervalSeconds": POLL_INTERVAL_SECONDS,
+}
