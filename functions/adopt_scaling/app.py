@@ -16,18 +16,17 @@ import json
 import urllib.request
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sleepwake.adapters import aws
+from sleepwake import runtime
 from sleepwake.adapters.adoption import ScalingAdoption
 from sleepwake.core.adoption import plan_adoption
 from sleepwake.observability import logger
 
 
 def adoption(table_name: str) -> ScalingAdoption:
-    table = boto3.resource("dynamodb", config=aws.RETRY_CONFIG).Table(table_name)
-    return ScalingAdoption(aws.client("application-autoscaling"), aws.client("cloudwatch"), table)
+    table = runtime.resource("dynamodb").Table(table_name)
+    return ScalingAdoption(runtime.client("application-autoscaling"), runtime.client("cloudwatch"), table)
 
 
 def run(event: dict[str, Any]) -> dict[str, Any]:

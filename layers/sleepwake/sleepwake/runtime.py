@@ -23,10 +23,27 @@ from sleepwake.settings import Settings
 
 @dataclass
 class Container:
-    """What one Lambda container builds once and keeps."""
+    """What one Lambda container builds once and keeps: its boto3 session (the function's role credentials,
+    read when first used), clients and control plane."""
 
     plane: ControlPlane | None = None
     clients: dict[str, Any] = field(default_factory=dict)
+    session: Any = None
+
+    def client(self, service: str) -> Any:
+        if service not in self.clients:
+            self.clients[service] = self._session().client(service, config=RETRY_CONFIG)
+        return self.clients[service]
+
+    def resource(self, service: str) -> Any:
+        return self._session().resource(service, config=RETRY_CONFIG)
+
+    def _session(self) -> Any:
+        if self.session is None:
+            import boto3
+
+            self.session = boto3.session.Session()
+        return self.session
 
 
 _process = Container()
@@ -38,22 +55,19 @@ def plane() -> ControlPlane:
     container = _current()
     if container.plane is None:
         settings = Settings()  # filled from the environment the template sets
-        container.plane = ControlPlane(settings, _adapters(settings, container))
+        adapters = Adapters.from_clients(settings, container.client, container.resource("dynamodb"))
+        container.plane = ControlPlane(settings, adapters)
     return container.plane
 
 
-def _adapters(settings: Settings, container: Container) -> Adapters:
-    import boto3
+def client(service: str) -> Any:
+    """A boto3 client of this container (for a handler outside the control plane, e.g. scaling adoption)."""
+    return _current().client(service)
 
-    session = boto3.session.Session()  # this container's own: its credentials are the function's role
-    config = RETRY_CONFIG
 
-    def client(service: str) -> Any:
-        if service not in container.clients:
-            container.clients[service] = session.client(service, config=config)  # type: ignore[call-overload]
-        return container.clients[service]
-
-    return Adapters.from_clients(settings, client, session.resource("dynamodb", config=config))
+def resource(service: str) -> Any:
+    """A boto3 resource of this container."""
+    return _current().resource(service)
 
 
 def host(
@@ -87,5 +101,5 @@ def install(control_plane: ControlPlane) -> None:
 def reset() -> None:
     """Forget the control plane and clients built so far (tests re-point the environment between runs)."""
     container = _current()
-    container.plane = None
+    container.plane, container.session = None, None
     container.clients.clear()
