@@ -164,8 +164,8 @@ class HybridHistogram(Simulated):
 
     def _unload(self, token: int) -> None:
         """Unload after the fallback is warm when the keep-warm mode pre-warms at a sleep (as sleepwake does)."""
-        if token != self._token or not self.comp.serving:
-            return
+        if token != self._token or not (self.comp.serving or self.comp.provisioning):
+            return  # nothing to unload (a load under way is cancelled, as before keep-warm existed)
         delay = 0.0 if self.keep_warm is None else self.keep_warm.on_sleep()
         if delay > 0:
             self.sim.after(delay, self._scale_down, token)
