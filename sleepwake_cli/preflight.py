@@ -299,7 +299,10 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         print(f"preflight: {error}", file=sys.stderr)
         return 2
     except (NoRegionError, NoCredentialsError) as error:
-        print(f"preflight: {error}; set AWS_REGION (or --region) and credentials (AWS_PROFILE)", file=sys.stderr)
+        print(
+            f"preflight: {str(error).rstrip('.')}; set AWS_REGION (or --region) and credentials (AWS_PROFILE)",
+            file=sys.stderr,
+        )
         return 2
     except BotoCoreError as error:
         print(f"preflight: {error}", file=sys.stderr)
