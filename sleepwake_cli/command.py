@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
 
 from sleepwake import clock
 from sleepwake.control.plane import ControlPlane
@@ -132,6 +138,9 @@ def guard(func: Callable[[Operator], int]) -> Callable[[argparse.Namespace], int
             return _said(args, "error", f"error: {error}", USAGE)
         except (NoRegionError, NoCredentialsError) as error:
             return _said(args, "error", f"error: {error} {WHERE_HINT}", USAGE)
+        except EndpointConnectionError as error:  # e.g. `make local` stopped while the command ran
+            gone = unreachable_local(str(error.kwargs.get("endpoint_url", "")))
+            return _said(args, "error", f"error: {gone or f'AWS said: {error}'}", USAGE)
         except (BotoCoreError, ClientError) as error:
             return _said(args, "error", f"error: AWS said: {error}", USAGE)
 

@@ -85,3 +85,25 @@ def test_a_local_stack_that_is_not_running_is_said_within_two_seconds(no_aws, tm
         err = capsys.readouterr().err
         assert f"127.0.0.1:{port} cannot be reached" in err and "is `make local` running?" in err, err
         assert "Traceback" not in err
+
+
+def test_a_local_stack_that_stops_during_a_command_is_named_not_a_connection_error(no_aws, capsys, monkeypatch):
+    import argparse
+    import time
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from botocore.exceptions import EndpointConnectionError
+
+    from sleepwake_cli import command
+
+    url = f"http://127.0.0.1:{closed_port()}"
+    stub = SimpleNamespace(clock=SimpleNamespace(now=lambda: datetime.now(UTC), sleep=time.sleep))
+    monkeypatch.setattr(command, "_operator", lambda args: stub)
+
+    def stopped(op: object) -> int:
+        raise EndpointConnectionError(endpoint_url=url)
+
+    assert command.guard(stopped)(argparse.Namespace(verbose=False, json=False)) == 2
+    err = capsys.readouterr().err
+    assert f"{url} cannot be reached" in err and "is `make local` running?" in err, err
