@@ -192,6 +192,17 @@ def bounded(kind: type[int] | type[float], low: float, high: float) -> Any:
     return parse
 
 
+def text_of_length(low: int, high: int) -> Any:
+    """An argparse type: text of `low` to `high` characters, refused with a message naming the limit."""
+
+    def parse(text: str) -> str:
+        if not low <= len(text) <= high:
+            raise argparse.ArgumentTypeError(f"{len(text)} characters; it must be {low}-{high}")
+        return text
+
+    return parse
+
+
 def subcommand(subparsers: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name,

@@ -23,7 +23,7 @@ from sleepwake.control.status import Status, is_ready
 from sleepwake.control.status import status as read_status
 from sleepwake.control.wake import WakeOutcome, request_wake
 from sleepwake.control.warmup import NotServing, warm_up
-from sleepwake.core import State, compact, iso
+from sleepwake.core import State, compact, defaults, iso
 from sleepwake_cli.command import (
     EXIT_CODES,
     FAILED,
@@ -36,6 +36,7 @@ from sleepwake_cli.command import (
     bounded,
     guard,
     subcommand,
+    text_of_length,
     waiting,
 )
 
@@ -367,12 +368,17 @@ def register(subparsers: Any) -> None:
         "Start a wake, or join the one under way, exactly as POST /wake does. Without --wait it says what was "
         "started and how to follow it.",
     )
-    p.add_argument("--reason", default="operator wake", help="recorded with the wake")
+    p.add_argument(
+        "--reason",
+        type=text_of_length(1, defaults.REASON_MAX_LENGTH),
+        default="operator wake",
+        help=f"recorded with the wake (1-{defaults.REASON_MAX_LENGTH} characters, as the wake API)",
+    )
     p.add_argument(
         "--keep-awake",
-        type=bounded(int, 1, 720),
+        type=bounded(int, 1, defaults.MAX_KEEP_AWAKE_MINUTES),
         metavar="MINUTES",
-        help="block idle/scheduled sleep for this long (1-720, as the wake API)",
+        help=f"block idle/scheduled sleep for this long (1-{defaults.MAX_KEEP_AWAKE_MINUTES}, as the wake API)",
     )
     waiting(p, "ready (or failed)", "wake")
     p.set_defaults(func=guard(cmd_wake))

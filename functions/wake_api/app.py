@@ -17,7 +17,7 @@ from sleepwake import runtime
 from sleepwake.control.fallback import prewarm_fallback
 from sleepwake.control.status import status as read_status
 from sleepwake.control.wake import WakeStartFailed, request_wake
-from sleepwake.core import State
+from sleepwake.core import State, defaults
 from sleepwake.observability import logger, metrics, tracer
 
 MAX_BODY_BYTES = 4096
@@ -31,9 +31,17 @@ class WakeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    reason: str = Field(default="wake api", min_length=1, max_length=200, description="Why the caller wakes it")
+    reason: str = Field(
+        default=defaults.DEFAULT_WAKE_REASON,
+        min_length=1,
+        max_length=defaults.REASON_MAX_LENGTH,
+        description="Why the caller wakes it",
+    )
     keep_awake_minutes: int | None = Field(
-        default=None, ge=1, le=720, description="Keep it awake (no idle or scheduled sleep) for this long"
+        default=None,
+        ge=1,
+        le=defaults.MAX_KEEP_AWAKE_MINUTES,
+        description="Keep it awake (no idle or scheduled sleep) for this long",
     )
 
 

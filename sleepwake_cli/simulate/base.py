@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from sleepwake.core import DailyCron, PlannerSettings, Policy, QuietHours
+from sleepwake.core import DailyCron, PlannerSettings, Policy, QuietHours, defaults
 from sleepwake.core.keep_warm import KeepWarmSettings
 from sleepwake_cli.simulate.engine import (
     Component,
@@ -37,13 +37,13 @@ class SimulationError(RuntimeError):
 class SleepwakeSettings:
     """The control plane's configuration (template parameters); defaults are the team's night window."""
 
-    sleep_cron: str = "cron(0 0 * * ? *)"
-    sleep_tz: str = "America/Los_Angeles"
-    wake_cron: str = "cron(0 7 * * ? *)"
-    wake_tz: str = "America/New_York"
-    idle_minutes: int = 30
-    idle_check_minutes: int = 15
-    wake_timeout_seconds: int = 900
+    sleep_cron: str = defaults.SLEEP_CRON
+    sleep_tz: str = defaults.SLEEP_TIMEZONE
+    wake_cron: str = defaults.WAKE_CRON
+    wake_tz: str = defaults.WAKE_TIMEZONE
+    idle_minutes: int = defaults.IDLE_MINUTES
+    idle_check_minutes: int = defaults.IDLE_CHECK_MINUTES
+    wake_timeout_seconds: int = defaults.WAKE_TIMEOUT_SECONDS
     # The product's `keep_awake_minutes` on an intent /wake (the core's extend_lease); decide_sleep honours
     # the lease. 0 = the product asks for none.
     intent_lease_minutes: int = 0
@@ -52,11 +52,11 @@ class SleepwakeSettings:
     wake_signal_seconds: int = 60
     # Idle minutes before a nap when a fallback answers meanwhile. 15 (with the 15-minute check) is where the
     # built-in week saves > 60 % with < 5 % of requests on the fallback: `make simulate` prints the neighbours.
-    nap_idle_minutes: int = 15
+    nap_idle_minutes: int = defaults.NAP_IDLE_MINUTES
     # Inside a window the learned plan expects users in: idle minutes before a nap there.
-    planned_idle_minutes: int = 20
+    planned_idle_minutes: int = defaults.PLANNED_IDLE_MINUTES
     # With the planner, outside its windows: idle minutes before a nap (nobody is expected there).
-    unplanned_idle_minutes: int = 5
+    unplanned_idle_minutes: int = defaults.UNPLANNED_IDLE_MINUTES
 
     @classmethod
     def from_template(cls) -> SleepwakeSettings:

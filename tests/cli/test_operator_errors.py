@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from sleepwake.core import defaults
 from sleepwake_cli.main import main
 
 
@@ -45,6 +46,14 @@ def test_a_negative_keep_awake_is_refused_before_anything_is_called(no_aws, caps
         main(["wake", "--keep-awake", "-5"])
     assert exit_.value.code == 2
     assert "keep-awake" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("reason", ["", "x" * (defaults.REASON_MAX_LENGTH + 1)])
+def test_a_reason_the_wake_api_would_refuse_is_refused_before_anything_is_called(no_aws, capsys, reason):
+    with pytest.raises(SystemExit) as exit_:
+        main(["wake", "--reason", reason])
+    assert exit_.value.code == 2
+    assert f"1-{defaults.REASON_MAX_LENGTH}" in capsys.readouterr().err
 
 
 def test_help_lists_every_operator_command(capsys):

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from sleepwake.control.status import status as read_status
 from sleepwake.control.wake import request_wake
 from sleepwake.core import State, StateRecord
 from tests.conftest import LambdaContext, load_event, load_handler
@@ -30,6 +31,18 @@ def test_a_wake_while_the_endpoint_still_has_its_instance_polls_at_the_copy_time
 def test_a_wake_after_the_instance_went_polls_after_the_new_instance_time(stack):
     stack.component.instances = 0
     assert first_poll(stack) == stack.plane.policy.first_poll_seconds == 150
+
+
+@pytest.mark.parametrize(("instances", "eta"), [(1, 100 + 5), (0, 240 + 5)])
+def test_a_started_wake_says_when_it_will_be_ready_by_its_phase(stack, instances, eta):
+    """A copy on the instance still there is ready in about the first poll on an instance plus the warm-up;
+    with no instance, a new one comes first (the provisioning estimate)."""
+    stack.component.instances = instances
+    outcome = request_wake(stack.plane, reason="test", source="api")
+    assert outcome.started and outcome.eta_seconds == eta
+    assert read_status(stack.plane).eta_seconds == eta
+    joined = request_wake(stack.plane, reason="a second caller", source="api")
+    assert not joined.started and joined.eta_seconds == eta
 
 
 @pytest.mark.parametrize(("asleep_minutes", "expected"), [(4, 100), (30, 150)])

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sleepwake.core import (
+    FirstPoll,
     ICStatus,
     ObservedCopies,
     Policy,
@@ -18,6 +19,7 @@ from sleepwake.core import (
     decide_wake,
     effective_state,
     eta_seconds,
+    expected_provisioning,
     extend_lease,
     is_serving,
     is_warm,
@@ -249,6 +251,21 @@ def test_status_eta_counts_down_during_a_wake(policy):
     waking = record(State.WAKING, age_s=100)
     assert eta_seconds(waking, UPDATING, policy, NIGHT) == 145
     assert eta_seconds(record(State.READY), SERVING, policy, NIGHT) == 0
+    assert eta_seconds(record(State.ASLEEP), ASLEEP, policy, NIGHT) == 245
+
+
+def test_status_eta_follows_the_wakes_phase(policy):
+    """A copy on an instance that is still there only loads the model: ready in about the first poll on an
+    instance plus the warm-up, not the new instance's provisioning estimate."""
+    on_instance = FirstPoll(policy.first_poll_on_instance_seconds, True, "instance up")
+    new_instance = FirstPoll(policy.first_poll_seconds, False, "no instance")
+    assert expected_provisioning(on_instance, policy) == 100
+    assert expected_provisioning(new_instance, policy) == policy.provisioning_estimate_seconds == 240
+    waking = record(State.WAKING, age_s=0).model_copy(update={"provisioning_seconds": 100})
+    assert eta_seconds(waking, UPDATING, policy, NIGHT) == 105
+    later = record(State.WAKING, age_s=60).model_copy(update={"provisioning_seconds": 100})
+    assert eta_seconds(later, UPDATING, policy, NIGHT) == 45
+    # Once serving, the phase no longer matters; asleep, the next wake's phase is not known yet.
     assert eta_seconds(record(State.ASLEEP), ASLEEP, policy, NIGHT) == 245
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sleepwake.core import PlannerSettings, Policy, QuietHours
+from sleepwake.core import PlannerSettings, Policy, QuietHours, defaults
 from sleepwake.events import MAX_WARMUP_INVOCATIONS
 
 
@@ -23,25 +23,41 @@ class Settings(BaseSettings):
     sleep_state_machine_arn: str = Field(default="", validation_alias="SLEEP_STATE_MACHINE_ARN")
     failure_topic_arn: str = Field(default="", validation_alias="FAILURE_TOPIC_ARN")
     no_capacity_alarm_name: str = Field(default="", validation_alias="NO_CAPACITY_ALARM_NAME")
-    sleep_cron: str = Field(default="cron(0 0 * * ? *)", validation_alias="SLEEP_CRON")
-    sleep_timezone: str = Field(default="America/Los_Angeles", validation_alias="SLEEP_TIMEZONE")
-    wake_cron: str = Field(default="cron(0 7 * * ? *)", validation_alias="WAKE_CRON")
-    wake_timezone: str = Field(default="America/New_York", validation_alias="WAKE_TIMEZONE")
-    day_min_copies: int = Field(default=1, ge=1, validation_alias="DAY_MIN_COPIES")
-    idle_minutes: int = Field(default=30, ge=1, validation_alias="IDLE_MINUTES")
-    provisioning_estimate_seconds: int = Field(default=240, ge=0, validation_alias="PROVISIONING_ESTIMATE_SECONDS")
-    wake_timeout_seconds: int = Field(default=900, ge=60, validation_alias="WAKE_TIMEOUT_SECONDS")
-    warmup_invocations: int = Field(default=3, ge=1, le=MAX_WARMUP_INVOCATIONS, validation_alias="WARMUP_INVOCATIONS")
-    max_keep_awake_minutes: int = Field(default=720, ge=1, validation_alias="MAX_KEEP_AWAKE_MINUTES")
-    first_poll_seconds: int = Field(default=150, ge=1, validation_alias="FIRST_POLL_AFTER_SECONDS")
-    first_poll_on_instance_seconds: int = Field(default=100, ge=1, validation_alias="FIRST_POLL_ON_INSTANCE_SECONDS")
-    poll_interval_seconds: int = Field(default=5, ge=1, validation_alias="POLL_INTERVAL_SECONDS")
+    sleep_cron: str = Field(default=defaults.SLEEP_CRON, validation_alias="SLEEP_CRON")
+    sleep_timezone: str = Field(default=defaults.SLEEP_TIMEZONE, validation_alias="SLEEP_TIMEZONE")
+    wake_cron: str = Field(default=defaults.WAKE_CRON, validation_alias="WAKE_CRON")
+    wake_timezone: str = Field(default=defaults.WAKE_TIMEZONE, validation_alias="WAKE_TIMEZONE")
+    day_min_copies: int = Field(default=defaults.DAY_MIN_COPIES, ge=1, validation_alias="DAY_MIN_COPIES")
+    idle_minutes: int = Field(default=defaults.IDLE_MINUTES, ge=1, validation_alias="IDLE_MINUTES")
+    provisioning_estimate_seconds: int = Field(
+        default=defaults.PROVISIONING_ESTIMATE_SECONDS, ge=0, validation_alias="PROVISIONING_ESTIMATE_SECONDS"
+    )
+    wake_timeout_seconds: int = Field(
+        default=defaults.WAKE_TIMEOUT_SECONDS, ge=60, validation_alias="WAKE_TIMEOUT_SECONDS"
+    )
+    warmup_invocations: int = Field(
+        default=defaults.WARMUP_INVOCATIONS, ge=1, le=MAX_WARMUP_INVOCATIONS, validation_alias="WARMUP_INVOCATIONS"
+    )
+    max_keep_awake_minutes: int = Field(
+        default=defaults.MAX_KEEP_AWAKE_MINUTES, ge=1, validation_alias="MAX_KEEP_AWAKE_MINUTES"
+    )
+    first_poll_seconds: int = Field(
+        default=defaults.FIRST_POLL_SECONDS, ge=1, validation_alias="FIRST_POLL_AFTER_SECONDS"
+    )
+    first_poll_on_instance_seconds: int = Field(
+        default=defaults.FIRST_POLL_ON_INSTANCE_SECONDS, ge=1, validation_alias="FIRST_POLL_ON_INSTANCE_SECONDS"
+    )
+    poll_interval_seconds: int = Field(
+        default=defaults.POLL_INTERVAL_SECONDS, ge=1, validation_alias="POLL_INTERVAL_SECONDS"
+    )
     warmup_content_type: str = Field(default="audio/wav", validation_alias="WARMUP_CONTENT_TYPE")
     # The serverless endpoint that answers while the component sleeps ("" = none: no naps, behaviour as before).
     fallback_endpoint_name: str = Field(default="", validation_alias="FALLBACK_ENDPOINT_NAME")
-    nap_idle_minutes: int = Field(default=15, ge=1, validation_alias="NAP_IDLE_MINUTES")
+    nap_idle_minutes: int = Field(default=defaults.NAP_IDLE_MINUTES, ge=1, validation_alias="NAP_IDLE_MINUTES")
     # GET /status says the fallback was used recently when it served a request in this many minutes.
-    fallback_recent_minutes: int = Field(default=60, ge=1, validation_alias="FALLBACK_RECENT_MINUTES")
+    fallback_recent_minutes: int = Field(
+        default=defaults.FALLBACK_RECENT_MINUTES, ge=1, validation_alias="FALLBACK_RECENT_MINUTES"
+    )
     warmup_function_name: str = Field(default="", validation_alias="WARMUP_FUNCTION_NAME")
 
     @property
@@ -54,7 +70,9 @@ class Settings(BaseSettings):
     schedule_mode: Literal["learned", "crons"] = Field(default="crons", validation_alias="SCHEDULE_MODE")
     # Outside the planned windows of a learned day the idle check naps after this many idle minutes (the
     # simulator's choice); inside a window it waits Policy.planned_idle_minutes.
-    unplanned_idle_minutes: int = Field(default=5, ge=1, validation_alias="UNPLANNED_IDLE_MINUTES")
+    unplanned_idle_minutes: int = Field(
+        default=defaults.UNPLANNED_IDLE_MINUTES, ge=1, validation_alias="UNPLANNED_IDLE_MINUTES"
+    )
     plan_schedule_group: str = Field(default="", validation_alias="PLAN_SCHEDULE_GROUP")
     planned_wake_target_arn: str = Field(default="", validation_alias="PLANNED_WAKE_TARGET_ARN")
     planned_wake_role_arn: str = Field(default="", validation_alias="PLANNED_WAKE_ROLE_ARN")

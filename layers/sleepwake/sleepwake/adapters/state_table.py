@@ -46,6 +46,8 @@ def _to_item(component: str, record: StateRecord) -> dict[str, Any]:
         value = getattr(record, key)
         if value is not None:
             item[key] = iso(value)
+    if record.provisioning_seconds is not None:
+        item["provisioning_seconds"] = Decimal(record.provisioning_seconds)
     if record.warmup_latencies_ms:
         item["warmup_latencies_ms"] = json.dumps([round(v, 1) for v in record.warmup_latencies_ms])
     if record.warnings:
@@ -60,6 +62,8 @@ def _from_item(item: dict[str, Any]) -> StateRecord:
         if key in data:
             data[key] = datetime.fromisoformat(data[key])
     data["version"] = int(item.get("version", 0))
+    if "provisioning_seconds" in item:
+        data["provisioning_seconds"] = int(item["provisioning_seconds"])
     for key in json_fields:
         if key in item:
             data[key] = json.loads(item[key])

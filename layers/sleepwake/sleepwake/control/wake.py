@@ -14,6 +14,7 @@ from typing import Any
 from sleepwake.adapters.state_table import Change, Conflict
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import (
+    FirstPoll,
     ObservedCopies,
     State,
     StateRecord,
@@ -22,6 +23,7 @@ from sleepwake.core import (
     compact,
     decide_wake,
     eta_seconds,
+    expected_provisioning,
     extend_lease,
     iso,
     plan_first_poll,
@@ -56,7 +58,7 @@ class _Decided:
     before: StateRecord
     observed: ObservedCopies
     now: datetime
-    op_id: str | None = None  # set when the decision starts a wake
+    first_poll: FirstPoll | None = None  # set when the decision starts a wake
 
 
 def request_wake(
@@ -98,6 +100,7 @@ def request_wake(
                 return Change(None, decided)
             return Change(record.model_copy(update={"lease_until": lease}), decided)
         op_id = uuid.uuid4().hex[:16]
+        first_poll = plan_first_poll(observed, record, now, plane.policy, instances=_instance_count(plane))
         claim = {
             "state": State.WAKING,
             "op_id": op_id,
@@ -109,8 +112,9 @@ def request_wake(
             "lease_until": lease,
             "last_error": None,
             "warmup_latencies_ms": [],
+            "provisioning_seconds": expected_provisioning(first_poll, plane.policy),
         }
-        return Change(record.model_copy(update=claim), _Decided(decision, record, observed, now, op_id))
+        return Change(record.model_copy(update=claim), _Decided(decision, record, observed, now, first_poll))
 
     try:
         decided, stored = plane.aws.table.update(plane.ic, decide, what="decide a wake")
@@ -139,8 +143,8 @@ def scheduled_wake(plane: ControlPlane, *, source: str, reason: str) -> WakeOutc
 
 def _start_execution(plane: ControlPlane, decided: _Decided, claimed: StateRecord, *, reason: str, source: str) -> str:
     """Start the wake execution the claim names; on failure give the claim back and raise WakeStartFailed."""
-    op_id, now, observed = str(decided.op_id), decided.now, decided.observed
-    first_poll = plan_first_poll(observed, decided.before, now, plane.policy, instances=_instance_count(plane))
+    op_id, now, observed, first_poll = str(claimed.op_id), decided.now, decided.observed, decided.first_poll
+    assert first_poll is not None  # a started wake planned its first poll with its claim
     payload = {
         "op_id": op_id,
         # Never fewer than autoscaling has asked for: a wake must not cut a scale-out short.

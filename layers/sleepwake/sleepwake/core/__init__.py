@@ -23,7 +23,13 @@ from sleepwake.core.decisions import (
 )
 from sleepwake.core.model import EndedExecution, ICStatus, ObservedCopies, Policy, State, StateRecord
 from sleepwake.core.planner import DayPlan, PlannerSettings, Window, plan_day, plan_week
-from sleepwake.core.polling import FirstPoll, next_poll_seconds, plan_first_poll, poll_times
+from sleepwake.core.polling import (
+    FirstPoll,
+    expected_provisioning,
+    next_poll_seconds,
+    plan_first_poll,
+    poll_times,
+)
 from sleepwake.core.schedule import DailyCron, QuietHours
 from sleepwake.core.timestamps import compact, iso
 
@@ -53,6 +59,7 @@ __all__ = [
     "decide_wake",
     "effective_state",
     "eta_seconds",
+    "expected_provisioning",
     "extend_lease",
     "failure_text",
     "has_serving_copies",

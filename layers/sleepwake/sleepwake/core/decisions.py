@@ -279,9 +279,13 @@ def settled_state(record: StateRecord, observed: ObservedCopies) -> State | None
 
 
 def eta_seconds(record: StateRecord, observed: ObservedCopies, policy: Policy, now: datetime) -> int:
-    """Seconds until a copy serves warm, from the provisioning estimate; 0 when ready."""
+    """Seconds until a copy serves warm: the running wake's expected provisioning for its phase (the
+    provisioning estimate when it did not say, or no wake runs) plus the warm-up; 0 when ready."""
     state = effective_state(record, observed)
-    full = policy.provisioning_estimate_seconds + policy.warmup_estimate_seconds
+    provisioning = policy.provisioning_estimate_seconds
+    if state == State.WAKING and record.provisioning_seconds is not None:
+        provisioning = record.provisioning_seconds
+    full = provisioning + policy.warmup_estimate_seconds
     if state == State.READY:
         return 0
     if state == State.WARMING:

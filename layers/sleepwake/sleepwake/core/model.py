@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sleepwake.core import defaults
 from sleepwake.core.schedule import QuietHours
 
 
@@ -66,6 +67,8 @@ class StateRecord(BaseModel):
     warmup_latencies_ms: list[float] = Field(default_factory=list)
     # What the last deploy found wrong with the setup (e.g. an adopted endpoint that keeps its instance).
     warnings: list[str] = Field(default_factory=list)
+    # The running wake's expected seconds until a copy serves, by its phase (core.polling.expected_provisioning).
+    provisioning_seconds: int | None = None
     version: int = 0
 
 
@@ -75,24 +78,25 @@ class Policy(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     quiet_hours: QuietHours
-    day_min_copies: int = Field(default=1, ge=1)
-    idle_minutes: int = Field(default=30, ge=1)
-    provisioning_estimate_seconds: int = Field(default=240, ge=0)
-    wake_timeout_seconds: int = Field(default=900, ge=60)
-    warmup_invocations: int = Field(default=3, ge=1)
+    day_min_copies: int = Field(default=defaults.DAY_MIN_COPIES, ge=1)
+    idle_minutes: int = Field(default=defaults.IDLE_MINUTES, ge=1)
+    provisioning_estimate_seconds: int = Field(default=defaults.PROVISIONING_ESTIMATE_SECONDS, ge=0)
+    wake_timeout_seconds: int = Field(default=defaults.WAKE_TIMEOUT_SECONDS, ge=60)
+    warmup_invocations: int = Field(default=defaults.WARMUP_INVOCATIONS, ge=1)
     max_warmup_invocations: int = Field(default=10, ge=1)
     warm_latency_tolerance: float = Field(default=1.5, gt=1.0)
-    warmup_estimate_seconds: int = Field(default=5, ge=0)
-    max_keep_awake_minutes: int = Field(default=720, ge=1)
+    warmup_estimate_seconds: int = Field(default=defaults.WARMUP_ESTIMATE_SECONDS, ge=0)
+    max_keep_awake_minutes: int = Field(default=defaults.MAX_KEEP_AWAKE_MINUTES, ge=1)
     # With a fallback endpoint to answer requests while the component sleeps, the idle check may sleep it at
     # any hour (a nap); without one it sleeps only in the quiet hours, where nobody is expected.
     naps: bool = False
     # Inside a window the learned plan says users are likely in, the idle check waits this long before a nap.
-    planned_idle_minutes: int = Field(default=20, ge=1)
+    planned_idle_minutes: int = Field(default=defaults.PLANNED_IDLE_MINUTES, ge=1)
     # Polling a scale-up (core.polling): the first poll depends on whether the endpoint still has an instance.
-    first_poll_seconds: int = Field(default=150, ge=1)  # a new instance is needed
-    first_poll_on_instance_seconds: int = Field(default=100, ge=1)  # a copy on an instance that is there
-    poll_interval_seconds: int = Field(default=5, ge=1)
+    first_poll_seconds: int = Field(default=defaults.FIRST_POLL_SECONDS, ge=1)  # a new instance is needed
+    # A copy on an instance that is there.
+    first_poll_on_instance_seconds: int = Field(default=defaults.FIRST_POLL_ON_INSTANCE_SECONDS, ge=1)
+    poll_interval_seconds: int = Field(default=defaults.POLL_INTERVAL_SECONDS, ge=1)
     poll_growth: float = Field(default=0.04, ge=0.0, le=1.0)
     instance_release_seconds: int = Field(default=600, ge=0)  # AWS releases instances ~10 min after 0 copies
     # A joiner asks Step Functions whether a wake older than this still runs (its end event may be lost).

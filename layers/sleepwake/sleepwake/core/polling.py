@@ -54,6 +54,15 @@ def plan_first_poll(
     return FirstPoll(policy.first_poll_seconds, False, f"instance count unknown, state {record.state.value}")
 
 
+def expected_provisioning(first_poll: FirstPoll, policy: Policy) -> int:
+    """Seconds until a copy serves, by the wake's phase: on an instance that is still there the copy only
+    loads the model (the first poll on an instance waits most of that); otherwise a new instance comes first
+    (the provisioning estimate)."""
+    return (
+        policy.first_poll_on_instance_seconds if first_poll.instance_present else policy.provisioning_estimate_seconds
+    )
+
+
 def next_poll_seconds(elapsed_seconds: float, policy: Policy, *, poll_seconds: int | None = None) -> int:
     """The wait before the next poll, `elapsed_seconds` after the scale-up was asked for."""
     interval = poll_seconds or policy.poll_interval_seconds
