@@ -37,12 +37,10 @@ from sleepwake_cli.preflight_rules import (
     fallback_name_check,
     instance_scaling_check,
     parameter_checks,
-    permission_checks,
-    quota_check,
-    region_check,
     scaling_checks,
     warn,
 )
+from sleepwake_cli.preflight_rules_account import permission_checks, quota_check, region_check
 from sleepwake_cli.preflight_template import (
     RUNTIME_SERVICES,
     SAMCONFIG,
