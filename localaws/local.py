@@ -34,6 +34,8 @@ from localaws.apigateway import WakeApiServer
 from localaws.clock import EmulatedClock
 from localaws.emulator import Emulator
 from localaws.preflight_local import put_served_archive
+from localaws.sagemaker import ModelServerFactory
+from localaws.sagemaker_serverless import ServerFactory
 from localaws.stack import REPO_ROOT, Stack
 
 CREATE_MODE = {
@@ -91,7 +93,11 @@ class LocalStack:
         parameters: dict[str, str] | None = None,
         deployment_file: Path | None = REPO_ROOT / "build" / "local" / "deployment.json",
         before_deploy: Callable[[LocalStack], None] | None = None,
+        model_server_factory: ModelServerFactory | None = None,
+        fallback_server_factory: ServerFactory | None = None,
     ) -> None:
+        """The model servers default to the real handler (copies and fallback); tests that do not read the
+        model's answers pass a stand-in factory (tests/stacks.py)."""
         self.emu = Emulator(
             EmulatedClock(start=start, speed=speed),
             port=port,
@@ -100,6 +106,8 @@ class LocalStack:
             release_seconds=release_seconds,
             fallback_cold_start_seconds=fallback_cold_start_seconds,
             fallback_idle_evict_seconds=fallback_idle_evict_seconds,
+            model_server_factory=model_server_factory,
+            fallback_server_factory=fallback_server_factory,
         )
         self.parameters = CREATE_MODE | (parameters or {})
         self.api_port = api_port

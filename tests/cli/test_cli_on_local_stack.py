@@ -8,8 +8,6 @@ clock would be a day off the stack's.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import signal
@@ -23,7 +21,8 @@ from typing import Any
 import pytest
 
 from localaws.local import LocalStack
-from tests.e2e.conftest import FAST, PROVISIONING, SPEED, sleep_now
+from tests.e2e.conftest import sleep_now
+from tests.stacks import FAST, local_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 START = (datetime.now(UTC) + timedelta(days=1)).replace(hour=18, minute=0, second=0, microsecond=0)
@@ -34,22 +33,13 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     deployment = tmp_path_factory.mktemp("local") / "deployment.json"
-    with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
-        stack = LocalStack(
-            start=START,
-            speed=SPEED,
-            port=0,
-            api_port=0,
-            provisioning_seconds=PROVISIONING,
-            # Without a fallback: these tests read the quiet-hours rule and IdleMinutes in the CLI's answers
-            # (with one, the idle check naps at any hour: tests/e2e/test_fallback.py).
-            parameters=FAST | {"CreateFallback": "false"},
-            deployment_file=deployment,
-        ).start()
-    try:
+    # Without a fallback: these tests read the quiet-hours rule and IdleMinutes in the CLI's answers
+    # (with one, the idle check naps at any hour: tests/e2e/test_fallback.py). The real model: its loads hold
+    # the emulated clock, so a wake is still under way when the next CLI process (seconds of wall time) joins it.
+    with local_stack(
+        start=START, parameters=FAST | {"CreateFallback": "false"}, deployment_file=deployment, real_model=True
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def cli_command(local: LocalStack, *args: str) -> list[str]:

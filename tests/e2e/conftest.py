@@ -1,46 +1,34 @@
-"""End to end on the local stack: the real template, state machines, Lambda handlers and model handler,
-with only AWS emulated (localaws). Emulated time runs at SPEED; provisioning is shortened so a wake takes
-seconds, and the template's FirstPollAfterSeconds is overridden to match (both are template parameters)."""
+"""End to end on the local stack: the real template, state machines and Lambda handlers, with only AWS emulated
+(localaws); the model is the real handler where a test reads its answers, a stand-in elsewhere. Emulated time
+runs at SPEED; provisioning is shortened so a wake takes seconds, and the template's FirstPollAfterSeconds is
+overridden to match (both are template parameters; tests/stacks.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from localaws.local import LocalStack
-
-PT = ZoneInfo("America/Los_Angeles")
-NIGHT = datetime(2026, 11, 25, 0, 30, tzinfo=PT).astimezone(UTC)  # quiet hours, 30 min after the nightly sleep
-SPEED = 20.0
-PROVISIONING = 60.0
-FAST = {"FirstPollAfterSeconds": "20", "FirstPollOnInstanceSeconds": "10", "PollIntervalSeconds": "5"}
+from tests.stacks import local_stack
 
 
 @pytest.fixture
 def local() -> Iterator[LocalStack]:
-    with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
-        stack = LocalStack(
-            start=NIGHT,
-            speed=SPEED,
-            port=0,
-            api_port=0,
-            provisioning_seconds=PROVISIONING,
-            parameters=FAST,
-            deployment_file=None,
-        ).start()
-    try:
+    """A fresh stack at NIGHT with the stand-in model (tests/stacks.py)."""
+    with local_stack() as stack:
         yield stack
-    finally:
-        stack.stop()
+
+
+@pytest.fixture
+def local_real_model() -> Iterator[LocalStack]:
+    """A fresh stack at NIGHT whose copies and fallback run the real model handler."""
+    with local_stack(real_model=True) as stack:
+        yield stack
 
 
 def sleep_now(local: LocalStack) -> dict[str, Any]:

@@ -4,8 +4,6 @@ serverless endpoint running the real model handler on CPU (localaws/sagemaker_se
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -15,12 +13,14 @@ import pytest
 
 from localaws.local import SAMPLE, LocalStack
 from sleepwake_client import FallbackFailed
-from tests.e2e.conftest import FAST, PROVISIONING, PT, sleep_now
+from tests.e2e.conftest import sleep_now
+from tests.stacks import PT, local_stack
 
 NAP_SPEED = 150.0  # emulated seconds per wall second for the long run (model work pauses the clock anyway)
 
 
-def test_a_request_to_a_sleeping_component_gets_a_200_from_the_fallback_and_starts_the_wake(local):
+def test_a_request_to_a_sleeping_component_gets_a_200_from_the_fallback_and_starts_the_wake(local_real_model):
+    local = local_real_model
     sleep_now(local)
     client = local.product_client()
     fallback = local.emu.serverless_endpoint(local.outputs["FallbackEndpointName"])
@@ -62,20 +62,8 @@ def test_a_failing_fallback_gives_the_product_a_clear_error_and_the_wake_still_h
 def evening() -> Iterator[LocalStack]:
     """21:00 PT: three hours before the quiet hours, so any sleep before 00:00 PT is a nap."""
     start = datetime(2026, 11, 24, 21, 0, tzinfo=PT).astimezone(UTC)
-    with contextlib.redirect_stdout(io.StringIO()):
-        stack = LocalStack(
-            start=start,
-            speed=NAP_SPEED,
-            port=0,
-            api_port=0,
-            provisioning_seconds=PROVISIONING,
-            parameters=FAST,
-            deployment_file=None,
-        ).start()
-    try:
+    with local_stack(start=start, speed=NAP_SPEED, real_model=True) as stack:  # model loads hold the clock
         yield stack
-    finally:
-        stack.stop()
 
 
 # Minutes after 21:00 PT at which the product sends a request: a busy start, gaps long enough for naps in the

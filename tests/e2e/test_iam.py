@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from localaws import iam, iam_wire
 from localaws.local import LocalStack
 from tests.e2e.conftest import sleep_now
+from tests.stacks import local_stack
 
 TRUST = {
     "Version": "2012-10-17",
@@ -20,14 +22,22 @@ TRUST = {
 }
 
 
-def product_role(local: LocalStack, statements: list[dict[str, Any]]) -> iam.Keys:
-    """A session of a product role that has only `statements`."""
-    arn = iam.create_role(local.emu.account, "product", statements, TRUST)
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalStack]:
+    """One stack for the module: each test that changes it (a wake, a role's policy) puts it back."""
+    with local_stack() as stack:
+        yield stack
+
+
+def product_role(local: LocalStack, name: str, statements: list[dict[str, Any]]) -> iam.Keys:
+    """A session of a product role `name` that has only `statements`."""
+    arn = iam.create_role(local.emu.account, name, statements, TRUST)
     return iam.SESSIONS.keys(local.emu.account, arn, "product-backend")
 
 
-def drop_statement(local: LocalStack, role_logical_id: str, sid: str) -> None:
-    """Remove the statement `sid` from every inline policy of a template role (as an edited template would)."""
+def drop_statement(local: LocalStack, role_logical_id: str, sid: str) -> Callable[[], None]:
+    """Remove the statement `sid` from an inline policy of a template role (as an edited template would);
+    returns what puts it back."""
     backend = iam._iam(local.emu.account)
     role = str(local.stack.ref(role_logical_id)) if local.stack else ""
     for name in backend.list_role_policies(role):
@@ -36,24 +46,29 @@ def drop_statement(local: LocalStack, role_logical_id: str, sid: str) -> None:
         kept = [st for st in document["Statement"] if st.get("Sid") != sid]
         if len(kept) != len(document["Statement"]):
             backend.put_role_policy(role, name, json.dumps({**document, "Statement": kept}))
-            return
+            return lambda: backend.put_role_policy(role, name, json.dumps(document))
     raise AssertionError(f"{role_logical_id} has no statement {sid}")
 
 
 def test_a_product_role_with_only_execute_api_invoke_gets_its_202(local: LocalStack) -> None:
     sleep_now(local)
     keys = product_role(
-        local, [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": local.outputs["WakeApiInvokeArn"]}]
+        local,
+        "product-granted",
+        [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": local.outputs["WakeApiInvokeArn"]}],
     )
     code, body = local.http("POST", "/wake", {"reason": "practice screen opened"}, keys=keys)
     assert code == 202, body
     assert body["state"] == "waking"
     code, status = local.http("GET", "/status", keys=keys)
     assert code == 200 and status["state"] in {"waking", "ready"}
+    local.wait_for_state("ready", timeout=900)
 
 
 def test_a_role_without_execute_api_invoke_is_refused_with_api_gateways_message(local: LocalStack) -> None:
-    keys = product_role(local, [{"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint", "Resource": "*"}])
+    keys = product_role(
+        local, "product-not-granted", [{"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint", "Resource": "*"}]
+    )
     code, body = local.http("POST", "/wake", {"reason": "no grant"}, keys=keys)
     method = local.stack.method_arn("POST", "/wake") if local.stack else ""
     assert code == 403
@@ -140,14 +155,21 @@ def test_curl_with_aws_sigv4_and_the_operators_keys_gets_the_status(local: Local
         timeout=60,
         check=True,
     )
-    assert json.loads(answer.stdout)["state"] == "ready"
+    assert {"state", "current_copies", "desired_copies"} <= set(json.loads(answer.stdout))  # the /status document
 
 
 def test_a_wake_whose_role_may_not_move_min_capacity_fails_with_access_denied(local: LocalStack) -> None:
     # (Not SetTheCopyCount: raising MinCapacity already brings the copy up through autoscaling's clamp, and a
     # refused Set Copy Count then follows that update, so the wake still succeeds; the first write must fail.)
     sleep_now(local)
-    drop_statement(local, "WakeStateMachineRole", "MoveMinCapacity")
+    restore = drop_statement(local, "WakeStateMachineRole", "MoveMinCapacity")
+    try:
+        failed_wake_is_access_denied(local)
+    finally:
+        restore()
+
+
+def failed_wake_is_access_denied(local: LocalStack) -> None:
     code, body = local.wake(reason="a therapist arrived")
     assert code == 202, body
     status = local.wait_for_state("failed", timeout=1800)

@@ -7,7 +7,7 @@ import io
 
 from localaws.demo import Timeline
 from localaws.demo_planner import ACTIVE_SPEED, START, PlannedDay
-from localaws.local import LocalStack
+from tests.stacks import DEMO_PROVISIONING, local_stack
 
 
 def test_a_learned_day_wakes_ahead_of_the_first_planned_user_and_naps_only_outside_the_window():
@@ -16,7 +16,7 @@ def test_a_learned_day_wakes_ahead_of_the_first_planned_user_and_naps_only_outsi
     out = io.StringIO()
     with (
         contextlib.redirect_stdout(io.StringIO()),
-        LocalStack(start=START, speed=ACTIVE_SPEED, port=0, api_port=0, deployment_file=None) as local,
+        local_stack(start=START, speed=ACTIVE_SPEED, provisioning_seconds=DEMO_PROVISIONING, parameters={}) as local,
     ):
         day = PlannedDay(local, Timeline(out))
         day.run()

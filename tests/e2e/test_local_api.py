@@ -17,25 +17,14 @@ import pytest
 from localaws.activity import Activity
 from localaws.burst import burst
 from localaws.local import LocalStack, sign
-from tests.e2e.conftest import FAST, NIGHT, PROVISIONING, SPEED, sleep_now
+from tests.e2e.conftest import sleep_now
+from tests.stacks import local_stack
 
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[LocalStack]:
-    with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
-        stack = LocalStack(
-            start=NIGHT,
-            speed=SPEED,
-            port=0,
-            api_port=0,
-            provisioning_seconds=PROVISIONING,
-            parameters=FAST,
-            deployment_file=None,
-        ).start()
-    try:
+    with local_stack() as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def signed(local: LocalStack, method: str, path: str, body: bytes | None) -> dict[str, str]:

@@ -13,7 +13,6 @@ import pytest
 
 from localaws import iam
 from localaws.demo import Night, Timeline
-from localaws.local import LocalStack
 from sleepwake.adapters.autoscaling import CopyScaling
 from sleepwake.adapters.cloudwatch import ComponentMetrics
 from sleepwake.adapters.sagemaker import InferenceComponents, Runtime
@@ -24,6 +23,7 @@ from sleepwake.control.ports import Adapters
 from sleepwake.control.wake import WakeOutcome, request_wake
 from sleepwake.settings import Settings
 from tests.e2e.conftest import scale_ups, sleep_now
+from tests.stacks import DEMO_PROVISIONING, local_stack
 
 
 def test_a_whole_night_runs_phase_by_phase():
@@ -33,7 +33,13 @@ def test_a_whole_night_runs_phase_by_phase():
     out = io.StringIO()
     with (
         contextlib.redirect_stdout(io.StringIO()),
-        LocalStack(start=START, speed=ACTIVE_SPEED, port=0, api_port=0, deployment_file=None) as local,
+        local_stack(
+            start=START,
+            speed=ACTIVE_SPEED,
+            provisioning_seconds=DEMO_PROVISIONING,
+            parameters={},
+            real_model=True,  # the demo's night measures the first request after a wake against steady ones
+        ) as local,
     ):
         night = Night(local, Timeline(out))
         try:
@@ -183,10 +189,12 @@ def test_throttled_sagemaker_calls_are_retried_and_the_wake_succeeds(local):
         ("ResourceInUse", "SageMaker.ResourceInUseException"),
     ],
 )
-def test_a_wake_succeeds_when_sagemaker_refuses_a_second_update_while_one_runs(local, code, reported):
+def test_a_wake_succeeds_when_sagemaker_refuses_a_second_update_while_one_runs(local_real_model, code, reported):
     """Raising MinCapacity already starts the scale-up (autoscaling clamps the count into range); if SageMaker
     then refuses the explicit copy-count update (with whichever code: it is not published), the wake follows
-    the update that runs."""
+    the update that runs. (The real model: its load holds the emulated clock, so the scale-up is still Updating
+    when the wake sets the copy count.)"""
+    local = local_real_model
     sleep_now(local)
     local.emu.refuse_updates_while_updating(code)
     code, body = local.wake(reason="second update refused")

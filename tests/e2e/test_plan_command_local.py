@@ -11,9 +11,9 @@ import pytest
 
 from localaws.demo import ET
 from localaws.demo_planner import office_hours, seed_history
-from localaws.local import LocalStack
 from sleepwake import runtime
 from sleepwake_cli.main import main
+from tests.stacks import DEMO_PROVISIONING, local_stack
 
 START = datetime(2026, 11, 25, 6, 0, tzinfo=ET).astimezone(UTC)  # a Wednesday morning
 
@@ -22,7 +22,9 @@ def test_sleepwake_plan_prints_the_learned_week_writes_the_heatmap_and_applies_t
     deployment = tmp_path / "deployment.json"
     with (
         contextlib.redirect_stdout(io.StringIO()),
-        LocalStack(start=START, speed=20.0, port=0, api_port=0, deployment_file=deployment) as local,
+        local_stack(
+            start=START, provisioning_seconds=DEMO_PROVISIONING, parameters={}, deployment_file=deployment
+        ) as local,
     ):
         with local.clock.paused():
             seed_history(local, office_hours(14, START))

@@ -14,24 +14,15 @@ from datetime import datetime, timedelta
 import pytest
 
 from localaws.local import LocalStack
-from tests.e2e.conftest import FAST, NIGHT, PROVISIONING, SPEED, sleep_now
+from tests.e2e.conftest import sleep_now
+from tests.stacks import FAST, local_stack
 
 RELEASE = 1800.0  # long enough that holding the clock after a sleep never races the release
 
 
 @pytest.fixture
 def two() -> Iterator[tuple[LocalStack, LocalStack]]:
-    with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
-        first = LocalStack(
-            start=NIGHT,
-            speed=SPEED,
-            port=0,
-            api_port=0,
-            provisioning_seconds=PROVISIONING,
-            release_seconds=RELEASE,
-            parameters=FAST,
-            deployment_file=None,
-        ).start()
+    with local_stack(release_seconds=RELEASE) as first, contextlib.redirect_stdout(io.StringIO()):
         second: LocalStack | None = None
         try:
             sm = first.emu.client("sagemaker")
@@ -54,7 +45,6 @@ def two() -> Iterator[tuple[LocalStack, LocalStack]]:
         finally:
             if second:
                 second.stop()
-            first.stop()
 
 
 def copies(local: LocalStack, ic: str) -> int:

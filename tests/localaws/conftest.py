@@ -14,6 +14,7 @@ import pytest
 from botocore.config import Config
 
 from localaws import EmulatedClock, Emulator
+from tests.stacks import StandInModel
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROLE = "arn:aws:iam::123456789012:role/sleepwake"
@@ -61,6 +62,7 @@ def emu() -> Iterator[Emulator]:
         provisioning_seconds=120,
         scale_in_seconds=30,
         model_server_factory=FakeModelServer,
+        fallback_server_factory=StandInModel,  # a deployed template's fallback; its loads are not counted
     )
     emulator.start()
     ensure_role(emulator)

@@ -11,6 +11,7 @@ import pytest
 from localaws import EmulatedClock, Emulator
 from localaws.stack import Stack, StackError
 from tests.localaws.conftest import make_endpoint
+from tests.stacks import StandInModel
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 CREATE = {
@@ -23,11 +24,16 @@ pytestmark = pytest.mark.skipif(not TEMPLATE.is_file(), reason="template.yaml no
 
 
 @pytest.fixture
-def real_emu():
-    """The emulator with the project's real model handler, started 10 minutes before the nightly sleep
-    (00:00 America/Los_Angeles = 07:00 UTC on 10 March 2025, the day after DST began)."""
+def emu_at_night():
+    """The emulator, started 10 minutes before the nightly sleep (00:00 America/Los_Angeles = 07:00 UTC on
+    10 March 2025, the day after DST began); the model is a stand-in (no test here reads its answers). The
+    night itself runs end to end in tests/e2e/test_night.py."""
     emulator = Emulator(
-        EmulatedClock(start=datetime(2025, 3, 10, 6, 50, tzinfo=UTC), speed=120), port=0, provisioning_seconds=200
+        EmulatedClock(start=datetime(2025, 3, 10, 6, 50, tzinfo=UTC), speed=120),
+        port=0,
+        provisioning_seconds=200,
+        model_server_factory=StandInModel,
+        fallback_server_factory=StandInModel,
     )
     emulator.start()
     try:
@@ -36,8 +42,8 @@ def real_emu():
         emulator.stop()
 
 
-def test_create_mode_deploys_every_template_resource(real_emu):
-    emu = real_emu
+def test_create_mode_deploys_every_template_resource(emu_at_night):
+    emu = emu_at_night
     stack = Stack(emu, TEMPLATE, parameters=CREATE).deploy()
     out = stack.outputs
     # SageMaker, created and stabilised as CloudFormation would, with the template's DayMinCopies.
@@ -76,8 +82,8 @@ def test_create_mode_deploys_every_template_resource(real_emu):
     assert status["statusCode"] == 200, status
 
 
-def test_adopt_mode_controls_an_existing_component_and_creates_no_sagemaker_resources(real_emu):
-    emu = real_emu
+def test_adopt_mode_controls_an_existing_component_and_creates_no_sagemaker_resources(emu_at_night):
+    emu = emu_at_night
     make_endpoint(emu, name="sleepwake-endpoint", ic="sleepwake-ic", copies=1)
     stack = Stack(emu, TEMPLATE).deploy()
     for logical in ("Model", "EndpointConfig", "Endpoint", "InferenceComponent", "ModelExecutionRole"):
@@ -85,34 +91,8 @@ def test_adopt_mode_controls_an_existing_component_and_creates_no_sagemaker_reso
     assert stack.outputs["InferenceComponentName"] == "sleepwake-ic"
 
 
-def test_parameters_are_checked_against_the_template(real_emu):
+def test_parameters_are_checked_against_the_template(emu_at_night):
     with pytest.raises(StackError, match="DeploymentMode"):
-        Stack(real_emu, TEMPLATE, parameters={"DeploymentMode": "borrow"}).deploy()
+        Stack(emu_at_night, TEMPLATE, parameters={"DeploymentMode": "borrow"}).deploy()
     with pytest.raises(StackError, match="unknown parameters"):
-        Stack(real_emu, TEMPLATE, parameters={"NoSuchParameter": "1"}).deploy()
-
-
-@pytest.mark.e2e
-def test_a_night_sleeps_on_schedule_and_a_request_at_night_wakes_and_warms_it(real_emu):
-    emu = real_emu
-    stack = Stack(emu, TEMPLATE, parameters=CREATE).deploy()
-    sm = emu.client("sagemaker")
-    ic = stack.outputs["InferenceComponentName"]
-
-    def copies() -> dict:
-        return sm.describe_inference_component(InferenceComponentName=ic)["RuntimeConfig"]
-
-    # The schedule (or the idle check after it) puts the component to sleep.
-    assert emu.wait_for(lambda: copies()["CurrentCopyCount"] == 0, timeout=3 * 3600, poll=30)
-    assert emu.scheduler.firings[0].scheduled_for == datetime(2025, 3, 10, 7, 0, tzinfo=UTC)
-    # The sleep execution records "asleep" on its next poll after the copies reach 0.
-    assert emu.wait_for(lambda: stack.call_api("GET", "/status")["body"]["state"] == "asleep", timeout=3600, poll=15)
-    # A request at night finds no capacity; the alarm wakes it; the wake warms it and marks it ready.
-    from botocore.exceptions import ClientError
-
-    with pytest.raises(ClientError):
-        emu.client("sagemaker-runtime").invoke_endpoint(
-            EndpointName=stack.outputs["EndpointName"], InferenceComponentName=ic, Body=b"x", ContentType="audio/wav"
-        )
-    assert emu.wait_for(lambda: stack.call_api("GET", "/status")["body"]["state"] == "ready", timeout=3600, poll=30)
-    assert copies()["CurrentCopyCount"] == 1
+        Stack(emu_at_night, TEMPLATE, parameters={"NoSuchParameter": "1"}).deploy()

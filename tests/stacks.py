@@ -1,0 +1,87 @@
+"""The local stack as tests deploy it: one factory (`local_stack`), so every test module starts the emulator and
+deploys template.yaml the same way, and a stand-in model for the tests that do not read the model's answers.
+
+The real model handler (torch, loaded per copy and again for the fallback) is what the model tests, the demo's
+night and the tests that read an answer's body use (`real_model=True`). Every other test only needs *an*
+answer from the component or the fallback: `StandInModel` loads at once and answers every request with the
+same small JSON document, so a deploy and a wake cost no model load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from localaws.local import LocalStack
+
+PT = ZoneInfo("America/Los_Angeles")
+NIGHT = datetime(2026, 11, 25, 0, 30, tzinfo=PT).astimezone(UTC)  # quiet hours, 30 min after the nightly sleep
+SPEED = 20.0
+PROVISIONING = 60.0
+DEMO_PROVISIONING = 210.0  # what `make demo` and `make local` run with (LocalStack's default)
+FAST = {"FirstPollAfterSeconds": "20", "FirstPollOnInstanceSeconds": "10", "PollIntervalSeconds": "5"}
+
+
+@dataclass(frozen=True)
+class StandInAnswer:
+    status: int
+    body: bytes
+    content_type: str
+    model_latency_ms: float
+
+
+class StandInModel:
+    """A model copy (or the fallback's container) that loads at once and answers every request 200 with
+    `{"model": "stand-in", "bytes": <body length>}`; closing it makes it answer 503 as the real one does."""
+
+    def __init__(self, _where: Any = None) -> None:  # an inference component, or the fallback's environment
+        self.closed = False
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> StandInAnswer:
+        if self.closed:
+            return StandInAnswer(503, b"model server is closed", "text/plain", 0.0)
+        answer = json.dumps({"model": "stand-in", "bytes": len(body)}).encode()
+        return StandInAnswer(200, answer, "application/json", 1.0)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@contextlib.contextmanager
+def local_stack(
+    *,
+    start: datetime = NIGHT,
+    speed: float = SPEED,
+    provisioning_seconds: float = PROVISIONING,
+    parameters: dict[str, str] | None = None,
+    real_model: bool = False,
+    **options: Any,
+) -> Iterator[LocalStack]:
+    """The emulator on free ports with template.yaml deployed in create mode with `parameters` (default: FAST
+    polling), no deployment file unless `deployment_file=` is passed; stopped on exit. `options` are
+    LocalStack's (release_seconds, ...)."""
+    factory = None if real_model else StandInModel
+    options.setdefault("deployment_file", None)
+    stack = LocalStack(
+        start=start,
+        speed=speed,
+        port=0,
+        api_port=0,
+        provisioning_seconds=provisioning_seconds,
+        parameters=FAST if parameters is None else parameters,
+        model_server_factory=factory,
+        fallback_server_factory=factory,
+        **options,
+    )
+    with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
+        stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
