@@ -7,6 +7,15 @@ pause (an API call, a Lambda handler, Step Functions interpreting states) freeze
 time (a Lambda sleeping while another waits for it) can never freeze the clock for good. A thread that
 sleeps on the clock gives up its own pauses meanwhile. `advance()` jumps ahead; sleepers wake at once.
 
+Jumping when idle (`jump_when_idle(True)`, off by default): when nothing is running, emulated time jumps to
+the earliest deadline a thread sleeps on the clock for (a schedule, a Step Functions Wait, a polling loop), as
+a discrete-event simulator advances to its next event. "Nothing is running" means: no pause is held (no API
+call, handler or model load in progress), every thread that declared itself a driver with `hold()` is asleep
+on the clock, at least one thread sleeps on it, and none of this changed for `idle_settle` wall seconds (a
+thread between two calls has that long to make its next one). A driver is awake from `hold()` until
+`release()` except while it sleeps on the clock: so a test or replay thread that polls (`sleep`, `wait_until`)
+is idle only inside those calls, never between them.
+
 Differs from AWS: with pauses, API calls and handlers take no emulated time (AWS: tens of ms); beyond the
 soft limit, host speed shows up in emulated time again (scaled by `speed`).
 """
@@ -51,6 +60,14 @@ class EmulatedClock:
         self._frozen_until = float("-inf")  # wall time the youngest soft pause stops freezing the clock
         self._local = threading.local()  # this thread's own hard count and soft pauses
         self._listeners: list[Callable[[], None]] = []
+        # Jumping when idle (off by default): see the module docstring.
+        self._jump = False
+        self.idle_settle = 0.05  # wall seconds nothing may change before a jump
+        self._deadlines: dict[object, datetime] = {}  # sleeping on the clock -> until when
+        self._drivers: dict[int, int] = {}  # thread ident -> hold() count
+        self._asleep: dict[int, int] = {}  # thread ident -> how many of its waits are under way (0 or 1)
+        self._changed = time.monotonic()  # wall time of the last pause, sleep or wake-up
+        self.jumped = timedelta(0)  # emulated time skipped by idle jumps, in all
 
     # -- reading -----------------------------------------------------------------------------------------
     @property
@@ -150,6 +167,7 @@ class EmulatedClock:
             self._soft[token] = wall
         for token in drop_soft:
             self._soft.pop(token, None)
+        self._changed = wall
         self._reanchor(now)
 
     @contextmanager
@@ -220,15 +238,34 @@ class EmulatedClock:
             self._reacquire_own(own)
 
     def _wait_until(self, when: datetime, event: threading.Event | None) -> bool:
-        while True:
-            if event is not None and event.is_set():
-                return False
+        token, me = object(), threading.get_ident()
+        with self._cond:
+            self._deadlines[token] = when
+            self._asleep[me] = self._asleep.get(me, 0) + 1
+            self._changed = time.monotonic()
+        try:
+            while True:
+                if event is not None and event.is_set():
+                    return False
+                with self._cond:
+                    remaining = (when - self._now_locked()).total_seconds()
+                    if remaining <= 0:
+                        return True
+                    jumped = self._jump and self._jump_if_idle_locked()
+                    if not jumped:
+                        cap = _MAX_SLICE if event is None else 0.05
+                        if self._jump:
+                            cap = min(cap, self.idle_settle)
+                        self._cond.wait(min(self._wall_until_locked(remaining), cap))
+                if jumped:
+                    self._notify()  # outside the lock, as after advance()
+        finally:
             with self._cond:
-                remaining = (when - self._now_locked()).total_seconds()
-                if remaining <= 0:
-                    return True
-                cap = _MAX_SLICE if event is None else 0.05
-                self._cond.wait(min(self._wall_until_locked(remaining), cap))
+                del self._deadlines[token]
+                self._asleep[me] -= 1
+                if not self._asleep[me]:
+                    del self._asleep[me]
+                self._changed = time.monotonic()  # awake again: it may be about to act
 
     def _wall_until_locked(self, remaining: float) -> float:
         """Wall seconds until `remaining` emulated seconds have passed, if no pause starts or ends."""
@@ -239,6 +276,69 @@ class EmulatedClock:
 
     def wait_seconds(self, seconds: float, event: threading.Event | None = None) -> bool:
         return self.wait_until(self.now() + timedelta(seconds=max(seconds, 0)), event)
+
+    # -- jumping when idle -------------------------------------------------------------------------------
+    def jump_when_idle(self, on: bool = True) -> None:
+        """Let emulated time jump to the next deadline whenever nothing runs (see the module docstring)."""
+        with self._cond:
+            self._jump = on
+            self._changed = time.monotonic()
+            self._cond.notify_all()
+
+    @property
+    def jumps_when_idle(self) -> bool:
+        return self._jump
+
+    def hold(self) -> None:
+        """This thread drives (a test, a replay): no jump while it is awake, that is, not sleeping on the
+        clock. Nests; undo with `release()`."""
+        me = threading.get_ident()
+        with self._cond:
+            self._drivers[me] = self._drivers.get(me, 0) + 1
+            self._changed = time.monotonic()
+
+    def release(self) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            if not self._drivers.get(me):
+                raise RuntimeError("release() without hold() in this thread")
+            self._drivers[me] -= 1
+            if not self._drivers[me]:
+                del self._drivers[me]
+            self._changed = time.monotonic()
+            self._cond.notify_all()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """`hold()` for the block."""
+        self.hold()
+        try:
+            yield
+        finally:
+            self.release()
+
+    def _idle_locked(self) -> bool:
+        return (
+            bool(self._deadlines)
+            and not self._hard
+            and not self._soft
+            and time.monotonic() >= self._frozen_until
+            and all(ident in self._asleep for ident in self._drivers)
+            and time.monotonic() - self._changed >= self.idle_settle
+        )
+
+    def _jump_if_idle_locked(self) -> bool:
+        """Jump to the earliest deadline if nothing runs; True when time moved."""
+        if not self._idle_locked():
+            return False
+        now = self._now_locked()
+        target = min(self._deadlines.values())
+        if target <= now:
+            return False
+        self.jumped += target - now
+        self._reanchor(target)
+        self._changed = time.monotonic()  # the sleepers it wakes get idle_settle to act before the next jump
+        return True
 
 
 class _Installed:

@@ -108,3 +108,66 @@ def test_a_hard_pause_held_too_long_lets_time_run_again():
     assert clock.now() > frozen
     release.set()
     worker.join(5)
+
+
+# -- jumping when idle ---------------------------------------------------------------------------------------
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _sleep_in_thread(clock: EmulatedClock, seconds: float) -> tuple[threading.Thread, list[datetime]]:
+    woke: list[datetime] = []
+    thread = threading.Thread(target=lambda: (clock.sleep(seconds), woke.append(clock.now())), daemon=True)
+    thread.start()
+    return thread, woke
+
+
+def test_an_idle_clock_jumps_to_the_next_deadline_and_not_past_it():
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    first, woke_first = _sleep_in_thread(clock, 3600)
+    second, woke_second = _sleep_in_thread(clock, 7200)
+    first.join(10)
+    assert woke_first and START + timedelta(hours=1) <= woke_first[0] < START + timedelta(hours=2)
+    second.join(10)
+    assert woke_second and woke_second[0] >= START + timedelta(hours=2)
+    assert clock.now() < START + timedelta(hours=2, minutes=1)  # nobody sleeps any more: no further jump
+    assert clock.jumped >= timedelta(hours=1, minutes=59)
+
+
+def test_without_jumping_a_sleeper_waits_its_emulated_time():
+    clock = EmulatedClock(start=START, speed=1)
+    thread, woke = _sleep_in_thread(clock, 3600)
+    thread.join(0.5)
+    assert not woke and clock.jumped == timedelta(0)
+
+
+def test_a_driver_that_is_awake_holds_time_and_one_that_sleeps_on_the_clock_lets_it_jump():
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    with clock.held():  # this thread drives, as a test or a replay does
+        worker, woke = _sleep_in_thread(clock, 3600)
+        time.sleep(0.5)  # awake, not on the clock (say, reading an answer): no jump
+        assert not woke and clock.now() < START + timedelta(minutes=1)
+        clock.sleep(60)  # the driver polls: idle until its own deadline, the earliest one
+        assert START + timedelta(seconds=60) <= clock.now() < START + timedelta(hours=1)
+        assert not woke
+        time.sleep(0.5)  # awake again right after its sleep: no jump
+        assert not woke
+    worker.join(10)  # released: the worker's hour passes at once
+    assert woke and woke[0] >= START + timedelta(hours=1)
+
+
+def test_a_pause_in_progress_is_running_work_and_holds_time():
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    with clock.paused(soft=True):  # an API call or a handler under way
+        worker, woke = _sleep_in_thread(clock, 3600)
+        time.sleep(0.5)
+        assert not woke
+    worker.join(10)
+    assert woke
+
+
+def test_release_without_hold_is_refused():
+    with pytest.raises(RuntimeError):
+        EmulatedClock().release()
