@@ -21,15 +21,16 @@ __all__ = ["FAST", "NIGHT", "PROVISIONING", "PT", "SPEED", "scale_ups", "sleep_n
 
 @pytest.fixture
 def local() -> Iterator[LocalStack]:
-    """A fresh stack at NIGHT with the stand-in model (tests/stacks.py)."""
-    with local_stack() as stack:
+    """A fresh stack at NIGHT with the real model handler: these tests time a wake against failures injected
+    mid-wake, and a copy's load holds the emulated clock as in every run so far."""
+    with local_stack(real_model=True) as stack:
         yield stack
 
 
 @pytest.fixture
-def local_real_model() -> Iterator[LocalStack]:
-    """A fresh stack at NIGHT whose copies and fallback run the real model handler."""
-    with local_stack(real_model=True) as stack:
+def local_stand_in() -> Iterator[LocalStack]:
+    """A fresh stack at NIGHT whose copies and fallback are the stand-in model (tests/stacks.py)."""
+    with local_stack() as stack:
         yield stack
 
 

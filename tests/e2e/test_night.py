@@ -189,12 +189,10 @@ def test_throttled_sagemaker_calls_are_retried_and_the_wake_succeeds(local):
         ("ResourceInUse", "SageMaker.ResourceInUseException"),
     ],
 )
-def test_a_wake_succeeds_when_sagemaker_refuses_a_second_update_while_one_runs(local_real_model, code, reported):
+def test_a_wake_succeeds_when_sagemaker_refuses_a_second_update_while_one_runs(local, code, reported):
     """Raising MinCapacity already starts the scale-up (autoscaling clamps the count into range); if SageMaker
     then refuses the explicit copy-count update (with whichever code: it is not published), the wake follows
-    the update that runs. (The real model: its load holds the emulated clock, so the scale-up is still Updating
-    when the wake sets the copy count.)"""
-    local = local_real_model
+    the update that runs."""
     sleep_now(local)
     local.emu.refuse_updates_while_updating(code)
     code, body = local.wake(reason="second update refused")
