@@ -21,6 +21,7 @@ lint: setup ## ruff, mypy, shellcheck, cfn-lint, sam validate --lint, checkov an
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy tests/handlers/conftest.py  # the handler tests' fakes against the adapter ports (control/ports.py)
 	$(BIN)/shellcheck scripts/*.sh .ci/run
 	$(BIN)/cfn-lint template.yaml
 	.tools/sam/bin/sam validate --lint --region us-east-1

@@ -89,10 +89,6 @@ class EmulatedClock:
         running = time.monotonic() - max(self._anchor_wall, self._frozen_until, resumed)
         return self._anchor_emu + timedelta(seconds=max(0.0, running) * self._speed)
 
-    def now_naive(self) -> datetime:
-        """Naive UTC, for moto internals that compare against naive `utcnow()` values."""
-        return self.now().replace(tzinfo=None)
-
     def time(self) -> float:
         """Emulated epoch seconds (a stand-in for `time.time()`)."""
         return self.now().timestamp()

@@ -31,10 +31,6 @@ class SageMakerThrottling(ServiceException):
     code = "ThrottlingException"  # not modelled for SageMaker in botocore; AWS sends it with HTTP 400
 
 
-class SageMakerResourceLimit(ServiceException):
-    code = "ResourceLimitExceeded"
-
-
 class SageMakerConflict(ServiceException):
     code = "ConflictException"  # botocore sagemaker service-2.json: ConflictException
 

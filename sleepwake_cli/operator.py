@@ -12,18 +12,18 @@ from __future__ import annotations
 import json
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from sleepwake.control.sleep import SleepResult, sleep_result, start_sleep
 from sleepwake.control.status import Status, is_ready
 from sleepwake.control.status import status as read_status
 from sleepwake.control.wake import WakeOutcome, request_wake
 from sleepwake.control.warmup import NotServing, warm_up
-from sleepwake.core import State, compact, defaults, iso
+from sleepwake.core import State, defaults, iso
 from sleepwake_cli.command import (
     EXIT_CODES,
     FAILED,
@@ -207,30 +207,6 @@ def cmd_wake(op: Operator) -> int:
 
 
 # ---- sleep ----------------------------------------------------------------------------------------------
-def _start_execution(op: Operator, machine_arn: str, payload: str, prefix: str) -> str:
-    # Named with the stack's time, as the control plane names wakes: a name sorts where its execution ran.
-    name = f"{prefix}-{compact(op.clock.now())}-{uuid.uuid4().hex[:6]}"
-    answer = op.deployment.client("stepfunctions").start_execution(
-        stateMachineArn=machine_arn, name=name, input=payload
-    )
-    return str(answer["executionArn"])
-
-
-def _sleep_result(description: dict[str, Any]) -> tuple[str, str]:
-    """(outcome, reason) of a finished sleep execution, from its output: the Skipped, Superseded or Asleep
-    end state of statemachines/sleep.asl.json, or a failure."""
-    if description["status"] != "SUCCEEDED":
-        cause = description.get("cause") or description.get("error") or description["status"].lower()
-        return "failed", str(cause)
-    output = json.loads(description.get("output") or "{}")
-    decision = output.get("decision") or {}
-    if decision.get("sleep") is False:
-        return "skipped", str(decision.get("reason"))
-    if (output.get("check") or {}).get("verdict") == "superseded" or "error" in output:
-        return "superseded", "a wake took over while it was going to sleep; the wake owns the copies now"
-    return "asleep", str(decision.get("reason", ""))
-
-
 def _sleep_started(op: Operator, head: dict[str, Any]) -> int:
     arn = head["execution"]
     follow = ["sleepwake status", op.follow_execution(arn)]
@@ -244,12 +220,12 @@ def _sleep_started(op: Operator, head: dict[str, Any]) -> int:
 
 def _await_sleep(op: Operator, head: dict[str, Any]) -> int:
     """Wait for the sleep execution in `head`; answer once with how it ended."""
-    sfn = op.deployment.client("stepfunctions")
-    found: dict[str, Any] = {}
+    found: list[SleepResult] = []
 
     def check(_: Status) -> str | None:
-        found.update(sfn.describe_execution(executionArn=head["execution"]))
-        return None if found["status"] == "RUNNING" else found["status"]
+        result = sleep_result(op.plane, head["execution"])
+        found[:] = [result] if result else []
+        return result.outcome if result else None
 
     waited = _wait(op, "sleep", op.args.timeout, check)
     data = head | {"status": status_json(waited.status), "elapsed_seconds": round(waited.elapsed, 1)}
@@ -261,7 +237,7 @@ def _await_sleep(op: Operator, head: dict[str, Any]) -> int:
             f"sleep goes on in the background: follow it with `sleepwake status` or `{follow}`",
         )
         return TIMED_OUT
-    outcome, reason = _sleep_result(found)
+    outcome, reason = found[0].outcome, found[0].reason
     status = read_status(op.plane) if outcome == "asleep" else waited.status  # the execution ends after the record
     data |= {"outcome": outcome, "reason": reason, "status": status_json(status)}
     if outcome == "asleep":
@@ -275,8 +251,7 @@ def _await_sleep(op: Operator, head: dict[str, Any]) -> int:
 
 
 def cmd_sleep(op: Operator) -> int:
-    payload = json.dumps({"trigger": "manual", "force": op.args.force})
-    arn = _start_execution(op, op.deployment.physical("SleepStateMachine"), payload, "manual-sleep")
+    arn = start_sleep(op.plane, payload={"trigger": "manual", "force": op.args.force}, prefix="manual-sleep")
     head = {"execution": arn}
     return _await_sleep(op, head) if op.args.wait else _sleep_started(op, head)
 
@@ -321,7 +296,9 @@ def cmd_fire_schedule(op: Operator) -> int:
     target, payload = schedule["Target"]["Arn"], schedule["Target"].get("Input", "{}")
     head: dict[str, Any] = {"schedule": schedule["Name"]}
     if ":states:" in target:
-        head["execution"] = _start_execution(op, target, payload, f"fired-{key}")
+        head["execution"] = start_sleep(
+            op.plane, payload=json.loads(payload), prefix=f"fired-{key}", machine_arn=target
+        )
         return _await_sleep(op, head) if op.args.wait else _sleep_started(op, head)
     answer = op.deployment.client("lambda").invoke(FunctionName=target, Payload=payload.encode())
     body = json.loads(answer["Payload"].read().decode() or "null")

@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sleepwake.control.plan import request_history
 from sleepwake.core import DayPlan, PlannerSettings, QuietHours, plan_week
 from sleepwake_cli.command import Operator, guard, subcommand
 
@@ -165,9 +166,7 @@ def cmd_plan(op: Operator) -> int:
     args, plane = op.args, op.plane
     now = op.clock.now()
     tz = plane.settings.wake_timezone
-    history = plane.aws.metrics.invocation_history(
-        plane.ic, now - timedelta(days=args.days), now, fallback_endpoint=plane.settings.fallback_endpoint_name or None
-    )
+    history = request_history(plane, days=args.days, now=now)
     applied = _apply(op.deployment.client("lambda"), op.deployment.physical("PlanDayFunction")) if args.apply else None
     if applied is not None and "errorMessage" in applied:
         op.answer(

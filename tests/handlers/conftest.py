@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from sleepwake import clock, runtime
 from sleepwake.adapters.cloudwatch import ComponentMetrics
-from sleepwake.adapters.sagemaker import Invocation, NoCapacityError
+from sleepwake.adapters.sagemaker import Invocation, InvocationError, NoCapacityError
 from sleepwake.adapters.state_table import StateTable
 from sleepwake.adapters.stepfunctions import Executions
 from sleepwake.control.plane import ControlPlane
@@ -62,6 +62,9 @@ class FakeRuntime:
             raise NoCapacityError("Inference Component has no capacity to process this request")
         self.calls.append((endpoint, component, len(body)))
         return Invocation(latency_ms=self.latencies[min(len(self.calls) - 1, len(self.latencies) - 1)], body=b"{}")
+
+    def invoke_endpoint(self, endpoint: str, body: bytes, content_type: str) -> Invocation:
+        raise InvocationError(f"{endpoint}: no fallback endpoint in this fake (test_fallback.py wires one)")
 
 
 @dataclass
@@ -119,14 +122,14 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         runtime.reset()
-        settings = Settings()  # type: ignore[call-arg]
+        settings = Settings()
         component = FakeComponent()
         fake_runtime = FakeRuntime(component)
         scaling = FakeScaling()
         adapters = Adapters(
-            components=component,  # type: ignore[arg-type]
-            runtime=fake_runtime,  # type: ignore[arg-type]
-            scaling=scaling,  # type: ignore[arg-type]
+            components=component,
+            runtime=fake_runtime,
+            scaling=scaling,
             table=StateTable(table),
             executions=Executions(sfn),
             metrics=ComponentMetrics(boto3.client("cloudwatch", region_name=REGION)),

@@ -56,7 +56,7 @@ def with_fallback(stack: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     stack.runtime.invoke_endpoint = fallback.invoke_endpoint
     adapters = stack.plane.aws
     adapters.functions = functions
-    plane = ControlPlane(Settings(), adapters)  # type: ignore[call-arg]
+    plane = ControlPlane(Settings(), adapters)
     runtime.install(plane)
     stack.plane = plane
     return stack, functions, fallback

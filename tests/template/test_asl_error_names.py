@@ -36,7 +36,7 @@ LAMBDA_RUNTIME = {"Sandbox.Timedout", "Runtime.ImportModuleError", "Runtime.Exit
 # call it makes, ClientError for the rest, botocore's connection errors, pydantic's ValidationError for a bad
 # payload, and the project's own exceptions.
 NETWORK = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
-CALLS = {  # what each function's service method calls (sleepwake/control/)
+CALLS = {  # what each function's control-plane function calls (sleepwake/control/)
     "check_copy": [
         ("sagemaker", "DescribeInferenceComponent"),
         ("dynamodb", "GetItem"),

@@ -31,6 +31,10 @@ class Executions:
                 return execution_arn(state_machine_arn, name)
             raise
 
+    def describe(self, execution_arn: str) -> dict[str, Any]:
+        """DescribeExecution's answer: status, and output (JSON text) or error and cause once it ended."""
+        return dict(self._sfn.describe_execution(executionArn=execution_arn))
+
     def status(self, execution_arn: str) -> str:
         """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE."""
         return str(self._sfn.describe_execution(executionArn=execution_arn)["status"])

@@ -4,7 +4,7 @@ mode) schedule one one-time wake per planned window."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sleepwake.control.plane import ControlPlane
@@ -22,6 +22,14 @@ class PlanOutcome:
     history_points: int
 
 
+def request_history(plane: ControlPlane, *, days: int, now: datetime) -> list[tuple[datetime, float]]:
+    """Requests per 5-minute slot over the last `days` days, what the planner learns from: the component's and,
+    with a fallback, the fallback's (a request the fallback answered is demand all the same)."""
+    return plane.aws.metrics.invocation_history(
+        plane.ic, now - timedelta(days=days), now, fallback_endpoint=plane.settings.fallback_endpoint_name or None
+    )
+
+
 def make_plan(plane: ControlPlane, *, days: int = 2) -> PlanOutcome:
     """Plan today and the next `days - 1` local days from the request history, store the plan and (in learned
     mode) schedule one one-time wake per planned window, deleting the previous plan's leftovers."""
@@ -31,12 +39,7 @@ def make_plan(plane: ControlPlane, *, days: int = 2) -> PlanOutcome:
     now = plane.now()
     tz = settings.wake_timezone
     planner = settings.planner_settings()
-    history = aws.metrics.invocation_history(
-        plane.ic,
-        now - timedelta(days=planner.max_history_days + 1),
-        now,
-        fallback_endpoint=settings.fallback_endpoint_name or None,
-    )
+    history = request_history(plane, days=planner.max_history_days + 1, now=now)
     today = now.astimezone(ZoneInfo(tz)).date()
     plans = [plan_day(history, today + timedelta(days=i), tz, planner) for i in range(days)]
     for plan in plans:

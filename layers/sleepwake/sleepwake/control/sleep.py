@@ -3,12 +3,14 @@ learned plan, a wake in flight) and, if so, claims the record for the sleep."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sleepwake.adapters.state_table import Change
 from sleepwake.control.plane import ControlPlane
-from sleepwake.core import State, StateRecord, decide_sleep
+from sleepwake.core import State, StateRecord, compact, decide_sleep
 from sleepwake.core.applied_plan import cron_skip_reason, is_planned_awake, learned_day, unplanned_hours
 from sleepwake.core.decisions import SleepTrigger
 from sleepwake.observability import MetricUnit, logger, metrics
@@ -76,3 +78,36 @@ def decide_and_claim_sleep(
 
     answer, _ = plane.aws.table.update(plane.ic, decide, what="decide a sleep")
     return answer
+
+
+@dataclass(frozen=True)
+class SleepResult:
+    """How a sleep execution ended: the Asleep, Skipped or Superseded end state of statemachines/sleep.asl.json,
+    or a failure, with the reason the control plane gave."""
+
+    outcome: Literal["asleep", "skipped", "superseded", "failed"]
+    reason: str
+
+
+def start_sleep(plane: ControlPlane, *, payload: dict[str, Any], prefix: str, machine_arn: str | None = None) -> str:
+    """Start the sleep state machine (or the schedule's target `machine_arn`) now; its first step decides. Named
+    with the stack's time, as wakes are, so a name sorts where its execution ran."""
+    name = f"{prefix}-{compact(plane.now())}-{uuid.uuid4().hex[:6]}"
+    return plane.aws.executions.start(machine_arn or plane.settings.sleep_state_machine_arn, name, payload)
+
+
+def sleep_result(plane: ControlPlane, execution_arn: str) -> SleepResult | None:
+    """How the sleep execution ended; None while it runs."""
+    description = plane.aws.executions.describe(execution_arn)
+    if description["status"] == "RUNNING":
+        return None
+    if description["status"] != "SUCCEEDED":
+        cause = description.get("cause") or description.get("error") or description["status"].lower()
+        return SleepResult("failed", str(cause))
+    output = json.loads(description.get("output") or "{}")
+    decision = output.get("decision") or {}
+    if decision.get("sleep") is False:
+        return SleepResult("skipped", str(decision.get("reason")))
+    if (output.get("check") or {}).get("verdict") == "superseded" or "error" in output:
+        return SleepResult("superseded", "a wake took over while it was going to sleep; the wake owns the copies now")
+    return SleepResult("asleep", str(decision.get("reason", "")))
