@@ -12,8 +12,6 @@ scaling set up outside the stack".
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sleepwake import runtime
 from sleepwake.adapters.adoption import ScalingAdoption
 from sleepwake.core.adoption import plan_adoption
+from sleepwake.custom_resource import send
 from sleepwake.observability import logger
 
 
@@ -56,16 +55,6 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
         "PhysicalResourceId": physical,
         "Data": {"Done": " | ".join(done) or "nothing to adopt"},
     }
-
-
-def send(url: str, response: dict[str, Any]) -> None:
-    # The protocol is one PUT of JSON to the pre-signed URL (User Guide, "Custom resources": response objects).
-    body = json.dumps(response).encode()
-    request = urllib.request.Request(
-        url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        answer.read()
 
 
 @logger.inject_lambda_context(log_event=True)

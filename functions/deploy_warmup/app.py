@@ -12,9 +12,7 @@ rollback would leave the operator with no control plane while they fix an endpoi
 
 from __future__ import annotations
 
-import json
 import statistics
-import urllib.request
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,6 +22,7 @@ from sleepwake.control.deploy import check_endpoint, settle
 from sleepwake.control.fallback import warm_fallback
 from sleepwake.control.status import is_ready
 from sleepwake.control.warmup import warm_up
+from sleepwake.custom_resource import send
 from sleepwake.observability import logger, metrics, tracer
 
 
@@ -85,17 +84,6 @@ def _warm_fallback() -> dict[str, str]:
         "LatenciesMs": ",".join(f"{v:.0f}" for v in result.latencies_ms),
         "Summary": f"fallback {result.reason}",
     }
-
-
-def send(url: str, response: dict[str, Any]) -> None:
-    # cfnresponse is only importable for inline (ZipFile) code, and crhelper adds polling we do not need;
-    # the protocol is one PUT of JSON to the pre-signed URL.
-    body = json.dumps(response).encode()
-    request = urllib.request.Request(
-        url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        answer.read()
 
 
 @logger.inject_lambda_context(log_event=True)

@@ -8,8 +8,6 @@ from sleepwake.core import (
     FirstPoll,
     ICStatus,
     ObservedCopies,
-    Policy,
-    QuietHours,
     ScaleVerdict,
     State,
     StateRecord,
@@ -28,12 +26,6 @@ from sleepwake.core import (
 
 NIGHT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 02:00 PST / 05:00 EST: quiet hours
 DAY = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)  # 10:00 PST / 13:00 EST
-
-
-@pytest.fixture
-def policy() -> Policy:
-    night = QuietHours.parse("cron(0 0 * * ? *)", "America/Los_Angeles", "cron(0 7 * * ? *)", "America/New_York")
-    return Policy(quiet_hours=night, provisioning_estimate_seconds=240, warmup_estimate_seconds=5)
 
 
 ASLEEP = ObservedCopies(status=ICStatus.IN_SERVICE, desired=0, current=0)

@@ -3,14 +3,10 @@ must check that the wake it would join still runs."""
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from sleepwake.core import (
     EndedExecution,
     ICStatus,
     ObservedCopies,
-    Policy,
-    QuietHours,
     State,
     StateRecord,
     WakeAction,
@@ -23,12 +19,6 @@ from sleepwake.core import (
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ASLEEP = ObservedCopies(status=ICStatus.IN_SERVICE, desired=0, current=0)
 UPDATING = ObservedCopies(status=ICStatus.UPDATING, desired=1, current=0)
-
-
-@pytest.fixture
-def policy() -> Policy:
-    night = QuietHours.parse("cron(0 0 * * ? *)", "America/Los_Angeles", "cron(0 7 * * ? *)", "America/New_York")
-    return Policy(quiet_hours=night)
 
 
 def waking(name: str = "wake-1", age: float = 10) -> StateRecord:

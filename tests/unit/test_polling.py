@@ -8,8 +8,6 @@ import pytest
 from sleepwake.core import (
     ICStatus,
     ObservedCopies,
-    Policy,
-    QuietHours,
     State,
     StateRecord,
     next_poll_seconds,
@@ -20,12 +18,6 @@ from sleepwake.core import (
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ASLEEP = ObservedCopies(status=ICStatus.IN_SERVICE, desired=0, current=0)
 WARM_FLOOR, COLD_FLOOR = 119.3, 210.0  # the emulator's defaults: copy on an instance; new instance + copy
-
-
-@pytest.fixture
-def policy() -> Policy:
-    night = QuietHours.parse("cron(0 0 * * ? *)", "America/Los_Angeles", "cron(0 7 * * ? *)", "America/New_York")
-    return Policy(quiet_hours=night)
 
 
 def asleep_since(minutes: float) -> StateRecord:
