@@ -10,6 +10,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Offline: no X-Ray daemon, no credentials, no region from the machine.
@@ -48,3 +50,22 @@ class LambdaContext:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 30_000
+
+
+# pytest-xdist hands tests to its two workers by group (`--dist loadgroup`, pyproject.toml). Each module is one
+# group, so its module-scoped fixtures (a shared stack, a translated template) are made once, on one worker;
+# the long modules whose tests each start their own stack are split test by test, so both workers share them.
+SPLIT_ACROSS_WORKERS = {
+    "tests/e2e/test_night.py",
+    "tests/e2e/test_dead_executions.py",
+    "tests/e2e/test_fallback.py",
+    "tests/e2e/test_make_local.py",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module not in SPLIT_ACROSS_WORKERS and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(module))
