@@ -19,7 +19,10 @@ ago - round down to the nearest 1-hour clock interval"), periods count from the 
 matches on namespace, name and exactly its dimensions (as moto's own GetMetricStatistics). Queries with an
 Expression still go to moto.
 
-Differs from AWS: only single-metric alarms with Statistic (no metric math, no percentiles, no anomaly
+GetMetricData's metric-stat queries take the basic statistics and the extended ones pNN and PR(X:Y) (see
+`_stat`), which `sleepwake report` reads.
+
+Differs from AWS: only single-metric alarms with Statistic (no metric math, no percentile alarms, no anomaly
 detection); no evaluation delay beyond period alignment; ExtendedStatistic and composite alarms are ignored.
 """
 
@@ -27,6 +30,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -34,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.cloudwatch import models as cw_models
+from moto.cloudwatch.exceptions import InvalidParameterValue
 from moto.cloudwatch.models import CloudWatchBackend, MetricDatum, cloudwatch_backends
 
 from localaws import clock as clock_mod
@@ -81,7 +87,41 @@ def _stat(values: list[float], statistic: str) -> float | None:
         return min(values)
     if statistic == "SampleCount":
         return float(len(values))
+    percentile = _PERCENTILE.fullmatch(statistic)
+    if percentile:
+        return _percentile(sorted(values), float(percentile.group(1)))
+    rank = _RANK.fullmatch(statistic)
+    if rank:
+        low = float(rank.group(1)) if rank.group(1) else float("-inf")
+        high = float(rank.group(2)) if rank.group(2) else float("inf")
+        return 100.0 * sum(1 for v in values if low < v <= high) / len(values)
     raise ValueError(f"unsupported statistic {statistic}")
+
+
+# Extended statistics (CloudWatch User Guide, "Statistics definitions"): pNN.NN is the NN-th percentile;
+# PR(X:Y) the percentile rank, the percentage of values above X and at or below Y ("PR(:300) returns the
+# percentage of data points that have a value of 300 or less"), either bound may be left out. CloudWatch
+# computes percentiles of raw values approximately and does not publish how; PERCENTILE_METHOD chooses the
+# reading here ("nearest-rank": a value that was published; "linear": interpolated between the two nearest),
+# and the tests run both.
+_PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?|100)")
+_RANK = re.compile(r"PR\(([-\d.eE]*):([-\d.eE]*)\)")
+PERCENTILE_METHOD = "nearest-rank"
+
+
+def _known_statistic(statistic: str) -> bool:
+    basic = {"Sum", "Average", "Maximum", "Minimum", "SampleCount"}
+    return statistic in basic or bool(_PERCENTILE.fullmatch(statistic) or _RANK.fullmatch(statistic))
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    if PERCENTILE_METHOD == "linear":
+        position = (len(ordered) - 1) * q / 100.0
+        below = int(position)
+        above = min(below + 1, len(ordered) - 1)
+        return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+    rank = max(1, math.ceil(len(ordered) * q / 100.0))
+    return ordered[rank - 1]
 
 
 _COMPARE = {
@@ -327,6 +367,13 @@ def get_metric_data(
     start, end = _naive_utc(start_time), _naive_utc(end_time)
     if start >= end:  # moto's own messages for these
         return _ORIGINAL_GET_METRIC_DATA(self, queries, start_time, end_time, scan_by)
+    for number, query in enumerate(queries, 1):
+        if not _known_statistic(query["MetricStat"]["Stat"]):
+            # moto's wording for an ExtendedStatistic it does not know (moto/cloudwatch/models.py, put_metric_alarm)
+            raise InvalidParameterValue(
+                f"The value {query['MetricStat']['Stat']} for parameter "
+                f"MetricDataQueries.member.{number}.MetricStat.Stat is not supported."
+            )
     start = _rounded_start(start, _naive_utc(clock_mod.now()))
     with _LOCK:
         window = [md for md in self.get_all_metrics() if start <= md.timestamp < end]

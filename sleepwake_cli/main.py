@@ -11,7 +11,7 @@ from typing import NoReturn
 # Modules that contribute subcommands. The operator commands (status, wake, sleep, warmup, fire-schedule)
 # live in sleepwake_cli.operator, written separately; it is optional here so the simulator ships on its own.
 _REQUIRED = ("sleepwake_cli.simulate.cli", "sleepwake_cli.preflight")
-_OPTIONAL = ("sleepwake_cli.operator",)
+_OPTIONAL = ("sleepwake_cli.operator", "sleepwake_cli.report")
 
 
 class SubcommandParser(argparse.ArgumentParser):

@@ -1,0 +1,105 @@
+"""What `sleepwake report` reads from AWS: the wake and sleep executions of a window (Step Functions
+ListExecutions, newest first, then DescribeExecution for each one's input and output) and each path's
+CloudWatch statistics over the whole window (GetMetricData, one period as long as the window).
+
+The operator's permissions cover both (states:ListExecutions on the state machines, states:DescribeExecution on
+their executions, cloudwatch:GetMetricData); Step Functions keeps a standard workflow's executions for 90 days
+after they close (Step Functions quotas), so a window reaching further back shows fewer wakes and sleeps.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sleepwake.core.report import Execution, Kind, Path, PathMetrics, classify, path_metrics, statistics
+
+# GetMetricData rounds StartTime down by its age, to 1, 5 or 60 minutes (API reference, StartTime): one
+# period this much longer than the window holds every datapoint of it.
+ROUNDING_MARGIN = timedelta(hours=1)
+
+
+class ReportSources:
+    def __init__(self, stepfunctions: Any, cloudwatch: Any) -> None:
+        self._sfn = stepfunctions
+        self._cw = cloudwatch
+
+    def executions(
+        self, kind: Kind, state_machine_arn: str, start: datetime, end: datetime, *, lookback: timedelta
+    ) -> list[Execution]:
+        """The machine's executions started in [start, end], and those started up to `lookback` before it
+        (they may end inside it: a wake or sleep lasts at most WakeTimeoutSeconds and a warm-up), each with
+        its outcome."""
+        start -= lookback
+        found: list[Execution] = []
+        for page in self._sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn):
+            for item in page.get("executions", []):
+                started = item["startDate"]
+                if started > end:
+                    continue
+                if started < start:
+                    return found  # newest first: everything after this is older still
+                detail = self._sfn.describe_execution(executionArn=item["executionArn"])
+                found.append(
+                    classify(
+                        kind,
+                        item["name"],
+                        detail["status"],
+                        started,
+                        detail.get("stopDate"),
+                        detail.get("input") or "{}",
+                        detail.get("output"),
+                        ": ".join(detail[k] for k in ("error", "cause") if detail.get(k)) or None,
+                    )
+                )
+        return found
+
+    def path(
+        self,
+        path: Path,
+        dimensions: list[dict[str, str]],
+        start: datetime,
+        end: datetime,
+        slow_seconds: float,
+    ) -> PathMetrics:
+        """One path's statistics over [start, end]: a single period covers the window, so each statistic is
+        one value (or none, when nothing was published)."""
+        period = 60 * math.ceil((end - start + ROUNDING_MARGIN).total_seconds() / 60)
+        asked = statistics(path, slow_seconds)
+        queries = [
+            {
+                "Id": f"q{i}",
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/SageMaker", "MetricName": metric, "Dimensions": dimensions},
+                    "Period": period,
+                    "Stat": stat,
+                },
+                "ReturnData": True,
+            }
+            for i, (_, metric, stat) in enumerate(asked)
+        ]
+        values: dict[str, float | None] = {key: None for key, _, _ in asked}
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
+            if token:
+                kwargs["NextToken"] = token
+            page = self._cw.get_metric_data(**kwargs)
+            for series in page.get("MetricDataResults", []):
+                points = series.get("Values") or []
+                if points:
+                    values[asked[int(series["Id"][1:])][0]] = float(points[0])
+            token = page.get("NextToken")
+            if not token:
+                return path_metrics(values)
+
+
+def component_dimensions(component: str) -> list[dict[str, str]]:
+    return [{"Name": "InferenceComponentName", "Value": component}]
+
+
+def endpoint_dimensions(endpoint: str, variant: str = "AllTraffic") -> list[dict[str, str]]:
+    """A serverless endpoint's metrics carry EndpointName and VariantName ("SageMaker AI metrics in Amazon
+    CloudWatch"); the template's fallback has the one variant AllTraffic."""
+    return [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]

@@ -1,0 +1,157 @@
+"""`sleepwake report`: what the deployed stack did over the last --since (7 days by default), read with the
+operator's credentials from Step Functions, CloudWatch and the state table, and turned into figures by
+sleepwake.core.report (its docstring says what each figure means). A table on a terminal, one JSON document
+with --json. Works on AWS and on the local stack (there the window ends at the emulated now).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import timedelta
+from typing import Any
+
+from sleepwake import clock
+from sleepwake.adapters.report_sources import ReportSources, component_dimensions, endpoint_dimensions
+from sleepwake.core import State
+from sleepwake.core.report import SLOW_SECONDS, Execution, Prices, Report, build_report
+from sleepwake_cli.command import OK, Operator, bounded, guard, subcommand
+
+# The simulator's figures, with their sources there (sleepwake_cli/simulate/cli.py --price, engine.FallbackModel).
+INSTANCE_PRICE_PER_HOUR = 0.20
+FALLBACK_PRICE_PER_GB_SECOND = 0.0000200
+FALLBACK_MEMORY_MB = 2048  # the template's FallbackMemoryMb default
+RELEASE_MINUTES = 10.0  # AWS keeps an instance ~10 min after its last copy (README, FirstPollOnInstanceSeconds)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+WARMUP_MARGIN = timedelta(minutes=15)  # the warm-up step after a wake's copy count is reached, generously
+MAX_SINCE = timedelta(days=90)  # Step Functions keeps closed executions 90 days
+
+
+def duration(text: str) -> timedelta:
+    """An argparse type: `90m`, `12h`, `7d`, `2w`, at most 90 days."""
+    found = _DURATION.fullmatch(text.strip())
+    if not found:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90m, 12h, 7d or 2w")
+    value = timedelta(**{_UNITS[found.group(2)]: float(found.group(1))})
+    if not timedelta(minutes=1) <= value <= MAX_SINCE:
+        raise argparse.ArgumentTypeError(f"{text} is outside 1m-90d (Step Functions keeps executions 90 days)")
+    return value
+
+
+def collect(op: Operator, since: timedelta, prices: Prices, slow_seconds: float) -> Report:
+    """Read the window ending now from the deployment and compute its figures."""
+    settings = op.plane.settings
+    end = clock.now()
+    start = end - since
+    sources = ReportSources(op.deployment.client("stepfunctions"), op.deployment.client("cloudwatch"))
+    runs: list[Execution] = []
+    lookback = timedelta(seconds=settings.wake_timeout_seconds) + WARMUP_MARGIN
+    for kind, arn in (("wake", settings.wake_state_machine_arn), ("sleep", settings.sleep_state_machine_arn)):
+        if arn:
+            runs += sources.executions(kind, arn, start, end, lookback=lookback)  # type: ignore[arg-type]
+    component = sources.path("component", component_dimensions(settings.ic_name), start, end, slow_seconds)
+    fallback = None
+    if settings.has_fallback:
+        fallback = sources.path(
+            "fallback", endpoint_dimensions(settings.fallback_endpoint_name), start, end, slow_seconds
+        )
+    awake_now = op.plane.aws.table.get(settings.ic_name).state != State.ASLEEP
+    return build_report(
+        runs,
+        component,
+        fallback,
+        start=start,
+        end=end,
+        awake_now=awake_now,
+        prices=prices,
+        estimate_seconds=settings.provisioning_estimate_seconds,
+    )
+
+
+def table(report: Report, price: float, slow_seconds: float) -> str:
+    """The report as a terminal table."""
+    r = report
+    lines = [
+        f"sleepwake report {r.start} .. {r.end} ({r.hours:g} h)",
+        "",
+        f"  awake / asleep           {r.awake_hours:.2f} h / {r.asleep_hours:.2f} h",
+        f"  instance hours           {r.instance_hours:.2f} h at ${price:g}/h",
+        f"  cost                     ${r.instance_cost + r.fallback_cost:.2f} (instance ${r.instance_cost:.2f}, "
+        f"fallback ${r.fallback_cost:.4f}); always on ${r.always_on_cost:.2f}",
+        f"  saving vs always-on      ${r.saving:.2f} ({r.saving_vs_always_on_pct:g} %)",
+        "",
+        "  requests                 component {served_by_component}, fallback {served_by_fallback}, "
+        "failed {failed} (no capacity {no_capacity}, fallback cold starts {fallback_cold_starts})".format(**r.requests),
+    ]
+    for path, figures in r.latency_ms.items():
+        shown = ", ".join(f"{k} {_ms(v)}" for k, v in figures.items())
+        lines.append(f"  latency {path:<16} {shown}; over {slow_seconds:g} s: {r.slow_answers.get(path, 0)}")
+    lines.append("")
+    if not r.wakes:
+        lines.append("  wakes                    none")
+    for trigger, w in r.wakes.items():
+        lines.append(
+            f"  wakes by {trigger:<15} {w['started']} started, {w['ready']} ready, {w['failed']} failed; time to "
+            f"ready p50 {_s(w['time_to_ready_p50_s'])}, max {_s(w['time_to_ready_max_s'])}, "
+            f"{w['over_estimate']} over the estimate"
+        )
+    sleeps = ", ".join(f"{k} {v}" for k, v in sorted(r.sleeps.items())) or "none"
+    lines.append(f"  sleeps                   {sleeps}; naps (idle check) {r.naps}")
+    lines.append(f"  failures                 {len(r.failures) or 'none'}")
+    lines += [f"    {f['started']} {f['kind']} {f['execution']}: {f['error']}" for f in r.failures]
+    return "\n".join(lines)
+
+
+def _ms(value: Any) -> str:
+    return "-" if value is None else f"{value:g} ms"
+
+
+def _s(value: Any) -> str:
+    return "-" if value is None else f"{value:g} s"
+
+
+def cmd_report(op: Operator) -> int:
+    args = op.args
+    prices = Prices(
+        instance_per_hour=args.price,
+        fallback_per_gb_second=args.fallback_price_gb_second,
+        fallback_memory_gb=args.fallback_memory_mb / 1024,
+        release_minutes=RELEASE_MINUTES,
+    )
+    report = collect(op, args.since, prices, SLOW_SECONDS)
+    op.answer(report.as_dict(), table(report, args.price, SLOW_SECONDS))
+    return OK
+
+
+def register(subparsers: Any) -> None:
+    p = subcommand(
+        subparsers,
+        "report",
+        "what the stack saved and how requests fared over the last --since (default 7d)",
+        "Hours awake and asleep and the saving against always-on; requests served by the component, by the "
+        "fallback and failed; latency p50/p99/max per path and answers over 3 s; wakes by trigger with their "
+        "time to ready; sleeps and naps; failed executions. Read from Step Functions executions, CloudWatch "
+        "metrics and the state table with the operator's credentials.",
+    )
+    p.add_argument("--since", type=duration, default=timedelta(days=7), metavar="DURATION", help="e.g. 12h, 7d")
+    p.add_argument(
+        "--price",
+        type=bounded(float, 0, 1000),
+        default=INSTANCE_PRICE_PER_HOUR,
+        help=f"instance price, USD per hour (default {INSTANCE_PRICE_PER_HOUR:g}: ml.inf1.xlarge as `sleepwake "
+        "simulate` takes it; pass your region's)",
+    )
+    p.add_argument(
+        "--fallback-memory-mb",
+        type=bounded(int, 1024, 6144),
+        default=FALLBACK_MEMORY_MB,
+        help=f"the fallback's MemorySizeInMB (default {FALLBACK_MEMORY_MB}, the template's FallbackMemoryMb)",
+    )
+    p.add_argument(
+        "--fallback-price-gb-second",
+        type=bounded(float, 0, 1),
+        default=FALLBACK_PRICE_PER_GB_SECOND,
+        help="USD per GB-second of serverless compute (us-east-1 published price, as `sleepwake simulate`)",
+    )
+    p.set_defaults(func=guard(cmd_report))

@@ -1,0 +1,41 @@
+"""`sleepwake report`'s options and its table, without a stack (the figures: tests/unit/test_report.py; against
+the local stack: tests/e2e/test_report.py)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+import pytest
+
+from sleepwake_cli.main import main
+from sleepwake_cli.report import duration, table
+from tests.unit.test_report import report
+
+
+def test_since_takes_minutes_hours_days_and_weeks_up_to_90_days():
+    assert duration("90m") == timedelta(minutes=90)
+    assert duration("7d") == timedelta(days=7)
+    assert duration("2w") == timedelta(weeks=2)
+    for bad in ("7", "7 days", "100d", "0m"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            duration(bad)
+
+
+def test_a_bad_since_is_one_line_with_usage_status(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["report", "--since", "1y"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument --since: '1y' is not a duration" in err
+
+
+def test_the_table_shows_every_figure():
+    text = table(report(), price=1.0, slow_seconds=3)
+    assert "awake / asleep           16.00 h / 8.00 h" in text
+    assert "saving vs always-on      $6.95 (28.9 %)" in text
+    assert "component 98, fallback 49, failed 3 (no capacity 5, fallback cold starts 3)" in text
+    assert "latency component        p50 150 ms, p99 3500 ms, max 4000 ms; over 3 s: 10" in text
+    assert "wakes by api             1 started, 1 ready, 0 failed; time to ready p50 300 s" in text
+    assert "sleeps                   idle 1, schedule 1; naps (idle check) 1" in text
+    assert "2026-11-25T13:00:00Z wake wake-13.0: WakeFailed: timed out" in text

@@ -1,0 +1,169 @@
+"""`sleepwake report`'s figures from hand-made executions and CloudWatch statistics (sleepwake.core.report)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sleepwake.core.report import Execution, PathMetrics, Prices, build_report, classify, path_metrics, statistics
+
+DAY = datetime(2026, 11, 25, tzinfo=UTC)
+PRICES = Prices(instance_per_hour=1.0, fallback_per_gb_second=0.0001, fallback_memory_gb=2.0, release_minutes=10)
+
+
+def at(hours: float) -> datetime:
+    return DAY + timedelta(hours=hours)
+
+
+def run(kind, trigger, outcome, start_h, stop_h, error=None):
+    return Execution(kind, f"{kind}-{start_h}", at(start_h), at(stop_h) if stop_h is not None else None, trigger,
+                     outcome, error)  # fmt: skip
+
+
+A_DAY = [
+    run("sleep", "schedule", "asleep", 0.98, 1.0),  # the nightly sleep: awake until 01:00
+    run("wake", "schedule", "ready", 7.0, 7.0 + 240 / 3600),
+    run("sleep", "idle", "skipped", 10.0, 10.001),
+    run("sleep", "idle", "asleep", 11.99, 12.0),  # a nap
+    run("wake", "alarm", "failed", 13.0, 13.2, error="WakeFailed: timed out"),
+    run("wake", "api", "ready", 14.0, 14.0 + 300 / 3600),
+]
+COMPONENT = PathMetrics(
+    invocations=100,
+    errors_5xx=2,
+    latency_samples=98,
+    latency_p50_us=150_000,
+    latency_p99_us=3_500_000,
+    latency_max_us=4_000_000,
+    within_slow_pct=90.0,
+    no_capacity=5,
+)
+FALLBACK = PathMetrics(invocations=50, errors_4xx=1, latency_samples=49, latency_sum_us=3600e6, cold_starts=3)
+
+
+def report(executions=A_DAY, component=COMPONENT, fallback=FALLBACK, awake_now=True, hours=24.0):
+    return build_report(
+        executions,
+        component,
+        fallback,
+        start=DAY,
+        end=at(hours),
+        awake_now=awake_now,
+        prices=PRICES,
+        estimate_seconds=260,
+    )
+
+
+def test_hours_awake_run_from_each_ready_wakes_start_to_each_completed_sleeps_end():
+    r = report()
+    assert r.awake_periods == [
+        ["2026-11-25T00:00:00Z", "2026-11-25T01:00:00Z"],  # awake at the start: the first change is a sleep
+        ["2026-11-25T07:00:00Z", "2026-11-25T12:00:00Z"],
+        ["2026-11-25T14:00:00Z", "2026-11-26T00:00:00Z"],  # the failed wake at 13:00 changed nothing
+    ]
+    assert (r.awake_hours, r.asleep_hours) == (16.0, 8.0)
+
+
+def test_the_saving_counts_the_instance_kept_after_each_sleep_and_the_fallbacks_compute():
+    r = report()
+    assert r.instance_hours == pytest.approx(16 + 2 * 10 / 60, abs=1e-3)
+    assert r.always_on_cost == 24.0
+    assert r.fallback_cost == pytest.approx(3600 * 2 * 0.0001)  # an hour of compute at 2 GB
+    spent = (16 + 20 / 60) * 1.0 + 0.72
+    assert r.saving == round(24 - spent, 2)
+    assert r.saving_vs_always_on_pct == round(100 * (24 - spent) / 24, 1)
+
+
+def test_requests_per_path_failed_answers_and_slow_ones():
+    r = report()
+    assert r.requests == {
+        "served_by_component": 98,
+        "served_by_fallback": 49,
+        "failed": 3,  # with a fallback, no-capacity answers are retried there, not failed
+        "no_capacity": 5,
+        "fallback_cold_starts": 3,
+    }
+    assert r.latency_ms["component"] == {"p50": 150.0, "p99": 3500.0, "max": 4000.0}
+    assert r.latency_ms["fallback"] == {"p50": None, "p99": None, "max": None}
+    assert r.slow_answers == {"component": 10, "fallback": 0}  # 98 answers, 90 % within 3 s
+
+
+def test_without_a_fallback_every_no_capacity_answer_failed():
+    r = report(fallback=None)
+    assert r.requests["failed"] == 2 + 5
+    assert "fallback" not in r.latency_ms and r.fallback_cost == 0
+
+
+def test_wakes_by_trigger_with_time_to_ready_sleeps_naps_and_failures():
+    r = report()
+    assert r.wakes["schedule"] == {
+        "started": 1,
+        "ready": 1,
+        "failed": 0,
+        "superseded": 0,
+        "time_to_ready_p50_s": 240.0,
+        "time_to_ready_max_s": 240.0,
+        "over_estimate": 0,
+    }
+    assert r.wakes["api"]["over_estimate"] == 1  # 300 s against an estimate of 260
+    assert (r.wakes["alarm"]["started"], r.wakes["alarm"]["failed"]) == (1, 1)
+    assert r.sleeps == {"schedule": 1, "idle": 1} and r.naps == 1
+    assert r.failures == [
+        {"kind": "wake", "execution": "wake-13.0", "started": "2026-11-25T13:00:00Z", "error": "WakeFailed: timed out"}
+    ]
+
+
+def test_a_quiet_window_keeps_the_state_the_table_holds_now():
+    assert report(executions=[], awake_now=False).awake_hours == 0
+    assert report(executions=[], awake_now=True).awake_hours == 24
+
+
+def test_a_wake_still_running_at_the_end_counts_as_awake_from_its_start():
+    r = report(executions=[run("wake", "api", "running", 20.0, None)], awake_now=True)
+    assert r.awake_periods == [["2026-11-25T20:00:00Z", "2026-11-26T00:00:00Z"]]
+
+
+def test_a_sleep_that_started_before_the_window_and_ended_in_it_ends_the_awake_time():
+    r = report(executions=[run("sleep", "manual", "asleep", -0.1, 2.0)], awake_now=False)
+    assert r.awake_periods == [["2026-11-25T00:00:00Z", "2026-11-25T02:00:00Z"]]
+    assert r.sleeps == {}  # counted in the window it started in
+
+
+def test_executions_outside_the_window_are_left_out():
+    r = report(executions=[*A_DAY, run("wake", "api", "ready", 30.0, 30.1)])
+    assert "api" in r.wakes and r.wakes["api"]["started"] == 1
+
+
+def test_an_empty_window_is_refused():
+    with pytest.raises(ValueError, match="end after it starts"):
+        report(hours=0)
+
+
+# ---- what the state machines' ends say ---------------------------------------------------------------------
+def describe(kind, status, payload, output):
+    return classify(kind, "x", status, DAY, at(1), json.dumps(payload), json.dumps(output) if output else None)
+
+
+def test_outcomes_follow_the_state_machines_end_states():
+    wake = {"source": "alarm", "op_id": "1"}
+    assert describe("wake", "SUCCEEDED", wake, {**wake, "warmup": {}}).outcome == "ready"
+    assert describe("wake", "SUCCEEDED", wake, {**wake, "check": {"verdict": "superseded"}}).outcome == "superseded"
+    assert describe("wake", "FAILED", wake, None).outcome == "failed"
+    assert describe("wake", "RUNNING", wake, None).outcome == "running"
+    assert describe("wake", "SUCCEEDED", wake, {}).trigger == "alarm"
+    sleep = {"trigger": "idle", "force": False}
+    assert describe("sleep", "SUCCEEDED", sleep, {**sleep, "decision": {"sleep": False}}).outcome == "skipped"
+    assert describe("sleep", "SUCCEEDED", sleep, {**sleep, "decision": {"sleep": True}}).outcome == "asleep"
+    assert describe("sleep", "TIMED_OUT", sleep, None).error == "timed_out"
+    failed = classify("wake", "x", "FAILED", DAY, at(1), "{}", None, "WakeFailed: no copy in 900 s")
+    assert failed.error == "WakeFailed: no copy in 900 s"
+    assert classify("sleep", "x", "SUCCEEDED", DAY, None, "not json", None).trigger == "unknown"
+
+
+def test_statistics_asked_for_fill_path_metrics():
+    asked = statistics("fallback", slow_seconds=3)
+    assert ("within_slow_pct", "ModelLatency", "PR(:3000000)") in asked
+    metrics = path_metrics({key: None for key, _, _ in asked})
+    assert metrics == PathMetrics()  # nothing published: zero requests, latencies unknown
