@@ -2,17 +2,20 @@
 
 Accepts `sagemaker:inference-component:DesiredCopyCount` with ResourceId `inference-component/<name>`,
 clamps the component's copy count into [MinCapacity, MaxCapacity] when the target is registered or
-re-registered (docs/aws-behaviour.md §3), and runs StepScaling policies named in a CloudWatch alarm's actions (the AWS
-scale-out-from-zero recipe), clamped the same way.
+re-registered (docs/aws-behaviour.md §3), runs StepScaling policies named in a CloudWatch alarm's actions (the AWS
+scale-out-from-zero recipe) and target-tracking policies through the alarms made for them
+(`localaws.target_tracking`), clamped the same way, and records what they did as scaling activities
+(DescribeScalingActivities). Fixes to moto 5.2.5 are named where they are made.
 
-Differs from AWS: target tracking policies are stored but never act; cooldowns, scheduled actions and
-SuspendedState are ignored; a step policy acts once per alarm state change (AWS re-runs it every minute
-while the alarm stays in ALARM).
+Differs from AWS: cooldowns, scheduled actions and SuspendedState are ignored; a policy acts once per alarm state
+change (AWS re-runs it every minute while the alarm stays in ALARM).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
@@ -20,7 +23,8 @@ from typing import Any
 from moto.applicationautoscaling import models as aas_models
 from moto.applicationautoscaling import responses as aas_responses
 
-from localaws import sagemaker
+from localaws import clock as clock_mod
+from localaws import sagemaker, target_tracking
 
 LOG = logging.getLogger(__name__)
 
@@ -104,10 +108,58 @@ def _deregister_scalable_target(self: Any, namespace: str, r_id: str, dimension:
     ]
 
 
-def run_step_policy(account: str, region: str, policy_arn: str, metric_value: float, threshold: float) -> bool:
+def _policy_for(account: str, region: str, policy_arn: str) -> Any:
+    """The policy an alarm action names (`<policy ARN>` or, for target tracking, `<policy ARN>:createdBy/<id>`)."""
+    backend = aas_models.applicationautoscaling_backends[account][region]
+    return next((p for p in backend.policies.values() if policy_arn.startswith(p.policy_arn)), None)
+
+
+# Scaling activities (DescribeScalingActivities), newest last, per (account, region): what the policies did.
+ACTIVITIES: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+def scale(account: str, region: str, ic: sagemaker.InferenceComponent, policy: Any, alarm: str, want: int) -> None:
+    """A policy sets the component's copy count; recorded as a scaling activity, in the shape of the API's
+    ScalingActivity (botocore's application-autoscaling service model). The wording of Description and Cause
+    follows what Application Auto Scaling writes for other resources ("Setting desired count to N.", "monitor
+    alarm X in state ALARM triggered policy Y"); none is published for inference components."""
+    now = clock_mod.now()
+    ACTIVITIES.setdefault((account, region), []).append(
+        {
+            "ActivityId": str(uuid.uuid4()),
+            "ServiceNamespace": policy.service_namespace,
+            "ResourceId": policy.resource_id,
+            "ScalableDimension": policy.scalable_dimension,
+            "Description": f"Setting desired copy count to {want}.",
+            "Cause": f"monitor alarm {alarm} in state ALARM triggered policy {policy.policy_name}",
+            "StartTime": now.timestamp(),
+            "EndTime": now.timestamp(),
+            "StatusCode": "Successful",
+            "StatusMessage": f"Successfully set desired copy count to {want}.",
+            "Details": json.dumps({"from": ic.desired, "to": want, "policy": policy.policy_name}),
+        }
+    )
+    sagemaker.REGISTRY.set_desired(ic, want)
+
+
+def _describe_scaling_activities(self: Any) -> str:
+    """DescribeScalingActivities (moto 5.2.5 has none): the activities `scale` recorded, newest first, filtered
+    as the API reference describes (ServiceNamespace, ResourceId, ScalableDimension)."""
+    backend = self.applicationautoscaling_backend
+    found = list(reversed(ACTIVITIES.get((backend.account_id, backend.region_name), [])))
+    for key in ("ServiceNamespace", "ResourceId", "ScalableDimension"):
+        value = self._get_param(key)
+        if value:
+            found = [a for a in found if a[key] == value]
+    return json.dumps({"ScalingActivities": found})
+
+
+def run_step_policy(
+    account: str, region: str, policy_arn: str, metric_value: float, threshold: float, alarm: str = ""
+) -> bool:
     """Execute the StepScaling policy `policy_arn` for a breach of `metric_value` against `threshold`."""
     backend = aas_models.applicationautoscaling_backends[account][region]
-    policy = next((p for p in backend.policies.values() if policy_arn.startswith(p.policy_arn)), None)
+    policy = _policy_for(account, region, policy_arn)
     if policy is None or policy.policy_type != "StepScaling":
         return False
     ic = _ic_for(account, region, policy.resource_id)
@@ -139,30 +191,61 @@ def run_step_policy(account: str, region: str, policy_arn: str, metric_value: fl
             want = min(want, target.max_capacity)
     if want != ic.desired:
         LOG.info("step policy %s sets %s to %s copies", policy.policy_name, ic.name, want)
-        sagemaker.REGISTRY.set_desired(ic, want)
+        scale(account, region, ic, policy, alarm, want)
     return True
 
 
 def alarm_action_handler(account: str, region: str) -> Callable[[str, Any, dict[str, Any]], bool]:
-    """For AlarmEvaluator.action_handlers: AAS policy ARNs in an alarm's actions."""
+    """For AlarmEvaluator.action_handlers: AAS policy ARNs in an alarm's actions (step policies, and the
+    target-tracking alarms' `:createdBy/` actions, `localaws.target_tracking`)."""
 
     def handle(arn: str, alarm: Any, event: dict[str, Any]) -> bool:
         if ":autoscaling:" not in arn or "scalingPolicy" not in arn:
             return False
         points = json_points(alarm)
         value = points[-1] if points else float(alarm.threshold)
-        return run_step_policy(account, region, arn, value, float(alarm.threshold))
+        policy = _policy_for(account, region, arn)
+        if policy is not None and policy.policy_type == "TargetTrackingScaling":
+            return target_tracking.act(account, region, policy, alarm, value)
+        return run_step_policy(account, region, arn, value, float(alarm.threshold), alarm.name)
 
     return handle
 
 
 def json_points(alarm: Any) -> list[float]:
-    import json
-
     try:
         return [float(p) for p in json.loads(alarm.state_reason_data).get("recentDatapoints", [])]
     except (ValueError, TypeError, AttributeError):
         return []
+
+
+_ORIGINAL_PUT_POLICY = aas_models.ApplicationAutoscalingBackend.put_scaling_policy
+_ORIGINAL_CREATE_ALARMS = aas_models.FakeApplicationAutoscalingPolicy.create_alarms
+
+
+def _put_scaling_policy(
+    self: Any,
+    policy_name: str,
+    service_namespace: str,
+    resource_id: str,
+    scalable_dimension: str,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """PutScalingPolicy on an existing policy replaces it; its target-tracking alarms go with the old one (moto
+    5.2.5 made new alarms and left the old ones acting)."""
+    key = aas_models.FakeApplicationAutoscalingPolicy.formulate_key(
+        service_namespace, resource_id, scalable_dimension, policy_name
+    )
+    old = self.policies.get(key)
+    if old is not None:
+        old.delete_alarms(self.account_id, self.region_name)
+    return _ORIGINAL_PUT_POLICY(self, policy_name, service_namespace, resource_id, scalable_dimension, *args, **kwargs)
+
+
+def _create_alarms(self: Any) -> None:
+    _ORIGINAL_CREATE_ALARMS(self)
+    self.alarms.extend(target_tracking.create_alarms(self))
 
 
 def install() -> None:
@@ -174,3 +257,8 @@ def install() -> None:
     backend.register_scalable_target = _register_scalable_target  # type: ignore[method-assign]
     backend.describe_scaling_policies = _describe_scaling_policies  # type: ignore[method-assign]
     backend.deregister_scalable_target = _deregister_scalable_target  # type: ignore[method-assign]
+    backend.put_scaling_policy = _put_scaling_policy  # type: ignore[method-assign]
+    policy_cls = aas_models.FakeApplicationAutoscalingPolicy
+    if policy_cls.create_alarms is not _create_alarms:
+        policy_cls.create_alarms = _create_alarms  # type: ignore[method-assign]
+    aas_responses.ApplicationAutoScalingResponse.describe_scaling_activities = _describe_scaling_activities  # type: ignore[attr-defined]

@@ -1,13 +1,13 @@
 """CloudWatch metric data written by the emulated SageMaker runtime, and alarm evaluation in emulated time.
 
 Metrics go into moto's cloudwatch backend (so GetMetricStatistics/GetMetricData read them) with emulated
-timestamps. The evaluator checks every metric alarm once per emulated minute over its last
+timestamps. The evaluator checks every metric alarm once per its period (10 s rounds) over its last
 EvaluationPeriods complete periods and, on a state change, updates the alarm, emits the
 "CloudWatch Alarm State Change" event (to registered listeners and to matching EventBridge rules) and runs
 its actions (SNS topics, Application Auto Scaling step policies).
 
 It also records AWS/States execution metrics (Started/Succeeded/Failed/TimedOut/Aborted per StateMachineArn)
-once per evaluation round, so alarms on failed executions work.
+once a minute, so alarms on failed executions work.
 
 GetMetricData for metric-stat queries (the planner's request history) is replaced (`install()`): moto 5.2.5's
 walks every datum for every period (28 days at Period 300 is 8,064 periods times every datum recorded, minutes
@@ -48,6 +48,7 @@ LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 
 AlarmListener = Callable[[dict[str, Any]], None]
+TICK = 10  # emulated seconds between evaluation rounds: the shortest alarm period CloudWatch allows
 _EXECUTION_METRICS = {
     "Started": "ExecutionsStarted",
     "SUCCEEDED": "ExecutionsSucceeded",
@@ -72,6 +73,24 @@ def record(
     ts = (at or clock_mod.now()).astimezone(UTC).replace(tzinfo=None)
     with _LOCK:
         backend.metric_data.append(MetricDatum(namespace, name, value, dims, ts, unit))
+
+
+def total(
+    account: str, region: str, namespace: str, name: str, dims: list[dict[str, str]], start: datetime, end: datetime
+) -> float:
+    """Sum of one metric's data with exactly these dimensions in [start, end)."""
+    backend: CloudWatchBackend = cloudwatch_backends[account][region]
+    lo, hi = start.astimezone(UTC).replace(tzinfo=None), end.astimezone(UTC).replace(tzinfo=None)
+    with _LOCK:
+        return sum(
+            float(getattr(md, "value", 0.0) or 0.0)
+            for md in backend.metric_data
+            if md.namespace == namespace
+            and md.name == name
+            and lo <= md.timestamp < hi
+            and md.filter(None, None, dims)
+            and len(md.dimensions) == len(dims)
+        )
 
 
 def _stat(values: list[float], statistic: str) -> float | None:
@@ -227,7 +246,7 @@ def state_change_event(alarm: Any, account: str, region: str, old: dict[str, Any
 
 
 class AlarmEvaluator:
-    """Background thread: evaluate every alarm once per emulated minute, deliver state changes."""
+    """Background thread: evaluate every alarm once per its period, deliver state changes."""
 
     def __init__(self, clock: Any, account: str, region: str) -> None:
         self.clock = clock
@@ -235,8 +254,13 @@ class AlarmEvaluator:
         self.region = region
         self.listeners: list[AlarmListener] = []
         self.action_handlers: list[Callable[[str, Any, dict[str, Any]], bool]] = []
+        # Called with the emulated now at the start of every round, before the alarms are evaluated (metrics
+        # AWS computes itself, e.g. the per-copy metrics target tracking watches: localaws.target_tracking).
+        self.before_round: list[Callable[[datetime], None]] = []
         self.events: list[dict[str, Any]] = []
         self._seen_executions: set[tuple[str, str]] = set()
+        self._last_minute = -1
+        self._last_period: dict[str, int] = {}  # alarm name -> index of the period it was last evaluated in
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -253,13 +277,17 @@ class AlarmEvaluator:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        """Every TICK emulated seconds: each alarm is evaluated once per its period, when a period has ended
+        (alarms on high-resolution metrics may have 10 or 30 second periods, CloudWatch user guide "Using Amazon
+        CloudWatch alarms": an alarm checks its metric at every period; the recipe's no-capacity alarm has 30)."""
         while not self._stop.is_set():
             now = self.clock.now()
-            nxt = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            epoch = now.timestamp()
+            nxt = datetime.fromtimestamp(epoch - epoch % TICK + TICK, UTC)
             if not self.clock.wait_until(nxt, self._stop):
                 return
             try:
-                self.evaluate_all()
+                self.evaluate_all(due_only=True)
             except Exception:
                 LOG.exception("alarm evaluation failed")
 
@@ -279,16 +307,31 @@ class AlarmEvaluator:
                         self._seen_executions.add(key)
                         record(self.account, self.region, "AWS/States", metric, 1.0, dims, "Count")
 
-    def evaluate_all(self) -> list[dict[str, Any]]:
-        """One evaluation round (also callable from tests). Returns the events emitted."""
-        try:
-            self.record_execution_metrics()
-        except Exception:  # metrics are best effort; alarms on other metrics still evaluate
-            LOG.exception("recording Step Functions metrics failed")
-        backend: CloudWatchBackend = cloudwatch_backends[self.account][self.region]
+    def evaluate_all(self, due_only: bool = False) -> list[dict[str, Any]]:
+        """One evaluation round (also callable from tests: every alarm). With `due_only` (the background
+        thread), the once-a-minute work runs only in the first round of a minute and an alarm is evaluated only
+        in the first round after one of its periods ended. Returns the events emitted."""
         now = self.clock.now()
+        epoch = int(now.timestamp())
+        minute = epoch // 60
+        if not due_only or minute != self._last_minute:
+            self._last_minute = minute
+            try:
+                self.record_execution_metrics()
+            except Exception:  # metrics are best effort; alarms on other metrics still evaluate
+                LOG.exception("recording Step Functions metrics failed")
+            for hook in list(self.before_round):
+                try:
+                    hook(now)
+                except Exception:  # a metric that cannot be computed leaves its alarms without data
+                    LOG.exception("metric hook failed")
+        backend: CloudWatchBackend = cloudwatch_backends[self.account][self.region]
         emitted = []
         for alarm in list(backend.alarms.values()):
+            period_index = epoch // max(int(alarm.period or 60), 1)
+            if due_only and self._last_period.get(alarm.name) == period_index:
+                continue
+            self._last_period[alarm.name] = period_index
             result = evaluate(backend, alarm, now)
             if result is None:
                 continue

@@ -45,6 +45,7 @@ from localaws import (
     scheduler,
     servicequotas,
     stepfunctions,
+    target_tracking,
 )
 from localaws import clock as clock_mod
 from localaws import iam as iam_mod
@@ -173,6 +174,7 @@ class Emulator:
         self.lambdas = lambdas.RUNNER
         self.alarms = cloudwatch.AlarmEvaluator(self.clock, account, region)
         self.alarms.action_handlers.append(autoscaling.alarm_action_handler(account, region))
+        self.alarms.before_round.append(lambda now: target_tracking.publish(account, region, now))
         self.alarms.action_handlers.append(self._sns_action)
         self.scheduler = scheduler.Scheduler(
             self.clock, account, region, self._start_state_machine, lambdas.invoke_async
@@ -319,6 +321,7 @@ class Emulator:
         self.lambdas.reset()
         events.DELIVERED.clear()
         stepfunctions.EMITTED.clear()
+        autoscaling.ACTIVITIES.clear()
         iam_mod.SESSIONS.reset()
         self.admin_keys = None
 

@@ -148,12 +148,27 @@ def test_take_over_leaves_only_the_stacks_scaling_and_deleting_the_stack_puts_th
         "policies": [(f"{IC}-concurrency", "TargetTrackingScaling", None)],
         "alarms": {f"{IC}-no-capacity": []},  # kept, but it runs no policy now
     }
-    assert stack.outputs["AdoptedScaling"] == (
-        f"record {IC}: what is there, for the restore | "
-        f"detach-alarm {IC}-no-capacity: stops running {IC}-step-scaling | "
-        f"delete-policy {IC}-target-tracking | delete-policy {IC}-step-scaling | "
-        f"deregister-target inference-component/{IC}: min 0, max 2; the stack registers its own bounds"
-    )
+    uuid = "[0-9a-f-]{36}"
+    managed = f"TargetTracking-inference-component/{IC}-AlarmKIND-{uuid}"
+    assert re.fullmatch(
+        re.escape(
+            f"record {IC}: what is there, for the restore | "
+            f"detach-alarm {IC}-no-capacity: stops running {IC}-step-scaling | "
+            f"delete-policy {IC}-target-tracking: and its alarms "
+        )
+        + managed.replace("KIND", "High")
+        + ", "
+        + managed.replace("KIND", "Low")
+        + re.escape(
+            f" | delete-policy {IC}-step-scaling | "
+            f"deregister-target inference-component/{IC}: min 0, max 2; the stack registers its own bounds"
+        ),
+        stack.outputs["AdoptedScaling"],
+    ), stack.outputs["AdoptedScaling"]
+    # The recipe's target-tracking alarms went with its policy; the stack's own policy has its pair.
+    alarms = emu.client("cloudwatch").describe_alarms(AlarmNamePrefix="TargetTracking-")["MetricAlarms"]
+    [ours] = emu.client("application-autoscaling").describe_scaling_policies(**WHERE)["ScalingPolicies"]
+    assert sorted(a["AlarmName"] for a in alarms) == sorted(a["AlarmName"] for a in ours["Alarms"])
 
     stack.delete()
 

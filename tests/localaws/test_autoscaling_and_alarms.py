@@ -203,3 +203,42 @@ def test_deregistering_a_target_deletes_its_policies(emu):
     )
     aas.deregister_scalable_target(**where)
     assert aas.describe_scaling_policies(**where)["ScalingPolicies"] == []
+
+
+def test_the_recipes_thirty_second_alarm_runs_its_step_policy_for_a_failure_early_in_a_minute(emu):
+    """The scale-to-zero recipe's alarm has a 30 s period: a failure in the first half of a minute is in a period
+    of its own, which must be evaluated too (not only the one ending on the minute)."""
+    make_endpoint(emu)
+    _register(emu, 0, 1)
+    step = emu.client("application-autoscaling").put_scaling_policy(
+        PolicyName="recipe-step",
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity",
+            "MetricAggregationType": "Maximum",
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+        },
+        **{**TARGET, "ResourceId": "inference-component/ic"},
+    )["PolicyARN"]
+    emu.client("cloudwatch").put_metric_alarm(
+        AlarmName="recipe-no-capacity",
+        Namespace="AWS/SageMaker",
+        MetricName="NoCapacityInvocationFailures",
+        Dimensions=[{"Name": "InferenceComponentName", "Value": "ic"}],
+        Statistic="Maximum",
+        Period=30,
+        EvaluationPeriods=1,
+        DatapointsToAlarm=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="missing",
+        AlarmActions=[step],
+    )
+    emu.clock.set_speed(20)  # to place the failure inside the first half of a minute
+    assert emu.wait_for(lambda: 3 <= emu.now().second <= 15, timeout=120, poll=0.5)
+    _fail_once(emu)
+    assert emu.wait_for(lambda: describe(emu)["RuntimeConfig"]["DesiredCopyCount"] == 1, timeout=600)
+    [activity] = emu.client("application-autoscaling").describe_scaling_activities(ServiceNamespace="sagemaker")[
+        "ScalingActivities"
+    ]
+    assert activity["Cause"] == "monitor alarm recipe-no-capacity in state ALARM triggered policy recipe-step"

@@ -30,6 +30,21 @@ def test_every_extension_answers_through_boto3(emu):
         MinCapacity=0,
         MaxCapacity=1,
     )
+    # ... with DescribeScalingActivities (moto has none) and target tracking's alarms for the IC dimension
+    aas = emu.client("application-autoscaling")
+    assert aas.describe_scaling_activities(ServiceNamespace="sagemaker")["ScalingActivities"] == []
+    aas.put_scaling_policy(
+        PolicyName="canary",
+        ServiceNamespace="sagemaker",
+        ResourceId="inference-component/ic",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"},
+            "TargetValue": 1.0,
+        },
+    )
+    assert len(emu.client("cloudwatch").describe_alarms(AlarmNamePrefix="TargetTracking-")["MetricAlarms"]) == 2
     # sagemaker-runtime no-capacity error
     with pytest.raises(ClientError) as err:
         emu.client("sagemaker-runtime").invoke_endpoint(
