@@ -94,7 +94,7 @@ def test_busy_copies_scale_out_in_proportion_up_to_max_capacity(emu, tracking):
 
 def test_idle_copies_scale_in_to_min_capacity_after_a_quiet_quarter_hour(emu, tracking):
     tracked_component(emu, copies=2, lo=0, hi=3)
-    assert emu.wait_for(lambda: desired(emu) == 0, timeout=20 * 60) is tracking
+    assert emu.wait_for(lambda: desired(emu) == 0, timeout=30 * 60) is tracking
     if tracking:
         assert [a["Description"] for a in activities(emu)] == ["Setting desired copy count to 0."]
         quiet = emu.now()
