@@ -277,19 +277,28 @@ class AlarmEvaluator:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        """Every TICK emulated seconds: each alarm is evaluated once per its period, when a period has ended
+        """Every minute, or every TICK+ seconds while an alarm has a shorter period: each alarm is evaluated once
+        per its period, when a period has ended
         (alarms on high-resolution metrics may have 10 or 30 second periods, CloudWatch user guide "Using Amazon
         CloudWatch alarms": an alarm checks its metric at every period; the recipe's no-capacity alarm has 30)."""
         while not self._stop.is_set():
             now = self.clock.now()
             epoch = now.timestamp()
-            nxt = datetime.fromtimestamp(epoch - epoch % TICK + TICK, UTC)
+            step = self._step()
+            nxt = datetime.fromtimestamp(epoch - epoch % step + step, UTC)
             if not self.clock.wait_until(nxt, self._stop):
                 return
             try:
                 self.evaluate_all(due_only=True)
             except Exception:
                 LOG.exception("alarm evaluation failed")
+
+    def _step(self) -> int:
+        """Seconds to the next round: a minute, or the shortest period of an alarm that has one under a minute
+        (so an idle emulator's clock can still jump a minute at a time when no such alarm exists)."""
+        backend: CloudWatchBackend = cloudwatch_backends[self.account][self.region]
+        periods = [int(a.period) for a in list(backend.alarms.values()) if a.period and int(a.period) < 60]
+        return max(TICK, min([60, *periods]))
 
     def record_execution_metrics(self) -> None:
         """AWS/States Executions{Started,Succeeded,Failed,TimedOut,Aborted} per state machine, for the
