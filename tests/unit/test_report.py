@@ -167,3 +167,28 @@ def test_statistics_asked_for_fill_path_metrics():
     assert ("within_slow_pct", "ModelLatency", "PR(:3000000)") in asked
     metrics = path_metrics({key: None for key, _, _ in asked})
     assert metrics == PathMetrics()  # nothing published: zero requests, latencies unknown
+
+
+# ---- what the adapter asks CloudWatch ------------------------------------------------------------------------
+class RecordingCloudWatch:
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def get_metric_data(self, **kwargs):
+        self.calls.append(kwargs)
+        return {
+            "MetricDataResults": [
+                {"Id": q["Id"], "Values": [7.0] if q["MetricStat"]["Stat"] == "Sum" else []}
+                for q in kwargs["MetricDataQueries"]
+            ]
+        }
+
+
+def test_one_period_in_whole_hours_covers_the_window_whatever_its_age():
+    from sleepwake.adapters.report_sources import ReportSources, component_dimensions
+
+    cloudwatch = RecordingCloudWatch()
+    got = ReportSources(None, cloudwatch).path("component", component_dimensions("ic"), DAY, at(24 * 30 + 0.5), 3)
+    periods = {q["MetricStat"]["Period"] for q in cloudwatch.calls[0]["MetricDataQueries"]}
+    assert len(periods) == 1 and periods.pop() % 3600 == 0
+    assert got.invocations == 7.0 and got.no_capacity == 7.0 and got.latency_p50_us is None

@@ -65,7 +65,9 @@ class ReportSources:
     ) -> PathMetrics:
         """One path's statistics over [start, end]: a single period covers the window, so each statistic is
         one value (or none, when nothing was published)."""
-        period = 60 * math.ceil((end - start + ROUNDING_MARGIN).total_seconds() / 60)
+        # Whole hours: a valid Period at any age of the data (GetMetricData's API reference: a multiple of 60,
+        # of 300 past 15 days, of 3600 past 63 days).
+        period = 3600 * math.ceil((end - start + ROUNDING_MARGIN).total_seconds() / 3600)
         asked = statistics(path, slow_seconds)
         queries = [
             {
