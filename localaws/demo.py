@@ -38,6 +38,8 @@ DEPLOYMENT = OUT / "deployment.json"
 START = datetime(2026, 11, 24, 23, 20, tzinfo=PT).astimezone(UTC)
 ACTIVE_SPEED = 20.0  # emulated seconds per wall second while things happen
 IDLE_SPEED = 240.0  # while nothing but the clock moves
+# The first request after a wake against steady, in the model's CPU time (issue 14 item 3; bench-wake the same).
+FIRST_REQUEST_GOAL = 1.2
 
 
 class PhaseFailed(Exception):
@@ -95,18 +97,23 @@ def preflight_phase(local: LocalStack, tl: Timeline) -> None:
 
 
 class Night:
-    def __init__(self, local: LocalStack, timeline: Timeline) -> None:
+    def __init__(self, local: LocalStack, timeline: Timeline, *, speed_goals: bool = True) -> None:
         self.local = local
         self.tl = timeline
+        # `make demo` fails a phase that misses its speed goal; the e2e test of the same night checks behaviour
+        # only (speed goals belong to the demo and bench-wake, not to timed tests).
+        self.speed_goals = speed_goals
         self.figures: dict[str, Any] = {}
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True)
+        # Held by the watcher while it calls /status, and by a measurement that must not share the process with it.
+        self._watching = threading.Lock()
 
     # Samples /status continuously (for the plot and to catch every state change).
     def _watch(self) -> None:
         last = None
         while not self._stop.wait(0.05):
-            with contextlib.suppress(Exception):
+            with self._watching, contextlib.suppress(Exception):
                 s = self.local.status()
                 now = self.local.now()
                 self.tl.sample(now, s["state"], s["current_copies"])
@@ -116,6 +123,13 @@ class Night:
                     at = datetime.fromisoformat(s["since"]) if s.get("since") else now
                     self.tl.say(at, "state", f"{s['state']} ({s['current_copies']}/{s['desired_copies']} copies)")
                     last = s["state"]
+
+    def _wake_finished(self, execution_arn: str, wall_timeout: float = 60.0) -> None:
+        """Wait until the wake execution has ended (its Mark Ready step records ready before the step returns)."""
+        sfn = self.local.emu.client("stepfunctions")
+        deadline = time.monotonic() + wall_timeout
+        while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def phase(self, name: str, check: bool, detail: str) -> None:
         phase(self.tl, name, check, detail)
@@ -183,23 +197,33 @@ class Night:
             f"{len(wakes)} wake execution for the /wake call and the alarm together",
         )
 
-        # 4. The product's next requests are warm.
-        after = local.invoke()
-        steady = [local.invoke() for _ in range(10)]
+        # 4. The product's next requests are warm. Measured with the demo's /status watcher held off: the local
+        # stack runs every Lambda and the model in one process, and a /status call running beside the first
+        # request once made it read 1.9x steady while the copy itself was warm (its CPU time was 1.0x).
+        self._wake_finished(wakes[0]["executionArn"])
+        ic = local.emu.component(local.outputs["InferenceComponentName"])
+        with self._watching:
+            served_before = len(ic.served)
+            after = local.invoke()
+            steady = [local.invoke() for _ in range(10)]
         for r in (after, *steady):
             self.tl.served.append((r.at, "component" if r.ok else "failed"))
         steady_ms = statistics.median(r.latency_ms for r in steady)
         ratio = after.latency_ms / steady_ms
+        cpu = [c for _, _, c in ic.served[served_before:]]
+        cpu_ratio = cpu[0] / statistics.median(cpu[1:]) if len(cpu) == 11 and min(cpu) > 0 else float("inf")
         self.figures |= {
             "first_request_ms": round(after.latency_ms, 1),
             "steady_ms": round(steady_ms, 1),
             "first_to_steady": round(ratio, 2),
+            "first_to_steady_cpu": round(cpu_ratio, 2),
         }
         self.tl.say(after.at, "request", f"first after wake {after.latency_ms:.0f} ms; steady {steady_ms:.0f} ms")
         self.phase(
             "next request warm",
-            after.ok and all(r.ok for r in steady),
-            f"first {after.latency_ms:.0f} ms vs steady {steady_ms:.0f} ms ({ratio:.2f}x; goal <= 1.2x)",
+            after.ok and all(r.ok for r in steady) and (cpu_ratio <= FIRST_REQUEST_GOAL or not self.speed_goals),
+            f"first request's model CPU time {cpu_ratio:.2f}x steady (goal <= {FIRST_REQUEST_GOAL}x); wall "
+            f"{after.latency_ms:.0f} ms vs steady {steady_ms:.0f} ms ({ratio:.2f}x, the shared host's load included)",
         )
 
         # 5. Nobody else comes: the idle check puts it back to sleep.
@@ -269,12 +293,18 @@ class Night:
             f"via sleepwake_client: served by the {answer.served_by} after {emulated_s:.0f} s emulated "
             f"({ms:.0f} ms wall, with the real model load)",
         )
-        self.figures |= {"fallback_request_emulated_s": round(emulated_s, 1), "fallback_request_wall_ms": round(ms)}
+        fallback = local.emu.serverless_endpoint(local.outputs["FallbackEndpointName"])
+        cold = any(was_cold for when, _, was_cold in fallback.requests if when >= at)
+        self.figures |= {
+            "fallback_request_emulated_s": round(emulated_s, 1),
+            "fallback_request_wall_ms": round(ms),
+            "fallback_request_cold": cold,
+        }
         self.phase(
             "request while asleep: fallback",
             answer.served_by == "fallback" and answer.wake_signalled,
-            f"200 from {local.outputs['FallbackEndpointName']} after {emulated_s:.0f} s (its cold start included); "
-            "the client signalled /wake",
+            f"200 from {local.outputs['FallbackEndpointName']} after {emulated_s:.0f} s "
+            f"({'a cold start' if cold else 'warm: the keep-warm pings kept it'}); the client signalled /wake",
         )
         ready = local.wait_for_state("ready", timeout=20 * 60, poll=1.0)
         wakes = len(local.executions("Wake")) - wakes_before
@@ -416,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\ntime to ready {ttr:.0f} s vs provisioning floor {floor:.0f} s = {ttr / floor:.2f}x "
             f"({(ttr - summary['night_warmup_s']) / floor:.2f}x without the {summary['night_warmup_s']:.0f} s "
-            f"warm-up); first request after wake {summary.get('first_to_steady', '?')}x steady",
+            f"warm-up); first request after wake {summary.get('first_to_steady_cpu', '?')}x steady in model CPU "
+            f"time ({summary.get('first_to_steady', '?')}x wall)",
             flush=True,
         )
     print(f"timeline plot: {png}", flush=True)

@@ -176,6 +176,9 @@ class InferenceComponent:
     invoke_lock: threading.Lock = field(default_factory=threading.Lock)
     history: list[tuple[datetime, str, int, int]] = field(default_factory=list)  # (time, status, desired, current)
     provisions: list[Provision] = field(default_factory=list)  # every scale-up: its phase and floor
+    # Every request a copy answered: (emulated time, ModelLatency ms, CPU ms of the serving thread), for the demo
+    # and bench-wake's first-request-after-a-wake figures.
+    served: list[tuple[datetime, float, float]] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -541,6 +544,8 @@ class Registry:
         cloudwatch.record(
             account, region, "AWS/SageMaker", "ModelLatency", result.model_latency_ms * 1000.0, dims, "Microseconds"
         )
+        if result.status < 400:
+            ic.served.append((clock_mod.now(), result.model_latency_ms, float(getattr(result, "cpu_ms", 0.0))))
         if result.status >= 400:
             metric = "Invocation4XXErrors" if result.status < 500 else "Invocation5XXErrors"
             cloudwatch.record(account, region, "AWS/SageMaker", metric, 1.0, dims, "Count")

@@ -24,13 +24,20 @@ What is emulated, and where each figure comes from:
   and the request gets the /ping failure ("The primary container for production variant … did not pass the
   ping health check"), as the Serverless Inference troubleshooting page describes; a write elsewhere while
   serving a request fails that request. The reason is logged and kept in `start_failures`.
+- Provisioned concurrency: a variant whose ServerlessConfig has `ProvisionedConcurrency` (botocore's
+  ProductionVariantServerlessConfig, 1-200, "less than or equal to MaxConcurrency") is kept warm: no cold start,
+  whatever the idle time ("Announcing provisioned concurrency for Amazon SageMaker Serverless Inference", AWS ML
+  blog: provisioned endpoints answer "within milliseconds"; developer guide "Serverless Inference", provisioned
+  concurrency "keeps endpoints warm"). Its container is loaded on the first request (model load in wall time,
+  the emulated clock paused), not waited for in emulated time; the concurrency is read from the endpoint config
+  when the endpoint is first used (an UpdateEndpoint to another config is not followed).
 - A fault switch (`Faults.failing`, `Emulator.fail_fallback`) makes an endpoint answer every request with
   ModelError (the botocore sagemaker-runtime model's error for a container that answered with an error,
   OriginalStatusCode 500), for the product's "the fallback itself fails" path.
 
-Differs from AWS: one container per endpoint, serving requests one at a time (AWS runs up to MaxConcurrency
-containers and throttles beyond; neither concurrency nor ThrottlingException is modelled); MemorySizeInMB is
-not enforced; the cold start is the same every time.
+Differs from AWS: one container per endpoint (provisioned concurrency above 1 too), serving requests one at a
+time (AWS runs up to MaxConcurrency containers and throttles beyond; neither concurrency nor ThrottlingException
+is modelled); MemorySizeInMB is not enforced; the cold start is the same every time.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from moto.sagemaker import models as sm_models
 from localaws import clock as clock_mod
 from localaws import cloudwatch, serverless_container
 from localaws.sagemaker_common import InvocationResultLike, ModelServerLike, RuntimeModelError, model_dir, paused
+from sleepwake.core import defaults
 
 LOG = logging.getLogger(__name__)
 
@@ -91,7 +99,7 @@ def container_model_server(directory: Path, environment: dict[str, str]) -> Mode
 @dataclass
 class Settings:
     cold_start_seconds: float = 15.0  # "in the order of seconds" (AWS docs); the simulator's 10-20 s midpoint
-    idle_evict_seconds: float = 600.0  # unpublished: an assumption, as in the simulator
+    idle_evict_seconds: float = defaults.FALLBACK_IDLE_EVICT_MINUTES * 60.0  # unpublished: the shared assumption
     model_server_factory: ServerFactory = real_cpu_model_server
 
 
@@ -109,6 +117,7 @@ class ServerlessEndpoint:
     memory_mb: int
     max_concurrency: int
     environment: dict[str, str]
+    provisioned_concurrency: int = 0  # ServerlessConfig.ProvisionedConcurrency (0: on demand)
     server: ModelServerLike | None = None
     last_used: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -122,6 +131,8 @@ class ServerlessEndpoint:
         return [{"Name": "EndpointName", "Value": self.name}, {"Name": "VariantName", "Value": self.variant}]
 
     def is_warm(self, now: datetime, idle_evict_seconds: float) -> bool:
+        if self.provisioned_concurrency > 0:
+            return True  # provisioned concurrency keeps it warm (its container loads on first use)
         return (
             self.server is not None
             and self.last_used is not None
@@ -169,6 +180,7 @@ class Registry:
                 variant=variant.get("VariantName") or "AllTraffic",
                 memory_mb=int(serverless.get("MemorySizeInMB", 0)),
                 max_concurrency=int(serverless.get("MaxConcurrency", 1)),
+                provisioned_concurrency=int(serverless.get("ProvisionedConcurrency") or 0),
                 environment={str(k): str(v) for k, v in (container.get("Environment") or {}).items()},
             )
             self.endpoints[key] = found
@@ -180,6 +192,8 @@ class Registry:
             cold = not endpoint.is_warm(now, self.settings.idle_evict_seconds)
             if cold:
                 self._cold_start(endpoint)
+            elif endpoint.server is None:  # provisioned: warm from creation, loaded here on first use
+                self._load(endpoint)
             failure = self.faults.failing.get(endpoint.name)
             assert endpoint.server is not None
             if failure is None:
@@ -211,17 +225,7 @@ class Registry:
         started = clock_mod.now()
         LOG.info("serverless %s: cold start (%.0f s)", endpoint.name, self.settings.cold_start_seconds)
         clock_mod.sleep(self.settings.cold_start_seconds)
-        try:
-            with paused():
-                endpoint.server = self.settings.model_server_factory(endpoint.environment)
-        except Exception as exc:  # the container never became healthy: /ping fails, the caller gets an error
-            reason = str(exc) if isinstance(exc, serverless_container.ContainerStartFailed) else repr(exc)
-            LOG.error("serverless %s: the container did not start: %s", endpoint.name, reason)
-            endpoint.start_failures.append(reason)
-            text = serverless_container.PING_FAILURE.format(variant=endpoint.variant)
-            raise RuntimeModelError(
-                f'Received server error (500) from primary with message "{text}".', 500, text
-            ) from exc
+        self._load(endpoint)
         endpoint.cold_starts.append(started)
         setup_us = (clock_mod.now() - started).total_seconds() * 1e6
         cloudwatch.record(
@@ -233,6 +237,20 @@ class Registry:
             endpoint.dimensions,
             "Microseconds",
         )
+
+    def _load(self, endpoint: ServerlessEndpoint) -> None:
+        """The container's start and the real model load, with the emulated clock paused."""
+        try:
+            with paused():
+                endpoint.server = self.settings.model_server_factory(endpoint.environment)
+        except Exception as exc:  # the container never became healthy: /ping fails, the caller gets an error
+            reason = str(exc) if isinstance(exc, serverless_container.ContainerStartFailed) else repr(exc)
+            LOG.error("serverless %s: the container did not start: %s", endpoint.name, reason)
+            endpoint.start_failures.append(reason)
+            text = serverless_container.PING_FAILURE.format(variant=endpoint.variant)
+            raise RuntimeModelError(
+                f'Received server error (500) from primary with message "{text}".', 500, text
+            ) from exc
 
 
 SERVERLESS = Registry()

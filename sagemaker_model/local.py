@@ -121,6 +121,10 @@ class InvocationResult:
     # The message of a non-200. The body is that message when the handler answered the error itself, and message +
     # traceback when an exception reached the toolkit (its handle_error format).
     error: str | None = None
+    # CPU time the serving thread spent on the request (time.thread_time): what the handler did, without the time
+    # it waited for a CPU. On a shared host (the local stack runs every Lambda and model in one process) the
+    # wall-clock latency measures the host's load as much as the copy; this measures the copy.
+    cpu_ms: float = 0.0
 
 
 class _Context:
@@ -175,7 +179,7 @@ class ModelServer:
     def invoke(self, body: bytes, content_type: str, accept: str = JSON) -> InvocationResult:
         """Same steps and error mapping as the toolkit's Transformer.transform; never raises for bad input."""
         with self._lock:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             if self._closed:
                 return InvocationResult(503, b"model server is closed", "text/plain", 0.0, "closed")
             try:
@@ -195,7 +199,8 @@ class ModelServer:
                     # The handler answered an error through the context: its message is the whole body.
                     error = payload.decode("utf-8", "replace")
                     return InvocationResult(self._context.status[0], payload, response_type, latency_ms, error)
-                return InvocationResult(200, payload, response_type, latency_ms)
+                cpu_ms = (time.thread_time() - c0) * 1000
+                return InvocationResult(200, payload, response_type, latency_ms, cpu_ms=cpu_ms)
             except Exception as exc:
                 trace = traceback.format_exc()
                 if self._error_types and isinstance(exc, self._error_types):

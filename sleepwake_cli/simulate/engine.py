@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sleepwake.core import ICStatus, ObservedCopies
+from sleepwake.core import ICStatus, ObservedCopies, defaults
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class FallbackModel:
     memory_gb: float = 2.0
     cold_start: Span = Span(10, 20)  # a PyTorch CPU framework container: "longer for large containers"
     latency_ms: float = 2000.0  # the team's CPU image: ~2 s per request (docs/aws-behaviour.md §1)
-    idle_evict_seconds: float = 600.0
+    idle_evict_seconds: float = defaults.FALLBACK_IDLE_EVICT_MINUTES * 60.0
     price_per_gb_second: float = 0.0000200
     price_per_gb_data: float = 0.016
     payload_mb: float = 0.16  # a 5 s clip, 16 kHz 16-bit mono WAV; the JSON answer is a few KB

@@ -14,7 +14,7 @@ import pytest
 from sleepwake import runtime
 from sleepwake.adapters.sagemaker import Invocation, InvocationError
 from sleepwake.control.plane import ControlPlane
-from sleepwake.core import ICStatus
+from sleepwake.core import ICStatus, iso
 from sleepwake.settings import Settings
 from tests.conftest import LambdaContext, load_handler
 from tests.handlers.conftest import REGION, api_event
@@ -105,7 +105,15 @@ def test_status_reports_the_fallback_and_its_recent_requests(with_fallback):
     stack, _, _ = with_fallback
     status, body = call(api_event("wake_api_get_status"))
     assert status == 200
-    assert body["fallback"] == {"endpoint": FALLBACK, "invocations_last_60_minutes": 0.0, "used_recently": False}
+    assert body["fallback"] == {
+        "endpoint": FALLBACK,
+        "invocations_last_60_minutes": 0.0,
+        "used_recently": False,
+        "warm": False,  # no request in the history read: cold since before it
+        "since": None,
+        "keep_warm": "ping",  # the default (core.defaults)
+        "users_may_come": True,  # no plan stored: nothing says nobody comes
+    }
     boto3.client("cloudwatch", region_name=REGION).put_metric_data(
         Namespace="AWS/SageMaker",
         MetricData=[
@@ -123,6 +131,13 @@ def test_status_reports_the_fallback_and_its_recent_requests(with_fallback):
     _, body = call(api_event("wake_api_get_status"))
     assert body["fallback"]["invocations_last_60_minutes"] == 3.0
     assert body["fallback"]["used_recently"] is True
+    # Served 5 minutes ago, under FallbackIdleEvictMinutes (10): warm since that minute.
+    assert body["fallback"]["warm"] is True
+    assert body["fallback"]["since"] == iso(stack.now[0] - timedelta(minutes=5))
+    stack.now[0] += timedelta(minutes=30)
+    _, body = call(api_event("wake_api_get_status"))
+    assert body["fallback"]["warm"] is False  # idle past the assumed eviction: cold since it ended
+    assert body["fallback"]["since"] == iso(stack.now[0] - timedelta(minutes=30 + 5 - 1 - 10))
 
 
 def test_status_without_a_fallback_says_null(stack):

@@ -44,6 +44,9 @@ def test_a_copy_serves_the_real_handler_and_zero_copies_release_it(real_emu):
     )
     assert resp["ContentType"].startswith("application/json")
     assert json.loads(resp["Body"].read())  # a real prediction, not canned bytes
+    # Each answer is kept with its ModelLatency and the serving thread's CPU time (the demo's warm ratio).
+    [(_, latency_ms, cpu_ms)] = emu.component("ic").served
+    assert cpu_ms > 0 and latency_ms > 0
     emu.client("sagemaker").update_inference_component_runtime_config(
         InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 0}
     )

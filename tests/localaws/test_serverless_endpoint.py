@@ -114,6 +114,34 @@ def test_a_used_endpoint_stays_warm_and_goes_cold_after_idling(emu):
     assert len(CpuServer.loads) == 2
 
 
+def test_provisioned_concurrency_keeps_the_endpoint_warm_however_long_it_idles(emu):
+    sm = emu.client("sagemaker")
+    sm.create_endpoint_config(
+        EndpointConfigName="cfg-provisioned",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "cpu",
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5, "ProvisionedConcurrency": 1},
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName="ep-provisioned", EndpointConfigName="cfg-provisioned")
+    runtime = emu.client("sagemaker-runtime")
+
+    def took() -> float:
+        with emu.clock.paused():  # only the emulated cold start may move the clock during the request
+            before = emu.now()
+            runtime.invoke_endpoint(EndpointName="ep-provisioned", Body=b"RIFF", ContentType="audio/wav")
+            return (emu.now() - before).total_seconds()
+
+    assert took() < COLD  # warm from creation: no cold start on the first request
+    emu.clock.advance(EVICT * 10)
+    assert took() < COLD
+    assert emu.serverless_endpoint("ep-provisioned").cold_starts == []
+    assert len(CpuServer.loads) == 1
+
+
 def test_invocations_latency_and_setup_time_carry_the_endpoint_and_variant(emu):
     _invoke(emu)
     _invoke(emu)

@@ -82,6 +82,7 @@ def test_two_stacks_in_one_account_and_region_get_different_schedule_names():
         "SleepStateMachineNightlySleep",
         "SleepStateMachineIdleCheck",
         "PlanDayFunctionDailyPlan",
+        "WarmupFunctionKeepFallbackWarm",
     }
     assert set(first.values()).isdisjoint(second.values())
 

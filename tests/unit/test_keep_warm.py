@@ -7,9 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from sleepwake.core import PlannerSettings
+from sleepwake.core.applied_plan import PlannedDay, PlannedSpan, StoredMayCome, StoredPlan, users_may_come
 from sleepwake.core.keep_warm import (
     KeepWarmMode,
     KeepWarmSettings,
+    Warmth,
+    fallback_warmth,
     may_come_plan,
     prewarm_on,
     provisioned_spans,
@@ -114,3 +117,35 @@ def test_provisioned_concurrency_is_scheduled_over_the_windows_only_in_its_mode(
 def test_bad_settings_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         KeepWarmSettings(**bad)  # type: ignore[arg-type]
+
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+EVICT = 600.0
+
+
+def test_the_fallback_is_warm_since_the_first_request_of_a_run_no_eviction_gap_broke() -> None:
+    pings = [T0 - timedelta(minutes=m) for m in (2, 7, 12, 17)]  # every 5 min: a run since 17 min ago
+    older = [T0 - timedelta(minutes=60)]  # then a gap longer than the eviction
+
+    assert fallback_warmth(pings + older, T0, EVICT) == Warmth(True, T0 - timedelta(minutes=17))
+
+
+def test_the_fallback_is_cold_from_one_eviction_after_its_last_request() -> None:
+    last = T0 - timedelta(minutes=30)
+
+    assert fallback_warmth([last], T0, EVICT) == Warmth(False, last + timedelta(minutes=1) + timedelta(seconds=EVICT))
+    assert fallback_warmth([], T0, EVICT) == Warmth(False, None)  # nothing in the history read
+
+
+def test_the_stored_plan_says_when_users_may_come_and_nothing_stored_means_they_may() -> None:
+    day = T0.date()
+    window = PlannedSpan(wake=T0 - timedelta(hours=1), sleep=T0 + timedelta(hours=1))
+    plan = StoredPlan(
+        made_at=T0, mode="crons", tz="UTC", days=[PlannedDay(day=day, learned=True, reason="", may_come=[window])]
+    )
+
+    assert users_may_come(plan, T0) is True
+    assert users_may_come(plan, T0 + timedelta(hours=2)) is False
+    assert users_may_come(plan, T0 + timedelta(days=1)) is None  # no stored day covers it
+    assert users_may_come(None, T0) is None
+    assert StoredMayCome(None).is_awake(T0) and not StoredMayCome(plan).is_awake(T0 + timedelta(hours=2))

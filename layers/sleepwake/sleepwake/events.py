@@ -35,8 +35,9 @@ class RecordStateInput(_Input):
 class WarmupInput(_Input):
     op_id: str | None = None
     invocations: int | None = Field(default=None, ge=1, le=MAX_WARMUP_INVOCATIONS)
-    # "fallback": one request to the serverless fallback (a started wake's pre-warm), not the component's warm-up.
-    target: Literal["component", "fallback"] = "component"
+    # "fallback": one request to the serverless fallback (a started wake's pre-warm), not the component's warm-up;
+    # "keep-warm": the keep-warm schedule's tick (one request to the fallback if users may come and it answers).
+    target: Literal["component", "fallback", "keep-warm"] = "component"
 
 
 class DecideSleepInput(_Input):

@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sleepwake.core import PlannerSettings, Policy, QuietHours, defaults
+from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
 from sleepwake.events import MAX_WARMUP_INVOCATIONS
 
 
@@ -59,6 +60,19 @@ class Settings(BaseSettings):
         default=defaults.FALLBACK_RECENT_MINUTES, ge=1, validation_alias="FALLBACK_RECENT_MINUTES"
     )
     warmup_function_name: str = Field(default="", validation_alias="WARMUP_FUNCTION_NAME")
+    # Keeping the fallback warm (sleepwake.core.keep_warm): `ping` sends it one request every
+    # FallbackPingMinutes while the component does not serve, in the windows the plan says users may come in.
+    fallback_keep_warm: Literal["ping", "none"] = Field(
+        default=defaults.FALLBACK_KEEP_WARM, validation_alias="FALLBACK_KEEP_WARM"
+    )
+    fallback_ping_minutes: int = Field(
+        default=defaults.FALLBACK_PING_MINUTES, ge=1, validation_alias="FALLBACK_PING_MINUTES"
+    )
+    # How long an idle serverless container stays warm: AWS publishes no figure; an assumption that /status uses
+    # to say warm or cold (core.defaults).
+    fallback_idle_evict_minutes: int = Field(
+        default=defaults.FALLBACK_IDLE_EVICT_MINUTES, ge=1, validation_alias="FALLBACK_IDLE_EVICT_MINUTES"
+    )
 
     @property
     def has_fallback(self) -> bool:
@@ -76,6 +90,11 @@ class Settings(BaseSettings):
     plan_schedule_group: str = Field(default="", validation_alias="PLAN_SCHEDULE_GROUP")
     planned_wake_target_arn: str = Field(default="", validation_alias="PLANNED_WAKE_TARGET_ARN")
     planned_wake_role_arn: str = Field(default="", validation_alias="PLANNED_WAKE_ROLE_ARN")
+
+    def keep_warm_settings(self) -> KeepWarmSettings:
+        """The core's keep-warm settings: the mode and ping interval from the template, the rest its defaults."""
+        mode = KeepWarmMode.PING if self.fallback_keep_warm == "ping" and self.has_fallback else KeepWarmMode.NONE
+        return KeepWarmSettings(mode=mode, ping_minutes=self.fallback_ping_minutes)
 
     def planner_settings(self) -> PlannerSettings:
         """The planner's defaults, with a lead of one provisioning estimate plus a minute (300 s by default)."""

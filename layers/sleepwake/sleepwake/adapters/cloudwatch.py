@@ -48,6 +48,11 @@ class ComponentMetrics:
         queries: list[dict[str, Any]] = [_query("component", "InferenceComponentName", component)]
         if fallback_endpoint:
             queries.append(_query("fallback", "EndpointName", fallback_endpoint, variant="AllTraffic"))
+            # Our own warm-up requests to the fallback are not demand: without this the keep-warm pings would
+            # teach the planner that users come whenever it pinged.
+            queries.append(
+                _query("warmups", "EndpointName", fallback_endpoint, namespace=WARMUP_NAMESPACE, metric=WARMUP_METRIC)
+            )
         totals: dict[datetime, float] = {}
         token: str | None = None
         while True:
@@ -56,21 +61,65 @@ class ComponentMetrics:
                 kwargs["NextToken"] = token
             page = self._cw.get_metric_data(**kwargs)
             for series in page.get("MetricDataResults", []):
+                sign = -1.0 if series.get("Id") == "warmups" else 1.0
                 for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
-                    totals[at] = totals.get(at, 0.0) + float(value)
+                    totals[at] = totals.get(at, 0.0) + sign * float(value)
             token = page.get("NextToken")
             if not token:
-                return sorted(totals.items())
+                return sorted((at, total) for at, total in totals.items() if total > 0)
+
+    def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]:
+        """The minutes (1-minute periods) in which the fallback served requests, warm-ups included: what says
+        whether its container is likely warm (sleepwake.core.keep_warm.fallback_warmth)."""
+        result = self._cw.get_metric_statistics(
+            Namespace="AWS/SageMaker",
+            MetricName="Invocations",
+            Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}],
+            StartTime=start,
+            EndTime=end,
+            Period=60,
+            Statistics=["Sum"],
+        )
+        return sorted(point["Timestamp"] for point in result.get("Datapoints", []) if point["Sum"] > 0)
+
+    def record_fallback_warmup(self, endpoint: str, at: datetime) -> None:
+        """Count one warm-up request the control plane sent the fallback (Sleepwake/FallbackWarmupRequests), so
+        the request history leaves it out of the demand."""
+        self._cw.put_metric_data(
+            Namespace=WARMUP_NAMESPACE,
+            MetricData=[
+                {
+                    "MetricName": WARMUP_METRIC,
+                    "Dimensions": [{"Name": "EndpointName", "Value": endpoint}],
+                    "Timestamp": at,
+                    "Value": 1.0,
+                    "Unit": "Count",
+                }
+            ],
+        )
 
 
-def _query(query_id: str, dimension: str, value: str, *, variant: str | None = None) -> dict[str, Any]:
+# The control plane's own requests to the fallback (pre-warms, keep-warm pings, post-deploy warm-up).
+WARMUP_NAMESPACE = "Sleepwake"
+WARMUP_METRIC = "FallbackWarmupRequests"
+
+
+def _query(
+    query_id: str,
+    dimension: str,
+    value: str,
+    *,
+    variant: str | None = None,
+    namespace: str = "AWS/SageMaker",
+    metric: str = "Invocations",
+) -> dict[str, Any]:
     dimensions = [{"Name": dimension, "Value": value}]
     if variant:
         dimensions.append({"Name": "VariantName", "Value": variant})
     return {
         "Id": query_id,
         "MetricStat": {
-            "Metric": {"Namespace": "AWS/SageMaker", "MetricName": "Invocations", "Dimensions": dimensions},
+            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
             "Period": 300,
             "Stat": "Sum",
         },

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core.applied_plan import PlannedDay, StoredPlan, wake_schedule_name, wakes_to_schedule
+from sleepwake.core.keep_warm import may_come_plan
 from sleepwake.core.planner import plan_day
 from sleepwake.observability import logger
 
@@ -42,6 +43,10 @@ def make_plan(plane: ControlPlane, *, days: int = 2) -> PlanOutcome:
     history = request_history(plane, days=planner.max_history_days + 1, now=now)
     today = now.astimezone(ZoneInfo(tz)).date()
     plans = [plan_day(history, today + timedelta(days=i), tz, planner) for i in range(days)]
+    # The windows in which users may come: the fallback is kept warm in them (stored in either mode; without a
+    # fallback, or with keep-warm off, nothing reads them).
+    keep_warm = settings.keep_warm_settings()
+    may_come = [may_come_plan(history, plan.day, tz, planner, keep_warm) for plan in plans]
     for plan in plans:
         logger.info(
             "planned a day", extra={"day": plan.day.isoformat(), "learned": plan.learned, "reason": plan.reason}
@@ -67,7 +72,13 @@ def make_plan(plane: ControlPlane, *, days: int = 2) -> PlanOutcome:
             reason=reason,
         ):
             created.append(name)
-    stored = StoredPlan(made_at=now, mode=mode, tz=tz, days=[PlannedDay.of(p) for p in plans], schedules=sorted(wanted))
+    stored = StoredPlan(
+        made_at=now,
+        mode=mode,
+        tz=tz,
+        days=[PlannedDay.of(p, m) for p, m in zip(plans, may_come, strict=True)],
+        schedules=sorted(wanted),
+    )
     aws.table.put_plan(plane.ic, stored)
     logger.info(
         "plan stored",

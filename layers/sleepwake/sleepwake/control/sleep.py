@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sleepwake.adapters.state_table import Change
+from sleepwake.control.fallback import prewarm_at_sleep
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import State, StateRecord, compact, decide_sleep
 from sleepwake.core.applied_plan import cron_skip_reason, is_planned_awake, learned_day, unplanned_hours
@@ -77,6 +78,9 @@ def decide_and_claim_sleep(
         return Change(record.model_copy(update=claim), {"sleep": True, "reason": decision.reason, "op_id": op_id})
 
     answer, _ = plane.aws.table.update(plane.ic, decide, what="decide a sleep")
+    if answer["sleep"]:
+        # Before the copies go: where users may come, the fallback must be warm when the next one does.
+        prewarm_at_sleep(plane)
     return answer
 
 

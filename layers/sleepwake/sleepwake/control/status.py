@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_seria
 
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import State, effective_state, eta_seconds, is_serving, iso
-from sleepwake.core.applied_plan import StoredPlan, next_planned
+from sleepwake.core.applied_plan import StoredMayCome, StoredPlan, next_planned
+from sleepwake.core.keep_warm import KeepWarmMode, fallback_warmth
 from sleepwake.observability import logger
 
 
@@ -23,6 +24,12 @@ class FallbackStatus(BaseModel):
     window_minutes: int
     invocations: float | None  # None when CloudWatch could not be read
     error: str | None = None
+    # Warm or cold as its requests say (an idle container is assumed gone after FallbackIdleEvictMinutes), since
+    # when; None when CloudWatch could not be read. `since` None with warm False: cold all the history read.
+    warm: bool | None = None
+    since: datetime | None = None
+    keep_warm: str = "none"
+    users_may_come: bool | None = None  # the stored plan's keep-warm windows, now (None: keep-warm off)
 
     @property
     def used_recently(self) -> bool | None:
@@ -34,6 +41,10 @@ class FallbackStatus(BaseModel):
             "endpoint": self.endpoint,
             f"invocations_last_{self.window_minutes}_minutes": self.invocations,
             "used_recently": self.used_recently,
+            "warm": self.warm,
+            "since": None if self.since is None else iso(self.since),
+            "keep_warm": self.keep_warm,
+            "users_may_come": self.users_may_come,
         }
         if self.error:
             out["error"] = self.error
@@ -66,7 +77,10 @@ class Status(BaseModel):
     schedule: str = Field(default="crons", description="Which schedule applies today, and why")
     fallback: FallbackStatus | None = Field(
         default=None,
-        description="The serverless fallback: endpoint, invocations_last_<N>_minutes, used_recently; null if none",
+        description=(
+            "The serverless fallback: endpoint, invocations_last_<N>_minutes, used_recently, warm and since when, "
+            "keep_warm mode and whether users may come now; null if none"
+        ),
     )
 
     @field_serializer("since", "lease_until", "next_planned_wake", "next_planned_sleep", when_used="json")
@@ -116,18 +130,22 @@ def fallback_status(plane: ControlPlane, now: datetime) -> FallbackStatus | None
     endpoint = plane.settings.fallback_endpoint_name
     if not endpoint:
         return None
-    minutes = plane.settings.fallback_recent_minutes
+    settings = plane.settings
+    minutes = settings.fallback_recent_minutes
+    keep_warm = settings.keep_warm_settings()
+    common: dict[str, Any] = {"endpoint": endpoint, "window_minutes": minutes, "keep_warm": keep_warm.mode.value}
+    if keep_warm.mode != KeepWarmMode.NONE:
+        common["users_may_come"] = StoredMayCome(plane.stored_plan()).is_awake(now)
+    evict = settings.fallback_idle_evict_minutes
     try:
         count = plane.aws.metrics.endpoint_invocations(endpoint, minutes, now)
+        # Enough history to find the start of a warm run kept alive by pings for a whole working day.
+        served = plane.aws.metrics.fallback_request_minutes(endpoint, now - timedelta(hours=24), now)
     except Exception as error:
         logger.warning("could not read the fallback's invocations", exc_info=True)
-        return FallbackStatus(
-            endpoint=endpoint,
-            window_minutes=minutes,
-            invocations=None,
-            error=f"could not read its Invocations: {error}",
-        )
-    return FallbackStatus(endpoint=endpoint, window_minutes=minutes, invocations=count)
+        return FallbackStatus(**common, invocations=None, error=f"could not read its Invocations: {error}")
+    warmth = fallback_warmth(served, now, evict * 60)
+    return FallbackStatus(**common, invocations=count, warm=warmth.warm, since=warmth.since)
 
 
 def is_ready(plane: ControlPlane) -> bool:

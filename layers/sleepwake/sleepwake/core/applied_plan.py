@@ -8,6 +8,7 @@ one-time wake per window; every other decision reads the stored plan with the ti
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -35,14 +36,20 @@ class PlannedDay(BaseModel):
     learned: bool
     reason: str
     spans: list[PlannedSpan] = Field(default_factory=list)
+    # The windows in which users may come (sleepwake.core.keep_warm.may_come_plan): the fallback is kept warm in
+    # them while the component does not serve. None: a plan stored before keep-warm existed.
+    may_come: list[PlannedSpan] | None = None
+    may_come_reason: str = ""
 
     @classmethod
-    def of(cls, plan: DayPlan) -> PlannedDay:
+    def of(cls, plan: DayPlan, may_come: DayPlan | None = None) -> PlannedDay:
         return cls(
             day=plan.day,
             learned=plan.learned,
             reason=plan.reason,
             spans=[PlannedSpan(wake=a, sleep=b) for a, b in plan.spans()],
+            may_come=None if may_come is None else [PlannedSpan(wake=a, sleep=b) for a, b in may_come.spans()],
+            may_come_reason="" if may_come is None else may_come.reason,
         )
 
 
@@ -102,6 +109,32 @@ def cron_skip_reason(plan: StoredPlan | None, now: datetime, cron: Literal["slee
 def unplanned_hours(plan: StoredPlan | None, now: datetime) -> bool:
     """A learned day outside its windows: the plan expects nobody, so the idle check may sleep as at night."""
     return learned_day(plan, now) is not None and not is_planned_awake(plan, now)
+
+
+def users_may_come(plan: StoredPlan | None, now: datetime) -> bool | None:
+    """Whether the stored plan says users may come now (keep the fallback warm); None when no stored day covers
+    `now` with keep-warm windows (the caller then keeps it warm: nothing says nobody comes). Applies in both
+    schedule modes: the windows are learned from the history whatever wakes the component."""
+    if plan is None:
+        return None
+    today = plan.day(now.astimezone(ZoneInfo(plan.tz)).date())
+    spans = [s for d in plan.days if d.may_come is not None for s in d.may_come]
+    if today is None or today.may_come is None:
+        # A window of yesterday's may reach past midnight (its lead, or a day plan in another zone's terms).
+        return True if any(s.wake <= now < s.sleep for s in spans) else None
+    return any(s.wake <= now < s.sleep for s in spans)
+
+
+@dataclass(frozen=True)
+class StoredMayCome:
+    """The stored plan's keep-warm windows as `sleepwake.core.keep_warm.MayCome`: where no stored day covers a
+    time, users may come (nothing says nobody comes)."""
+
+    plan: StoredPlan | None
+
+    def is_awake(self, at: datetime) -> bool:
+        may = users_may_come(self.plan, at)
+        return True if may is None else may
 
 
 def next_planned(plan: StoredPlan | None, now: datetime) -> tuple[datetime | None, datetime | None]:

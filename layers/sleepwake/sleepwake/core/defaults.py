@@ -7,6 +7,8 @@ Policy, the wake API, the operator CLI and the simulator read these constants, n
 
 from __future__ import annotations
 
+from typing import Literal
+
 # The quiet hours: sleep at midnight Pacific, wake at 07:00 Eastern (the team's night).
 SLEEP_CRON = "cron(0 0 * * ? *)"
 SLEEP_TIMEZONE = "America/Los_Angeles"
@@ -29,6 +31,12 @@ POLL_INTERVAL_SECONDS = 5
 WARMUP_ESTIMATE_SECONDS = 5  # the warm-up requests after the copy serves (not a template parameter)
 
 FALLBACK_RECENT_MINUTES = 60  # GET /status says the fallback was used recently within this many minutes
+# Keeping the fallback warm (sleepwake.core.keep_warm): ping it every FALLBACK_PING_MINUTES where users may come.
+FALLBACK_KEEP_WARM: Literal["ping", "none"] = "ping"
+FALLBACK_PING_MINUTES = 5
+# How long an idle serverless container stays warm: AWS publishes no figure (docs/aws-behaviour.md §8), an
+# assumption shared by /status, the simulator and the emulator; pings keep it warm only below it.
+FALLBACK_IDLE_EVICT_MINUTES = 10
 
 # What a caller may ask of a wake (POST /wake and `sleepwake wake` alike).
 MAX_KEEP_AWAKE_MINUTES = 720
@@ -52,4 +60,7 @@ TEMPLATE_PARAMETERS: dict[str, object] = {
     "FirstPollAfterSeconds": FIRST_POLL_SECONDS,
     "FirstPollOnInstanceSeconds": FIRST_POLL_ON_INSTANCE_SECONDS,
     "PollIntervalSeconds": POLL_INTERVAL_SECONDS,
+    "FallbackKeepWarm": FALLBACK_KEEP_WARM,
+    "FallbackPingMinutes": FALLBACK_PING_MINUTES,
+    "FallbackIdleEvictMinutes": FALLBACK_IDLE_EVICT_MINUTES,
 }

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
+from sleepwake.core import defaults
 from sleepwake.core.planner import (
     SLOT_MINUTES,
     SLOTS_PER_DAY,
@@ -58,7 +60,8 @@ class KeepWarmSettings:
     # Sparse demand (a weekend, a night) lands on other minutes each day: a request seen at 12:25 says users may
     # come around noon, not at 12:25 only. The hours around each request seen count as the hours it says.
     radius_minutes: int = 60
-    ping_minutes: int = 5  # EventBridge rate(N minutes); must stay below the (unpublished) idle eviction
+    # EventBridge rate(N minutes); must stay below the (unpublished) idle eviction
+    ping_minutes: int = defaults.FALLBACK_PING_MINUTES
     # Windows open this long before the first slot users may come in: the first ping's (or the provisioned
     # concurrency's) cold start is over before them.
     lead_seconds: int = 300
@@ -123,13 +126,20 @@ def _dilate(row: list[int], radius: int) -> list[int]:
     return [1 if seen[min(n, i + radius + 1)] - seen[max(0, i - radius)] else 0 for i in range(n)]
 
 
-def should_ping(now: datetime, may_come: DayPlan, component_serving: bool, settings: KeepWarmSettings) -> bool:
+class MayCome(Protocol):
+    """When users may come: a day's `may_come_plan`, or the stored plan as the control plane reads it
+    (sleepwake.core.applied_plan.StoredMayCome)."""
+
+    def is_awake(self, at: datetime) -> bool: ...
+
+
+def should_ping(now: datetime, may_come: MayCome, component_serving: bool, settings: KeepWarmSettings) -> bool:
     """At a ping tick: ping the fallback when the mode pings, the component does not serve (the fallback
     answers) and users may come now."""
     return settings.mode == KeepWarmMode.PING and not component_serving and may_come.is_awake(now)
 
 
-def prewarm_on(event: str, now: datetime, may_come: DayPlan | None, settings: KeepWarmSettings) -> bool:
+def prewarm_on(event: str, now: datetime, may_come: MayCome | None, settings: KeepWarmSettings) -> bool:
     """Pre-warm the fallback at this event ('sleep' or 'intent')? The prewarm mode does at both. The ping mode
     does at a sleep in a window users may come in: the fallback went cold while the component served, and the
     next ping tick may be minutes away."""
@@ -143,3 +153,33 @@ def prewarm_on(event: str, now: datetime, may_come: DayPlan | None, settings: Ke
 def provisioned_spans(may_come: DayPlan, settings: KeepWarmSettings) -> list[tuple[datetime, datetime]]:
     """The scheduled actions of the provisioned mode: ProvisionedConcurrency 1 from each start, 0 at each end."""
     return may_come.spans() if settings.mode == KeepWarmMode.PROVISIONED else []
+
+
+@dataclass(frozen=True)
+class Warmth:
+    """Whether the fallback is warm now, as far as its requests say, and since when (None: not in the history
+    read, so cold since before it)."""
+
+    warm: bool
+    since: datetime | None
+
+
+def fallback_warmth(request_minutes: Iterable[datetime], now: datetime, evict_seconds: float) -> Warmth:
+    """Warm or cold from the minutes in which the fallback served requests (CloudWatch Invocations, 1-minute
+    periods): warm while the last one is less than `evict_seconds` old, since the first of the run of requests no
+    gap of `evict_seconds` interrupted; cold since the last request plus `evict_seconds`. The eviction is the
+    caller's assumption (AWS publishes none, docs/aws-behaviour.md §8): this says what the container likely is."""
+    minutes = sorted(m for m in request_minutes if m <= now)
+    if not minutes:
+        return Warmth(False, None)
+    evict = timedelta(seconds=evict_seconds)
+    # A 1-minute datapoint's request may have come at any second of it: count it as at the minute's end.
+    last = minutes[-1] + timedelta(minutes=1)
+    if now - last >= evict:
+        return Warmth(False, last + evict)
+    start = minutes[-1]
+    for earlier in reversed(minutes[:-1]):
+        if start - (earlier + timedelta(minutes=1)) >= evict:
+            break
+        start = earlier
+    return Warmth(True, start)
