@@ -72,6 +72,12 @@ def status_text(status: Status) -> str:
         fb = status.fallback
         count = "?" if fb.invocations is None else f"{fb.invocations:g}"
         line += f"\n  fallback: {fb.endpoint}, {count} request(s) in the last {fb.window_minutes} min"
+        if fb.warm is not None:
+            since = f" since {iso(fb.since, 'seconds')}" if fb.since else ""
+            line += f", {'warm' if fb.warm else 'cold'}{since}"
+        if fb.users_may_come is not None:
+            expected = "may" if fb.users_may_come else "are not expected to"
+            line += f"; keep-warm {fb.keep_warm}: users {expected} come now"
     return line
 
 

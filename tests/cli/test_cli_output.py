@@ -13,7 +13,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from sleepwake import clock
-from sleepwake.control.status import Status
+from sleepwake.control.status import FallbackStatus, Status
 from sleepwake.core import State, iso
 from sleepwake.observability import logger
 from sleepwake_cli.main import main
@@ -86,6 +86,24 @@ def test_times_are_written_as_the_api_writes_them():
     status = _status(State.READY, 1, 0)
     assert status_json(status)["since"] == "2026-11-25T08:30:05.250000Z"
     assert "since 2026-11-25T08:30:05Z" in status_text(status)
+
+
+def test_status_says_whether_the_fallback_is_warm_since_when_and_whether_users_may_come():
+    fallback = FallbackStatus(
+        endpoint="ep-fallback",
+        window_minutes=60,
+        invocations=12.0,
+        warm=True,
+        since=MOMENT,
+        keep_warm="ping",
+        users_may_come=True,
+    )
+    status = _status(State.ASLEEP, 0, 0).model_copy(update={"fallback": fallback})
+    assert (
+        "fallback: ep-fallback, 12 request(s) in the last 60 min, warm since 2026-11-25T08:30:05Z; "
+        "keep-warm ping: users may come now"
+    ) in status_text(status)
+    assert status_json(status)["fallback"]["warm"] is True
 
 
 def test_log_lines_carry_the_time_of_the_control_planes_clock_as_iso_z():

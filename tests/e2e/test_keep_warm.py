@@ -1,6 +1,6 @@
 """The fallback stays warm where users may come, and goes cold (at no cost) where they do not, on the local
-stack: two weeks of morning history (09:00-10:00 ET on weekdays), the plan job's keep-warm windows (about
-08:00-11:00 ET: the hour around each request seen), the keep-warm schedule's pings, the emulator's serverless
+stack: two weeks of morning history (09:00-12:00 ET on weekdays), the plan job's keep-warm windows (about
+08:00-13:00 ET: the hour around each request seen), the keep-warm schedule's pings, the emulator's serverless
 endpoint evicting an idle container (localaws/sagemaker_serverless.py)."""
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ def test_a_request_after_an_idle_hour_where_users_may_come_meets_a_warm_fallback
             port=0,
             api_port=0,
             provisioning_seconds=PROVISIONING,
-            parameters=FAST,
+            parameters=FAST | {"FallbackKeepWarm": "ping"},
             deployment_file=None,
         ) as local,
     ):
         with local.clock.paused():
-            seed_history(local, (at for at in office_hours(HISTORY_DAYS, START) if at.astimezone(ET).hour < 10))
+            seed_history(local, (at for at in office_hours(HISTORY_DAYS, START) if at.astimezone(ET).hour < 12))
         local.emu.fire_schedule(local.outputs["PlanScheduleName"])
         assert local.emu.wait_for(lambda: local.status()["schedule"].startswith("learned"), timeout=600, poll=5)
         assert local.status()["fallback"]["users_may_come"] is True
@@ -45,6 +45,7 @@ def test_a_request_after_an_idle_hour_where_users_may_come_meets_a_warm_fallback
         # busy host's wall-clock stall (a Lambda waiting for a CPU) stays far below the 10-minute eviction.
         local.clock.set_speed(HOUR_SPEED)
         asleep_at = local.now()
+        assert asleep_at < datetime(2026, 11, 25, 11, 30, tzinfo=ET)  # the idle hour ends inside the window
         local.clock.wait_until(asleep_at + timedelta(hours=1))
         pings = [at for at, _, _ in fallback.requests if at > asleep_at]
         assert len(pings) >= 60 / 5 - 2, pings  # one every FallbackPingMinutes (5)
@@ -61,9 +62,9 @@ def test_a_request_after_an_idle_hour_where_users_may_come_meets_a_warm_fallback
 
         local.clock.set_speed(SPEED)
 
-        # After the window (11:00 ET; the component naps 5 idle minutes after the wake the request started): no
-        # ping, and the fallback goes cold; its only cost is the requests users send.
-        local.clock.wait_until(datetime(2026, 11, 25, 11, 30, tzinfo=ET).astimezone(UTC))
+        # After the window (13:00 ET; the component naps after the wake the request started): no ping, and the
+        # fallback goes cold; its only cost is the requests users send.
+        local.clock.wait_until(datetime(2026, 11, 25, 13, 30, tzinfo=ET).astimezone(UTC))
         local.wait_for_state("asleep", timeout=2 * 3600, poll=60)
         quiet_from = local.now()
         local.clock.wait_until(quiet_from + timedelta(hours=2))
