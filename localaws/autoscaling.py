@@ -206,7 +206,7 @@ def alarm_action_handler(account: str, region: str) -> Callable[[str, Any, dict[
         value = points[-1] if points else float(alarm.threshold)
         policy = _policy_for(account, region, arn)
         if policy is not None and policy.policy_type == "TargetTrackingScaling":
-            return target_tracking.act(account, region, policy, alarm, value)
+            return target_tracking.act(account, region, policy, alarm, value, scale)
         return run_step_policy(account, region, arn, value, float(alarm.threshold), alarm.name)
 
     return handle

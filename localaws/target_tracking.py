@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -131,11 +132,10 @@ def publish(account: str, region: str, now: datetime) -> None:
         cloudwatch.record(account, region, "AWS/SageMaker", metric, value, dims, "None", at=end - timedelta(seconds=1))
 
 
-def act(account: str, region: str, policy: Any, alarm: Any, value: float) -> bool:
+def act(account: str, region: str, policy: Any, alarm: Any, value: float, scale: Callable[..., None]) -> bool:
     """Run a target-tracking policy for its alarm in ALARM: scale out in proportion to the metric (AlarmHigh) or in
-    towards it (AlarmLow), within the target's bounds; never from 0 copies. Returns whether it handled the alarm."""
-    from localaws import autoscaling
-
+    towards it (AlarmLow), within the target's bounds; never from 0 copies. Returns whether it handled the alarm.
+    `scale` is `localaws.autoscaling.scale`, passed in so the two modules do not import each other."""
     if _tracks_a_component(policy) is None:
         return False
     if not Settings.enabled:
@@ -155,5 +155,5 @@ def act(account: str, region: str, policy: Any, alarm: Any, value: float) -> boo
         want = min(want, target.max_capacity)
     if want != current:
         LOG.info("target tracking %s sets %s to %s copies", policy.policy_name, ic.name, want)
-        autoscaling.scale(account, region, ic, policy, alarm.name, want)
+        scale(account, region, ic, policy, alarm.name, want)
     return True
