@@ -68,6 +68,7 @@ class EmulatedClock:
         self._asleep: dict[int, int] = {}  # thread ident -> how many of its waits are under way (0 or 1)
         self._changed = time.monotonic()  # wall time of the last pause, sleep or wake-up
         self.jumped = timedelta(0)  # emulated time skipped by idle jumps, in all
+        self.jumps = 0  # how many idle jumps: each costs about idle_settle of wall time (what a replay pays)
 
     # -- reading -----------------------------------------------------------------------------------------
     @property
@@ -332,6 +333,7 @@ class EmulatedClock:
         if target <= now:
             return False
         self.jumped += target - now
+        self.jumps += 1
         self._reanchor(target)
         self._changed = time.monotonic()  # the sleepers it wakes get idle_settle to act before the next jump
         return True

@@ -132,6 +132,7 @@ def test_an_idle_clock_jumps_to_the_next_deadline_and_not_past_it():
     assert woke_second and woke_second[0] >= START + timedelta(hours=2)
     assert clock.now() < START + timedelta(hours=2, minutes=1)  # nobody sleeps any more: no further jump
     assert clock.jumped >= timedelta(hours=1, minutes=59)
+    assert clock.jumps == 2  # one per deadline reached: what a replay's wall time is counted in
 
 
 def test_without_jumping_a_sleeper_waits_its_emulated_time():

@@ -53,6 +53,33 @@ def test_a_clock_jump_fires_every_missed_rate_firing_in_order(emu):
     assert emu.lambdas.invocations[0].event == {"trigger": "idle"}
 
 
+def test_on_a_jumping_clock_an_idle_hour_is_a_jump_a_minute_and_a_schedule_made_meanwhile_fires(emu):
+    """The scheduler looks for new schedules at each whole minute (with the alarm rounds), not every few
+    seconds: an idle emulator's clock jumps about once a minute, and a one-time schedule created while the
+    scheduler waits still fires, at most a minute late."""
+    sm = _pass_machine(emu)
+    clock = emu.clock
+    clock.set_speed(60)  # the replay's speed: a running clock's slices would be 12 emulated seconds
+    clock.jump_when_idle(True)
+    try:
+        with clock.held():
+            clock.sleep(120)  # the deploy-time slices are over
+            before, start = clock.jumps, clock.now()
+            clock.sleep(3600)
+            jumps = clock.jumps - before
+            elapsed = (clock.now() - start).total_seconds()
+            due = (clock.now() + timedelta(minutes=10)).replace(microsecond=0)
+            _schedule(emu, "later", f"at({due:%Y-%m-%dT%H:%M:%S})", "UTC", sm, {"trigger": "plan"})
+            clock.sleep(900)
+    finally:
+        clock.jump_when_idle(False)
+    # Alarm rounds and the scheduler's looks share the minute boundaries; the time between jumps runs at 60x.
+    assert jumps <= elapsed / 60 + 5
+    firing = next(f for f in emu.scheduler.firings if f.name == "later")
+    assert firing.scheduled_for == due.astimezone(UTC)
+    assert timedelta(0) <= firing.fired_at - firing.scheduled_for <= timedelta(seconds=61)
+
+
 def test_disabled_schedules_do_not_fire_and_fire_now_does(emu):
     sm = _pass_machine(emu)
     _schedule(emu, "sleep", "cron(0 0 * * ? *)", "America/Los_Angeles", sm, {"trigger": "manual"})
