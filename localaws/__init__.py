@@ -2,7 +2,7 @@
 
     from datetime import UTC, datetime
     from localaws import EmulatedClock, Emulator
-    from localaws.stack import Stack
+    from localaws.cfn_stack import Stack
 
     clock = EmulatedClock(start=datetime(2025, 3, 10, 6, 50, tzinfo=UTC), speed=600)  # 10 emulated min per s
     with Emulator(clock, port=0, provisioning_seconds=210) as emu:      # AWS_ENDPOINT_URL now points at it

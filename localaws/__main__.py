@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"clock: {iso(emu.now())} x{args.speed:g}", flush=True)
         if not args.no_stack:
-            from localaws.stack import Stack
+            from localaws.cfn_stack import Stack
 
             overrides = dict(p.split("=", 1) for p in args.parameter)
             stack = Stack(emu, args.template, parameters=overrides).deploy()

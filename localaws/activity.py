@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from localaws.local import LocalStack
+    from localaws.local_stack import LocalStack
     from localaws.scheduler import Firing
 
 LOG = logging.getLogger(__name__)

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 from localaws import iam_wire
 
 if TYPE_CHECKING:
-    from localaws.stack import Stack
+    from localaws.cfn_stack import Stack
 
 LOG = logging.getLogger(__name__)
 STAGE = "/v1"

@@ -63,7 +63,7 @@ def burst(
     """Send `requests` requests from `connections` threads, each on its own keep-alive connection.
 
     A connection that fails is opened again for that thread's next request (as a client's pool would).
-    `headers` replace the default Content-Type header: pass SigV4-signed ones (`localaws.local.sign`) for the
+    `headers` replace the default Content-Type header: pass SigV4-signed ones (`localaws.local_stack.sign`) for the
     local wake API, which checks signatures as API Gateway does (the emulator does not model the 5-minute
     validity window, so one signature serves the whole burst).
     """

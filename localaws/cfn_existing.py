@@ -9,7 +9,7 @@ to the execution of the handler"), and CloudFormation reports it in the stack's 
 widdix/mastodon-on-aws#27; the identifier of a compound key is its parts joined by "|", in primaryIdentifier's
 order, which is also the ScalableTarget's Ref, as in medikoo/serverless-plugin-dynamodb-autoscaling#11:
 "table/...|dynamodb:table:WriteCapacityUnits|dynamodb already exists"). The resource then is CREATE_FAILED and
-the stack rolls back (`localaws.stack`).
+the stack rolls back (`localaws.cfn_stack`).
 
 The schemas are read from cfn-lint's copy of the registry (cfnlint/data/schemas: providers/<region>.json maps a
 type to its schema file under resources/).

@@ -68,7 +68,7 @@ class ResponseReceiver:
 
 
 class ResourceCreators:
-    """Creators and deleters of the resource types the template uses; mixed into `localaws.stack.Stack`."""
+    """Creators and deleters of the resource types the template uses; mixed into `localaws.cfn_stack.Stack`."""
 
     emu: Emulator
     stack_name: str

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from localaws.local import SAMPLE, LocalStack
-from localaws.stack import REPO_ROOT
+from localaws.cfn_template import REPO_ROOT
+from localaws.local_stack import SAMPLE, LocalStack
 from sleepwake.core import iso
 
 PT, ET = ZoneInfo("America/Los_Angeles"), ZoneInfo("America/New_York")

@@ -23,7 +23,7 @@ from typing import Any
 
 from localaws import cloudwatch
 from localaws.demo import ET, OUT, PhaseFailed, Timeline, _t
-from localaws.local import LocalStack
+from localaws.local_stack import LocalStack
 
 # Tuesday 24 Nov 2026, 23:50 ET: 15 minutes before the daily plan job.
 START = datetime(2026, 11, 24, 23, 50, tzinfo=ET).astimezone(UTC)
@@ -58,7 +58,7 @@ def seed_history(local: LocalStack, requests: Iterator[datetime]) -> int:
     return count
 
 
-class PlannedDay:
+class DemoDay:
     def __init__(self, local: LocalStack, timeline: Timeline) -> None:
         self.local = local
         self.tl = timeline
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         day = None
         try:
             with LocalStack(start=START, speed=ACTIVE_SPEED, port=0, api_port=0, deployment_file=None) as local:
-                day = PlannedDay(local, timeline)
+                day = DemoDay(local, timeline)
                 day.run()
                 summary["ok"] = True
         except (PhaseFailed, TimeoutError, RuntimeError) as error:

@@ -156,7 +156,7 @@ class Emulator:
         self.instant_calls = instant_calls
         self.enforce_iam = iam
         self.admin_keys: iam_mod.Keys | None = None
-        sagemaker.REGISTRY.settings = sagemaker.Settings(
+        sagemaker.REGISTRY.switches = sagemaker.SageMakerSwitches(
             provisioning_seconds=provisioning_seconds,
             scale_in_seconds=scale_in_seconds,
             copy_seconds=copy_seconds,
@@ -166,7 +166,7 @@ class Emulator:
         )
         self.sagemaker = sagemaker.REGISTRY
         self.serverless = sagemaker_serverless.SERVERLESS
-        self.serverless.settings = sagemaker_serverless.Settings(
+        self.serverless.switches = sagemaker_serverless.ServerlessSwitches(
             cold_start_seconds=fallback_cold_start_seconds,
             idle_evict_seconds=fallback_idle_evict_seconds,
             model_server_factory=fallback_server_factory or sagemaker_serverless.real_cpu_model_server,
@@ -224,10 +224,10 @@ class Emulator:
                     os.environ[key] = value
         self.lambdas.base_env = {k: v for k, v in env.items() if v is not None}
         self.lambdas.credentials = self._function_credentials
-        stepfunctions.Settings.credentials = self._state_machine_credentials
+        stepfunctions.StepFunctionsSwitches.credentials = self._state_machine_credentials
         self.lambdas.clock = self.clock if self.instant_calls else None
-        stepfunctions.Settings.instant = self.instant_calls
-        stepfunctions.Settings.emit_status_events = True
+        stepfunctions.StepFunctionsSwitches.instant = self.instant_calls
+        stepfunctions.StepFunctionsSwitches.emit_status_events = True
         clock_mod.install(self.clock)
         events.start_state_machine = self._start_state_machine
         events.invoke_lambda_async = lambdas.invoke_async
@@ -239,7 +239,7 @@ class Emulator:
 
     def _admin(self) -> iam_mod.Keys:
         """The administrator identity (Action "*" on "*"): the deployer, the emulator's own clients, tests."""
-        iam_mod.Settings.enforce = self.enforce_iam
+        iam_mod.IamSwitches.enforce = self.enforce_iam
         if self.admin_keys is None:
             statement = {"Sid": "Administrator", "Effect": "Allow", "Action": "*", "Resource": "*"}
             self.admin_keys = iam_mod.create_user(self.account, iam_mod.ADMIN_USER, [statement])
@@ -275,7 +275,8 @@ class Emulator:
     def stop(self) -> None:
         self.scheduler.stop()
         self.alarms.stop()
-        stepfunctions.Settings.emit_status_events = False  # stopping executions now must not run their rules
+        # Stopping executions now must not run their rules.
+        stepfunctions.StepFunctionsSwitches.emit_status_events = False
         self._stop_executions()
         self.sagemaker.reset()  # stops transitions, closes model servers
         if self._server:
@@ -288,9 +289,9 @@ class Emulator:
         except ImportError:
             pass
         clock_mod.install(None)
-        iam_mod.Settings.enforce = False
+        iam_mod.IamSwitches.enforce = False
         self.lambdas.credentials = None
-        stepfunctions.Settings.credentials = None
+        stepfunctions.StepFunctionsSwitches.credentials = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -64,7 +64,7 @@ ADMIN_USER = "localaws-admin"
 INVOKE_ENDPOINT_CHECKS_COMPONENT = True
 
 
-class Settings:
+class IamSwitches:
     enforce = False  # the emulator turns it on; moto's own action-level check stays off either way
 
 

@@ -31,7 +31,7 @@ from localaws.iam import (
     PARTITION,
     AccessDenied,
     Decision,
-    Settings,
+    IamSwitches,
     authorize,
     evaluate,
     iam_action,
@@ -45,7 +45,7 @@ LOG = logging.getLogger(__name__)
 # ------------------------------------------------------------------------------------- moto hook
 def _authenticate_and_authorize_normal_action(self: Any, resource: str = "*") -> None:
     """Replaces moto's ActionAuthenticatorMixin method: moto's signature and key checks, our evaluation."""
-    if not Settings.enforce:
+    if not IamSwitches.enforce:
         return
     if "Authorization" not in self.headers:
         # Unsigned (e.g. moto's own dashboard): moto's IAMRequest would KeyError; AWS answers this way.
@@ -198,7 +198,7 @@ _INSTALLED = False
 
 def install() -> None:
     """Route moto's per-request authorization through `authorize` (idempotent). Enforcement is
-    `Settings.enforce`, independent of moto's INITIAL_NO_AUTH_ACTION_COUNT."""
+    `IamSwitches.enforce`, independent of moto's INITIAL_NO_AUTH_ACTION_COUNT."""
     global _INSTALLED
     if _INSTALLED:
         return
@@ -263,7 +263,7 @@ def authenticate_api_call(
 ) -> tuple[Any, Refusal | None]:
     """(the caller's moto access key, None) or (None, the 403 API Gateway answers). With IAM not enforced:
     (None, None)."""
-    if not Settings.enforce:
+    if not IamSwitches.enforce:
         return None, None
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest

@@ -24,7 +24,7 @@ model's ProductionVariantSummary). Default figures and where they come from:
   all ICs on the endpoint reached 0 (docs/aws-behaviour.md §2).
 - `copies_per_instance` 1: an ml.inf1.xlarge has one Inferentia chip and the template asks one accelerator
   device per copy. Sources are silent on how SageMaker packs copies of different ICs; tests set it both ways.
-All are settings (`Emulator(provisioning_seconds=, copy_seconds=, release_seconds=, copies_per_instance=)`,
+All are switches (`Emulator(provisioning_seconds=, copy_seconds=, release_seconds=, copies_per_instance=)`,
 `LocalStack(...)`, and `--provisioning-seconds`/`--copy-seconds`/`--release-seconds` of `python -m localaws`
 and of `make local LOCAL_ARGS="..."`).
 
@@ -94,8 +94,8 @@ BLOG_COPY_SHARE = 2.3 / (1.75 + 2.3)
 
 
 @dataclass
-class Settings:
-    """Timings in emulated seconds; change them on `localaws.sagemaker.REGISTRY.settings` or via the Emulator.
+class SageMakerSwitches:
+    """Timings in emulated seconds; change them on `localaws.sagemaker.REGISTRY.switches` or via the Emulator.
 
     `provisioning_seconds` is the whole way from nothing: a new instance, then the copy. `copy_seconds`
     (a copy on an instance that is already there) defaults to the blog's share of it; the instance takes
@@ -244,7 +244,7 @@ class Registry:
         self.lock = threading.RLock()
         self.components: dict[tuple[str, str, str], InferenceComponent] = {}
         self.endpoints: dict[tuple[str, str, str], EndpointInstances] = {}
-        self.settings = Settings()
+        self.switches = SageMakerSwitches()
         self.faults = Faults()
         self.listeners: list[Callable[[InferenceComponent], None]] = []
         self.threads: list[threading.Thread] = []
@@ -371,7 +371,7 @@ class Registry:
             self._record(ic)
 
         def finish() -> None:
-            clock_mod.sleep(self.settings.delete_seconds)
+            clock_mod.sleep(self.switches.delete_seconds)
             with self.lock:
                 if ic.generation == gen:
                     self.components.pop((account, region, name), None)
@@ -410,7 +410,7 @@ class Registry:
     def _place(self, ic: InferenceComponent, target: int) -> float:
         """Seconds until `target` copies of `ic` serve: the copy time, after a new instance when the ones
         there (or already coming) have no room for every copy the endpoint's ICs now want."""
-        settings = self.settings
+        switches = self.switches
         instances = self.instances(ic.account_id, ic.region, ic.endpoint_name)
         now = clock_mod.now()
         instances.generation += 1  # a scale-up cancels any pending release
@@ -419,12 +419,12 @@ class Registry:
             for other in self.components.values()
             if (other.account_id, other.region, other.endpoint_name) == (ic.account_id, ic.region, ic.endpoint_name)
         )
-        needed = max(1, -(-wanted // max(1, settings.copies_per_instance)))
+        needed = max(1, -(-wanted // max(1, switches.copies_per_instance)))
         if instances.max_count is not None:
             needed = min(needed, max(1, instances.max_count))
         added = 0
         while len(instances.ready_at) < needed:
-            instances.ready_at.append(now + timedelta(seconds=settings.instance_seconds))
+            instances.ready_at.append(now + timedelta(seconds=switches.instance_seconds))
             added += 1
         last_ready = sorted(instances.ready_at)[needed - 1]
         wait_for_instance = max(0.0, (last_ready - now).total_seconds())
@@ -435,11 +435,11 @@ class Registry:
             ic.endpoint_name,
             instances.present(now),
             added,
-            wait_for_instance + settings.copy_on_instance_seconds,
+            wait_for_instance + switches.copy_on_instance_seconds,
         )
         if added:
             instances.history.append((now, len(instances.ready_at)))
-        seconds = wait_for_instance + settings.copy_on_instance_seconds
+        seconds = wait_for_instance + switches.copy_on_instance_seconds
         ic.provisions.append(Provision(now, wait_for_instance > 0, seconds))
         return seconds
 
@@ -456,7 +456,7 @@ class Registry:
         instances = self.instances(ic.account_id, ic.region, ic.endpoint_name)
         instances.generation += 1
         gen = instances.generation
-        due = clock_mod.now() + timedelta(seconds=self.settings.release_seconds)
+        due = clock_mod.now() + timedelta(seconds=self.switches.release_seconds)
         LOG.info("all copies on %s at 0: instances go at %s", ic.endpoint_name, due.isoformat())
 
         def release() -> None:
@@ -476,7 +476,7 @@ class Registry:
         ic.generation += 1
         gen = ic.generation
         scale_up = target > ic.current
-        delay = self._place(ic, target) if scale_up else self.settings.scale_in_seconds
+        delay = self._place(ic, target) if scale_up else self.switches.scale_in_seconds
         self._spawn(self._transition, ic, gen, target, delay, name=f"ic-{ic.name}-{gen}")
 
     def _transition(self, ic: InferenceComponent, gen: int, target: int, delay: float) -> None:
@@ -489,7 +489,7 @@ class Registry:
         if reason is None and target > 0 and ic.server is None:
             try:
                 with paused():
-                    server = self.settings.model_server_factory(ic)  # real cold load, in wall time
+                    server = self.switches.model_server_factory(ic)  # real cold load, in wall time
             except Exception as exc:
                 LOG.exception("model server for %s failed to start", ic.name)
                 reason = f"The model container failed to start: {type(exc).__name__}: {exc}"

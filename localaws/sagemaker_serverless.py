@@ -97,7 +97,7 @@ def container_model_server(directory: Path, environment: dict[str, str]) -> Mode
 
 
 @dataclass
-class Settings:
+class ServerlessSwitches:
     cold_start_seconds: float = 15.0  # "in the order of seconds" (AWS docs); the simulator's 10-20 s midpoint
     idle_evict_seconds: float = defaults.FALLBACK_IDLE_EVICT_MINUTES * 60.0  # unpublished: the shared assumption
     model_server_factory: ServerFactory = real_cpu_model_server
@@ -146,7 +146,7 @@ class Registry:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.endpoints: dict[tuple[str, str, str], ServerlessEndpoint] = {}
-        self.settings = Settings()
+        self.switches = ServerlessSwitches()
         self.faults = Faults()
 
     def reset(self) -> None:
@@ -189,7 +189,7 @@ class Registry:
     def invoke(self, endpoint: ServerlessEndpoint, body: bytes, content_type: str, accept: str) -> InvocationResultLike:
         with _queued(endpoint.lock):
             now = clock_mod.now()
-            cold = not endpoint.is_warm(now, self.settings.idle_evict_seconds)
+            cold = not endpoint.is_warm(now, self.switches.idle_evict_seconds)
             if cold:
                 self._cold_start(endpoint)
             elif endpoint.server is None:  # provisioned: warm from creation, loaded here on first use
@@ -223,8 +223,8 @@ class Registry:
         """A new container: the emulated cold start, then the real model load (emulated clock paused)."""
         _release_server(endpoint)
         started = clock_mod.now()
-        LOG.info("serverless %s: cold start (%.0f s)", endpoint.name, self.settings.cold_start_seconds)
-        clock_mod.sleep(self.settings.cold_start_seconds)
+        LOG.info("serverless %s: cold start (%.0f s)", endpoint.name, self.switches.cold_start_seconds)
+        clock_mod.sleep(self.switches.cold_start_seconds)
         self._load(endpoint)
         endpoint.cold_starts.append(started)
         setup_us = (clock_mod.now() - started).total_seconds() * 1e6
@@ -242,7 +242,7 @@ class Registry:
         """The container's start and the real model load, with the emulated clock paused."""
         try:
             with paused():
-                endpoint.server = self.settings.model_server_factory(endpoint.environment)
+                endpoint.server = self.switches.model_server_factory(endpoint.environment)
         except Exception as exc:  # the container never became healthy: /ping fails, the caller gets an error
             reason = str(exc) if isinstance(exc, serverless_container.ContainerStartFailed) else repr(exc)
             LOG.error("serverless %s: the container did not start: %s", endpoint.name, reason)

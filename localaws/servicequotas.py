@@ -11,8 +11,8 @@ the one the Service Quotas console links for that name (public READMEs and code 
   concurrency for serverless inference is not 200 only 10"). So the default is 200 and the applied value is a
   switch.
 - `GetServiceQuota` answers the applied value. Its API reference: "If the applied quota value is not available
-  for a quota, the quota is not retrieved" - NoSuchResourceException. With `Settings.applied` None (the default)
-  it answers that; set (e.g. 10, as those accounts saw) it answers that value. Tests run both.
+  for a quota, the quota is not retrieved" - NoSuchResourceException. With `ServiceQuotasSwitches.applied` None
+  (the default) it answers that; set (e.g. 10, as those accounts saw) it answers that value. Tests run both.
 - Other services and codes: moto's own answers (vpc) or NoSuchResourceException, as moto does.
 
 Differs from AWS: no quota history, requests or utilisation metrics; the same value in every region.
@@ -39,7 +39,7 @@ class _NotApplied(JsonRESTError):
         super().__init__("NoSuchResourceException", "The specified resource does not exist.")
 
 
-class Settings:
+class ServiceQuotasSwitches:
     applied: float | None = None  # the account's applied value; None = none applied (GetServiceQuota refuses)
 
 
@@ -76,9 +76,9 @@ def _get_default(self: Any, service_code: str, quota_code: str) -> dict[str, Any
 
 def _get_applied(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
     if (service_code, quota_code) == (SERVICE_CODE, QUOTA_CODE):
-        if Settings.applied is None:
+        if ServiceQuotasSwitches.applied is None:
             raise _NotApplied()
-        return _quota(self.region_name, float(Settings.applied))
+        return _quota(self.region_name, float(ServiceQuotasSwitches.applied))
     return dict(_ORIGINAL_GET(self, service_code, quota_code))
 
 

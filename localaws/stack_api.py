@@ -26,7 +26,7 @@ LOG = logging.getLogger(__name__)
 
 
 class ApiRoutes:
-    """Routes and calls of the stack's REST API; mixed into `localaws.stack.Stack`."""
+    """Routes and calls of the stack's REST API; mixed into `localaws.cfn_stack.Stack`."""
 
     emu: Emulator
     api_routes: dict[tuple[str, str], str]
@@ -87,7 +87,7 @@ class ApiRoutes:
         integration permissions)."""
         from localaws import iam
 
-        if not iam.Settings.enforce:
+        if not iam.IamSwitches.enforce:
             return True
         function_arn = f"arn:aws:lambda:{self.emu.region}:{self.emu.account}:function:{function}"
         credentials = self.api_credentials.get((verb, resource))

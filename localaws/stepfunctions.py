@@ -14,7 +14,7 @@
 - datetimes in aws-sdk results become ISO-8601 strings (moto otherwise breaks DescribeExecution);
 - StartExecution without a name gets a UUID (moto names them all "None");
 - every AWS call of an execution (Lambda and aws-sdk tasks) carries assumed-role credentials of the state
-  machine's own role (`Settings.credentials`, set by the emulator), as Step Functions calls services with
+  machine's own role (`StepFunctionsSwitches.credentials`, set by the emulator), as Step Functions calls services with
   the execution role ("How Step Functions works with IAM"); moto signs them all with a fixed "ak"/"sk";
 - Wait (Seconds/SecondsPath/Timestamp/TimestampPath) and Retry backoff sleep on the emulated clock, the
   rest of an execution takes no emulated time (with the emulator's instant_calls), and
@@ -80,8 +80,8 @@ BOTO_NAMES = {
 #   exception = PascalCase of the error shape + `Exception`; unmodelled errors raise `<Service>Exception`).
 # - Silent: the service part for services neither source shows (SageMaker, Application Auto Scaling, CloudWatch,
 #   SNS). LocalStack's binding covers DynamoDb and Sfn only and otherwise takes the serviceId without spaces
-#   ("SNS"); the Java SDK's rule gives "Sns". `Settings.service_prefix` picks one ("java" by default, "service_id"
-#   for LocalStack's); the project's state machines name these services only where both rules agree, and
+#   ("SNS"); the Java SDK's rule gives "Sns". `StepFunctionsSwitches.service_prefix` picks one ("java" by default,
+#   "service_id" for LocalStack's); the project's state machines name these services only where both rules agree, and
 #   tests/template check that under both.
 # - Which errors are "declared": botocore raises a named exception class for every error shape of the service
 #   (botocore errorfactory), as the Java SDK does, so a shape declared for another operation of the same
@@ -107,7 +107,7 @@ def pascal_case(name: str) -> str:
 
 def service_error_prefix(sfn_service: str, rule: str | None = None) -> str:
     """The service part of an aws-sdk error name for the ASL service name (`sagemaker` -> `SageMaker`)."""
-    rule = rule or Settings.service_prefix
+    rule = rule or StepFunctionsSwitches.service_prefix
     if sfn_service.lower() in _SERVICE_ERROR_NAMES:
         return _SERVICE_ERROR_NAMES[sfn_service.lower()]
     service_id = _service_id(sfn_service)
@@ -252,7 +252,7 @@ def _epoch_iso(value: _dt.datetime | None) -> str:
 
 
 def _emit_status_change(execution: Any) -> None:
-    if not Settings.emit_status_events or execution.exec_status is None:
+    if not StepFunctionsSwitches.emit_status_events or execution.exec_status is None:
         return
     if str(getattr(execution.sm_type, "value", execution.sm_type)) != "STANDARD":
         return  # Express workflows send no events (developer guide, cw-events)
@@ -328,7 +328,7 @@ def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
             event.wait(min(clock.wall_seconds(remaining), 0.05))
 
 
-class Settings:
+class StepFunctionsSwitches:
     instant = True  # the emulator's instant_calls: interpreting states takes no emulated time
     service_prefix = "java"  # or "service_id": the silent point in aws-sdk error names, see above
     emit_status_events = False  # the emulator turns this on while it runs (and off before it stops executions)
@@ -366,9 +366,9 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
     """moto's client factory, signing with the execution role's session instead of "ak"/"sk"."""
     client = _ORIGINAL_BOTO_CLIENT_FOR(region, service, state_credentials)
     who = getattr(_EXECUTION, "role", None)
-    if Settings.credentials is None or who is None:
+    if StepFunctionsSwitches.credentials is None or who is None:
         return client
-    keys = Settings.credentials(*who)
+    keys = StepFunctionsSwitches.credentials(*who)
     import boto3
 
     factory: Any = boto3.client
@@ -390,7 +390,7 @@ def _execution_logic(self: Any) -> None:
     _EXECUTION.role = (details.execution_details.role_arn, details.state_machine_details.name)
     try:
         clock = clock_mod.current()
-        if clock is None or not Settings.instant:
+        if clock is None or not StepFunctionsSwitches.instant:
             _ORIGINAL_EXECUTION_LOGIC(self)
             return
         with clock.paused(soft=True):

@@ -15,7 +15,7 @@ Sources:
   (`<policy ARN>:createdBy/<uuid>`), the "DO NOT EDIT OR DELETE" description and the periods (high: 3 x 60 s
   above the target; low: 15 x 60 s below it) follow moto 5.2.5's ECS target-tracking alarms
   (moto/applicationautoscaling/models.py, `_generate_ecs_alarms`); the low threshold is 90 % of the target (the
-  user guide's "10% lower"). No source gives these for SageMaker inference components: `Settings.enabled`
+  user guide's "10% lower"). No source gives these for SageMaker inference components: `TargetTrackingSwitches.enabled`
   switches the whole behaviour (tests run both ways); off, target-tracking policies are stored and never act.
 - Metrics (SageMaker developer guide, "SageMaker AI metrics in Amazon CloudWatch", inference component metrics in
   AWS/SageMaker by InferenceComponentName): `SageMakerInferenceComponentInvocationsPerCopy` tracks
@@ -56,7 +56,7 @@ PREDEFINED = {
 }
 
 
-class Settings:
+class TargetTrackingSwitches:
     enabled = True  # see the module docstring: the timings are not sourced for inference components
 
 
@@ -72,7 +72,7 @@ def _tracks_a_component(policy: Any) -> str | None:
 def create_alarms(policy: Any) -> list[Any]:
     """The alarms Application Auto Scaling makes for a target-tracking policy on an inference component."""
     kind = _tracks_a_component(policy)
-    if kind is None or not Settings.enabled:
+    if kind is None or not TargetTrackingSwitches.enabled:
         return []
     from moto.cloudwatch.models import cloudwatch_backends
 
@@ -108,7 +108,7 @@ def create_alarms(policy: Any) -> list[Any]:
 def publish(account: str, region: str, now: datetime) -> None:
     """Once a minute (before the alarms are evaluated): the per-copy metric of every component a target-tracking
     policy watches, for the minute that just ended, while the component has a copy."""
-    if not Settings.enabled:
+    if not TargetTrackingSwitches.enabled:
         return
     backend = aas_models.applicationautoscaling_backends[account][region]
     watched = {(p.resource_id, _tracks_a_component(p)) for p in list(backend.policies.values())}
@@ -138,7 +138,7 @@ def act(account: str, region: str, policy: Any, alarm: Any, value: float, scale:
     `scale` is `localaws.autoscaling.scale`, passed in so the two modules do not import each other."""
     if _tracks_a_component(policy) is None:
         return False
-    if not Settings.enabled:
+    if not TargetTrackingSwitches.enabled:
         return True
     ic = sagemaker.REGISTRY.components.get((account, region, policy.resource_id[len(IC_PREFIX) :]))
     backend = aas_models.applicationautoscaling_backends[account][region]

@@ -6,7 +6,7 @@ LOCAL_ARGS ?=
 
 .PHONY: local demo demo-planner bench-wake
 local: setup ## the control plane on loopback until Ctrl-C: emulator :5000, wake API :3000 (LOCAL_PORT, API_PORT, SPEED, LOCAL_ARGS)
-	$(BIN)/python -m localaws.serve --port $(LOCAL_PORT) --api-port $(API_PORT) --speed $(SPEED) $(LOCAL_ARGS)
+	$(BIN)/python -m localaws.make_local --port $(LOCAL_PORT) --api-port $(API_PORT) --speed $(SPEED) $(LOCAL_ARGS)
 
 demo: setup ## a whole night on the local stack, checked phase by phase; timeline + build/demo/timeline.png
 	$(BIN)/python -m localaws.demo

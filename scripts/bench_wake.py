@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from localaws.burst import BurstResult, burst
 from localaws.demo import FIRST_REQUEST_GOAL
-from localaws.local import LocalStack, sign
+from localaws.local_stack import LocalStack, sign
 
 PT = ZoneInfo("America/Los_Angeles")
 
@@ -78,7 +78,7 @@ def measure_phase(local: LocalStack, phase: str, cycles: int, steady: int) -> di
     for _ in range(cycles):
         sleep_now(local)
         if phase == "new instance":
-            local.clock.advance(local.emu.sagemaker.settings.release_seconds + 60)
+            local.clock.advance(local.emu.sagemaker.switches.release_seconds + 60)
         calls_before = len(local.emu.lambdas.invocations)
         code, body = local.wake(reason=f"bench: {phase}")
         assert code == 202, (code, body)

@@ -29,8 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "sleepwake")]
 
-from localaws.local import CREATE_MODE  # noqa: E402
-from localaws.stack import Resolver, translate  # noqa: E402
+from localaws.cfn_template import Resolver, translate  # noqa: E402
+from localaws.local_stack import CREATE_MODE  # noqa: E402
 
 REGION, ACCOUNT, STACK = "us-east-1", "123456789012", "sleepwake"
 

@@ -26,28 +26,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts.make_trace import profile_week, write_csv
 from sleepwake_cli.simulate import frontier
-from sleepwake_cli.simulate.base import Settings, SleepwakeSettings
+from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
 from sleepwake_cli.simulate.cli import HISTORY_WEEKS
 from sleepwake_cli.simulate.engine import PolicyResult
 from sleepwake_cli.simulate.policies import simulate
 from sleepwake_cli.simulate.trace import SyntheticWeek, Trace, load_csv
 
 
-def built_in(seed: int) -> tuple[Trace, Settings]:
+def built_in(seed: int) -> tuple[Trace, SimulationSettings]:
     week = SyntheticWeek(seed=seed)
-    settings = Settings(
+    settings = SimulationSettings(
         history=week.earlier_weeks(HISTORY_WEEKS), seed=seed, sleepwake=SleepwakeSettings.from_template()
     )
     return week.build(), settings
 
 
-def held_out() -> tuple[Trace, Settings]:
+def held_out() -> tuple[Trace, SimulationSettings]:
     trace = profile_week("held-out", 11).build()
     with tempfile.TemporaryDirectory() as folder:  # through the CSV, as `sleepwake simulate --trace` reads it
         path = Path(folder) / "held-out.csv"
         write_csv(trace, path)
         history, scored = load_csv(path).split(HISTORY_WEEKS * 7)
-    return scored, Settings(history=history, seed=7, sleepwake=SleepwakeSettings.from_template())
+    return scored, SimulationSettings(history=history, seed=7, sleepwake=SleepwakeSettings.from_template())
 
 
 def row(name: str, label: str, r: PolicyResult) -> str:
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen_settings = cases[chosen.knobs]
     print(f"\nChosen on the built-in week: {chosen.knobs}")
 
-    def apply(base: Settings) -> Settings:
+    def apply(base: SimulationSettings) -> SimulationSettings:
         return replace(base, planner=chosen_settings.planner, sleepwake=chosen_settings.sleepwake)
 
     print("\nThe chosen setting, and the defaults, on every trace (planner + fallback, keep-warm ping):")

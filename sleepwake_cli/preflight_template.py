@@ -2,7 +2,7 @@
 parameter_overrides, flags), the SAM-translated template with its conditions resolved for them, the actions
 CloudFormation calls to create each resource, and whether the region offers each resource type.
 
-The template is translated the one way this repository translates it (`localaws.stack.translate`, the SAM
+The template is translated the one way this repository translates it (`localaws.cfn_template.translate`, the SAM
 translator in-process, as `make lint`'s IAM lint and the local stack do), and its conditions and intrinsics are
 resolved by the same `Resolver`. Importing it costs a few seconds (it sits beside the emulator).
 
@@ -117,7 +117,7 @@ def resolve_parameters(
 @dataclass
 class Translated:
     resources: dict[str, dict[str, Any]]  # created logical id -> resource (conditions applied)
-    resolver: Any  # localaws.stack.Resolver over the parameters
+    resolver: Any  # localaws.cfn_template.Resolver over the parameters
 
     def types(self) -> set[str]:
         return {r["Type"] for r in self.resources.values()}
@@ -131,7 +131,7 @@ class Translated:
     def _tolerant(self, value: Any) -> Any:
         try:
             return self.resolver.resolve(value)
-        except Exception:  # localaws.stack.StackError: GetAtt/Ref of a resource not created yet
+        except Exception:  # localaws.cfn_template.StackError: GetAtt/Ref of a resource not created yet
             if isinstance(value, list):
                 return [self._tolerant(v) for v in value]
             if isinstance(value, dict) and not any(k == "Ref" or k.startswith("Fn::") for k in value):
@@ -145,7 +145,7 @@ UNRESOLVED = "<known once created>"
 @cache
 def _sam_translated(template: Path, modified: float, region: str, account: str, stack_name: str) -> str:
     """The translation as JSON (a copy per use): the same template, region and stack translate once."""
-    from localaws.stack import translate as sam_translate
+    from localaws.cfn_template import translate as sam_translate
 
     return json.dumps(sam_translate(template, region=region, account=account, stack_name=stack_name))
 
@@ -157,7 +157,7 @@ def translated(template: Path, region: str, account: str, stack_name: str) -> di
 
 def translate(cfn: dict[str, Any], params: dict[str, str], region: str, account: str, stack_name: str) -> Translated:
     """The resources the deploy creates with these parameters (conditions applied), and a resolver for them."""
-    from localaws.stack import Resolver
+    from localaws.cfn_template import Resolver
 
     pseudo = {
         "AWS::Region": region,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from localaws.local import LocalStack
+from localaws.local_stack import LocalStack
 
 PT = ZoneInfo("America/Los_Angeles")
 NIGHT = datetime(2026, 11, 25, 0, 30, tzinfo=PT).astimezone(UTC)  # quiet hours, 30 min after the nightly sleep

@@ -121,7 +121,7 @@ class HybridSettings:
 
 
 @dataclass(frozen=True)
-class Settings:
+class SimulationSettings:
     prov: Provisioning = field(default_factory=Provisioning)
     sleepwake: SleepwakeSettings = field(default_factory=SleepwakeSettings)
     fallback: FallbackModel = field(default_factory=FallbackModel)
@@ -152,7 +152,9 @@ class Simulated:
     key: ClassVar[str]
     label: ClassVar[str]
 
-    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator, *, serving: bool = False) -> None:
+    def __init__(
+        self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator, *, serving: bool = False
+    ) -> None:
         self.trace, self.settings, self.rng = trace, settings, rng
         self.sim = Sim(trace.start)
         self.comp = Component(self.sim, settings.prov, rng, serving=serving)

@@ -19,7 +19,7 @@ from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
 from sleepwake_cli.simulate import frontier
 from sleepwake_cli.simulate.charts import chart
 from sleepwake_cli.simulate.engine import FallbackModel, Provisioning, Span
-from sleepwake_cli.simulate.policies import Settings, SimulationError, SleepwakeSettings, simulate
+from sleepwake_cli.simulate.policies import SimulationError, SimulationSettings, SleepwakeSettings, simulate
 from sleepwake_cli.simulate.report import (
     closing_note,
     nap_variants,
@@ -360,7 +360,7 @@ def _bench(text: str) -> tuple[tuple[float, ...], float | None]:
     return tuple(float(x) for x in latencies), None if steady is None else float(steady)
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
+def settings_from(args: argparse.Namespace) -> SimulationSettings:
     latencies, steady = tuple(args.load_latencies_ms), args.steady_latency_ms
     if args.bench:
         latencies, bench_steady = args.bench
@@ -395,7 +395,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         load_latencies_ms=latencies,
         steady_latency_ms=steady,
     )
-    return Settings(
+    return SimulationSettings(
         prov=prov,
         sleepwake=sleepwake,
         fallback=fallback,
@@ -411,7 +411,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 HISTORY_WEEKS = 3
 
 
-def learning_history(args: argparse.Namespace, settings: Settings) -> tuple[Trace, tuple[datetime, ...], str]:
+def learning_history(args: argparse.Namespace, settings: SimulationSettings) -> tuple[Trace, tuple[datetime, ...], str]:
     """The scored trace and what the learning policies may learn from before it, and a sentence saying which.
 
     Built-in week: the three weeks before it from the same generator with other seeds (never the scored week).

@@ -395,7 +395,8 @@ class PolicyResult:
     # The tail: what p95 cannot show (a cold fallback met by under 1 % of requests).
     latency_p99_s: float = 0.0
     latency_max_s: float = 0.0
-    slow_answers: int = 0  # answers slower than Settings.slow_seconds, waits and fallback cold starts included
+    # Answers slower than SimulationSettings.slow_seconds, waits and fallback cold starts included.
+    slow_answers: int = 0
     fallback_cold_starts: int = 0  # fallback cold starts a user request waited for
     instance_cost: float = 0.0
     fallback_cost: float = 0.0

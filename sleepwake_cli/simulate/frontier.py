@@ -15,7 +15,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-from sleepwake_cli.simulate.base import Settings
+from sleepwake_cli.simulate.base import SimulationSettings
 from sleepwake_cli.simulate.engine import PolicyResult
 from sleepwake_cli.simulate.policies import simulate
 from sleepwake_cli.simulate.report import grid
@@ -59,7 +59,7 @@ class Point:
         return cls(r.key, knobs, r.saving_pct, r.slow_answers, share, r.failed, r.keep_warm_cost)
 
 
-def planner_settings(settings: Settings) -> Iterable[tuple[str, Settings]]:
+def planner_settings(settings: SimulationSettings) -> Iterable[tuple[str, SimulationSettings]]:
     for likely, nap, planned, check, outside in product(
         PLANNER_LIKELY, PLANNER_NAP_MINUTES, PLANNER_PLANNED_IDLE, PLANNER_CHECK_MINUTES, PLANNER_WAKE_OUTSIDE_WINDOWS
     ):
@@ -74,13 +74,13 @@ def planner_settings(settings: Settings) -> Iterable[tuple[str, Settings]]:
         )
 
 
-def hybrid_settings(settings: Settings) -> Iterable[tuple[str, Settings]]:
+def hybrid_settings(settings: SimulationSettings) -> Iterable[tuple[str, SimulationSettings]]:
     for head, tail, keep in product(HYBRID_HEAD_PCT, HYBRID_TAIL_PCT, HYBRID_KEEP_ALIVE):
         knobs = replace(settings.hybrid, head_pct=head, tail_pct=tail, fixed_keep_alive_minutes=keep)
         yield f"p{head:g}/p{tail:g}, keep-alive {keep:g} min", replace(settings, hybrid=knobs)
 
 
-def sweep(trace: Trace, settings: Settings) -> dict[str, list[Point]]:
+def sweep(trace: Trace, settings: SimulationSettings) -> dict[str, list[Point]]:
     """Every setting of each learning policy replayed on the trace."""
     grids = {PLANNER: planner_settings(settings), HYBRID: hybrid_settings(settings)}
     return {
@@ -168,7 +168,7 @@ def table(points: dict[str, list[Point]]) -> str:
     return grid(head, rows)
 
 
-def to_json(trace: Trace, settings: Settings, points: dict[str, list[Point]], text: str) -> dict[str, Any]:
+def to_json(trace: Trace, settings: SimulationSettings, points: dict[str, list[Point]], text: str) -> dict[str, Any]:
     return {
         "trace": {"source": trace.source, "requests": len(trace.requests)},
         "slow_seconds": settings.slow_seconds,

@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from sleepwake_cli.simulate.base import Settings, Simulated, firings
+from sleepwake_cli.simulate.base import Simulated, SimulationSettings, firings
 from sleepwake_cli.simulate.engine import Outcome
 from sleepwake_cli.simulate.trace import Request, Trace
 
@@ -18,7 +18,7 @@ from sleepwake_cli.simulate.trace import Request, Trace
 class AlwaysOn(Simulated):
     key, label = "always_on", "always on"
 
-    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+    def __init__(self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator) -> None:
         super().__init__(trace, settings, rng, serving=True)
 
 
@@ -27,7 +27,7 @@ class ScheduledOnly(Simulated):
 
     key, label = "scheduled", "scheduled only"
 
-    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+    def __init__(self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator) -> None:
         self.quiet = settings.sleepwake.quiet_hours()
         super().__init__(trace, settings, rng, serving=not self.quiet.is_quiet(trace.start))
 
@@ -44,7 +44,7 @@ class NativeAutoscale(Simulated):
 
     key, label = "native", "native scale-to-zero"
 
-    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+    def __init__(self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator) -> None:
         super().__init__(trace, settings, rng, serving=False)
         self._alarm_pending = False
         self._last_invocation = trace.start
@@ -93,7 +93,7 @@ class HybridHistogram(Simulated):
     MIN_SAMPLES = 10
     CV_THRESHOLD = 2.0
 
-    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+    def __init__(self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator) -> None:
         super().__init__(trace, settings, rng, serving=False)
         self.fallback = self.use_fallback()
         self.bins = [0] * self.RANGE_MINUTES
@@ -200,7 +200,7 @@ class Oracle(Simulated):
 
     key, label = "oracle", "oracle (perfect foresight)"
 
-    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+    def __init__(self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator) -> None:
         prov = settings.prov
         self.lead = prov.scale_up.mean + sum(prov.load_latencies_ms) / 1000
         first = trace.requests[0].at if trace.requests else trace.end

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sleepwake_cli.simulate.base import Settings, Simulated, SimulationError, SleepwakeSettings
+from sleepwake_cli.simulate.base import Simulated, SimulationError, SimulationSettings, SleepwakeSettings
 from sleepwake_cli.simulate.engine import PolicyResult
 from sleepwake_cli.simulate.peers import AlwaysOn, HybridHistogram, NativeAutoscale, Oracle, ScheduledOnly
 from sleepwake_cli.simulate.sleepwake_policies import Sleepwake, SleepwakeNaps, SleepwakePlanner
 from sleepwake_cli.simulate.trace import Trace
 
-__all__ = ["POLICIES", "Settings", "SimulationError", "SleepwakePlanner", "SleepwakeSettings", "simulate"]
+__all__ = ["POLICIES", "SimulationError", "SimulationSettings", "SleepwakePlanner", "SleepwakeSettings", "simulate"]
 
 POLICIES: tuple[type[Simulated], ...] = (
     AlwaysOn,
@@ -24,7 +24,7 @@ POLICIES: tuple[type[Simulated], ...] = (
 )
 
 
-def simulate(trace: Trace, settings: Settings, keys: tuple[str, ...] | None = None) -> list[PolicyResult]:
+def simulate(trace: Trace, settings: SimulationSettings, keys: tuple[str, ...] | None = None) -> list[PolicyResult]:
     """Every policy on the same trace; savings are against always-on when it is among them."""
     results = []
     for index, cls in enumerate(POLICIES):

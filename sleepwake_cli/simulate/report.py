@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sleepwake_cli.simulate.engine import PolicyResult
-from sleepwake_cli.simulate.policies import Settings, simulate
+from sleepwake_cli.simulate.policies import SimulationSettings, simulate
 from sleepwake_cli.simulate.trace import Trace
 
 
@@ -21,10 +21,10 @@ class Variant:
     result: PolicyResult
 
 
-def sleepwake_variants(trace: Trace, settings: Settings) -> list[Variant]:
+def sleepwake_variants(trace: Trace, settings: SimulationSettings) -> list[Variant]:
     """Change one setting at a time (the schedule also as a pair) and replay sleepwake alone."""
     sw = settings.sleepwake
-    cases: list[tuple[str, str, Settings, Trace]] = []
+    cases: list[tuple[str, str, SimulationSettings, Trace]] = []
     for minutes in (15, 60):
         if minutes != sw.idle_minutes:
             cases.append(
@@ -56,11 +56,11 @@ def sleepwake_variants(trace: Trace, settings: Settings) -> list[Variant]:
     ]
 
 
-def nap_variants(trace: Trace, settings: Settings) -> list[Variant]:
+def nap_variants(trace: Trace, settings: SimulationSettings) -> list[Variant]:
     """The neighbours of the nap defaults (idle minutes, check rate), replayed with the fallback policy alone:
     how the defaults were chosen, reproducible on any trace."""
     sw = settings.sleepwake
-    cases: list[tuple[str, str, Settings]] = []
+    cases: list[tuple[str, str, SimulationSettings]] = []
     for minutes in (10, 15, 20, 30):
         if minutes != sw.nap_idle_minutes:
             changed = replace(settings, sleepwake=replace(sw, nap_idle_minutes=minutes))
@@ -195,7 +195,7 @@ def grid(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join([fmt(head), line, *(fmt(r) for r in rows)])
 
 
-def closing_note(results: list[PolicyResult], variants: list[Variant], settings: Settings) -> str:
+def closing_note(results: list[PolicyResult], variants: list[Variant], settings: SimulationSettings) -> str:
     """The answer in words: saving and waits per policy, and which sleepwake setting moves the result most."""
     long = settings.long_wait_minutes
     lines = []
@@ -277,7 +277,7 @@ def _most_important(base: PolicyResult, variants: list[Variant]) -> str:
 
 def to_json(
     trace: Trace,
-    settings: Settings,
+    settings: SimulationSettings,
     results: list[PolicyResult],
     variants: list[Variant],
     note: str,

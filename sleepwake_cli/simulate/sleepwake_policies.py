@@ -23,7 +23,7 @@ from sleepwake.core import (
     plan_day,
 )
 from sleepwake.core.planner import wakes_on_demand
-from sleepwake_cli.simulate.base import Settings, Simulated, SimulationError, firings
+from sleepwake_cli.simulate.base import Simulated, SimulationError, SimulationSettings, firings
 from sleepwake_cli.simulate.engine import slot_counts
 from sleepwake_cli.simulate.trace import Request, Trace
 
@@ -38,7 +38,7 @@ class Sleepwake(Simulated):
 
     key, label = "sleepwake", "sleepwake"
 
-    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+    def __init__(self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator) -> None:
         self.policy = settings.sleepwake.policy(settings.prov)
         quiet = self.policy.quiet_hours.is_quiet(trace.start)
         super().__init__(trace, settings, rng, serving=not quiet)
@@ -179,7 +179,7 @@ class SleepwakeNaps(Sleepwake):
 
     key, label = "sleepwake_naps", "sleepwake + naps + fallback"
 
-    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+    def __init__(self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator) -> None:
         super().__init__(trace, settings, rng)
         self.policy = settings.sleepwake.policy(settings.prov, naps=True)
         self.fallback = self.use_fallback()
@@ -228,7 +228,7 @@ class SleepwakePlanner(SleepwakeNaps):
 
     key, label = "sleepwake_planner", "sleepwake + planner + fallback"
 
-    def __init__(self, trace: Trace, settings: Settings, rng: np.random.Generator) -> None:
+    def __init__(self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator) -> None:
         super().__init__(trace, settings, rng)
         self.policy = self.policy.model_copy(update={"idle_minutes": settings.sleepwake.unplanned_idle_minutes})
         self.demand: list[datetime] = sorted(t for t in settings.history if t < trace.start)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from localaws.local import LocalStack
+from localaws.local_stack import LocalStack
 from tests.e2e.conftest import sleep_now
 from tests.stacks import FAST, local_stack
 

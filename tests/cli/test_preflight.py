@@ -293,7 +293,7 @@ def test_the_fallback_needs_room_in_the_accounts_serverless_concurrency_quota(
 ):
     from localaws import servicequotas
 
-    monkeypatch.setattr(servicequotas.Settings, "applied", applied)
+    monkeypatch.setattr(servicequotas.ServiceQuotasSwitches, "applied", applied)
     recipe_endpoint(emu, "speech-endpoint", "speech-ic", min_instances=0)
     serverless_endpoint(emu, "another-team", concurrency=6)
     check = run(emu, session, ADOPT_WITH_ARCHIVE | {"FallbackMaxConcurrency": "5"})["serverless quota"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from localaws.local import LocalStack
+from localaws.local_stack import LocalStack
 from tests.stacks import FAST, NIGHT, PROVISIONING, PT, SPEED, local_stack
 
 __all__ = ["FAST", "NIGHT", "PROVISIONING", "PT", "SPEED", "scale_ups", "sleep_now"]  # tests import these from here

@@ -21,7 +21,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws import EmulatedClock, Emulator
-from localaws.stack import Stack, StackError
+from localaws.cfn_stack import Stack
+from localaws.cfn_template import StackError
 from sleepwake.core.adoption import ExistingAlarm, ExistingPolicy, ExistingScaling, ExistingTarget, refusal_message
 from tests.e2e.conftest import FAST, PROVISIONING
 from tests.localaws.conftest import ensure_role

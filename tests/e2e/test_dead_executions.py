@@ -10,7 +10,7 @@ from typing import Any
 
 from moto.sns.models import sns_backends
 
-from localaws.local import LocalStack
+from localaws.local_stack import LocalStack
 from sleepwake.control import steps
 from tests.e2e.conftest import sleep_now
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from localaws.local import SAMPLE, LocalStack
+from localaws.local_stack import SAMPLE, LocalStack
 from sleepwake_client import FallbackFailed
 from tests.e2e.conftest import sleep_now
 from tests.stacks import PT, local_stack

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from localaws import iam, iam_wire
-from localaws.local import LocalStack
+from localaws.local_stack import LocalStack
 from tests.e2e.conftest import sleep_now
 from tests.stacks import local_stack
 

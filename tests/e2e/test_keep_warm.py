@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from localaws.demo import ET
 from localaws.demo_planner import HISTORY_DAYS, office_hours, seed_history
-from localaws.local import SAMPLE, LocalStack
+from localaws.local_stack import SAMPLE, LocalStack
 from tests.e2e.conftest import FAST, PROVISIONING, sleep_now
 
 # Wednesday 25 Nov 2026, 09:30 ET: inside the office hours the history shows.
@@ -69,6 +69,6 @@ def test_a_request_after_an_idle_hour_where_users_may_come_meets_a_warm_fallback
         quiet_from = local.now()
         local.clock.wait_until(quiet_from + timedelta(hours=2))
         assert [r for r in fallback.requests if r[0] > quiet_from] == []
-        assert not fallback.is_warm(local.now(), local.emu.serverless.settings.idle_evict_seconds)
+        assert not fallback.is_warm(local.now(), local.emu.serverless.switches.idle_evict_seconds)
         status = local.status()["fallback"]
         assert status["users_may_come"] is False and status["warm"] is False

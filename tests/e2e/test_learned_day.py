@@ -6,7 +6,7 @@ import contextlib
 import io
 
 from localaws.demo import Timeline
-from localaws.demo_planner import ACTIVE_SPEED, START, PlannedDay
+from localaws.demo_planner import ACTIVE_SPEED, START, DemoDay
 from tests.stacks import DEMO_PROVISIONING, local_stack
 
 
@@ -18,7 +18,7 @@ def test_a_learned_day_wakes_ahead_of_the_first_planned_user_and_naps_only_outsi
         contextlib.redirect_stdout(io.StringIO()),
         local_stack(start=START, speed=ACTIVE_SPEED, provisioning_seconds=DEMO_PROVISIONING, parameters={}) as local,
     ):
-        day = PlannedDay(local, Timeline(out))
+        day = DemoDay(local, Timeline(out))
         day.run()
     phases = {p["phase"]: p["ok"] for p in day.tl.phases}
     assert all(phases.values()), out.getvalue()

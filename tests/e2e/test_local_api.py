@@ -16,7 +16,7 @@ import pytest
 
 from localaws.activity import Activity
 from localaws.burst import burst
-from localaws.local import LocalStack, sign
+from localaws.local_stack import LocalStack, sign
 from tests.e2e.conftest import sleep_now
 from tests.stacks import local_stack
 

@@ -1,4 +1,4 @@
-"""`make local` as people run it: `python -m localaws.serve` in its own process, its printed lines pasted into a
+"""`make local` as people run it: `python -m localaws.make_local` in its own process, its printed lines pasted into a
 shell, its ports refused in one line before anything slow, and SIGINT/SIGTERM stopping it at any moment."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from localaws.stack import REPO_ROOT
+from localaws.cfn_template import REPO_ROOT
 
 PYTHONPATH = os.pathsep.join([str(REPO_ROOT / "layers" / "sleepwake"), str(REPO_ROOT / "client"), str(REPO_ROOT)])
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  [a-z]+ +\S")
@@ -32,12 +32,12 @@ def clean_env() -> dict[str, str]:
 
 
 class Serve:
-    """`python -m localaws.serve` in a subprocess, its stdout collected line by line."""
+    """`python -m localaws.make_local` in a subprocess, its stdout collected line by line."""
 
     def __init__(self, tmp: Path, *args: str) -> None:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "localaws.serve", *args, "--log", str(tmp / "local.log")],
+            [sys.executable, "-m", "localaws.make_local", *args, "--log", str(tmp / "local.log")],
             cwd=REPO_ROOT,
             env=clean_env(),
             stdout=subprocess.PIPE,
@@ -90,7 +90,7 @@ def listening() -> Iterator[int]:
 
 def run_serve(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "localaws.serve", *args],
+        [sys.executable, "-m", "localaws.make_local", *args],
         cwd=REPO_ROOT,
         env=clean_env(),
         capture_output=True,

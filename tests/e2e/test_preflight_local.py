@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from localaws.local import CREATE_MODE, LocalStack
+from localaws.local_stack import CREATE_MODE, LocalStack
 from sleepwake_cli.main import main
 from tests.e2e.conftest import NIGHT, SPEED
 

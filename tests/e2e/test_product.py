@@ -18,8 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws import iam
-from localaws.local import SAMPLE, LocalStack
-from localaws.stack import REPO_ROOT
+from localaws.cfn_template import REPO_ROOT
+from localaws.local_stack import SAMPLE, LocalStack
 from sleepwake_client import FallbackFailed
 from tests.e2e.conftest import FAST, NIGHT, PROVISIONING, SPEED, sleep_now
 
@@ -43,7 +43,7 @@ def asleep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStac
         ).start()
     try:
         sleep_now(stack)
-        settings = stack.emu.sagemaker.settings
+        settings = stack.emu.sagemaker.switches
         settings.provisioning_seconds = settings.copy_seconds = NEVER
         yield stack, deployment
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from localaws.local import SAMPLE, LocalStack
+from localaws.local_stack import SAMPLE, LocalStack
 from tests.cli.test_cli_on_local_stack import cli_env, one_document
 from tests.e2e.conftest import FAST, NIGHT, PROVISIONING, SPEED, sleep_now
 

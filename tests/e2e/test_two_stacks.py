@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from localaws.local import LocalStack
+from localaws.local_stack import LocalStack
 from tests.e2e.conftest import sleep_now
 from tests.stacks import FAST, local_stack
 

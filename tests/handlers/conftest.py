@@ -4,6 +4,7 @@ its autoscaling target are fakes at the adapter boundary here (the local-stack s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,7 +78,10 @@ class FakeScaling:
 
 
 @dataclass
-class Stack:
+class HandlerRig:
+    """The control plane over fakes (component, runtime, scaling) and moto (state table, Step Functions), the
+    handlers' clock held at `now[0]`: what the `stack` fixture gives a handler test."""
+
     plane: ControlPlane
     component: FakeComponent
     runtime: FakeRuntime
@@ -92,7 +96,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[HandlerRig]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(key, "testing")
@@ -139,7 +143,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         now = [NIGHT]
         clock.use(lambda: now[0], lambda seconds: None)
         try:
-            yield Stack(plane, component, fake_runtime, scaling, sfn, wake_arn, table, now)
+            yield HandlerRig(plane, component, fake_runtime, scaling, sfn, wake_arn, table, now)
         finally:
             clock.reset()
             runtime.reset()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from localaws import Emulator
-from localaws.stack import Stack
+from localaws.cfn_stack import Stack
 from tests.localaws.conftest import ROLE, describe
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from localaws import Emulator
-from localaws.stack import Stack, StackError
+from localaws.cfn_stack import Stack
+from localaws.cfn_template import StackError
 from sleepwake.core.adoption import ExistingAlarm, ExistingPolicy, ExistingScaling, ExistingTarget, refusal_message
 from tests.localaws.test_adopt_endpoint_check import adopted_endpoint
 

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from localaws.emulator import Emulator
-from localaws.serve import aws_lines
+from localaws.make_local import aws_lines
 from sleepwake_cli import awscli
 
 OUTPUTS = {

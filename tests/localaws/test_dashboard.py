@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from localaws.stack import Stack
+from localaws.cfn_stack import Stack
 from tests.localaws.conftest import make_endpoint
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"

@@ -11,7 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws import EmulatedClock, Emulator, sagemaker_rules
-from localaws.stack import Stack, StackError
+from localaws.cfn_stack import Stack
+from localaws.cfn_template import StackError
 from tests.localaws.conftest import START, FakeModelServer
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"

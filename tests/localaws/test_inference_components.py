@@ -38,7 +38,7 @@ def test_desired_moves_at_once_and_current_follows_after_provisioning(emu):
     assert d["RuntimeConfig"] == {"DesiredCopyCount": 1, "CurrentCopyCount": 0}
     assert emu.wait_for(lambda: describe(emu)["RuntimeConfig"]["CurrentCopyCount"] == 1, timeout=3600, poll=2)
     # The endpoint's initial instance is still there, so this is the copy's share of provisioning, emulated.
-    assert copy_served_at(emu) - t0 >= timedelta(seconds=emu.sagemaker.settings.copy_on_instance_seconds)
+    assert copy_served_at(emu) - t0 >= timedelta(seconds=emu.sagemaker.switches.copy_on_instance_seconds)
     assert describe(emu)["InferenceComponentStatus"] == "InService"
     assert FakeModelServer.loads == 1
 
@@ -79,7 +79,7 @@ def test_model_that_fails_to_load_fails_the_component(emu):
     def broken(ic):
         raise RuntimeError("Unknown type name '__torch__.torch.classes.neuron.Model'")
 
-    emu.sagemaker.settings.model_server_factory = broken
+    emu.sagemaker.switches.model_server_factory = broken
     emu.client("sagemaker").update_inference_component_runtime_config(
         InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1}
     )

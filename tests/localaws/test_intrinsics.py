@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from localaws.stack import NO_VALUE, Resolver, _template_regex, coerce, references
+from localaws.cfn_template import NO_VALUE, Resolver, coerce, references
+from localaws.stack_api import _template_regex
 
 
 def _resolver(mode: str = "create") -> Resolver:

@@ -14,7 +14,7 @@ QUOTA = {"ServiceCode": "sagemaker", "QuotaCode": "L-96300102"}
 @pytest.fixture
 def applied(monkeypatch):
     def apply(value: float | None) -> None:
-        monkeypatch.setattr(servicequotas.Settings, "applied", value)
+        monkeypatch.setattr(servicequotas.ServiceQuotasSwitches, "applied", value)
 
     return apply
 

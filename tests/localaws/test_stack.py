@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from localaws import EmulatedClock, Emulator
-from localaws.stack import Stack, StackError
+from localaws.cfn_stack import Stack
+from localaws.cfn_template import StackError
 from tests.localaws.conftest import make_endpoint
 from tests.stacks import StandInModel
 

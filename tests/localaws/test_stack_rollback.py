@@ -8,7 +8,8 @@ import pytest
 
 from localaws import Emulator
 from localaws.cfn_existing import primary_identifier
-from localaws.stack import Stack, StackError
+from localaws.cfn_stack import Stack
+from localaws.cfn_template import StackError
 from tests.localaws.conftest import FIXTURES, make_endpoint
 
 TEMPLATE = FIXTURES / "scalable_target_stack.yaml"

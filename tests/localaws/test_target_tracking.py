@@ -21,12 +21,12 @@ WHERE = {
 
 @pytest.fixture(params=[True, False], ids=["target-tracking-on", "target-tracking-off"])
 def tracking(request: pytest.FixtureRequest) -> Iterator[bool]:
-    saved = target_tracking.Settings.enabled
-    target_tracking.Settings.enabled = request.param
+    saved = target_tracking.TargetTrackingSwitches.enabled
+    target_tracking.TargetTrackingSwitches.enabled = request.param
     try:
         yield request.param
     finally:
-        target_tracking.Settings.enabled = saved
+        target_tracking.TargetTrackingSwitches.enabled = saved
 
 
 def tracked_component(emu, copies: int, lo: int, hi: int, target: float = 2.0) -> str:

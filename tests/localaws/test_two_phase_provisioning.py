@@ -50,7 +50,7 @@ def arrives_after(emu: Emulator, seconds: float, ic: str = "ic", want: int = 1) 
 
 def sleep_component(emu: Emulator, ic: str = "ic") -> None:
     set_copies(emu, 0, ic)
-    emu.clock.advance(emu.sagemaker.settings.scale_in_seconds + 1)
+    emu.clock.advance(emu.sagemaker.switches.scale_in_seconds + 1)
     assert eventually(lambda: copies(emu, ic) == 0)
 
 
@@ -59,8 +59,8 @@ def test_a_copy_on_the_instance_still_there_comes_up_in_the_copy_time_only(emu):
     with emu.clock.paused():
         assert instances(emu) == 1
         set_copies(emu, 1)
-        arrives_after(emu, emu.sagemaker.settings.copy_on_instance_seconds)
-    assert emu.sagemaker.settings.copy_on_instance_seconds < COLD
+        arrives_after(emu, emu.sagemaker.switches.copy_on_instance_seconds)
+    assert emu.sagemaker.switches.copy_on_instance_seconds < COLD
 
 
 def test_instances_go_ten_minutes_after_the_last_copy_and_the_next_copy_needs_a_new_one(emu):
@@ -83,7 +83,7 @@ def test_a_copy_asked_for_before_the_release_keeps_the_instance(emu):
         sleep_component(emu)
         emu.clock.advance(540)  # one minute before the instance would go
         set_copies(emu, 1)
-        arrives_after(emu, emu.sagemaker.settings.copy_on_instance_seconds)
+        arrives_after(emu, emu.sagemaker.switches.copy_on_instance_seconds)
         emu.clock.advance(600)  # the release that was due has been called off
         time.sleep(0.3)
         assert instances(emu) == 1
@@ -107,7 +107,7 @@ def make_shared_endpoint(emu: Emulator, max_instances: int) -> None:
 
 @pytest.mark.parametrize("copies_per_instance", [1, 2])
 def test_the_instances_stay_until_both_components_on_the_endpoint_are_at_zero(emu, copies_per_instance):
-    emu.sagemaker.settings.copies_per_instance = copies_per_instance
+    emu.sagemaker.switches.copies_per_instance = copies_per_instance
     make_shared_endpoint(emu, max_instances=2)
     with emu.clock.paused():
         assert instances(emu) == (2 if copies_per_instance == 1 else 1)
@@ -124,7 +124,7 @@ def test_the_instances_stay_until_both_components_on_the_endpoint_are_at_zero(em
 
 
 def test_a_second_component_that_does_not_fit_waits_for_a_new_instance(emu):
-    emu.sagemaker.settings.copies_per_instance = 1
+    emu.sagemaker.switches.copies_per_instance = 1
     make_endpoint(emu, copies=1)
     sm = emu.client("sagemaker")
     sm.create_model(ModelName="ic2-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
@@ -142,7 +142,7 @@ def test_a_second_component_that_does_not_fit_waits_for_a_new_instance(emu):
 
 
 def test_both_phases_are_settings():
-    settings = Emulator(provisioning_seconds=300, copy_seconds=40, release_seconds=60).sagemaker.settings
+    settings = Emulator(provisioning_seconds=300, copy_seconds=40, release_seconds=60).sagemaker.switches
     assert (settings.copy_on_instance_seconds, settings.instance_seconds, settings.release_seconds) == (40, 260, 60)
     assert timedelta(seconds=settings.release_seconds) == timedelta(minutes=1)
 

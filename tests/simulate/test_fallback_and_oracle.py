@@ -12,7 +12,7 @@ import pytest
 from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
 from sleepwake_cli.main import main
 from sleepwake_cli.simulate.engine import FallbackModel, PolicyResult, Provisioning, Span
-from sleepwake_cli.simulate.policies import Settings, SleepwakeSettings, simulate
+from sleepwake_cli.simulate.policies import SimulationSettings, SleepwakeSettings, simulate
 from sleepwake_cli.simulate.trace import Request, SyntheticWeek, Trace
 from tests.simulate.test_policies_on_hand_made_traces import (
     DETECT,
@@ -30,9 +30,9 @@ COLD = 12.0  # fallback cold start, seconds
 FALLBACK_MS = 2000.0
 
 
-def settings(keep_warm: KeepWarmMode = KeepWarmMode.NONE, **sleepwake: int) -> Settings:
+def settings(keep_warm: KeepWarmMode = KeepWarmMode.NONE, **sleepwake: int) -> SimulationSettings:
     """The hand-made traces' settings; the fallback is left to go cold unless `keep_warm` says otherwise."""
-    return Settings(
+    return SimulationSettings(
         prov=Provisioning(
             scale_up=Span(SCALE_UP, SCALE_UP),
             copy_on_instance=Span(SCALE_UP, SCALE_UP),  # one phase: the arithmetic below stays simple
@@ -100,7 +100,7 @@ def test_the_oracle_is_ready_for_every_request_and_sleeps_through_every_gap_that
 
 
 def test_on_the_built_in_week_naps_with_a_fallback_save_most_and_fail_nothing() -> None:
-    results = {r.key: r for r in simulate(SyntheticWeek(seed=7).build(), Settings())}
+    results = {r.key: r for r in simulate(SyntheticWeek(seed=7).build(), SimulationSettings())}
     naps, oracle = results["sleepwake_naps"], results["oracle"]
     saving_usd = results["always_on"].cost - naps.cost
 

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from sleepwake_cli.main import main
-from sleepwake_cli.simulate.policies import Settings, SleepwakePlanner, simulate
+from sleepwake_cli.simulate.policies import SimulationSettings, SleepwakePlanner, simulate
 from sleepwake_cli.simulate.trace import SyntheticWeek, Trace
 
 
 @pytest.fixture(scope="module")
 def built_in_week() -> dict[str, object]:
     week = SyntheticWeek(seed=7)
-    return {r.key: r for r in simulate(week.build(), Settings(history=week.earlier_weeks(3)))}
+    return {r.key: r for r in simulate(week.build(), SimulationSettings(history=week.earlier_weeks(3)))}
 
 
 def test_on_the_built_in_week_the_planner_saves_65_percent_fails_nothing_and_rarely_uses_the_fallback(
@@ -42,7 +42,7 @@ def test_the_hybrid_histogram_peer_is_replayed_beside_it(built_in_week: dict) ->
 def test_the_plan_for_each_simulated_day_depends_only_on_the_days_before_it() -> None:
     week = SyntheticWeek(seed=7)
     full = week.build()
-    settings = Settings(history=week.earlier_weeks(3))
+    settings = SimulationSettings(history=week.earlier_weeks(3))
     cut = full.start + timedelta(days=3)
     # The same trace with everything from day 3 on replaced by a busy night: a peeking planner would change.
     noisy = tuple(r for r in full.requests if r.at < cut) + tuple(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sleepwake_cli.simulate.engine import PolicyResult, Provisioning, Span, nearest_rank
-from sleepwake_cli.simulate.policies import Settings, SleepwakeSettings, simulate
+from sleepwake_cli.simulate.policies import SimulationSettings, SleepwakeSettings, simulate
 from sleepwake_cli.simulate.trace import Request, Trace
 
 # Monday 5 May 2025 (PDT / EDT). START is 00:00 Los_Angeles = 07:00 UTC, the sleep firing; the wake firing
@@ -35,7 +35,7 @@ def trace(*requests: Request, days: int = 1) -> Trace:
 
 
 def run(tr: Trace, key: str, **sleepwake: int) -> PolicyResult:
-    settings = Settings(
+    settings = SimulationSettings(
         prov=Provisioning(
             scale_up=Span(SCALE_UP, SCALE_UP),
             copy_on_instance=Span(SCALE_UP, SCALE_UP),  # one phase: the arithmetic below stays simple

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from localaws.stack import translate
+from localaws.cfn_template import translate
 from tests.conftest import ROOT
 
 

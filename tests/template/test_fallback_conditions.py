@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
-from localaws.stack import Resolver
+from localaws.cfn_template import Resolver
 from tests.conftest import ROOT
 
 # Parsed as the SAM translator (and so the local stack) parses it: `!Condition X` is {"Condition": "X"}.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from localaws.stack import translate
+from localaws.cfn_template import translate
 from tests.conftest import ROOT
 
 CALLER_CREDENTIALS = "arn:aws:iam::*:user/*"  # SAM's CALLER_CREDENTIALS (samtranslator/swagger/swagger.py)

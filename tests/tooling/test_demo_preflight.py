@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from localaws import demo, servicequotas
-from localaws.local import LocalStack
+from localaws.local_stack import LocalStack
 
 
 class Stop(Exception):
@@ -49,7 +49,9 @@ def test_the_demo_starts_with_a_passing_preflight_before_anything_is_deployed():
 
 
 def test_a_failing_preflight_ends_the_demo_before_its_deploy(monkeypatch):
-    monkeypatch.setattr(servicequotas.Settings, "applied", 4.0)  # below the demo's FallbackMaxConcurrency 5
+    monkeypatch.setattr(
+        servicequotas.ServiceQuotasSwitches, "applied", 4.0
+    )  # below the demo's FallbackMaxConcurrency 5
     timeline, seen = start_until_deploy()
     assert isinstance(seen["ended"], demo.PhaseFailed)
     assert timeline.phases[0]["ok"] is False

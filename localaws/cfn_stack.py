@@ -32,20 +32,17 @@ from typing import Any
 
 from localaws import cfn_existing
 from localaws.cfn_resources import ResourceCreators, ResponseReceiver
-from localaws.cfn_template import (  # noqa: F401  (re-exported: the module's public names before the split)
-    NO_VALUE,
+from localaws.cfn_template import (
     REPO_ROOT,
     Resolver,
     StackError,
     chdir_paths,
     check_bounds,
-    coerce,
     references,
     sam_transform,
-    translate,
 )
 from localaws.emulator import Emulator
-from localaws.stack_api import ApiRoutes, _template_regex  # noqa: F401
+from localaws.stack_api import ApiRoutes
 
 LOG = logging.getLogger(__name__)
 

@@ -31,12 +31,13 @@ from botocore.exceptions import ClientError
 
 from localaws import iam
 from localaws.apigateway import WakeApiServer
+from localaws.cfn_stack import Stack
+from localaws.cfn_template import REPO_ROOT
 from localaws.clock import EmulatedClock
 from localaws.emulator import Emulator
 from localaws.preflight_local import put_served_archive
 from localaws.sagemaker import ModelServerFactory
 from localaws.sagemaker_serverless import ServerFactory
-from localaws.stack import REPO_ROOT, Stack
 
 CREATE_MODE = {
     "DeploymentMode": "create",

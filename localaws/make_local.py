@@ -33,7 +33,7 @@ from localaws.options import add_instance_options
 from localaws.ports import describe, port_number, why_unusable
 
 if TYPE_CHECKING:
-    from localaws.local import LocalStack
+    from localaws.local_stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_SPEED = 60.0  # emulated seconds per wall second while deploying
@@ -286,7 +286,7 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("botocore").setLevel(logging.WARNING)
     with logs_to(Path(args.log)) as (out, err):
-        from localaws.local import LocalStack  # seconds of imports (moto): after the port checks
+        from localaws.local_stack import LocalStack  # seconds of imports (moto): after the port checks
 
         local = LocalStack(
             start=start,
@@ -308,7 +308,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"make local: {describe(error, busy[0] if busy else args.port)}", file=err, flush=True)
             return 1
         except Exception as error:  # the deploy failed: say why in one line; the log has the rest
-            logging.getLogger("localaws.serve").exception("the local stack did not start")
+            logging.getLogger("localaws.make_local").exception("the local stack did not start")
             print(f"make local: the stack did not start: {type(error).__name__}: {error}", file=err, flush=True)
             return 1
         if args.seed_history:
