@@ -249,17 +249,21 @@ def scaling_checks(plan: Plan, existing: ExistingScaling) -> list[Check]:
         done = "; ".join(a.describe() for a in decided.actions)
         return [ok("existing scaling", f"ExistingScaling=take-over: the deploy will {done}; deleting it restores them")]
     steps = removal_steps(existing)
+
+    def in_the_way(check: str, detail: str, verb: str, fix: str = "remove them") -> Check:
+        return fail(check, detail, f"{fix}: {_steps(steps, verb)}; {_TAKE_OVER}")
+
     out = []
     if existing.target is not None:
         t = existing.target
         out.append(
-            fail(
+            in_the_way(
                 "scalable target",
                 f"{resource_id(component)} is already registered (MinCapacity {t.min_capacity}, MaxCapacity "
                 f"{t.max_capacity}): CloudFormation cannot create the stack's target (AlreadyExists), and "
                 "ExistingScaling=refuse stops the deploy before it changes anything",
-                f"deregister it, last (after the lines below): {_steps(steps, 'deregister-scalable-target')}; "
-                + _TAKE_OVER,
+                "deregister-scalable-target",
+                "deregister it, last (after the lines below)",
             )
         )
     if existing.policies:
@@ -271,32 +275,19 @@ def scaling_checks(plan: Plan, existing: ExistingScaling) -> list[Check]:
         elif any(p.policy_type == "TargetTrackingScaling" for p in existing.policies):
             why.append("a second target tracking would fight the deploy's own")
         names = ", ".join(f"{p.name} ({p.policy_type})" for p in existing.policies)
-        out.append(
-            fail(
-                "scaling policies",
-                f"{names} on the component: {'; '.join(why) or 'it would act against the control plane'}",
-                f"remove them: {_steps(steps, 'delete-scaling-policy')}; {_TAKE_OVER}",
-            )
-        )
+        detail = f"{names} on the component: {'; '.join(why) or 'it would act against the control plane'}"
+        out.append(in_the_way("scaling policies", detail, "delete-scaling-policy"))
     if existing.scheduled_actions:
         names = ", ".join(a.name for a in existing.scheduled_actions)
-        out.append(
-            fail(
-                "scheduled actions",
-                f"{names} would change the component's capacity against the sleep and wake schedules",
-                f"remove them: {_steps(steps, 'delete-scheduled-action')}; {_TAKE_OVER}",
-            )
-        )
+        detail = f"{names} would change the component's capacity against the sleep and wake schedules"
+        out.append(in_the_way("scheduled actions", detail, "delete-scheduled-action"))
     if existing.alarms:
         names = ", ".join(a.name for a in existing.alarms)
-        out.append(
-            fail(
-                "alarms",
-                f"{names} run(s) a scaling policy on the component (AWS's scale-to-zero recipe); the deploy wakes "
-                "the component on its own no-capacity alarm, through the control plane",
-                f"delete them: {_steps(steps, 'delete-alarms')}; {_TAKE_OVER}",
-            )
+        detail = (
+            f"{names} run(s) a scaling policy on the component (AWS's scale-to-zero recipe); the deploy wakes "
+            "the component on its own no-capacity alarm, through the control plane"
         )
+        out.append(in_the_way("alarms", detail, "delete-alarms", "delete them"))
     return out
 
 

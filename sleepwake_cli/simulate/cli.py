@@ -45,7 +45,6 @@ PRICE_SOURCE = (
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    defaults_prov, defaults_sw = Provisioning(), SleepwakeSettings.from_template()
     p = subparsers.add_parser(
         "simulate",
         help="replay a week of traffic: cost and waits per policy",
@@ -59,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    # The defaults the options show and start from: each written once, on its settings class.
+    top, prov_d, sw_d = SimulationSettings(), Provisioning(), SleepwakeSettings.from_template()
+    fb_d, kw_d = FallbackModel(), KeepWarmSettings()
     src = p.add_argument_group("trace")
     src.add_argument(
         "--trace",
@@ -69,9 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     src.add_argument(
         "--naive-tz", type=_time_zone, default="UTC", help="IANA time zone for CSV timestamps without an offset"
     )
-    src.add_argument(
-        "--seed", type=_number(int, 0), default=7, help="seed of the synthetic week and of every drawn duration"
-    )
+    _field(src, top, "--seed", _number(int, 0), "seed of the synthetic week and of every drawn duration")
     src.add_argument(
         "--intent-share",
         type=_number(float, 0, 1),
@@ -80,53 +80,50 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
 
     cost = p.add_argument_group("cost")
-    cost.add_argument(
-        "--price",
-        type=_number(float, 0, above=True),
-        default=0.20,
-        help="instance price, USD per hour (ml.inf1.xlarge, docs/aws-behaviour.md §1)",
-    )
+    price_help = "instance price, USD per hour (ml.inf1.xlarge, docs/aws-behaviour.md §1)"
+    _field(cost, top, "--price", _number(float, 0, above=True), price_help, field="price_per_hour")
 
     prov = p.add_argument_group("provisioning (seconds)")
-    prov.add_argument(
+    _field(
+        prov,
+        prov_d,
         "--scale-up",
-        type=_span,
-        default=defaults_prov.scale_up,
+        _span,
+        "copy count set to 1 -> a serving copy (docs/aws-behaviour.md §1: 3-4 min)",
         metavar="LOW-HIGH",
-        help="copy count set to 1 -> a serving copy (docs/aws-behaviour.md §1: 3-4 min)",
     )
-    prov.add_argument(
+    _field(
+        prov,
+        prov_d,
         "--alarm-detection",
-        type=_span,
-        default=defaults_prov.alarm_detection,
+        _span,
+        "native: no-capacity alarm detection added before scale-up",
         metavar="LOW-HIGH",
-        help="native: no-capacity alarm detection added before scale-up",
     )
-    prov.add_argument(
+    _field(
+        prov,
+        prov_d,
         "--instance-release",
-        type=_number(float, 0),
-        default=defaults_prov.instance_release_seconds,
-        help="instance billed this long after copies reach 0 (docs/aws-behaviour.md §2: ~10 min)",
+        _number(float, 0),
+        "instance billed this long after copies reach 0 (docs/aws-behaviour.md §2: ~10 min)",
+        field="instance_release_seconds",
     )
-    prov.add_argument(
+    _field(
+        prov,
+        prov_d,
         "--native-idle-minutes",
-        type=_number(float, 0, above=True),
-        default=defaults_prov.native_idle_minutes,
-        help="native: target tracking scales in after this many idle minutes",
+        _number(float, 0, above=True),
+        "native: target tracking scales in after this many idle minutes",
     )
-    prov.add_argument(
+    _field(
+        prov,
+        prov_d,
         "--load-latencies-ms",
-        type=_floats,
-        default=defaults_prov.load_latencies_ms,
+        _floats,
+        "latency of the 1st, 2nd, ... request after a model load (cold effect)",
         metavar="A,B,C",
-        help="latency of the 1st, 2nd, ... request after a model load (cold effect)",
     )
-    prov.add_argument(
-        "--steady-latency-ms",
-        type=_number(float, 0, above=True),
-        default=defaults_prov.steady_latency_ms,
-        help="latency of a warm request",
-    )
+    _field(prov, prov_d, "--steady-latency-ms", _number(float, 0, above=True), "latency of a warm request")
     prov.add_argument(
         "--bench",
         type=_bench,
@@ -136,116 +133,116 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
 
     sw = p.add_argument_group("sleepwake settings (the template's parameters)")
-    sw.add_argument("--sleep-cron", type=_cron, default=defaults_sw.sleep_cron, help="daily or weekday cron(...)")
-    sw.add_argument("--sleep-tz", type=_time_zone, default=defaults_sw.sleep_tz, help="IANA time zone")
-    sw.add_argument("--wake-cron", type=_cron, default=defaults_sw.wake_cron, help="daily or weekday cron(...)")
-    sw.add_argument("--wake-tz", type=_time_zone, default=defaults_sw.wake_tz, help="IANA time zone")
-    sw.add_argument(
+    _field(sw, sw_d, "--sleep-cron", _cron, "daily or weekday cron(...)")
+    _field(sw, sw_d, "--sleep-tz", _time_zone, "IANA time zone")
+    _field(sw, sw_d, "--wake-cron", _cron, "daily or weekday cron(...)")
+    _field(sw, sw_d, "--wake-tz", _time_zone, "IANA time zone")
+    _field(
+        sw,
+        sw_d,
         "--idle-minutes",
-        type=_number(int, 1),
-        default=defaults_sw.idle_minutes,
-        help="night idle sleep after this many minutes without an invocation",
+        _number(int, 1),
+        "night idle sleep after this many minutes without an invocation",
     )
-    sw.add_argument(
-        "--idle-check-minutes",
-        type=_number(int, 1),
-        default=defaults_sw.idle_check_minutes,
-        help="how often the idle check runs",
-    )
-    sw.add_argument(
+    _field(sw, sw_d, "--idle-check-minutes", _number(int, 1), "how often the idle check runs")
+    _field(
+        sw,
+        sw_d,
         "--intent-lease-minutes",
-        type=_number(int, 0, MAX_KEEP_AWAKE_MINUTES),
-        default=defaults_sw.intent_lease_minutes,
-        help="keep_awake_minutes the product sends with an intent /wake (default 0: none)",
+        _number(int, 0, MAX_KEEP_AWAKE_MINUTES),
+        "keep_awake_minutes the product sends with an intent /wake (default 0: none)",
     )
-    sw.add_argument(
+    _field(
+        sw,
+        sw_d,
         "--wake-timeout",
-        type=_number(int, MIN_WAKE_TIMEOUT_SECONDS),
-        default=defaults_sw.wake_timeout_seconds,
-        help="wake timeout (s)",
+        _number(int, MIN_WAKE_TIMEOUT_SECONDS),
+        "wake timeout (s)",
+        field="wake_timeout_seconds",
     )
-
-    sw.add_argument(
+    _field(
+        sw,
+        sw_d,
         "--nap-idle-minutes",
-        type=_number(int, 1),
-        default=defaults_sw.nap_idle_minutes,
-        help="with the fallback: nap at any hour after this many minutes without an invocation",
+        _number(int, 1),
+        "with the fallback: nap at any hour after this many minutes without an invocation",
     )
 
-    fb_defaults = FallbackModel()
     fb = p.add_argument_group("serverless CPU fallback (the 'sleepwake + naps + fallback' policy)")
-    fb.add_argument(
+    _field(
+        fb,
+        fb_d,
         "--fallback-cold-start",
-        type=_span,
-        default=fb_defaults.cold_start,
+        _span,
+        "seconds a cold serverless endpoint takes before its first answer",
+        field="cold_start",
         metavar="LOW-HIGH",
-        help="seconds a cold serverless endpoint takes before its first answer",
     )
-    fb.add_argument(
+    _field(
+        fb,
+        fb_d,
         "--fallback-latency-ms",
-        type=_number(float, 0, above=True),
-        default=fb_defaults.latency_ms,
-        help="a warm fallback request (CPU)",
+        _number(float, 0, above=True),
+        "a warm fallback request (CPU)",
+        field="latency_ms",
     )
-    fb.add_argument(
+    _field(
+        fb,
+        fb_d,
         "--fallback-idle-evict",
-        type=_number(float, 0),
-        default=fb_defaults.idle_evict_seconds,
-        help="seconds an idle serverless endpoint stays warm (unpublished by AWS: an assumption)",
+        _number(float, 0),
+        "seconds an idle serverless endpoint stays warm (unpublished by AWS: an assumption)",
+        field="idle_evict_seconds",
     )
-    fb.add_argument(
-        "--fallback-memory-gb",
-        type=_number(float, 1, 6),
-        default=fb_defaults.memory_gb,
-        help="ServerlessConfig memory, 1-6 GB",
-    )
-    fb.add_argument(
+    _field(fb, fb_d, "--fallback-memory-gb", _number(float, 1, 6), "ServerlessConfig memory, 1-6 GB", field="memory_gb")
+    _field(
+        fb,
+        fb_d,
         "--fallback-price-gb-second",
-        type=_number(float, 0),
-        default=fb_defaults.price_per_gb_second,
-        help="USD per GB-second of serverless compute (us-east-1 published price)",
+        _number(float, 0),
+        "USD per GB-second of serverless compute (us-east-1 published price)",
+        field="price_per_gb_second",
     )
 
-    kw_defaults = KeepWarmSettings()
     kw = p.add_argument_group("keeping the fallback warm (sleepwake.core.keep_warm; every policy with the fallback)")
     kw.add_argument(
         "--keep-warm",
         choices=[m.value for m in KeepWarmMode],
-        default=kw_defaults.mode.value,
+        default=kw_d.mode.value,
         help="ping: a request every --ping-minutes while the component sleeps, in the hours users may come; "
         "provisioned: ProvisionedConcurrency 1 scheduled over those hours; prewarm: a request at every sleep and "
         "intent; none: only the pre-warm of an intent that starts a wake",
     )
-    kw.add_argument(
+    _field(
+        kw,
+        kw_d,
         "--ping-minutes",
-        type=_number(int, 1, 60),
-        default=kw_defaults.ping_minutes,
-        help="keep-warm ping interval; must be below --fallback-idle-evict to keep it warm",
+        _number(int, 1, 60),
+        "keep-warm ping interval; must be below --fallback-idle-evict to keep it warm",
     )
-    kw.add_argument(
+    _field(
+        kw,
+        kw_d,
         "--may-come",
-        type=_number(float, 0, 1),
-        default=kw_defaults.may_come,
-        help="keep warm where traffic was seen (within an hour) on at least this share of comparable days; 0: always",
+        _number(float, 0, 1),
+        "keep warm where traffic was seen (within an hour) on at least this share of comparable days; 0: always",
     )
-    kw.add_argument(
+    _field(
+        kw,
+        fb_d,
         "--fallback-provisioned-price-gb-second",
-        type=_number(float, 0),
-        default=FallbackModel().provisioned_price_per_gb_second,
-        help="USD per GB-second of provisioned concurrency (an assumption: AWS's figure could not be read here)",
+        _number(float, 0),
+        "USD per GB-second of provisioned concurrency (an assumption: AWS's figure could not be read here)",
+        field="provisioned_price_per_gb_second",
     )
 
     out = p.add_argument_group("output")
     out.add_argument(
         "--out", type=_out_dir, default=Path("build/simulate"), help="folder for simulate.json and simulate.png"
     )
-    out.add_argument("--long-wait-minutes", type=_number(float, 0), default=10.0, help="count waits longer than this")
-    out.add_argument(
-        "--slow-seconds",
-        type=_number(float, 0, above=True),
-        default=3.0,
-        help="count answers slower than this (waits for capacity and fallback cold starts included)",
-    )
+    _field(out, top, "--long-wait-minutes", _number(float, 0), "count waits longer than this")
+    slow_help = "count answers slower than this (waits for capacity and fallback cold starts included)"
+    _field(out, top, "--slow-seconds", _number(float, 0, above=True), slow_help)
     out.add_argument("--no-chart", action="store_true", help="skip the PNG (and remove one left by an earlier run)")
     out.add_argument(
         "--frontier",
@@ -360,50 +357,51 @@ def _bench(text: str) -> tuple[tuple[float, ...], float | None]:
     return tuple(float(x) for x in latencies), None if steady is None else float(steady)
 
 
+def _field(
+    group: argparse._ArgumentGroup,
+    defaults: object,
+    flag: str,
+    kind: Callable[[str], Any],
+    help: str,
+    *,
+    field: str | None = None,
+    metavar: str | None = None,
+) -> None:
+    """An option that sets one field of a settings dataclass (the flag's name unless `field` says), its default
+    that field's in `defaults`: each default is written once, on its settings class."""
+    name = flag.lstrip("-").replace("-", "_")
+    field = field or name
+    group.add_argument(
+        flag,
+        type=kind,
+        default=getattr(defaults, field),
+        dest=f"{type(defaults).__name__}.{field}",
+        metavar=metavar or name.upper(),
+        help=help,
+    )
+
+
+def _fields(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The fields of `cls` the options (`_field`) set."""
+    prefix = f"{cls.__name__}."
+    return {key[len(prefix) :]: value for key, value in vars(args).items() if key.startswith(prefix)}
+
+
 def settings_from(args: argparse.Namespace) -> SimulationSettings:
-    latencies, steady = tuple(args.load_latencies_ms), args.steady_latency_ms
+    prov = _fields(args, Provisioning)
+    prov["load_latencies_ms"] = tuple(prov["load_latencies_ms"])
     if args.bench:
         latencies, bench_steady = args.bench
-        steady = bench_steady if bench_steady is not None else latencies[-1]
-    sleepwake = SleepwakeSettings(
-        sleep_cron=args.sleep_cron,
-        sleep_tz=args.sleep_tz,
-        wake_cron=args.wake_cron,
-        wake_tz=args.wake_tz,
-        idle_minutes=args.idle_minutes,
-        idle_check_minutes=args.idle_check_minutes,
-        wake_timeout_seconds=args.wake_timeout,
-        intent_lease_minutes=args.intent_lease_minutes,
-        nap_idle_minutes=args.nap_idle_minutes,
-    )
-    fallback = FallbackModel(
-        cold_start=args.fallback_cold_start,
-        latency_ms=args.fallback_latency_ms,
-        idle_evict_seconds=args.fallback_idle_evict,
-        memory_gb=args.fallback_memory_gb,
-        price_per_gb_second=args.fallback_price_gb_second,
-        provisioned_price_per_gb_second=args.fallback_provisioned_price_gb_second,
-    )
-    keep_warm = KeepWarmSettings(
-        mode=KeepWarmMode(args.keep_warm), ping_minutes=args.ping_minutes, may_come=args.may_come
-    )
-    prov = Provisioning(
-        scale_up=args.scale_up,
-        alarm_detection=args.alarm_detection,
-        instance_release_seconds=args.instance_release,
-        native_idle_minutes=args.native_idle_minutes,
-        load_latencies_ms=latencies,
-        steady_latency_ms=steady,
-    )
+        prov |= {
+            "load_latencies_ms": latencies,
+            "steady_latency_ms": latencies[-1] if bench_steady is None else bench_steady,
+        }
     return SimulationSettings(
-        prov=prov,
-        sleepwake=sleepwake,
-        fallback=fallback,
-        price_per_hour=args.price,
-        long_wait_minutes=args.long_wait_minutes,
-        slow_seconds=args.slow_seconds,
-        keep_warm=keep_warm,
-        seed=args.seed,
+        prov=Provisioning(**prov),
+        sleepwake=SleepwakeSettings(**_fields(args, SleepwakeSettings)),
+        fallback=FallbackModel(**_fields(args, FallbackModel)),
+        keep_warm=KeepWarmSettings(mode=KeepWarmMode(args.keep_warm), **_fields(args, KeepWarmSettings)),
+        **_fields(args, SimulationSettings),
     )
 
 
@@ -418,11 +416,10 @@ def learning_history(args: argparse.Namespace, settings: SimulationSettings) -> 
     A CSV at least min_history_days + 1 days long: the first days warm the planner, every policy is scored
     on the rest. A shorter CSV: no history; the planner keeps the crons until it has learned enough."""
     if not args.trace:
-        week = SyntheticWeek(seed=args.seed, intent_share=args.intent_share)
+        week = SyntheticWeek(seed=settings.seed, intent_share=args.intent_share)
         history = week.earlier_weeks(HISTORY_WEEKS)
-        note = (
-            f"planner history: {HISTORY_WEEKS} earlier synthetic weeks (seeds {args.seed}+1000k), not the scored week"
-        )
+        seeds = f"seeds {settings.seed}+1000k"
+        note = f"planner history: {HISTORY_WEEKS} earlier synthetic weeks ({seeds}), not the scored week"
         return week.build(), history, note
     trace = load_csv(args.trace, naive_tz=args.naive_tz)
     days = round(trace.hours / 24)

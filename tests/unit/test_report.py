@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -173,6 +174,10 @@ def test_statistics_asked_for_fill_path_metrics():
 class RecordingCloudWatch:
     def __init__(self) -> None:
         self.calls: list[dict] = []
+
+    def get_paginator(self, operation: str):
+        assert operation == "get_metric_data"
+        return SimpleNamespace(paginate=lambda **kwargs: iter([self.get_metric_data(**kwargs)]))
 
     def get_metric_data(self, **kwargs):
         self.calls.append(kwargs)

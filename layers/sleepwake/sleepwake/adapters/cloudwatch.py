@@ -44,7 +44,7 @@ class ComponentMetrics:
         """Requests per 5-minute slot between `start` and `end`: the component's Invocations plus, when there is
         a fallback endpoint, its Invocations too (a request the fallback answered is demand all the same).
         GetMetricData returns at most 100,800 points per call; 28 days x 288 slots x 2 metrics fit, and the
-        NextToken loop covers the rest."""
+        paginator (NextToken) covers the rest."""
         queries: list[dict[str, Any]] = [_query("component", "InferenceComponentName", component)]
         if fallback_endpoint:
             queries.append(_query("fallback", "EndpointName", fallback_endpoint, variant="AllTraffic"))
@@ -54,19 +54,15 @@ class ComponentMetrics:
                 _query("warmups", "EndpointName", fallback_endpoint, namespace=WARMUP_NAMESPACE, metric=WARMUP_METRIC)
             )
         totals: dict[datetime, float] = {}
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
-            if token:
-                kwargs["NextToken"] = token
-            page = self._cw.get_metric_data(**kwargs)
+        pages = self._cw.get_paginator("get_metric_data").paginate(
+            MetricDataQueries=queries, StartTime=start, EndTime=end
+        )
+        for page in pages:
             for series in page.get("MetricDataResults", []):
                 sign = -1.0 if series.get("Id") == "warmups" else 1.0
                 for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
                     totals[at] = totals.get(at, 0.0) + sign * float(value)
-            token = page.get("NextToken")
-            if not token:
-                return sorted((at, total) for at, total in totals.items() if total > 0)
+        return sorted((at, total) for at, total in totals.items() if total > 0)
 
     def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]:
         """The minutes (1-minute periods) in which the fallback served requests, warm-ups included: what says

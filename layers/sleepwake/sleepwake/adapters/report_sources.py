@@ -82,19 +82,15 @@ class ReportSources:
             for i, (_, metric, stat) in enumerate(asked)
         ]
         values: dict[str, float | None] = {key: None for key, _, _ in asked}
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
-            if token:
-                kwargs["NextToken"] = token
-            page = self._cw.get_metric_data(**kwargs)
+        pages = self._cw.get_paginator("get_metric_data").paginate(
+            MetricDataQueries=queries, StartTime=start, EndTime=end
+        )
+        for page in pages:
             for series in page.get("MetricDataResults", []):
                 points = series.get("Values") or []
                 if points:
                     values[asked[int(series["Id"][1:])][0]] = float(points[0])
-            token = page.get("NextToken")
-            if not token:
-                return path_metrics(values)
+        return path_metrics(values)
 
 
 def component_dimensions(component: str) -> list[dict[str, str]]:
