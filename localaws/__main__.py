@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from localaws import EmulatedClock, Emulator
 from localaws import clock as clock_mod
-from localaws.options import add_instance_options
+from localaws.options import add_instance_options, timings
 from sleepwake.core import iso
 
 
@@ -32,7 +32,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5000, help="loopback port (0 picks a free one)")
     parser.add_argument("--speed", type=float, default=60.0, help="emulated seconds per wall second")
     parser.add_argument("--start", default=None, help="emulated start time, ISO 8601 with offset (default: now)")
-    parser.add_argument("--provisioning-seconds", type=float, default=210.0, help="0 -> 1 copy, emulated seconds")
     add_instance_options(parser)
     parser.add_argument("--no-stack", action="store_true", help="start the services only, deploy nothing")
     parser.add_argument("--template", default="template.yaml")
@@ -49,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     emu = Emulator(
         EmulatedClock(start=start, speed=args.speed),
         port=args.port,
-        provisioning_seconds=args.provisioning_seconds,
-        copy_seconds=args.copy_seconds,
-        release_seconds=args.release_seconds,
-        fallback_cold_start_seconds=args.fallback_cold_start,
-        fallback_idle_evict_seconds=args.fallback_idle_evict,
+        **timings(args),
     ).start()
     try:
         keys = emu.client_keys()  # IAM is enforced: the administrator's keys (see localaws.iam)

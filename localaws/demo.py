@@ -19,6 +19,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,6 +135,22 @@ class Night:
     def phase(self, name: str, check: bool, detail: str) -> None:
         phase(self.tl, name, check, detail)
 
+    def skip_to(self, moment: datetime) -> None:
+        """Nobody comes until `moment`: emulated time runs fast up to it (schedules and alarms fire meanwhile)."""
+        clock = self.local.clock
+        clock.set_speed(IDLE_SPEED)
+        clock.advance_to(moment)
+        clock.set_speed(ACTIVE_SPEED)
+
+    def idle_until_asleep(self) -> tuple[dict[str, Any], float]:
+        """Nobody comes: time runs fast until the idle check puts the component to sleep. Its status then, and
+        the minutes from now to its sleep."""
+        last, clock = self.local.now(), self.local.clock
+        clock.set_speed(IDLE_SPEED)
+        asleep = self.local.wait_for_state("asleep", timeout=90 * 60, poll=10.0)
+        clock.set_speed(ACTIVE_SPEED)
+        return asleep, (datetime.fromisoformat(asleep["since"]) - last).total_seconds() / 60
+
     def run(self) -> None:
         local, clock = self.local, self.local.clock
         out = local.outputs
@@ -151,9 +168,7 @@ class Night:
         self.phase("00:00 PT sleep", asleep["current_copies"] == 0, f"asleep at {_t(local.now())}, 0 copies")
 
         # 2. A therapist opens the app at 00:40 PT: the first request meets no capacity.
-        clock.set_speed(IDLE_SPEED)
-        clock.advance_to(datetime(2026, 11, 25, 0, 40, tzinfo=PT))
-        clock.set_speed(ACTIVE_SPEED)
+        self.skip_to(datetime(2026, 11, 25, 0, 40, tzinfo=PT))
         first = local.invoke()
         self.tl.request(first.at, "component" if first.ok else "failed", f"{'ok' if first.ok else first.error}")
         self.phase(
@@ -227,11 +242,7 @@ class Night:
         )
 
         # 5. Nobody else comes: the idle check puts it back to sleep.
-        last_request = local.now()
-        clock.set_speed(IDLE_SPEED)
-        asleep = local.wait_for_state("asleep", timeout=90 * 60, poll=10.0)
-        clock.set_speed(ACTIVE_SPEED)
-        idle_for = (datetime.fromisoformat(asleep["since"]) - last_request).total_seconds() / 60
+        asleep, idle_for = self.idle_until_asleep()
         self.figures["idle_sleep_after_min"] = round(idle_for, 1)
         params = local.stack.params if local.stack else {}
         idle_setting = "NapIdleMinutes" if local.outputs.get("FallbackEndpointName") else "IdleMinutes"
@@ -247,9 +258,7 @@ class Night:
             self._fallback_phase()
 
         # 7. The morning wake at 07:00 ET, ready before the first user.
-        clock.set_speed(IDLE_SPEED)
-        clock.advance_to(datetime(2026, 11, 25, 6, 59, 30, tzinfo=ET))
-        clock.set_speed(ACTIVE_SPEED)
+        self.skip_to(datetime(2026, 11, 25, 6, 59, 30, tzinfo=ET))
         self.tl.say(local.now(), "clock", "30 s before the morning wake schedule")
         ready = local.wait_for_state("ready", timeout=20 * 60, poll=1.0)
         ready_at = datetime.fromisoformat(ready["since"])
@@ -272,11 +281,9 @@ class Night:
     def _fallback_phase(self) -> None:
         """03:00 PT: the product's client meets no capacity, answers from the fallback, signals /wake; the wake
         runs and the requests after it go to the component."""
-        local, clock = self.local, self.local.clock
+        local = self.local
         client = local.product_client()
-        clock.set_speed(IDLE_SPEED)
-        clock.advance_to(datetime(2026, 11, 25, 3, 0, tzinfo=PT))
-        clock.set_speed(ACTIVE_SPEED)
+        self.skip_to(datetime(2026, 11, 25, 3, 0, tzinfo=PT))
         wakes_before = len(local.executions("Wake"))
         at, started = local.now(), time.perf_counter()
         try:
@@ -321,11 +328,7 @@ class Night:
         )
         # With the fallback the idle check naps it again (here in the quiet hours; tests/e2e/test_fallback.py
         # shows naps in the evening).
-        last = local.now()
-        clock.set_speed(IDLE_SPEED)
-        asleep = local.wait_for_state("asleep", timeout=90 * 60, poll=10.0)
-        clock.set_speed(ACTIVE_SPEED)
-        nap_after = (datetime.fromisoformat(asleep["since"]) - last).total_seconds() / 60
+        asleep, nap_after = self.idle_until_asleep()
         self.phase("idle -> nap", asleep["current_copies"] == 0, f"asleep {nap_after:.0f} min after the last request")
 
     def stop(self) -> None:
@@ -390,6 +393,29 @@ def plot(timeline: Timeline, path: Path) -> None:
     plt.close(fig)
 
 
+def run_logged(title: str, log: str, timeline: Timeline, play: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """`play(summary)` with this process's stdout (the functions' JSON logs) going to `log`; a failed phase, a
+    timeout or a stack that did not start ends it with its message. Returns the summary: ok, error, what `play`
+    put in it, phases_ok, phases and wall_seconds (`make demo`, `make demo-planner`)."""
+    out = sys.stdout
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {"ok": False}
+    wall = time.monotonic()
+    print(f"{title} (emulated time; logs in {log})", file=out, flush=True)
+    with open(log, "w") as handle, contextlib.redirect_stdout(handle):
+        try:
+            play(summary)
+            summary["ok"] = True
+        except (PhaseFailed, TimeoutError, RuntimeError) as error:
+            print(f"demo failed: {error}", file=out, flush=True)
+            summary["error"] = str(error)
+    return summary | {
+        "phases_ok": sum(p["ok"] for p in timeline.phases),
+        "phases": len(timeline.phases),
+        "wall_seconds": round(time.monotonic() - wall, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="make demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -398,49 +424,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-port", type=int, default=0, help="wake API port (default: a free one)")
     parser.add_argument("--log", default=str(OUT / "lambda.log"), help="where the functions' JSON logs go")
     args = parser.parse_args(argv)
-
     out = sys.stdout
-    Path(args.log).parent.mkdir(parents=True, exist_ok=True)
     timeline = Timeline(out)
-    summary: dict[str, Any] = {"ok": False}
-    wall = time.monotonic()
-    print("sleepwake demo: one night on the local stack (emulated time; logs in " + args.log + ")", flush=True)
-    with open(args.log, "w") as log, contextlib.redirect_stdout(log):
-        night = None
-        try:
-            with LocalStack(
-                start=START,
-                speed=ACTIVE_SPEED,
-                port=args.port,
-                api_port=args.api_port,
-                deployment_file=DEPLOYMENT,
-                before_deploy=lambda local: preflight_phase(local, timeline),
-            ) as local:
-                print(
-                    f"  emulator {local.emu.endpoint_url}, wake API {local.api_url}, deployment file "
-                    f"{DEPLOYMENT.relative_to(REPO_ROOT)}",
-                    file=out,
-                    flush=True,
-                )
-                night = Night(local, timeline)
-                try:
-                    night.run()
-                    summary["ok"] = True
-                finally:
-                    night.stop()
-        except (PhaseFailed, TimeoutError, RuntimeError) as error:
-            print(f"demo failed: {error}", file=out, flush=True)
-            summary["error"] = str(error)
-        if night:
-            summary |= night.figures
+
+    def play(summary: dict[str, Any]) -> None:
+        with LocalStack(
+            start=START,
+            speed=ACTIVE_SPEED,
+            port=args.port,
+            api_port=args.api_port,
+            deployment_file=DEPLOYMENT,
+            before_deploy=lambda local: preflight_phase(local, timeline),
+        ) as local:
+            print(
+                f"  emulator {local.emu.endpoint_url}, wake API {local.api_url}, deployment file "
+                f"{DEPLOYMENT.relative_to(REPO_ROOT)}",
+                file=out,
+                flush=True,
+            )
+            night = Night(local, timeline)
+            try:
+                night.run()
+            finally:
+                night.stop()
+                summary |= night.figures
+
+    summary = run_logged("sleepwake demo: one night on the local stack", args.log, timeline, play)
     png = OUT / "timeline.png"
     plot(timeline, png)
-    summary |= {
-        "phases_ok": sum(p["ok"] for p in timeline.phases),
-        "phases": len(timeline.phases),
-        "wall_seconds": round(time.monotonic() - wall, 1),
-        "timeline_png": str(png.relative_to(REPO_ROOT)),
-    }
+    summary["timeline_png"] = str(png.relative_to(REPO_ROOT))
     if summary.get("night_time_to_ready_s"):
         ttr, floor = summary["night_time_to_ready_s"], summary["provisioning_floor_s"]
         print(

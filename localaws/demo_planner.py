@@ -12,17 +12,14 @@ Prints a timeline, exits non-zero if a phase misbehaves and ends with a JSON lin
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from localaws import cloudwatch
-from localaws.demo import ET, OUT, PhaseFailed, Timeline, _t
+from localaws.demo import ET, OUT, Timeline, _t, phase, run_logged
 from localaws.local_stack import LocalStack
 
 # Tuesday 24 Nov 2026, 23:50 ET: 15 minutes before the daily plan job.
@@ -65,10 +62,7 @@ class DemoDay:
         self.figures: dict[str, Any] = {}
 
     def phase(self, name: str, check: bool, detail: str) -> None:
-        self.tl.phases.append({"phase": name, "ok": bool(check), "detail": detail})
-        print(f"[{'ok ' if check else 'FAIL'}] {name}: {detail}", file=self.tl.out, flush=True)
-        if not check:
-            raise PhaseFailed(f"{name}: {detail}")
+        phase(self.tl, name, check, detail)
 
     def planned_wakes(self) -> list[dict[str, Any]]:
         scheduler = self.local.emu.client("scheduler")
@@ -186,29 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log", default=str(OUT / "planner-lambda.log"), help="where the functions' JSON logs go")
     args = parser.parse_args(argv)
-    out = sys.stdout
-    Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-    timeline = Timeline(out)
-    summary: dict[str, Any] = {"ok": False}
-    wall = time.monotonic()
-    print("sleepwake demo-planner: a learned day on the local stack (emulated time; logs in " + args.log + ")")
-    with open(args.log, "w") as log, contextlib.redirect_stdout(log):
-        day = None
-        try:
-            with LocalStack(start=START, speed=ACTIVE_SPEED, port=0, api_port=0, deployment_file=None) as local:
-                day = DemoDay(local, timeline)
+    timeline = Timeline(sys.stdout)
+
+    def play(summary: dict[str, Any]) -> None:
+        with LocalStack(start=START, speed=ACTIVE_SPEED, port=0, api_port=0, deployment_file=None) as local:
+            day = DemoDay(local, timeline)
+            try:
                 day.run()
-                summary["ok"] = True
-        except (PhaseFailed, TimeoutError, RuntimeError) as error:
-            print(f"demo failed: {error}", file=out, flush=True)
-            summary["error"] = str(error)
-        if day:
-            summary |= day.figures
-    summary |= {
-        "phases_ok": sum(p["ok"] for p in timeline.phases),
-        "phases": len(timeline.phases),
-        "wall_seconds": round(time.monotonic() - wall, 1),
-    }
+            finally:
+                summary |= day.figures
+
+    summary = run_logged("sleepwake demo-planner: a learned day on the local stack", args.log, timeline, play)
     print(json.dumps(summary), flush=True)
     return 0 if summary["ok"] else 1
 

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import boto3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -119,6 +119,19 @@ class _Server(ThreadedMotoServer):
         self._server_ready_event.set()
         self._thread = threading.Thread(target=self._server.serve_forever, name="localaws-moto", daemon=True)
         self._thread.start()
+
+
+class Timings(TypedDict, total=False):
+    """What the emulated AWS takes, in emulated seconds, as `Emulator` takes them (and LocalStack and the
+    command lines pass them on): the sources of each are in `localaws.sagemaker` and `localaws.sagemaker_serverless`."""
+
+    provisioning_seconds: float
+    scale_in_seconds: float
+    copy_seconds: float | None
+    release_seconds: float
+    copies_per_instance: int
+    fallback_cold_start_seconds: float
+    fallback_idle_evict_seconds: float
 
 
 class Emulator:

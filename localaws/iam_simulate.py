@@ -114,13 +114,6 @@ def _simulate_principal_policy(self: Any) -> ActionResult:
     return ActionResult({"EvaluationResults": results, "IsTruncated": False})
 
 
-_INSTALLED = False
-
-
 def install() -> None:
-    global _INSTALLED
-    if _INSTALLED:
-        return
-    _INSTALLED = True
     response: Any = iam_responses.IamResponse
     response.simulate_principal_policy = _simulate_principal_policy

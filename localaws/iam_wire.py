@@ -193,16 +193,9 @@ def _missing_authentication() -> Exception:
     return error
 
 
-_INSTALLED = False
-
-
 def install() -> None:
     """Route moto's per-request authorization through `authorize` (idempotent). Enforcement is
     `IamSwitches.enforce`, independent of moto's INITIAL_NO_AUTH_ACTION_COUNT."""
-    global _INSTALLED
-    if _INSTALLED:
-        return
-    _INSTALLED = True
     from moto.core.authorization import ActionAuthenticatorMixin
 
     ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = (  # type: ignore[method-assign]

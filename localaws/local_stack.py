@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from botocore.exceptions import ClientError
 
@@ -34,7 +34,7 @@ from localaws.apigateway import WakeApiServer
 from localaws.cfn_stack import Stack
 from localaws.cfn_template import REPO_ROOT
 from localaws.clock import EmulatedClock
-from localaws.emulator import Emulator
+from localaws.emulator import Emulator, Timings
 from localaws.preflight_local import put_served_archive
 from localaws.sagemaker import ModelServerFactory
 from localaws.sagemaker_serverless import ServerFactory
@@ -86,29 +86,25 @@ class LocalStack:
         speed: float = 20.0,
         port: int = 5000,
         api_port: int = 3000,
-        provisioning_seconds: float = 210.0,
-        copy_seconds: float | None = None,
-        release_seconds: float = 600.0,
-        fallback_cold_start_seconds: float = 15.0,
-        fallback_idle_evict_seconds: float = 600.0,
         parameters: dict[str, str] | None = None,
         deployment_file: Path | None = REPO_ROOT / "build" / "local" / "deployment.json",
         before_deploy: Callable[[LocalStack], None] | None = None,
         model_server_factory: ModelServerFactory | None = None,
         fallback_server_factory: ServerFactory | None = None,
+        emulator: Emulator | None = None,
+        **timings: Unpack[Timings],
     ) -> None:
         """The model servers default to the real handler (copies and fallback); tests that do not read the
-        model's answers pass a stand-in factory (tests/stacks.py)."""
-        self.emu = Emulator(
+        model's answers pass a stand-in factory (tests/stacks.py). `timings` are the Emulator's (its defaults
+        apply to those not given). With `emulator` the stack is deployed into that running one, which it
+        neither starts nor stops."""
+        self._owns_emulator = emulator is None
+        self.emu = emulator or Emulator(
             EmulatedClock(start=start, speed=speed),
             port=port,
-            provisioning_seconds=provisioning_seconds,
-            copy_seconds=copy_seconds,
-            release_seconds=release_seconds,
-            fallback_cold_start_seconds=fallback_cold_start_seconds,
-            fallback_idle_evict_seconds=fallback_idle_evict_seconds,
             model_server_factory=model_server_factory,
             fallback_server_factory=fallback_server_factory,
+            **timings,
         )
         self.parameters = CREATE_MODE | (parameters or {})
         self.api_port = api_port
@@ -119,26 +115,15 @@ class LocalStack:
         self.operator_keys: iam.Keys | None = None
         self.product_keys: iam.Keys | None = None
         self._sample = SAMPLE.read_bytes()
-        self._owns_emulator = True
         self.before_deploy = before_deploy  # e.g. `make demo`'s preflight: the emulator runs, nothing is deployed
 
     @classmethod
     def beside(cls, first: LocalStack, stack_name: str, parameters: dict[str, str]) -> LocalStack:
         """A second stack deployed into `first`'s running emulator (e.g. in adopt mode, for another inference
         component on the same endpoint), with its own wake API; stopping it leaves the emulator running."""
-        other = cls.__new__(cls)
-        other.emu = first.emu
-        other.parameters = dict(parameters)
-        other.api_port = 0
-        other.deployment_file = None
+        other = cls(emulator=first.emu, api_port=0, deployment_file=None)
+        other.parameters = dict(parameters)  # as given: not merged over create mode
         other.stack_name = stack_name
-        other.stack = None
-        other.api = None
-        other.operator_keys = None
-        other.product_keys = None
-        other.before_deploy = None
-        other._sample = first._sample
-        other._owns_emulator = False
         return other
 
     # -- lifecycle ---------------------------------------------------------------------------------------

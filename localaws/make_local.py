@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, NoReturn
 
-from localaws.options import add_instance_options
+from localaws.options import add_instance_options, timings
 from localaws.ports import describe, port_number, why_unusable
 
 if TYPE_CHECKING:
@@ -78,9 +78,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-port", type=_port, default=3000, help="wake API port (default 3000; API_PORT=)")
     parser.add_argument("--speed", type=float, default=1.0, help="emulated seconds per wall second (default 1)")
     parser.add_argument("--start", help="emulated start, ISO 8601 with offset (default: now)")
-    parser.add_argument(
-        "--provisioning-seconds", type=float, default=210.0, help="emulated time from 0 to a serving copy (default 210)"
-    )
     add_instance_options(parser)
     parser.add_argument(
         "--parameter",
@@ -293,13 +290,9 @@ def _run(args: argparse.Namespace) -> int:
             speed=max(args.speed, DEPLOY_SPEED),  # the deploy's provisioning in seconds, not minutes
             port=args.port,
             api_port=args.api_port,
-            provisioning_seconds=args.provisioning_seconds,
-            copy_seconds=args.copy_seconds,
-            release_seconds=args.release_seconds,
-            fallback_cold_start_seconds=args.fallback_cold_start,
-            fallback_idle_evict_seconds=args.fallback_idle_evict,
             parameters=overrides,
             deployment_file=Path(args.deployment_file),
+            **timings(args),
         )
         try:
             local.start()

@@ -4,6 +4,10 @@ port checks in `make local` stay instant)."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from localaws.emulator import Timings
 
 
 def seconds(text: str) -> float:
@@ -21,28 +25,43 @@ def add_instance_options(parser: argparse.ArgumentParser) -> None:
     """The two-phase provisioning and serverless fallback settings as command-line options (`make local`,
     `python -m localaws`)."""
     parser.add_argument(
+        "--provisioning-seconds",
+        type=seconds,
+        help="emulated time from 0 copies to a serving one, a new instance included (default 210: the team's "
+        "inf1 observation, 3-4 min)",
+    )
+    parser.add_argument(
         "--copy-seconds",
         type=seconds,
-        default=None,
         help="a copy on an instance the endpoint still has, emulated seconds (default: 57%% of --provisioning-seconds, "
         "the share AWS's scale-to-zero blog measured)",
     )
     parser.add_argument(
         "--release-seconds",
         type=seconds,
-        default=600.0,
         help="instances go this long after every copy on the endpoint reached 0 (default 600, AWS's ~10 min)",
     )
     parser.add_argument(
         "--fallback-cold-start",
         type=seconds,
-        default=15.0,
         help="a cold serverless (fallback) endpoint's start before its first answer, emulated seconds (default 15: "
         'AWS says "in the order of seconds"; the simulator uses 10-20)',
     )
     parser.add_argument(
         "--fallback-idle-evict",
         type=seconds,
-        default=600.0,
         help="an idle serverless endpoint goes cold after this long (default 600; unpublished, an assumption)",
     )
+
+
+def timings(args: argparse.Namespace) -> Timings:
+    """The options `add_instance_options` added that were given, as the Emulator's timings (its defaults apply to
+    the others: each default is written once, there)."""
+    given = {
+        "provisioning_seconds": args.provisioning_seconds,
+        "copy_seconds": args.copy_seconds,
+        "release_seconds": args.release_seconds,
+        "fallback_cold_start_seconds": args.fallback_cold_start,
+        "fallback_idle_evict_seconds": args.fallback_idle_evict,
+    }
+    return cast("Timings", {name: value for name, value in given.items() if value is not None})

@@ -60,6 +60,7 @@ from localaws.sagemaker_common import (
     SageMakerResourceInUse,
     SageMakerThrottling,
     SageMakerValidation,
+    close_quietly,
     model_dir,
     paused,
     wait_while,
@@ -558,11 +559,7 @@ class Registry:
 
 def _release(ic: InferenceComponent) -> None:
     server, ic.server = ic.server, None
-    if server is not None:
-        try:
-            server.close()
-        except Exception:
-            LOG.exception("closing model server for %s", ic.name)
+    close_quietly(server, ic.name)
 
 
 def _ic_arn(account: str, region: str, name: str) -> str:

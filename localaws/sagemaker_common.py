@@ -12,6 +12,7 @@ plain ClientError with that code). sagemaker-runtime declares ValidationError an
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ from typing import Any, Protocol
 from moto.core.exceptions import ServiceException
 
 from localaws import clock as clock_mod
+
+LOG = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------------------------- errors
@@ -63,6 +66,16 @@ class InvocationResultLike(Protocol):
 class ModelServerLike(Protocol):
     def invoke(self, body: bytes, content_type: str, accept: str) -> InvocationResultLike: ...
     def close(self) -> None: ...
+
+
+def close_quietly(server: ModelServerLike | None, what: str) -> None:
+    """Close a model server whose copy or endpoint is going away; a failure to close is logged, not raised (the
+    resource goes all the same)."""
+    if server is not None:
+        try:
+            server.close()
+        except Exception:
+            LOG.exception("closing the model server of %s", what)
 
 
 _MODEL_DIR_LOCK = threading.Lock()

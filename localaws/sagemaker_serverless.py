@@ -56,7 +56,14 @@ from moto.sagemaker import models as sm_models
 
 from localaws import clock as clock_mod
 from localaws import cloudwatch, serverless_container
-from localaws.sagemaker_common import InvocationResultLike, ModelServerLike, RuntimeModelError, model_dir, paused
+from localaws.sagemaker_common import (
+    InvocationResultLike,
+    ModelServerLike,
+    RuntimeModelError,
+    close_quietly,
+    model_dir,
+    paused,
+)
 from sleepwake.core import defaults
 
 LOG = logging.getLogger(__name__)
@@ -287,8 +294,4 @@ def _queued(lock: threading.Lock) -> Iterator[None]:
 
 def _release_server(endpoint: ServerlessEndpoint) -> None:
     server, endpoint.server = endpoint.server, None
-    if server is not None:
-        try:
-            server.close()
-        except Exception:
-            LOG.exception("closing the model server of %s", endpoint.name)
+    close_quietly(server, endpoint.name)

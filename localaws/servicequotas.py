@@ -88,14 +88,7 @@ def _get_aws_default_service_quota(self: Any) -> str:
     return json.dumps({"Quota": quota})
 
 
-_INSTALLED = False
-
-
 def install() -> None:
-    global _INSTALLED
-    if _INSTALLED:
-        return
-    _INSTALLED = True
     backend: Any = sq_models.ServiceQuotasBackend
     backend.list_aws_default_service_quotas = _list_defaults
     backend.get_aws_default_service_quota = _get_default

@@ -52,6 +52,33 @@ class LambdaContext:
         return 30_000
 
 
+def any_occurrence_alarm(
+    cloudwatch: Any,
+    name: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, str] | None = None,
+    *,
+    period: int = 60,
+    actions: list[str] | None = None,
+) -> None:
+    """An alarm (through `cloudwatch`, a boto3 client) that goes to ALARM when `metric` sums to 1 or more over
+    one `period`; no data is not breaching."""
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=[{"Name": key, "Value": value} for key, value in (dimensions or {}).items()],
+        Statistic="Sum",
+        Period=period,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+        AlarmActions=actions or [],
+    )
+
+
 # pytest-xdist hands tests to its two workers by group (`--dist loadgroup`, pyproject.toml). Each module is one
 # group, so its module-scoped fixtures (a shared stack, a translated template) are made once, on one worker;
 # the long modules whose tests each start their own stack are split test by test, so both workers share them.

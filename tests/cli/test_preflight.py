@@ -12,92 +12,20 @@ from typing import Any
 import boto3
 import pytest
 
-from localaws import EmulatedClock, Emulator
+from localaws import Emulator
 from sleepwake_cli import preflight
 from sleepwake_cli.preflight_aws import Reader
 from sleepwake_cli.preflight_rules import Check, Status
 from sleepwake_cli.preflight_template import DeployConfig
-from tests.localaws.conftest import ROLE, START, FakeModelServer, describe, ensure_role
+from tests.localaws.conftest import make_endpoint, make_serverless_endpoint, recipe_scaling
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Simulate")
-IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 LONG_NAME = "e" * 63  # a legal endpoint name whose `-fallback` is not
 
 
 def recipe_endpoint(emu: Emulator, endpoint: str, component: str, min_instances: int) -> None:
     """An endpoint and a serving component as a team sets them up by hand, with the given instance minimum."""
-    sm = emu.client("sagemaker")
-    sm.create_model(ModelName=f"{component}-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
-    scaling = {"Status": "ENABLED", "MinInstanceCount": min_instances, "MaxInstanceCount": 2}
-    sm.create_endpoint_config(
-        EndpointConfigName=f"{component}-config",
-        ExecutionRoleArn=ROLE,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "InstanceType": "ml.inf1.xlarge",
-                "InitialInstanceCount": 1,
-                "ManagedInstanceScaling": scaling,
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{component}-config")
-    sm.create_inference_component(
-        InferenceComponentName=component,
-        EndpointName=endpoint,
-        VariantName="AllTraffic",
-        Specification={
-            "ModelName": f"{component}-model",
-            "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
-        },
-        RuntimeConfig={"CopyCount": 1},
-    )
-    assert emu.wait_for(lambda: describe(emu, component)["InferenceComponentStatus"] == "InService", timeout=3600)
-
-
-def recipe_scaling(emu: Emulator, component: str) -> None:
-    """AWS's scale-to-zero recipe on the component: target (min 0), target tracking, step policy, the
-    no-capacity alarm acting on the step policy."""
-    aas = emu.client("application-autoscaling")
-    target = {
-        "ServiceNamespace": "sagemaker",
-        "ResourceId": f"inference-component/{component}",
-        "ScalableDimension": IC_DIMENSION,
-    }
-    aas.register_scalable_target(**target, MinCapacity=0, MaxCapacity=2)
-    aas.put_scaling_policy(
-        **target,
-        PolicyName="recipe-target-tracking",
-        PolicyType="TargetTrackingScaling",
-        TargetTrackingScalingPolicyConfiguration={
-            "PredefinedMetricSpecification": {
-                "PredefinedMetricType": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
-            },
-            "TargetValue": 5,
-        },
-    )
-    step = aas.put_scaling_policy(
-        **target,
-        PolicyName="recipe-scale-out-from-zero",
-        PolicyType="StepScaling",
-        StepScalingPolicyConfiguration={
-            "AdjustmentType": "ChangeInCapacity",
-            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-            "Cooldown": 60,
-        },
-    )
-    emu.client("cloudwatch").put_metric_alarm(
-        AlarmName="recipe-no-capacity",
-        Namespace="AWS/SageMaker",
-        MetricName="NoCapacityInvocationFailures",
-        Dimensions=[{"Name": "InferenceComponentName", "Value": component}],
-        Statistic="Maximum",
-        Period=30,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        AlarmActions=[step["PolicyARN"]],
-    )
+    make_endpoint(emu, endpoint, component, copies=1, min_instances=min_instances, max_instances=2)
 
 
 def model_archive(*, requirements: bool = False) -> bytes:
@@ -118,14 +46,6 @@ def upload(emu: Emulator, url: str, data: bytes) -> None:
     s3 = emu.client("s3")
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key=key, Body=data)
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """The emulated AWS on a free port, IAM enforced, a fake model behind its endpoints."""
-    with Emulator(EmulatedClock(start=START, speed=600), port=0, model_server_factory=FakeModelServer) as emulator:
-        ensure_role(emulator)
-        yield emulator
 
 
 @pytest.fixture
@@ -180,10 +100,10 @@ def test_a_broken_adopt_setup_fails_on_each_problem_with_its_fix(emu, session, c
     assert "AlreadyExists" in failed["scalable target"].detail
     assert "ExistingScaling=take-over" in failed["scalable target"].fix
     assert "deregister-scalable-target" in failed["scalable target"].fix
-    assert "recipe-scale-out-from-zero (StepScaling)" in failed["scaling policies"].detail
-    assert "--policy-name recipe-scale-out-from-zero" in failed["scaling policies"].fix
-    assert "recipe-no-capacity" in failed["alarms"].detail
-    assert "delete-alarms --alarm-names recipe-no-capacity" in failed["alarms"].fix
+    assert "speech-ic-step-scaling (StepScaling)" in failed["scaling policies"].detail
+    assert "--policy-name speech-ic-step-scaling" in failed["scaling policies"].fix
+    assert "speech-ic-no-capacity" in failed["alarms"].detail
+    assert "delete-alarms --alarm-names speech-ic-no-capacity" in failed["alarms"].fix
     assert f"{LONG_NAME}-fallback has 72 characters" in failed["fallback name"].detail
     assert "at most 54 characters" in failed["fallback name"].fix
     assert "does not exist" in failed["archive"].detail
@@ -193,18 +113,17 @@ def test_a_broken_adopt_setup_fails_on_each_problem_with_its_fix(emu, session, c
     assert [c for c in calls if not c.startswith(READ_PREFIXES)] == []
 
 
+ADOPT_WITH_ARCHIVE = {
+    "EndpointName": "speech-endpoint",
+    "InferenceComponentName": "speech-ic",
+    "ModelDataUrl": "s3://models/speech/model.tar.gz",
+}
+
+
 def test_a_ready_adopt_setup_passes_the_endpoint_scaling_fallback_and_archive_checks(emu, session, calls):
     recipe_endpoint(emu, "speech-endpoint", "speech-ic", min_instances=0)
     upload(emu, "s3://models/speech/model.tar.gz", model_archive())
-    checks = run(
-        emu,
-        session,
-        {
-            "EndpointName": "speech-endpoint",
-            "InferenceComponentName": "speech-ic",
-            "ModelDataUrl": "s3://models/speech/model.tar.gz",
-        },
-    )
+    checks = run(emu, session, ADOPT_WITH_ARCHIVE)
     for name in ("parameters", "region", "endpoint", "component", "instance scaling", "existing scaling"):
         assert checks[name].status is Status.OK, checks[name]
     for name in ("fallback name", "fallback memory", "archive", "archive layout"):
@@ -216,15 +135,7 @@ def test_a_ready_adopt_setup_passes_the_endpoint_scaling_fallback_and_archive_ch
 def test_an_archive_that_installs_at_container_start_fails(emu, session):
     recipe_endpoint(emu, "speech-endpoint", "speech-ic", min_instances=0)
     upload(emu, "s3://models/speech/model.tar.gz", model_archive(requirements=True))
-    checks = run(
-        emu,
-        session,
-        {
-            "EndpointName": "speech-endpoint",
-            "InferenceComponentName": "speech-ic",
-            "ModelDataUrl": "s3://models/speech/model.tar.gz",
-        },
-    )
+    checks = run(emu, session, ADOPT_WITH_ARCHIVE)
     assert checks["archive layout"].status is Status.FAIL
     assert "code/requirements.txt" in checks["archive layout"].detail
 
@@ -264,29 +175,6 @@ def test_the_table_names_each_check_and_its_fix(emu, capsys, monkeypatch):
     assert out.rstrip().endswith("not ready: fix the failures")
 
 
-def serverless_endpoint(emu: Emulator, name: str, concurrency: int) -> None:
-    sm = emu.client("sagemaker")
-    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
-    sm.create_endpoint_config(
-        EndpointConfigName=f"{name}-config",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": f"{name}-model",
-                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": concurrency},
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
-
-
-ADOPT_WITH_ARCHIVE = {
-    "EndpointName": "speech-endpoint",
-    "InferenceComponentName": "speech-ic",
-    "ModelDataUrl": "s3://models/speech/model.tar.gz",
-}
-
-
 @pytest.mark.parametrize(("applied", "status"), [(None, Status.OK), (10.0, Status.FAIL)])
 def test_the_fallback_needs_room_in_the_accounts_serverless_concurrency_quota(
     emu, session, monkeypatch, applied, status
@@ -295,7 +183,7 @@ def test_the_fallback_needs_room_in_the_accounts_serverless_concurrency_quota(
 
     monkeypatch.setattr(servicequotas.ServiceQuotasSwitches, "applied", applied)
     recipe_endpoint(emu, "speech-endpoint", "speech-ic", min_instances=0)
-    serverless_endpoint(emu, "another-team", concurrency=6)
+    make_serverless_endpoint(emu, "another-team", concurrency=6)
     check = run(emu, session, ADOPT_WITH_ARCHIVE | {"FallbackMaxConcurrency": "5"})["serverless quota"]
     assert check.status is status, check
     assert "FallbackMaxConcurrency 5 + 6 on 1 other serverless endpoint(s)" in check.detail
@@ -379,9 +267,9 @@ def test_with_existing_scaling_take_over_it_says_what_the_deploy_will_do_to_the_
     assert adopted.status is Status.OK
     assert adopted.detail.startswith("ExistingScaling=take-over: the deploy will record speech-ic")
     for step in (
-        "detach-alarm recipe-no-capacity",
-        "delete-policy recipe-scale-out-from-zero",
-        "delete-policy recipe-target-tracking",
+        "detach-alarm speech-ic-no-capacity",
+        "delete-policy speech-ic-step-scaling",
+        "delete-policy speech-ic-target-tracking",
         "deregister-target inference-component/speech-ic",
     ):
         assert step in adopted.detail

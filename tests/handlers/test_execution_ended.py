@@ -12,7 +12,7 @@ from sleepwake.adapters.sns import Notifications
 from sleepwake.control.wake import request_wake
 from sleepwake.core import State
 from sleepwake.settings import Settings
-from tests.conftest import LambdaContext, load_event, load_handler
+from tests.conftest import LambdaContext, any_occurrence_alarm, load_event, load_handler
 from tests.handlers.conftest import IC, REGION
 
 execution_ended = load_handler("execution_ended")
@@ -22,16 +22,7 @@ execution_ended = load_handler("execution_ended")
 def wired(stack):
     sns, cloudwatch = boto3.client("sns", region_name=REGION), boto3.client("cloudwatch", region_name=REGION)
     topic = sns.create_topic(Name="failures")["TopicArn"]
-    cloudwatch.put_metric_alarm(
-        AlarmName="nocap",
-        Namespace="AWS/SageMaker",
-        MetricName="NoCapacityInvocationFailures",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
+    any_occurrence_alarm(cloudwatch, "nocap", "AWS/SageMaker", "NoCapacityInvocationFailures")
     cloudwatch.set_alarm_state(AlarmName="nocap", StateValue="ALARM", StateReason="requests found no copy")
     settings: Settings = stack.plane.settings
     stack.plane.settings = settings.model_copy(update={"failure_topic_arn": topic, "no_capacity_alarm_name": "nocap"})

@@ -9,42 +9,14 @@ import pytest
 
 from localaws import Emulator
 from localaws.cfn_stack import Stack
-from tests.localaws.conftest import ROLE, describe
+from tests.localaws.conftest import describe, make_endpoint
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
 def adopted_endpoint(emu: Emulator, min_instances: int) -> None:
     """An endpoint and a serving component made outside sleepwake, with the given instance minimum."""
-    sm = emu.client("sagemaker")
-    sm.create_model(ModelName="adopted-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
-    sm.create_endpoint_config(
-        EndpointConfigName="adopted-config",
-        ExecutionRoleArn=ROLE,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "InstanceType": "ml.inf1.xlarge",
-                "InitialInstanceCount": 1,
-                "ManagedInstanceScaling": {
-                    "Status": "ENABLED",
-                    "MinInstanceCount": min_instances,
-                    "MaxInstanceCount": 2,
-                },
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName="sleepwake-endpoint", EndpointConfigName="adopted-config")
-    sm.create_inference_component(
-        InferenceComponentName="sleepwake-ic",
-        EndpointName="sleepwake-endpoint",
-        VariantName="AllTraffic",
-        Specification={
-            "ModelName": "adopted-model",
-            "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
-        },
-        RuntimeConfig={"CopyCount": 1},
-    )
+    make_endpoint(emu, "sleepwake-endpoint", "sleepwake-ic", copies=1, min_instances=min_instances, max_instances=2)
     assert emu.wait_for(lambda: describe(emu, "sleepwake-ic")["RuntimeConfig"]["CurrentCopyCount"] == 1)
 
 

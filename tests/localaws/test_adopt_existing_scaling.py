@@ -14,68 +14,18 @@ from localaws import Emulator
 from localaws.cfn_stack import Stack
 from localaws.cfn_template import StackError
 from sleepwake.core.adoption import ExistingAlarm, ExistingPolicy, ExistingScaling, ExistingTarget, refusal_message
+from tests.localaws.conftest import RECIPE_STEP, recipe_scaling, scaling_target
 from tests.localaws.test_adopt_endpoint_check import adopted_endpoint
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 IC = "sleepwake-ic"
-WHERE = {
-    "ServiceNamespace": "sagemaker",
-    "ResourceId": f"inference-component/{IC}",
-    "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount",
-}
-TARGET_TRACKING = {
-    "PredefinedMetricSpecification": {
-        "PredefinedMetricType": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
-    },
-    "TargetValue": 5.0,
-    "ScaleInCooldown": 300,
-    "ScaleOutCooldown": 300,
-}
-STEP = {
-    "AdjustmentType": "ChangeInCapacity",
-    "MetricAggregationType": "Maximum",
-    "Cooldown": 60,
-    "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
-}
-
-
-def recipe_scaling(emu: Emulator, component: str = IC) -> None:
-    """What the scale-to-zero recipe (aws-samples sagemaker-genai-hosting-examples) sets up on a component."""
-    aas = emu.client("application-autoscaling")
-    where = WHERE | {"ResourceId": f"inference-component/{component}"}
-    aas.register_scalable_target(**where, MinCapacity=0, MaxCapacity=2)
-    aas.put_scaling_policy(
-        PolicyName=f"{component}-target-tracking",
-        PolicyType="TargetTrackingScaling",
-        TargetTrackingScalingPolicyConfiguration=TARGET_TRACKING,
-        **where,
-    )
-    step = aas.put_scaling_policy(
-        PolicyName=f"{component}-step-scaling",
-        PolicyType="StepScaling",
-        StepScalingPolicyConfiguration=STEP,
-        **where,
-    )["PolicyARN"]
-    emu.client("cloudwatch").put_metric_alarm(
-        AlarmName=f"{component}-no-capacity",
-        AlarmActions=[step],
-        MetricName="NoCapacityInvocationFailures",
-        Namespace="AWS/SageMaker",
-        Statistic="Maximum",
-        Dimensions=[{"Name": "InferenceComponentName", "Value": component}],
-        Period=30,
-        EvaluationPeriods=1,
-        DatapointsToAlarm=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="missing",
-    )
+WHERE = scaling_target(IC)
 
 
 def scaling_of(emu: Emulator, component: str = IC) -> dict[str, Any]:
     """The component's scaling as the APIs describe it, without ids and times (to compare before and after)."""
     aas = emu.client("application-autoscaling")
-    where = WHERE | {"ResourceId": f"inference-component/{component}"}
+    where = scaling_target(component)
     targets = aas.describe_scalable_targets(
         ServiceNamespace="sagemaker", ResourceIds=[where["ResourceId"]], ScalableDimension=where["ScalableDimension"]
     )["ScalableTargets"]
@@ -95,7 +45,7 @@ def scaling_of(emu: Emulator, component: str = IC) -> dict[str, Any]:
 RECIPE = {
     "target": [(0, 2)],
     "policies": [
-        (f"{IC}-step-scaling", "StepScaling", STEP),
+        (f"{IC}-step-scaling", "StepScaling", RECIPE_STEP),
         (f"{IC}-target-tracking", "TargetTrackingScaling", None),
     ],
     "alarms": {f"{IC}-no-capacity": [f"{IC}-step-scaling"]},
@@ -104,7 +54,7 @@ RECIPE = {
 
 def test_refuse_mode_fails_the_deploy_before_changing_anything_and_says_what_to_remove(emu):
     adopted_endpoint(emu, min_instances=0)
-    recipe_scaling(emu)
+    recipe_scaling(emu, IC)
     assert scaling_of(emu) == RECIPE
     stack = Stack(emu, TEMPLATE)  # ExistingScaling defaults to refuse
 
@@ -139,7 +89,7 @@ def test_refuse_mode_fails_the_deploy_before_changing_anything_and_says_what_to_
 
 def test_take_over_leaves_only_the_stacks_scaling_and_deleting_the_stack_puts_the_recipes_back(emu):
     adopted_endpoint(emu, min_instances=0)
-    recipe_scaling(emu)
+    recipe_scaling(emu, IC)
 
     stack = Stack(emu, TEMPLATE, parameters={"ExistingScaling": "take-over"}).deploy()
 

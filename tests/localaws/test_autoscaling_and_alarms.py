@@ -8,7 +8,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.localaws.conftest import ROLE, describe, make_endpoint
+from tests.conftest import any_occurrence_alarm
+from tests.localaws.conftest import ROLE, describe, make_endpoint, recipe_alarm, recipe_step_policy
 
 DIM = "sagemaker:inference-component:DesiredCopyCount"
 TARGET = {"ServiceNamespace": "sagemaker", "ScalableDimension": DIM}
@@ -50,18 +51,13 @@ def test_registering_a_missing_component_is_rejected(emu):
 
 
 def _no_capacity_alarm(emu, actions: list[str] | None = None) -> None:
-    emu.client("cloudwatch").put_metric_alarm(
-        AlarmName="ic-no-capacity",
-        Namespace="AWS/SageMaker",
-        MetricName="NoCapacityInvocationFailures",
-        Dimensions=[{"Name": "InferenceComponentName", "Value": "ic"}],
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="notBreaching",
-        AlarmActions=actions or [],
+    any_occurrence_alarm(
+        emu.client("cloudwatch"),
+        "ic-no-capacity",
+        "AWS/SageMaker",
+        "NoCapacityInvocationFailures",
+        {"InferenceComponentName": "ic"},
+        actions=actions,
     )
 
 
@@ -148,18 +144,14 @@ def test_a_failed_execution_trips_an_executions_failed_alarm_that_notifies_sns(e
         definition=json.dumps({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}),
     )["stateMachineArn"]
     topic = emu.client("sns").create_topic(Name="failures")["TopicArn"]
-    emu.client("cloudwatch").put_metric_alarm(
-        AlarmName="executions-failed",
-        Namespace="AWS/States",
-        MetricName="ExecutionsFailed",
-        Dimensions=[{"Name": "StateMachineArn", "Value": arn}],
-        Statistic="Sum",
-        Period=300,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="notBreaching",
-        AlarmActions=[topic],
+    any_occurrence_alarm(
+        emu.client("cloudwatch"),
+        "executions-failed",
+        "AWS/States",
+        "ExecutionsFailed",
+        {"StateMachineArn": arn},
+        period=300,
+        actions=[topic],
     )
     seen: list[dict] = []
     emu.on_alarm_state_change(seen.append)
@@ -210,30 +202,8 @@ def test_the_recipes_thirty_second_alarm_runs_its_step_policy_for_a_failure_earl
     of its own, which must be evaluated too (not only the one ending on the minute)."""
     make_endpoint(emu)
     _register(emu, 0, 1)
-    step = emu.client("application-autoscaling").put_scaling_policy(
-        PolicyName="recipe-step",
-        PolicyType="StepScaling",
-        StepScalingPolicyConfiguration={
-            "AdjustmentType": "ChangeInCapacity",
-            "MetricAggregationType": "Maximum",
-            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-        },
-        **{**TARGET, "ResourceId": "inference-component/ic"},
-    )["PolicyARN"]
-    emu.client("cloudwatch").put_metric_alarm(
-        AlarmName="recipe-no-capacity",
-        Namespace="AWS/SageMaker",
-        MetricName="NoCapacityInvocationFailures",
-        Dimensions=[{"Name": "InferenceComponentName", "Value": "ic"}],
-        Statistic="Maximum",
-        Period=30,
-        EvaluationPeriods=1,
-        DatapointsToAlarm=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="missing",
-        AlarmActions=[step],
-    )
+    step = recipe_step_policy(emu, "ic", name="recipe-step")
+    recipe_alarm(emu, "ic", [step], name="recipe-no-capacity")
     emu.clock.set_speed(20)  # to place the failure inside the first half of a minute
     created = emu.now()  # (the evaluator takes up the alarm's period at its next round, within a minute)
     assert emu.wait_for(

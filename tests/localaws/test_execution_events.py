@@ -7,13 +7,7 @@ import json
 import time
 
 from localaws import stepfunctions
-from tests.localaws.conftest import ROLE, make_function
-
-
-def _machine(emu, name: str, definition: dict) -> str:
-    return emu.client("stepfunctions").create_state_machine(name=name, roleArn=ROLE, definition=json.dumps(definition))[
-        "stateMachineArn"
-    ]
+from tests.localaws.conftest import calling, make_function, make_state_machine
 
 
 def _events_for(execution_arn: str) -> list[dict]:
@@ -29,7 +23,9 @@ def _events_for(execution_arn: str) -> list[dict]:
 def test_a_failed_execution_sends_running_then_failed_status_change_events_to_matching_rules(emu):
     events = emu.client("events")
     fn = make_function(emu, "probe", "fn_probe")
-    arn = _machine(emu, "fails", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "why"}}})
+    arn = make_state_machine(
+        emu, "fails", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "why"}}}
+    )
     events.put_rule(
         Name="ended",
         EventPattern=json.dumps(
@@ -72,7 +68,9 @@ def test_a_failed_execution_sends_running_then_failed_status_change_events_to_ma
 
 
 def test_a_stopped_execution_sends_aborted(emu):
-    arn = _machine(emu, "waits", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+    arn = make_state_machine(
+        emu, "waits", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    )
     sfn = emu.client("stepfunctions")
     execution = sfn.start_execution(stateMachineArn=arn, name="stopped")["executionArn"]
     sfn.stop_execution(executionArn=execution)
@@ -82,24 +80,15 @@ def test_a_stopped_execution_sends_aborted(emu):
 
 def test_catch_on_states_all_does_not_catch_a_runtime_error(emu):
     fn = make_function(emu, "probe", "fn_probe")
-    arn = _machine(
-        emu,
-        "runtime",
-        {
-            "StartAt": "Call",
-            "States": {
-                "Call": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::lambda:invoke",
-                    "Parameters": {"FunctionName": fn, "Payload": {}},
-                    "ResultSelector": {"missing.$": "$.Payload.not_there"},
-                    "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
-                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
-                    "End": True,
-                },
-                "Caught": {"Type": "Succeed"},
-            },
-        },
+    definition = calling(
+        fn,
+        {},
+        then={"Caught": {"Type": "Succeed"}},
+        ResultSelector={"missing.$": "$.Payload.not_there"},
+        Retry=[{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+        Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+        End=True,
     )
+    arn = make_state_machine(emu, "runtime", definition)
     out = emu.wait_for_execution(emu.client("stepfunctions").start_execution(stateMachineArn=arn)["executionArn"])
     assert (out["status"], out["error"]) == ("FAILED", "States.Runtime")

@@ -10,24 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws.sagemaker import NO_CAPACITY_MESSAGE
-from tests.localaws.conftest import FakeModelServer, describe, make_endpoint
+from tests.localaws.conftest import FakeModelServer, describe, make_endpoint, metric_total
 
 DIMS = [{"Name": "InferenceComponentName", "Value": "ic"}]
-
-
-def _sum(emu, metric: str) -> float:
-    cw = emu.client("cloudwatch")
-    now = emu.now()
-    points = cw.get_metric_statistics(
-        Namespace="AWS/SageMaker",
-        MetricName=metric,
-        Dimensions=DIMS,
-        StartTime=now - timedelta(hours=2),
-        EndTime=now + timedelta(minutes=1),
-        Period=7200,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(p["Sum"] for p in points)
 
 
 def test_no_copies_fails_with_aws_no_capacity_validation_error(emu):
@@ -40,8 +25,8 @@ def test_no_copies_fails_with_aws_no_capacity_validation_error(emu):
     assert "Inference Component has no capacity to process this request" in error["Message"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["Message"] == NO_CAPACITY_MESSAGE
-    assert _sum(emu, "NoCapacityInvocationFailures") == 1
-    assert _sum(emu, "Invocations") == 0
+    assert metric_total(emu, "NoCapacityInvocationFailures", DIMS) == 1
+    assert metric_total(emu, "Invocations", DIMS) == 0
 
 
 def test_with_a_copy_the_model_server_answers_binary_bodies(emu):
@@ -55,8 +40,10 @@ def test_with_a_copy_the_model_server_answers_binary_bodies(emu):
     assert json.loads(second["Body"].read()) == {"bytes": 1024, "call": 2}  # same warm server
     assert first["ContentType"] == "application/json"
     assert FakeModelServer.loads == 1
-    assert _sum(emu, "Invocations") == 2
-    assert _sum(emu, "ModelLatency") == pytest.approx((100.0 + 10.0) * 1000)  # microseconds, as AWS reports
+    assert metric_total(emu, "Invocations", DIMS) == 2
+    assert metric_total(emu, "ModelLatency", DIMS) == pytest.approx(
+        (100.0 + 10.0) * 1000
+    )  # microseconds, as AWS reports
 
 
 def test_metrics_carry_emulated_timestamps(emu):

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from localaws import EmulatedClock, Emulator, sagemaker_serverless, serverless_container
 from sagemaker_model.local import WARMUP_WAV
-from tests.localaws.conftest import ROLE, START
+from tests.localaws.conftest import START, make_serverless_endpoint
 
 HANDLER = """
 import os
@@ -63,19 +63,7 @@ def _emulator(model: Path) -> Emulator:
         fallback_cold_start_seconds=1,
         fallback_server_factory=lambda env: sagemaker_serverless.container_model_server(model, env),
     ).start()
-    sm = emu.client("sagemaker")
-    sm.create_model(ModelName="cpu", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
-    sm.create_endpoint_config(
-        EndpointConfigName="cfg",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "cpu",
-                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1},
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName="fallback", EndpointConfigName="cfg")
+    make_serverless_endpoint(emu, "fallback")
     return emu
 
 

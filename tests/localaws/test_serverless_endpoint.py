@@ -4,14 +4,13 @@ emulated time, and fails on the fault switch."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from localaws import EmulatedClock, Emulator
-from tests.localaws.conftest import ROLE, START
+from tests.localaws.conftest import START, make_serverless_endpoint, metric_total
 
 COLD, EVICT = 15.0, 600.0
 DIMS = [{"Name": "EndpointName", "Value": "ep-fallback"}, {"Name": "VariantName", "Value": "AllTraffic"}]
@@ -34,6 +33,9 @@ class CpuServer:
         pass
 
 
+CONTAINER = {"ModelDataUrl": "s3://b/m.tar.gz", "Environment": {"SLEEPWAKE_TARGET": "cpu"}}
+
+
 @pytest.fixture
 def emu():
     CpuServer.loads = []
@@ -44,27 +46,7 @@ def emu():
         fallback_idle_evict_seconds=EVICT,
         fallback_server_factory=CpuServer,
     ).start()
-    sm = emulator.client("sagemaker")
-    sm.create_model(
-        ModelName="cpu",
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={
-            "Image": "img",
-            "ModelDataUrl": "s3://b/m.tar.gz",
-            "Environment": {"SLEEPWAKE_TARGET": "cpu"},
-        },
-    )
-    sm.create_endpoint_config(
-        EndpointConfigName="cfg",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "cpu",
-                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName="ep-fallback", EndpointConfigName="cfg")
+    make_serverless_endpoint(emulator, "ep-fallback", 5, container=CONTAINER)
     try:
         yield emulator
     finally:
@@ -78,20 +60,6 @@ def _invoke(emu: Emulator, body: bytes = b"RIFF") -> tuple[bytes, float]:
         EndpointName="ep-fallback", Body=body, ContentType="audio/wav", Accept="application/json"
     )
     return answer["Body"].read(), (emu.now() - before).total_seconds()
-
-
-def _sum(emu: Emulator, metric: str) -> float:
-    now = emu.now()
-    points = emu.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/SageMaker",
-        MetricName=metric,
-        Dimensions=DIMS,
-        StartTime=now - timedelta(hours=3),
-        EndTime=now + timedelta(minutes=1),
-        Period=3600 * 4,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(p["Sum"] for p in points)
 
 
 def test_the_first_request_waits_for_a_cold_start_and_loads_the_model_with_its_container_environment(emu):
@@ -115,18 +83,7 @@ def test_a_used_endpoint_stays_warm_and_goes_cold_after_idling(emu):
 
 
 def test_provisioned_concurrency_keeps_the_endpoint_warm_however_long_it_idles(emu):
-    sm = emu.client("sagemaker")
-    sm.create_endpoint_config(
-        EndpointConfigName="cfg-provisioned",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "cpu",
-                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5, "ProvisionedConcurrency": 1},
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName="ep-provisioned", EndpointConfigName="cfg-provisioned")
+    make_serverless_endpoint(emu, "ep-provisioned", 5, container=CONTAINER, provisioned=1)
     runtime = emu.client("sagemaker-runtime")
 
     def took() -> float:
@@ -145,9 +102,9 @@ def test_provisioned_concurrency_keeps_the_endpoint_warm_however_long_it_idles(e
 def test_invocations_latency_and_setup_time_carry_the_endpoint_and_variant(emu):
     _invoke(emu)
     _invoke(emu)
-    assert _sum(emu, "Invocations") == 2
-    assert _sum(emu, "ModelLatency") == 2 * 250_000  # microseconds, as AWS reports it
-    assert _sum(emu, "ModelSetupTime") >= COLD * 1e6  # one cold start
+    assert metric_total(emu, "Invocations", DIMS) == 2
+    assert metric_total(emu, "ModelLatency", DIMS) == 2 * 250_000  # microseconds, as AWS reports it
+    assert metric_total(emu, "ModelSetupTime", DIMS) >= COLD * 1e6  # one cold start
 
 
 def test_the_fault_switch_makes_every_request_fail_with_a_model_error(emu):
@@ -156,7 +113,7 @@ def test_the_fault_switch_makes_every_request_fail_with_a_model_error(emu):
         _invoke(emu)
     assert caught.value.response["Error"]["Code"] == "ModelError"
     assert "out of memory" in caught.value.response["Error"]["Message"]
-    assert _sum(emu, "Invocation5XXErrors") == 1
+    assert metric_total(emu, "Invocation5XXErrors", DIMS) == 1
     emu.fail_fallback("ep-fallback", fail=False)
     assert _invoke(emu)[0] == b'{"ok": true}'
 
@@ -166,7 +123,7 @@ def test_a_handler_error_comes_back_as_a_model_error_with_a_4xx_metric(emu):
         _invoke(emu, b"bad")
     assert caught.value.response["Error"]["Code"] == "ModelError"
     assert "not a WAV file" in caught.value.response["Error"]["Message"]
-    assert _sum(emu, "Invocation4XXErrors") == 1
+    assert metric_total(emu, "Invocation4XXErrors", DIMS) == 1
 
 
 def test_an_endpoint_with_instances_keeps_motos_canned_answer(emu):
@@ -174,7 +131,12 @@ def test_an_endpoint_with_instances_keeps_motos_canned_answer(emu):
     sm.create_endpoint_config(
         EndpointConfigName="cfg-instances",
         ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": "cpu", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "ep-fallback-model",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
         ],
     )
     sm.create_endpoint(EndpointName="ep-instances", EndpointConfigName="cfg-instances")

@@ -10,6 +10,7 @@ from localaws import Emulator
 from localaws.cfn_existing import primary_identifier
 from localaws.cfn_stack import Stack
 from localaws.cfn_template import StackError
+from tests.conftest import any_occurrence_alarm
 from tests.localaws.conftest import FIXTURES, make_endpoint
 
 TEMPLATE = FIXTURES / "scalable_target_stack.yaml"
@@ -100,16 +101,7 @@ def test_the_same_stack_deploys_where_no_target_exists_and_deletes_cleanly(emu):
 
 def test_an_alarm_named_by_the_template_that_exists_is_refused_too(emu):
     make_endpoint(emu, copies=1)
-    emu.client("cloudwatch").put_metric_alarm(
-        AlarmName="after-the-target",
-        Namespace="AWS/SageMaker",
-        MetricName="Invocations",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
+    any_occurrence_alarm(emu.client("cloudwatch"), "after-the-target", "AWS/SageMaker", "Invocations")
     stack = Stack(emu, TEMPLATE, stack_name="small")
     with pytest.raises(StackError, match="AWS::CloudWatch::Alarm' with identifier 'after-the-target' already exists"):
         stack.deploy()

@@ -6,21 +6,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from tests.localaws.conftest import ROLE, describe, make_endpoint, make_function
-
-
-def _machine(emu, name: str, definition: dict) -> str:
-    return emu.client("stepfunctions").create_state_machine(name=name, roleArn=ROLE, definition=json.dumps(definition))[
-        "stateMachineArn"
-    ]
-
-
-def _run(emu, arn: str, payload: dict | None = None, name: str | None = None, timeout: float = 7200) -> dict:
-    kwargs = {"stateMachineArn": arn, "input": json.dumps(payload or {})}
-    if name:
-        kwargs["name"] = name
-    execution_arn = emu.client("stepfunctions").start_execution(**kwargs)["executionArn"]
-    return emu.wait_for_execution(execution_arn, timeout=timeout)
+from tests.localaws.conftest import (
+    calling,
+    describe,
+    make_endpoint,
+    make_function,
+    make_state_machine,
+    run_execution,
+)
 
 
 def _task(resource: str, parameters: dict, **extra) -> dict:
@@ -29,25 +22,15 @@ def _task(resource: str, parameters: dict, **extra) -> dict:
 
 def test_lambda_task_retries_on_the_exception_class_name_with_backoff_in_emulated_time(emu):
     fn = make_function(emu, "flaky", "fn_flaky")
-    arn = _machine(
-        emu,
-        "retry",
-        {
-            "StartAt": "Call",
-            "States": {
-                "Call": _task(
-                    "arn:aws:states:::lambda:invoke",
-                    {"FunctionName": fn, "Payload": {"succeed_on": 3}},
-                    OutputPath="$.Payload",
-                    Retry=[
-                        {"ErrorEquals": ["TransientError"], "IntervalSeconds": 60, "BackoffRate": 2, "MaxAttempts": 3}
-                    ],
-                    End=True,
-                )
-            },
-        },
+    definition = calling(
+        fn,
+        {"succeed_on": 3},
+        OutputPath="$.Payload",
+        Retry=[{"ErrorEquals": ["TransientError"], "IntervalSeconds": 60, "BackoffRate": 2, "MaxAttempts": 3}],
+        End=True,
     )
-    out = _run(emu, arn)
+    arn = make_state_machine(emu, "retry", definition)
+    out = run_execution(emu, arn)
     assert out["status"] == "SUCCEEDED", out
     assert json.loads(out["output"]) == {"attempts": 3}
     assert out["stopDate"] - out["startDate"] >= timedelta(seconds=180)  # 60 s + 120 s of emulated backoff
@@ -55,30 +38,22 @@ def test_lambda_task_retries_on_the_exception_class_name_with_backoff_in_emulate
 
 def test_lambda_error_is_caught_by_its_class_name(emu):
     fn = make_function(emu, "flaky", "fn_flaky")
-    arn = _machine(
-        emu,
-        "catch",
-        {
-            "StartAt": "Call",
-            "States": {
-                "Call": _task(
-                    "arn:aws:states:::lambda:invoke",
-                    {"FunctionName": fn, "Payload": {}},
-                    Catch=[{"ErrorEquals": ["TransientError"], "ResultPath": "$.error", "Next": "Caught"}],
-                    End=True,
-                ),
-                "Caught": {"Type": "Pass", "End": True},
-            },
-        },
+    definition = calling(
+        fn,
+        {},
+        then={"Caught": {"Type": "Pass", "End": True}},
+        Catch=[{"ErrorEquals": ["TransientError"], "ResultPath": "$.error", "Next": "Caught"}],
+        End=True,
     )
-    out = _run(emu, arn)
+    arn = make_state_machine(emu, "catch", definition)
+    out = run_execution(emu, arn)
     assert out["status"] == "SUCCEEDED"
     assert json.loads(out["output"])["error"]["Error"] == "TransientError"
 
 
 def test_aws_sdk_describe_inference_component_result_survives_describe_execution(emu):
     make_endpoint(emu)
-    arn = _machine(
+    arn = make_state_machine(
         emu,
         "describe",
         {
@@ -92,7 +67,7 @@ def test_aws_sdk_describe_inference_component_result_survives_describe_execution
             },
         },
     )
-    out = _run(emu, arn)
+    out = run_execution(emu, arn)
     assert out["status"] == "SUCCEEDED", out
     result = json.loads(out["output"])
     assert result["InferenceComponentStatus"] == "InService"
@@ -106,7 +81,7 @@ def test_aws_sdk_errors_carry_aws_names(emu):
     make_endpoint(emu)
     emu.throttle("UpdateInferenceComponentRuntimeConfig", "ic")
     catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}]
-    arn = _machine(
+    arn = make_state_machine(
         emu,
         "errors",
         {
@@ -123,14 +98,14 @@ def test_aws_sdk_errors_carry_aws_names(emu):
             },
         },
     )
-    out = _run(emu, arn)
+    out = run_execution(emu, arn)
     assert json.loads(out["output"])["error"]["Error"] == "SageMaker.SageMakerException"
     assert describe(emu)["RuntimeConfig"]["DesiredCopyCount"] == 0
 
 
 def test_aws_sdk_sagemakerruntime_and_applicationautoscaling_are_known_services(emu):
     make_endpoint(emu)
-    arn = _machine(
+    arn = make_state_machine(
         emu,
         "services",
         {
@@ -164,7 +139,7 @@ def test_aws_sdk_sagemakerruntime_and_applicationautoscaling_are_known_services(
             },
         },
     )
-    out = _run(emu, arn)
+    out = run_execution(emu, arn)
     assert out["status"] == "SUCCEEDED", out
     error = json.loads(out["output"])["error"]
     assert "Inference Component has no capacity" in error["Cause"]
@@ -192,7 +167,7 @@ def test_dynamodb_conditional_check_names(emu):
         ("arn:aws:states:::dynamodb:putItem", "DynamoDB.ConditionalCheckFailedException"),
         ("arn:aws:states:::aws-sdk:dynamodb:putItem", "DynamoDb.ConditionalCheckFailedException"),
     ]:
-        arn = _machine(
+        arn = make_state_machine(
             emu,
             expected.split(".")[0],
             {
@@ -203,12 +178,12 @@ def test_dynamodb_conditional_check_names(emu):
                 },
             },
         )
-        out = _run(emu, arn)
+        out = run_execution(emu, arn)
         assert json.loads(out["output"])["error"]["Error"] == expected
 
 
 def test_wait_state_runs_in_emulated_time(emu):
-    arn = _machine(
+    arn = make_state_machine(
         emu,
         "wait",
         {
@@ -219,14 +194,14 @@ def test_wait_state_runs_in_emulated_time(emu):
             },
         },
     )
-    out = _run(emu, arn)
+    out = run_execution(emu, arn)
     assert out["status"] == "SUCCEEDED"
     assert out["stopDate"] - out["startDate"] >= timedelta(seconds=900)
     assert json.loads(out["output"])["entered"].startswith("2025-03-10")
 
 
 def test_execution_names_are_kept_and_unnamed_ones_are_unique(emu):
-    arn = _machine(emu, "names", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    arn = make_state_machine(emu, "names", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     sfn = emu.client("stepfunctions")
     named = sfn.start_execution(stateMachineArn=arn, name="wake-123", input="{}")["executionArn"]
     assert named.endswith(":wake-123")
@@ -238,13 +213,13 @@ def test_execution_names_are_kept_and_unnamed_ones_are_unique(emu):
 
 
 def test_timestamp_wait_counts_from_the_emulated_clock(emu):
-    arn = _machine(
+    arn = make_state_machine(
         emu,
         "until",
         {"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.until", "End": True}}},
     )
     until = (emu.now() + timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = _run(emu, arn, {"until": until})
+    out = run_execution(emu, arn, {"until": until})
     assert out["status"] == "SUCCEEDED"
     # moto counts whole seconds to the timestamp, so it may end up to a second early
     assert out["stopDate"] >= datetime.fromisoformat(until.replace("Z", "+00:00")) - timedelta(seconds=1)

@@ -89,9 +89,9 @@ def test_a_copy_asked_for_before_the_release_keeps_the_instance(emu):
         assert instances(emu) == 1
 
 
-def make_shared_endpoint(emu: Emulator, max_instances: int) -> None:
-    """One endpoint, two components (two sleepwake stacks side by side), each at 1 copy."""
-    make_endpoint(emu, copies=1)
+def add_second_component(emu: Emulator, max_instances: int) -> None:
+    """A second component, ic2, at 1 copy on the endpoint `ep`, which may now grow to `max_instances` instances
+    (created, not waited for)."""
     sm = emu.client("sagemaker")
     sm.create_model(ModelName="ic2-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
     emu.sagemaker.instances(emu.account, emu.region, "ep").max_count = max_instances
@@ -102,6 +102,12 @@ def make_shared_endpoint(emu: Emulator, max_instances: int) -> None:
         Specification={"ModelName": "ic2-model", "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024}},
         RuntimeConfig={"CopyCount": 1},
     )
+
+
+def make_shared_endpoint(emu: Emulator, max_instances: int) -> None:
+    """One endpoint, two components (two sleepwake stacks side by side), each at 1 copy."""
+    make_endpoint(emu, copies=1)
+    add_second_component(emu, max_instances)
     assert emu.wait_for(lambda: describe(emu, "ic2")["RuntimeConfig"]["CurrentCopyCount"] == 1, timeout=3600)
 
 
@@ -126,17 +132,8 @@ def test_the_instances_stay_until_both_components_on_the_endpoint_are_at_zero(em
 def test_a_second_component_that_does_not_fit_waits_for_a_new_instance(emu):
     emu.sagemaker.switches.copies_per_instance = 1
     make_endpoint(emu, copies=1)
-    sm = emu.client("sagemaker")
-    sm.create_model(ModelName="ic2-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
-    emu.sagemaker.instances(emu.account, emu.region, "ep").max_count = 2
     with emu.clock.paused():
-        sm.create_inference_component(
-            InferenceComponentName="ic2",
-            EndpointName="ep",
-            VariantName="AllTraffic",
-            Specification={"ModelName": "ic2-model", "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024}},
-            RuntimeConfig={"CopyCount": 1},
-        )
+        add_second_component(emu, max_instances=2)
         arrives_after(emu, COLD, ic="ic2")  # ic's copy fills the one instance there
         assert instances(emu) == 2
 

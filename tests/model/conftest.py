@@ -1,12 +1,15 @@
-"""Real speech for the model tests: espeak-ng + sox WAVs in every shape the handler accepts, made once per session."""
+"""Real speech for the model tests: espeak-ng + sox WAVs in every shape the handler accepts, made once per session;
+the model served locally; the SageMaker PyTorch toolkit's Transformer over a TorchServe context."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +109,49 @@ def server(model_dir: Path) -> Iterator[ModelServer]:
     srv = ModelServer(model_dir)
     yield srv
     srv.close()
+
+
+class RequestProcessor:
+    def __init__(self, headers: dict[str, str]) -> None:
+        self._headers = headers
+        self.status: tuple[int, str] | None = None
+
+    def get_request_properties(self) -> dict[str, str]:
+        return self._headers
+
+
+class TorchServeContext:
+    """TorchServe's one context per model: each request gets a new request processor, which holds its status
+    (ts/context.py: set_response_status stores it on request_processor[idx])."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.system_properties = {"model_dir": str(model_dir)}
+        self.request_processor: list[RequestProcessor] = []
+        self.content_type: str | None = None
+
+    def new_request(self, headers: dict[str, str]) -> RequestProcessor:
+        self.request_processor = [RequestProcessor(headers)]
+        return self.request_processor[0]
+
+    def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
+        self.request_processor[idx].status = (code, phrase)
+
+    def set_response_content_type(self, idx: int, value: str) -> None:
+        self.content_type = value
+
+
+@pytest.fixture()
+def toolkit(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, TorchServeContext]]:
+    """The real toolkit's Transformer importing code/inference.py as the user module (SAGEMAKER_PROGRAM), as in
+    the container, and the context TorchServe would hand it. No warm-up unless the test sets
+    SLEEPWAKE_WARMUP_ITERATIONS before its first request (the model loads then)."""
+    from sagemaker_inference.transformer import Transformer
+
+    monkeypatch.setenv("SAGEMAKER_PROGRAM", "inference.py")
+    monkeypatch.setenv("SLEEPWAKE_WARMUP_ITERATIONS", "0")
+    monkeypatch.syspath_prepend(str(model_dir / "code"))
+    monkeypatch.delitem(sys.modules, "inference", raising=False)
+    try:
+        yield Transformer(), TorchServeContext(model_dir)
+    finally:
+        sys.modules.pop("inference", None)

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import http.client
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sagemaker_inference.transformer import Transformer
 
 from sagemaker_model import serve
 from sagemaker_model.local import ModelServer
-from tests.model.conftest import SpeechClip
+from tests.model.conftest import SpeechClip, TorchServeContext
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -127,58 +125,22 @@ def test_a_failure_inside_the_handler_is_a_500_without_a_traceback(
     _no_traceback(body)
 
 
-class _RequestProcessor:
-    def __init__(self, headers: dict[str, str]) -> None:
-        self._headers = headers
-        self.status: tuple[int, str] | None = None
-
-    def get_request_properties(self) -> dict[str, str]:
-        return self._headers
-
-
-class _TorchServeContext:
-    """TorchServe's one context per model: each request gets a new request processor, which holds its status
-    (ts/context.py: set_response_status stores it on request_processor[idx])."""
-
-    def __init__(self, model_dir: Path) -> None:
-        self.system_properties = {"model_dir": str(model_dir)}
-        self.request_processor: list[_RequestProcessor] = []
-        self.content_type: str | None = None
-
-    def new_request(self, headers: dict[str, str]) -> _RequestProcessor:
-        self.request_processor = [_RequestProcessor(headers)]
-        return self.request_processor[0]
-
-    def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
-        self.request_processor[idx].status = (code, phrase)
-
-    def set_response_content_type(self, idx: int, value: str) -> None:
-        self.content_type = value
-
-
 def test_through_the_real_toolkit_a_bad_request_answers_the_message_without_a_traceback(
-    model_dir: Path, speech: SpeechClip, monkeypatch: pytest.MonkeyPatch
+    toolkit: tuple[Any, TorchServeContext], speech: SpeechClip
 ) -> None:
-    monkeypatch.setenv("SAGEMAKER_PROGRAM", "inference.py")
-    monkeypatch.setenv("SLEEPWAKE_WARMUP_ITERATIONS", "0")
-    monkeypatch.syspath_prepend(str(model_dir / "code"))
-    monkeypatch.delitem(sys.modules, "inference", raising=False)
-    transformer, context = Transformer(), _TorchServeContext(model_dir)
-    try:
-        bad = context.new_request({"Content-Type": "audio/wav"})
-        out = transformer.transform([{"body": bytearray(b"garbage")}], context)
-        assert bad.status == (400, "body is not a WAV file (no RIFF/WAVE header)")
-        assert out == ["body is not a WAV file (no RIFF/WAVE header)"]
+    transformer, context = toolkit
+    bad = context.new_request({"Content-Type": "audio/wav"})
+    out = transformer.transform([{"body": bytearray(b"garbage")}], context)
+    assert bad.status == (400, "body is not a WAV file (no RIFF/WAVE header)")
+    assert out == ["body is not a WAV file (no RIFF/WAVE header)"]
 
-        refused = context.new_request({"Content-Type": "audio/wav", "Accept": "text/csv"})
-        out = transformer.transform([{"body": bytearray(speech.path.read_bytes())}], context)
-        assert refused.status is not None and refused.status[0] == 406
-        assert out[0].startswith("unsupported accept type") and "Traceback" not in out[0]
+    refused = context.new_request({"Content-Type": "audio/wav", "Accept": "text/csv"})
+    out = transformer.transform([{"body": bytearray(speech.path.read_bytes())}], context)
+    assert refused.status is not None and refused.status[0] == 406
+    assert out[0].startswith("unsupported accept type") and "Traceback" not in out[0]
 
-        # The next request on the same context is a plain 200: the error status belonged to its request only.
-        good = context.new_request({"Content-Type": "audio/wav", "Accept": "application/json"})
-        out = transformer.transform([{"body": bytearray(speech.path.read_bytes())}], context)
-        assert good.status is None and context.content_type == "application/json"
-        assert '"segments":[{' in out[0]
-    finally:
-        sys.modules.pop("inference", None)
+    # The next request on the same context is a plain 200: the error status belonged to its request only.
+    good = context.new_request({"Content-Type": "audio/wav", "Accept": "application/json"})
+    out = transformer.transform([{"body": bytearray(speech.path.read_bytes())}], context)
+    assert good.status is None and context.content_type == "application/json"
+    assert '"segments":[{' in out[0]

@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 import torch
-from sagemaker_inference.transformer import Transformer
 from scipy.io import wavfile
 
 from sagemaker_model.local import HANDLER_SOURCE, ModelServer, load_handler, prepare_model_dir
-from tests.model.conftest import SpeechClip
+from tests.model.conftest import SpeechClip, TorchServeContext
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -38,57 +37,27 @@ def test_handler_functions_take_the_context_argument_and_no_varargs(handler: typ
         assert all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params), name
 
 
-class _RequestProcessor:
-    def __init__(self, headers: dict[str, str]) -> None:
-        self._headers = headers
-
-    def get_request_properties(self) -> dict[str, str]:
-        return self._headers
-
-
-class _TorchServeContext:
-    """What TorchServe hands the toolkit's Transformer.transform."""
-
-    def __init__(self, model_dir: Path, headers: dict[str, str]) -> None:
-        self.system_properties = {"model_dir": str(model_dir)}
-        self.request_processor = [_RequestProcessor(headers)]
-        self.status: tuple[int, str] | None = None
-        self.content_type: str | None = None
-
-    def set_response_status(self, code: int, phrase: str) -> None:
-        self.status = (code, phrase)
-
-    def set_response_content_type(self, idx: int, value: str) -> None:
-        self.content_type = value
-
-
 def test_the_real_toolkit_transformer_serves_speech_and_maps_bad_input_to_4xx(
-    model_dir: Path, speech: SpeechClip, monkeypatch: pytest.MonkeyPatch
+    toolkit: tuple[Any, TorchServeContext], speech: SpeechClip, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN the toolkit importing code/inference.py as the user module (SAGEMAKER_PROGRAM), as in the container
-    monkeypatch.setenv("SAGEMAKER_PROGRAM", "inference.py")
+    # GIVEN the toolkit importing code/inference.py as the user module, warming up once as it loads the model
+    transformer, context = toolkit
     monkeypatch.setenv("SLEEPWAKE_WARMUP_ITERATIONS", "1")
-    monkeypatch.syspath_prepend(str(model_dir / "code"))
-    monkeypatch.delitem(sys.modules, "inference", raising=False)
-    transformer = Transformer()
     # WHEN a good WAV arrives
-    ok = _TorchServeContext(model_dir, {"Content-Type": "audio/wav", "Accept": "application/json"})
-    out = transformer.transform([{"body": bytearray(speech.path.read_bytes())}], ok)
+    ok = context.new_request({"Content-Type": "audio/wav", "Accept": "application/json"})
+    out = transformer.transform([{"body": bytearray(speech.path.read_bytes())}], context)
     # THEN it answers JSON with segments
-    assert ok.status is None and ok.content_type == "application/json"
+    assert ok.status is None and context.content_type == "application/json"
     assert '"segments":[{' in out[0]
     # WHEN garbage arrives THEN the toolkit answers the handler's 4xx with its message. TorchServe keeps one
-    # context per model and gives each request new properties and status (tests/model/test_error_answers.py).
-    bad = ok
-    bad.request_processor, bad.status = [_RequestProcessor({"Content-Type": "audio/wav"})], None
-    out = transformer.transform([{"body": bytearray(b"garbage")}], bad)
+    # context per model and gives each request new properties and status.
+    bad = context.new_request({"Content-Type": "audio/wav"})
+    out = transformer.transform([{"body": bytearray(b"garbage")}], context)
     assert bad.status is not None and bad.status[0] == 400
     assert out[0].startswith("body is not a WAV file")
-    unsupported = ok
-    unsupported.request_processor, unsupported.status = [_RequestProcessor({"Content-Type": "image/png"})], None
-    transformer.transform([{"body": bytearray(b"\x89PNG")}], unsupported)
+    unsupported = context.new_request({"Content-Type": "image/png"})
+    transformer.transform([{"body": bytearray(b"\x89PNG")}], context)
     assert unsupported.status is not None and unsupported.status[0] == 415
-    sys.modules.pop("inference", None)
 
 
 def test_on_inf1_torch_neuron_is_imported_before_the_model_is_loaded(
