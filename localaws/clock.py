@@ -14,7 +14,9 @@ call, handler or model load in progress), every thread that declared itself a dr
 on the clock, at least one thread sleeps on it, and none of this changed for `idle_settle` wall seconds (a
 thread between two calls has that long to make its next one). A driver is awake from `hold()` until
 `release()` except while it sleeps on the clock: so a test or replay thread that polls (`sleep`, `wait_until`)
-is idle only inside those calls, never between them.
+is idle only inside those calls, never between them. A thread the emulator starts for work of its own (an
+asynchronous Lambda invocation, a provisioning) is started with `spawn()`: it counts as running from the moment
+it is created until it ends, except while it sleeps on the clock, so no jump slips in before it has begun.
 
 Differs from AWS: with pauses, API calls and handlers take no emulated time (AWS: tens of ms); beyond the
 soft limit, host speed shows up in emulated time again (scaled by `speed`).
@@ -65,6 +67,7 @@ class EmulatedClock:
         self.idle_settle = 0.05  # wall seconds nothing may change before a jump
         self._deadlines: dict[object, datetime] = {}  # sleeping on the clock -> until when
         self._drivers: dict[int, int] = {}  # thread ident -> hold() count
+        self._starting = 0  # threads spawn()ed that have not begun to run yet
         self._asleep: dict[int, int] = {}  # thread ident -> how many of its waits are under way (0 or 1)
         self._changed = time.monotonic()  # wall time of the last pause, sleep or wake-up
         self.jumped = timedelta(0)  # emulated time skipped by idle jumps, in all
@@ -226,15 +229,18 @@ class EmulatedClock:
             return
         self.wait_until(self.now() + timedelta(seconds=seconds))
 
-    def wait_until(self, when: datetime, event: threading.Event | None = None) -> bool:
-        """Block until emulated `when`; True when reached, False when `event` was set first."""
+    def wait_until(
+        self, when: datetime, event: threading.Event | None = None, stop: Callable[[], bool] | None = None
+    ) -> bool:
+        """Block until emulated `when`; True when reached, False when `event` was set or `stop()` held first
+        (both are checked every 50 ms of wall time)."""
         own = self._release_own()  # sleeping while holding a pause would wait on itself
         try:
-            return self._wait_until(when, event)
+            return self._wait_until(when, event, stop)
         finally:
             self._reacquire_own(own)
 
-    def _wait_until(self, when: datetime, event: threading.Event | None) -> bool:
+    def _wait_until(self, when: datetime, event: threading.Event | None, stop: Callable[[], bool] | None) -> bool:
         token, me = object(), threading.get_ident()
         with self._cond:
             self._deadlines[token] = when
@@ -242,7 +248,7 @@ class EmulatedClock:
             self._changed = time.monotonic()
         try:
             while True:
-                if event is not None and event.is_set():
+                if (event is not None and event.is_set()) or (stop is not None and stop()):
                     return False
                 with self._cond:
                     remaining = (when - self._now_locked()).total_seconds()
@@ -250,7 +256,7 @@ class EmulatedClock:
                         return True
                     jumped = self._jump and self._jump_if_idle_locked()
                     if not jumped:
-                        cap = _MAX_SLICE if event is None else 0.05
+                        cap = _MAX_SLICE if event is None and stop is None else 0.05
                         if self._jump:
                             cap = min(cap, self.idle_settle)
                         self._cond.wait(min(self._wall_until_locked(remaining), cap))
@@ -314,9 +320,49 @@ class EmulatedClock:
         finally:
             self.release()
 
+    def spawn(self, target: Callable[..., object], *args: object, name: str) -> threading.Thread:
+        """Start a daemon thread that counts as running work, as a driver does, from now until it ends (see
+        the module docstring): idle only while it sleeps on the clock."""
+        with self._cond:
+            self._starting += 1
+            self._changed = time.monotonic()
+
+        def run() -> None:
+            me = threading.get_ident()
+            with self._cond:
+                self._starting -= 1
+                self._drivers[me] = self._drivers.get(me, 0) + 1
+                self._changed = time.monotonic()
+            try:
+                target(*args)
+            finally:
+                self.release()
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        try:
+            thread.start()
+        except BaseException:
+            with self._cond:
+                self._starting -= 1
+            raise
+        return thread
+
+    def starting(self) -> None:
+        """Work is about to begin in a thread that will hold a pause of its own (a Step Functions execution):
+        no jump until it calls `started()` with that pause held."""
+        with self._cond:
+            self._starting += 1
+            self._changed = time.monotonic()
+
+    def started(self) -> None:
+        with self._cond:
+            self._starting -= 1
+            self._changed = time.monotonic()
+
     def _idle_locked(self) -> bool:
         return (
             bool(self._deadlines)
+            and not self._starting
             and not self._hard
             and not self._soft
             and time.monotonic() >= self._frozen_until
@@ -355,6 +401,16 @@ def install(clock: EmulatedClock | None) -> None:
 def now() -> datetime:
     c = _Installed.clock
     return c.now() if c else datetime.now(UTC)
+
+
+def spawn(target: Callable[..., object], *args: object, name: str) -> threading.Thread:
+    """`EmulatedClock.spawn` on the installed clock; a plain daemon thread without one."""
+    c = _Installed.clock
+    if c:
+        return c.spawn(target, *args, name=name)
+    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def sleep(seconds: float) -> None:

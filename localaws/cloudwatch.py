@@ -268,8 +268,7 @@ class AlarmEvaluator:
         self.listeners.append(listener)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="localaws-alarms", daemon=True)
-        self._thread.start()
+        self._thread = self.clock.spawn(self._run, name="localaws-alarms")  # running except while it waits
 
     def stop(self) -> None:
         self._stop.set()

@@ -38,6 +38,8 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from localaws import clock as clock_mod
+
 LOG = logging.getLogger(__name__)
 
 
@@ -304,9 +306,7 @@ def _invoke(
     fn = self.get_function(function_name, qualifier)
     invocation_type = (headers or {}).get("X-Amz-Invocation-Type") or "RequestResponse"
     if invocation_type == "Event":
-        threading.Thread(
-            target=RUNNER.run, args=(fn, body, self.region_name), name=f"lambda-{fn.function_name}", daemon=True
-        ).start()
+        clock_mod.spawn(RUNNER.run, fn, body, self.region_name, name=f"lambda-{fn.function_name}")
         return b""
     if invocation_type == "DryRun":
         return b""
@@ -323,9 +323,7 @@ def invoke_async(account: str, region: str, function_arn: str, payload: str) -> 
 
     backend = lambda_simple_backends[account][region]
     fn = backend.get_function(function_arn)
-    threading.Thread(
-        target=RUNNER.run, args=(fn, payload, region), name=f"lambda-{fn.function_name}", daemon=True
-    ).start()
+    clock_mod.spawn(RUNNER.run, fn, payload, region, name=f"lambda-{fn.function_name}")  # counted as running
 
 
 def install() -> None:

@@ -268,9 +268,7 @@ class Registry:
 
     def _spawn(self, target: Callable[..., None], *args: Any, name: str) -> None:
         self.threads = [t for t in self.threads if t.is_alive()]
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        self.threads.append(thread)
-        thread.start()
+        self.threads.append(clock_mod.spawn(target, *args, name=name))  # counted as running work
 
     # -- lookups -----------------------------------------------------------------------------------------
     def get(self, account: str, region: str, name: str) -> InferenceComponent:

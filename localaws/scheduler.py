@@ -203,12 +203,14 @@ class Scheduler:
 
     def start(self) -> None:
         self.clock.on_change(self._kick.set)
-        self._thread = threading.Thread(target=self._run, name="localaws-scheduler", daemon=True)
-        self._thread.start()
+        _KICKS.append(self._kick)
+        self._thread = self.clock.spawn(self._run, name="localaws-scheduler")  # running except while it waits
 
     def stop(self) -> None:
         self._stop.set()
         self._kick.set()
+        if self._kick in _KICKS:
+            _KICKS.remove(self._kick)
         if self._thread:
             self._thread.join(timeout=5)
 
@@ -256,7 +258,8 @@ class Scheduler:
             self.clock.wait_until(min(due, self._next_look(self.clock.now())), self._kick)
 
     def _next_look(self, now: datetime) -> datetime:
-        """When to look again for schedules created meanwhile (nothing tells this thread of a new one).
+        """When to look again for schedules created meanwhile, should one not wake this thread (creating or
+        changing a schedule does, _KICKS).
 
         Running clock: short slices (0.2 wall s) pick up new schedules and clock jumps quickly. Jumping clock
         (`EmulatedClock.jump_when_idle`): each wait is a deadline the idle clock jumps to, so slices of a few
@@ -330,14 +333,21 @@ _ORIGINAL_INIT = sched_models.Schedule.__init__
 _ORIGINAL_UPDATE = sched_models.Schedule.update
 
 
+_KICKS: list[threading.Event] = []  # the running schedulers' wake-ups: a schedule was created or changed
+
+
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
     _ORIGINAL_INIT(self, *args, **kwargs)
     self._localaws_stamp = clock_mod.now()  # rate() and first firings count from the emulated creation time
+    for kick in list(_KICKS):
+        kick.set()
 
 
 def _update(self: Any, *args: Any, **kwargs: Any) -> None:
     _ORIGINAL_UPDATE(self, *args, **kwargs)
     self._localaws_stamp = clock_mod.now()
+    for kick in list(_KICKS):
+        kick.set()
 
 
 def install() -> None:

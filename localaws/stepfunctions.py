@@ -318,14 +318,11 @@ def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
             event.wait(wait_seconds)
         return
     deadline = clock.now() + _dt.timedelta(seconds=wait_seconds)
-    # The program-state event pulses (set/clear) when the execution stops: check is_running() between
-    # short waits so a stopped execution leaves its Wait, and a clock jump is noticed within 50 ms.
+    # The program-state event pulses (set/clear) when the execution stops: is_running() is checked every
+    # 50 ms so a stopped execution leaves its Wait. Sleeping on the clock, the Wait is a deadline a clock that
+    # jumps when idle jumps to.
     with clock.running():  # the execution's own pause (see _execution_logic) must not stop its Wait
-        while env.is_running():
-            remaining = (deadline - clock.now()).total_seconds()
-            if remaining <= 0:
-                return
-            event.wait(min(clock.wall_seconds(remaining), 0.05))
+        clock.wait_until(deadline, stop=lambda: not env.is_running())
 
 
 class StepFunctionsSwitches:
@@ -382,6 +379,27 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
 
 
 _ORIGINAL_EXECUTION_LOGIC = execution_worker.ExecutionWorker._execution_logic
+_ORIGINAL_WORKER_START = execution_worker.ExecutionWorker.start
+
+
+def _start(self: Any) -> None:
+    """StartExecution's thread: counted as running work (no idle jump, localaws/clock.py) from here until
+    `_execution_logic` holds its pause."""
+    clock = clock_mod.current()
+    if clock is not None:
+        clock.starting()
+        self._localaws_starting = clock
+    try:
+        _ORIGINAL_WORKER_START(self)
+    except BaseException:
+        _started(self)
+        raise
+
+
+def _started(self: Any) -> None:
+    clock = self.__dict__.pop("_localaws_starting", None)
+    if clock is not None:
+        clock.started()
 
 
 def _execution_logic(self: Any) -> None:
@@ -391,11 +409,14 @@ def _execution_logic(self: Any) -> None:
     try:
         clock = clock_mod.current()
         if clock is None or not StepFunctionsSwitches.instant:
+            _started(self)
             _ORIGINAL_EXECUTION_LOGIC(self)
             return
         with clock.paused(soft=True):
+            _started(self)
             _ORIGINAL_EXECUTION_LOGIC(self)
     finally:
+        _started(self)  # if the pause itself failed
         _EXECUTION.role = None
 
 
@@ -425,6 +446,7 @@ def install() -> None:
     error_equals_decl.ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
     wait_function.WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
     execution_worker.ExecutionWorker._execution_logic = _execution_logic  # type: ignore[method-assign]
+    execution_worker.ExecutionWorker.start = _start  # type: ignore[method-assign]
     retrier_decl.time = _retry_time  # type: ignore[assignment]
     import importlib
     import sys

@@ -61,11 +61,17 @@ def local_stack(
     provisioning_seconds: float = PROVISIONING,
     parameters: dict[str, str] | None = None,
     real_model: bool = False,
+    jump: bool = False,
     **options: Any,
 ) -> Iterator[LocalStack]:
     """The emulator on free ports with template.yaml deployed in create mode with `parameters` (default: FAST
     polling), no deployment file unless `deployment_file=` is passed; stopped on exit. `options` are
-    LocalStack's (release_seconds, ...)."""
+    LocalStack's (release_seconds, ...).
+
+    `jump`: the emulated clock jumps to the next deadline whenever nothing runs (EmulatedClock.jump_when_idle),
+    from the deploy on, and the calling thread (the test) is its driver: time does not jump while the test is
+    awake, only while it sleeps on the clock (`local.clock.sleep`/`wait_until`, `wait_for_state`, ...). So a
+    test that waits emulated hours waits no wall time for them; it must wait on the clock, never on time.sleep."""
     factory = None if real_model else StandInModel
     options.setdefault("deployment_file", None)
     stack = LocalStack(
@@ -79,9 +85,17 @@ def local_stack(
         fallback_server_factory=factory,
         **options,
     )
-    with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
-        stack.start()
+    if jump:
+        stack.clock.hold()  # before the deploy: the test thread is awake, so counted, from the first instant
+        stack.clock.jump_when_idle(True)
     try:
-        yield stack
+        with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
+            stack.start()
+        try:
+            yield stack
+        finally:
+            stack.stop()
     finally:
-        stack.stop()
+        if jump:
+            stack.clock.jump_when_idle(False)
+            stack.clock.release()

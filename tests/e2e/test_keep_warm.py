@@ -5,34 +5,23 @@ endpoint evicting an idle container (localaws/sagemaker_serverless.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from datetime import UTC, datetime, timedelta
 
 from localaws.demo import ET
 from localaws.demo_planner import HISTORY_DAYS, office_hours, seed_history
-from localaws.local_stack import SAMPLE, LocalStack
-from tests.e2e.conftest import FAST, PROVISIONING, sleep_now
+from localaws.local_stack import SAMPLE
+from tests.e2e.conftest import FAST, sleep_now
+from tests.stacks import local_stack
 
 # Wednesday 25 Nov 2026, 09:30 ET: inside the office hours the history shows.
 START = datetime(2026, 11, 25, 9, 30, tzinfo=ET).astimezone(UTC)
-SPEED = 300.0  # emulated seconds per wall second; model work pauses the emulated clock
-HOUR_SPEED = 40.0
+SPEED = 20.0  # emulated seconds per wall second between jumps; model work pauses the emulated clock
 
 
 def test_a_request_after_an_idle_hour_where_users_may_come_meets_a_warm_fallback_and_none_are_sent_at_night():
-    with (
-        contextlib.redirect_stdout(io.StringIO()),
-        LocalStack(
-            start=START,
-            speed=SPEED,
-            port=0,
-            api_port=0,
-            provisioning_seconds=PROVISIONING,
-            parameters=FAST | {"FallbackKeepWarm": "ping"},
-            deployment_file=None,
-        ) as local,
-    ):
+    # The clock jumps over idle time (the hours of pings and evictions cost no wall time) and runs slowly in
+    # between, so a busy host's wall-clock stall (a Lambda waiting for a CPU) costs seconds, not the window.
+    with local_stack(start=START, speed=SPEED, parameters=FAST | {"FallbackKeepWarm": "ping"}, jump=True) as local:
         with local.clock.paused():
             seed_history(local, (at for at in office_hours(HISTORY_DAYS, START) if at.astimezone(ET).hour < 12))
         local.emu.fire_schedule(local.outputs["PlanScheduleName"])
@@ -41,9 +30,7 @@ def test_a_request_after_an_idle_hour_where_users_may_come_meets_a_warm_fallback
         sleep_now(local)
         fallback = local.emu.serverless_endpoint(local.outputs["FallbackEndpointName"])
 
-        # An idle hour in the window: nobody calls, the keep-warm pings keep the container. Slower, so that a
-        # busy host's wall-clock stall (a Lambda waiting for a CPU) stays far below the 10-minute eviction.
-        local.clock.set_speed(HOUR_SPEED)
+        # An idle hour in the window: nobody calls, the keep-warm pings keep the container.
         asleep_at = local.now()
         assert asleep_at < datetime(2026, 11, 25, 11, 30, tzinfo=ET)  # the idle hour ends inside the window
         local.clock.wait_until(asleep_at + timedelta(hours=1))
@@ -59,8 +46,6 @@ def test_a_request_after_an_idle_hour_where_users_may_come_meets_a_warm_fallback
         # The only cold start of the hour was the sleep's pre-warm (the fallback had idled while the component
         # served): paid by the control plane at the start of the hour, not by a user.
         assert [c for c in fallback.cold_starts if c > asleep_at + timedelta(minutes=5)] == []
-
-        local.clock.set_speed(SPEED)
 
         # After the window (13:00 ET; the component naps after the wake the request started): no ping, and the
         # fallback goes cold; its only cost is the requests users send.

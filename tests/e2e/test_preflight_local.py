@@ -3,8 +3,6 @@ second deploy: it reads as the stack's deployer and prints its table."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -14,7 +12,7 @@ import pytest
 
 from localaws.local_stack import CREATE_MODE, LocalStack
 from sleepwake_cli.main import main
-from tests.e2e.conftest import NIGHT, SPEED
+from tests.stacks import DEMO_PROVISIONING, local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -22,12 +20,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[LocalStack, Path]]:
     path = tmp_path / "deployment.json"
-    with contextlib.redirect_stdout(io.StringIO()):
-        stack = LocalStack(start=NIGHT, speed=SPEED, port=0, api_port=0, deployment_file=path).start()
-    try:
+    # The template's own parameters and provisioning time (what `make local` deploys); no model answer is read.
+    with local_stack(deployment_file=path, parameters={}, provisioning_seconds=DEMO_PROVISIONING) as stack:
         yield stack, path
-    finally:
-        stack.stop()
 
 
 def preflight(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

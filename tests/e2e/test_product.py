@@ -4,8 +4,6 @@ says a product needs (each permission is needed: without any one the fallback pa
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -21,7 +19,8 @@ from localaws import iam
 from localaws.cfn_template import REPO_ROOT
 from localaws.local_stack import SAMPLE, LocalStack
 from sleepwake_client import FallbackFailed
-from tests.e2e.conftest import FAST, NIGHT, PROVISIONING, SPEED, sleep_now
+from tests.e2e.conftest import sleep_now
+from tests.stacks import local_stack
 
 NEVER = 10 * 24 * 3600.0  # emulated seconds: a wake started in these tests stays in its waking phase
 DEPLOYMENT = "build/local/deployment.json"
@@ -31,23 +30,11 @@ DEPLOYMENT = "build/local/deployment.json"
 def asleep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Path]]:
     """A stack whose component sleeps, and whose wakes, once started, do not finish while the module runs."""
     deployment = tmp_path_factory.mktemp("product") / "deployment.json"
-    with contextlib.redirect_stdout(io.StringIO()):
-        stack = LocalStack(
-            start=NIGHT,
-            speed=SPEED,
-            port=0,
-            api_port=0,
-            provisioning_seconds=PROVISIONING,
-            parameters=FAST,
-            deployment_file=deployment,
-        ).start()
-    try:
+    with local_stack(deployment_file=deployment, real_model=True) as stack:  # the recipe prints the answer
         sleep_now(stack)
         settings = stack.emu.sagemaker.switches
         settings.provisioning_seconds = settings.copy_seconds = NEVER
         yield stack, deployment
-    finally:
-        stack.stop()
 
 
 def recipe() -> list[str]:
@@ -150,27 +137,11 @@ def test_a_restart_keeps_the_operators_and_the_products_keys(tmp_path: Path) -> 
     """Exported keys and pasted lines outlive a restart of `make local`: it reads them back from its file."""
     deployment = tmp_path / "deployment.json"
 
-    def start() -> LocalStack:
-        with contextlib.redirect_stdout(io.StringIO()):
-            return LocalStack(
-                start=NIGHT,
-                speed=SPEED,
-                port=0,
-                api_port=0,
-                provisioning_seconds=PROVISIONING,
-                parameters=FAST,
-                deployment_file=deployment,
-            ).start()
-
-    first = start()
-    kept = first.operator_keys, first.product_keys
-    first.stop()
-    second = start()
-    try:
+    with local_stack(deployment_file=deployment) as first:
+        kept = first.operator_keys, first.product_keys
+    with local_stack(deployment_file=deployment) as second:
         assert (second.operator_keys, second.product_keys) == kept
         assert second.http("GET", "/status")[0] == 200  # signed with the operator's kept keys
         assert second.product_client().invoke(SAMPLE.read_bytes()).served_by == "component"
         written = json.loads(deployment.read_text())
         assert kept[0] and written["credentials"]["AWS_ACCESS_KEY_ID"] == kept[0].access_key_id
-    finally:
-        second.stop()

@@ -4,8 +4,6 @@ wakes the state machine ran."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import subprocess
 import sys
@@ -17,7 +15,8 @@ import pytest
 
 from localaws.local_stack import SAMPLE, LocalStack
 from tests.cli.test_cli_on_local_stack import cli_env, one_document
-from tests.e2e.conftest import FAST, NIGHT, PROVISIONING, SPEED, sleep_now
+from tests.e2e.conftest import sleep_now
+from tests.stacks import local_stack
 
 pytestmark = pytest.mark.e2e
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
@@ -25,20 +24,8 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def local(tmp_path) -> Iterator[LocalStack]:
-    with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
-        stack = LocalStack(
-            start=NIGHT,
-            speed=SPEED,
-            port=0,
-            api_port=0,
-            provisioning_seconds=PROVISIONING,
-            parameters=FAST,
-            deployment_file=tmp_path / "deployment.json",
-        ).start()
-    try:
+    with local_stack(deployment_file=tmp_path / "deployment.json", real_model=True) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def report(local: LocalStack, since: str) -> dict[str, Any]:

@@ -172,3 +172,42 @@ def test_a_pause_in_progress_is_running_work_and_holds_time():
 def test_release_without_hold_is_refused():
     with pytest.raises(RuntimeError):
         EmulatedClock().release()
+
+
+def test_a_spawned_thread_is_running_work_until_it_sleeps_on_the_clock():
+    """An asynchronous invocation or a provisioning thread: no jump between its start and its first pause."""
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    sleeper, woke = _sleep_in_thread(clock, 3600)
+    busy = threading.Event()
+    worker = clock.spawn(lambda: (time.sleep(0.5), busy.set(), clock.sleep(60)), name="work")
+    time.sleep(0.3)  # the spawned thread works off the clock: no jump
+    assert not busy.is_set() and not woke and clock.now() < START + timedelta(minutes=1)
+    worker.join(10)  # asleep on the clock, then done: its minute and then the sleeper's hour pass at once
+    assert busy.is_set()
+    sleeper.join(10)
+    assert woke and woke[0] >= START + timedelta(hours=1)
+
+
+def test_work_announced_as_starting_holds_time_until_it_has_started():
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    clock.starting()  # e.g. a Step Functions execution whose thread has not taken its pause yet
+    sleeper, woke = _sleep_in_thread(clock, 3600)
+    time.sleep(0.3)
+    assert not woke
+    clock.started()
+    sleeper.join(10)
+    assert woke
+
+
+def test_a_wait_on_the_clock_ends_early_when_its_stop_condition_holds():
+    """A Step Functions Wait of a stopped execution leaves at once; a running one waits its emulated time."""
+    clock = EmulatedClock(start=START, speed=1)
+    stopped = threading.Event()
+    threading.Timer(0.2, stopped.set).start()
+    began = time.monotonic()
+    assert clock.wait_until(START + timedelta(hours=1), stop=stopped.is_set) is False
+    assert time.monotonic() - began < 5
+    clock.jump_when_idle()
+    assert clock.wait_until(clock.now() + timedelta(hours=1), stop=lambda: False) is True

@@ -120,3 +120,24 @@ def test_weekday_cron_and_expression_kinds():
     assert parse_expression("at(2025-01-02T03:04:05)", "UTC", anchor).next(anchor) == datetime(
         2025, 1, 2, 3, 4, 5, tzinfo=UTC
     )
+
+
+def test_a_clock_that_jumps_when_idle_fires_each_schedule_at_its_time_even_one_created_while_it_waits(emu):
+    """The scheduler's next deadline is its next firing, and creating a schedule wakes it up: the clock never
+    jumps past a firing (localaws/clock.py, jump_when_idle)."""
+    sm = _pass_machine(emu)
+    emu.clock.set_speed(1)  # between jumps, time runs as slowly as the wall clock
+    emu.clock.jump_when_idle()
+    with emu.clock.held():  # this thread drives
+        start = emu.clock.now().replace(microsecond=0)
+        late, early = start + timedelta(hours=3), start + timedelta(hours=1)
+        _schedule(emu, "late", f"at({late:%Y-%m-%dT%H:%M:%S})", "UTC", sm, {"trigger": "late"})
+        emu.clock.sleep(1)  # the scheduler now waits for the late one
+        _schedule(emu, "early", f"at({early:%Y-%m-%dT%H:%M:%S})", "UTC", sm, {"trigger": "early"})
+        emu.clock.wait_until(start + timedelta(hours=4))
+    fired = {f.name: f for f in emu.scheduler.firings}
+    assert set(fired) == {"early", "late"}
+    for name, due in (("early", early), ("late", late)):
+        assert fired[name].scheduled_for == due
+        assert due <= fired[name].fired_at < due + timedelta(seconds=30), fired[name]
+    assert emu.clock.jumped > timedelta(hours=3)
