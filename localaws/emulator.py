@@ -23,8 +23,9 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 import boto3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -122,8 +123,9 @@ class _Server(ThreadedMotoServer):
 
 
 class Timings(TypedDict, total=False):
-    """What the emulated AWS takes, in emulated seconds, as `Emulator` takes them (and LocalStack and the
-    command lines pass them on): the sources of each are in `localaws.sagemaker` and `localaws.sagemaker_serverless`."""
+    """What the emulated AWS takes, as `Emulator` takes them (LocalStack and the command lines pass them on).
+    Each defaults to its switch's value (`sagemaker.SageMakerSwitches`; the fallback_ ones
+    `sagemaker_serverless.ServerlessSwitches`), where its source is named."""
 
     provisioning_seconds: float
     scale_in_seconds: float
@@ -132,6 +134,13 @@ class Timings(TypedDict, total=False):
     copies_per_instance: int
     fallback_cold_start_seconds: float
     fallback_idle_evict_seconds: float
+
+
+# Timings of the serverless fallback -> their names on ServerlessSwitches (the others are SageMakerSwitches').
+_FALLBACK_TIMINGS = {
+    "fallback_cold_start_seconds": "cold_start_seconds",
+    "fallback_idle_evict_seconds": "idle_evict_seconds",
+}
 
 
 class Emulator:
@@ -145,19 +154,15 @@ class Emulator:
         port: int = 5000,
         region: str = "us-east-1",
         account: str = DEFAULT_ACCOUNT,
-        provisioning_seconds: float = 210.0,
-        scale_in_seconds: float = 30.0,
-        copy_seconds: float | None = None,
-        release_seconds: float = 600.0,
-        copies_per_instance: int = 1,
         model_server_factory: sagemaker.ModelServerFactory | None = None,
-        fallback_cold_start_seconds: float = 15.0,
-        fallback_idle_evict_seconds: float = 600.0,
         fallback_server_factory: sagemaker_serverless.ServerFactory | None = None,
         set_process_env: bool = True,
         instant_calls: bool = True,
         iam: bool = True,
+        **timings: Unpack[Timings],
     ) -> None:
+        """`timings` not given keep the switches' defaults (`SageMakerSwitches`, `ServerlessSwitches`: each
+        written once, with its source)."""
         self.clock = clock or EmulatedClock()
         self.host = host
         self.port = port
@@ -169,20 +174,21 @@ class Emulator:
         self.instant_calls = instant_calls
         self.enforce_iam = iam
         self.admin_keys: iam_mod.Keys | None = None
-        sagemaker.REGISTRY.switches = sagemaker.SageMakerSwitches(
-            provisioning_seconds=provisioning_seconds,
-            scale_in_seconds=scale_in_seconds,
-            copy_seconds=copy_seconds,
-            release_seconds=release_seconds,
-            copies_per_instance=copies_per_instance,
-            model_server_factory=model_server_factory or sagemaker.real_model_server_factory,
+        given: dict[str, Any] = dict(timings)
+        fallback = {name: given.pop(key) for key, name in _FALLBACK_TIMINGS.items() if key in given}
+        sagemaker.REGISTRY.switches = replace(
+            sagemaker.SageMakerSwitches(
+                model_server_factory=model_server_factory or sagemaker.real_model_server_factory
+            ),
+            **given,
         )
         self.sagemaker = sagemaker.REGISTRY
         self.serverless = sagemaker_serverless.SERVERLESS
-        self.serverless.switches = sagemaker_serverless.ServerlessSwitches(
-            cold_start_seconds=fallback_cold_start_seconds,
-            idle_evict_seconds=fallback_idle_evict_seconds,
-            model_server_factory=fallback_server_factory or sagemaker_serverless.real_cpu_model_server,
+        self.serverless.switches = replace(
+            sagemaker_serverless.ServerlessSwitches(
+                model_server_factory=fallback_server_factory or sagemaker_serverless.real_cpu_model_server
+            ),
+            **fallback,
         )
         self.lambdas = lambdas.RUNNER
         self.alarms = cloudwatch.AlarmEvaluator(self.clock, account, region)
