@@ -97,7 +97,10 @@ def test_status_agrees_with_get_status_at_the_same_instant(local):
     code, _ = local.wake(reason="mid-wake comparison")
     assert code == 202
     local.wait_for_state("waking", timeout=60)
-    with local.clock.paused():  # one instant of emulated time for both readers
+    # Until the wake has set the copy count it moves on without emulated time passing; from then on it waits on
+    # the clock (Wait For Provisioning), so a paused clock is one instant for both readers.
+    assert local.emu.wait_for(lambda: local.status()["desired_copies"] == 1, timeout=60)
+    with local.clock.paused():
         run = sleepwake(local, "status", "--json")
         api = local.status()
     assert run.returncode == 0, run.stderr
