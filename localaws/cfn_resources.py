@@ -150,6 +150,13 @@ class ResourceCreators:
             sse["Enabled"] = sse.pop("SSEEnabled", sse.get("Enabled", False))
             kwargs["SSESpecification"] = sse
         table = self.call("dynamodb", "CreateTable", "create_table", TableName=name, **kwargs)["TableDescription"]
+        if "TimeToLiveSpecification" in p:  # the same two fields as UpdateTimeToLive's (CloudFormation user guide,
+            # AWS::DynamoDB::Table TimeToLiveSpecification). moto records it and never deletes an expired item;
+            # DynamoDB deletes one "typically within a few days" (Developer Guide, "Working with expired items").
+            ttl = {k: p["TimeToLiveSpecification"][k] for k in ("AttributeName", "Enabled")}
+            self.call(
+                "dynamodb", "UpdateTimeToLive", "update_time_to_live", TableName=name, TimeToLiveSpecification=ttl
+            )
         return name, {"Arn": table["TableArn"], "StreamArn": table.get("LatestStreamArn", "")}
 
     def _sns_topic(self, logical: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

@@ -5,9 +5,10 @@ warm-up -> 00:00 PT sleep -> a product request meets no capacity -> the product 
 /wake (and the no-capacity alarm fires) -> waking -> warming -> ready -> the next request is warm -> idle
 -> back to sleep -> a request through the product's client (sleepwake_client) while asleep is answered by the
 serverless fallback, its wake runs, later requests go to the component -> 07:00 ET wake -> ready before the
-first user. Prints a timeline in emulated time, writes build/demo/timeline.png (which marks the path that
-served each request: component, fallback, or failed), exits non-zero if any phase misbehaves, and ends with a
-one-line JSON summary.
+first user -> `sleepwake report` of the night, checked against the emulator's ground truth (localaws.demo_report).
+Prints a timeline in emulated time, writes build/demo/timeline.png (which marks the path that served each
+request: component, fallback, or failed) and build/demo/report.json, exits non-zero if any phase misbehaves,
+and ends with a one-line JSON summary.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class Night:
         # only (speed goals belong to the demo and bench-wake, not to timed tests).
         self.speed_goals = speed_goals
         self.figures: dict[str, Any] = {}
+        self.began: datetime | None = None  # the night's start (after the deploy): the report's window
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True)
         # Held by the watcher while it calls /status, and by a measurement that must not share the process with it.
@@ -154,6 +156,7 @@ class Night:
     def run(self) -> None:
         local, clock = self.local, self.local.clock
         out = local.outputs
+        self.began = local.now()
         self.phase(
             "deploy",
             out["PostDeployWarmup"].startswith(tuple("0123456789")),
@@ -331,6 +334,20 @@ class Night:
         asleep, nap_after = self.idle_until_asleep()
         self.phase("idle -> nap", asleep["current_copies"] == 0, f"asleep {nap_after:.0f} min after the last request")
 
+    def report(self, out: Path) -> None:
+        """The last phase: `sleepwake report` of the night, its table printed, its JSON in `out`/report.json."""
+        from localaws.demo_report import report_of_the_night
+
+        assert self.began is not None, "the night has not run"
+        with self._watching:  # the report and the ground truth at one held instant, without /status beside them
+            agrees, detail, got = report_of_the_night(self.local, self.began, self.tl.served, out)
+        print("\n" + got["table"] + "\n", file=self.tl.out, flush=True)
+        self.figures |= {
+            "report_saving_pct": got["document"]["saving_vs_always_on_pct"],
+            "report_awake_hours": got["document"]["awake_hours"],
+        }
+        self.phase("report of the night", agrees, detail)
+
     def stop(self) -> None:
         self._stop.set()
 
@@ -445,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
             night = Night(local, timeline)
             try:
                 night.run()
+                night.report(OUT)
             finally:
                 night.stop()
                 summary |= night.figures
@@ -453,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     png = OUT / "timeline.png"
     plot(timeline, png)
     summary["timeline_png"] = str(png.relative_to(REPO_ROOT))
+    summary["report_json"] = str((OUT / "report.json").relative_to(REPO_ROOT))
     if summary.get("night_time_to_ready_s"):
         ttr, floor = summary["night_time_to_ready_s"], summary["provisioning_floor_s"]
         print(

@@ -106,6 +106,13 @@ def _operator(args: argparse.Namespace) -> Operator:
     return Operator(args, deployment, ControlPlane(settings, adapters), deployment.clock())
 
 
+def operator_for(deployment_file: Path) -> Operator:
+    """A local stack's operator from its deployment file, for a command's steps run in-process (`make demo`
+    ends with `sleepwake report`'s)."""
+    args = argparse.Namespace(deployment_file=str(deployment_file), stack_name=None, json=True, verbose=False)
+    return _operator(args)
+
+
 class Refused(Exception):
     """A one-line error that ends the command with exit status 2 (bad input the parser cannot see)."""
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sleepwake import clock
 from sleepwake.adapters.report_sources import ReportSources, component_dimensions, endpoint_dimensions
 from sleepwake.core import State
-from sleepwake.core.report import SLOW_SECONDS, Execution, Prices, Report, build_report
+from sleepwake.core.report import SLOW_SECONDS, Execution, Prices, Report, aligned_start, build_report
 from sleepwake_cli.command import OK, Operator, bounded, guard, subcommand
 
 # The simulator's figures, with their sources there (sleepwake_cli/simulate/cli.py --price, engine.FallbackModel).
@@ -39,24 +40,28 @@ def duration(text: str) -> timedelta:
     return value
 
 
-def collect(op: Operator, since: timedelta, prices: Prices, slow_seconds: float) -> Report:
-    """Read the window ending now from the deployment and compute its figures."""
+def collect(op: Operator, start: datetime, end: datetime, prices: Prices, slow_seconds: float) -> Report:
+    """Read the window [start, end] from the deployment and compute its figures (`make demo` calls this too);
+    the start moves up to the whole minute (or 5 minutes, or hour, by its age) CloudWatch would round it to."""
     settings = op.plane.settings
-    end = clock.now()
-    start = end - since
+    start = aligned_start(start, end)
     sources = ReportSources(op.deployment.client("stepfunctions"), op.deployment.client("cloudwatch"))
     runs: list[Execution] = []
     lookback = timedelta(seconds=settings.wake_timeout_seconds) + WARMUP_MARGIN
     for kind, arn in (("wake", settings.wake_state_machine_arn), ("sleep", settings.sleep_state_machine_arn)):
         if arn:
             runs += sources.executions(kind, arn, start, end, lookback=lookback)  # type: ignore[arg-type]
-    component = sources.path("component", component_dimensions(settings.ic_name), start, end, slow_seconds)
-    fallback = None
-    if settings.has_fallback:
-        fallback = sources.path(
-            "fallback", endpoint_dimensions(settings.fallback_endpoint_name), start, end, slow_seconds
-        )
-    awake_now = op.plane.aws.table.get(settings.ic_name).state != State.ASLEEP
+    component_dims = component_dimensions(settings.ic_name)
+    fallback_dims = endpoint_dimensions(settings.fallback_endpoint_name) if settings.has_fallback else None
+    component = sources.path("component", component_dims, start, end, slow_seconds)
+    fallback = sources.path("fallback", fallback_dims, start, end, slow_seconds) if fallback_dims else None
+    slots = sources.slots(component_dims, fallback_dims, start, end, end)
+    state = op.plane.aws.table
+    awake_now = state.get(settings.ic_name).state != State.ASLEEP
+    # The plan job's local days that may reach into the window (a window, or a planned window, may span midnight).
+    first = start.astimezone(ZoneInfo(settings.wake_timezone)).date() - timedelta(days=1)
+    days = [first + timedelta(days=i) for i in range((end.date() - first).days + 2)]
+    plan_days = state.plan_days(settings.ic_name, days, end)
     return build_report(
         runs,
         component,
@@ -66,6 +71,8 @@ def collect(op: Operator, since: timedelta, prices: Prices, slow_seconds: float)
         awake_now=awake_now,
         prices=prices,
         estimate_seconds=settings.provisioning_estimate_seconds,
+        slots=slots,
+        plan_days=plan_days,
     )
 
 
@@ -82,11 +89,28 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
         f"  saving vs always-on      ${r.saving:.2f} ({r.saving_vs_always_on_pct:g} %)",
         "",
         "  requests                 component {served_by_component}, fallback {served_by_fallback}, "
-        "failed {failed} (no capacity {no_capacity}, fallback cold starts {fallback_cold_starts})".format(**r.requests),
+        "failed {failed} (no capacity {no_capacity}, of which unanswered {unanswered_no_capacity}; fallback cold "
+        "starts {fallback_cold_starts}, warm-ups {fallback_warmups})".format(**r.requests),
     ]
     for path, figures in r.latency_ms.items():
         shown = ", ".join(f"{k} {_ms(v)}" for k, v in figures.items())
         lines.append(f"  latency {path:<16} {shown}; over {slow_seconds:g} s: {r.slow_answers.get(path, 0)}")
+    if r.traffic:
+        t = r.traffic
+        lines.append(
+            f"  traffic                  hits {t['hits']} (found it awake), misses {t['misses']} (fallback "
+            f"{t['misses_to_fallback']}, failed {t['misses_failed']}); awake hours nobody used "
+            f"{t['awake_hours_unused']:.2f} h"
+        )
+    if r.plan and not r.plan["days_applied"] + r.plan["days_crons"]:
+        lines.append("  plan                     none kept for these days (before the first plan job, or expired)")
+    elif r.plan:
+        p = r.plan
+        lines.append(
+            f"  plan                     {p['days_applied']} day(s) learned, {p['days_crons']} on the crons: "
+            f"{p['planned_hours']:.2f} h planned, {p['planned_hours_unused']:.2f} h of it unused; requests in its "
+            f"windows {p['requests_in_windows']}, outside {p['requests_outside_windows']}"
+        )
     lines.append("")
     if not r.wakes:
         lines.append("  wakes                    none")
@@ -111,15 +135,25 @@ def _s(value: Any) -> str:
     return "-" if value is None else f"{value:g} s"
 
 
-def cmd_report(op: Operator) -> int:
-    args = op.args
-    prices = Prices(
-        instance_per_hour=args.price,
-        fallback_per_gb_second=args.fallback_price_gb_second,
-        fallback_memory_gb=args.fallback_memory_mb / 1024,
+def pricing(
+    price: float = INSTANCE_PRICE_PER_HOUR,
+    fallback_per_gb_second: float = FALLBACK_PRICE_PER_GB_SECOND,
+    fallback_memory_mb: int = FALLBACK_MEMORY_MB,
+) -> Prices:
+    """The prices the report applies; the defaults are the command's."""
+    return Prices(
+        instance_per_hour=price,
+        fallback_per_gb_second=fallback_per_gb_second,
+        fallback_memory_gb=fallback_memory_mb / 1024,
         release_minutes=RELEASE_MINUTES,
     )
-    report = collect(op, args.since, prices, SLOW_SECONDS)
+
+
+def cmd_report(op: Operator) -> int:
+    args = op.args
+    prices = pricing(args.price, args.fallback_price_gb_second, args.fallback_memory_mb)
+    end = clock.now()
+    report = collect(op, end - args.since, end, prices, SLOW_SECONDS)
     op.answer(report.as_dict(), table(report, args.price, SLOW_SECONDS))
     return OK
 

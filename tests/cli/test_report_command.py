@@ -34,8 +34,18 @@ def test_the_table_shows_every_figure():
     text = table(report(), price=1.0, slow_seconds=3)
     assert "awake / asleep           16.00 h / 8.00 h" in text
     assert "saving vs always-on      $6.95 (28.9 %)" in text
-    assert "component 98, fallback 49, failed 3 (no capacity 5, fallback cold starts 3)" in text
+    assert "component 98, fallback 49, failed 3 (no capacity 5, of which unanswered 0; fallback cold starts 3" in text
     assert "latency component        p50 150 ms, p99 3500 ms, max 4000 ms; over 3 s: 10" in text
     assert "wakes by api             1 started, 1 ready, 0 failed; time to ready p50 300 s" in text
     assert "sleeps                   idle 1, schedule 1; naps (idle check) 1" in text
     assert "2026-11-25T13:00:00Z wake wake-13.0: WakeFailed: timed out" in text
+
+
+def test_the_table_shows_the_traffic_and_the_plan_when_read():
+    from tests.unit.test_report_traffic import applied, slot
+    from tests.unit.test_report_traffic import report as traffic_report
+
+    text = table(traffic_report([slot(9.0, component=3)], [applied([(9, 12)])]), price=1.0, slow_seconds=3)
+    assert "traffic                  hits 3 (found it awake), misses 0 (fallback 0, failed 0); awake hours" in text
+    assert "plan                     1 day(s) learned, 0 on the crons: 3.00 h planned, 2.00 h of it unused; " in text
+    assert "requests in its windows 3, outside 0" in text

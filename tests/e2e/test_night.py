@@ -26,8 +26,9 @@ from tests.e2e.conftest import scale_ups, sleep_now
 from tests.stacks import DEMO_PROVISIONING, local_stack
 
 
-def test_a_whole_night_runs_phase_by_phase():
-    """The demo's night: sleep at 00:00 PT, no-capacity request, /wake, warm, idle sleep, 07:00 ET wake."""
+def test_a_whole_night_runs_phase_by_phase(tmp_path):
+    """The demo's night: sleep at 00:00 PT, no-capacity request, /wake, warm, idle sleep, 07:00 ET wake, and
+    `sleepwake report` of it agreeing with the emulator."""
     from localaws.demo import ACTIVE_SPEED, START
 
     out = io.StringIO()
@@ -39,11 +40,13 @@ def test_a_whole_night_runs_phase_by_phase():
             provisioning_seconds=DEMO_PROVISIONING,
             parameters={},
             real_model=True,  # the demo's night measures the first request after a wake against steady ones
+            deployment_file=tmp_path / "deployment.json",  # the report reads the stack as the operator does
         ) as local,
     ):
         night = Night(local, Timeline(out), speed_goals=False)  # the ratio goal is make demo's and bench-wake's
         try:
             night.run()
+            night.report(tmp_path)
         finally:
             night.stop()
     phases = {p["phase"]: p["ok"] for p in night.tl.phases}
@@ -61,7 +64,9 @@ def test_a_whole_night_runs_phase_by_phase():
         "idle -> nap",
         "07:00 ET wake",
         "first user served",
+        "report of the night",
     ]
+    assert json.loads((tmp_path / "report.json").read_text())["requests"]["served_by_fallback"] >= 1
     assert night.figures["night_wake_executions"] == 1
 
 

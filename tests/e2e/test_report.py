@@ -10,10 +10,16 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import boto3
 import pytest
 
+from localaws.demo_report import awake_hours
 from localaws.local_stack import SAMPLE, LocalStack
+from sleepwake.adapters.state_table import StateTable
+from sleepwake.core import iso
+from sleepwake.core.applied_plan import PlannedDay, PlannedSpan, StoredPlan
 from tests.cli.test_cli_on_local_stack import cli_env, one_document
 from tests.e2e.conftest import sleep_now
 from tests.stacks import local_stack
@@ -24,7 +30,7 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def local(tmp_path) -> Iterator[LocalStack]:
-    with local_stack(deployment_file=tmp_path / "deployment.json", real_model=True) as stack:
+    with local_stack(deployment_file=tmp_path / "deployment.json") as stack:  # the stand-in model: fast
         yield stack
 
 
@@ -43,20 +49,18 @@ def report(local: LocalStack, since: str) -> dict[str, Any]:
     return one_document(run)
 
 
-def awake_hours(history: list[tuple[datetime, str, int, int]], start: datetime, end: datetime) -> float:
-    """From the emulator's copy-count history: from copies asked for (desired rises from 0) until they are all
-    gone (desired and current 0), clipped to [start, end]."""
-    awake_since: datetime | None = None
-    seconds = 0.0
-    for at, _, desired, current in history:
-        if awake_since is None and desired >= 1:
-            awake_since = at
-        elif awake_since is not None and desired == 0 and current == 0:
-            seconds += max(0.0, (min(at, end) - max(awake_since, start)).total_seconds())
-            awake_since = None
-    if awake_since is not None:
-        seconds += max(0.0, (end - max(awake_since, start)).total_seconds())
-    return seconds / 3600
+def keep_a_plan(local: LocalStack, wake: datetime, sleep: datetime) -> None:
+    """A learned plan with one window, stored as the plan job stores it (its days kept for the report)."""
+    tz = "America/New_York"  # the template's WakeTimezone default
+    day = PlannedDay(
+        day=wake.astimezone(ZoneInfo(tz)).date(),
+        learned=True,
+        reason="a test window",
+        spans=[PlannedSpan(wake=wake, sleep=sleep)],
+    )
+    dynamodb = boto3.resource("dynamodb", region_name=local.emu.region, endpoint_url=local.emu.endpoint_url)
+    table = StateTable(dynamodb.Table(local.outputs["StateTableName"]))
+    table.put_plan(local.outputs["InferenceComponentName"], StoredPlan(made_at=wake, mode="learned", tz=tz, days=[day]))
 
 
 def test_the_report_of_a_night_matches_the_emulators_ground_truth(local):
@@ -65,6 +69,10 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local):
     begins = local.now()
     for _ in range(2):
         assert local.invoke().ok
+    local.emu.clock.sleep(600)  # the two requests' 5-minute periods end well before the planned window does
+    window_ends = local.now()
+    keep_a_plan(local, begins - timedelta(hours=1), window_ends)
+    local.emu.clock.sleep(300)
     sleep_now(local)
     client = local.product_client()
     answer = client.invoke(SAMPLE.read_bytes())  # asleep: the fallback answers and the wake starts
@@ -78,18 +86,21 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local):
     start, end = datetime.fromisoformat(got["start"]), datetime.fromisoformat(got["end"])
     assert deployed < start <= begins
 
-    history = local.emu.component(local.outputs["InferenceComponentName"]).history
-    truth = awake_hours(history, start, end)
+    ic = local.emu.component(local.outputs["InferenceComponentName"])
+    truth = awake_hours(ic.history, start, end)
     # The report reads the wake's start and the sleep's end from Step Functions; the copy count changes a
     # Lambda step after the one and a copy poll before the other (FAST: 5 s polls), well inside 30 s.
     assert got["awake_hours"] == pytest.approx(truth, abs=30 / 3600)
     assert 0 < got["asleep_hours"] < got["hours"]
 
     fallback = local.emu.serverless_endpoint(local.outputs["FallbackEndpointName"])
+    # The emulator's log of the fallback holds the control plane's pre-warms too; the report leaves them out.
+    warmups = got["requests"]["fallback_warmups"]
     served = sum(1 for at, ok, _ in fallback.requests if ok and start <= at <= end)
-    assert got["requests"]["served_by_fallback"] == served >= 1
+    assert got["requests"]["served_by_fallback"] == served - warmups == 1
     assert got["requests"]["failed"] == 0
-    assert got["requests"]["served_by_component"] >= 3  # two before the sleep, one after, and the warm-ups
+    answered = sum(1 for at, _, _ in ic.served if start <= at <= end)
+    assert got["requests"]["served_by_component"] == answered >= 3  # two before the sleep, one after, warm-ups
 
     wakes = [
         e
@@ -100,3 +111,22 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local):
     assert sum(got["sleeps"].values()) >= 1
     # A sleep of minutes saves nothing: AWS keeps the instance ~10 minutes after its last copy.
     assert got["awake_hours"] < got["instance_hours"] <= got["hours"]
+
+    # Traffic: the product's one request that found it asleep went to the fallback; every other found it awake.
+    assert got["traffic"]["hits"] == answered
+    assert (got["traffic"]["misses"], got["traffic"]["misses_to_fallback"], got["traffic"]["misses_failed"]) == (
+        1,
+        1,
+        0,
+    )
+    assert 0 <= got["traffic"]["awake_hours_unused"] <= got["awake_hours"]
+    columns = list(zip(*(row[1:] for row in got["requests_per_hour"]), strict=True))
+    assert [sum(c) for c in columns] == [answered, 1, 1]  # component, fallback (less warm-ups), no capacity
+
+    # The plan: its window held the first two requests; everything after it came outside.
+    plan = got["plan"]
+    assert (plan["days_applied"], plan["days_crons"]) == (1, 0)
+    assert plan["windows"] == [{"wake": got["start"], "sleep": iso(window_ends), "requests": 2}]
+    assert plan["requests_in_windows"] == 2
+    assert plan["requests_outside_windows"] == answered - 2 + 1  # the warm-ups and the client's, the fallback's
+    assert plan["planned_hours"] == pytest.approx((window_ends - start).total_seconds() / 3600, abs=1e-3)

@@ -227,3 +227,25 @@ def test_learned_mode_without_a_fallback_keeps_the_crons_and_says_why(learned):
 
     assert result["mode"] == "crons" and result["created"] == []
     assert "needs a fallback endpoint" in read_status(learned.plane).schedule
+
+
+def test_each_planned_day_is_kept_for_the_report_until_it_expires(learned):
+    """The plan item holds today and tomorrow; `sleepwake report` reads older days from items of their own,
+    which DynamoDB's TTL deletes some time after `expires_at` (reads leave out an expired one meanwhile)."""
+    from sleepwake.adapters.state_table import PLAN_DAY_KEPT_DAYS, plan_day_key
+
+    seed_history(10)
+    run_plan_job()
+    table = learned.plane.aws.table
+    today = PLAN_TIME.astimezone(ET).date()
+    days = [today - timedelta(days=1), today, today + timedelta(days=1)]
+    kept = table.plan_days(IC, days, PLAN_TIME)
+    assert [d.plan.day for d in kept] == days[1:]  # nothing was planned the day before
+    assert all(d.applied and d.mode == "learned" for d in kept)
+    assert kept[0].plan.spans[0].wake == at_et(8, 40)
+    item = boto3.resource("dynamodb").Table(learned.plane.settings.state_table_name)
+    stored = item.get_item(Key={"ic": plan_day_key(IC, today)})["Item"]
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)  # the plan's made_at is in UTC
+    assert int(stored["expires_at"]) == int((midnight + timedelta(days=PLAN_DAY_KEPT_DAYS)).timestamp())
+    later = midnight + timedelta(days=PLAN_DAY_KEPT_DAYS, hours=1)
+    assert [d.plan.day for d in table.plan_days(IC, days, later)] == [days[2]]  # today's has expired

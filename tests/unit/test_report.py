@@ -85,10 +85,23 @@ def test_requests_per_path_failed_answers_and_slow_ones():
         "failed": 3,  # with a fallback, no-capacity answers are retried there, not failed
         "no_capacity": 5,
         "fallback_cold_starts": 3,
+        "unanswered_no_capacity": 0,
+        "fallback_warmups": 0,
     }
     assert r.latency_ms["component"] == {"p50": 150.0, "p99": 3500.0, "max": 4000.0}
     assert r.latency_ms["fallback"] == {"p50": None, "p99": None, "max": None}
     assert r.slow_answers == {"component": 10, "fallback": 0}  # 98 answers, 90 % within 3 s
+
+
+def test_no_capacity_answers_beyond_the_fallbacks_requests_failed_and_warm_ups_are_not_requests():
+    # 5 met no capacity; the fallback got 4 requests, 2 of them the control plane's own warm-ups: of the 5,
+    # 2 were answered there and 3 were not (a product calling the component without the client).
+    fallback = PathMetrics(invocations=4, latency_samples=4, warmups=2)
+    r = report(fallback=fallback)
+    assert r.requests["served_by_fallback"] == 2
+    assert r.requests["unanswered_no_capacity"] == 3
+    assert r.requests["failed"] == 2 + 3  # the component's 5XX and the unanswered
+    assert r.requests["fallback_warmups"] == 2
 
 
 def test_without_a_fallback_every_no_capacity_answer_failed():
@@ -197,3 +210,30 @@ def test_one_period_in_whole_hours_covers_the_window_whatever_its_age():
     periods = {q["MetricStat"]["Period"] for q in cloudwatch.calls[0]["MetricDataQueries"]}
     assert len(periods) == 1 and periods.pop() % 3600 == 0
     assert got.invocations == 7.0 and got.no_capacity == 7.0 and got.latency_p50_us is None
+
+
+def test_the_fallbacks_warm_ups_are_read_from_the_control_planes_own_metric():
+    from sleepwake.adapters.report_sources import ReportSources, endpoint_dimensions
+
+    cloudwatch = RecordingCloudWatch()
+    got = ReportSources(None, cloudwatch).path("fallback", endpoint_dimensions("fb"), DAY, at(24), 3)
+    metrics = [q["MetricStat"]["Metric"] for q in cloudwatch.calls[0]["MetricDataQueries"]]
+    warmups = [m for m in metrics if m["Namespace"] == "Sleepwake"]
+    assert warmups == [
+        {
+            "Namespace": "Sleepwake",
+            "MetricName": "FallbackWarmupRequests",
+            "Dimensions": [{"Name": "EndpointName", "Value": "fb"}],
+        }
+    ]
+    assert got.warmups == 7.0
+
+
+def test_the_window_starts_where_cloudwatch_rounds_its_start_time_so_both_sources_cover_the_same_time():
+    from sleepwake.core.report import aligned_start
+
+    now = DAY + timedelta(days=90)
+    assert aligned_start(now - timedelta(hours=5, seconds=30), now) == now - timedelta(hours=5)  # to the minute
+    assert aligned_start(DAY + timedelta(days=40, minutes=2), now) == DAY + timedelta(days=40, minutes=5)
+    assert aligned_start(DAY + timedelta(minutes=1), now) == DAY + timedelta(hours=1)  # 90 days old: the hour
+    assert aligned_start(DAY, now) == DAY

@@ -3,6 +3,7 @@ history per 5-minute slot (the planner learns from it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,14 +55,10 @@ class ComponentMetrics:
                 _query("warmups", "EndpointName", fallback_endpoint, namespace=WARMUP_NAMESPACE, metric=WARMUP_METRIC)
             )
         totals: dict[datetime, float] = {}
-        pages = self._cw.get_paginator("get_metric_data").paginate(
-            MetricDataQueries=queries, StartTime=start, EndTime=end
-        )
-        for page in pages:
-            for series in page.get("MetricDataResults", []):
-                sign = -1.0 if series.get("Id") == "warmups" else 1.0
-                for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
-                    totals[at] = totals.get(at, 0.0) + sign * float(value)
+        for series in metric_data(self._cw, queries, start, end):
+            sign = -1.0 if series.get("Id") == "warmups" else 1.0
+            for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
+                totals[at] = totals.get(at, 0.0) + sign * float(value)
         return sorted((at, total) for at, total in totals.items() if total > 0)
 
     def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]:
@@ -95,6 +92,14 @@ class ComponentMetrics:
         )
 
 
+def metric_data(client: Any, queries: list[dict[str, Any]], start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    """Every MetricDataResults entry of one GetMetricData query over all its pages (boto3's paginator follows
+    NextToken); a series may come in several pages, each with part of its points."""
+    pages = client.get_paginator("get_metric_data").paginate(MetricDataQueries=queries, StartTime=start, EndTime=end)
+    for page in pages:
+        yield from page.get("MetricDataResults", [])
+
+
 # The control plane's own requests to the fallback (pre-warms, keep-warm pings, post-deploy warm-up).
 WARMUP_NAMESPACE = "Sleepwake"
 WARMUP_METRIC = "FallbackWarmupRequests"
@@ -112,12 +117,19 @@ def _query(
     dimensions = [{"Name": dimension, "Value": value}]
     if variant:
         dimensions.append({"Name": "VariantName", "Value": variant})
+    return metric_query(query_id, namespace, metric, dimensions, 300, "Sum")
+
+
+def metric_query(
+    query_id: str, namespace: str, metric: str, dimensions: list[dict[str, str]], period: int, stat: str
+) -> dict[str, Any]:
+    """One GetMetricData MetricDataQuery of a metric's statistic per period."""
     return {
         "Id": query_id,
         "MetricStat": {
             "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
-            "Period": 300,
-            "Stat": "Sum",
+            "Period": period,
+            "Stat": stat,
         },
         "ReturnData": True,
     }

@@ -13,7 +13,8 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sleepwake.core.report import Execution, Kind, Path, PathMetrics, classify, path_metrics, statistics
+from sleepwake.adapters.cloudwatch import WARMUP_METRIC, WARMUP_NAMESPACE, metric_data, metric_query
+from sleepwake.core.report import Execution, Kind, Path, PathMetrics, Slot, classify, path_metrics, statistics
 
 # GetMetricData rounds StartTime down by its age, to 1, 5 or 60 minutes (API reference, StartTime): one
 # period this much longer than the window holds every datapoint of it.
@@ -68,29 +69,61 @@ class ReportSources:
         # Whole hours: a valid Period at any age of the data (GetMetricData's API reference: a multiple of 60,
         # of 300 past 15 days, of 3600 past 63 days).
         period = 3600 * math.ceil((end - start + ROUNDING_MARGIN).total_seconds() / 3600)
-        asked = statistics(path, slow_seconds)
-        queries = [
-            {
-                "Id": f"q{i}",
-                "MetricStat": {
-                    "Metric": {"Namespace": "AWS/SageMaker", "MetricName": metric, "Dimensions": dimensions},
-                    "Period": period,
-                    "Stat": stat,
-                },
-                "ReturnData": True,
-            }
-            for i, (_, metric, stat) in enumerate(asked)
+        asked = [
+            ("AWS/SageMaker", key, metric, stat, dimensions) for key, metric, stat in statistics(path, slow_seconds)
         ]
-        values: dict[str, float | None] = {key: None for key, _, _ in asked}
-        pages = self._cw.get_paginator("get_metric_data").paginate(
-            MetricDataQueries=queries, StartTime=start, EndTime=end
-        )
-        for page in pages:
-            for series in page.get("MetricDataResults", []):
-                points = series.get("Values") or []
-                if points:
-                    values[asked[int(series["Id"][1:])][0]] = float(points[0])
+        if path == "fallback":  # the control plane's own requests to it, counted by the control plane
+            endpoint = [d for d in dimensions if d["Name"] == "EndpointName"]
+            asked.append((WARMUP_NAMESPACE, "warmups", WARMUP_METRIC, "Sum", endpoint))
+        queries = [
+            metric_query(f"q{i}", namespace, metric, dims, period, stat)
+            for i, (namespace, _, metric, stat, dims) in enumerate(asked)
+        ]
+        values: dict[str, float | None] = {key: None for _, key, _, _, _ in asked}
+        for series in metric_data(self._cw, queries, start, end):
+            points = series.get("Values") or []
+            if points:
+                values[asked[int(series["Id"][1:])][1]] = float(points[0])
         return path_metrics(values)
+
+    def slots(
+        self,
+        component: list[dict[str, str]],
+        fallback: list[dict[str, str]] | None,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[Slot]:
+        """Requests per period over [start, end]: 5 minutes while CloudWatch keeps them (63 days), an hour beyond
+        (GetMetricData's API reference, Period); the component's Invocations and NoCapacityInvocationFailures,
+        the fallback's Invocations and the control plane's warm-ups of it."""
+        period = 300 if now - start <= timedelta(days=63) else 3600
+        asked: list[tuple[str, str, str, list[dict[str, str]]]] = [
+            ("component", "AWS/SageMaker", "Invocations", component),
+            ("no_capacity", "AWS/SageMaker", "NoCapacityInvocationFailures", component),
+        ]
+        if fallback:
+            endpoint = [d for d in fallback if d["Name"] == "EndpointName"]
+            asked += [
+                ("fallback", "AWS/SageMaker", "Invocations", fallback),
+                ("warmups", WARMUP_NAMESPACE, WARMUP_METRIC, endpoint),
+            ]
+        queries = [metric_query(key, namespace, metric, dims, period, "Sum") for key, namespace, metric, dims in asked]
+        counts: dict[datetime, dict[str, float]] = {}
+        for series in metric_data(self._cw, queries, start, end):
+            for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
+                row = counts.setdefault(at, {})
+                row[series["Id"]] = row.get(series["Id"], 0.0) + float(value)
+        return [
+            Slot(
+                at=at,
+                seconds=period,
+                component=row.get("component", 0.0),
+                no_capacity=row.get("no_capacity", 0.0),
+                fallback=max(0.0, row.get("fallback", 0.0) - row.get("warmups", 0.0)),
+            )
+            for at, row in sorted(counts.items())
+        ]
 
 
 def component_dimensions(component: str) -> list[dict[str, str]]:

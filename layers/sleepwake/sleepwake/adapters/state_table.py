@@ -9,15 +9,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import ClientError
 
 from sleepwake.core import StateRecord, iso
-from sleepwake.core.applied_plan import StoredPlan
+from sleepwake.core.applied_plan import AppliedDay, StoredPlan
 
+# Each planned day is also kept as its own item for `sleepwake report` (at most 90 days back), deleted by
+# DynamoDB's Time to Live after this many days (the template's TimeToLiveSpecification names the attribute).
+# TTL deletes an expired item "typically within a few days" and reads return it until then (DynamoDB
+# Developer Guide, "Working with expired items": https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+# ttl-expired-items.html), so readers leave out expired items themselves.
+PLAN_DAY_KEPT_DAYS = 100
+TTL_ATTRIBUTE = "expires_at"
 MAX_ATTEMPTS = 8  # reads and conditional writes before `update` gives up (each loser re-reads and decides again)
 
 T = TypeVar("T")
@@ -115,9 +122,34 @@ class StateTable:
         return StoredPlan.model_validate_json(item["plan"]) if item else None
 
     def put_plan(self, component: str, plan: StoredPlan) -> None:
-        """Last writer wins: the plan job is the only writer, and a plan is whole in itself."""
+        """Last writer wins: the plan job is the only writer, and a plan is whole in itself. Each of its days is
+        also kept on its own (`plan#<component>#<day>`, expiring PLAN_DAY_KEPT_DAYS after it) for the report."""
         self._table.put_item(Item={"ic": plan_key(component), "plan": plan.model_dump_json()})
+        for applied in AppliedDay.of(plan):
+            expires = datetime.combine(applied.plan.day, datetime.min.time(), plan.made_at.tzinfo)
+            expires += timedelta(days=PLAN_DAY_KEPT_DAYS)
+            self._table.put_item(
+                Item={
+                    "ic": plan_day_key(component, applied.plan.day),
+                    "plan": applied.model_dump_json(),
+                    TTL_ATTRIBUTE: Decimal(int(expires.timestamp())),
+                }
+            )
+
+    def plan_days(self, component: str, days: list[date], now: datetime) -> list[AppliedDay]:
+        """The kept plans of these local days (one GetItem each, the permission the operator already has); days
+        with none, or whose item has expired but is not deleted yet, are left out."""
+        found: list[AppliedDay] = []
+        for day in days:
+            item = self._table.get_item(Key={"ic": plan_day_key(component, day)}).get("Item")
+            if item and int(item.get(TTL_ATTRIBUTE, 0)) > now.timestamp():
+                found.append(AppliedDay.model_validate_json(item["plan"]))
+        return found
 
 
 def plan_key(component: str) -> str:
     return f"plan#{component}"
+
+
+def plan_day_key(component: str, day: date) -> str:
+    return f"plan#{component}#{day.isoformat()}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from sleepwake.adapters.autoscaling import CopyScaling
@@ -20,7 +20,7 @@ from sleepwake.adapters.sns import Notifications
 from sleepwake.adapters.state_table import Change, StateTable
 from sleepwake.adapters.stepfunctions import Executions
 from sleepwake.core import ObservedCopies, StateRecord
-from sleepwake.core.applied_plan import StoredPlan
+from sleepwake.core.applied_plan import AppliedDay, StoredPlan
 from sleepwake.core.endpoint import VariantScaling
 from sleepwake.settings import Settings
 
@@ -50,6 +50,7 @@ class TablePort(Protocol):
     ) -> tuple[T, StateRecord]: ...
     def get_plan(self, component: str) -> StoredPlan | None: ...
     def put_plan(self, component: str, plan: StoredPlan) -> None: ...
+    def plan_days(self, component: str, days: list[date], now: datetime) -> list[AppliedDay]: ...
 
 
 class ExecutionsPort(Protocol):

@@ -71,6 +71,27 @@ class StoredPlan(BaseModel):
         return sorted((s for d in self.days for s in d.spans), key=lambda s: s.wake)
 
 
+class AppliedDay(BaseModel):
+    """One local day of a stored plan, kept on its own for `sleepwake report` (the plan item holds only today and
+    tomorrow): the plan job's last word on that day, and whether its windows applied (learned mode and a
+    learned day; otherwise the crons did)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    made_at: datetime
+    mode: ScheduleMode
+    tz: str
+    plan: PlannedDay
+
+    @property
+    def applied(self) -> bool:
+        return self.mode == "learned" and self.plan.learned
+
+    @classmethod
+    def of(cls, stored: StoredPlan) -> list[AppliedDay]:
+        return [cls(made_at=stored.made_at, mode=stored.mode, tz=stored.tz, plan=day) for day in stored.days]
+
+
 def wake_schedule_name(wake: datetime) -> str:
     """One name per planned wake instant (UTC), so re-planning the same day is idempotent."""
     return f"planned-wake-{wake.astimezone(UTC):%Y%m%dT%H%M%SZ}"

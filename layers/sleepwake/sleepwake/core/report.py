@@ -15,8 +15,23 @@ What each figure means:
   always-on is the whole window at the same price; the saving counts the fallback's compute
   (its ModelLatency and cold starts, billed per GB-second of its memory, the simulator's reading).
 - requests: Invocations on each path; their 4XX/5XX answers are failed, and without a fallback so are the
-  component's NoCapacityInvocationFailures (with one, the product client answers those from the fallback,
-  where they are counted again as fallback requests).
+  component's NoCapacityInvocationFailures. With one, the product client (sleepwake_client) answers each of
+  those from the fallback, where it is counted again as a fallback request; the no-capacity answers beyond the
+  fallback's requests met nobody who asked the fallback (a product calling the component without the client)
+  and failed too (`unanswered_no_capacity`). The fallback's requests leave out the control plane's own
+  warm-ups (Sleepwake/FallbackWarmupRequests); the component's include its warm-up requests (no metric tells
+  them apart).
+- traffic: hits are the requests the component took (it was awake: its Invocations, answered or not), misses
+  the requests that found it asleep (its NoCapacityInvocationFailures), answered by the fallback or failed;
+  awake hours nobody used are the awake time in clock hours that saw no request. Per hour and per path from
+  the same CloudWatch metrics in 5-minute periods (hourly past 63 days, GetMetricData's API reference).
+- plan: the windows the plan job stored for each local day (kept in the state table, sleepwake.core.
+  applied_plan.AppliedDay) against the same requests: those in an applied window (learned mode, a learned day)
+  and those outside, and the planned hours that saw none. A 5-minute period counts where its middle falls
+  (the window's last period, cut short by its end, where the middle of what is left falls).
+  Days whose plan did not apply (the crons did, or no plan is kept) are counted as such.
+  The component's figures include its warm-up requests (a few per wake, the post-deploy warm-up and `sleepwake
+  warmup`): no metric tells them apart, so the hour after a wake always looks used.
 - latency: ModelLatency per path (p50, p99, max over the window) and answers over `slow_seconds`, counted from
   ModelLatency's percentile rank; the wait a user sees on top (a cold fallback, a retry) is not in it.
 """
@@ -29,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sleepwake.core.applied_plan import AppliedDay
 from sleepwake.core.timestamps import iso
 
 Kind = Literal["wake", "sleep"]
@@ -107,6 +123,7 @@ class PathMetrics:
     no_capacity: float = 0.0  # the component only
     cold_starts: float = 0.0  # the fallback only (ModelSetupTime's sample count)
     cold_start_sum_us: float = 0.0  # the fallback only (ModelSetupTime's sum)
+    warmups: float = 0.0  # the fallback only: the control plane's own requests (Sleepwake/FallbackWarmupRequests)
 
 
 @dataclass(frozen=True)
@@ -138,6 +155,10 @@ class Report:
     naps: int
     failures: list[dict[str, str]]
     awake_periods: list[list[str]] = field(default_factory=list)
+    traffic: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+    # [hour, component requests, fallback requests, no-capacity answers] per clock hour of the window
+    requests_per_hour: list[list[Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,8 +248,11 @@ def build_report(
     awake_now: bool,
     prices: Prices,
     estimate_seconds: float,
+    slots: list[Slot] | None = None,
+    plan_days: list[AppliedDay] | None = None,
 ) -> Report:
-    """The figures of the window [start, end] (module docstring)."""
+    """The figures of the window [start, end] (module docstring); without `slots` (the per-period requests)
+    the traffic and plan figures are left empty."""
     if end <= start:
         raise ValueError("the report's window must end after it starts")
     given = sorted(executions, key=lambda e: e.started)
@@ -247,10 +271,11 @@ def build_report(
     spent = instance_cost + fallback_cost
     has_fallback = fallback is not None
     failed = component.errors_4xx + component.errors_5xx + fb.errors_4xx + fb.errors_5xx
-    if not has_fallback:
-        failed += component.no_capacity
+    # With a fallback, each client request that met no capacity is one fallback request (module docstring).
+    unanswered = max(0.0, component.no_capacity - (fb.invocations - fb.warmups)) if has_fallback else 0.0
+    failed += unanswered if has_fallback else component.no_capacity
     component_served = component.invocations - component.errors_4xx - component.errors_5xx
-    fallback_served = fb.invocations - fb.errors_4xx - fb.errors_5xx
+    fallback_served = max(0.0, fb.invocations - fb.errors_4xx - fb.errors_5xx - fb.warmups)
     sleeps: dict[str, int] = {}
     for e in runs:
         if e.kind == "sleep" and e.outcome == "asleep":
@@ -278,6 +303,8 @@ def build_report(
             "failed": round(failed),
             "no_capacity": round(component.no_capacity),
             "fallback_cold_starts": round(fb.cold_starts),
+            "unanswered_no_capacity": round(unanswered),
+            "fallback_warmups": round(fb.warmups),
         },
         latency_ms={
             "component": _latency(component),
@@ -289,11 +316,120 @@ def build_report(
         naps=sleeps.get("idle", 0),
         failures=failures,
         awake_periods=[[iso(a), iso(b)] for a, b in periods],
+        **(_against_traffic(slots, plan_days or [], periods, component, fb, start, end) if slots is not None else {}),
     )
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The requests of one CloudWatch period starting at `at`: the component's Invocations, its no-capacity
+    answers, and the fallback's Invocations less the control plane's own warm-ups."""
+
+    at: datetime
+    seconds: int
+    component: float = 0.0
+    no_capacity: float = 0.0
+    fallback: float = 0.0
+
+    @property
+    def requests(self) -> float:
+        """What users asked in it: each that met no capacity went on to the fallback with the product client, so
+        the larger of the two counts it once."""
+        return self.component + max(self.no_capacity, self.fallback)
+
+    def middle(self, end: datetime) -> datetime:
+        """The middle of its time up to `end` (the window's last period is cut short)."""
+        return self.at + (min(self.at + timedelta(seconds=self.seconds), end) - self.at) / 2
+
+
+def _hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def _hours_unused(spans: list[tuple[datetime, datetime]], used: set[datetime]) -> float:
+    """The time of `spans` in clock hours (UTC) with no request."""
+    seconds = 0.0
+    for a, b in spans:
+        hour = _hour(a)
+        while hour < b:
+            if hour not in used:
+                seconds += (min(b, hour + timedelta(hours=1)) - max(a, hour)).total_seconds()
+            hour += timedelta(hours=1)
+    return round(seconds / 3600, 3)
+
+
+def _clip(
+    spans: Iterable[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    return [(max(a, start), min(b, end)) for a, b in spans if b > start and a < end]
+
+
+def _in(slots: list[Slot], a: datetime, b: datetime, end: datetime) -> float:
+    return sum(s.requests for s in slots if a <= s.middle(end) < b)
+
+
+def _against_traffic(
+    slots: list[Slot],
+    days: list[AppliedDay],
+    periods: list[tuple[datetime, datetime]],
+    component: PathMetrics,
+    fallback: PathMetrics,
+    start: datetime,
+    end: datetime,
+) -> dict[str, Any]:
+    """The traffic, plan and requests_per_hour figures (module docstring)."""
+    slots = [s for s in slots if start <= s.at < end]
+    per_hour: dict[datetime, list[float]] = {}
+    for slot in slots:
+        row = per_hour.setdefault(_hour(slot.at), [0.0, 0.0, 0.0])
+        row[0], row[1], row[2] = row[0] + slot.component, row[1] + slot.fallback, row[2] + slot.no_capacity
+    used = {hour for hour, row in per_hour.items() if row[0] + max(row[1], row[2]) > 0}
+    answered_elsewhere = min(component.no_capacity, max(0.0, fallback.invocations - fallback.warmups))
+    traffic = {
+        "hits": round(component.invocations),
+        "misses": round(component.no_capacity),
+        "misses_to_fallback": round(answered_elsewhere),
+        "misses_failed": round(component.no_capacity - answered_elsewhere),
+        "awake_hours_unused": _hours_unused(periods, used),
+    }
+    windows = sorted(((span.wake, span.sleep) for d in days if d.applied for span in d.plan.spans), key=lambda w: w[0])
+    windows = _clip(windows, start, end)
+    inside = [s for s in slots if any(a <= s.middle(end) < b for a, b in windows)]
+    in_windows = sum(s.requests for s in inside)
+    local_days = {(d.plan.day, d.applied) for d in days}
+    plan = {
+        "days_applied": sum(1 for _, applied in local_days if applied),
+        "days_crons": sum(1 for _, applied in local_days if not applied),
+        "planned_hours": round(sum((b - a).total_seconds() for a, b in windows) / 3600, 3),
+        "requests_in_windows": round(in_windows),
+        "requests_outside_windows": round(sum(s.requests for s in slots) - in_windows),
+        "planned_hours_unused": _hours_unused(windows, used),
+        "windows": [
+            {
+                "wake": iso(a),
+                "sleep": iso(b),
+                "requests": round(sum(s.requests for s in inside if a <= s.middle(end) < b)),
+            }
+            for a, b in windows
+        ],
+    }
+    rows = [[iso(hour), round(c), round(f), round(n)] for hour, (c, f, n) in sorted(per_hour.items())]
+    return {"traffic": traffic, "plan": plan, "requests_per_hour": rows}
 
 
 def _latency(path: PathMetrics) -> dict[str, float | None]:
     return {"p50": _ms(path.latency_p50_us), "p99": _ms(path.latency_p99_us), "max": _ms(path.latency_max_us)}
+
+
+def aligned_start(start: datetime, now: datetime) -> datetime:
+    """The window's start moved up to the clock interval GetMetricData rounds StartTime down to by its age (API
+    reference, StartTime: to the minute under 15 days, to 5 minutes up to 63 days, to the hour beyond), so the
+    CloudWatch figures and the executions cover the same time (rounded down, a metric window would take in up to
+    an hour before the executions' start)."""
+    age = now - start
+    step = 60 if age < timedelta(days=15) else 300 if age <= timedelta(days=63) else 3600
+    seconds = -(-start.timestamp() // step) * step
+    return datetime.fromtimestamp(seconds, start.tzinfo)
 
 
 def statistics(path: Path, slow_seconds: float = SLOW_SECONDS) -> list[tuple[str, str, str]]:

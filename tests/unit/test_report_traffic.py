@@ -1,0 +1,104 @@
+"""`sleepwake report`'s traffic and plan figures: the requests that found the component awake or asleep, the
+awake hours nobody used, and the plan's windows against the requests that came (sleepwake.core.report)."""
+
+from __future__ import annotations
+
+from sleepwake.core.applied_plan import AppliedDay, PlannedDay, PlannedSpan
+from sleepwake.core.report import PathMetrics, Slot, build_report
+from tests.unit.test_report import DAY, PRICES, at, run
+
+# Awake 07:00-12:00 (a schedule wake, an idle nap), asleep before and after.
+DAY_RUNS = [run("wake", "schedule", "ready", 7.0, 7.05), run("sleep", "idle", "asleep", 11.99, 12.0)]
+
+
+def slot(hours: float, component: float = 0, no_capacity: float = 0, fallback: float = 0) -> Slot:
+    return Slot(at(hours), 300, component, no_capacity, fallback)
+
+
+def applied(day_spans: list[tuple[float, float]], *, mode: str = "learned", learned: bool = True) -> AppliedDay:
+    spans = [PlannedSpan(wake=at(a), sleep=at(b)) for a, b in day_spans]
+    planned = PlannedDay(day=DAY.date(), learned=learned, reason="test", spans=spans)
+    return AppliedDay(made_at=DAY, mode=mode, tz="UTC", plan=planned)  # type: ignore[arg-type]
+
+
+def report(slots: list[Slot], days: list[AppliedDay] | None = None, *, component=None, fallback=None):
+    return build_report(
+        DAY_RUNS,
+        component or PathMetrics(invocations=sum(s.component for s in slots)),
+        fallback,
+        start=DAY,
+        end=at(24),
+        awake_now=False,
+        prices=PRICES,
+        estimate_seconds=260,
+        slots=slots,
+        plan_days=days,
+    )
+
+
+def test_hits_found_the_component_awake_and_misses_found_it_asleep_answered_by_the_fallback_or_not():
+    component = PathMetrics(invocations=40, no_capacity=6)
+    fallback = PathMetrics(invocations=7, warmups=3)  # 4 users; 3 of its requests were our own warm-ups
+    r = report([], component=component, fallback=fallback)
+    assert r.traffic | {"awake_hours_unused": None} == {
+        "hits": 40,
+        "misses": 6,
+        "misses_to_fallback": 4,
+        "misses_failed": 2,
+        "awake_hours_unused": None,
+    }
+    assert r.requests["failed"] == 2
+
+
+def test_awake_hours_nobody_used_are_the_awake_clock_hours_without_a_request():
+    r = report([slot(7.1, component=3), slot(9.5, component=1), slot(13.0, no_capacity=1, fallback=1)])
+    assert r.awake_hours == 5.0
+    assert r.traffic["awake_hours_unused"] == 3.0  # 08, 10 and 11 o'clock
+    assert r.requests_per_hour == [
+        ["2026-11-25T07:00:00Z", 3, 0, 0],
+        ["2026-11-25T09:00:00Z", 1, 0, 0],
+        ["2026-11-25T13:00:00Z", 0, 1, 1],
+    ]
+
+
+def test_the_plans_windows_against_the_requests_that_came():
+    slots = [slot(9.0, component=3), slot(10.5, component=2), slot(13.0, no_capacity=2, fallback=2)]
+    r = report(slots, [applied([(8 + 55 / 60, 12.0)])])
+    assert r.plan == {
+        "days_applied": 1,
+        "days_crons": 0,
+        "planned_hours": round(3 + 5 / 60, 3),
+        "requests_in_windows": 5,
+        "requests_outside_windows": 2,  # each met no capacity and went on to the fallback: counted once
+        "planned_hours_unused": round(5 / 60 + 1, 3),  # 08:55-09:00 and 11 o'clock
+        "windows": [{"wake": "2026-11-25T08:55:00Z", "sleep": "2026-11-25T12:00:00Z", "requests": 5}],
+    }
+
+
+def test_windows_of_a_day_the_crons_ran_did_not_apply():
+    slots = [slot(9.0, component=3)]
+    for day in (applied([(9, 12)], mode="crons"), applied([(9, 12)], learned=False)):
+        r = report(slots, [day])
+        assert (r.plan["days_applied"], r.plan["days_crons"], r.plan["planned_hours"]) == (0, 1, 0)
+        assert (r.plan["requests_in_windows"], r.plan["requests_outside_windows"]) == (0, 3)
+
+
+def test_a_window_is_cut_to_the_report_and_periods_outside_it_are_left_out():
+    slots = [slot(-0.5, component=9), slot(23.9, component=1), slot(24.5, component=9)]
+    r = report(slots, [applied([(22.0, 26.0)])])
+    assert r.plan["windows"] == [{"wake": "2026-11-25T22:00:00Z", "sleep": "2026-11-26T00:00:00Z", "requests": 1}]
+    assert r.plan["requests_outside_windows"] == 0
+
+
+def test_without_periods_the_traffic_and_plan_figures_are_empty():
+    r = build_report([], PathMetrics(), None, start=DAY, end=at(1), awake_now=True, prices=PRICES,
+                     estimate_seconds=1)  # fmt: skip
+    assert (r.traffic, r.plan, r.requests_per_hour) == ({}, {}, [])
+
+
+def test_the_last_period_cut_short_by_the_windows_end_counts_where_what_is_left_falls():
+    # The report ends at 24:00; a period starting at 23:57 covers 3 minutes of it, its middle at 23:58:30.
+    slots = [Slot(at(23.95), 300, component=2)]
+    r = report(slots, [applied([(23.0, 23.0 + 59 / 60)])])
+    assert r.requests_per_hour == [["2026-11-25T23:00:00Z", 2, 0, 0]]
+    assert r.plan["requests_in_windows"] == 2
