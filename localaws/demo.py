@@ -7,8 +7,8 @@ warm-up -> 00:00 PT sleep -> a product request meets no capacity -> the product 
 serverless fallback, its wake runs, later requests go to the component -> 07:00 ET wake -> ready before the
 first user -> `sleepwake report` of the night, checked against the emulator's ground truth (localaws.demo_report).
 Prints a timeline in emulated time, writes build/demo/timeline.png (which marks the path that served each
-request: component, fallback, or failed) and build/demo/report.json, exits non-zero if any phase misbehaves,
-and ends with a one-line JSON summary.
+request: component, fallback, or failed), build/demo/report.json and report.png, exits non-zero if any phase
+misbehaves, and ends with a one-line JSON summary.
 """
 
 from __future__ import annotations

@@ -62,11 +62,12 @@ def wakes_from_zero(history: list[tuple[datetime, str, int, int]], start: dateti
 def report_of_the_night(
     local: LocalStack, began: datetime, served: list[tuple[datetime, str]], out: Path
 ) -> tuple[bool, str, dict[str, Any]]:
-    """(agrees, what disagreed or the figures, the report's document) for the night [began, now]; the document
-    goes to `out`/report.json and the table to the caller. `served` is the demo's own record of its product
-    requests: (when, "component" | "fallback" | "failed")."""
+    """(agrees, what disagreed or the figures, the report's document and table) for the night [began, now]; the
+    document goes to `out`/report.json and its chart to `out`/report.png. `served` is the demo's own record of
+    its product requests: (when, "component" | "fallback" | "failed")."""
     from sleepwake_cli.command import operator_for
     from sleepwake_cli.report import SLOW_SECONDS, collect, pricing, table
+    from sleepwake_cli.report_chart import chart
 
     assert local.deployment_file, "the report reads the stack as the operator does, from its deployment file"
     op = operator_for(local.deployment_file)
@@ -80,6 +81,7 @@ def report_of_the_night(
     document = report.as_dict()
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(document, indent=2) + "\n")
+    chart(document, out / "report.png")  # what `sleepwake report --png` draws
 
     ours = [path for at, path in served if began <= at <= end]
     requests = report.requests

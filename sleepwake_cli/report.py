@@ -1,7 +1,8 @@
 """`sleepwake report`: what the deployed stack did over the last --since (7 days by default), read with the
 operator's credentials from Step Functions, CloudWatch and the state table, and turned into figures by
 sleepwake.core.report (its docstring says what each figure means). A table on a terminal, one JSON document
-with --json. Works on AWS and on the local stack (there the window ends at the emulated now).
+with --json, and with --png FILE a chart of the window (sleepwake_cli.report_chart). Works on AWS and on the
+local stack (there the window ends at the emulated now).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +18,7 @@ from sleepwake import clock
 from sleepwake.adapters.report_sources import ReportSources, component_dimensions, endpoint_dimensions
 from sleepwake.core import State
 from sleepwake.core.report import SLOW_SECONDS, Execution, Prices, Report, aligned_start, build_report
-from sleepwake_cli.command import OK, Operator, bounded, guard, subcommand
+from sleepwake_cli.command import OK, Operator, Refused, bounded, guard, subcommand
 
 # The simulator's figures, with their sources there (sleepwake_cli/simulate/cli.py --price, engine.FallbackModel).
 INSTANCE_PRICE_PER_HOUR = 0.20
@@ -154,7 +156,15 @@ def cmd_report(op: Operator) -> int:
     prices = pricing(args.price, args.fallback_price_gb_second, args.fallback_memory_mb)
     end = clock.now()
     report = collect(op, end - args.since, end, prices, SLOW_SECONDS)
-    op.answer(report.as_dict(), table(report, args.price, SLOW_SECONDS))
+    if args.png:
+        from sleepwake_cli.report_chart import chart
+
+        try:
+            chart(report.as_dict(), Path(args.png), SLOW_SECONDS)
+        except OSError as error:  # after the figures were read: say why the file is missing, keep the answer
+            raise Refused(f"could not write the chart to {args.png}: {error.strerror or error}") from error
+    text = table(report, args.price, SLOW_SECONDS) + (f"\n\nchart: {args.png}" if args.png else "")
+    op.answer(report.as_dict(), text)
     return OK
 
 
@@ -187,5 +197,11 @@ def register(subparsers: Any) -> None:
         type=bounded(float, 0, 1),
         default=FALLBACK_PRICE_PER_GB_SECOND,
         help="USD per GB-second of serverless compute (us-east-1 published price, as `sleepwake simulate`)",
+    )
+    p.add_argument(
+        "--png",
+        metavar="FILE",
+        help="also draw the window to this PNG: awake and asleep (the plan's windows outlined), requests per hour "
+        "by path, the latency tail of each path",
     )
     p.set_defaults(func=guard(cmd_report))

@@ -18,7 +18,7 @@ def _at(text: str) -> datetime:
 
 def chart(report: dict[str, Any], path: Path, slow_seconds: float = 3.0) -> None:
     """Three panels: awake/asleep over the window with the plan's windows outlined, requests per hour by path
-    (stacked: component, fallback; no-capacity answers as a line), and p50/p99/max latency per path."""
+    (stacked: component, fallback; beside them the no-capacity answers), and p50/p99/max latency per path."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display; must precede pyplot
@@ -53,12 +53,16 @@ def chart(report: dict[str, Any], path: Path, slow_seconds: float = 3.0) -> None
     hourly.bar(hours, component, width=width, align="edge", color=COLOURS["component"], label="component")
     hourly.bar(hours, fallback, width=width, align="edge", bottom=component, color=COLOURS["fallback"],
                label="fallback")  # fmt: skip
-    hourly.step(hours, [r[3] for r in rows], where="post", color=COLOURS["no capacity"], label="no capacity")
+    no_capacity = [r[3] for r in rows]  # each also counted on the fallback when the client took it there
+    hourly.bar([h + width / 3 for h in hours], no_capacity, width=width / 3, align="edge", color=COLOURS["no capacity"],
+               label="no capacity")  # fmt: skip
     hourly.set_ylabel("requests per hour")
     hourly.legend(loc="upper right", fontsize=8)
     for ax in (timeline, hourly):
         ax.set_xlim(float(mdates.date2num(start)), float(mdates.date2num(end)))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=14)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     hourly.set_xlabel("UTC")
 
     paths = list(report.get("latency_ms", {}))

@@ -10,7 +10,7 @@ import pytest
 
 from sleepwake_cli.main import main
 from sleepwake_cli.report import duration, table
-from tests.unit.test_report import report
+from tests.unit.test_report import at, report
 
 
 def test_since_takes_minutes_hours_days_and_weeks_up_to_90_days():
@@ -49,3 +49,32 @@ def test_the_table_shows_the_traffic_and_the_plan_when_read():
     assert "traffic                  hits 3 (found it awake), misses 0 (fallback 0, failed 0); awake hours" in text
     assert "plan                     1 day(s) learned, 0 on the crons: 3.00 h planned, 2.00 h of it unused; " in text
     assert "requests in its windows 3, outside 0" in text
+
+
+def test_the_chart_draws_a_report_document_to_a_png(tmp_path):
+    from sleepwake_cli.report_chart import chart
+    from tests.unit.test_report_traffic import applied, slot
+    from tests.unit.test_report_traffic import report as traffic_report
+
+    document = traffic_report([slot(9.0, component=3), slot(13.0, no_capacity=1, fallback=1)], [applied([(9, 12)])])
+    for name, drawn in (("traffic.png", document.as_dict()), ("plain.png", report().as_dict())):
+        chart(drawn, tmp_path / "charts" / name)
+        png = (tmp_path / "charts" / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_a_chart_that_cannot_be_written_is_one_line_after_the_figures(tmp_path, capsys, monkeypatch):
+    """The figures are read first; a --png path that cannot be written ends with status 2 and one line."""
+    import sleepwake_cli.report as command
+
+    monkeypatch.setattr(command, "collect", lambda *a, **k: report())
+    monkeypatch.setattr(command.clock, "now", lambda: at(24))
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    args = argparse.Namespace(
+        price=1.0, fallback_price_gb_second=0.0, fallback_memory_mb=2048, since=timedelta(days=1),
+        png=str(blocked / "chart.png"), json=False,
+    )  # fmt: skip
+    op = type("Op", (), {"args": args})()
+    with pytest.raises(command.Refused, match=r"could not write the chart to .*chart\.png"):
+        command.cmd_report(op)

@@ -34,9 +34,9 @@ def local(tmp_path) -> Iterator[LocalStack]:
         yield stack
 
 
-def report(local: LocalStack, since: str) -> dict[str, Any]:
+def report(local: LocalStack, since: str, *options: str) -> dict[str, Any]:
     assert local.deployment_file
-    command = [sys.executable, "-m", "sleepwake_cli", "report", "--since", since, "--json"]
+    command = [sys.executable, "-m", "sleepwake_cli", "report", "--since", since, "--json", *options]
     run = subprocess.run(
         [*command, "--deployment-file", str(local.deployment_file)],
         capture_output=True,
@@ -63,7 +63,7 @@ def keep_a_plan(local: LocalStack, wake: datetime, sleep: datetime) -> None:
     table.put_plan(local.outputs["InferenceComponentName"], StoredPlan(made_at=wake, mode="learned", tz=tz, days=[day]))
 
 
-def test_the_report_of_a_night_matches_the_emulators_ground_truth(local):
+def test_the_report_of_a_night_matches_the_emulators_ground_truth(local, tmp_path):
     deployed = local.now()
     local.emu.clock.sleep(600)  # the window starts after the deploy, while the component is ready
     begins = local.now()
@@ -82,7 +82,8 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local):
 
     # The CLI reads the stack's clock when it starts, which runs on meanwhile: 5 minutes more keep `begins` in.
     since_minutes = math.ceil((local.now() - begins).total_seconds() / 60) + 5
-    got = report(local, f"{since_minutes}m")
+    got = report(local, f"{since_minutes}m", "--png", str(tmp_path / "report.png"))
+    assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
     start, end = datetime.fromisoformat(got["start"]), datetime.fromisoformat(got["end"])
     assert deployed < start <= begins
 
