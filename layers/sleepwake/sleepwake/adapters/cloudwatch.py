@@ -3,7 +3,6 @@ history per 5-minute slot (the planner learns from it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,10 +54,14 @@ class ComponentMetrics:
                 _query("warmups", "EndpointName", fallback_endpoint, namespace=WARMUP_NAMESPACE, metric=WARMUP_METRIC)
             )
         totals: dict[datetime, float] = {}
-        for series in metric_data(self._cw, queries, start, end):
-            sign = -1.0 if series.get("Id") == "warmups" else 1.0
-            for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
-                totals[at] = totals.get(at, 0.0) + sign * float(value)
+        pages = self._cw.get_paginator("get_metric_data").paginate(
+            MetricDataQueries=queries, StartTime=start, EndTime=end
+        )
+        for page in pages:
+            for series in page.get("MetricDataResults", []):
+                sign = -1.0 if series.get("Id") == "warmups" else 1.0
+                for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
+                    totals[at] = totals.get(at, 0.0) + sign * float(value)
         return sorted((at, total) for at, total in totals.items() if total > 0)
 
     def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]:
@@ -90,14 +93,6 @@ class ComponentMetrics:
                 }
             ],
         )
-
-
-def metric_data(client: Any, queries: list[dict[str, Any]], start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    """Every MetricDataResults entry of one GetMetricData query over all its pages (boto3's paginator follows
-    NextToken); a series may come in several pages, each with part of its points."""
-    pages = client.get_paginator("get_metric_data").paginate(MetricDataQueries=queries, StartTime=start, EndTime=end)
-    for page in pages:
-        yield from page.get("MetricDataResults", [])
 
 
 # The control plane's own requests to the fallback (pre-warms, keep-warm pings, post-deploy warm-up).

@@ -13,7 +13,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sleepwake.adapters.cloudwatch import WARMUP_METRIC, WARMUP_NAMESPACE, metric_data, metric_query
+from sleepwake.adapters.cloudwatch import WARMUP_METRIC, WARMUP_NAMESPACE, metric_query
 from sleepwake.core.report import Execution, Kind, Path, PathMetrics, Slot, classify, path_metrics, statistics
 
 # GetMetricData rounds StartTime down by its age, to 1, 5 or 60 minutes (API reference, StartTime): one
@@ -80,10 +80,14 @@ class ReportSources:
             for i, (namespace, _, metric, stat, dims) in enumerate(asked)
         ]
         values: dict[str, float | None] = {key: None for _, key, _, _, _ in asked}
-        for series in metric_data(self._cw, queries, start, end):
-            points = series.get("Values") or []
-            if points:
-                values[asked[int(series["Id"][1:])][1]] = float(points[0])
+        pages = self._cw.get_paginator("get_metric_data").paginate(
+            MetricDataQueries=queries, StartTime=start, EndTime=end
+        )
+        for page in pages:
+            for series in page.get("MetricDataResults", []):
+                points = series.get("Values") or []
+                if points:
+                    values[asked[int(series["Id"][1:])][1]] = float(points[0])
         return path_metrics(values)
 
     def slots(
@@ -110,10 +114,14 @@ class ReportSources:
             ]
         queries = [metric_query(key, namespace, metric, dims, period, "Sum") for key, namespace, metric, dims in asked]
         counts: dict[datetime, dict[str, float]] = {}
-        for series in metric_data(self._cw, queries, start, end):
-            for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
-                row = counts.setdefault(at, {})
-                row[series["Id"]] = row.get(series["Id"], 0.0) + float(value)
+        pages = self._cw.get_paginator("get_metric_data").paginate(
+            MetricDataQueries=queries, StartTime=start, EndTime=end
+        )
+        for page in pages:
+            for series in page.get("MetricDataResults", []):
+                for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
+                    row = counts.setdefault(at, {})
+                    row[series["Id"]] = row.get(series["Id"], 0.0) + float(value)
         return [
             Slot(
                 at=at,
