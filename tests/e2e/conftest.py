@@ -22,15 +22,17 @@ __all__ = ["FAST", "NIGHT", "PROVISIONING", "PT", "SPEED", "scale_ups", "sleep_n
 @pytest.fixture
 def local() -> Iterator[LocalStack]:
     """A fresh stack at NIGHT with the real model handler: these tests time a wake against failures injected
-    mid-wake, and a copy's load holds the emulated clock as in every run so far."""
-    with local_stack(real_model=True) as stack:
+    mid-wake, and a copy's load holds the emulated clock as in every run so far. The clock jumps over idle
+    time; the test is its driver (tests/stacks.py)."""
+    with local_stack(real_model=True, jump=True) as stack:
         yield stack
 
 
 @pytest.fixture
 def local_stand_in() -> Iterator[LocalStack]:
-    """A fresh stack at NIGHT whose copies and fallback are the stand-in model (tests/stacks.py)."""
-    with local_stack() as stack:
+    """A fresh stack at NIGHT whose copies and fallback are the stand-in model; the clock jumps over idle time
+    (tests/stacks.py)."""
+    with local_stack(jump=True) as stack:
         yield stack
 
 

@@ -16,7 +16,7 @@ from sleepwake_client import FallbackFailed
 from tests.e2e.conftest import sleep_now
 from tests.stacks import PT, local_stack
 
-NAP_SPEED = 150.0  # emulated seconds per wall second for the long run (model work pauses the clock anyway)
+NAP_SPEED = 20.0  # emulated seconds per wall second between the clock's jumps over idle time (tests/stacks.py)
 
 
 def test_a_request_to_a_sleeping_component_gets_a_200_from_the_fallback_and_starts_the_wake(local):
@@ -62,7 +62,7 @@ def test_a_failing_fallback_gives_the_product_a_clear_error_and_the_wake_still_h
 def evening() -> Iterator[LocalStack]:
     """21:00 PT: three hours before the quiet hours, so any sleep before 00:00 PT is a nap."""
     start = datetime(2026, 11, 24, 21, 0, tzinfo=PT).astimezone(UTC)
-    with local_stack(start=start, speed=NAP_SPEED, real_model=True) as stack:  # model loads hold the clock
+    with local_stack(start=start, speed=NAP_SPEED, real_model=True, jump=True) as stack:  # model loads hold it
         yield stack
 
 
