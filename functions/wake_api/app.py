@@ -17,7 +17,7 @@ from sleepwake import runtime
 from sleepwake.control.fallback import prewarm_fallback
 from sleepwake.control.status import status as read_status
 from sleepwake.control.wake import WakeStartFailed, request_wake
-from sleepwake.core import State, defaults
+from sleepwake.core import State, defaults, wake_hold_minutes
 from sleepwake.observability import logger, metrics, tracer
 
 MAX_BODY_BYTES = 4096
@@ -41,7 +41,7 @@ class WakeRequest(BaseModel):
         default=None,
         ge=1,
         le=defaults.MAX_KEEP_AWAKE_MINUTES,
-        description="Keep it awake (no idle or scheduled sleep) for this long",
+        description="Keep it awake (no idle or scheduled sleep) for this long; default WakeHoldMinutes",
     )
 
 
@@ -61,7 +61,9 @@ def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
 def wake(body: Annotated[WakeRequest | None, Body()] = None) -> Response[dict[str, Any]]:
     request = body or WakeRequest()
     plane = runtime.plane()
-    outcome = request_wake(plane, reason=request.reason, source="api", keep_awake_minutes=request.keep_awake_minutes)
+    # The product announces a user: without keep_awake_minutes the policy's hold keeps the component up for them.
+    minutes = wake_hold_minutes(request.keep_awake_minutes, plane.policy)
+    outcome = request_wake(plane, reason=request.reason, source="api", keep_awake_minutes=minutes)
     if outcome.started:  # a wake is on its way: warm the fallback meanwhile (asynchronous, never fails the call)
         prewarm_fallback(plane)
     answer = WakeResponse(

@@ -47,6 +47,9 @@ class SleepwakeSettings:
     # The product's `keep_awake_minutes` on an intent /wake (the core's extend_lease); decide_sleep honours
     # the lease. 0 = the product asks for none.
     intent_lease_minutes: int = 0
+    # The template's WakeHoldMinutes: a product /wake without keep_awake_minutes (an intent, or the client's signal
+    # after a fallback answer) holds the component awake this long (core.wake_hold_minutes).
+    wake_hold_minutes: int = defaults.WAKE_HOLD_MINUTES
     # With the fallback: the product's client signals /wake at most once per this many seconds while the
     # fallback answers (every signal inside a wake only joins it; this keeps API calls few).
     wake_signal_seconds: int = 60
@@ -73,6 +76,7 @@ class SleepwakeSettings:
             idle_minutes=int(params["IdleMinutes"]),
             idle_check_minutes=int(rate[0]) if len(rate) == 2 and rate[0].isdigit() else cls.idle_check_minutes,
             wake_timeout_seconds=int(params["WakeTimeoutSeconds"]),
+            wake_hold_minutes=int(params["WakeHoldMinutes"]),
         )
 
     def quiet_hours(self) -> QuietHours:
@@ -84,6 +88,7 @@ class SleepwakeSettings:
             naps=naps,
             idle_minutes=self.nap_idle_minutes if naps else self.idle_minutes,
             planned_idle_minutes=self.planned_idle_minutes,
+            wake_hold_minutes=self.wake_hold_minutes,
             wake_timeout_seconds=self.wake_timeout_seconds,
             provisioning_estimate_seconds=round(prov.scale_up.mean),
             warmup_estimate_seconds=round(sum(prov.load_latencies_ms) / 1000),

@@ -150,7 +150,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sw_d,
         "--intent-lease-minutes",
         _number(int, 0, MAX_KEEP_AWAKE_MINUTES),
-        "keep_awake_minutes the product sends with an intent /wake (default 0: none)",
+        "keep_awake_minutes the product sends with an intent /wake (default 0: none, the hold applies)",
+    )
+    _field(
+        sw,
+        sw_d,
+        "--wake-hold-minutes",
+        _number(int, 0, MAX_KEEP_AWAKE_MINUTES),
+        "a product /wake without keep_awake_minutes holds the component awake this long (WakeHoldMinutes)",
     )
     _field(
         sw,

@@ -21,6 +21,7 @@ from sleepwake.core import (
     extend_lease,
     is_warm,
     plan_day,
+    wake_hold_minutes,
 )
 from sleepwake.core.planner import wakes_on_demand
 from sleepwake_cli.simulate.base import Simulated, SimulationError, SimulationSettings, firings
@@ -84,10 +85,10 @@ class Sleepwake(Simulated):
         """One wake request through the core; True when it started a wake."""
         decision = decide_wake(self.record, self.comp.observed(), self.policy, self.sim.now)
         self.decisions[f"wake {trigger}: {decision.action.value}"] += 1
-        if trigger == "intent":  # the product's keep_awake_minutes on /wake, by the core's lease rule
-            until = extend_lease(
-                self.record.lease_until, self.sim.now, self.settings.sleepwake.intent_lease_minutes, self.policy
-            )
+        if trigger in ("intent", "no_capacity"):  # the product's /wake: its keep_awake_minutes or the policy's hold
+            asked = self.settings.sleepwake.intent_lease_minutes if trigger == "intent" else 0
+            minutes = wake_hold_minutes(asked or None, self.policy)
+            until = extend_lease(self.record.lease_until, self.sim.now, minutes, self.policy)
             self.record = self.record.model_copy(update={"lease_until": until})
         if decision.action != WakeAction.START:
             return False

@@ -151,7 +151,8 @@ def test_every_command_prints_exactly_one_json_document(local):
 
 
 def test_a_skipped_sleep_says_skipped_and_why_with_exit_status_3(local):
-    wake_to_ready(local)
+    # The operator's wake: no hold (a product's POST /wake would hold it WakeHoldMinutes and the skip would say so).
+    assert sleepwake(local, "wake", "--wait").returncode == 0
     local.invoke()  # a request in the last IdleMinutes
     run = sleepwake(local, "sleep", "--wait")
     assert run.returncode == 3, run.stdout + run.stderr

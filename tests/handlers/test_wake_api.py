@@ -201,3 +201,22 @@ def test_a_json_body_sent_as_a_form_is_still_read_as_json(stack):
     event["multiValueHeaders"] = {"Content-Type": ["application/x-www-form-urlencoded"]}
     status, body = call(event)
     assert (status, body["state"]) == (202, "waking")
+
+
+def test_a_wake_without_keep_awake_minutes_holds_the_component_up_for_the_announced_user(stack):
+    # The product's /wake announces a user minutes ahead: the idle check must not nap the component before they
+    # come (WakeHoldMinutes, 10 by default), even when it already serves.
+    stack.component.desired = stack.component.current = 1
+    status, _ = call(api_event("wake_api_post_wake_empty"))
+    assert status == 200
+    assert stack.plane.aws.table.get(IC).lease_until == stack.now[0] + timedelta(minutes=10)
+    stack.now[0] += timedelta(minutes=9)
+    assert decide_and_claim_sleep(stack.plane, trigger="idle")["sleep"] is False
+    stack.now[0] += timedelta(minutes=2)
+    assert "lease" not in decide_and_claim_sleep(stack.plane, trigger="idle")["reason"]
+
+
+def test_a_caller_that_says_how_long_to_stay_awake_gets_that_instead_of_the_hold(stack):
+    stack.component.desired = stack.component.current = 1
+    call(api_event("wake_api_post_wake"))  # keep_awake_minutes 30
+    assert stack.plane.aws.table.get(IC).lease_until == stack.now[0] + timedelta(minutes=30)

@@ -160,3 +160,19 @@ def test_each_idle_check_is_priced_so_a_faster_check_must_pay_for_itself() -> No
     for result in (every_15, every_5):
         assert result.cost == pytest.approx(result.instance_cost + result.fallback_cost + result.control_plane_cost)
     assert run(tr, "hybrid_histogram").control_plane_cost == 0.0
+
+
+def test_a_user_who_announced_themselves_is_served_by_the_component_not_napped_away() -> None:
+    # 10:00 LA a request wakes the component (the fallback answers it); it serves from about 10:03.5 and idles.
+    # At 10:23 the product announces a user for 10:31 (/wake 8 minutes ahead): the component already serves.
+    # Without a hold the 10:30 idle check (15 idle minutes) naps it and the user meets the fallback; with the
+    # wake API's hold (10 minutes) the check leaves it up and the component answers.
+    tr = trace(Request(at(10)), Request(at(10, minutes=31), wake_lead_seconds=8 * 60))
+
+    held = run(tr, "sleepwake_naps", nap_idle_minutes=15)
+    assert held.served_by_fallback == 1  # the 10:00 request only
+
+    no_hold = run(tr, "sleepwake_naps", nap_idle_minutes=15, wake_hold_minutes=0)
+    assert no_hold.served_by_fallback == 2
+    # The nap saved nothing either: a copy back within the instance release is billed the same as one kept up.
+    assert held.instance_hours == pytest.approx(no_hold.instance_hours)

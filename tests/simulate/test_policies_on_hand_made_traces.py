@@ -147,15 +147,21 @@ def test_the_first_requests_after_a_load_are_slow_without_a_warm_up() -> None:
     assert result.met_no_capacity == 3
 
 
-def test_an_intent_just_before_the_night_sleep_is_undone_unless_it_leaves_a_lease() -> None:
-    # /wake at 23:59 is answered already-ready; the 00:00 firing has seen no invocations for 30 min.
+def test_an_intent_just_before_the_night_sleep_keeps_the_component_up_for_its_user() -> None:
+    # /wake at 23:59 is answered already-ready; the 00:00 firing has seen no invocations for 30 min. The /wake's
+    # hold (WakeHoldMinutes, 10) keeps the component up for the user it announced, 3 minutes later.
     tr = trace(Request(at(24, 2), wake_lead_seconds=180), days=2)
 
-    as_core_is = run(tr, "sleepwake")
-    assert as_core_is.met_no_capacity == 1
-    assert as_core_is.wait_max_s == pytest.approx(SCALE_UP + WARMUP)
+    held = run(tr, "sleepwake")
+    assert (held.met_no_capacity, held.wait_max_s) == (0, 0)
 
-    with_lease = run(tr, "sleepwake", intent_lease_minutes=15)
+    # Without the hold the firing sleeps the component and the user waits for a whole wake.
+    no_hold = run(tr, "sleepwake", wake_hold_minutes=0)
+    assert no_hold.met_no_capacity == 1
+    assert no_hold.wait_max_s == pytest.approx(SCALE_UP + WARMUP)
+
+    # The product's own keep_awake_minutes does the same.
+    with_lease = run(tr, "sleepwake", wake_hold_minutes=0, intent_lease_minutes=15)
     assert with_lease.met_no_capacity == 0
     assert with_lease.wait_max_s == 0
 

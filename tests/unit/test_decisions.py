@@ -15,6 +15,7 @@ from sleepwake.core import (
     check_scale,
     decide_sleep,
     decide_wake,
+    defaults,
     effective_state,
     eta_seconds,
     expected_provisioning,
@@ -22,6 +23,7 @@ from sleepwake.core import (
     is_serving,
     is_warm,
     settled_state,
+    wake_hold_minutes,
 )
 
 NIGHT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 02:00 PST / 05:00 EST: quiet hours
@@ -325,3 +327,17 @@ def test_a_nap_still_waits_for_idle_minutes_and_leases(policy):
 
     assert not busy.sleep and "served 2 request(s)" in busy.reason
     assert not held.sleep and "lease" in held.reason
+
+
+def test_a_product_wake_holds_the_component_for_its_user_unless_the_caller_says_how_long(policy) -> None:
+    assert wake_hold_minutes(None, policy) == defaults.WAKE_HOLD_MINUTES == 10
+    assert wake_hold_minutes(30, policy) == 30
+    assert wake_hold_minutes(None, policy.model_copy(update={"wake_hold_minutes": 0})) == 0
+    # The hold is an ordinary lease: the idle check leaves the component up until it ends.
+    lease = extend_lease(None, NIGHT, wake_hold_minutes(None, policy), policy)
+    held = StateRecord(state=State.READY, since=NIGHT, lease_until=lease)
+    naps = policy.model_copy(update={"naps": True})
+    kept = decide_sleep(held, SERVING, naps, NIGHT + timedelta(minutes=9), trigger="idle", recent_invocations=0)
+    assert kept.sleep is False and "lease" in kept.reason
+    after = decide_sleep(held, SERVING, naps, NIGHT + timedelta(minutes=10), trigger="idle", recent_invocations=0)
+    assert after.sleep is True

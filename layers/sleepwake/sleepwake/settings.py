@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     max_keep_awake_minutes: int = Field(
         default=defaults.MAX_KEEP_AWAKE_MINUTES, ge=1, validation_alias="MAX_KEEP_AWAKE_MINUTES"
     )
+    wake_hold_minutes: int = Field(
+        default=defaults.WAKE_HOLD_MINUTES,
+        ge=0,
+        le=defaults.MAX_KEEP_AWAKE_MINUTES,
+        validation_alias="WAKE_HOLD_MINUTES",
+    )
     first_poll_seconds: int = Field(
         default=defaults.FIRST_POLL_SECONDS, ge=1, validation_alias="FIRST_POLL_AFTER_SECONDS"
     )
@@ -117,6 +123,7 @@ class Settings(BaseSettings):
             wake_timeout_seconds=self.wake_timeout_seconds,
             warmup_invocations=self.warmup_invocations,
             max_keep_awake_minutes=self.max_keep_awake_minutes,
+            wake_hold_minutes=self.wake_hold_minutes,
             first_poll_seconds=self.first_poll_seconds,
             first_poll_on_instance_seconds=self.first_poll_on_instance_seconds,
             poll_interval_seconds=self.poll_interval_seconds,

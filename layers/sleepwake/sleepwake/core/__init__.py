@@ -20,6 +20,7 @@ from sleepwake.core.decisions import (
     is_warm,
     settled_state,
     should_confirm_execution,
+    wake_hold_minutes,
 )
 from sleepwake.core.model import EndedExecution, ICStatus, ObservedCopies, Policy, State, StateRecord
 from sleepwake.core.planner import DayPlan, PlannerSettings, Window, plan_day, plan_week
@@ -73,4 +74,5 @@ __all__ = [
     "poll_times",
     "settled_state",
     "should_confirm_execution",
+    "wake_hold_minutes",
 ]

@@ -307,6 +307,14 @@ def extend_lease(current: datetime | None, now: datetime, minutes: int | None, p
     return max(wanted, current) if current else wanted
 
 
+def wake_hold_minutes(asked: int | None, policy: Policy) -> int:
+    """How long a product's /wake keeps the component awake: what the caller asked (`keep_awake_minutes`), else
+    the policy's hold. A /wake announces a user minutes before their first request (the wake intent); without a
+    hold, a wake finished before they arrive is idle and the next idle check may nap it, so they meet the fallback
+    (in the built-in week a third of the fallback's requests came from users who had announced themselves)."""
+    return policy.wake_hold_minutes if asked is None else asked
+
+
 def _ceil_minute(when: datetime) -> datetime:
     floor = when.replace(second=0, microsecond=0)
     return floor if floor == when else floor + timedelta(minutes=1)

@@ -40,6 +40,11 @@ FALLBACK_PING_MINUTES = 5
 # assumption shared by /status, the simulator and the emulator; pings keep it warm only below it.
 FALLBACK_IDLE_EVICT_MINUTES = 10
 
+# A POST /wake that does not say how long to stay awake (keep_awake_minutes) holds the component awake this long:
+# the product announces a user (a wake intent) minutes before their first request, and a nap in between would send
+# that user's first requests to the fallback. The simulator chose it on the built-in week (docs/simulate.md).
+WAKE_HOLD_MINUTES = 10
+
 # What a caller may ask of a wake (POST /wake and `sleepwake wake` alike).
 MAX_KEEP_AWAKE_MINUTES = 720
 REASON_MAX_LENGTH = 200
@@ -56,6 +61,7 @@ TEMPLATE_PARAMETERS: dict[str, object] = {
     "IdleCheckSchedule": f"rate({IDLE_CHECK_MINUTES} minutes)",
     "NapIdleMinutes": NAP_IDLE_MINUTES,
     "UnplannedIdleMinutes": UNPLANNED_IDLE_MINUTES,
+    "WakeHoldMinutes": WAKE_HOLD_MINUTES,
     "ProvisioningEstimateSeconds": PROVISIONING_ESTIMATE_SECONDS,
     "WakeTimeoutSeconds": WAKE_TIMEOUT_SECONDS,
     "WarmupInvocations": WARMUP_INVOCATIONS,

@@ -87,6 +87,9 @@ class Policy(BaseModel):
     warm_latency_tolerance: float = Field(default=1.5, gt=1.0)
     warmup_estimate_seconds: int = Field(default=defaults.WARMUP_ESTIMATE_SECONDS, ge=0)
     max_keep_awake_minutes: int = Field(default=defaults.MAX_KEEP_AWAKE_MINUTES, ge=1)
+    # A product's /wake without keep_awake_minutes holds the component awake this long (0: no hold): its user is
+    # on the way (core.decisions.wake_hold_minutes).
+    wake_hold_minutes: int = Field(default=defaults.WAKE_HOLD_MINUTES, ge=0)
     # With a fallback endpoint to answer requests while the component sleeps, the idle check may sleep it at
     # any hour (a nap); without one it sleeps only in the quiet hours, where nobody is expected.
     naps: bool = False
