@@ -40,12 +40,15 @@ TAKE_OVER = FAST | {"ExistingScaling": "take-over", "ModelDataUrl": "s3://sleepw
 
 @pytest.fixture
 def recipe_endpoint() -> Iterator[Emulator]:
-    """The emulator at 23:45 PT with the recipe's endpoint: one serving copy, its scaling as the recipe sets it."""
+    """The emulator at 23:45 PT with the recipe's endpoint: one serving copy, its scaling as the recipe sets it.
+    The clock jumps over idle time, with this test as its driver (as tests.stacks.local_stack(jump=True))."""
     emu = Emulator(
         EmulatedClock(start=datetime(2026, 11, 24, 23, 45, tzinfo=PT), speed=20.0),
         port=0,
         provisioning_seconds=PROVISIONING,
     )
+    emu.clock.hold()
+    emu.clock.jump_when_idle()
     emu.start()
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
@@ -55,6 +58,8 @@ def recipe_endpoint() -> Iterator[Emulator]:
             yield emu
     finally:
         emu.stop()
+        emu.clock.jump_when_idle(False)
+        emu.clock.release()
 
 
 def state(stack: Stack) -> str:

@@ -16,7 +16,9 @@ def test_a_learned_day_wakes_ahead_of_the_first_planned_user_and_naps_only_outsi
     out = io.StringIO()
     with (
         contextlib.redirect_stdout(io.StringIO()),
-        local_stack(start=START, speed=ACTIVE_SPEED, provisioning_seconds=DEMO_PROVISIONING, parameters={}) as local,
+        local_stack(
+            start=START, speed=ACTIVE_SPEED, provisioning_seconds=DEMO_PROVISIONING, parameters={}, jump=True
+        ) as local,
     ):
         day = DemoDay(local, Timeline(out))
         day.run()
