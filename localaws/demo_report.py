@@ -13,7 +13,8 @@ that have one right answer:
 - requests served by the component: every answer the emulated copies gave (the emulator's log of them; warm-up
   requests included, as AWS's Invocations include them);
 - misses (requests that found the component asleep): the demo's failed requests and those the fallback answered;
-- wakes that reached ready: the times the component's desired copy count rose from 0 (its history);
+- wakes that reached ready, and the wakes whose waits the control plane wrote: the times the component's
+  desired copy count rose from 0 (its history);
 - hours awake: from that rise until the copies were all gone, within a poll of the state machines' timing.
 """
 
@@ -90,6 +91,8 @@ def report_of_the_night(
         "served_by_fallback": (requests["served_by_fallback"], ours.count("fallback")),
         "served_by_component": (requests["served_by_component"], answered),
         "wakes_ready": (sum(w["ready"] for w in report.wakes.values()), wakes_from_zero(history, began, end)),
+        # Each wake that reached ready wrote its waits (the control plane's embedded metrics).
+        "wakes_measured": (report.waits.get("wakes_measured", 0), wakes_from_zero(history, began, end)),
         # Each request that found it asleep met no capacity: the ones that failed and those the fallback answered.
         "misses": (report.traffic["misses"], ours.count("failed") + ours.count("fallback")),
     }
@@ -102,7 +105,8 @@ def report_of_the_night(
         f"{report.awake_hours:.2f} h awake of {report.hours:.2f} (truth {true_awake:.2f}), saving "
         f"{report.saving_vs_always_on_pct:g} %; requests: component {requests['served_by_component']}, fallback "
         f"{requests['served_by_fallback']}, failed {requests['failed']}; "
-        f"{truth['wakes_ready'][0]} wakes ready; every figure as the emulator saw it"
+        f"{truth['wakes_ready'][0]} wakes ready, waits p50 {report.waits.get('time_to_ready_p50_s')} s "
+        f"(floor {report.waits.get('floor_p50_s')} s); every figure as the emulator saw it"
     )
     return (
         not wrong,

@@ -16,6 +16,10 @@ per-container caches are kept per function only for the attributes registered wi
 serialises invocations); Timeout and memory are not enforced; `get_remaining_time_in_millis` counts wall
 time; the layer is put on sys.path as a directory, not unpacked from a zip; X-Ray is disabled; handlers run
 under a soft clock pause (no emulated time passes unless they sleep on the clock or run long).
+
+What a handler writes to stdout goes where the process's stdout goes (the demo's lambda.log) and is also read
+as CloudWatch Logs would read the function's log group for the embedded metric format
+(localaws.cloudwatch_emf): Powertools' metrics become CloudWatch metric data, as on AWS.
 """
 
 from __future__ import annotations
@@ -39,8 +43,46 @@ from typing import Any
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from localaws import clock as clock_mod
+from localaws import cloudwatch_emf
 
 LOG = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- per-thread stdout
+_CAPTURE = threading.local()
+_TEE_LOCK = threading.Lock()
+
+
+class _Tee:
+    """sys.stdout that also keeps what a thread writes while it runs a handler (`_captured_stdout`)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        kept = getattr(_CAPTURE, "lines", None)
+        if kept is not None:
+            kept.append(text)
+        return int(self.inner.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@contextlib.contextmanager
+def _captured_stdout() -> Iterator[list[str]]:
+    """What this thread writes to sys.stdout inside the block (still written through); a redirect_stdout around
+    the emulator keeps working, as the tee wraps whatever stdout is at the time."""
+    with _TEE_LOCK:
+        if not isinstance(sys.stdout, _Tee):
+            sys.stdout = _Tee(sys.stdout)
+    outer = getattr(_CAPTURE, "lines", None)
+    kept: list[str] = []
+    _CAPTURE.lines = kept
+    try:
+        yield kept
+    finally:
+        _CAPTURE.lines = outer
 
 
 # --------------------------------------------------------------------------- per-thread environment
@@ -269,12 +311,13 @@ class LambdaRunner:
                 timeout_seconds=int(fn.timeout),
             )
             pause = self.clock.paused(soft=True) if self.clock is not None else contextlib.nullcontext()
-            with self._container(name), pause:
+            with self._container(name), pause, _captured_stdout() as output:
                 began = time.monotonic()
                 try:
                     result = handler(event, context)
                 finally:
                     record.handler_seconds = time.monotonic() - began
+                    cloudwatch_emf.ingest(output, fn.function_arn.split(":")[4], region)
             record.result = result
             return json.dumps(result, default=str).encode("utf-8"), None
         except Exception as exc:

@@ -75,6 +75,7 @@ def collect(op: Operator, start: datetime, end: datetime, prices: Prices, slow_s
         estimate_seconds=settings.provisioning_estimate_seconds,
         slots=slots,
         plan_days=plan_days,
+        wait_stats=sources.waits(settings.ic_name, start, end),
     )
 
 
@@ -112,6 +113,13 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
             f"  plan                     {p['days_applied']} day(s) learned, {p['days_crons']} on the crons: "
             f"{p['planned_hours']:.2f} h planned, {p['planned_hours_unused']:.2f} h of it unused; requests in its "
             f"windows {p['requests_in_windows']}, outside {p['requests_outside_windows']}"
+        )
+    if r.waits:
+        w = r.waits
+        lines.append(
+            f"  waits for a wake         {w['wakes_measured']} measured: ready p50 {_s(w['time_to_ready_p50_s'])}, "
+            f"max {_s(w['time_to_ready_max_s'])}; floor p50 {_s(w['floor_p50_s'])}, over it p50 "
+            f"{_s(w['over_floor_p50_s'])}, max {_s(w['over_floor_max_s'])}; warm-up max {_s(w['warmup_max_s'])}"
         )
     lines.append("")
     if not r.wakes:
@@ -175,8 +183,10 @@ def register(subparsers: Any) -> None:
         "what the stack saved and how requests fared over the last --since (default 7d)",
         "Hours awake and asleep and the saving against always-on; requests served by the component, by the "
         "fallback and failed; latency p50/p99/max per path and answers over 3 s; wakes by trigger with their "
-        "time to ready; sleeps and naps; failed executions. Read from Step Functions executions, CloudWatch "
-        "metrics and the state table with the operator's credentials.",
+        "time to ready and what users waited against the floor each wake expected; sleeps and naps; failed "
+        "executions; requests that found it awake or asleep, awake hours nobody used, the plan's windows against the "
+        "traffic. Read from Step Functions executions, CloudWatch metrics and the state table with the operator's "
+        "credentials.",
     )
     p.add_argument("--since", type=duration, default=timedelta(days=7), metavar="DURATION", help="e.g. 12h, 7d")
     p.add_argument(

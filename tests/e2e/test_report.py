@@ -110,6 +110,11 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local, tmp_pat
     ]
     assert sum(w["ready"] for w in got["wakes"].values()) == len(wakes) >= 1
     assert sum(got["sleeps"].values()) >= 1
+    # The waits: each ready wake wrote its own (embedded metrics, turned into CloudWatch data by the emulator as
+    # CloudWatch Logs does); nobody waited less than the provisioning SageMaker took (the emulator's floor).
+    assert got["waits"]["wakes_measured"] == len(wakes)
+    floors = [p.seconds for p in ic.provisions if start <= p.asked <= end]
+    assert floors and got["waits"]["time_to_ready_max_s"] >= max(floors)
     # A sleep of minutes saves nothing: AWS keeps the instance ~10 minutes after its last copy.
     assert got["awake_hours"] < got["instance_hours"] <= got["hours"]
 

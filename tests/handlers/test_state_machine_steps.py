@@ -175,3 +175,32 @@ def test_the_post_deploy_warmup_leaves_a_running_wake_alone(stack, monkeypatch):
     deploy_warmup.handler(load_event("deploy_warmup_create"), LambdaContext())
     record = stack.plane.aws.table.get(IC)
     assert (record.state, record.op_id) == (State.WAKING, op_id)
+
+
+def test_a_wake_that_reaches_ready_writes_its_waits_as_embedded_metrics_of_its_component(stack, capsys):
+    """CloudWatch has no time to ready for an inference component: the step that marks it ready writes the
+    wait, the floor the wake expected and the warm-up as EMF documents (CloudWatch Logs turns them into
+    metrics; tests/localaws/test_embedded_metrics.py shows the local stack does too)."""
+    import json
+
+    op_id = start_wake(stack)
+    floor = stack.plane.aws.table.get(IC).provisioning_seconds
+    stack.now[0] += timedelta(seconds=200)
+    record_state.handler({"op_id": op_id, "to": "warming"}, LambdaContext())
+    stack.now[0] += timedelta(seconds=30)
+    capsys.readouterr()
+    record_state.handler({"op_id": op_id, "to": "ready"}, LambdaContext())
+    out = capsys.readouterr().out
+    documents = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
+    waits = {}
+    for doc in documents:
+        (directive,) = doc["_aws"]["CloudWatchMetrics"]
+        if directive["Dimensions"] == [["service", "InferenceComponentName"]]:
+            assert (directive["Namespace"], doc["InferenceComponentName"]) == ("Sleepwake", IC)
+            waits |= {m["Name"]: doc[m["Name"]] for m in directive["Metrics"]}
+    assert waits == {
+        "TimeToReadySeconds": [230.0],
+        "ProvisioningFloorSeconds": [float(floor)],  # the wake expected a new instance: the provisioning estimate
+        "OverFloorSeconds": [230.0 - floor],
+        "WarmupSeconds": [30.0],
+    }

@@ -237,3 +237,21 @@ def test_the_window_starts_where_cloudwatch_rounds_its_start_time_so_both_source
     assert aligned_start(DAY + timedelta(days=40, minutes=2), now) == DAY + timedelta(days=40, minutes=5)
     assert aligned_start(DAY + timedelta(minutes=1), now) == DAY + timedelta(hours=1)  # 90 days old: the hour
     assert aligned_start(DAY, now) == DAY
+
+
+def test_the_waits_are_read_per_component_from_the_control_planes_namespace():
+    from sleepwake.adapters.report_sources import ReportSources
+
+    cloudwatch = RecordingCloudWatch()
+    got = ReportSources(None, cloudwatch).waits("ic", DAY, at(24))
+    metrics = {
+        (q["MetricStat"]["Metric"]["MetricName"], q["MetricStat"]["Stat"])
+        for q in cloudwatch.calls[0]["MetricDataQueries"]
+    }
+    assert ("TimeToReadySeconds", "p50") in metrics and ("OverFloorSeconds", "Maximum") in metrics
+    (dims,) = {json.dumps(q["MetricStat"]["Metric"]["Dimensions"]) for q in cloudwatch.calls[0]["MetricDataQueries"]}
+    assert json.loads(dims) == [
+        {"Name": "service", "Value": "sleepwake"},
+        {"Name": "InferenceComponentName", "Value": "ic"},
+    ]
+    assert got["TimeToReadySeconds:SampleCount"] is None  # the stub answers Sums only

@@ -3,6 +3,8 @@ awake hours nobody used, and the plan's windows against the requests that came (
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sleepwake.core.applied_plan import AppliedDay, PlannedDay, PlannedSpan
 from sleepwake.core.report import PathMetrics, Slot, build_report
 from tests.unit.test_report import DAY, PRICES, at, run
@@ -102,3 +104,42 @@ def test_the_last_period_cut_short_by_the_windows_end_counts_where_what_is_left_
     r = report(slots, [applied([(23.0, 23.0 + 59 / 60)])])
     assert r.requests_per_hour == [["2026-11-25T23:00:00Z", 2, 0, 0]]
     assert r.plan["requests_in_windows"] == 2
+
+
+def test_a_wakes_waits_are_its_time_to_ready_the_floor_it_expected_the_time_over_it_and_the_warm_up():
+    from sleepwake.core.report import wake_wait
+
+    assert wake_wait(at(7), at(7) + timedelta(seconds=250), 210, at(7) + timedelta(seconds=240)) == {
+        "TimeToReadySeconds": 250.0,
+        "ProvisioningFloorSeconds": 210.0,
+        "OverFloorSeconds": 40.0,
+        "WarmupSeconds": 10.0,
+    }
+    assert wake_wait(at(7), at(7) + timedelta(seconds=5), None, None) == {"TimeToReadySeconds": 5.0}
+
+
+def test_the_waits_figures_come_from_the_statistics_of_the_control_planes_metrics():
+    from sleepwake.core.report import waits
+
+    assert waits({}) == {} and waits({"TimeToReadySeconds:SampleCount": 0.0}) == {}
+    stats = {
+        "TimeToReadySeconds:SampleCount": 3.0,
+        "TimeToReadySeconds:p50": 215.04,
+        "TimeToReadySeconds:Maximum": 266.0,
+        "ProvisioningFloorSeconds:p50": 210.0,
+        "OverFloorSeconds:p50": 5.04,
+        "OverFloorSeconds:Maximum": 56.0,
+        "WarmupSeconds:Maximum": None,  # no wake went through warming
+    }
+    assert waits(stats) == {
+        "wakes_measured": 3,
+        "time_to_ready_p50_s": 215.0,
+        "time_to_ready_max_s": 266.0,
+        "floor_p50_s": 210.0,
+        "over_floor_p50_s": 5.0,
+        "over_floor_max_s": 56.0,
+        "warmup_max_s": None,
+    }
+    r = build_report([], PathMetrics(), None, start=DAY, end=at(1), awake_now=True, prices=PRICES,
+                     estimate_seconds=1, wait_stats=stats)  # fmt: skip
+    assert r.waits["wakes_measured"] == 3

@@ -14,7 +14,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sleepwake.adapters.cloudwatch import WARMUP_METRIC, WARMUP_NAMESPACE, metric_query
-from sleepwake.core.report import Execution, Kind, Path, PathMetrics, Slot, classify, path_metrics, statistics
+from sleepwake.core.report import (
+    WAIT_METRICS,
+    Execution,
+    Kind,
+    Path,
+    PathMetrics,
+    Slot,
+    classify,
+    path_metrics,
+    statistics,
+)
+from sleepwake.observability import SERVICE
 
 # GetMetricData rounds StartTime down by its age, to 1, 5 or 60 minutes (API reference, StartTime): one
 # period this much longer than the window holds every datapoint of it.
@@ -66,20 +77,27 @@ class ReportSources:
     ) -> PathMetrics:
         """One path's statistics over [start, end]: a single period covers the window, so each statistic is
         one value (or none, when nothing was published)."""
-        # Whole hours: a valid Period at any age of the data (GetMetricData's API reference: a multiple of 60,
-        # of 300 past 15 days, of 3600 past 63 days).
-        period = 3600 * math.ceil((end - start + ROUNDING_MARGIN).total_seconds() / 3600)
         asked = [
-            ("AWS/SageMaker", key, metric, stat, dimensions) for key, metric, stat in statistics(path, slow_seconds)
+            (key, "AWS/SageMaker", metric, stat, dimensions) for key, metric, stat in statistics(path, slow_seconds)
         ]
         if path == "fallback":  # the control plane's own requests to it, counted by the control plane
             endpoint = [d for d in dimensions if d["Name"] == "EndpointName"]
-            asked.append((WARMUP_NAMESPACE, "warmups", WARMUP_METRIC, "Sum", endpoint))
+            asked.append(("warmups", WARMUP_NAMESPACE, WARMUP_METRIC, "Sum", endpoint))
+        return path_metrics(self._whole_window(asked, start, end))
+
+    def _whole_window(
+        self, asked: list[tuple[str, str, str, str, list[dict[str, str]]]], start: datetime, end: datetime
+    ) -> dict[str, float | None]:
+        """(key, namespace, metric, stat, dimensions) -> the statistic over [start, end] in one period, or None
+        when nothing was published."""
+        # Whole hours: a valid Period at any age of the data (GetMetricData's API reference: a multiple of 60,
+        # of 300 past 15 days, of 3600 past 63 days).
+        period = 3600 * math.ceil((end - start + ROUNDING_MARGIN).total_seconds() / 3600)
         queries = [
             metric_query(f"q{i}", namespace, metric, dims, period, stat)
-            for i, (namespace, _, metric, stat, dims) in enumerate(asked)
+            for i, (_, namespace, metric, stat, dims) in enumerate(asked)
         ]
-        values: dict[str, float | None] = {key: None for _, key, _, _, _ in asked}
+        values: dict[str, float | None] = {key: None for key, _, _, _, _ in asked}
         pages = self._cw.get_paginator("get_metric_data").paginate(
             MetricDataQueries=queries, StartTime=start, EndTime=end
         )
@@ -87,8 +105,8 @@ class ReportSources:
             for series in page.get("MetricDataResults", []):
                 points = series.get("Values") or []
                 if points:
-                    values[asked[int(series["Id"][1:])][1]] = float(points[0])
-        return path_metrics(values)
+                    values[asked[int(series["Id"][1:])][0]] = float(points[0])
+        return values
 
     def slots(
         self,
@@ -132,6 +150,17 @@ class ReportSources:
             )
             for at, row in sorted(counts.items())
         ]
+
+    def waits(self, component: str, start: datetime, end: datetime) -> dict[str, float | None]:
+        """The control plane's per-wake embedded metrics of this component over [start, end] (one period, as
+        `path`), keyed `<metric>:<stat>` for sleepwake.core.report.waits."""
+        dims = [{"Name": "service", "Value": SERVICE}, *component_dimensions(component)]
+        asked = [
+            (f"{metric}:{stat}", WARMUP_NAMESPACE, metric, stat, dims)
+            for metric in WAIT_METRICS
+            for stat in ("SampleCount", "p50", "Maximum")
+        ]
+        return self._whole_window(asked, start, end)
 
 
 def component_dimensions(component: str) -> list[dict[str, str]]:

@@ -9,7 +9,8 @@ from typing import Any
 from sleepwake.adapters.state_table import Change
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import State, StateRecord, check_scale, next_poll_seconds
-from sleepwake.observability import MetricUnit, logger, metrics
+from sleepwake.core.report import wake_wait
+from sleepwake.observability import MetricUnit, component_metrics, logger, metrics
 
 
 class NotOwner(Exception):
@@ -73,6 +74,9 @@ def transition(
 
     (before, now), new = plane.aws.table.update(plane.ic, move, what=f"record {to} for {op_id}")
     record_metrics(before, new, now)
+    if new.state == State.READY and before.op_kind == "wake" and before.op_started:
+        warming = before.since if before.state == State.WARMING else None
+        component_metrics(plane.ic, wake_wait(before.op_started, now, before.provisioning_seconds, warming))
     logger.info("state transition", extra={"op_id": op_id, "from": before.state.value, "to": to.value, "error": error})
     return new
 

@@ -32,6 +32,10 @@ What each figure means:
   Days whose plan did not apply (the crons did, or no plan is kept) are counted as such.
   The component's figures include its warm-up requests (a few per wake, the post-deploy warm-up and `sleepwake
   warmup`): no metric tells them apart, so the hour after a wake always looks used.
+- waits: what users waited for each wake that reached ready, from the control plane's own embedded metrics
+  (CloudWatch has no time to ready for an inference component): from the wake's request to ready, the
+  provisioning floor the wake expected (a copy on the instance still there: FirstPollOnInstanceSeconds; a new
+  instance first: ProvisioningEstimateSeconds), the time over it, and the warm-up (`wake_wait`).
 - latency: ModelLatency per path (p50, p99, max over the window) and answers over `slow_seconds`, counted from
   ModelLatency's percentile rank; the wait a user sees on top (a cold fallback, a retry) is not in it.
 """
@@ -159,6 +163,7 @@ class Report:
     plan: dict[str, Any] = field(default_factory=dict)
     # [hour, component requests, fallback requests, no-capacity answers] per clock hour of the window
     requests_per_hour: list[list[Any]] = field(default_factory=list)
+    waits: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -250,6 +255,7 @@ def build_report(
     estimate_seconds: float,
     slots: list[Slot] | None = None,
     plan_days: list[AppliedDay] | None = None,
+    wait_stats: Mapping[str, float | None] | None = None,
 ) -> Report:
     """The figures of the window [start, end] (module docstring); without `slots` (the per-period requests)
     the traffic and plan figures are left empty."""
@@ -317,6 +323,7 @@ def build_report(
         failures=failures,
         awake_periods=[[iso(a), iso(b)] for a, b in periods],
         **(_against_traffic(slots, plan_days or [], periods, component, fb, start, end) if slots is not None else {}),
+        waits=waits(wait_stats or {}),
     )
 
 
@@ -430,6 +437,46 @@ def aligned_start(start: datetime, now: datetime) -> datetime:
     step = 60 if age < timedelta(days=15) else 300 if age <= timedelta(days=63) else 3600
     seconds = -(-start.timestamp() // step) * step
     return datetime.fromtimestamp(seconds, start.tzinfo)
+
+
+# The control plane's per-wake embedded metrics (namespace Sleepwake, dimensions service and
+# InferenceComponentName), emitted when a wake reaches ready: what `wake_wait` computes.
+WAIT_METRICS = ("TimeToReadySeconds", "ProvisioningFloorSeconds", "OverFloorSeconds", "WarmupSeconds")
+
+
+def wake_wait(
+    requested: datetime, ready: datetime, floor_seconds: int | None, warming_since: datetime | None
+) -> dict[str, float]:
+    """One ready wake's waits in seconds, by WAIT_METRICS name: from the request to ready, and when known the
+    floor the wake expected, the time over it, and the warm-up (from the copy serving to ready)."""
+    waited = (ready - requested).total_seconds()
+    found = {"TimeToReadySeconds": waited}
+    if floor_seconds is not None:
+        found |= {"ProvisioningFloorSeconds": float(floor_seconds), "OverFloorSeconds": waited - floor_seconds}
+    if warming_since is not None:
+        found["WarmupSeconds"] = (ready - warming_since).total_seconds()
+    return found
+
+
+def waits(stats: Mapping[str, float | None]) -> dict[str, Any]:
+    """The waits figures from CloudWatch statistics of WAIT_METRICS over the window, keyed `<metric>:<stat>`
+    (stats `SampleCount`, `p50`, `Maximum`); empty without a measured wake."""
+    count = stats.get("TimeToReadySeconds:SampleCount") or 0.0
+    if not count:
+        return {}
+
+    def figure(metric: str, stat: str) -> float | None:
+        return _round(stats.get(f"{metric}:{stat}"))
+
+    return {
+        "wakes_measured": round(count),
+        "time_to_ready_p50_s": figure("TimeToReadySeconds", "p50"),
+        "time_to_ready_max_s": figure("TimeToReadySeconds", "Maximum"),
+        "floor_p50_s": figure("ProvisioningFloorSeconds", "p50"),
+        "over_floor_p50_s": figure("OverFloorSeconds", "p50"),
+        "over_floor_max_s": figure("OverFloorSeconds", "Maximum"),
+        "warmup_max_s": figure("WarmupSeconds", "Maximum"),
+    }
 
 
 def statistics(path: Path, slow_seconds: float = SLOW_SECONDS) -> list[tuple[str, str, str]]:
