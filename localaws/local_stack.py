@@ -354,6 +354,17 @@ class LocalStack:
     def wake(self, **body: Any) -> tuple[int, Any]:
         return self.http("POST", "/wake", body or None)
 
+    def forced_sleep(self, timeout: float = 1800.0) -> dict[str, Any]:
+        """The operator's forced sleep (`sleepwake sleep --force`): the sleep state machine with the CLI's input,
+        waited for; returns DescribeExecution's answer."""
+        sfn = self.emu.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=self.outputs["SleepStateMachineArn"],
+            name=f"forced-{time.time_ns()}",
+            input=json.dumps({"trigger": "manual", "force": True}),
+        )["executionArn"]
+        return self.emu.wait_for_execution(arn, timeout=timeout)
+
     def status(self) -> dict[str, Any]:
         code, body = self.http("GET", "/status")
         if code != 200:

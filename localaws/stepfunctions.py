@@ -18,7 +18,9 @@
   the execution role ("How Step Functions works with IAM"); moto signs them all with a fixed "ak"/"sk";
 - Wait (Seconds/SecondsPath/Timestamp/TimestampPath) and Retry backoff sleep on the emulated clock, the
   rest of an execution takes no emulated time (with the emulator's instant_calls), and
-  execution start/stop dates, history timestamps and `$$.State.EnteredTime` read it.
+  execution start/stop dates, history timestamps and `$$.State.EnteredTime` read it. An execution is one
+  pause (`clock.SharedPause`) whichever of moto's threads runs its states; a Wait or a backoff suspends it
+  and sleeps until its deadline, so a clock that jumps when idle jumps to it.
 
 Differs from AWS: timestamps in aws-sdk results are ISO strings with a `Z` (AWS shows them the same way
 in the console, but the exact sub-second format is not checked); Retry jitter is whatever moto does.
@@ -26,6 +28,7 @@ in the console, but the exact sub-second format is not checked); Retry jitter is
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import json
@@ -34,6 +37,7 @@ import re
 import threading
 import types
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from moto.stepfunctions.parser import models as sfn_models
@@ -54,6 +58,7 @@ from moto.stepfunctions.parser.backend import execution_worker
 
 from localaws import clock as clock_mod
 from localaws import events as events_mod
+from localaws.clock import SharedPause
 
 LOG = logging.getLogger(__name__)
 
@@ -321,8 +326,18 @@ def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
     # The program-state event pulses (set/clear) when the execution stops: is_running() is checked every
     # 50 ms so a stopped execution leaves its Wait. Sleeping on the clock, the Wait is a deadline a clock that
     # jumps when idle jumps to.
-    with clock.running():  # the execution's own pause (see _execution_logic) must not stop its Wait
+    with _execution_idle(clock):  # the execution's pause (see _execution_logic) must not stop its Wait
         clock.wait_until(deadline, stop=lambda: not env.is_running())
+
+
+@contextlib.contextmanager
+def _execution_idle(clock: Any) -> Iterator[None]:
+    """While a thread of the execution waits on the clock: its own pauses and the execution's shared one
+    dropped (moto runs a Wait in an evaluation thread of its own, not the one that holds the execution's
+    pause, so `clock.running()` alone left that pause held and no idle jump could happen during a Wait)."""
+    shared: SharedPause | None = getattr(_EXECUTION, "pause", None)
+    with shared.suspended() if shared else contextlib.nullcontext(), clock.running():
+        yield
 
 
 class StepFunctionsSwitches:
@@ -343,9 +358,11 @@ class _InheritingThread(threading.Thread):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._localaws_role = getattr(_EXECUTION, "role", None)
+        self._localaws_pause = getattr(_EXECUTION, "pause", None)
 
     def run(self) -> None:
         _EXECUTION.role = self._localaws_role
+        _EXECUTION.pause = self._localaws_pause
         super().run()
 
 
@@ -412,15 +429,30 @@ def _execution_logic(self: Any) -> None:
             _started(self)
             _ORIGINAL_EXECUTION_LOGIC(self)
             return
-        with clock.paused(soft=True):
+        # One pause for the whole execution, whichever of moto's threads runs a state (a Wait or a Retry
+        # backoff in an evaluation thread suspends it: _execution_idle).
+        _EXECUTION.pause = SharedPause(clock).start()
+        try:
             _started(self)
             _ORIGINAL_EXECUTION_LOGIC(self)
+        finally:
+            _EXECUTION.pause.stop()
     finally:
         _started(self)  # if the pause itself failed
         _EXECUTION.role = None
+        _EXECUTION.pause = None
 
 
-_retry_time = types.SimpleNamespace(sleep=lambda seconds: clock_mod.sleep(seconds))
+def _retry_sleep(seconds: float) -> None:
+    clock = clock_mod.current()
+    if clock is None:
+        clock_mod.sleep(seconds)
+        return
+    with _execution_idle(clock):
+        clock.sleep(seconds)
+
+
+_retry_time = types.SimpleNamespace(sleep=_retry_sleep)
 
 _INSTALLED = False
 

@@ -9,11 +9,16 @@ scores the last two, so the shift falls in the scored part.
 daylight saving time (Europe 26 October, US 2 November, inside the warm-up), Veterans Day (Tuesday 11 November)
 a holiday in the scored part, from Wednesday 5 November every user an hour later (a drift), intents only
 20-90 s ahead (shorter than any scale-up), a fifth of the sessions from users abroad (London, Berlin, Tokyo:
-requests in the US night), and another seed. All from the built-in week's session generator.
+requests in the US night), and another seed.
+`built-in-week`: the week `sleepwake simulate` uses without --trace (seed 7 unless --seed), as a CSV (`make
+replay` reads CSVs).
+`holiday-week` (`make replay`'s own trace): one week from Monday 26 May 2025, Memorial Day a holiday, a quarter
+of the users in London, intents only 30-120 s ahead. All from the built-in week's session generator.
 
     .venv/bin/python scripts/make_trace.py build/traces/two-weeks-holiday.csv
     .venv/bin/python scripts/make_trace.py --profile five-weeks-shift build/traces/five-weeks-shift.csv
     .venv/bin/python scripts/make_trace.py --profile held-out build/traces/held-out.csv
+    .venv/bin/python scripts/make_trace.py --profile built-in-week build/traces/built-in-week.csv
     .venv/bin/sleepwake simulate --trace build/traces/five-weeks-shift.csv
 """
 
@@ -43,11 +48,24 @@ HELD_OUT_ZONES = (
     ("Europe/Berlin", 0.06),
     ("Asia/Tokyo", 0.04),
 )
-PROFILES = ("two-weeks-holiday", "five-weeks-shift", "held-out")
+PROFILES = ("two-weeks-holiday", "five-weeks-shift", "held-out", "built-in-week", "holiday-week")
+BUILT_IN_SEED = 7  # sleepwake simulate --seed default
+SEED = 11
 
 
-def profile_week(profile: str, seed: int) -> SyntheticWeek:
+def profile_week(profile: str, seed: int | None = None) -> SyntheticWeek:
     """The generator's knobs for each profile (see the module's docstring)."""
+    if profile == "built-in-week":
+        return SyntheticWeek(seed=BUILT_IN_SEED if seed is None else seed)
+    seed = SEED if seed is None else seed
+    if profile == "holiday-week":
+        return SyntheticWeek(
+            seed=seed,
+            first_day=date(2025, 5, 26),
+            zones=ZONES,
+            holidays=(date(2025, 5, 26),),
+            intent_lead_seconds=(30.0, 120.0),
+        )
     if profile == "two-weeks-holiday":
         return SyntheticWeek(
             seed=seed,
@@ -94,7 +112,7 @@ def write_csv(trace: Trace, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="CSV to write (timestamp,wake_lead_seconds)")
-    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--seed", type=int, help=f"default {SEED} ({BUILT_IN_SEED} for built-in-week)")
     parser.add_argument("--profile", choices=PROFILES, default="two-weeks-holiday")
     args = parser.parse_args(argv)
     week = profile_week(args.profile, args.seed)

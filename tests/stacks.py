@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from localaws.local_stack import LocalStack
+from localaws.stand_in import StandInAnswer, StandInModel
+
+__all__ = ["StandInAnswer", "StandInModel", "local_stack"]
 
 PT = ZoneInfo("America/Los_Angeles")
 NIGHT = datetime(2026, 11, 25, 0, 30, tzinfo=PT).astimezone(UTC)  # quiet hours, 30 min after the nightly sleep
@@ -26,31 +27,6 @@ SPEED = 20.0
 PROVISIONING = 60.0
 DEMO_PROVISIONING = 210.0  # what `make demo` and `make local` run with (LocalStack's default)
 FAST = {"FirstPollAfterSeconds": "20", "FirstPollOnInstanceSeconds": "10", "PollIntervalSeconds": "5"}
-
-
-@dataclass(frozen=True)
-class StandInAnswer:
-    status: int
-    body: bytes
-    content_type: str
-    model_latency_ms: float
-
-
-class StandInModel:
-    """A model copy (or the fallback's container) that loads at once and answers every request 200 with
-    `{"model": "stand-in", "bytes": <body length>}`; closing it makes it answer 503 as the real one does."""
-
-    def __init__(self, _where: Any = None) -> None:  # an inference component, or the fallback's environment
-        self.closed = False
-
-    def invoke(self, body: bytes, content_type: str, accept: str) -> StandInAnswer:
-        if self.closed:
-            return StandInAnswer(503, b"model server is closed", "text/plain", 0.0)
-        answer = json.dumps({"model": "stand-in", "bytes": len(body)}).encode()
-        return StandInAnswer(200, answer, "application/json", 1.0)
-
-    def close(self) -> None:
-        self.closed = True
 
 
 @contextlib.contextmanager

@@ -231,7 +231,12 @@ class SleepwakePlanner(SleepwakeNaps):
 
     def __init__(self, trace: Trace, settings: SimulationSettings, rng: np.random.Generator) -> None:
         super().__init__(trace, settings, rng)
-        self.policy = self.policy.model_copy(update={"idle_minutes": settings.sleepwake.unplanned_idle_minutes})
+        # As the live idle check (sleepwake/control/sleep.py): UnplannedIdleMinutes on a learned day outside
+        # its windows (planned_idle_minutes inside them), NapIdleMinutes on a day the crons keep.
+        self._crons_policy = self.policy
+        self._learned_policy = self.policy.model_copy(
+            update={"idle_minutes": settings.sleepwake.unplanned_idle_minutes}
+        )
         self.demand: list[datetime] = sorted(t for t in settings.history if t < trace.start)
         self.plan: DayPlan | None = None
         self.plans: list[DayPlan] = []
@@ -274,8 +279,10 @@ class SleepwakePlanner(SleepwakeNaps):
         return super()._wake(trigger)
 
     def _sleep(self, trigger: str) -> None:
-        if trigger == "schedule" and self.plan is not None and self.plan.learned:
+        learned = self.plan is not None and self.plan.learned
+        if trigger == "schedule" and learned:
             return  # naps replace the night cron on learned days
+        self.policy = self._learned_policy if learned else self._crons_policy
         super()._sleep(trigger)
 
     def day_table(self) -> list[dict[str, object]]:

@@ -6,8 +6,6 @@ overridden to match (both are template parameters; tests/stacks.py)."""
 from __future__ import annotations
 
 import itertools
-import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,13 +36,7 @@ def local_stand_in() -> Iterator[LocalStack]:
 
 def sleep_now(local: LocalStack) -> dict[str, Any]:
     """The operator's forced sleep (`sleepwake sleep --force`), waited for."""
-    sfn = local.emu.client("stepfunctions")
-    arn = sfn.start_execution(
-        stateMachineArn=local.outputs["SleepStateMachineArn"],
-        name=f"test-{time.time_ns()}",
-        input=json.dumps({"trigger": "manual", "force": True}),
-    )["executionArn"]
-    result = local.emu.wait_for_execution(arn, timeout=1800)
+    result = local.forced_sleep()
     assert result["status"] == "SUCCEEDED", result
     return local.wait_for_state("asleep", timeout=600)
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from localaws import EmulatedClock
+from localaws.clock import SharedPause
 
 
 def test_time_runs_at_the_speed_factor():
@@ -211,3 +212,26 @@ def test_a_wait_on_the_clock_ends_early_when_its_stop_condition_holds():
     assert time.monotonic() - began < 5
     clock.jump_when_idle()
     assert clock.wait_until(clock.now() + timedelta(hours=1), stop=lambda: False) is True
+
+
+def test_a_shared_pause_holds_time_until_stopped_from_any_thread_and_lets_it_jump_while_suspended():
+    """Work that spans threads (a Step Functions execution) is one pause; a thread of it that waits suspends
+    it, so the idle clock may jump to that wait's deadline."""
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    shared = SharedPause(clock).start()
+    worker, woke = _sleep_in_thread(clock, 3600)
+    time.sleep(0.5)
+    assert not woke  # the work runs: no jump
+    with shared.suspended(), shared.suspended():  # two branches wait at once
+        worker.join(10)
+        assert woke and woke[0] >= START + timedelta(hours=1)
+        second, woke_second = _sleep_in_thread(clock, 3600)
+        second.join(10)
+        assert woke_second
+    third, woke_third = _sleep_in_thread(clock, 3600)
+    time.sleep(0.5)
+    assert not woke_third  # resumed: running again
+    threading.Thread(target=shared.stop).start()  # stopped by another thread than the one that started it
+    third.join(10)
+    assert woke_third

@@ -224,3 +224,30 @@ def test_timestamp_wait_counts_from_the_emulated_clock(emu):
     # moto counts whole seconds to the timestamp, so it may end up to a second early
     assert out["stopDate"] >= datetime.fromisoformat(until.replace("Z", "+00:00")) - timedelta(seconds=1)
     assert out["stopDate"] - out["startDate"] < timedelta(hours=1)
+
+
+def test_on_a_jumping_clock_a_wait_state_ends_on_time(emu):
+    """A Wait is a deadline the idle clock jumps to: it ends after its seconds, not at the next alarm round."""
+    arn = make_state_machine(
+        emu,
+        "jumpwait",
+        {
+            "StartAt": "W",
+            "States": {
+                "W": {"Type": "Wait", "Seconds": 150, "Next": "T"},
+                "T": {"Type": "Pass", "Parameters": {"entered.$": "$$.State.EnteredTime"}, "End": True},
+            },
+        },
+    )
+    clock = emu.clock
+    clock.set_speed(1)  # only jumps move the clock: a missed deadline would show as a whole minute
+    clock.jump_when_idle(True)
+    try:
+        with clock.held():
+            clock.advance_to(clock.now().replace(second=10, microsecond=0) + timedelta(minutes=1))
+            out = run_execution(emu, arn, timeout=600)
+    finally:
+        clock.jump_when_idle(False)
+    assert out["status"] == "SUCCEEDED", out
+    entered = datetime.fromisoformat(json.loads(out["output"])["entered"].replace("Z", "+00:00"))
+    assert timedelta(seconds=150) <= entered - out["startDate"] < timedelta(seconds=152)

@@ -97,3 +97,23 @@ def test_a_short_csv_has_no_history_and_the_planner_keeps_the_crons(
     first_line = capsys.readouterr().out.splitlines()[0]
     assert first_line.startswith("planner history: none (the trace has ")
     assert first_line.endswith(" days); it follows the crons until it has learned")
+
+
+def test_on_a_day_the_crons_keep_the_planner_naps_after_nap_idle_minutes_as_the_live_idle_check() -> None:
+    """sleepwake/control/sleep.py applies UnplannedIdleMinutes (5) only on a learned day outside its windows;
+    on a day the crons keep (no history yet) the idle check naps after NapIdleMinutes (15), so must the
+    simulator (make replay found the difference)."""
+    from datetime import datetime
+
+    from sleepwake_cli.simulate.trace import Request
+
+    start = datetime(2025, 5, 5, 7, tzinfo=UTC)  # midnight in Los Angeles, a Monday
+    at = start + timedelta(hours=6, minutes=2)  # 09:02 in New York: awake since the 07:00 cron
+    trace = Trace((Request(at),), start, start + timedelta(days=1), "one request")
+    policy = SleepwakePlanner(trace, SimulationSettings(), np.random.default_rng(1))
+    policy.run()
+    assert not policy.plans[0].learned
+    naps = [t for t, copies in policy.comp.copy_changes if copies == 0 and t > at]
+    # The idle checks run at :00, :15, :30, :45; the request at 09:02 keeps it awake through 09:15 (with 5
+    # idle minutes it would nap then); the copy is gone within a minute of the 09:30 check.
+    assert naps and timedelta(0) <= naps[0] - at.replace(minute=30) < timedelta(minutes=1)

@@ -1,0 +1,60 @@
+"""`make replay` on a short trace: a morning's requests through the local stack (a nap, a request the fallback
+answers while the component sleeps, the wake it signals), then the report and the simulator on it. The
+report's figures must be what the driver's users saw, once the control plane's own requests are set apart."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from localaws.replay_compare import FIGURES, replay
+from sleepwake_cli.simulate.trace import Request, Trace
+
+pytestmark = pytest.mark.e2e
+START = datetime(2025, 5, 5, 12, tzinfo=UTC)  # 08:00 in New York: the morning wake (07:00) is over
+
+
+def _morning() -> Trace:
+    def at(minutes: float) -> datetime:
+        return START + timedelta(minutes=minutes)
+
+    requests = (
+        Request(at(5)),
+        Request(at(5.7)),
+        Request(at(6.5)),  # awake since the deploy: the component answers
+        Request(at(70)),  # idle since 12:07 -> napped: the fallback answers (cold) and signals a wake
+        Request(at(80), wake_lead_seconds=60),  # the wake is ready by then
+        Request(at(80.8)),
+    )
+    return Trace(requests, START, at(120), "e2e morning")
+
+
+def test_a_replayed_morning_reports_what_its_users_saw_and_sits_beside_the_simulator(tmp_path):
+    document = replay(_morning(), tmp_path, progress=False)
+
+    on_disk = json.loads((tmp_path / "replay.json").read_text())
+    assert set(FIGURES) | {"simulated_policy", "simulated"} <= set(on_disk)
+    assert set(FIGURES) <= set(on_disk["simulated"])
+    assert on_disk["simulated_policy"] == "sleepwake_planner"
+    assert (tmp_path / "replay.png").stat().st_size > 0
+
+    truth = document["driver"]
+    assert truth["requests"] == 6 and truth["failed"] == 0
+    assert truth["served_by_fallback"] == 1 and truth["slow_answers"] == 1  # the fallback's cold start
+    report = document["report"]["requests"]
+    own = document["control_plane_requests"]
+    assert report["failed"] == truth["failed"]
+    # Once the report leaves the fallback's warm-ups out (it says how many), it equals what users saw.
+    fallback_own = 0 if "fallback_warmups" in report else own["fallback_warmups"]
+    assert report["served_by_fallback"] == truth["served_by_fallback"] + fallback_own
+    assert report["served_by_component"] == truth["served_by_component"] + own["component_warmups"]
+    assert document["report"]["naps"] >= 1
+    assert sum(w["ready"] for w in document["report"]["wakes"].values()) >= 1
+
+    # The simulator on the same trace: the same users, the same answers.
+    simulated = document["simulated"]
+    assert simulated["requests"] == truth["requests"]
+    assert simulated["failed"] == document["failed"]
+    assert simulated["served_by_fallback"] == document["served_by_fallback"]
