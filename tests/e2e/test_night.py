@@ -41,6 +41,7 @@ def test_a_whole_night_runs_phase_by_phase(tmp_path):
             parameters={},
             real_model=True,  # the demo's night measures the first request after a wake against steady ones
             deployment_file=tmp_path / "deployment.json",  # the report reads the stack as the operator does
+            jump=True,  # the idle stretches of the night cost no wall time; this thread drives (tests/stacks.py)
         ) as local,
     ):
         night = Night(local, Timeline(out), speed_goals=False)  # the ratio goal is make demo's and bench-wake's
