@@ -153,7 +153,12 @@ class DemoDay:
         first = local.invoke()
         clock.advance(timedelta(minutes=10))
         second = local.invoke()
-        self.tl.say(first.at, "request", f"first user: {'ok' if first.ok else first.error} {first.latency_ms:.0f} ms")
+        self.tl.request(
+            first.at,
+            "component" if first.ok else "failed",
+            f"first user: {'ok' if first.ok else first.error} {first.latency_ms:.0f} ms",
+        )
+        self.tl.served.append((second.at, "component" if second.ok else "failed"))
         self.phase(
             "first user served", first.ok and second.ok, f"{first.latency_ms:.0f} ms, then {second.latency_ms:.0f} ms"
         )
