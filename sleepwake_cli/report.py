@@ -42,6 +42,18 @@ def duration(text: str) -> timedelta:
     return value
 
 
+def png_file(text: str) -> Path:
+    """An argparse type for --png: a .png file in a folder that exists, checked before anything is read."""
+    path = Path(text)
+    if path.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"{text!r} does not end in .png (the chart is a PNG)")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder {str(path.parent)!r} does not exist (create it first)")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    return path
+
+
 def collect(op: Operator, start: datetime, end: datetime, prices: Prices, slow_seconds: float) -> Report:
     """Read the window [start, end] from the deployment and compute its figures (`make demo` calls this too);
     the start moves up to the whole minute (or 5 minutes, or hour, by its age) CloudWatch would round it to."""
@@ -168,8 +180,9 @@ def cmd_report(op: Operator) -> int:
         from sleepwake_cli.report_chart import chart
 
         try:
-            chart(report.as_dict(), Path(args.png), SLOW_SECONDS)
-        except OSError as error:  # after the figures were read: say why the file is missing, keep the answer
+            chart(report.as_dict(), args.png, SLOW_SECONDS)
+        except OSError as error:  # after the figures were read: print them, then say why the file is missing
+            op.answer(report.as_dict(), table(report, args.price, SLOW_SECONDS))
             raise Refused(f"could not write the chart to {args.png}: {error.strerror or error}") from error
     text = table(report, args.price, SLOW_SECONDS) + (f"\n\nchart: {args.png}" if args.png else "")
     op.answer(report.as_dict(), text)
@@ -210,7 +223,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--png",
-        metavar="FILE",
+        type=png_file,
+        metavar="FILE.png",
         help="also draw the window to this PNG: awake and asleep (the plan's windows outlined), requests per hour "
         "by path, the latency tail of each path",
     )

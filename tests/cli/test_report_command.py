@@ -73,11 +73,34 @@ def test_a_chart_that_cannot_be_written_is_one_line_after_the_figures(tmp_path, 
     blocked.write_text("")
     args = argparse.Namespace(
         price=1.0, fallback_price_gb_second=0.0, fallback_memory_mb=2048, since=timedelta(days=1),
-        png=str(blocked / "chart.png"), json=False,
+        png=blocked / "chart.png", json=False,
     )  # fmt: skip
-    op = type("Op", (), {"args": args})()
+    answers: list[dict] = []
+    op = type("Op", (), {"args": args, "answer": lambda self, document, text: answers.append(document)})()
     with pytest.raises(command.Refused, match=r"could not write the chart to .*chart\.png"):
         command.cmd_report(op)
+    assert answers == [report().as_dict()]  # the figures read are printed before the one-line error
+
+
+@pytest.mark.parametrize(
+    ("png", "why"),
+    [
+        ("chart.txt", "does not end in .png"),
+        ("chart", "does not end in .png"),
+        ("no-such-folder/chart.png", "does not exist"),
+    ],
+)
+def test_a_png_path_that_cannot_be_a_chart_is_refused_before_anything_is_read(png, why, tmp_path, capsys, monkeypatch):
+    import sleepwake_cli.report as command
+    from sleepwake_cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(command, "collect", lambda *a, **k: pytest.fail("read the stack before checking --png"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", "--png", png])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) <= 2 and why in err[-1] and "Traceback" not in "".join(err)
 
 
 def test_the_table_shows_the_waits_for_a_wake_when_measured():
