@@ -16,15 +16,15 @@ from zoneinfo import ZoneInfo
 
 from sleepwake import clock
 from sleepwake.adapters.report_sources import ReportSources, component_dimensions, endpoint_dimensions
-from sleepwake.core import State
+from sleepwake.core import State, defaults
 from sleepwake.core.report import SLOW_SECONDS, Execution, Prices, Report, aligned_start, build_report
 from sleepwake_cli.command import OK, Operator, Refused, bounded, guard, subcommand
 
-# The simulator's figures, with their sources there (sleepwake_cli/simulate/cli.py --price, engine.FallbackModel).
-INSTANCE_PRICE_PER_HOUR = 0.20
-FALLBACK_PRICE_PER_GB_SECOND = 0.0000200
-FALLBACK_MEMORY_MB = 2048  # the template's FallbackMemoryMb default
-RELEASE_MINUTES = 10.0  # AWS keeps an instance ~10 min after its last copy (README, FirstPollOnInstanceSeconds)
+# The figures the report assumes unless told (each written once, in sleepwake.core.defaults, with its source).
+INSTANCE_PRICE_PER_HOUR = defaults.INSTANCE_PRICE_PER_HOUR
+FALLBACK_PRICE_PER_GB_SECOND = defaults.SERVERLESS_PRICE_PER_GB_SECOND
+FALLBACK_MEMORY_MB = defaults.FALLBACK_MEMORY_MB
+RELEASE_MINUTES = defaults.INSTANCE_RELEASE_MINUTES
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 WARMUP_MARGIN = timedelta(minutes=15)  # the warm-up step after a wake's copy count is reached, generously

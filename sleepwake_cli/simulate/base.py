@@ -136,7 +136,7 @@ class SimulationSettings:
     control_plane: ControlPlanePrices = field(default_factory=ControlPlanePrices)
     # Requests before the scored trace: what the planner (and the histogram peer) learn from at its start.
     history: tuple[datetime, ...] = ()
-    price_per_hour: float = 0.20
+    price_per_hour: float = defaults.INSTANCE_PRICE_PER_HOUR
     long_wait_minutes: float = 10.0
     # An answer slower than this is a slow answer (the clinicians' "no waiting": 3 s by the issue's goal).
     slow_seconds: float = 3.0

@@ -61,7 +61,7 @@ class Provisioning:
     # the team's 3-4 min splits into ~1.5 min instance + ~2 min copy (localaws/sagemaker.py uses the same split).
     copy_on_instance: Span = Span(100, 140)
     alarm_detection: Span = Span(60, 120)  # NoCapacityInvocationFailures alarm adds 1-2 min (issue 5)
-    instance_release_seconds: float = 600  # instances follow ~10 min after copies reach 0 (docs/aws-behaviour.md §2)
+    instance_release_seconds: float = defaults.INSTANCE_RELEASE_MINUTES * 60  # docs/aws-behaviour.md §2
     native_idle_minutes: float = 15  # target tracking scales in after ~15 idle minutes (docs/aws-behaviour.md §3)
     # Latency of the 1st, 2nd, ... request after a model load; later ones take `steady_latency_ms`.
     # docs/aws-behaviour.md §1: "the first ~3 requests after a model loads are slow". Override with a model-bench file.
@@ -99,11 +99,11 @@ class FallbackModel:
     and whether the cold start is billed (counted as billed here, the costlier reading).
     """
 
-    memory_gb: float = 2.0
+    memory_gb: float = defaults.FALLBACK_MEMORY_MB / 1024
     cold_start: Span = Span(10, 20)  # a PyTorch CPU framework container: "longer for large containers"
     latency_ms: float = 2000.0  # the team's CPU image: ~2 s per request (docs/aws-behaviour.md §1)
     idle_evict_seconds: float = defaults.FALLBACK_IDLE_EVICT_MINUTES * 60.0
-    price_per_gb_second: float = 0.0000200
+    price_per_gb_second: float = defaults.SERVERLESS_PRICE_PER_GB_SECOND
     price_per_gb_data: float = 0.016
     payload_mb: float = 0.16  # a 5 s clip, 16 kHz 16-bit mono WAV; the JSON answer is a few KB
     provisioned_price_per_gb_second: float = 0.0000050

@@ -39,6 +39,7 @@ FALLBACK_PING_MINUTES = 5
 # How long an idle serverless container stays warm: AWS publishes no figure (docs/aws-behaviour.md §8), an
 # assumption shared by /status, the simulator and the emulator; pings keep it warm only below it.
 FALLBACK_IDLE_EVICT_MINUTES = 10
+FALLBACK_MEMORY_MB = 2048  # the created fallback's ServerlessConfig MemorySizeInMB
 
 # A POST /wake that does not say how long to stay awake (keep_awake_minutes) holds the component awake this long:
 # the product announces a user (a wake intent) minutes before their first request, and a nap in between would send
@@ -71,4 +72,11 @@ TEMPLATE_PARAMETERS: dict[str, object] = {
     "FallbackKeepWarm": FALLBACK_KEEP_WARM,
     "FallbackPingMinutes": FALLBACK_PING_MINUTES,
     "FallbackIdleEvictMinutes": FALLBACK_IDLE_EVICT_MINUTES,
+    "FallbackMemoryMb": FALLBACK_MEMORY_MB,
 }
+
+# What the figures assume (`sleepwake simulate`, `sleepwake report`, `make replay`); each a published price or
+# a documented AWS behaviour, pass your own to the commands that take them.
+INSTANCE_PRICE_PER_HOUR = 0.20  # ml.inf1.xlarge as the team reported it (docs/aws-behaviour.md §1); pass your region's
+SERVERLESS_PRICE_PER_GB_SECOND = 0.0000200  # Serverless Inference compute, us-east-1 (SageMaker pricing page)
+INSTANCE_RELEASE_MINUTES = 10.0  # AWS keeps an instance ~10 min after its last copy is gone (docs/aws-behaviour.md)

@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sleepwake.core import defaults
 from sleepwake.core.applied_plan import AppliedDay
 from sleepwake.core.timestamps import iso
 
@@ -135,7 +136,7 @@ class Prices:
     instance_per_hour: float
     fallback_per_gb_second: float
     fallback_memory_gb: float
-    release_minutes: float = 10.0
+    release_minutes: float = defaults.INSTANCE_RELEASE_MINUTES
 
 
 @dataclass
