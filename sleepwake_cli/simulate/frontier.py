@@ -28,11 +28,11 @@ GOAL_FALLBACK_PCT = 5.0
 # The knobs swept, each around its default: the planner's threshold (`likely`), its nap minutes outside and inside
 # planned windows, and how often the idle check runs (the template's IdleCheckSchedule; each check's state machine
 # run is priced); the hybrid peer's percentiles and fixed keep-alive.
-PLANNER_LIKELY = (0.85, 0.9, 0.99)
+PLANNER_LIKELY = (0.85, 0.99)
 # unplanned_idle_minutes; 2: the shortest that never naps inside a session (its clips come up to 75 s apart);
 # 60: few naps, few requests on the fallback
-PLANNER_NAP_MINUTES = (2, 5, 60)
-PLANNER_PLANNED_IDLE = (7, 20, 60)
+PLANNER_NAP_MINUTES = (1, 2, 5, 60)
+PLANNER_PLANNED_IDLE = (5, 7, 20, 60)
 PLANNER_CHECK_MINUTES = (5, 15)
 PLANNER_WAKE_OUTSIDE_WINDOWS = (True, False)  # False: the warm fallback alone answers outside the plan
 HYBRID_HEAD_PCT = (1.0, 5.0, 10.0)
