@@ -16,8 +16,16 @@ namespace filter as soon as a query has dimensions. Here each query buckets the 
 as the GetMetricData API reference says ("Start time less than 15 days ago - round down to the nearest whole
 minute; between 15 and 63 days ago - round down to the nearest 5-minute clock interval; greater than 63 days
 ago - round down to the nearest 1-hour clock interval"), periods count from the rounded start, and a datum
-matches on namespace, name and exactly its dimensions (as moto's own GetMetricStatistics). Queries with an
-Expression still go to moto.
+matches on namespace, name and exactly its dimensions. Queries with an Expression still go to moto.
+
+GetMetricStatistics is replaced too (`install()`): moto 5.2.5's (moto/cloudwatch/models.py,
+`get_metric_statistics`) keeps every datum whose dimensions include the requested ones (a subset match; with no
+dimensions, every datum of the metric), so a metric published under {A} and {A, B} summed both. AWS
+(GetMetricStatistics API reference, Dimensions): "If the metric contains multiple dimensions, you must include a
+value for each dimension. CloudWatch treats each unique combination of dimensions as a separate metric. If a
+specific combination of dimensions was not published, you can't retrieve statistics for it." Here a datum
+matches on exactly its dimensions (`_same_dimensions`, one rule for both reads, the alarm evaluator and
+`total`); periods still start at the first matching datum, as moto's do.
 
 GetMetricData's metric-stat queries take the basic statistics and the extended ones pNN and PR(X:Y) (see
 `_stat`), which `sleepwake report` reads.
@@ -75,6 +83,11 @@ def record(
         backend.metric_data.append(MetricDatum(namespace, name, value, dims, ts, unit))
 
 
+def _same_dimensions(md: Any, dims: list[dict[str, str]]) -> bool:
+    """The datum was published with exactly these dimensions (CloudWatch: each combination is its own metric)."""
+    return sorted((d.name, d.value) for d in md.dimensions) == sorted((d["Name"], d.get("Value")) for d in dims)
+
+
 def total(
     account: str, region: str, namespace: str, name: str, dims: list[dict[str, str]], start: datetime, end: datetime
 ) -> float:
@@ -85,11 +98,7 @@ def total(
         return sum(
             float(getattr(md, "value", 0.0) or 0.0)
             for md in backend.metric_data
-            if md.namespace == namespace
-            and md.name == name
-            and lo <= md.timestamp < hi
-            and md.filter(None, None, dims)
-            and len(md.dimensions) == len(dims)
+            if md.namespace == namespace and md.name == name and lo <= md.timestamp < hi and _same_dimensions(md, dims)
         )
 
 
@@ -168,8 +177,7 @@ def evaluate(backend: CloudWatchBackend, alarm: Any, now: datetime) -> tuple[str
             if md.namespace == alarm.namespace
             and md.name == alarm.metric_name
             and end - timedelta(seconds=period * n) <= md.timestamp < end
-            and md.filter(None, None, dims)
-            and len(md.dimensions) == len(dims)
+            and _same_dimensions(md, dims)
         ]
     points: list[float | None] = []
     for i in range(n):
@@ -432,7 +440,7 @@ def get_metric_data(
     for query in queries:
         stat = query["MetricStat"]
         metric = stat["Metric"]
-        dims = sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+        dims = metric.get("Dimensions", [])
         period = int(stat["Period"])
         unit = stat.get("Unit")
         buckets: dict[int, list[float]] = {}
@@ -440,7 +448,7 @@ def get_metric_data(
             value = getattr(md, "value", None)
             if value is None or md.namespace != metric["Namespace"] or md.name != metric["MetricName"]:
                 continue
-            if sorted((d.name, d.value) for d in md.dimensions) != dims or (unit and md.unit != unit):
+            if not _same_dimensions(md, dims) or (unit and md.unit != unit):
                 continue
             buckets.setdefault(int((md.timestamp - start).total_seconds()) // period, []).append(float(value))
         keys = sorted(buckets, reverse=scan_by == "TimestampDescending")
@@ -457,9 +465,47 @@ def get_metric_data(
     return [r for r, q in zip(results, queries, strict=True) if q.get("ReturnData", True)]
 
 
+def get_metric_statistics(
+    self: CloudWatchBackend,
+    namespace: str,
+    metric_name: str,
+    start_time: datetime,
+    end_time: datetime,
+    period: int,
+    stats: list[str],
+    dimensions: list[dict[str, str]],
+    unit: str | None = None,
+) -> list[cw_models.Statistics]:
+    """moto's GetMetricStatistics with an exact dimension match (module docstring)."""
+    start, end = _naive_utc(start_time).replace(microsecond=0), _naive_utc(end_time).replace(microsecond=0)
+    if start >= end:  # moto's own message
+        return _ORIGINAL_GET_METRIC_STATISTICS(self, namespace, metric_name, start_time, end_time, period, stats, [])
+    with _LOCK:
+        data = [
+            md
+            for md in self.get_all_metrics()
+            if md.namespace == namespace
+            and md.name == metric_name
+            and start <= md.timestamp < end
+            and (not unit or md.unit == unit)
+            and _same_dimensions(md, dimensions or [])
+        ]
+    data.sort(key=lambda md: md.timestamp)
+    buckets: dict[int, cw_models.Statistics] = {}
+    for md in data:  # periods from the first datum on, as moto's
+        k = int((md.timestamp - data[0].timestamp).total_seconds()) // period
+        bucket = buckets.setdefault(k, cw_models.Statistics(stats, data[0].timestamp + timedelta(seconds=k * period)))
+        bucket.metric_data.append(md)
+        bucket.unit = md.unit
+    return list(buckets.values())
+
+
 _ORIGINAL_GET_METRIC_DATA = cw_models.CloudWatchBackend.get_metric_data
+_ORIGINAL_GET_METRIC_STATISTICS = cw_models.CloudWatchBackend.get_metric_statistics
 
 
 def install() -> None:
     if cw_models.CloudWatchBackend.get_metric_data is not get_metric_data:
         cw_models.CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
+    if cw_models.CloudWatchBackend.get_metric_statistics is not get_metric_statistics:
+        cw_models.CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]

@@ -154,11 +154,13 @@ def make_serverless_endpoint(
     sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
 
 
-def metric_total(emu: Emulator, metric: str, dimensions: list[dict[str, str]], hours: int = 3) -> float:
-    """An AWS/SageMaker metric's sum over the last `hours` of emulated time (one period spans them)."""
+def metric_total(
+    emu: Emulator, metric: str, dimensions: list[dict[str, str]], hours: int = 3, namespace: str = "AWS/SageMaker"
+) -> float:
+    """A metric's sum (GetMetricStatistics) over the last `hours` of emulated time (one period spans them)."""
     now = emu.now()
     points = emu.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/SageMaker",
+        Namespace=namespace,
         MetricName=metric,
         Dimensions=dimensions,
         StartTime=now - timedelta(hours=hours),

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from localaws import clock as clock_mod
 from localaws import cloudwatch
+from tests.localaws.conftest import metric_total
 
 DIMS = [{"Name": "InferenceComponentName", "Value": "ic"}]
 
@@ -52,3 +53,34 @@ def test_percentiles_and_percentile_rank_of_latencies(emu, monkeypatch, method):
 def test_a_statistic_cloudwatch_does_not_have_is_refused(emu):
     with pytest.raises(ClientError, match=r"InvalidParameterValue.*Median .*is not supported"):
         stats(emu, "Median")
+
+
+def test_statistics_read_each_combination_of_dimensions_as_its_own_metric(emu):
+    """A metric published under {service} and {service, component} (as the control plane's wait metrics are):
+    GetMetricStatistics and GetMetricData each read exactly the dimensions asked for, and agree."""
+    cw = emu.client("cloudwatch")
+    now = clock_mod.now()
+    service = {"Name": "service", "Value": "sleepwake"}
+    both = [service, {"Name": "InferenceComponentName", "Value": "ic"}]
+    for dims, value in (([service], 1.0), ([service], 2.0), (both, 10.0)):
+        cw.put_metric_data(
+            Namespace="Sleepwake",
+            MetricData=[{"MetricName": "Waits", "Dimensions": dims, "Value": value, "Timestamp": now}],
+        )
+
+    def statistics(dims: list[dict[str, str]]) -> float:
+        return metric_total(emu, "Waits", dims, namespace="Sleepwake")
+
+    def data(dims: list[dict[str, str]]) -> float:
+        query = {"Namespace": "Sleepwake", "MetricName": "Waits", "Dimensions": dims}
+        page = cw.get_metric_data(
+            MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": query, "Period": 600, "Stat": "Sum"}}],
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+        )
+        return sum(page["MetricDataResults"][0]["Values"])
+
+    assert statistics([service]) == data([service]) == 3.0
+    assert statistics(list(reversed(both))) == data(both) == 10.0  # the order dimensions are given in is no matter
+    assert statistics([]) == data([]) == 0.0  # nothing was published without dimensions
+    assert statistics([{"Name": "InferenceComponentName", "Value": "ic"}]) == 0.0  # a combination never published
