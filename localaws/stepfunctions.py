@@ -35,6 +35,7 @@ import json
 import logging
 import re
 import threading
+import time
 import types
 import uuid
 from collections.abc import Iterator
@@ -413,6 +414,19 @@ def _start(self: Any) -> None:
         raise
 
 
+_ORIGINAL_WORKER_STOP = execution_worker.ExecutionWorker.stop
+
+
+def _stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+    """StopExecution of an execution whose thread has not begun: moto's worker has no environment until its
+    thread runs (`env` is None), so its stop raised AttributeError (a 500) and the execution ran on. AWS stops
+    any RUNNING execution (Step Functions API reference, StopExecution): wait for the thread to begin."""
+    deadline = time.monotonic() + 60.0
+    while self.env is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _ORIGINAL_WORKER_STOP(self, stop_date, error, cause)
+
+
 def _started(self: Any) -> None:
     clock = self.__dict__.pop("_localaws_starting", None)
     if clock is not None:
@@ -479,6 +493,7 @@ def install() -> None:
     wait_function.WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
     execution_worker.ExecutionWorker._execution_logic = _execution_logic  # type: ignore[method-assign]
     execution_worker.ExecutionWorker.start = _start  # type: ignore[method-assign]
+    execution_worker.ExecutionWorker.stop = _stop  # type: ignore[method-assign]
     retrier_decl.time = _retry_time  # type: ignore[assignment]
     import importlib
     import sys
