@@ -246,7 +246,7 @@ def test_a_night_request_after_idle_sleep_wakes_and_warms_through_the_alarm(loca
     assert ready["current_copies"] == 1
     assert len(local.executions("Wake")) - before == 1
     record = (
-        boto3.resource("dynamodb", endpoint_url=local.emu.endpoint_url)
+        boto3.resource("dynamodb", endpoint_url=local.emu.endpoint_url, **local.emu.client_keys().boto())
         .Table(local.outputs["StateTableName"])
         .get_item(Key={"ic": local.outputs["InferenceComponentName"]})["Item"]
     )

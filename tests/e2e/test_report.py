@@ -58,7 +58,12 @@ def keep_a_plan(local: LocalStack, wake: datetime, sleep: datetime) -> None:
         reason="a test window",
         spans=[PlannedSpan(wake=wake, sleep=sleep)],
     )
-    dynamodb = boto3.resource("dynamodb", region_name=local.emu.region, endpoint_url=local.emu.endpoint_url)
+    # The administrator's keys, not boto3's default session: the emulator hosts the functions in this process, and
+    # that session keeps whatever credentials it first resolved, a function role's session keys if a handler's
+    # thread made it (seen: UnrecognizedClientException, "The security token included in the request is invalid").
+    dynamodb = boto3.resource(
+        "dynamodb", region_name=local.emu.region, endpoint_url=local.emu.endpoint_url, **local.emu.client_keys().boto()
+    )
     table = StateTable(dynamodb.Table(local.outputs["StateTableName"]))
     table.put_plan(local.outputs["InferenceComponentName"], StoredPlan(made_at=wake, mode="learned", tz=tz, days=[day]))
 
