@@ -37,10 +37,13 @@ import numpy as np
 
 from localaws.local_stack import LocalStack
 from localaws.replay import Driver, Sent, requests_of
+from localaws.sagemaker import SageMakerSwitches
+from localaws.sagemaker_serverless import ServerlessSwitches
 from localaws.stand_in import STAND_IN_LATENCY_MS, StandInModel
 from sleepwake.core import defaults
 from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
 from sleepwake.core.report import SLOW_SECONDS, Prices, Report
+from sleepwake_cli.command import bounded
 from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
 from sleepwake_cli.simulate.engine import FallbackModel, Outcome, PolicyResult, Provisioning, Span
 from sleepwake_cli.simulate.policies import POLICIES
@@ -56,9 +59,10 @@ LEAD_IN_DAY = timedelta(minutes=5)
 # fallback's cold start) and handlers that outlast theirs; what runs over shows up this many times over.
 SPEED = 20.0
 IDLE_SETTLE = 0.01  # wall seconds nothing may change before a jump (EmulatedClock.idle_settle; 0.05 default)
-PROVISIONING = 210.0  # the emulator's default, the middle of the team's 3-4 min (localaws/sagemaker.py)
-FALLBACK_COLD_START = 15.0  # the emulator's default (localaws/sagemaker_serverless.py)
-PRICE = 0.20  # as `sleepwake simulate` and `sleepwake report` take it (ml.inf1.xlarge)
+# The emulator's own defaults (the stack below runs with them) and the price every figure takes.
+PROVISIONING = SageMakerSwitches.provisioning_seconds
+FALLBACK_COLD_START = ServerlessSwitches.cold_start_seconds
+PRICE = defaults.INSTANCE_PRICE_PER_HOUR
 FIGURES = ("saving_vs_always_on_pct", "failed", "served_by_fallback", "slow_answers", "requests", "instance_hours")
 
 
@@ -255,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("trace", type=Path, help="CSV of timestamp[,wake_lead_seconds] (sleepwake simulate --trace)")
     parser.add_argument("--out", type=Path, default=Path("build/replay"), help="folder for replay.json and .png")
-    parser.add_argument("--workers", type=int, default=4, help="requests in flight at once")
+    parser.add_argument("--workers", type=bounded(int, 1, 64), default=4, help="requests in flight at once")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     args = parser.parse_args(argv)
     if not args.trace.is_file():
