@@ -14,10 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from sleepwake import runtime
-from sleepwake.control.fallback import prewarm_fallback
 from sleepwake.control.status import status as read_status
-from sleepwake.control.wake import WakeStartFailed, request_wake
-from sleepwake.core import State, defaults, wake_hold_minutes
+from sleepwake.control.wake import WakeStartFailed, announce_user
+from sleepwake.core import State, defaults
 from sleepwake.observability import logger, metrics, tracer
 
 MAX_BODY_BYTES = 4096
@@ -60,12 +59,7 @@ def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
 @tracer.capture_method
 def wake(body: Annotated[WakeRequest | None, Body()] = None) -> Response[dict[str, Any]]:
     request = body or WakeRequest()
-    plane = runtime.plane()
-    # The product announces a user: without keep_awake_minutes the policy's hold keeps the component up for them.
-    minutes = wake_hold_minutes(request.keep_awake_minutes, plane.policy)
-    outcome = request_wake(plane, reason=request.reason, source="api", keep_awake_minutes=minutes)
-    if outcome.started:  # a wake is on its way: warm the fallback meanwhile (asynchronous, never fails the call)
-        prewarm_fallback(plane)
+    outcome = announce_user(runtime.plane(), reason=request.reason, keep_awake_minutes=request.keep_awake_minutes)
     answer = WakeResponse(
         state=outcome.state, eta_seconds=outcome.eta_seconds, execution=outcome.execution, reason=outcome.reason
     )

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sleepwake.adapters.state_table import Change, Conflict
+from sleepwake.control.fallback import prewarm_fallback
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import (
     FirstPoll,
@@ -28,6 +29,7 @@ from sleepwake.core import (
     iso,
     plan_first_poll,
     should_confirm_execution,
+    wake_hold_minutes,
 )
 from sleepwake.core.applied_plan import cron_skip_reason
 from sleepwake.observability import MetricUnit, logger, metrics
@@ -128,6 +130,17 @@ def request_wake(
         return WakeOutcome(stored.state, eta, plane.execution(stored), False, why)
     arn = _start_execution(plane, decided, stored, reason=reason, source=source)
     return WakeOutcome(State.WAKING, eta, arn, True, why)
+
+
+def announce_user(plane: ControlPlane, *, reason: str, keep_awake_minutes: int | None = None) -> WakeOutcome:
+    """The product's POST /wake: a user is coming. The component is held awake for them (what the caller asked,
+    else the policy's WakeHoldMinutes), and a wake that starts warms the fallback meanwhile (asynchronous, never
+    fails the call), so the user's first requests find one of the two warm."""
+    minutes = wake_hold_minutes(keep_awake_minutes, plane.policy)
+    outcome = request_wake(plane, reason=reason, source="api", keep_awake_minutes=minutes)
+    if outcome.started:
+        prewarm_fallback(plane)
+    return outcome
 
 
 def scheduled_wake(plane: ControlPlane, *, source: str, reason: str) -> WakeOutcome | None:
