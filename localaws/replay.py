@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import numpy as np
+
 from localaws.local_stack import SAMPLE, LocalStack
 from sleepwake_cli.simulate.trace import Request, Trace
 
@@ -71,10 +73,17 @@ class Sent:
 
 @dataclass
 class Intent:
+    """One `POST /wake` due at `due`, sent at `sent`: its HTTP status (0: no answer) and the state it answered."""
+
     index: int
+    due: datetime
     sent: datetime
     status: int
     state: str | None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
 
 Invoke = Callable[[], str]  # sends one request; returns the path that answered, raises when it failed
@@ -119,7 +128,9 @@ class Driver:
     def _product_intent(self) -> tuple[int, str | None]:
         """`POST /wake` signed as the product, as an app does when a user opens the practice screen."""
         status, answer = self.local.http("POST", "/wake", {"reason": "replay: intent"}, keys=self.local.product_keys)
-        return status, answer.get("state") if isinstance(answer, dict) else None
+        if not isinstance(answer, dict):
+            return status, None
+        return status, answer.get("state") if 200 <= status < 300 else answer.get("message", answer.get("error"))
 
     # -- one event on a worker -------------------------------------------------------------------------------
     def _run_event(self, event: Event, started: threading.Event) -> None:
@@ -139,7 +150,7 @@ class Driver:
             except Exception as exc:  # a refused or dropped /wake is a record, not a crash of the replay
                 status, state = 0, f"{type(exc).__name__}: {exc}"
             with self._lock:
-                self.intents.append(Intent(event.index, sent, status, state))
+                self.intents.append(Intent(event.index, event.at, sent, status, state))
             return
         path: Any = None
         error = None
@@ -222,4 +233,25 @@ def requests_of(sent: Iterable[Sent], slow_seconds: float) -> dict[str, int]:
     }
 
 
-__all__ = ["Driver", "Event", "Intent", "Request", "Sent", "events", "requests_of"]
+LATE_SECONDS = 1.0  # a send this far behind its due time has moved the trace's traffic
+
+
+def timeliness(sent: Iterable[Sent], intents: Iterable[Intent]) -> dict[str, Any]:
+    """How faithfully the driver kept the trace's times (emulated seconds each call left after it was due: the
+    driver's lag behind a clock that ran on while it was busy) and the intents the stack did not take (no 2xx).
+    A slow replay shows here instead of quietly shifting traffic."""
+    calls: list[Sent | Intent] = [*sent, *intents]
+    lags = sorted((c.sent - c.due).total_seconds() for c in calls)
+    failed = [i for i in intents if not i.ok]
+    return {
+        "late_sends": {
+            "max_s": round(lags[-1], 3) if lags else 0.0,
+            "p99_s": round(float(np.percentile(lags, 99)), 3) if lags else 0.0,
+            f"over_{LATE_SECONDS:g}_s": sum(lag > LATE_SECONDS for lag in lags),
+        },
+        "failed_intents": len(failed),
+        "failed_intent_details": [{"due": i.due.isoformat(), "status": i.status, "answer": i.state} for i in failed],
+    }
+
+
+__all__ = ["Driver", "Event", "Intent", "Request", "Sent", "events", "requests_of", "timeliness"]

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from localaws.local_stack import LocalStack
-from localaws.replay import Driver, Sent, requests_of
+from localaws.replay import Driver, Sent, requests_of, timeliness
 from localaws.sagemaker import SageMakerSwitches
 from localaws.sagemaker_serverless import ServerlessSwitches
 from localaws.stand_in import STAND_IN_LATENCY_MS, StandInModel
@@ -183,16 +183,40 @@ def simulated_figures(result: PolicyResult) -> dict[str, Any]:
     }
 
 
+# Issue 16's goals for a replay against the simulator: saving within 3 points, failed equal, slow answers within 2.
+SAVING_POINTS = 3.0
+SLOW_ANSWERS = 2
+
+
 def compare(replayed: dict[str, Any], simulated: dict[str, Any]) -> dict[str, Any]:
-    """Issue 16's goals: saving within 3 points, failed equal, slow answers within 2."""
+    """The differences (replayed - simulated) and whether issue 16's goals were met (`missed_goals`)."""
     saving = round(replayed["saving_vs_always_on_pct"] - simulated["saving_vs_always_on_pct"], 1)
-    slow = replayed["slow_answers"] - simulated["slow_answers"]
     return {
         "saving_points": saving,
         "failed": replayed["failed"] - simulated["failed"],
-        "slow_answers": slow,
-        "goals_met": abs(saving) <= 3 and replayed["failed"] == simulated["failed"] and abs(slow) <= 2,
+        "slow_answers": replayed["slow_answers"] - simulated["slow_answers"],
+        "goals_met": not missed_goals(replayed, simulated),
     }
+
+
+def missed_goals(replayed: dict[str, Any], simulated: dict[str, Any]) -> list[str]:
+    """One line per goal the replay missed against the simulator (`make replay`'s --check); none when all met."""
+    missed = []
+    saving = round(replayed["saving_vs_always_on_pct"] - simulated["saving_vs_always_on_pct"], 1)
+    if abs(saving) > SAVING_POINTS:
+        missed.append(
+            f"saving: replayed {replayed['saving_vs_always_on_pct']} % vs simulated "
+            f"{simulated['saving_vs_always_on_pct']} %, {saving:+g} points (goal: within {SAVING_POINTS:g})"
+        )
+    if replayed["failed"] != simulated["failed"]:
+        missed.append(f"failed: replayed {replayed['failed']} vs simulated {simulated['failed']} (goal: equal)")
+    slow = replayed["slow_answers"] - simulated["slow_answers"]
+    if abs(slow) > SLOW_ANSWERS:
+        missed.append(
+            f"slow answers: replayed {replayed['slow_answers']} vs simulated {simulated['slow_answers']}, "
+            f"{slow:+d} (goal: within {SLOW_ANSWERS})"
+        )
+    return missed
 
 
 def replay(trace: Trace, out: Path, *, progress: bool = True, workers: int = 4) -> dict[str, Any]:
@@ -229,6 +253,7 @@ def replay(trace: Trace, out: Path, *, progress: bool = True, workers: int = 4) 
         "differences": compare(replayed, simulated),
         "report": report.as_dict(),
         "driver": requests_of(sent, SLOW_SECONDS) | {"intents": len(driver.intents)},
+        **timeliness(sent, driver.intents),
         "control_plane_requests": own,
         "slow": [
             {"sent": s.sent.isoformat(), "latency_s": round(s.latency_s, 1), "path": s.path}
@@ -261,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/replay"), help="folder for replay.json and .png")
     parser.add_argument("--workers", type=bounded(int, 1, 64), default=4, help="requests in flight at once")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1, with one line per goal missed, unless the replay meets issue 16's goals against the simulator",
+    )
     args = parser.parse_args(argv)
     if not args.trace.is_file():
         print(f"make replay: error: TRACE {args.trace}: no such file", file=sys.stderr)
@@ -279,12 +309,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':26}{'replayed':>12}{'simulated':>12}")
     for key in keys:
         print(f"{key:26}{document[key]!s:>12}{document['simulated'][key]!s:>12}")
+    late = document["late_sends"]
+    print(
+        f"driver: sent late by max {late['max_s']:g} s, p99 {late['p99_s']:g} s, "
+        f"{late['over_1_s']} over 1 s; failed intents {document['failed_intents']}"
+    )
     d = document["differences"]
     print(
         f"saving {d['saving_points']:+g} points, failed {d['failed']:+d}, slow answers {d['slow_answers']:+d}: "
         f"goals {'met' if d['goals_met'] else 'NOT met'}; {document['run']['wall_seconds']:.0f} s wall; "
         f"wrote {args.out / 'replay.json'}, {args.out / 'replay.png'}"
     )
+    if args.check:
+        missed = missed_goals({k: document[k] for k in FIGURES}, document["simulated"])
+        for line in missed:
+            print(f"make replay: goal missed: {line}", file=sys.stderr)
+        return 1 if missed else 0
     return 0
 
 

@@ -4,9 +4,9 @@ TRACE ?=
 REPLAY_OUT ?= build/replay
 
 .PHONY: replay replay-traces
-replay: setup ## replay TRACE=file.csv through the local stack, then the report and the simulator on it: $(REPLAY_OUT)/replay.json, .png
+replay: setup ## replay TRACE=file.csv through the local stack, then the report and the simulator on it: $(REPLAY_OUT)/replay.json, .png; fails when a goal against the simulator is missed
 	@test -n "$(TRACE)" || { echo "make replay: give TRACE=file.csv (e.g. make replay-traces, then TRACE=build/traces/built-in-week.csv)" >&2; exit 2; }
-	$(BIN)/python -m localaws.replay_compare $(TRACE) --out $(REPLAY_OUT)
+	$(BIN)/python -m localaws.replay_compare $(TRACE) --out $(REPLAY_OUT) --check
 
 replay-traces: setup ## write the replay's two weeks: build/traces/built-in-week.csv and build/traces/holiday-week.csv
 	$(BIN)/python scripts/make_trace.py --profile built-in-week build/traces/built-in-week.csv

@@ -10,8 +10,8 @@ daylight saving time (Europe 26 October, US 2 November, inside the warm-up), Vet
 a holiday in the scored part, from Wednesday 5 November every user an hour later (a drift), intents only
 20-90 s ahead (shorter than any scale-up), a fifth of the sessions from users abroad (London, Berlin, Tokyo:
 requests in the US night), and another seed.
-`built-in-week`: the week `sleepwake simulate` uses without --trace (seed 7 unless --seed), as a CSV (`make
-replay` reads CSVs).
+`built-in-week`: the week `sleepwake simulate` uses without --trace (its own --seed default unless --seed), as a
+CSV (`make replay` reads CSVs).
 `holiday-week` (`make replay`'s own trace): one week from Monday 26 May 2025, Memorial Day a holiday, a quarter
 of the users in London, intents only 30-120 s ahead. All from the built-in week's session generator.
 
@@ -29,6 +29,7 @@ import csv
 from datetime import UTC, date
 from pathlib import Path
 
+from sleepwake_cli.simulate.base import SimulationSettings
 from sleepwake_cli.simulate.trace import SyntheticWeek, Trace
 
 ZONES = (
@@ -49,7 +50,7 @@ HELD_OUT_ZONES = (
     ("Asia/Tokyo", 0.04),
 )
 PROFILES = ("two-weeks-holiday", "five-weeks-shift", "held-out", "built-in-week", "holiday-week")
-BUILT_IN_SEED = 7  # sleepwake simulate --seed default
+BUILT_IN_SEED = SimulationSettings.seed  # sleepwake simulate's --seed default: its built-in week
 SEED = 11
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from localaws.replay_compare import FIGURES, replay
+from localaws.replay_compare import FIGURES, missed_goals, replay
 from sleepwake_cli.simulate.trace import Request, Trace
 
 pytestmark = pytest.mark.e2e
@@ -58,3 +58,13 @@ def test_a_replayed_morning_reports_what_its_users_saw_and_sits_beside_the_simul
     assert simulated["requests"] == truth["requests"]
     assert simulated["failed"] == document["failed"]
     assert simulated["served_by_fallback"] == document["served_by_fallback"]
+    # `make replay --check`'s goals: failed and slow answers hold on a morning too. The saving's 3 points are a
+    # week's goal: here they are 4 minutes of two hours, less than the idle check's 15-minute phase the two sides
+    # may differ by (docs/simulate.md), so the morning's instance time is held to that instead.
+    missed = missed_goals({k: document[k] for k in FIGURES}, simulated)
+    assert [line for line in missed if not line.startswith("saving:")] == []
+    assert abs(document["instance_hours"] - simulated["instance_hours"]) <= 0.25
+
+    # The driver kept the trace's times and the stack took every intent: the comparison is of this trace.
+    assert document["failed_intents"] == 0
+    assert document["late_sends"]["over_1_s"] == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from localaws.replay import Event, Sent, events, requests_of
+from localaws.replay import Event, Intent, Sent, events, requests_of, timeliness
 from sleepwake_cli.simulate.trace import Request, Trace
 
 T0 = datetime(2025, 5, 5, 7, tzinfo=UTC)
@@ -53,3 +53,27 @@ def test_the_drivers_figures_count_what_users_saw():
         "served_by_fallback": 2,
         "slow_answers": 1,
     }
+
+
+def test_late_sends_and_refused_intents_are_counted_so_a_slow_replay_cannot_shift_traffic_silently():
+    def sent(index: int, lag: float) -> Sent:
+        return Sent(index, T0, T0 + timedelta(seconds=lag), 0.0, "component", True)
+
+    def intent(index: int, lag: float, status: int) -> Intent:
+        return Intent(index, T0, T0 + timedelta(seconds=lag), status, "waking" if status < 300 else "throttled")
+
+    figures = timeliness(
+        [sent(0, 0.0), sent(1, 0.2), sent(2, 4.5), *(sent(3 + i, 0.1) for i in range(97))],
+        [intent(0, 1.5, 202), intent(1, 0.0, 429), intent(2, 0.0, 0)],
+    )
+    assert figures["late_sends"]["max_s"] == 4.5
+    assert figures["late_sends"]["over_1_s"] == 2  # the request 4.5 s late and the intent 1.5 s late
+    assert 0.2 <= figures["late_sends"]["p99_s"] <= 4.5
+    assert figures["failed_intents"] == 2  # a 429 and no answer at all; the 202 was taken
+    assert [d["status"] for d in figures["failed_intent_details"]] == [429, 0]
+
+
+def test_a_punctual_replay_reports_no_lag():
+    figures = timeliness([Sent(0, T0, T0, 0.0, "component", True)], [])
+    assert figures["late_sends"] == {"max_s": 0.0, "p99_s": 0.0, "over_1_s": 0}
+    assert figures["failed_intents"] == 0 and figures["failed_intent_details"] == []

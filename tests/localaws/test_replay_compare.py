@@ -1,0 +1,68 @@
+"""`make replay --check`: the goals a replay missed against the simulator (localaws/replay_compare.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localaws.replay_compare import compare, missed_goals
+
+SIMULATED = {"saving_vs_always_on_pct": 61.7, "failed": 0, "slow_answers": 8}
+
+
+def _replayed(**changes: Any) -> dict[str, Any]:
+    return SIMULATED | changes
+
+
+def test_a_replay_within_every_goal_misses_none():
+    replayed = _replayed(saving_vs_always_on_pct=58.7, slow_answers=10)  # 3 points and 2 answers: the limits
+    assert missed_goals(replayed, SIMULATED) == []
+    assert compare(replayed, SIMULATED)["goals_met"] is True
+
+
+def test_each_missed_goal_is_one_line_naming_both_sides():
+    replayed = _replayed(saving_vs_always_on_pct=65.0, failed=1, slow_answers=5)
+    missed = missed_goals(replayed, SIMULATED)
+    assert len(missed) == 3
+    saving, failed, slow = missed
+    assert saving.startswith("saving:") and "65.0" in saving and "61.7" in saving and "+3.3 points" in saving
+    assert failed == "failed: replayed 1 vs simulated 0 (goal: equal)"
+    assert slow.startswith("slow answers:") and "-3" in slow
+    assert compare(replayed, SIMULATED) == {"saving_points": 3.3, "failed": 1, "slow_answers": -3, "goals_met": False}
+
+
+def test_only_the_goal_missed_is_reported():
+    assert [line.split(":")[0] for line in missed_goals(_replayed(failed=2), SIMULATED)] == ["failed"]
+    assert [line.split(":")[0] for line in missed_goals(_replayed(slow_answers=11), SIMULATED)] == ["slow answers"]
+    assert [line.split(":")[0] for line in missed_goals(_replayed(saving_vs_always_on_pct=58.6), SIMULATED)] == [
+        "saving"
+    ]
+
+
+def test_check_exits_1_with_a_line_per_missed_goal_and_0_when_all_are_met(tmp_path, monkeypatch, capsys):
+    from localaws import replay_compare
+
+    trace = tmp_path / "trace.csv"
+    trace.write_text("timestamp\n2025-05-05T12:00:00Z\n")
+    outcome = {"replayed": _replayed(failed=1, slow_answers=9)}
+
+    def fake_replay(_trace, out, **_options):  # the replay's document, without a stack
+        replayed = outcome["replayed"] | {"served_by_fallback": 0, "requests": 1, "instance_hours": 1.0}
+        simulated = SIMULATED | {"served_by_fallback": 0, "requests": 1, "instance_hours": 1.0}
+        return {
+            **replayed,
+            "simulated": simulated,
+            "differences": compare(replayed, simulated),
+            "late_sends": {"max_s": 0.0, "p99_s": 0.0, "over_1_s": 0},
+            "failed_intents": 0,
+            "run": {"wall_seconds": 1.0},
+        }
+
+    monkeypatch.setattr(replay_compare, "replay", fake_replay)
+    args = [str(trace), "--out", str(tmp_path), "--no-progress"]
+    assert replay_compare.main(args) == 0  # without --check the figures are only shown
+    assert replay_compare.main([*args, "--check"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["make replay: goal missed: failed: replayed 1 vs simulated 0 (goal: equal)"]
+    outcome["replayed"] = _replayed()
+    assert replay_compare.main([*args, "--check"]) == 0
+    assert capsys.readouterr().err == ""
