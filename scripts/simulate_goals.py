@@ -7,7 +7,9 @@
 2. Replay that setting, unchanged, on seeds 8, 9 and 10 (each with its own three earlier weeks) and on the
    held-out trace (`scripts/make_trace.py --profile held-out`: warmed on its first three weeks, scored on the
    last two), and print each goal's figure: saving (keep-warm and idle checks counted), failed, answers over
-   3 s, share on the fallback, keep-warm cost.
+   3 s, share on the fallback, keep-warm cost; and, per trace, the reactive bound (sleepwake_cli.simulate.bounds):
+   the best saving any policy could reach with at most 3/5/8/10 % on the fallback knowing every gap's length but
+   not when the user who ends it comes. Where it is below 70 % at 5 %, no schedule meets the goals there.
 3. With --frontier-held-out, also sweep the held-out trace and print which policy's frontier is above where.
 
     .venv/bin/python scripts/simulate_goals.py                       # ~5 minutes on a quiet machine
@@ -27,10 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.make_trace import profile_week, write_csv
 from sleepwake_cli.simulate import frontier
 from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
+from sleepwake_cli.simulate.bounds import reactive_bound
 from sleepwake_cli.simulate.cli import HISTORY_WEEKS
 from sleepwake_cli.simulate.engine import PolicyResult
 from sleepwake_cli.simulate.policies import simulate
 from sleepwake_cli.simulate.trace import SyntheticWeek, Trace, load_csv
+
+BOUND_SHARES = (3.0, 5.0, 8.0, 10.0)
 
 
 def built_in(seed: int) -> tuple[Trace, SimulationSettings]:
@@ -98,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         print(row(name, "planner, chosen setting", chosen_result))
         for r in default:
             print(row(name, "planner, defaults" if r.key == frontier.PLANNER else "hybrid peer, paper's", r))
+        bound = reactive_bound(tr, base, BOUND_SHARES, base.sleepwake.wake_tz)
+        print(f"{name:<9} {'reactive bound':<25} " + ", ".join(f"{s:g} % on the fallback: {b:.1f} %" for s, b in bound))
         if name == "held-out" and args.frontier_held_out:
             ho_points = frontier.sweep(tr, base)
             print("\nHeld-out, every setting swept:")

@@ -25,13 +25,15 @@ SLOW_COUNTS = range(0, 51)  # the issue's goal: every slow-answer count from 0 t
 FALLBACK_SHARES = tuple(x / 2 for x in range(0, 21))  # 0 %, 0.5 %, ... 10 % of requests on the fallback
 GOAL_FALLBACK_PCT = 5.0
 
-# The knobs swept, each around its default: the planner's threshold (`likely`), its nap minutes outside and inside
-# planned windows, and how often the idle check runs (the template's IdleCheckSchedule; each check's state machine
-# run is priced); the hybrid peer's percentiles and fixed keep-alive.
+# The knobs swept, each around its default: the planner's rule (its threshold `likely`, or the price of a user
+# meeting a nap, `miss_cost_minutes`), its nap minutes outside and inside planned windows, and how often the idle
+# check runs (the template's IdleCheckSchedule; each check's state machine run is priced); the hybrid peer's
+# percentiles and fixed keep-alive.
 PLANNER_LIKELY = (0.85, 0.99)
-# unplanned_idle_minutes; 2: the shortest that never naps inside a session (its clips come up to 75 s apart);
-# 60: few naps, few requests on the fallback
-PLANNER_NAP_MINUTES = (1, 2, 5, 60)
+PLANNER_MISS_COST_MINUTES = (6.0, 12.0, 25.0)
+# unplanned_idle_minutes; 1 and 2 (the shortest that never naps inside a session: clips come up to 75 s apart)
+# made the same frontier; 60: few naps, few requests on the fallback
+PLANNER_NAP_MINUTES = (1, 5, 60)
 PLANNER_PLANNED_IDLE = (5, 7, 20, 60)
 PLANNER_CHECK_MINUTES = (5, 15)
 PLANNER_WAKE_OUTSIDE_WINDOWS = (True, False)  # False: the warm fallback alone answers outside the plan
@@ -61,16 +63,29 @@ class Point:
         return cls(r.key, knobs, r.saving_pct, r.slow_answers, share, r.failed, r.keep_warm_cost)
 
 
+def _planner_rules(settings: SimulationSettings) -> list[tuple[str, dict[str, Any]]]:
+    likely = [(f"likely {v:g}", {"likely": v, "miss_cost_minutes": None}) for v in PLANNER_LIKELY]
+    cost = [
+        (f"miss cost {v:g} min", {"likely": settings.planner.likely, "miss_cost_minutes": v})
+        for v in PLANNER_MISS_COST_MINUTES
+    ]
+    return likely + cost
+
+
 def planner_settings(settings: SimulationSettings) -> Iterable[tuple[str, SimulationSettings]]:
-    for likely, nap, planned, check, outside in product(
-        PLANNER_LIKELY, PLANNER_NAP_MINUTES, PLANNER_PLANNED_IDLE, PLANNER_CHECK_MINUTES, PLANNER_WAKE_OUTSIDE_WINDOWS
+    for (rule, knobs), nap, planned, check, outside in product(
+        _planner_rules(settings),
+        PLANNER_NAP_MINUTES,
+        PLANNER_PLANNED_IDLE,
+        PLANNER_CHECK_MINUTES,
+        PLANNER_WAKE_OUTSIDE_WINDOWS,
     ):
         sw = replace(
             settings.sleepwake, unplanned_idle_minutes=nap, planned_idle_minutes=planned, idle_check_minutes=check
         )
-        planner = replace(settings.planner, likely=likely, wake_outside_windows=outside)
+        planner = replace(settings.planner, wake_outside_windows=outside, **knobs)
         yield (
-            f"likely {likely:g}, nap {nap} min, in windows {planned} min, check every {check} min, "
+            f"{rule}, nap {nap} min, in windows {planned} min, check every {check} min, "
             f"{'wakes' if outside else 'fallback only'} outside the plan",
             replace(settings, planner=planner, sleepwake=sw),
         )

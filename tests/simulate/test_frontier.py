@@ -55,6 +55,7 @@ def test_simulate_frontier_writes_the_sweep_and_its_chart(
 ) -> None:
     # Two settings per knob family keep the run short; the sweep itself is the one `--frontier` runs.
     monkeypatch.setattr(frontier, "PLANNER_LIKELY", (0.85,))
+    monkeypatch.setattr(frontier, "PLANNER_MISS_COST_MINUTES", ())
     monkeypatch.setattr(frontier, "PLANNER_NAP_MINUTES", (5,))
     monkeypatch.setattr(frontier, "PLANNER_PLANNED_IDLE", (10, 20))
     monkeypatch.setattr(frontier, "PLANNER_CHECK_MINUTES", (15,))

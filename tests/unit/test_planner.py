@@ -144,3 +144,52 @@ def test_outside_the_plan_a_demand_wake_is_the_plans_choice() -> None:
     unlearned = plan_day([], MONDAY, NY)
     assert wakes_on_demand(unlearned, night, fallback_only)  # no plan, no guess: it wakes
     assert wakes_on_demand(None, night, fallback_only)
+
+
+def _lunch_hour_history() -> list[tuple[datetime, float]]:
+    history: list[tuple[datetime, float]] = []
+    for d in workdays_before(MONDAY, 15):
+        history += busy(d, time(9), time(12)) + busy(d, time(13), time(17))  # nobody 12:00-13:00
+    return history
+
+
+def test_with_a_miss_cost_a_lull_is_napped_only_when_the_nap_saves_more_than_a_user_meeting_it_costs() -> None:
+    lunch = datetime.combine(MONDAY, time(12, 10), tzinfo=ZONE)
+
+    cheap = plan_day(_lunch_hour_history(), MONDAY, NY, PlannerSettings(miss_cost_minutes=20))
+    dear = plan_day(_lunch_hour_history(), MONDAY, NY, PlannerSettings(miss_cost_minutes=60))
+
+    # The lunch hour: a nap there saves ~45 instance-minutes (60 idle, less the 10-minute release and one wake).
+    assert not cheap.is_awake(lunch) and len(cheap.windows) == 2, cheap.windows
+    assert dear.is_awake(lunch) and len(dear.windows) == 1, dear.windows
+    assert "slots where a nap saves under 20 instance-minutes" in cheap.reason
+    for plan in (cheap, dear):  # the busy hours are awake either way, the evening and the night asleep
+        assert plan.is_awake(datetime.combine(MONDAY, time(10), tzinfo=ZONE))
+        assert plan.is_awake(datetime.combine(MONDAY, time(16, 55), tzinfo=ZONE))
+        assert not plan.is_awake(datetime.combine(MONDAY, time(20), tzinfo=ZONE))
+
+
+def test_with_a_miss_cost_a_dearer_miss_wakes_earlier_before_the_first_user() -> None:
+    starts = [
+        plan_day(_lunch_hour_history(), MONDAY, NY, PlannerSettings(miss_cost_minutes=cost)).windows[0].start
+        for cost in (10, 20, 40)
+    ]
+
+    # Awake from where a nap before 09:00 would save less than the miss costs: earlier as the miss costs more.
+    assert starts == sorted(starts, reverse=True) and len(set(starts)) == 3, starts
+    assert time(8) <= starts[-1] < starts[0] <= time(9)
+
+
+def test_with_a_miss_cost_the_plan_still_depends_only_on_the_days_before_it() -> None:
+    settings = PlannerSettings(miss_cost_minutes=20)
+    history = _lunch_hour_history()
+    future = [point for k in range(7) for point in busy(MONDAY + timedelta(days=k), time(0), time(6))]
+
+    assert plan_day(history + future, MONDAY, NY, settings) == plan_day(history, MONDAY, NY, settings)
+
+
+def test_a_negative_miss_cost_is_refused() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="miss_cost_minutes must be 0 or more"):
+        PlannerSettings(miss_cost_minutes=-1)

@@ -22,6 +22,14 @@ NAP_IDLE_MINUTES = 15  # with a fallback: idle minutes before a nap at any hour
 PLANNED_IDLE_MINUTES = 20  # inside a window the learned plan expects users in (not a template parameter)
 UNPLANNED_IDLE_MINUTES = 5  # outside the learned plan's windows
 
+# The learned plan's rule (sleepwake.core.planner): None keeps a slot awake where traffic is likely (`likely`);
+# a number keeps it awake where a nap there would save fewer instance-minutes than this, the price put on one
+# unannounced user meeting a napping component (its first requests go to the fallback while it wakes).
+PLANNER_MISS_COST_MINUTES: float | None = None
+# The hazard of a new request after an idle slot is averaged over this many minutes either side (5-minute slots
+# seen on a few weeks of days are too few to read one by one).
+PLANNER_HAZARD_SMOOTHING_MINUTES = 15
+
 PROVISIONING_ESTIMATE_SECONDS = 240  # a scale-up that needs a new instance, until a copy serves
 WAKE_TIMEOUT_SECONDS = 900
 WARMUP_INVOCATIONS = 3

@@ -16,6 +16,12 @@ How it learns (every step a plain function of the history, the settings and the 
    is billed ~10 minutes after 0 copies and from the start of the next scale-up), windows shorter than
    `min_window_minutes` (not counting the lookahead) are dropped: the fallback answers a stray request more
    cheaply than a wake.
+   Or, with `miss_cost_minutes` (the fallback's cost in the choice), a slot is awake where a nap started in it
+   would save fewer instance-minutes than one user meeting the napping component costs (`nap_saving_minutes`):
+   the minutes from the instance's release to the next request, less the wake's, in expectation over the
+   chance of a request after an idle slot (`idle_hazard`). A short lull in a busy hour stays awake (the next
+   user comes before the release), a long one naps; a dearer miss wakes earlier before the first user. The
+   saving already weighs the release and the wake, so nothing is bridged or dropped.
 4. With fewer than `min_history_days` days of history the planner does not guess: it says so and the
    configured crons apply.
 
@@ -26,10 +32,13 @@ Shahrad et al., "Serverless in the Wild", USENIX ATC 2020, for learning per-appl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sleepwake.core import defaults
 
 SLOT_MINUTES = 5
 SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
@@ -54,10 +63,19 @@ class PlannerSettings:
     # ~2 s for a fraction of a cent, where a wake bills the instance 15-30 minutes. More requests then go to the
     # fallback; `sleepwake simulate --frontier` shows the trade.
     wake_outside_windows: bool = True
+    # Step 3's other rule: awake where a nap saves fewer instance-minutes than this (None: the `likely` rule).
+    miss_cost_minutes: float | None = defaults.PLANNER_MISS_COST_MINUTES
+    # The instance is billed this long after its copies go (docs/aws-behaviour.md §2): a nap saves nothing sooner.
+    release_minutes: float = defaults.INSTANCE_RELEASE_MINUTES
+    hazard_smoothing_minutes: int = defaults.PLANNER_HAZARD_SMOOTHING_MINUTES
 
     def __post_init__(self) -> None:
         if not 0 < self.likely <= 1:
             raise ValueError(f"likely must be in (0, 1], got {self.likely}")
+        if self.miss_cost_minutes is not None and not self.miss_cost_minutes >= 0:
+            raise ValueError(f"miss_cost_minutes must be 0 or more (or None), got {self.miss_cost_minutes}")
+        if self.release_minutes < 0 or self.hazard_smoothing_minutes < 0:
+            raise ValueError("release_minutes and hazard_smoothing_minutes must not be negative")
         if self.min_history_days < 1 or self.max_history_days < self.min_history_days:
             raise ValueError("need 1 <= min_history_days <= max_history_days")
         if self.half_life_days <= 0 or self.same_weekday_boost < 1:
@@ -143,25 +161,78 @@ def _is_workday(day: date) -> bool:
     return day.weekday() < 5
 
 
-def profile_for(day: date, rows: dict[date, list[int]], settings: PlannerSettings) -> list[float]:
-    """Step 2 above: the weighted share of comparable past days that saw a request in each slot."""
+def comparable_days(day: date, rows: dict[date, list[int]], settings: PlannerSettings) -> list[tuple[float, list[int]]]:
+    """Step 2 above: (weight, row) of each past day of the same kind as `day`."""
     workday = _is_workday(day)
-    totals = [0.0] * SLOTS_PER_DAY
-    weight_sum = 0.0
+    out = []
     for past, row in rows.items():
         if _is_workday(past) != workday:
             continue
         if workday and not any(row):
             continue  # a workday nobody used: a holiday, not a pattern
-        age = (day - past).days
-        weight = 0.5 ** (age / settings.half_life_days)
+        weight = 0.5 ** ((day - past).days / settings.half_life_days)
         if past.weekday() == day.weekday():
             weight *= settings.same_weekday_boost
+        out.append((weight, row))
+    return out
+
+
+def profile_for(day: date, rows: dict[date, list[int]], settings: PlannerSettings) -> list[float]:
+    """Step 2 above: the weighted share of comparable past days that saw a request in each slot."""
+    totals = [0.0] * SLOTS_PER_DAY
+    weight_sum = 0.0
+    for weight, row in comparable_days(day, rows, settings):
         weight_sum += weight
         for slot, seen in enumerate(row):
             if seen:
                 totals[slot] += weight
     return [t / weight_sum for t in totals] if weight_sum else totals
+
+
+def idle_hazard(day: date, rows: dict[date, list[int]], settings: PlannerSettings) -> list[float]:
+    """Per slot: the chance that a request comes in it when none came in the slot before (a user the component
+    would meet napping), over comparable past days weighted as in step 2, averaged over `hazard_smoothing_minutes`
+    either side; 1 where those days were never idle in the slot before. The slot before midnight is taken as idle."""
+    came = [0.0] * SLOTS_PER_DAY
+    idle = [0.0] * SLOTS_PER_DAY
+    for weight, row in comparable_days(day, rows, settings):
+        for slot in range(SLOTS_PER_DAY):
+            if slot and row[slot - 1]:
+                continue  # busy in the slot before: this day says nothing about a user coming to an idle component
+            idle[slot] += weight
+            if row[slot]:
+                came[slot] += weight
+    k = settings.hazard_smoothing_minutes // SLOT_MINUTES
+    out = []
+    for slot in range(SLOTS_PER_DAY):
+        lo, hi = max(0, slot - k), min(SLOTS_PER_DAY, slot + k + 1)
+        # Never idle in this slot on those days: users were always there (the neighbours would say otherwise at
+        # the edges of a busy spell, and end its window before its last users).
+        out.append(sum(came[lo:hi]) / sum(idle[lo:hi]) if idle[slot] else 1.0)
+    return out
+
+
+def nap_saving_minutes(hazard: Sequence[float], settings: PlannerSettings) -> list[float]:
+    """Per slot: the instance-minutes a nap started there saves against staying awake until the next request,
+    in expectation: the minutes from the instance's release (`release_minutes` after the copies go) to the next
+    request, less one wake's billed minutes (`lead_seconds`) when that request comes after the release. Idle slots
+    follow one another with the chance 1 - hazard; after the planned day the next one is taken to look like it."""
+    n = len(hazard)
+    release = math.ceil(settings.release_minutes / SLOT_MINUTES)
+    wake_minutes = settings.lead_seconds / 60
+    out = []
+    for slot in range(n):
+        still_idle, after_release, idle_at_release = 1.0, 0.0, 1.0
+        for step in range(1, n + 1):
+            still_idle *= 1 - hazard[(slot + step) % n]
+            if step == release:
+                idle_at_release = still_idle
+            elif step > release:
+                after_release += SLOT_MINUTES * still_idle
+            if still_idle < 1e-4:
+                break
+        out.append(after_release - wake_minutes * idle_at_release)
+    return out
 
 
 def within(profile: Sequence[float], lookahead_minutes: int) -> list[float]:
@@ -179,16 +250,20 @@ def within(profile: Sequence[float], lookahead_minutes: int) -> list[float]:
 def windows_from(profile: Sequence[float], settings: PlannerSettings) -> tuple[Window, ...]:
     """Step 3 above: likely slots -> windows, short gaps bridged, short windows dropped."""
     likely = [p >= settings.likely for p in within(profile, settings.lookahead_minutes)]
+    return _windows(likely, settings.bridge_minutes, settings.min_window_minutes + settings.lookahead_minutes)
+
+
+def _windows(awake: Sequence[bool], bridge_minutes: int, min_minutes: int) -> tuple[Window, ...]:
     raw: list[list[int]] = []
-    for slot, yes in enumerate(likely):
+    for slot, yes in enumerate(awake):
         if not yes:
             continue
-        if raw and slot - raw[-1][1] <= settings.bridge_minutes // SLOT_MINUTES:
+        if raw and slot - raw[-1][1] <= bridge_minutes // SLOT_MINUTES:
             raw[-1][1] = slot + 1  # adjacent, or a gap too short to be worth a sleep
         else:
             raw.append([slot, slot + 1])
-    # The lookahead opens every window that much early; the length that counts is what follows it.
-    keep = [w for w in raw if (w[1] - w[0]) * SLOT_MINUTES - settings.lookahead_minutes >= settings.min_window_minutes]
+    # (The lookahead opens every window that much early; the length that counts is what follows it.)
+    keep = [w for w in raw if (w[1] - w[0]) * SLOT_MINUTES >= min_minutes]
     return tuple(Window(a, b) for a, b in keep)
 
 
@@ -210,12 +285,19 @@ def plan_day(
             lead_seconds=settings.lead_seconds,
         )
     profile = profile_for(day, rows, settings)
-    windows = windows_from(profile, settings)
+    if settings.miss_cost_minutes is None:
+        windows = windows_from(profile, settings)
+        rule = f"slots with traffic on >= {settings.likely:.0%} of comparable days"
+    else:
+        saving = nap_saving_minutes(idle_hazard(day, rows, settings), settings)
+        # No bridge and no shortest window: the saving already weighs the release and the wake they stand for.
+        windows = _windows([minutes < settings.miss_cost_minutes for minutes in saving], 0, 0)
+        rule = f"slots where a nap saves under {settings.miss_cost_minutes:g} instance-minutes"
     kind = "workday" if _is_workday(day) else "weekend day"
     awake = sum(w.minutes for w in windows)
     reason = (
         f"learned from {seen_days} days: {len(windows)} window(s), {awake // 60} h {awake % 60:02d} min awake on this "
-        f"{kind} (slots with traffic on >= {settings.likely:.0%} of comparable days)"
+        f"{kind} ({rule})"
     )
     return DayPlan(
         day,
