@@ -89,7 +89,9 @@ def report_of_the_night(
     truth = {
         "failed": (requests["failed"], ours.count("failed")),
         "served_by_fallback": (requests["served_by_fallback"], ours.count("fallback")),
-        "served_by_component": (requests["served_by_component"], answered),
+        "served_by_component": (requests["served_by_component"], ours.count("component")),
+        # The rest the component answered were the control plane's warm-ups (Sleepwake/ComponentWarmupRequests).
+        "component_warmups": (requests["component_warmups"], answered - ours.count("component")),
         "wakes_ready": (sum(w["ready"] for w in report.wakes.values()), wakes_from_zero(history, began, end)),
         # Each wake that reached ready wrote its waits (the control plane's embedded metrics).
         "wakes_measured": (report.waits.get("wakes_measured", 0), wakes_from_zero(history, began, end)),

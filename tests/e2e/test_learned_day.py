@@ -34,7 +34,7 @@ def test_a_learned_day_wakes_ahead_of_the_first_planned_user_and_naps_only_outsi
     assert agrees, detail
     report = got["document"]
     plan = report["plan"]
-    # The plan job's day applied; its window held the planned wake's warm-ups and both users, nothing came outside.
+    # The plan job's day applied; its window held both users (the warm-ups are left out), nothing came outside.
     assert plan["days_applied"] >= 1 and plan["planned_hours"] > 0
     assert plan["requests_in_windows"] == report["requests"]["served_by_component"] >= 2
     assert plan["requests_outside_windows"] == 0

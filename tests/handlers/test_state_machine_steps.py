@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import boto3
@@ -181,8 +182,6 @@ def test_a_wake_that_reaches_ready_writes_its_waits_as_embedded_metrics_of_its_c
     """CloudWatch has no time to ready for an inference component: the step that marks it ready writes the
     wait, the floor the wake expected and the warm-up as EMF documents (CloudWatch Logs turns them into
     metrics; tests/localaws/test_embedded_metrics.py shows the local stack does too)."""
-    import json
-
     op_id = start_wake(stack)
     floor = stack.plane.aws.table.get(IC).provisioning_seconds
     stack.now[0] += timedelta(seconds=200)
@@ -190,17 +189,29 @@ def test_a_wake_that_reaches_ready_writes_its_waits_as_embedded_metrics_of_its_c
     stack.now[0] += timedelta(seconds=30)
     capsys.readouterr()
     record_state.handler({"op_id": op_id, "to": "ready"}, LambdaContext())
-    out = capsys.readouterr().out
-    documents = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
-    waits = {}
-    for doc in documents:
-        (directive,) = doc["_aws"]["CloudWatchMetrics"]
-        if directive["Dimensions"] == [["service", "InferenceComponentName"]]:
-            assert (directive["Namespace"], doc["InferenceComponentName"]) == ("Sleepwake", IC)
-            waits |= {m["Name"]: doc[m["Name"]] for m in directive["Metrics"]}
+    waits = component_emf(capsys.readouterr().out)
     assert waits == {
         "TimeToReadySeconds": [230.0],
         "ProvisioningFloorSeconds": [float(floor)],  # the wake expected a new instance: the provisioning estimate
         "OverFloorSeconds": [230.0 - floor],
         "WarmupSeconds": [30.0],
     }
+
+
+def component_emf(out: str) -> dict[str, list[float]]:
+    """The values of the embedded metrics with the component as a dimension in a function's output."""
+    found: dict[str, list[float]] = {}
+    for doc in (json.loads(line) for line in out.splitlines() if '"_aws"' in line):
+        (directive,) = doc["_aws"]["CloudWatchMetrics"]
+        if directive["Dimensions"] == [["service", "InferenceComponentName"]]:
+            assert (directive["Namespace"], doc["InferenceComponentName"]) == ("Sleepwake", IC)
+            found |= {m["Name"]: doc[m["Name"]] for m in directive["Metrics"]}
+    return found
+
+
+def test_a_warm_up_counts_the_requests_it_sent_the_component_so_the_report_leaves_them_out(stack, capsys):
+    stack.component.desired = stack.component.current = 1
+    capsys.readouterr()
+    result = warmup.handler(load_event("warmup"), LambdaContext())
+    assert component_emf(capsys.readouterr().out) == {"ComponentWarmupRequests": [len(result["latencies_ms"])]}
+    assert len(result["latencies_ms"]) == len(stack.runtime.calls) == 3

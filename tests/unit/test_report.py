@@ -87,6 +87,7 @@ def test_requests_per_path_failed_answers_and_slow_ones():
         "fallback_cold_starts": 3,
         "unanswered_no_capacity": 0,
         "fallback_warmups": 0,
+        "component_warmups": 0,
     }
     assert r.latency_ms["component"] == {"p50": 150.0, "p99": 3500.0, "max": 4000.0}
     assert r.latency_ms["fallback"] == {"p50": None, "p99": None, "max": None}
@@ -102,6 +103,14 @@ def test_no_capacity_answers_beyond_the_fallbacks_requests_failed_and_warm_ups_a
     assert r.requests["unanswered_no_capacity"] == 3
     assert r.requests["failed"] == 2 + 3  # the component's 5XX and the unanswered
     assert r.requests["fallback_warmups"] == 2
+
+
+def test_the_control_planes_warm_ups_of_the_component_are_not_users_requests():
+    component = PathMetrics(invocations=100, errors_5xx=2, warmups=9)  # three wakes' warm-ups of 3 requests
+    r = report(component=component)
+    assert r.requests["served_by_component"] == 100 - 2 - 9
+    assert r.requests["component_warmups"] == 9
+    assert r.requests["failed"] == 2 + 1  # the component's 5XX and the fallback's 4XX: warm-ups change nothing
 
 
 def test_without_a_fallback_every_no_capacity_answer_failed():
@@ -224,6 +233,25 @@ def test_the_fallbacks_warm_ups_are_read_from_the_control_planes_own_metric():
             "Namespace": "Sleepwake",
             "MetricName": "FallbackWarmupRequests",
             "Dimensions": [{"Name": "EndpointName", "Value": "fb"}],
+        }
+    ]
+    assert got.warmups == 7.0
+
+
+def test_the_components_warm_ups_are_read_from_the_control_planes_embedded_metric_of_the_component():
+    from sleepwake.adapters.report_sources import ReportSources, component_dimensions
+
+    cloudwatch = RecordingCloudWatch()
+    got = ReportSources(None, cloudwatch).path("component", component_dimensions("ic"), DAY, at(24), 3)
+    metrics = [q["MetricStat"]["Metric"] for q in cloudwatch.calls[0]["MetricDataQueries"]]
+    assert [m for m in metrics if m["Namespace"] == "Sleepwake"] == [
+        {
+            "Namespace": "Sleepwake",
+            "MetricName": "ComponentWarmupRequests",
+            "Dimensions": [
+                {"Name": "service", "Value": "sleepwake"},
+                {"Name": "InferenceComponentName", "Value": "ic"},
+            ],
         }
     ]
     assert got.warmups == 7.0

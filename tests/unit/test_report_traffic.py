@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sleepwake.core.applied_plan import AppliedDay, PlannedDay, PlannedSpan
-from sleepwake.core.report import PathMetrics, Slot, build_report
+from sleepwake.core.report import PathMetrics, Slot, build_report, less_own
 from tests.unit.test_report import DAY, PRICES, at, run
 
 # Awake 07:00-12:00 (a schedule wake, an idle nap), asleep before and after.
@@ -50,6 +50,18 @@ def test_hits_found_the_component_awake_and_misses_found_it_asleep_answered_by_t
         "awake_hours_unused": None,
     }
     assert r.requests["failed"] == 2
+
+
+def test_hits_leave_out_the_control_planes_warm_ups_of_the_component():
+    r = report([], component=PathMetrics(invocations=40, warmups=6))
+    assert r.traffic["hits"] == 34
+
+
+def test_warm_ups_counted_when_they_ended_are_taken_from_the_periods_they_were_sent_in():
+    # Each warm-up is counted once it ends, stamped then: 3 requests at the end of one period, counted in the next.
+    assert less_own([0, 3, 1, 0, 2], [0, 0, 3, 0, 2]) == [0, 1, 0, 0, 0]
+    assert less_own([1, 0], [0, 2]) == [0, 0]  # never below none
+    assert less_own([5, 5], [0, 0]) == [5, 5]
 
 
 def test_awake_hours_nobody_used_are_the_awake_clock_hours_without_a_request():

@@ -15,6 +15,7 @@ from typing import Any
 
 from sleepwake.adapters.cloudwatch import WARMUP_METRIC, WARMUP_NAMESPACE, metric_query
 from sleepwake.core.report import (
+    COMPONENT_WARMUP_METRIC,
     WAIT_METRICS,
     Execution,
     Kind,
@@ -22,6 +23,7 @@ from sleepwake.core.report import (
     PathMetrics,
     Slot,
     classify,
+    less_own,
     path_metrics,
     statistics,
 )
@@ -80,9 +82,9 @@ class ReportSources:
         asked = [
             (key, "AWS/SageMaker", metric, stat, dimensions) for key, metric, stat in statistics(path, slow_seconds)
         ]
-        if path == "fallback":  # the control plane's own requests to it, counted by the control plane
-            endpoint = [d for d in dimensions if d["Name"] == "EndpointName"]
-            asked.append(("warmups", WARMUP_NAMESPACE, WARMUP_METRIC, "Sum", endpoint))
+        # The control plane's own requests to each path, counted by the control plane.
+        metric, own = _own(path, dimensions)
+        asked.append(("warmups", WARMUP_NAMESPACE, metric, "Sum", own))
         return path_metrics(self._whole_window(asked, start, end))
 
     def _whole_window(
@@ -118,17 +120,17 @@ class ReportSources:
     ) -> list[Slot]:
         """Requests per period over [start, end]: 5 minutes while CloudWatch keeps them (63 days), an hour beyond
         (GetMetricData's API reference, Period); the component's Invocations and NoCapacityInvocationFailures,
-        the fallback's Invocations and the control plane's warm-ups of it."""
+        the fallback's Invocations, each path's less the control plane's warm-ups of it."""
         period = 300 if now - start <= timedelta(days=63) else 3600
         asked: list[tuple[str, str, str, list[dict[str, str]]]] = [
             ("component", "AWS/SageMaker", "Invocations", component),
             ("no_capacity", "AWS/SageMaker", "NoCapacityInvocationFailures", component),
+            ("component_own", WARMUP_NAMESPACE, *_own("component", component)),
         ]
         if fallback:
-            endpoint = [d for d in fallback if d["Name"] == "EndpointName"]
             asked += [
                 ("fallback", "AWS/SageMaker", "Invocations", fallback),
-                ("warmups", WARMUP_NAMESPACE, WARMUP_METRIC, endpoint),
+                ("fallback_own", WARMUP_NAMESPACE, *_own("fallback", fallback)),
             ]
         queries = [metric_query(key, namespace, metric, dims, period, "Sum") for key, namespace, metric, dims in asked]
         counts: dict[datetime, dict[str, float]] = {}
@@ -140,15 +142,14 @@ class ReportSources:
                 for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
                     row = counts.setdefault(at, {})
                     row[series["Id"]] = row.get(series["Id"], 0.0) + float(value)
+        rows = [row for _, row in sorted(counts.items())]
+
+        def users(path: str) -> list[float]:
+            return less_own([r.get(path, 0.0) for r in rows], [r.get(f"{path}_own", 0.0) for r in rows])
+
         return [
-            Slot(
-                at=at,
-                seconds=period,
-                component=row.get("component", 0.0),
-                no_capacity=row.get("no_capacity", 0.0),
-                fallback=max(0.0, row.get("fallback", 0.0) - row.get("warmups", 0.0)),
-            )
-            for at, row in sorted(counts.items())
+            Slot(at=at, seconds=period, component=c, no_capacity=row.get("no_capacity", 0.0), fallback=f)
+            for (at, row), c, f in zip(sorted(counts.items()), users("component"), users("fallback"), strict=True)
         ]
 
     def waits(self, component: str, start: datetime, end: datetime) -> dict[str, float | None]:
@@ -161,6 +162,15 @@ class ReportSources:
             for stat in ("SampleCount", "p50", "Maximum")
         ]
         return self._whole_window(asked, start, end)
+
+
+def _own(path: Path, dimensions: list[dict[str, str]]) -> tuple[str, list[dict[str, str]]]:
+    """The metric and dimensions of the control plane's own requests to a path: the fallback's warm-ups per
+    endpoint (sleepwake.adapters.cloudwatch), the component's per service and component (an embedded metric,
+    sleepwake.control.warmup)."""
+    if path == "fallback":
+        return WARMUP_METRIC, [d for d in dimensions if d["Name"] == "EndpointName"]
+    return COMPONENT_WARMUP_METRIC, [{"Name": "service", "Value": SERVICE}, *dimensions]
 
 
 def component_dimensions(component: str) -> list[dict[str, str]]:

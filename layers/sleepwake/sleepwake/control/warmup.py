@@ -9,7 +9,8 @@ from importlib import resources
 from sleepwake.adapters.sagemaker import NoCapacityError
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import is_warm
-from sleepwake.observability import MetricUnit, logger, metrics
+from sleepwake.core.report import COMPONENT_WARMUP_METRIC
+from sleepwake.observability import MetricUnit, component_metrics, logger, metrics
 
 
 class NotServing(Exception):
@@ -28,8 +29,14 @@ def warmup_payload() -> bytes:
     return resources.files("sleepwake").joinpath("assets/warmup.wav").read_bytes()
 
 
-def warm_up(plane: ControlPlane, *, invocations: int | None = None) -> WarmupResult:
-    """Send real requests until the core says the copy is warm (at least N, at most the policy's cap)."""
+def warm_up(plane: ControlPlane, *, invocations: int | None = None, count: bool = True) -> WarmupResult:
+    """Send real requests until the core says the copy is warm (at least N, at most the policy's cap).
+
+    With `count` (in a function: the wake's warm-up step, the post-deploy warm-up) the requests the component
+    answered are written as one embedded metric, Sleepwake/ComponentWarmupRequests with the component as a
+    dimension, so `sleepwake report` leaves them out of the users' requests; also when the warm-up stops half
+    way. The operator CLI passes False: its process has no log group to turn the line into a metric, and the
+    line would land in its answer on stdout."""
     minimum = invocations or plane.policy.warmup_invocations
     policy = plane.policy.model_copy(
         update={
@@ -39,15 +46,19 @@ def warm_up(plane: ControlPlane, *, invocations: int | None = None) -> WarmupRes
     )
     body = warmup_payload()
     result = WarmupResult()
-    while not result.warm:
-        try:
-            call = plane.aws.runtime.invoke(
-                plane.settings.endpoint_name, plane.ic, body, plane.settings.warmup_content_type
-            )
-        except NoCapacityError as error:
-            raise NotServing(f"{plane.ic} has no serving copy to warm: {error}") from error
-        result.latencies_ms.append(round(call.latency_ms, 2))
-        metrics.add_metric(name="WarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
-        result.warm, result.reason = is_warm(result.latencies_ms, policy)
+    try:
+        while not result.warm:
+            try:
+                call = plane.aws.runtime.invoke(
+                    plane.settings.endpoint_name, plane.ic, body, plane.settings.warmup_content_type
+                )
+            except NoCapacityError as error:  # no copy answered it: not one of the component's Invocations
+                raise NotServing(f"{plane.ic} has no serving copy to warm: {error}") from error
+            result.latencies_ms.append(round(call.latency_ms, 2))
+            metrics.add_metric(name="WarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
+            result.warm, result.reason = is_warm(result.latencies_ms, policy)
+    finally:
+        if count and result.latencies_ms:
+            component_metrics(plane.ic, {COMPONENT_WARMUP_METRIC: len(result.latencies_ms)}, MetricUnit.Count)
     logger.info("warm-up done", extra={"latencies_ms": result.latencies_ms, "reason": result.reason})
     return result

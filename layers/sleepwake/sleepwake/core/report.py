@@ -18,10 +18,11 @@ What each figure means:
   component's NoCapacityInvocationFailures. With one, the product client (sleepwake_client) answers each of
   those from the fallback, where it is counted again as a fallback request; the no-capacity answers beyond the
   fallback's requests met nobody who asked the fallback (a product calling the component without the client)
-  and failed too (`unanswered_no_capacity`). The fallback's requests leave out the control plane's own
-  warm-ups (Sleepwake/FallbackWarmupRequests); the component's include its warm-up requests (no metric tells
-  them apart).
-- traffic: hits are the requests the component took (it was awake: its Invocations, answered or not), misses
+  and failed too (`unanswered_no_capacity`). Both paths' requests leave out the control plane's own
+  warm-ups, which it counts itself: Sleepwake/FallbackWarmupRequests (pre-warms, keep-warm pings) and
+  Sleepwake/ComponentWarmupRequests (the wake's and the post-deploy warm-up, an embedded metric per warm-up).
+- traffic: hits are the users' requests the component took (it was awake: its Invocations, answered or not,
+  less the control plane's warm-ups), misses
   the requests that found it asleep (its NoCapacityInvocationFailures), answered by the fallback or failed;
   awake hours nobody used are the awake time in clock hours that saw no request. Per hour and per path from
   the same CloudWatch metrics in 5-minute periods (hourly past 63 days, GetMetricData's API reference).
@@ -30,8 +31,8 @@ What each figure means:
   and those outside, and the planned hours that saw none. A 5-minute period counts where its middle falls
   (the window's last period, cut short by its end, where the middle of what is left falls).
   Days whose plan did not apply (the crons did, or no plan is kept) are counted as such.
-  The component's figures include its warm-up requests (a few per wake, the post-deploy warm-up and `sleepwake
-  warmup`): no metric tells them apart, so the hour after a wake always looks used.
+  Per period too, the control plane's warm-ups are left out (`less_own`), so the hour after a wake is used only
+  when a user came; `sleepwake warmup` run by an operator is not counted (warm_up's docstring).
 - waits: what users waited for each wake that reached ready, from the control plane's own embedded metrics
   (CloudWatch has no time to ready for an inference component): from the wake's request to ready, the
   provisioning floor the wake expected (a copy on the instance still there: FirstPollOnInstanceSeconds; a new
@@ -128,7 +129,7 @@ class PathMetrics:
     no_capacity: float = 0.0  # the component only
     cold_starts: float = 0.0  # the fallback only (ModelSetupTime's sample count)
     cold_start_sum_us: float = 0.0  # the fallback only (ModelSetupTime's sum)
-    warmups: float = 0.0  # the fallback only: the control plane's own requests (Sleepwake/FallbackWarmupRequests)
+    warmups: float = 0.0  # the control plane's own requests (Sleepwake/FallbackWarmupRequests, ComponentWarmupRequests)
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,7 @@ def build_report(
     # With a fallback, each client request that met no capacity is one fallback request (module docstring).
     unanswered = max(0.0, component.no_capacity - (fb.invocations - fb.warmups)) if has_fallback else 0.0
     failed += unanswered if has_fallback else component.no_capacity
-    component_served = component.invocations - component.errors_4xx - component.errors_5xx
+    component_served = max(0.0, component.invocations - component.errors_4xx - component.errors_5xx - component.warmups)
     fallback_served = max(0.0, fb.invocations - fb.errors_4xx - fb.errors_5xx - fb.warmups)
     sleeps: dict[str, int] = {}
     for e in runs:
@@ -312,6 +313,7 @@ def build_report(
             "fallback_cold_starts": round(fb.cold_starts),
             "unanswered_no_capacity": round(unanswered),
             "fallback_warmups": round(fb.warmups),
+            "component_warmups": round(component.warmups),
         },
         latency_ms={
             "component": _latency(component),
@@ -330,8 +332,8 @@ def build_report(
 
 @dataclass(frozen=True)
 class Slot:
-    """The requests of one CloudWatch period starting at `at`: the component's Invocations, its no-capacity
-    answers, and the fallback's Invocations less the control plane's own warm-ups."""
+    """The requests of one CloudWatch period starting at `at`: the component's Invocations and the fallback's,
+    each less the control plane's own warm-ups (`less_own`), and the component's no-capacity answers."""
 
     at: datetime
     seconds: int
@@ -348,6 +350,21 @@ class Slot:
     def middle(self, end: datetime) -> datetime:
         """The middle of its time up to `end` (the window's last period is cut short)."""
         return self.at + (min(self.at + timedelta(seconds=self.seconds), end) - self.at) / 2
+
+
+def less_own(requests: list[float], own: list[float]) -> list[float]:
+    """Per period (oldest first), the requests less the control plane's own among them. It counts its requests
+    when its warm-up ends, stamped then, up to a period after the requests themselves: what exceeds a period's
+    requests is taken from the periods before it."""
+    left = list(requests)
+    for i, count in enumerate(own):
+        j = i
+        while count > 0 and j >= 0:
+            taken = min(count, left[j])
+            left[j] -= taken
+            count -= taken
+            j -= 1
+    return left
 
 
 def _hour(at: datetime) -> datetime:
@@ -394,7 +411,7 @@ def _against_traffic(
     used = {hour for hour, row in per_hour.items() if row[0] + max(row[1], row[2]) > 0}
     answered_elsewhere = min(component.no_capacity, max(0.0, fallback.invocations - fallback.warmups))
     traffic = {
-        "hits": round(component.invocations),
+        "hits": round(max(0.0, component.invocations - component.warmups)),
         "misses": round(component.no_capacity),
         "misses_to_fallback": round(answered_elsewhere),
         "misses_failed": round(component.no_capacity - answered_elsewhere),
@@ -443,6 +460,8 @@ def aligned_start(start: datetime, now: datetime) -> datetime:
 # The control plane's per-wake embedded metrics (namespace Sleepwake, dimensions service and
 # InferenceComponentName), emitted when a wake reaches ready: what `wake_wait` computes.
 WAIT_METRICS = ("TimeToReadySeconds", "ProvisioningFloorSeconds", "OverFloorSeconds", "WarmupSeconds")
+# The requests each warm-up of the component sent it (same namespace and dimensions; sleepwake.control.warmup).
+COMPONENT_WARMUP_METRIC = "ComponentWarmupRequests"
 
 
 def wake_wait(
