@@ -265,6 +265,11 @@ class Component:
     def serving(self) -> bool:
         return self.copies > 0
 
+    @property
+    def instance_up(self) -> bool:
+        """An instance is billed now (a copy serves or comes, or the copies went less than the release ago)."""
+        return self._instance_since is not None
+
     def observed(self) -> ObservedCopies:
         """What DescribeInferenceComponent would report now (desired moves to 1 at once; docs/aws-behaviour.md §1)."""
         return ObservedCopies(

@@ -186,19 +186,35 @@ class SleepwakeNaps(Sleepwake):
         self.fallback = self.use_fallback()
         self._last_signal: datetime | None = None
         self._signals = 0
+        self._last_intent: datetime | None = None
+        self.fallback_why: Counter[str] = Counter()
 
     def _arrive(self, request: Request) -> None:
         if self.comp.serving:
             super()._arrive(request)
             return
         self.answer_by_fallback()
+        self._count_why()
         window = timedelta(seconds=self.settings.sleepwake.wake_signal_seconds)
         if self._last_signal is None or self.sim.now - self._last_signal >= window:
             self._last_signal = self.sim.now
             self._signals += 1
             self._wake("no_capacity")
 
+    def _count_why(self) -> None:
+        """Why a request went to the fallback, each reason counted apart (a request may have several)."""
+        hold = timedelta(minutes=self.settings.sleepwake.wake_hold_minutes)
+        announced = self._last_intent is not None and self.sim.now - self._last_intent <= hold
+        self.fallback_why["announced by an intent too late" if announced else "unannounced"] += 1
+        if self.comp.provisioning:
+            self.fallback_why["came while a wake was under way"] += 1
+        else:
+            self.fallback_why["met the component asleep"] += 1
+            if self.comp.instance_up:  # the nap had saved nothing yet
+                self.fallback_why["met a nap before its instance was released"] += 1
+
     def on_intent(self) -> None:
+        self._last_intent = self.sim.now
         if self._wake("intent") and self.fallback is not None:
             self.fallback.prewarm()
         elif self.keep_warm is not None:
@@ -216,6 +232,7 @@ class SleepwakeNaps(Sleepwake):
                 "cold_starts": self.fallback.cold_starts,
                 "billed_seconds": round(self.fallback.billed_seconds, 1),
                 "wake_signals": self._signals,
+                "why": dict(sorted(self.fallback_why.items())),
                 "keep_warm": self.keep_warm.details() if self.keep_warm else {},
             },
         }
@@ -266,6 +283,10 @@ class SleepwakePlanner(SleepwakeNaps):
     def _arrive(self, request: Request) -> None:
         self.demand.append(self.sim.now)
         super()._arrive(request)
+
+    def _count_why(self) -> None:
+        super()._count_why()
+        self.fallback_why["inside a planned window" if self.planned_awake() else "outside the planned windows"] += 1
 
     def planned_awake(self) -> bool:
         return self.plan is not None and self.plan.learned and self.plan.is_awake(self.sim.now)

@@ -60,6 +60,22 @@ def test_a_request_while_asleep_is_answered_by_the_fallback_and_wakes_the_compon
     assert (result.failed, result.served_by_fallback, result.wakes) == (0, 1, 2)  # + the 07:00 ET wake
     assert result.latency_p95_s == pytest.approx(COLD + FALLBACK_MS / 1000)
     assert result.details["fallback"]["cold_starts"] == 1
+    assert result.details["fallback"]["why"] == {"met the component asleep": 1, "unannounced": 1}
+
+
+def test_why_each_request_went_to_the_fallback_is_counted() -> None:
+    # 02:00: an intent 30 s ahead starts the wake, so the user and the next clip come while it is under way.
+    # 03:00: the component napped after 15 idle minutes, its instance released before; an unannounced user meets it.
+    announced = [Request(at(2), wake_lead_seconds=30), Request(at(2, minutes=1))]
+    result = run(trace(*announced, Request(at(3))), "sleepwake_naps", nap_idle_minutes=15)
+
+    assert result.served_by_fallback == 3
+    assert result.details["fallback"]["why"] == {
+        "announced by an intent too late": 2,
+        "came while a wake was under way": 2,
+        "met the component asleep": 1,
+        "unannounced": 1,
+    }
 
 
 def test_without_a_fallback_the_same_request_fails_and_waits_for_the_wake() -> None:
