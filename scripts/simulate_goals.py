@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     points = frontier.sweep(trace, settings)
     print("Built-in week (seed 7), every setting swept:")
     print(frontier.table(points))
-    print(frontier.note(points))
+    print(frontier.note(points, frontier.bound(trace, settings)))
     planner_points = points[frontier.PLANNER]
     qualified = [
         p
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             ho_points = frontier.sweep(tr, base)
             print("\nHeld-out, every setting swept:")
             print(frontier.table(ho_points))
-            print(frontier.note(ho_points))
+            print(frontier.note(ho_points, frontier.bound(tr, base)))
     return 0
 
 

@@ -486,8 +486,9 @@ def run(args: argparse.Namespace) -> int:
         print(nap_variants_table(sw_naps, naps))
     print("\n" + note)
     frontier_note = ""
+    limit = frontier.bound(trace, settings) if points is not None else None
     if points is not None:
-        frontier_note = frontier.note(points)
+        frontier_note = frontier.note(points, limit)
         print(f"\nSaving frontier (best saving of any setting swept; keep-warm {settings.keep_warm.mode.value}):")
         print(frontier.table(points))
         print(frontier_note)
@@ -506,9 +507,9 @@ def run(args: argparse.Namespace) -> int:
             chart(png, trace, results, settings.slow_seconds)
             done[0] += f", {png}"
         if points is not None:
-            done.append(str(frontier.write(args.out, frontier.to_json(trace, settings, points, frontier_note))))
+            done.append(str(frontier.write(args.out, frontier.to_json(trace, settings, points, frontier_note, limit))))
             if not args.no_chart:
-                frontier.chart(args.out / "frontier.png", trace, points)
+                frontier.chart(args.out / "frontier.png", trace, points, limit)
                 done[-1] += f", {args.out / 'frontier.png'}"
     except OSError as exc:
         return _fail(f"--out {args.out}: {exc.strerror or exc}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sleepwake_cli.simulate.base import SimulationSettings
+from sleepwake_cli.simulate.bounds import reactive_bound
 from sleepwake_cli.simulate.engine import PolicyResult
 from sleepwake_cli.simulate.policies import simulate
 from sleepwake_cli.simulate.report import grid
@@ -144,7 +145,15 @@ def _best_meeting_goals(points: list[Point]) -> Point | None:
     return max(ok, key=lambda p: p.saving_pct) if ok else None
 
 
-def note(points: dict[str, list[Point]]) -> str:
+Bound = list[tuple[float, float]]
+
+
+def bound(trace: Trace, settings: SimulationSettings) -> Bound:
+    """The reactive bound (simulate/bounds.py) at each fallback share of the frontier: what no schedule beats."""
+    return reactive_bound(trace, settings, FALLBACK_SHARES, settings.sleepwake.wake_tz)
+
+
+def note(points: dict[str, list[Point]], limit: Bound | None = None) -> str:
     ours, theirs = points[PLANNER], points[HYBRID]
     lines = [
         "- saving vs slow answers (0-50): "
@@ -160,6 +169,15 @@ def note(points: dict[str, list[Point]]) -> str:
             frontier(ours, FALLBACK_SHARES, "fallback_pct"), frontier(theirs, FALLBACK_SHARES, "fallback_pct"), " %"
         ),
     ]
+    if limit:
+        at_bar = dict(limit).get(GOAL_FALLBACK_PCT)
+        best = _best_meeting_goals(ours)
+        if at_bar is not None:
+            lines.append(
+                f"- reactive bound (every idle gap's length known, each day's first user pre-woken, other users "
+                f"woken for): {at_bar:.1f} % with <= {GOAL_FALLBACK_PCT:g} % on the fallback"
+                + (f"; the planner's best there is {at_bar - best.saving_pct:.1f} points below" if best else "")
+            )
     for key in (PLANNER, HYBRID):
         best = _best_meeting_goals(points[key])
         if best is None:
@@ -185,7 +203,9 @@ def table(points: dict[str, list[Point]]) -> str:
     return grid(head, rows)
 
 
-def to_json(trace: Trace, settings: SimulationSettings, points: dict[str, list[Point]], text: str) -> dict[str, Any]:
+def to_json(
+    trace: Trace, settings: SimulationSettings, points: dict[str, list[Point]], text: str, limit: Bound | None = None
+) -> dict[str, Any]:
     return {
         "trace": {"source": trace.source, "requests": len(trace.requests)},
         "slow_seconds": settings.slow_seconds,
@@ -198,6 +218,7 @@ def to_json(trace: Trace, settings: SimulationSettings, points: dict[str, list[P
             }
             for key, pts in points.items()
         },
+        "reactive_bound_by_fallback_pct": limit or [],
         "note": text,
     }
 
@@ -208,7 +229,7 @@ def write(out: Path, payload: dict[str, Any]) -> Path:
     return path
 
 
-def chart(path: Path, trace: Trace, points: dict[str, list[Point]]) -> None:
+def chart(path: Path, trace: Trace, points: dict[str, list[Point]], limit: Bound | None = None) -> None:
     """Saving against slow answers and against the fallback share: every setting, and each policy's frontier."""
     import matplotlib
 
@@ -227,6 +248,15 @@ def chart(path: Path, trace: Trace, points: dict[str, list[Point]]) -> None:
         fr = [(x, y) for x, y in frontier(pts, FALLBACK_SHARES, "fallback_pct") if y is not None]
         if fr:
             right.step([x for x, _ in fr], [y for _, y in fr], where="post", color=c, label=NAMES[key])
+    if limit:
+        right.step(
+            [x for x, _ in limit],
+            [y for _, y in limit],
+            where="post",
+            color="#7f8c8d",
+            linestyle=":",
+            label="reactive bound",
+        )
     left.set_xlim(-1, 51)
     left.set_xlabel("answers slower than the slow-answer line")
     right.set_xlabel("requests answered by the fallback, %")

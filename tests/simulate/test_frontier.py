@@ -76,4 +76,6 @@ def test_simulate_frontier_writes_the_sweep_and_its_chart(
         assert len(policy["points"]) == 2
         assert [x for x, _ in policy["frontier_by_slow_answers"]] == list(range(51))
     assert report["note"].startswith("- saving vs slow answers (0-50)")
+    assert "- reactive bound (every idle gap's length known" in report["note"]
+    assert [x for x, _ in report["reactive_bound_by_fallback_pct"]] == list(frontier.FALLBACK_SHARES)
     assert (tmp_path / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

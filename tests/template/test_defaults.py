@@ -11,7 +11,7 @@ import pytest
 from sleepwake.core import Policy, defaults
 from sleepwake.settings import Settings
 from sleepwake_cli.deployment import load_template
-from sleepwake_cli.simulate.base import SleepwakeSettings
+from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
 from tests.conftest import ROOT
 
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -69,3 +69,14 @@ def test_the_simulator_replays_the_deployed_defaults() -> None:
         defaults.NAP_IDLE_MINUTES,
         defaults.UNPLANNED_IDLE_MINUTES,
     )
+
+
+def test_the_simulator_plans_with_the_plan_jobs_planner() -> None:
+    """The planner the deployed plan job runs is the one the simulator scores (its rule and the instance release it
+    weighs naps against included), its lead one provisioning estimate plus a minute in both."""
+    deployed = Settings.model_validate(REQUIRED).planner_settings()
+    simulated = SimulationSettings().planner
+
+    assert deployed == simulated
+    assert deployed.miss_cost_minutes == defaults.PLANNER_MISS_COST_MINUTES
+    assert deployed.release_minutes == defaults.INSTANCE_RELEASE_MINUTES
