@@ -7,7 +7,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -362,10 +362,9 @@ class Outcome:
 
 def slot_counts(moments: list[datetime]) -> list[tuple[datetime, float]]:
     """Requests per 5-minute slot, as CloudWatch's Invocations Sum at period 300 would report them."""
-    counts: Counter[datetime] = Counter()
-    for at in moments:
-        counts[at.replace(minute=at.minute - at.minute % 5, second=0, microsecond=0)] += 1
-    return sorted(counts.items())
+    # Whole 5-minute periods since the epoch (every zone's offset is whole 5 minutes), read back in UTC.
+    counts = Counter(int(at.timestamp()) // 300 for at in moments)
+    return [(datetime.fromtimestamp(period * 300, tz=UTC), n) for period, n in sorted(counts.items())]
 
 
 def nearest_rank(values: list[float], pct: float) -> float:
