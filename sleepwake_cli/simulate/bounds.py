@@ -25,10 +25,10 @@ from sleepwake_cli.simulate.base import SimulationSettings
 from sleepwake_cli.simulate.trace import Trace
 
 
-def _gaps(trace: Trace, settings: SimulationSettings, tz: str) -> list[tuple[float, int]]:
+def _gaps(trace: Trace, settings: SimulationSettings, tz: str, nap_delay: float) -> list[tuple[float, int]]:
     """(seconds of instance a sleep through the gap saves, fallback answers it costs) for every gap."""
     prov = settings.prov
-    release, scale_up = prov.instance_release_seconds, prov.scale_up.mean
+    release, scale_up = prov.instance_release_seconds + nap_delay, prov.scale_up.mean
     pre_wake = scale_up + sum(prov.load_latencies_ms) / 1000
     zone = ZoneInfo(tz)
     requests = trace.requests
@@ -52,11 +52,12 @@ def _gaps(trace: Trace, settings: SimulationSettings, tz: str) -> list[tuple[flo
 
 
 def reactive_bound(
-    trace: Trace, settings: SimulationSettings, shares_pct: Iterable[float], tz: str
+    trace: Trace, settings: SimulationSettings, shares_pct: Iterable[float], tz: str, nap_delay_seconds: float = 0.0
 ) -> list[tuple[float, float]]:
     """(x, the best saving in % of always-on with at most x % of requests on the fallback) for each x; days are
-    cut in `tz` (the wake zone) to find each day's first user."""
-    gaps = _gaps(trace, settings, tz)
+    cut in `tz` (the wake zone) to find each day's first user. `nap_delay_seconds`: each sleep comes that long
+    after the gap's start (0: at once; the control plane's idle check sees some idle minutes first)."""
+    gaps = _gaps(trace, settings, tz, nap_delay_seconds)
     total = (trace.end - trace.start).total_seconds()
     free = sum(saved for saved, met in gaps if met == 0)
     paid = sorted(((s, m) for s, m in gaps if m > 0), key=lambda g: g[0] / g[1], reverse=True)

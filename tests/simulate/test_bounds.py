@@ -52,3 +52,15 @@ def test_an_intent_a_wake_ahead_makes_a_gap_free() -> None:
 
     assert announced_saving > late_saving  # 300 s covers the 210-s wake; 30 s does not
     assert reactive_bound(late, SETTINGS, [100.0], NY)[0][1] == pytest.approx(announced_saving)
+
+
+def test_a_nap_that_waits_for_idle_minutes_saves_that_much_less_of_every_gap() -> None:
+    trace = day_of(Request(at(9)), Request(at(15)), Request(at(15, 1)))
+    day = 24 * HOUR
+
+    [(_, at_once)] = reactive_bound(trace, SETTINGS, [100.0], NY)
+    [(_, late)] = reactive_bound(trace, SETTINGS, [100.0], NY, nap_delay_seconds=210)
+
+    # Two gaps slept through after a request (15:00-15:01 is too short): each loses the 210 s; the night before
+    # 09:00 starts asleep and loses nothing.
+    assert at_once - late == pytest.approx(100 * 2 * 210 / day)
