@@ -11,7 +11,7 @@
    the best saving any policy could reach with at most 3/5/8/10 % on the fallback knowing every gap's length but
    not when the user who ends it comes, and the same with each nap as late as the chosen setting's (its idle
    minutes and half an idle check after the last request). Where it is below 70 % at 5 %, no schedule meets the
-   goals there.
+   goals there. And the share of requests no history foresees (`unforeseen_share`).
 3. With --frontier-held-out, also sweep the held-out trace and print which policy's frontier is above where.
 
     .venv/bin/python scripts/simulate_goals.py                       # ~5 minutes on a quiet machine
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.make_trace import profile_week, write_csv
 from sleepwake_cli.simulate import frontier
 from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
-from sleepwake_cli.simulate.bounds import reactive_bound
+from sleepwake_cli.simulate.bounds import reactive_bound, unforeseen_share
 from sleepwake_cli.simulate.cli import HISTORY_WEEKS
 from sleepwake_cli.simulate.engine import PolicyResult
 from sleepwake_cli.simulate.policies import simulate
@@ -110,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         print(row(name, "planner, chosen setting", chosen_result))
         for r in default:
             print(row(name, "planner, defaults" if r.key == frontier.PLANNER else "hybrid peer, paper's", r))
+        unforeseen = unforeseen_share(tr, base, base.sleepwake.wake_tz)
+        print(
+            f"{name:<9} {'unforeseen requests':<25} {unforeseen:.1f} % (after a nap's worth of idle, unannounced, where"
+        )
+        print(f"{'':<9} {'':<25} fewer than half the comparable days saw traffic)")
         for label, delay in (("reactive bound", 0.0), ("  napping as chosen", nap_delay)):
             bound = reactive_bound(tr, base, BOUND_SHARES, base.sleepwake.wake_tz, delay)
             print(f"{name:<9} {label:<25} " + ", ".join(f"{s:g} % on the fallback: {b:.1f} %" for s, b in bound))

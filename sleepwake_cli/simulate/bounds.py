@@ -18,10 +18,12 @@ it. A trace where this bound is below a goal cannot meet it without knowing indi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from sleepwake.core.planner import SLOT_MINUTES, day_rows, profile_for, within
 from sleepwake_cli.simulate.base import SimulationSettings
+from sleepwake_cli.simulate.engine import slot_counts
 from sleepwake_cli.simulate.trace import Trace
 
 
@@ -72,3 +74,41 @@ def reactive_bound(
             saved, used = saved + seconds, used + met
         out.append((share, 100 * saved / total if total else 0.0))
     return out
+
+
+def unforeseen_share(trace: Trace, settings: SimulationSettings, tz: str, *, foreseen: float = 0.5) -> float:
+    """% of requests no learned schedule foresees: requests that come before a wake started at their session's
+    first request would be done (the mean scale-up less that request's /wake lead), where that first request
+    follows at least a release plus a wake of idle time (a nap there pays) and falls where fewer than `foreseen`
+    of the comparable past days (the planner's profile, `within` its lookahead) saw traffic. A schedule meets
+    each of them on the fallback unless it stays awake where most days are empty."""
+    planner, prov = settings.planner, settings.prov
+    pays = prov.instance_release_seconds + prov.scale_up.mean
+    zone = ZoneInfo(tz)
+    past = sorted(settings.history)
+    chance: dict[date, list[float]] = {}
+    unforeseen = 0
+    requests = trace.requests
+    before = trace.start - timedelta(seconds=pays)
+    k = 0
+    while k < len(requests):
+        request = requests[k]
+        start = k
+        k += 1
+        if (request.at - before).total_seconds() < pays:
+            before = request.at
+            continue
+        local = request.at.astimezone(zone)
+        day = local.date()
+        if day not in chance:
+            moments = past + [r.at for r in requests if r.at.astimezone(zone).date() < day]
+            rows = day_rows(slot_counts(moments), tz, day, planner)
+            chance[day] = within(profile_for(day, rows, planner), planner.lookahead_minutes)
+        if chance[day][(local.hour * 60 + local.minute) // SLOT_MINUTES] < foreseen:
+            ready = request.at + timedelta(seconds=max(0.0, prov.scale_up.mean - (request.wake_lead_seconds or 0.0)))
+            if ready > request.at:  # an intent a wake ahead leaves nobody to the fallback
+                while k < len(requests) and requests[k].at < ready:
+                    k += 1
+                unforeseen += k - start
+        before = requests[k - 1].at
+    return 100 * unforeseen / len(requests) if requests else 0.0

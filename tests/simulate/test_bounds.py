@@ -64,3 +64,19 @@ def test_a_nap_that_waits_for_idle_minutes_saves_that_much_less_of_every_gap() -
     # Two gaps slept through after a request (15:00-15:01 is too short): each loses the 210 s; the night before
     # 09:00 starts asleep and loses nothing.
     assert at_once - late == pytest.approx(100 * 2 * 210 / day)
+
+
+def test_requests_no_history_foresees_are_the_ones_after_a_nap_where_most_days_are_empty() -> None:
+    from sleepwake_cli.simulate.bounds import unforeseen_share
+
+    # Every workday of the last three weeks saw a user at 09:00 and nobody at 15:00.
+    days = [START.date() - timedelta(days=k) for k in range(1, 22)]
+    history = tuple(datetime.combine(d, at(9).timetz()) for d in days if d.weekday() < 5)
+    settings = SimulationSettings(history=history)
+    # 09:00 and 09:01: foreseen. 15:00 and 15:01 (within the 210-s wake 15:00 starts): unforeseen. 15:10: the
+    # component was idle 9 minutes, too short for a nap to pay, so no schedule would have slept.
+    trace = day_of(*(Request(at(h, m)) for h, m in ((9, 0), (9, 1), (15, 0), (15, 1), (15, 10))))
+
+    assert unforeseen_share(trace, settings, NY) == pytest.approx(100 * 2 / 5)
+    announced = day_of(Request(at(9)), Request(at(9, 1)), Request(at(15), 300), Request(at(15, 1)), Request(at(15, 10)))
+    assert unforeseen_share(announced, settings, NY) == pytest.approx(100 * 0 / 5)  # its intent covers the wake
