@@ -399,9 +399,11 @@ class LocalStack:
         """The product's `sleepwake_client.SleepwakeClient` for this stack, calling as the product identity (or
         `keys`): InvokeEndpoint through the emulator, the fallback from the FallbackEndpointName output, wake
         signals to this wake API (sent before the fallback call returns unless `send_in_background=True` is
-        passed, so callers see their effect)."""
+        passed, so callers see their effect). Like a product in a Lambda function it writes each answer's wait
+        as an embedded metric, timed on the emulated clock (`monotonic`, which also spaces its wake signals)."""
         import boto3
 
+        from localaws.cloudwatch_emf import LogStream
         from sleepwake_client import SleepwakeClient
 
         keys = keys or self.product_keys
@@ -416,6 +418,8 @@ class LocalStack:
             "session": session,
             "runtime_client": self.emu.client_as(keys, "sagemaker-runtime"),
             "send_in_background": False,
+            "monotonic": self.emu.clock.time,
+            "answer_metrics": LogStream(self.emu.account, self.emu.region),
         }
         return SleepwakeClient.from_outputs(self.product_outputs(), **(options | kwargs))
 

@@ -16,9 +16,14 @@ What is emulated, and where each figure comes from:
   say only that it scales to 0 when idle). Default 600 s, the simulator's assumption; a setting, and the
   tests run with a cold and a warm fallback.
 - Metrics: AWS/SageMaker Invocations, ModelLatency (microseconds) and, for a cold start, ModelSetupTime
-  (microseconds), with dimensions EndpointName and VariantName, in emulated time ("Monitor a serverless
-  endpoint": Serverless Inference publishes ModelSetupTime besides the endpoint invocation metrics); a
-  failed request adds Invocation5XXErrors.
+  (microseconds: from the start of the cold start to the model loaded), with dimensions EndpointName and
+  VariantName, in emulated time. Sources: the SageMaker developer guide's "Alarms and logs for tracking metrics
+  from serverless endpoints" (docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-monitoring.html)
+  lists ModelSetupTime among the metrics a serverless endpoint publishes besides the endpoint invocation
+  metrics; botocore's SageMaker model (RecommendationMetrics.ModelSetupTime) defines it as "the time it takes to
+  launch new compute resources for a serverless endpoint". One datum per cold start, none for a request that
+  waits behind one (it has no cold start of its own; how AWS counts those is not published). A failed request
+  adds Invocation5XXErrors.
 - The container writes only under /tmp (`localaws.serverless_container`): the toolkit's start-up
   `pip install -r code/requirements.txt`, or a handler that writes elsewhere while it starts, fails the start,
   and the request gets the /ping failure ("The primary container for production variant … did not pass the

@@ -88,6 +88,7 @@ def collect(op: Operator, start: datetime, end: datetime, prices: Prices, slow_s
         slots=slots,
         plan_days=plan_days,
         wait_stats=sources.waits(settings.ic_name, start, end),
+        answer_stats=sources.answers(settings.ic_name, start, end, slow_seconds),
     )
 
 
@@ -110,6 +111,7 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
     for path, figures in r.latency_ms.items():
         shown = ", ".join(f"{k} {_ms(v)}" for k, v in figures.items())
         lines.append(f"  latency {path:<16} {shown}; over {slow_seconds:g} s: {r.slow_answers.get(path, 0)}")
+    lines.append(_slow_line(r.slow_answers, slow_seconds))
     if r.traffic:
         t = r.traffic
         lines.append(
@@ -147,6 +149,16 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
     lines.append(f"  failures                 {len(r.failures) or 'none'}")
     lines += [f"    {f['started']} {f['kind']} {f['execution']}: {f['error']}" for f in r.failures]
     return "\n".join(lines)
+
+
+def _slow_line(slow: dict[str, int], slow_seconds: float) -> str:
+    """What users waited over the line: the product client's count, or SageMaker's estimate without it."""
+    cold = f"; fallback cold starts over {slow_seconds:g} s: {slow['cold_fallback']}" if "cold_fallback" in slow else ""
+    if slow["timed_answers"]:
+        source = f"as the product client timed its {slow['timed_answers']} answers"
+    else:
+        source = "estimated from SageMaker's metrics (no product client timed its answers)"
+    return f"  answers over {slow_seconds:g} s     {slow['total']}, {source}{cold}"
 
 
 def _ms(value: Any) -> str:

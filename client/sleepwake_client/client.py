@@ -27,6 +27,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
+from sleepwake_client.answer_metric import LineWriter, answer_line
+
 LOG = logging.getLogger("sleepwake_client")
 
 ServedBy = Literal["component", "fallback"]
@@ -91,7 +93,11 @@ class SleepwakeClient:
         wake_body: Mapping[str, Any] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         send_in_background: bool = True,
+        answer_metrics: LineWriter | None = None,
     ) -> None:
+        """`answer_metrics`: where to write each answer's wait as an embedded metric line
+        (sleepwake_client.answer_metric; e.g. sys.stdout in a Lambda function), so `sleepwake report` counts
+        the answers users waited over 3 s for, a cold fallback's included. None (the default) writes nothing."""
         self.session = session or boto3.session.Session()
         self.runtime = runtime_client or self.session.client("sagemaker-runtime")
         self.endpoint_name = endpoint_name
@@ -104,6 +110,7 @@ class SleepwakeClient:
         self._background = send_in_background
         self._lock = threading.Lock()
         self._last_signal: float | None = None
+        self._answer_metrics = answer_metrics
 
     @classmethod
     def from_outputs(cls, outputs: Mapping[str, str], **kwargs: Any) -> SleepwakeClient:
@@ -119,6 +126,7 @@ class SleepwakeClient:
 
     def invoke(self, body: bytes, *, content_type: str = "audio/wav", accept: str = "application/json") -> InvokeResult:
         """Send to the component; on no capacity, to the fallback. Other errors are raised as boto3 raised them."""
+        began = self._monotonic()
         try:
             answer = self.runtime.invoke_endpoint(
                 EndpointName=self.endpoint_name,
@@ -140,8 +148,21 @@ class SleepwakeClient:
                 )
             except ClientError as fallback_exc:
                 raise FallbackFailed(fallback_exc) from exc
-            return InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "fallback", signalled)
-        return InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "component")
+            result = InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "fallback", signalled)
+        else:
+            result = InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "component")
+        self._record_wait(result.served_by, self._monotonic() - began)
+        return result
+
+    def _record_wait(self, served_by: ServedBy, seconds: float) -> None:
+        """One line per answer when asked for (sleepwake_client.answer_metric); a failed write is logged only."""
+        if self._answer_metrics is None:
+            return
+        line = answer_line(self.inference_component_name, served_by, seconds, int(time.time() * 1000))
+        try:
+            self._answer_metrics.write(line + "\n")
+        except (OSError, ValueError) as error:  # a closed or broken stream: the user's answer matters more
+            LOG.warning("could not write the answer's wait metric: %s", error)
 
     def signal_wake(self) -> bool:
         """POST /wake (SigV4, execute-api), at most once per `wake_interval_seconds`. True when one was sent."""

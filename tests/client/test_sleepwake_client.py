@@ -266,3 +266,51 @@ def test_the_wake_is_signed_for_the_region_its_url_names_not_the_sessions(
 )
 def test_the_region_is_read_from_an_execute_api_url(url: str, region: str | None) -> None:
     assert region_from_url(url) == region
+
+
+def test_each_answer_writes_what_the_user_waited_as_an_embedded_metric_a_cold_fallback_included(
+    session: boto3.session.Session,
+) -> None:
+    """The line CloudWatch Logs turns into Sleepwake/AnswerWaitSeconds (read here by the local stack's reader of
+    the embedded metric format), from the call to the answer on the client's clock: the no-capacity answer and
+    the fallback's cold start are in it, which ModelLatency leaves out."""
+    from localaws.cloudwatch_emf import metrics_of
+    from sleepwake.core.report_waits import ANSWER_METRIC
+
+    ticks = iter([100.0, 100.2, 200.0, 214.5])  # a warm component's answer, then a cold fallback's
+    lines = io.StringIO()
+    client = SleepwakeClient(
+        endpoint_name="sleepwake-endpoint",
+        inference_component_name="sleepwake-ic",
+        fallback_endpoint_name="sleepwake-fallback",
+        session=session,
+        runtime_client=session.client("sagemaker-runtime"),
+        monotonic=lambda: next(ticks),
+        answer_metrics=lines,
+    )
+    with Stubber(client.runtime) as stubber:
+        expect_ic(stubber)
+        expect_ic(stubber, error=("ValidationError", NO_CAPACITY))
+        expect_fallback(stubber)
+        assert [client.invoke(AUDIO).served_by for _ in range(2)] == ["component", "fallback"]
+
+    data = [metrics_of(line) for line in lines.getvalue().splitlines()]
+    component = [{"Name": "InferenceComponentName", "Value": "sleepwake-ic"}]
+    assert [d[0][:4] for d in data] == [
+        ("Sleepwake", ANSWER_METRIC, [pytest.approx(0.2)], component),
+        ("Sleepwake", ANSWER_METRIC, [14.5], component),
+    ]
+    assert [d[1][3][1] for d in data] == [
+        {"Name": "ServedBy", "Value": "component"},
+        {"Name": "ServedBy", "Value": "fallback"},
+    ]
+
+
+def test_without_a_stream_for_them_no_answer_metric_is_written(
+    session: boto3.session.Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = make_client(session, None)
+    with Stubber(client.runtime) as stubber:
+        expect_ic(stubber)
+        client.invoke(AUDIO)
+    assert capsys.readouterr().out == ""

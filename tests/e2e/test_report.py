@@ -79,11 +79,17 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local, tmp_pat
     keep_a_plan(local, begins - timedelta(hours=1), window_ends)
     local.emu.clock.sleep(300)
     sleep_now(local)
-    client = local.product_client()
-    answer = client.invoke(SAMPLE.read_bytes())  # asleep: the fallback answers and the wake starts
-    assert answer.served_by == "fallback"
+    client = local.product_client()  # it times each answer, as users wait for it (emulated seconds)
+    waited: list[float] = []
+
+    def timed(expected: str) -> None:
+        asked = local.now()
+        assert client.invoke(SAMPLE.read_bytes()).served_by == expected
+        waited.append((local.now() - asked).total_seconds())
+
+    timed("fallback")  # asleep: the fallback answers, cold since the deploy's warm-up long ago; the wake starts
     local.wait_for_state("ready", timeout=900)
-    assert client.invoke(SAMPLE.read_bytes()).served_by == "component"
+    timed("component")
 
     # The CLI reads the stack's clock when it starts, which runs on meanwhile: 5 minutes more keep `begins` in.
     since_minutes = math.ceil((local.now() - begins).total_seconds() / 60) + 5
@@ -100,6 +106,13 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local, tmp_pat
     assert 0 < got["asleep_hours"] < got["hours"]
 
     fallback = local.emu.serverless_endpoint(local.outputs["FallbackEndpointName"])
+    # Answers over 3 s: the user who met the cold fallback waited its cold start; its ModelLatency is fast, so
+    # only what the product client timed (or, without it, the cold starts) shows it.
+    colds = [at for at in fallback.cold_starts if start <= at <= end]
+    assert got["slow_answers"]["total"] == sum(w > 3 for w in waited) == 1
+    assert got["slow_answers"]["timed_answers"] == len(waited) == 2
+    assert got["slow_answers"]["fallback"] == 0
+    assert got["slow_answers"]["cold_fallback"] == len(colds) >= 1
     # The emulator's log of the fallback holds the control plane's pre-warms too; the report leaves them out.
     warmups = got["requests"]["fallback_warmups"]
     served = sum(1 for at, ok, _ in fallback.requests if ok and start <= at <= end)

@@ -91,7 +91,22 @@ def test_requests_per_path_failed_answers_and_slow_ones():
     }
     assert r.latency_ms["component"] == {"p50": 150.0, "p99": 3500.0, "max": 4000.0}
     assert r.latency_ms["fallback"] == {"p50": None, "p99": None, "max": None}
-    assert r.slow_answers == {"component": 10, "fallback": 0}  # 98 answers, 90 % within 3 s
+    # 98 answers, 90 % within 3 s; no cold start's time known, no answer timed by the product client
+    assert r.slow_answers == {"component": 10, "fallback": 0, "cold_fallback": 0, "timed_answers": 0, "total": 10}
+
+
+def test_answers_over_3_s_count_what_users_waited_a_cold_fallback_included():
+    # The fallback's ModelLatency is fast, but 2 of its 4 cold starts took 15 s: whoever met them waited that long.
+    fallback = PathMetrics(invocations=50, latency_samples=50, within_slow_pct=100.0, cold_starts=4,
+                           cold_within_slow_pct=50.0)  # fmt: skip
+    estimate = report(fallback=fallback).slow_answers
+    assert (estimate["fallback"], estimate["cold_fallback"], estimate["total"]) == (0, 2, 10 + 0 + 2)
+    # The product client timed 120 answers, 5 % of them over 3 s: that count is what users waited.
+    timed = build_report(A_DAY, COMPONENT, fallback, start=DAY, end=at(24), awake_now=True, prices=PRICES,
+                         estimate_seconds=260, answer_stats={"timed": 120.0, "within_slow_pct": 95.0})  # fmt: skip
+    assert (timed.slow_answers["timed_answers"], timed.slow_answers["total"]) == (120, 6)
+    without = report(fallback=None).slow_answers
+    assert without == {"component": 10, "timed_answers": 0, "total": 10}
 
 
 def test_no_capacity_answers_beyond_the_fallbacks_requests_failed_and_warm_ups_are_not_requests():
@@ -188,6 +203,7 @@ def test_outcomes_follow_the_state_machines_end_states():
 def test_statistics_asked_for_fill_path_metrics():
     asked = statistics("fallback", slow_seconds=3)
     assert ("within_slow_pct", "ModelLatency", "PR(:3000000)") in asked
+    assert ("cold_within_slow_pct", "ModelSetupTime", "PR(:3000000)") in asked  # microseconds, as published
     metrics = path_metrics({key: None for key, _, _ in asked})
     assert metrics == PathMetrics()  # nothing published: zero requests, latencies unknown
 
@@ -255,6 +271,18 @@ def test_the_components_warm_ups_are_read_from_the_control_planes_embedded_metri
         }
     ]
     assert got.warmups == 7.0
+
+
+def test_the_answer_waits_are_read_per_component_from_what_the_product_client_writes():
+    from sleepwake.adapters.report_sources import ReportSources
+    from sleepwake_client.answer_metric import METRIC, NAMESPACE
+
+    cloudwatch = RecordingCloudWatch()
+    ReportSources(None, cloudwatch).answers("ic", DAY, at(24), 3)
+    asked = [q["MetricStat"] for q in cloudwatch.calls[0]["MetricDataQueries"]]
+    assert {(m["Metric"]["Namespace"], m["Metric"]["MetricName"]) for m in asked} == {(NAMESPACE, METRIC)}
+    assert {m["Stat"] for m in asked} == {"SampleCount", "PR(:3)"}
+    assert all(m["Metric"]["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "ic"}] for m in asked)
 
 
 def test_the_window_starts_where_cloudwatch_rounds_its_start_time_so_both_sources_cover_the_same_time():

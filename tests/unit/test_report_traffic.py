@@ -119,7 +119,7 @@ def test_the_last_period_cut_short_by_the_windows_end_counts_where_what_is_left_
 
 
 def test_a_wakes_waits_are_its_time_to_ready_the_floor_it_expected_the_time_over_it_and_the_warm_up():
-    from sleepwake.core.report import wake_wait
+    from sleepwake.core.report_waits import wake_wait
 
     assert wake_wait(at(7), at(7) + timedelta(seconds=250), 210, at(7) + timedelta(seconds=240)) == {
         "TimeToReadySeconds": 250.0,
@@ -131,7 +131,7 @@ def test_a_wakes_waits_are_its_time_to_ready_the_floor_it_expected_the_time_over
 
 
 def test_the_waits_figures_come_from_the_statistics_of_the_control_planes_metrics():
-    from sleepwake.core.report import waits
+    from sleepwake.core.report_waits import waits
 
     assert waits({}) == {} and waits({"TimeToReadySeconds:SampleCount": 0.0}) == {}
     stats = {

@@ -15,8 +15,6 @@ from typing import Any
 
 from sleepwake.adapters.cloudwatch import WARMUP_METRIC, WARMUP_NAMESPACE, metric_query
 from sleepwake.core.report import (
-    COMPONENT_WARMUP_METRIC,
-    WAIT_METRICS,
     Execution,
     Kind,
     Path,
@@ -27,6 +25,7 @@ from sleepwake.core.report import (
     path_metrics,
     statistics,
 )
+from sleepwake.core.report_waits import COMPONENT_WARMUP_METRIC, WAIT_METRICS, answer_statistics
 from sleepwake.observability import SERVICE
 
 # GetMetricData rounds StartTime down by its age, to 1, 5 or 60 minutes (API reference, StartTime): one
@@ -161,6 +160,13 @@ class ReportSources:
             for metric in WAIT_METRICS
             for stat in ("SampleCount", "p50", "Maximum")
         ]
+        return self._whole_window(asked, start, end)
+
+    def answers(self, component: str, start: datetime, end: datetime, slow_seconds: float) -> dict[str, float | None]:
+        """The product client's answer waits of this component over [start, end] (one period, as `path`), keyed
+        by sleepwake.core.report_waits.answer_statistics' ids; none when no client wrote them."""
+        dims = component_dimensions(component)
+        asked = [(key, WARMUP_NAMESPACE, metric, stat, dims) for key, metric, stat in answer_statistics(slow_seconds)]
         return self._whole_window(asked, start, end)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sleepwake.adapters.state_table import Change
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import State, StateRecord, check_scale, next_poll_seconds
-from sleepwake.core.report import wake_wait
+from sleepwake.core.report_waits import wake_wait
 from sleepwake.observability import MetricUnit, component_metrics, logger, metrics
 
 

@@ -9,7 +9,7 @@ from importlib import resources
 from sleepwake.adapters.sagemaker import NoCapacityError
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import is_warm
-from sleepwake.core.report import COMPONENT_WARMUP_METRIC
+from sleepwake.core.report_waits import COMPONENT_WARMUP_METRIC
 from sleepwake.observability import MetricUnit, component_metrics, logger, metrics
 
 

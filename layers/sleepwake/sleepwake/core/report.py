@@ -37,8 +37,9 @@ What each figure means:
   (CloudWatch has no time to ready for an inference component): from the wake's request to ready, the
   provisioning floor the wake expected (a copy on the instance still there: FirstPollOnInstanceSeconds; a new
   instance first: ProvisioningEstimateSeconds), the time over it, and the warm-up (`wake_wait`).
-- latency: ModelLatency per path (p50, p99, max over the window) and answers over `slow_seconds`, counted from
-  ModelLatency's percentile rank; the wait a user sees on top (a cold fallback, a retry) is not in it.
+- latency: ModelLatency per path (p50, p99, max over the window).
+- slow answers: the answers over `slow_seconds` on each path by ModelLatency, and the total users waited over
+  it, a cold fallback included (sleepwake.core.report_waits).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from typing import Any, Literal
 
 from sleepwake.core import defaults
 from sleepwake.core.applied_plan import AppliedDay
+from sleepwake.core.report_waits import over, slow_answers, waits
 from sleepwake.core.timestamps import iso
 
 Kind = Literal["wake", "sleep"]
@@ -129,6 +131,7 @@ class PathMetrics:
     no_capacity: float = 0.0  # the component only
     cold_starts: float = 0.0  # the fallback only (ModelSetupTime's sample count)
     cold_start_sum_us: float = 0.0  # the fallback only (ModelSetupTime's sum)
+    cold_within_slow_pct: float | None = None  # the fallback only: PR(:slow) of ModelSetupTime
     warmups: float = 0.0  # the control plane's own requests (Sleepwake/FallbackWarmupRequests, ComponentWarmupRequests)
 
 
@@ -209,12 +212,6 @@ def _ms(value_us: float | None) -> float | None:
     return None if value_us is None else round(value_us / 1000.0, 1)
 
 
-def _slow(path: PathMetrics) -> int:
-    if path.within_slow_pct is None or not path.latency_samples:
-        return 0
-    return round(path.latency_samples * (100.0 - path.within_slow_pct) / 100.0)
-
-
 def _percentile(values: list[float], q: float) -> float | None:
     """Nearest rank: the smallest value with at least q % of the values at or below it."""
     if not values:
@@ -258,6 +255,7 @@ def build_report(
     slots: list[Slot] | None = None,
     plan_days: list[AppliedDay] | None = None,
     wait_stats: Mapping[str, float | None] | None = None,
+    answer_stats: Mapping[str, float | None] | None = None,
 ) -> Report:
     """The figures of the window [start, end] (module docstring); without `slots` (the per-period requests)
     the traffic and plan figures are left empty."""
@@ -319,7 +317,12 @@ def build_report(
             "component": _latency(component),
             **({"fallback": _latency(fb)} if has_fallback else {}),
         },
-        slow_answers={"component": _slow(component), **({"fallback": _slow(fb)} if has_fallback else {})},
+        slow_answers=slow_answers(
+            over(component.latency_samples, component.within_slow_pct),
+            over(fb.latency_samples, fb.within_slow_pct) if has_fallback else None,
+            over(fb.cold_starts, fb.cold_within_slow_pct),
+            answer_stats or {},
+        ),
         wakes=_wakes(runs, estimate_seconds),
         sleeps=sleeps,
         naps=sleeps.get("idle", 0),
@@ -457,48 +460,6 @@ def aligned_start(start: datetime, now: datetime) -> datetime:
     return datetime.fromtimestamp(seconds, start.tzinfo)
 
 
-# The control plane's per-wake embedded metrics (namespace Sleepwake, dimensions service and
-# InferenceComponentName), emitted when a wake reaches ready: what `wake_wait` computes.
-WAIT_METRICS = ("TimeToReadySeconds", "ProvisioningFloorSeconds", "OverFloorSeconds", "WarmupSeconds")
-# The requests each warm-up of the component sent it (same namespace and dimensions; sleepwake.control.warmup).
-COMPONENT_WARMUP_METRIC = "ComponentWarmupRequests"
-
-
-def wake_wait(
-    requested: datetime, ready: datetime, floor_seconds: int | None, warming_since: datetime | None
-) -> dict[str, float]:
-    """One ready wake's waits in seconds, by WAIT_METRICS name: from the request to ready, and when known the
-    floor the wake expected, the time over it, and the warm-up (from the copy serving to ready)."""
-    waited = (ready - requested).total_seconds()
-    found = {"TimeToReadySeconds": waited}
-    if floor_seconds is not None:
-        found |= {"ProvisioningFloorSeconds": float(floor_seconds), "OverFloorSeconds": waited - floor_seconds}
-    if warming_since is not None:
-        found["WarmupSeconds"] = (ready - warming_since).total_seconds()
-    return found
-
-
-def waits(stats: Mapping[str, float | None]) -> dict[str, Any]:
-    """The waits figures from CloudWatch statistics of WAIT_METRICS over the window, keyed `<metric>:<stat>`
-    (stats `SampleCount`, `p50`, `Maximum`); empty without a measured wake."""
-    count = stats.get("TimeToReadySeconds:SampleCount") or 0.0
-    if not count:
-        return {}
-
-    def figure(metric: str, stat: str) -> float | None:
-        return _round(stats.get(f"{metric}:{stat}"))
-
-    return {
-        "wakes_measured": round(count),
-        "time_to_ready_p50_s": figure("TimeToReadySeconds", "p50"),
-        "time_to_ready_max_s": figure("TimeToReadySeconds", "Maximum"),
-        "floor_p50_s": figure("ProvisioningFloorSeconds", "p50"),
-        "over_floor_p50_s": figure("OverFloorSeconds", "p50"),
-        "over_floor_max_s": figure("OverFloorSeconds", "Maximum"),
-        "warmup_max_s": figure("WarmupSeconds", "Maximum"),
-    }
-
-
 def statistics(path: Path, slow_seconds: float = SLOW_SECONDS) -> list[tuple[str, str, str]]:
     """(id, MetricName, Stat) of what the adapter asks CloudWatch for on each path, over the whole window; the
     ids are PathMetrics' fields. PR(:X) is CloudWatch's percentile rank: the percentage of values at or below X
@@ -517,13 +478,17 @@ def statistics(path: Path, slow_seconds: float = SLOW_SECONDS) -> list[tuple[str
     if path == "component":
         asked.append(("no_capacity", "NoCapacityInvocationFailures", "Sum"))
     else:
-        asked += [("cold_starts", "ModelSetupTime", "SampleCount"), ("cold_start_sum_us", "ModelSetupTime", "Sum")]
+        asked += [
+            ("cold_starts", "ModelSetupTime", "SampleCount"),
+            ("cold_start_sum_us", "ModelSetupTime", "Sum"),
+            ("cold_within_slow_pct", "ModelSetupTime", f"PR(:{slow_seconds * 1e6:.0f})"),
+        ]
     return asked
 
 
 def path_metrics(stats: Mapping[str, float | None]) -> PathMetrics:
     """PathMetrics from one window's statistics keyed by `statistics`' ids; a count with no datapoint is 0, a
     latency with none is unknown (None)."""
-    optional = {"latency_p50_us", "latency_p99_us", "latency_max_us", "within_slow_pct"}
+    optional = {"latency_p50_us", "latency_p99_us", "latency_max_us", "within_slow_pct", "cold_within_slow_pct"}
     values: dict[str, Any] = {k: (v if k in optional else float(v or 0.0)) for k, v in stats.items()}
     return PathMetrics(**values)

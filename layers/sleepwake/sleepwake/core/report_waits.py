@@ -1,0 +1,98 @@
+"""What users waited, as `sleepwake report` counts it: for a wake (the control plane's own embedded metrics,
+written when a wake reaches ready) and for each answer (the product client's, sleepwake_client.answer_metric),
+and the answers over the slow line from those and from SageMaker's metrics. Pure, like sleepwake.core.report.
+
+The answers over `slow_seconds` (`slow_answers`):
+- `component`, `fallback`: from each path's ModelLatency percentile rank (the model's time: the control plane's
+  warm-ups of the component are in it, and neither a cold start nor a wait for a queued request is).
+- `cold_fallback`: the fallback's cold starts that took longer (ModelSetupTime's percentile rank; "Alarms and
+  logs for tracking metrics from serverless endpoints" lists ModelSetupTime, "the time it takes to launch new
+  compute resources for a serverless endpoint" in botocore's RecommendationMetrics, among the metrics a
+  serverless endpoint publishes). Whoever sent the request that met it waited that long on top.
+- `timed_answers`: the answers the product client timed (Sleepwake/AnswerWaitSeconds: from its call to the
+  answer, a no-capacity answer, the fallback's cold start and any queue included).
+- `total`: what users waited over the line. The client's count when it timed answers: exact for the requests
+  sent through it. Otherwise an estimate from SageMaker alone, component + fallback + cold_fallback: it counts
+  the cold starts of the control plane's own warm-ups too, and no request that queued behind a cold start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+# The control plane's per-wake embedded metrics (namespace Sleepwake, dimensions service and
+# InferenceComponentName), emitted when a wake reaches ready: what `wake_wait` computes.
+WAIT_METRICS = ("TimeToReadySeconds", "ProvisioningFloorSeconds", "OverFloorSeconds", "WarmupSeconds")
+# The requests each warm-up of the component sent it (same namespace and dimensions; sleepwake.control.warmup).
+COMPONENT_WARMUP_METRIC = "ComponentWarmupRequests"
+
+
+def wake_wait(
+    requested: datetime, ready: datetime, floor_seconds: int | None, warming_since: datetime | None
+) -> dict[str, float]:
+    """One ready wake's waits in seconds, by WAIT_METRICS name: from the request to ready, and when known the
+    floor the wake expected, the time over it, and the warm-up (from the copy serving to ready)."""
+    waited = (ready - requested).total_seconds()
+    found = {"TimeToReadySeconds": waited}
+    if floor_seconds is not None:
+        found |= {"ProvisioningFloorSeconds": float(floor_seconds), "OverFloorSeconds": waited - floor_seconds}
+    if warming_since is not None:
+        found["WarmupSeconds"] = (ready - warming_since).total_seconds()
+    return found
+
+
+def waits(stats: Mapping[str, float | None]) -> dict[str, Any]:
+    """The waits figures from CloudWatch statistics of WAIT_METRICS over the window, keyed `<metric>:<stat>`
+    (stats `SampleCount`, `p50`, `Maximum`); empty without a measured wake."""
+    count = stats.get("TimeToReadySeconds:SampleCount") or 0.0
+    if not count:
+        return {}
+
+    def figure(metric: str, stat: str) -> float | None:
+        value = stats.get(f"{metric}:{stat}")
+        return None if value is None else round(value, 1)
+
+    return {
+        "wakes_measured": round(count),
+        "time_to_ready_p50_s": figure("TimeToReadySeconds", "p50"),
+        "time_to_ready_max_s": figure("TimeToReadySeconds", "Maximum"),
+        "floor_p50_s": figure("ProvisioningFloorSeconds", "p50"),
+        "over_floor_p50_s": figure("OverFloorSeconds", "p50"),
+        "over_floor_max_s": figure("OverFloorSeconds", "Maximum"),
+        "warmup_max_s": figure("WarmupSeconds", "Maximum"),
+    }
+
+
+# Each answer's wait as the product client timed it (namespace Sleepwake, dimension InferenceComponentName, and
+# a second set with ServedBy), written by sleepwake_client.answer_metric.
+ANSWER_METRIC = "AnswerWaitSeconds"
+
+
+def over(samples: float, within_pct: float | None) -> int:
+    """How many of `samples` values lie above the line, from the percentile rank PR(:line) of them."""
+    if within_pct is None or not samples:
+        return 0
+    return round(samples * (100.0 - within_pct) / 100.0)
+
+
+def answer_statistics(slow_seconds: float) -> list[tuple[str, str, str]]:
+    """(id, MetricName, Stat) of the product client's answer waits the report asks for over the window. PR(:X)
+    is CloudWatch's percentile rank, the percentage of values at or below X ("Statistics definitions")."""
+    return [("timed", ANSWER_METRIC, "SampleCount"), ("within_slow_pct", ANSWER_METRIC, f"PR(:{slow_seconds:g})")]
+
+
+def slow_answers(
+    component: int, fallback: int | None, cold_fallback: int, answers: Mapping[str, float | None]
+) -> dict[str, int]:
+    """The answers over the slow line (module docstring): each path's by ModelLatency (`fallback` None without a
+    fallback), the fallback's slow cold starts, and the total users waited, from `answers` (the statistics of
+    `answer_statistics`) when the product client timed any."""
+    timed = round(answers.get("timed") or 0.0)
+    found = {"component": component}
+    if fallback is not None:
+        found |= {"fallback": fallback, "cold_fallback": cold_fallback}
+    estimate = component + (fallback or 0) + (cold_fallback if fallback is not None else 0)
+    total = over(timed, answers.get("within_slow_pct")) if timed else estimate
+    return found | {"timed_answers": timed, "total": total}
