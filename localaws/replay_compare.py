@@ -16,9 +16,9 @@ emulator's timings (`simulator_settings`), so the two sides differ only in what 
 
 replay.json: the replay's `saving_vs_always_on_pct` and `instance_hours` from the report (what `sleepwake
 report` reads: Step Functions executions, CloudWatch, the state table); `requests`, `failed`,
-`served_by_fallback` and `slow_answers` from the driver's own records (what each user saw; the report counts
-the control plane's warm-ups as requests too and its slow answers from ModelLatency, without a cold fallback's
-start: both are kept under `report`). `simulated` has the same keys from the simulator.
+`served_by_fallback` and `slow_answers` from the driver's own records (what each user saw; the report, kept
+under `report`, leaves the control plane's warm-ups out and counts its slow answers from what the product
+client timed, so tests/e2e/test_replay.py holds the two equal). `simulated` has the same keys from the simulator.
 """
 
 from __future__ import annotations
@@ -147,8 +147,8 @@ def report_of(local: LocalStack, trace: Trace) -> Report:
 
 def own_requests(invocations: list[Any]) -> dict[str, int]:
     """The control plane's own requests during the replay, from the emulator's Lambda records: the warm-up
-    function's requests to the component (after each wake) and to the fallback (pre-warms). The report counts
-    them with the users' (no metric tells the component's apart)."""
+    function's requests to the component (after each wake) and to the fallback (pre-warms): what the report's
+    `component_warmups` and `fallback_warmups` must be."""
     component = fallback = 0
     for record in invocations:
         if not record.function_name.endswith("WarmupFunction") or not isinstance(record.result, dict):
