@@ -135,9 +135,43 @@ class EmulatedClock:
         now = self.now()
         return self.advance(max(when - now, timedelta(0)))
 
+    def quiet(self) -> bool:
+        """Nothing but the calling thread uses the clock: no pause held, no thread asleep on it, starting, or
+        driving (a thread the emulator spawned runs until it ends)."""
+        with self._cond:
+            return self._quiet_locked()
+
+    def _quiet_locked(self) -> bool:
+        return (
+            not self._deadlines
+            and not self._starting
+            and not self._hard
+            and not self._soft
+            and set(self._drivers) <= {threading.get_ident()}
+        )
+
+    def rewind(self, to: datetime, speed: float | None = None) -> None:
+        """Set the time back to `to` (and the speed to `speed`): only for putting a whole emulator back as it was
+        at `to` (localaws.stack_reset), so it is refused unless the clock is `quiet()`: a thread asleep on the
+        clock or holding a pause would wake into a past it never saw. `advance()` stays forward only."""
+        if to.tzinfo is None:
+            raise ValueError("to must be timezone-aware")
+        if speed is not None and speed <= 0:
+            raise ValueError("speed must be > 0")
+        with self._cond:
+            if not self._quiet_locked():
+                raise RuntimeError("the clock can go back only while nothing else runs or sleeps on it")
+            if speed is not None:
+                self._speed = float(speed)
+            self._changed = time.monotonic()
+            self._reanchor(to.astimezone(UTC))
+        self._notify()
+
     def on_change(self, listener: Callable[[], None]) -> None:
-        """Called after every `advance()`/`set_speed()` (the scheduler re-plans)."""
-        self._listeners.append(listener)
+        """Called after every `advance()`/`set_speed()`/`rewind()` (the scheduler re-plans); once however often
+        it is added."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     def _notify(self) -> None:
         for listener in list(self._listeners):

@@ -276,6 +276,8 @@ class AlarmEvaluator:
         self.listeners.append(listener)
 
     def start(self) -> None:
+        """Start (or, after `stop()`, start again) the thread that evaluates the alarms."""
+        self._stop.clear()
         self._thread = self.clock.spawn(self._run, name="localaws-alarms")  # running except while it waits
 
     def stop(self) -> None:

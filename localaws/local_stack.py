@@ -38,6 +38,7 @@ from localaws.emulator import Emulator, Timings
 from localaws.preflight_local import put_served_archive
 from localaws.sagemaker import ModelServerFactory
 from localaws.sagemaker_serverless import ServerFactory
+from localaws.stack_reset import AsDeployed
 
 CREATE_MODE = {
     "DeploymentMode": "create",
@@ -115,6 +116,7 @@ class LocalStack:
         self.operator_keys: iam.Keys | None = None
         self.product_keys: iam.Keys | None = None
         self._sample = SAMPLE.read_bytes()
+        self._deployed: AsDeployed | None = None
         self.before_deploy = before_deploy  # e.g. `make demo`'s preflight: the emulator runs, nothing is deployed
 
     @classmethod
@@ -165,6 +167,17 @@ class LocalStack:
             self.api = None
         if self._owns_emulator:
             self.emu.stop()
+
+    def keep_as_deployed(self) -> None:
+        """Keep the emulator as it is now, right after `start()`, for `reset()` (localaws.stack_reset)."""
+        self._deployed = AsDeployed.take(self.emu)
+
+    def reset(self) -> None:
+        """Put the whole emulator back as `keep_as_deployed()` found it, its clock too: what lets tests share
+        one deploy (tests/stacks.py)."""
+        if self._deployed is None:
+            raise RuntimeError("reset() needs keep_as_deployed() first")
+        self._deployed.restore()
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -202,6 +202,8 @@ class Scheduler:
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        """Start (or, after `stop()`, start again) the thread that fires schedules."""
+        self._stop.clear()
         self.clock.on_change(self._kick.set)
         _KICKS.append(self._kick)
         self._thread = self.clock.spawn(self._run, name="localaws-scheduler")  # running except while it waits

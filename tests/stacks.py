@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 from localaws.local_stack import LocalStack
 from localaws.stand_in import StandInAnswer, StandInModel
 
-__all__ = ["StandInAnswer", "StandInModel", "local_stack"]
+__all__ = ["StandInAnswer", "StandInModel", "as_deployed", "local_stack"]
 
 PT = ZoneInfo("America/Los_Angeles")
 NIGHT = datetime(2026, 11, 25, 0, 30, tzinfo=PT).astimezone(UTC)  # quiet hours, 30 min after the nightly sleep
@@ -38,6 +39,7 @@ def local_stack(
     parameters: dict[str, str] | None = None,
     real_model: bool = False,
     jump: bool = False,
+    shared: bool = False,
     **options: Any,
 ) -> Iterator[LocalStack]:
     """The emulator on free ports with template.yaml deployed in create mode with `parameters` (default: FAST
@@ -47,7 +49,10 @@ def local_stack(
     `jump`: the emulated clock jumps to the next deadline whenever nothing runs (EmulatedClock.jump_when_idle),
     from the deploy on, and the calling thread (the test) is its driver: time does not jump while the test is
     awake, only while it sleeps on the clock (`local.clock.sleep`/`wait_until`, `wait_for_state`, ...). So a
-    test that waits emulated hours waits no wall time for them; it must wait on the clock, never on time.sleep."""
+    test that waits emulated hours waits no wall time for them; it must wait on the clock, never on time.sleep.
+
+    `shared`: the stack is kept as deployed (LocalStack.keep_as_deployed), for a module's tests to share it, each
+    through `as_deployed()`."""
     factory = None if real_model else StandInModel
     options.setdefault("deployment_file", None)
     stack = LocalStack(
@@ -67,6 +72,8 @@ def local_stack(
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
             stack.start()
+        if shared:
+            stack.keep_as_deployed()
         try:
             yield stack
         finally:
@@ -75,3 +82,18 @@ def local_stack(
         if jump:
             stack.clock.jump_when_idle(False)
             stack.clock.release()
+
+
+@contextlib.contextmanager
+def as_deployed(stack: LocalStack) -> Iterator[LocalStack]:
+    """A stack made with `shared=True`, for one test, as a fresh deploy gives it: put back as deployed
+    (LocalStack.reset: its clock too) if a test had it before. A module-scoped fixture deploys once, a
+    function-scoped one hands the stack out through this."""
+    if stack in _HANDED_OUT:
+        with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
+            stack.reset()
+    _HANDED_OUT.add(stack)
+    yield stack
+
+
+_HANDED_OUT: weakref.WeakSet[LocalStack] = weakref.WeakSet()

@@ -12,25 +12,39 @@ from typing import Any
 import pytest
 
 from localaws.local_stack import LocalStack
-from tests.stacks import FAST, NIGHT, PROVISIONING, PT, SPEED, local_stack
+from tests.stacks import FAST, NIGHT, PROVISIONING, PT, SPEED, as_deployed, local_stack
 
 __all__ = ["FAST", "NIGHT", "PROVISIONING", "PT", "SPEED", "scale_ups", "sleep_now"]  # tests import these from here
 
 
-@pytest.fixture
-def local() -> Iterator[LocalStack]:
-    """A fresh stack at NIGHT with the real model handler: these tests time a wake against failures injected
-    mid-wake, and a copy's load holds the emulated clock as in every run so far. The clock jumps over idle
-    time; the test is its driver (tests/stacks.py)."""
-    with local_stack(real_model=True, jump=True) as stack:
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[LocalStack]:
+    """One stack per module at NIGHT with the real model handler, kept as deployed (tests/stacks.py)."""
+    with local_stack(real_model=True, jump=True, shared=True) as stack:
         yield stack
 
 
 @pytest.fixture
-def local_stand_in() -> Iterator[LocalStack]:
-    """A fresh stack at NIGHT whose copies and fallback are the stand-in model; the clock jumps over idle time
-    (tests/stacks.py)."""
-    with local_stack(jump=True) as stack:
+def local(deployed: LocalStack) -> Iterator[LocalStack]:
+    """The module's stack with the real model handler, as a fresh deploy gives it (the previous test's changes,
+    its clock too, put back: tests/stacks.py as_deployed): these tests time a wake against failures injected
+    mid-wake, and a copy's load holds the emulated clock as in every run so far. The clock jumps over idle
+    time; the test is its driver (tests/stacks.py)."""
+    with as_deployed(deployed) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def deployed_stand_in() -> Iterator[LocalStack]:
+    """One stack per module at NIGHT whose copies and fallback are the stand-in model, kept as deployed."""
+    with local_stack(jump=True, shared=True) as stack:
+        yield stack
+
+
+@pytest.fixture
+def local_stand_in(deployed_stand_in: LocalStack) -> Iterator[LocalStack]:
+    """The module's stand-in stack as a fresh deploy gives it; the clock jumps over idle time (tests/stacks.py)."""
+    with as_deployed(deployed_stand_in) as stack:
         yield stack
 
 

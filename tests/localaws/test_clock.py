@@ -235,3 +235,25 @@ def test_a_shared_pause_holds_time_until_stopped_from_any_thread_and_lets_it_jum
     threading.Thread(target=shared.stop).start()  # stopped by another thread than the one that started it
     third.join(10)
     assert woke_third
+
+
+def test_the_clock_goes_back_only_while_nothing_else_sleeps_on_it_or_runs():
+    """Only a whole emulator put back as it was (localaws/stack_reset.py) sets the time back; a thread asleep on
+    the clock or a pause in progress would otherwise see time run backwards."""
+    clock = EmulatedClock(start=START, speed=1)
+    clock.advance(timedelta(hours=3))
+    sleeper, woke = _sleep_in_thread(clock, 3600)
+    deadline = time.monotonic() + 5
+    while clock.quiet() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(RuntimeError, match="only while nothing else runs"):
+        clock.rewind(START)
+    clock.advance(timedelta(hours=1))
+    sleeper.join(5)
+    assert woke
+    with clock.held():  # the caller's own hold does not count: it is the one rewinding
+        clock.rewind(START, speed=2)
+    assert START <= clock.now() < START + timedelta(minutes=1)
+    assert clock.speed == 2
+    with clock.paused(), pytest.raises(RuntimeError):
+        clock.rewind(START)
