@@ -3,7 +3,8 @@
 1. Sweep the planner's and the hybrid peer's knobs on the built-in week (seed 7), as `sleepwake simulate
    --frontier` does, and take the planner setting with the best saving among those with 0 failed requests,
    0 answers over 3 s and at most 5 % of requests on the fallback (or, when none qualifies, the one with the
-   fewest requests on the fallback among those with 0 failed and 0 slow answers).
+   fewest requests on the fallback among those with 0 failed and 0 slow answers): once among the idle checks
+   the control plane has, once with the Lambda-first check too (not built; simulate/base.py ControlPlanePrices).
 2. Replay that setting, unchanged, on seeds 8, 9 and 10 (each with its own three earlier weeks) and on the
    held-out trace (`scripts/make_trace.py --profile held-out`: warmed on its first three weeks, scored on the
    last two), and print each goal's figure: saving (keep-warm and idle checks counted), failed, answers over
@@ -61,9 +62,17 @@ def row(name: str, label: str, r: PolicyResult) -> str:
     share = 100 * r.served_by_fallback / max(r.requests, 1)
     ok = r.saving_pct >= 70 and r.failed == 0 and r.slow_answers == 0 and share <= 5
     return (
-        f"{name:<9} {label:<25} {r.saving_pct:5.1f} %  failed {r.failed:<3} over 3 s {r.slow_answers:<3} "
+        f"{name:<9} {label:<33} {r.saving_pct:5.1f} %  failed {r.failed:<3} over 3 s {r.slow_answers:<3} "
         f"fallback {share:4.1f} %  keep-warm ${r.keep_warm_cost:.2f}  {'all goals met' if ok else 'goal missed'}"
     )
+
+
+def choose(points: list[frontier.Point]) -> frontier.Point:
+    """The best saving with 0 failed, 0 slow answers and at most 5 % on the fallback; when none qualifies, the
+    fewest requests on the fallback among those with 0 failed and 0 slow answers."""
+    clean = [p for p in points if p.failed == 0 and p.slow_answers == 0]
+    qualified = [p for p in clean if p.fallback_pct <= frontier.GOAL_FALLBACK_PCT]
+    return max(qualified, key=lambda p: p.saving_pct) if qualified else min(clean, key=lambda p: p.fallback_pct)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,27 +86,23 @@ def main(argv: list[str] | None = None) -> int:
     print("Built-in week (seed 7), every setting swept:")
     print(frontier.table(points))
     print(frontier.note(points, frontier.bound(trace, settings)))
-    planner_points = points[frontier.PLANNER]
-    qualified = [
-        p
-        for p in planner_points
-        if p.failed == 0 and p.slow_answers == 0 and p.fallback_pct <= frontier.GOAL_FALLBACK_PCT
-    ]
-    if qualified:
-        chosen = max(qualified, key=lambda p: p.saving_pct)
-    else:
-        chosen = min((p for p in planner_points if p.failed == 0 and p.slow_answers == 0), key=lambda p: p.fallback_pct)
     cases = dict(frontier.planner_settings(settings))
-    chosen_settings = cases[chosen.knobs]
-    print(f"\nChosen on the built-in week: {chosen.knobs}")
+    # Chosen among the checks the control plane has, and among all (the Lambda-first check is not built).
+    built = [p for p in points[frontier.PLANNER] if not cases[p.knobs].control_plane.lambda_first]
+    chosen = {"chosen setting": choose(built), "with Lambda-first check": choose(points[frontier.PLANNER])}
+    if chosen["with Lambda-first check"] == chosen["chosen setting"]:
+        del chosen["with Lambda-first check"]
+    for label, point in chosen.items():
+        print(f"\nChosen on the built-in week ({label}): {point.knobs}")
+
+    def apply(base: SimulationSettings, knobs: str) -> SimulationSettings:
+        case = cases[knobs]
+        return replace(base, planner=case.planner, sleepwake=case.sleepwake, control_plane=case.control_plane)
 
     # The chosen setting's nap comes its idle minutes after the last request, then at the next idle check (half a
     # period later on average): the bound with that delay is what a policy napping so could reach at best.
-    sw = chosen_settings.sleepwake
+    sw = cases[chosen["chosen setting"].knobs].sleepwake
     nap_delay = 60 * (sw.unplanned_idle_minutes + sw.idle_check_minutes / 2)
-
-    def apply(base: SimulationSettings) -> SimulationSettings:
-        return replace(base, planner=chosen_settings.planner, sleepwake=chosen_settings.sleepwake)
 
     print("\nThe chosen setting, and the defaults, on every trace (planner + fallback, keep-warm ping):")
     for name, (tr, base) in [
@@ -105,19 +110,20 @@ def main(argv: list[str] | None = None) -> int:
         *((f"seed {s}", built_in(s)) for s in (8, 9, 10)),
         ("held-out", held_out()),
     ]:
-        chosen_result = simulate(tr, apply(base), keys=("sleepwake_planner",))[0]
         default = simulate(tr, base, keys=("sleepwake_planner", "hybrid_histogram"))
-        print(row(name, "planner, chosen setting", chosen_result))
+        for label, point in chosen.items():
+            chosen_result = simulate(tr, apply(base, point.knobs), keys=("sleepwake_planner",))[0]
+            print(row(name, f"planner, {label}", chosen_result))
         for r in default:
             print(row(name, "planner, defaults" if r.key == frontier.PLANNER else "hybrid peer, paper's", r))
         unforeseen = unforeseen_share(tr, base, base.sleepwake.wake_tz)
         print(
-            f"{name:<9} {'unforeseen requests':<25} {unforeseen:.1f} % (after a nap's worth of idle, unannounced, where"
+            f"{name:<9} {'unforeseen requests':<33} {unforeseen:.1f} % (after a nap's worth of idle, unannounced, where"
         )
-        print(f"{'':<9} {'':<25} fewer than half the comparable days saw traffic)")
+        print(f"{'':<9} {'':<33} fewer than half the comparable days saw traffic)")
         for label, delay in (("reactive bound", 0.0), ("  napping as chosen", nap_delay)):
             bound = reactive_bound(tr, base, BOUND_SHARES, base.sleepwake.wake_tz, delay)
-            print(f"{name:<9} {label:<25} " + ", ".join(f"{s:g} % on the fallback: {b:.1f} %" for s, b in bound))
+            print(f"{name:<9} {label:<33} " + ", ".join(f"{s:g} % on the fallback: {b:.1f} %" for s, b in bound))
         if name == "held-out" and args.frontier_held_out:
             ho_points = frontier.sweep(tr, base)
             print("\nHeld-out, every setting swept:")

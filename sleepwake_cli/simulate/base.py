@@ -99,18 +99,30 @@ class SleepwakeSettings:
 class ControlPlanePrices:
     """What each idle check costs: it starts the sleep state machine (a STANDARD workflow; a check that skips
     passes 4 states: Load Settings, Decide Whether To Sleep, Should It Sleep?, Skipped, in
-    statemachines/sleep.asl.json) whose decision is one Lambda call. AWS Step Functions pricing, us-east-1:
-    $0.025 per 1,000 state transitions (aws.amazon.com/step-functions/pricing); AWS Lambda: $0.20 per million
-    requests and $0.0000166667 per GB-second (128 MB for ~0.2 s taken here). Counted so that a faster idle check
-    (`--idle-check-minutes`) pays for itself or not; wakes and sleeps themselves are not counted (a few a day)."""
+    statemachines/sleep.asl.json) whose decision is one Lambda call, which reads the component's Invocations
+    (GetMetricStatistics), and the schedule invokes it. AWS Step Functions pricing, us-east-1: $0.025 per 1,000
+    state transitions (aws.amazon.com/step-functions/pricing); AWS Lambda: $0.20 per million requests and
+    $0.0000166667 per GB-second (128 MB for ~0.2 s taken here); Amazon CloudWatch: $0.01 per 1,000
+    GetMetricStatistics requests (aws.amazon.com/cloudwatch/pricing); EventBridge Scheduler: $1.00 per million
+    invocations past 14 million free a month (aws.amazon.com/eventbridge/pricing; the free tier is left out, the
+    costlier reading). Counted so that a faster idle check (`--idle-check-minutes`) pays for itself or not; wakes
+    and sleeps themselves are not counted (a few a day).
+
+    `lambda_first` prices a check that is not built: the schedule invokes the decision Lambda itself, which
+    starts the sleep state machine only when it decides to sleep, so a check that skips passes no state
+    transition and costs ~9 times less (docs/simulate.md, the frontier)."""
 
     transitions_per_check: int = 4
     price_per_transition: float = 0.000025
     lambda_per_check: float = 0.0000002 + 0.125 * 0.2 * 0.0000166667
+    metric_read_per_check: float = 0.01 / 1000
+    scheduler_per_check: float = 1.00 / 1_000_000
+    lambda_first: bool = False
 
     @property
     def per_check(self) -> float:
-        return self.transitions_per_check * self.price_per_transition + self.lambda_per_check
+        transitions = 0 if self.lambda_first else self.transitions_per_check * self.price_per_transition
+        return transitions + self.lambda_per_check + self.metric_read_per_check + self.scheduler_per_check
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 
 from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
 from sleepwake_cli.main import main
+from sleepwake_cli.simulate.base import ControlPlanePrices
 from sleepwake_cli.simulate.engine import FallbackModel, PolicyResult, Provisioning, Span
 from sleepwake_cli.simulate.policies import SimulationSettings, SleepwakeSettings, simulate
 from sleepwake_cli.simulate.trace import Request, SyntheticWeek, Trace
@@ -169,13 +170,29 @@ def test_each_idle_check_is_priced_so_a_faster_check_must_pay_for_itself() -> No
     tr = trace()
     every_15 = run(tr, "sleepwake_naps", idle_check_minutes=15)
     every_5 = run(tr, "sleepwake_naps", idle_check_minutes=5)
-    per_check = 4 * 0.000025 + 0.0000002 + 0.125 * 0.2 * 0.0000166667
+    # Lambda 128 MB for 0.2 s and its request, one GetMetricStatistics, one scheduler invocation; 4 transitions.
+    skip = 0.0000002 + 0.125 * 0.2 * 0.0000166667 + 0.00001 + 0.000001
+    per_check = 4 * 0.000025 + skip
 
     assert every_15.control_plane_cost == pytest.approx(95 * per_check)
     assert every_5.control_plane_cost == pytest.approx(287 * per_check)
     for result in (every_15, every_5):
         assert result.cost == pytest.approx(result.instance_cost + result.fallback_cost + result.control_plane_cost)
     assert run(tr, "hybrid_histogram").control_plane_cost == 0.0
+
+
+def test_a_lambda_first_idle_check_pays_no_state_transition_when_it_skips() -> None:
+    # The check not built yet: the schedule invokes the decision Lambda, which starts the state machine only to
+    # sleep. Every minute of a day with no request (the component asleep all day) it only skips.
+    tr = trace()
+    lambda_first = replace(
+        settings(KeepWarmMode.NONE, idle_check_minutes=1), control_plane=ControlPlanePrices(lambda_first=True)
+    )
+    result = {r.key: r for r in simulate(tr, lambda_first)}["sleepwake_naps"]
+    every_5 = run(tr, "sleepwake_naps", idle_check_minutes=5)
+
+    assert result.control_plane_cost == pytest.approx(1439 * (0.0000002 + 0.125 * 0.2 * 0.0000166667 + 0.000011))
+    assert result.control_plane_cost < every_5.control_plane_cost  # five times the checks, a ninth of the price
 
 
 def test_a_user_who_announced_themselves_is_served_by_the_component_not_napped_away() -> None:
