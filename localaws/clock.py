@@ -59,6 +59,7 @@ class EmulatedClock:
         self._hard = 0  # nesting count over all threads
         self._hard_since = float("-inf")  # wall time the current hard pause began
         self._soft: dict[object, float] = {}  # active soft pauses -> wall time they (re)started
+        self._soft_owner: dict[object, int] = {}  # a thread's own soft pause (paused()) -> that thread's ident
         self._frozen_until = float("-inf")  # wall time the youngest soft pause stops freezing the clock
         self._local = threading.local()  # this thread's own hard count and soft pauses
         self._listeners: list[Callable[[], None]] = []
@@ -211,6 +212,7 @@ class EmulatedClock:
         with self._cond:
             if soft:
                 self._change_locked(add_soft=(token,))
+                self._soft_owner[token] = threading.get_ident()
             else:
                 self._change_locked(hard=1)
         if soft:
@@ -228,6 +230,7 @@ class EmulatedClock:
                 self._local.hard = self._own_hard() - 1
             with self._cond:
                 if soft:
+                    self._soft_owner.pop(token, None)
                     self._change_locked(drop_soft=(token,))
                 else:
                     self._change_locked(hard=-1)
@@ -269,10 +272,51 @@ class EmulatedClock:
         """Block until emulated `when`; True when reached, False when `event` was set or `stop()` held first
         (both are checked every 50 ms of wall time)."""
         own = self._release_own()  # sleeping while holding a pause would wait on itself
+        lent = self._lend()
         try:
             return self._wait_until(when, event, stop)
         finally:
+            self._unlend(lent)
             self._reacquire_own(own)
+
+    # -- a call another thread of this process waits on ---------------------------------------------------
+    # A thread that serves a call (the emulator's HTTP server answering an API call) and sleeps on the clock
+    # inside it (a serverless cold start) keeps the caller waiting: the caller's own pauses (a Lambda handler's,
+    # the replay's request) would freeze the clock for soft_pause_limit, then let it run but never jump, so each
+    # such wait cost seconds of wall time and a replayed week minutes. With `serving(caller)` the caller counts
+    # as sleeping on the clock too while the serving thread sleeps (its soft pauses dropped, as a driver
+    # asleep): what the caller waits for is then what AWS makes it wait for, and an idle clock jumps to it.
+    @contextmanager
+    def serving(self, caller: int | None) -> Iterator[None]:
+        """This thread answers a call thread `caller` (an ident in this process, None: another process) is
+        blocked on, for the block."""
+        previous = getattr(self._local, "caller", None)
+        self._local.caller = caller
+        try:
+            yield
+        finally:
+            self._local.caller = previous
+
+    def _lend(self) -> tuple[int, tuple[object, ...]] | None:
+        caller = getattr(self._local, "caller", None)
+        if caller is None or caller == threading.get_ident():
+            return None
+        with self._cond:
+            tokens = tuple(t for t, owner in self._soft_owner.items() if owner == caller and t in self._soft)
+            self._asleep[caller] = self._asleep.get(caller, 0) + 1
+            self._change_locked(drop_soft=tokens)
+        return caller, tokens
+
+    def _unlend(self, lent: tuple[int, tuple[object, ...]] | None) -> None:
+        if lent is None:
+            return
+        caller, tokens = lent
+        with self._cond:
+            self._asleep[caller] -= 1
+            if not self._asleep[caller]:
+                del self._asleep[caller]
+            # Back to the caller's pauses it still holds (a caller that gave up meanwhile has closed its own).
+            self._change_locked(add_soft=tuple(t for t in tokens if t in self._soft_owner))
 
     def _wait_until(self, when: datetime, event: threading.Event | None, stop: Callable[[], bool] | None) -> bool:
         token, me = object(), threading.get_ident()

@@ -36,6 +36,7 @@ detection); no evaluation delay beyond period alignment; ExtendedStatistic and c
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import math
@@ -83,6 +84,42 @@ def record(
         backend.metric_data.append(MetricDatum(namespace, name, value, dims, ts, unit))
 
 
+class _Index:
+    """The backend's `metric_data` by (namespace, name), each sorted by timestamp, caught up with the list on each
+    read: the alarm rounds (every minute) and target tracking's per-minute totals read one metric's last minutes,
+    and scanning every datum recorded so far for each made a replayed week's rounds grow with its data (the
+    evaluator's CPU was a tenth of the replay's wall time by its last day). Reads only: what is stored is moto's
+    list, as before. Call with _LOCK held."""
+
+    def __init__(self) -> None:
+        self._source: list[Any] | None = None
+        self._seen = 0
+        self._by_metric: dict[tuple[str, str], tuple[list[datetime], list[Any]]] = {}
+
+    def window(self, backend: CloudWatchBackend, namespace: str, name: str, lo: datetime, hi: datetime) -> list[Any]:
+        """The data of one metric with lo <= timestamp < hi (naive UTC), oldest first."""
+        data = backend.metric_data
+        if data is not self._source or len(data) < self._seen:  # another backend, or moto reset it
+            self._source, self._seen, self._by_metric = data, 0, {}
+        for md in data[self._seen :]:
+            times, items = self._by_metric.setdefault((md.namespace, md.name), ([], []))
+            at = bisect.bisect_right(times, md.timestamp)
+            times.insert(at, md.timestamp)
+            items.insert(at, md)
+        self._seen = len(data)
+        times, items = self._by_metric.get((namespace, name), ([], []))
+        return items[bisect.bisect_left(times, lo) : bisect.bisect_left(times, hi)]
+
+
+_INDEXES: dict[tuple[str, str], _Index] = {}
+
+
+def _window(backend: CloudWatchBackend, namespace: str, name: str, lo: datetime, hi: datetime) -> list[Any]:
+    """`_Index.window` for this backend's account and region. Call with _LOCK held."""
+    index = _INDEXES.setdefault((backend.account_id, backend.region_name), _Index())
+    return index.window(backend, namespace, name, lo, hi)
+
+
 def _same_dimensions(md: Any, dims: list[dict[str, str]]) -> bool:
     """The datum was published with exactly these dimensions (CloudWatch: each combination is its own metric)."""
     return sorted((d.name, d.value) for d in md.dimensions) == sorted((d["Name"], d.get("Value")) for d in dims)
@@ -95,11 +132,8 @@ def total(
     backend: CloudWatchBackend = cloudwatch_backends[account][region]
     lo, hi = start.astimezone(UTC).replace(tzinfo=None), end.astimezone(UTC).replace(tzinfo=None)
     with _LOCK:
-        return sum(
-            float(getattr(md, "value", 0.0) or 0.0)
-            for md in backend.metric_data
-            if md.namespace == namespace and md.name == name and lo <= md.timestamp < hi and _same_dimensions(md, dims)
-        )
+        data = _window(backend, namespace, name, lo, hi)
+    return sum(float(getattr(md, "value", 0.0) or 0.0) for md in data if _same_dimensions(md, dims))
 
 
 def _stat(values: list[float], statistic: str) -> float | None:
@@ -171,14 +205,8 @@ def evaluate(backend: CloudWatchBackend, alarm: Any, now: datetime) -> tuple[str
     end = datetime.fromtimestamp(epoch - epoch % period, UTC).replace(tzinfo=None)
     dims = [{"Name": d.name, "Value": d.value} for d in alarm.dimensions]
     with _LOCK:
-        data = [
-            md
-            for md in backend.metric_data
-            if md.namespace == alarm.namespace
-            and md.name == alarm.metric_name
-            and end - timedelta(seconds=period * n) <= md.timestamp < end
-            and _same_dimensions(md, dims)
-        ]
+        window = _window(backend, alarm.namespace, alarm.metric_name, end - timedelta(seconds=period * n), end)
+    data = [md for md in window if _same_dimensions(md, dims)]
     points: list[float | None] = []
     for i in range(n):
         lo = end - timedelta(seconds=period * (n - i))

@@ -34,6 +34,7 @@ from werkzeug.serving import make_server
 
 from localaws import (
     autoscaling,
+    calls,
     cloudwatch,
     dynamodb,
     events,
@@ -108,7 +109,9 @@ class _Server(ThreadedMotoServer):
                 return [body]
             if not pause:
                 return inner(environ, start_response)
-            with clock.paused(soft=True):
+            # A call from a thread of this process (calls.CALLER_HEADER): that thread waits while the call sleeps
+            # on the clock (localaws/clock.py, serving).
+            with clock.paused(soft=True), clock.serving(calls.caller(environ)):
                 return list(inner(environ, start_response))
 
         try:
@@ -225,6 +228,7 @@ class Emulator:
             self._server = None
             raise
         self.port = self._server.get_host_and_port()[1]
+        calls.serve(self.endpoint_url)
         keys = self._admin()
         env: dict[str, str | None] = {
             "MOTO_PORT": str(self.port),  # moto's Step Functions engine calls back on this port
@@ -301,6 +305,7 @@ class Emulator:
         if self._server:
             self._server.stop()
             self._server = None
+            calls.stop_serving(self.endpoint_url)
         try:
             from sleepwake import runtime
 

@@ -9,8 +9,9 @@ its no-capacity error, a wake signal).
 
 A request must not hold up the driver (a cold fallback answers after emulated seconds), so each event runs on
 a worker of a small pool. A worker holds the clock from before the driver goes back to sleep until its call
-returned: no idle jump happens while a request is in flight, so the emulated time it waited (a fallback cold
-start, the client's wake signal) passes at the clock's speed and is what the user saw. The client's only
+returned: no idle jump happens while a request is in flight, except over what the emulator makes the call wait
+on the clock (a fallback cold start: the emulator knows the call is this process's, localaws/calls.py), so the
+emulated time it waited is what the user saw. The client's only
 timing is its wake-signal rate limit: it reads the emulated clock (`monotonic=`), and it never sleeps.
 
 Per request it records when it was sent, the emulated latency its user saw, which path answered and whether
@@ -136,8 +137,9 @@ class Driver:
     def _run_event(self, event: Event, started: threading.Event) -> None:
         # An API call takes no emulated time in the emulator (localaws/clock.py): the product's side of it
         # (signing, the connection) neither, so the call runs in a soft pause. The pause also keeps the clock
-        # from jumping until the call returned; a wait inside it (a cold fallback) runs once the pause is
-        # soft_pause_limit old, at the clock's speed, as every handler's wait does.
+        # from jumping until the call returned, except while the emulator's answer to it sleeps on the clock (a
+        # cold fallback's start: clock.serving, localaws/calls.py): then this thread sleeps too, and an idle
+        # clock jumps to the end of that wait.
         with self.clock.paused(soft=True):
             started.set()
             self._call(event)

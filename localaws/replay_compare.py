@@ -55,8 +55,8 @@ from sleepwake_cli.simulate.trace import Trace, load_csv
 # from napping before the window (the simulator starts it ready, with no request yet).
 LEAD_IN_QUIET = timedelta(minutes=30)
 LEAD_IN_DAY = timedelta(minutes=5)
-# Emulated seconds per wall second while the clock cannot jump: a request in flight past its soft pause (a
-# fallback's cold start) and handlers that outlast theirs; what runs over shows up this many times over.
+# Emulated seconds per wall second while the clock cannot jump: requests and handlers that outlast their soft
+# pause (slow ones, on a loaded machine); what runs over shows up this many times over.
 SPEED = 20.0
 IDLE_SETTLE = 0.01  # wall seconds nothing may change before a jump (EmulatedClock.idle_settle; 0.05 default)
 # The emulator's own defaults (the stack below runs with them) and the price every figure takes.

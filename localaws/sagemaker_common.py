@@ -15,7 +15,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from moto.core.exceptions import ServiceException
@@ -106,13 +106,16 @@ def paused() -> Any:
 
 
 def wait_while(still_wanted: Callable[[], bool], deadline: datetime) -> bool:
-    """Wait until `deadline` (emulated) in short steps; False as soon as the wait is no longer wanted."""
+    """Wait until `deadline` (emulated); False as soon as the wait is no longer wanted. On the emulator's clock
+    this is one wait for the deadline, the wish re-checked as the clock's sleepers re-check (every few wall ms):
+    a jumping clock then jumps once, to the deadline, instead of once per polling step (a 600 s release polled
+    every 5 s cost 120 jumps)."""
     clock = clock_mod.current()
-    while clock_mod.now() < deadline:
+    if clock:
+        clock.wait_until(deadline, stop=lambda: not still_wanted())
+        return still_wanted()
+    while clock_mod.now() < deadline:  # no emulator clock: wall time
         if not still_wanted():
             return False
-        if clock:
-            clock.wait_until(min(deadline, clock.now() + timedelta(seconds=5)))
-        else:  # no emulator clock: wall time
-            clock_mod.sleep(min(1.0, (deadline - clock_mod.now()).total_seconds()))
+        clock_mod.sleep(min(1.0, (deadline - clock_mod.now()).total_seconds()))
     return still_wanted()

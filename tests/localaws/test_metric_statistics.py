@@ -84,3 +84,50 @@ def test_statistics_read_each_combination_of_dimensions_as_its_own_metric(emu):
     assert statistics(list(reversed(both))) == data(both) == 10.0  # the order dimensions are given in is no matter
     assert statistics([]) == data([]) == 0.0  # nothing was published without dimensions
     assert statistics([{"Name": "InferenceComponentName", "Value": "ic"}]) == 0.0  # a combination never published
+
+
+def test_totals_and_alarms_read_every_datum_whatever_order_or_path_it_came_by(emu):
+    """The per-metric index the alarm rounds and target tracking read (cloudwatch._Index) catches up between
+    reads: data recorded after a read, data stamped in the past (seeded history) and data put through the API
+    all count, each metric and combination of dimensions apart."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    now = clock_mod.now().replace(second=30, microsecond=0)
+    start, end = now - timedelta(minutes=10), now + timedelta(minutes=1)
+
+    def record(value: float, at=None, name: str = "Requests", dims=DIMS) -> None:
+        cloudwatch.record(emu.account, emu.region, "Sleepwake", name, value, dims, "Count", at)
+
+    def total() -> float:
+        return cloudwatch.total(emu.account, emu.region, "Sleepwake", "Requests", DIMS, start, end)
+
+    record(1.0, now)
+    assert total() == 1.0
+    record(2.0, now - timedelta(minutes=5))  # older than the datum already read
+    record(4.0, now - timedelta(minutes=20))  # before the window
+    record(32.0, now, name="Other")  # another metric
+    record(64.0, now, dims=[{"Name": "InferenceComponentName", "Value": "another"}])
+    emu.client("cloudwatch").put_metric_data(
+        Namespace="Sleepwake",
+        MetricData=[
+            {"MetricName": "Requests", "Dimensions": DIMS, "Value": 8.0, "Timestamp": now - timedelta(minutes=1)}
+        ],
+    )
+    assert total() == 11.0
+
+    emu.client("cloudwatch").put_metric_alarm(
+        AlarmName="requests",
+        Namespace="Sleepwake",
+        MetricName="Requests",
+        Dimensions=DIMS,
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=9,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    backend = cloudwatch_backends[emu.account][emu.region]
+    alarm = backend.alarms["requests"]
+    assert cloudwatch.evaluate(backend, alarm, now)[0] == "OK"  # the minute before now: 8
+    record(1.0, now - timedelta(seconds=45))  # into that minute, after it was read
+    assert cloudwatch.evaluate(backend, alarm, now)[0] == "ALARM"  # 9
