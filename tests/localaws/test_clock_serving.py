@@ -14,9 +14,12 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 COLD_START = 3600.0  # at speed 1 an hour: only a jump gets through it within the test's wait
 
 
-def _caller(clock: EmulatedClock, returned: threading.Event) -> tuple[threading.Thread, threading.Event]:
-    """A thread in a soft pause (a handler, the replay's request) blocked on its call until `returned`."""
-    inside = threading.Event()
+def _caller() -> tuple[EmulatedClock, threading.Thread, threading.Event]:
+    """A jumping clock and a thread in a soft pause on it (a handler, the replay's request) blocked on its call
+    until the event returned is set."""
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    returned, inside = threading.Event(), threading.Event()
 
     def run() -> None:
         with clock.paused(soft=True):
@@ -26,10 +29,12 @@ def _caller(clock: EmulatedClock, returned: threading.Event) -> tuple[threading.
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert inside.wait(5)
-    return thread, inside
+    return clock, thread, returned
 
 
-def _serve(clock: EmulatedClock, caller: int | None, woke: list[datetime]) -> threading.Thread:
+def _serve(clock: EmulatedClock, caller: int | None) -> tuple[threading.Thread, list[datetime]]:
+    woke: list[datetime] = []
+
     def run() -> None:
         with clock.paused(soft=True), clock.serving(caller):  # as the emulator's server answers a call
             clock.sleep(COLD_START)
@@ -37,16 +42,12 @@ def _serve(clock: EmulatedClock, caller: int | None, woke: list[datetime]) -> th
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    return thread
+    return thread, woke
 
 
 def test_the_caller_sleeps_while_its_call_sleeps_on_the_clock_so_the_clock_jumps():
-    clock = EmulatedClock(start=START, speed=1)
-    clock.jump_when_idle()
-    returned = threading.Event()
-    caller, _ = _caller(clock, returned)
-    woke: list[datetime] = []
-    server = _serve(clock, caller.ident, woke)
+    clock, caller, returned = _caller()
+    server, woke = _serve(clock, caller.ident)
     server.join(20)
     assert woke and woke[0] >= START + timedelta(seconds=COLD_START)
     assert clock.jumps == 1
@@ -56,12 +57,8 @@ def test_the_caller_sleeps_while_its_call_sleeps_on_the_clock_so_the_clock_jumps
 
 
 def test_a_call_nobody_in_this_process_waits_on_keeps_the_callers_pause():
-    clock = EmulatedClock(start=START, speed=1)
-    clock.jump_when_idle()
-    returned = threading.Event()
-    caller, _ = _caller(clock, returned)
-    woke: list[datetime] = []
-    server = _serve(clock, None, woke)  # a call from another process: its caller is not known here
+    clock, caller, returned = _caller()
+    server, woke = _serve(clock, None)  # a call from another process: its caller is not known here
     server.join(1.0)
     assert not woke and clock.jumps == 0  # the soft pause held by the (unrelated) caller holds the clock
     returned.set()
@@ -71,13 +68,9 @@ def test_a_call_nobody_in_this_process_waits_on_keeps_the_callers_pause():
 
 
 def test_a_caller_that_gave_up_meanwhile_leaves_no_pause_behind():
-    clock = EmulatedClock(start=START, speed=1)
-    clock.jump_when_idle()
-    returned = threading.Event()
-    caller, _ = _caller(clock, returned)
-    woke: list[datetime] = []
+    clock, caller, returned = _caller()
     with clock.held():  # no jump until the caller has given up
-        server = _serve(clock, caller.ident, woke)
+        server, woke = _serve(clock, caller.ident)
         while not clock._deadlines:  # the call sleeps on the clock
             threading.Event().wait(0.01)
         returned.set()  # the caller gives up (a client timeout) and leaves its pause
