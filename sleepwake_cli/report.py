@@ -106,7 +106,8 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
         "",
         "  requests                 component {served_by_component}, fallback {served_by_fallback}, "
         "failed {failed} (no capacity {no_capacity}, of which unanswered {unanswered_no_capacity}; fallback cold "
-        "starts {fallback_cold_starts}, warm-ups {fallback_warmups})".format(**r.requests),
+        "starts {fallback_cold_starts}); warm-ups left out: component {component_warmups}, fallback "
+        "{fallback_warmups}".format(**r.requests),
     ]
     for path, figures in r.latency_ms.items():
         shown = ", ".join(f"{k} {_ms(v)}" for k, v in figures.items())
@@ -158,7 +159,8 @@ def _slow_line(slow: dict[str, int], slow_seconds: float) -> str:
         source = f"as the product client timed its {slow['timed_answers']} answers"
     else:
         source = "estimated from SageMaker's metrics (no product client timed its answers)"
-    return f"  answers over {slow_seconds:g} s     {slow['total']}, {source}{cold}"
+    label = f"answers over {slow_seconds:g} s"
+    return f"  {label:<25}{slow['total']}, {source}{cold}"
 
 
 def _ms(value: Any) -> str:

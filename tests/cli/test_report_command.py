@@ -36,6 +36,21 @@ def test_the_table_shows_every_figure():
     assert "saving vs always-on      $6.95 (28.9 %)" in text
     assert "component 98, fallback 49, failed 3 (no capacity 5, of which unanswered 0; fallback cold starts 3" in text
     assert "latency component        p50 150 ms, p99 3500 ms, max 4000 ms; over 3 s: 10" in text
+    assert "fallback cold starts 3); warm-ups left out: component 0, fallback 0" in text
+    assert (
+        "answers over 3 s         10, estimated from SageMaker's metrics (no product client timed its answers); "
+        "fallback cold starts over 3 s: 0"
+    ) in text
+
+
+def test_the_table_says_when_the_answers_over_3_s_are_what_the_product_client_timed():
+    from sleepwake.core.report import build_report
+    from tests.unit.test_report import A_DAY, COMPONENT, DAY, FALLBACK, PRICES
+
+    timed = build_report(A_DAY, COMPONENT, FALLBACK, start=DAY, end=at(24), awake_now=True, prices=PRICES,
+                         estimate_seconds=260, answer_stats={"timed": 40.0, "within_slow_pct": 95.0})  # fmt: skip
+    text = table(timed, price=1.0, slow_seconds=3)
+    assert "answers over 3 s         2, as the product client timed its 40 answers" in text
     assert "wakes by api             1 started, 1 ready, 0 failed; time to ready p50 300 s" in text
     assert "sleeps                   idle 1, schedule 1; naps (idle check) 1" in text
     assert "2026-11-25T13:00:00Z wake wake-13.0: WakeFailed: timed out" in text
