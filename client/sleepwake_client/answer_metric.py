@@ -11,7 +11,8 @@ The line follows the CloudWatch User Guide, "Specification: Embedded metric form
 `_aws.Timestamp` in epoch milliseconds, `_aws.CloudWatchMetrics` with the namespace, the dimension sets (arrays of
 root member names) and the metric's name and unit; the dimension values and the value are root members.
 CloudWatch Logs turns such a line into metric data when it reaches a Lambda function's log (its stdout) or the
-CloudWatch agent's embedded-metric input; anywhere else it stays a log line.
+CloudWatch agent's embedded-metric input (tcp:25888 by default: "Using the CloudWatch agent to send embedded
+metric format logs"); anywhere else it stays a log line.
 """
 
 from __future__ import annotations
