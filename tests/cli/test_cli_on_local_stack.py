@@ -1,9 +1,9 @@
 """The operator CLI as operators run it: a separate process against the local stack at SPEED=20.
 
-One stack serves the module (each test puts the component in the state it needs). Emulated time starts
-about a day ahead of the wall clock, as it is after `make local SPEED=20` has run for a while, at 10:00 PT
-(daytime: no schedule fires and the idle check stands aside), so a CLI that stamped wakes with its own
-clock would be a day off the stack's.
+One stack serves the module, put back as deployed before each test (each puts the component in the state it
+needs). Emulated time starts about a day ahead of the wall clock, as it is after `make local SPEED=20` has run
+for a while, at 10:00 PT (daytime: no schedule fires and the idle check stands aside), so a CLI that stamped
+wakes with its own clock would be a day off the stack's.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 
 from localaws.local_stack import LocalStack
 from tests.e2e.conftest import sleep_now
-from tests.stacks import FAST, local_stack
+from tests.stacks import FAST, as_deployed, local_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 START = (datetime.now(UTC) + timedelta(days=1)).replace(hour=18, minute=0, second=0, microsecond=0)
@@ -31,14 +31,25 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     deployment = tmp_path_factory.mktemp("local") / "deployment.json"
     # Without a fallback: these tests read the quiet-hours rule and IdleMinutes in the CLI's answers
     # (with one, the idle check naps at any hour: tests/e2e/test_fallback.py). The real model: its loads hold
     # the emulated clock, so a wake is still under way when the next CLI process (seconds of wall time) joins it.
     with local_stack(
-        start=START, parameters=FAST | {"CreateFallback": "false"}, deployment_file=deployment, real_model=True
+        start=START,
+        parameters=FAST | {"CreateFallback": "false"},
+        deployment_file=deployment,
+        real_model=True,
+        shared=True,
     ) as stack:
+        yield stack
+
+
+@pytest.fixture
+def local(deployed: LocalStack) -> Iterator[LocalStack]:
+    """The module's stack as deployed, its clock too, whatever the test before left running (tests/stacks.py)."""
+    with as_deployed(deployed) as stack:
         yield stack
 
 

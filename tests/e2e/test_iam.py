@@ -14,7 +14,7 @@ import pytest
 from localaws import iam, iam_wire
 from localaws.local_stack import LocalStack
 from tests.e2e.conftest import sleep_now
-from tests.stacks import local_stack
+from tests.stacks import as_deployed, local_stack
 
 TRUST = {
     "Version": "2012-10-17",
@@ -23,9 +23,16 @@ TRUST = {
 
 
 @pytest.fixture(scope="module")
-def local() -> Iterator[LocalStack]:
-    """One stack for the module: each test that changes it (a wake, a role's policy) puts it back."""
-    with local_stack() as stack:
+def deployed() -> Iterator[LocalStack]:
+    with local_stack(shared=True) as stack:
+        yield stack
+
+
+@pytest.fixture
+def local(deployed: LocalStack) -> Iterator[LocalStack]:
+    """The module's stack as deployed: what a test changes (a wake, a role's policy) is put back for the next
+    one (tests/stacks.py)."""
+    with as_deployed(deployed) as stack:
         yield stack
 
 

@@ -18,12 +18,19 @@ from localaws.activity import Activity
 from localaws.burst import burst
 from localaws.local_stack import LocalStack, sign
 from tests.e2e.conftest import sleep_now
-from tests.stacks import local_stack
+from tests.stacks import as_deployed, local_stack
 
 
 @pytest.fixture(scope="module")
-def local() -> Iterator[LocalStack]:
-    with local_stack() as stack:
+def deployed() -> Iterator[LocalStack]:
+    with local_stack(shared=True) as stack:
+        yield stack
+
+
+@pytest.fixture
+def local(deployed: LocalStack) -> Iterator[LocalStack]:
+    """The module's stack as deployed, whatever the test before did (tests/stacks.py)."""
+    with as_deployed(deployed) as stack:
         yield stack
 
 
