@@ -215,3 +215,24 @@ def test_a_warm_up_counts_the_requests_it_sent_the_component_so_the_report_leave
     result = warmup.handler(load_event("warmup"), LambdaContext())
     assert component_emf(capsys.readouterr().out) == {"ComponentWarmupRequests": [len(result["latencies_ms"])]}
     assert len(result["latencies_ms"]) == len(stack.runtime.calls) == 3
+
+
+def test_the_planner_history_leaves_the_wakes_warm_ups_out_even_when_counted_a_period_later(stack):
+    """A wake's warm-up requests are not users: the plan job would learn that users come whenever it woke."""
+    from sleepwake.adapters.cloudwatch import ComponentMetrics
+
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    woke = stack.now[0].replace(minute=4, second=0, microsecond=0)
+    component = [{"Name": "InferenceComponentName", "Value": IC}]
+    own = [{"Name": "service", "Value": "sleepwake"}, *component]  # as the warm-up's embedded metric carries them
+
+    def put(metric: str, namespace: str, dims: list, value: float, at) -> None:
+        datum = {"MetricName": metric, "Dimensions": dims, "Value": value, "Timestamp": at}
+        cw.put_metric_data(Namespace=namespace, MetricData=[datum])
+
+    put("Invocations", "AWS/SageMaker", component, 3, woke + timedelta(seconds=50))  # the warm-up's 3 requests
+    put("ComponentWarmupRequests", "Sleepwake", own, 3, woke + timedelta(seconds=70))  # counted as it ended
+    put("Invocations", "AWS/SageMaker", component, 2, woke + timedelta(minutes=20))  # two users
+    hour = woke.replace(minute=0)  # 5-minute periods from the hour: the warm-up's requests and its count part
+    history = ComponentMetrics(cw).invocation_history(IC, hour - timedelta(hours=1), hour + timedelta(hours=1))
+    assert history == [(hour.replace(minute=20), 2.0)]

@@ -6,6 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sleepwake.core.report import less_own
+from sleepwake.core.report_waits import COMPONENT_WARMUP_METRIC
+from sleepwake.observability import SERVICE
+
 
 class ComponentMetrics:
     def __init__(self, client: Any) -> None:
@@ -43,26 +47,42 @@ class ComponentMetrics:
     ) -> list[tuple[datetime, float]]:
         """Requests per 5-minute slot between `start` and `end`: the component's Invocations plus, when there is
         a fallback endpoint, its Invocations too (a request the fallback answered is demand all the same).
-        GetMetricData returns at most 100,800 points per call; 28 days x 288 slots x 2 metrics fit, and the
-        paginator (NextToken) covers the rest."""
-        queries: list[dict[str, Any]] = [_query("component", "InferenceComponentName", component)]
+        GetMetricData returns at most 100,800 points per call; 28 days x 288 slots x 4 metrics fit, and the
+        paginator (NextToken) covers the rest.
+
+        Our own requests are not demand: without leaving them out, the keep-warm pings would teach the planner
+        that users come whenever it pinged, and each wake's warm-up that they come whenever it woke. The
+        control plane counts them (Sleepwake/FallbackWarmupRequests, Sleepwake/ComponentWarmupRequests) when
+        they end, so a count is taken from its slot and the slots before (sleepwake.core.report.less_own)."""
+        queries: list[dict[str, Any]] = [
+            _query("component", "InferenceComponentName", component),
+            metric_query(
+                "componentwarmups",
+                WARMUP_NAMESPACE,
+                COMPONENT_WARMUP_METRIC,
+                [{"Name": "service", "Value": SERVICE}, {"Name": "InferenceComponentName", "Value": component}],
+                300,
+                "Sum",
+            ),
+        ]
         if fallback_endpoint:
             queries.append(_query("fallback", "EndpointName", fallback_endpoint, variant="AllTraffic"))
-            # Our own warm-up requests to the fallback are not demand: without this the keep-warm pings would
-            # teach the planner that users come whenever it pinged.
             queries.append(
                 _query("warmups", "EndpointName", fallback_endpoint, namespace=WARMUP_NAMESPACE, metric=WARMUP_METRIC)
             )
-        totals: dict[datetime, float] = {}
+        requests: dict[datetime, float] = {}
+        own: dict[datetime, float] = {}
         pages = self._cw.get_paginator("get_metric_data").paginate(
             MetricDataQueries=queries, StartTime=start, EndTime=end
         )
         for page in pages:
             for series in page.get("MetricDataResults", []):
-                sign = -1.0 if series.get("Id") == "warmups" else 1.0
+                into = own if series.get("Id") in ("warmups", "componentwarmups") else requests
                 for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
-                    totals[at] = totals.get(at, 0.0) + sign * float(value)
-        return sorted((at, total) for at, total in totals.items() if total > 0)
+                    into[at] = into.get(at, 0.0) + float(value)
+        slots = sorted(requests.keys() | own.keys())
+        users = less_own([requests.get(at, 0.0) for at in slots], [own.get(at, 0.0) for at in slots])
+        return [(at, total) for at, total in zip(slots, users, strict=True) if total > 0]
 
     def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]:
         """The minutes (1-minute periods) in which the fallback served requests, warm-ups included: what says
