@@ -109,7 +109,8 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local, tmp_pat
     # Answers over 3 s: the user who met the cold fallback waited its cold start; its ModelLatency is fast, so
     # only what the product client timed (or, without it, the cold starts) shows it.
     colds = [at for at in fallback.cold_starts if start <= at <= end]
-    assert got["slow_answers"]["total"] == sum(w > 3 for w in waited) == 1
+    assert waited[0] > 3  # the cold fallback's answer (a slow machine may make the warm one slow too)
+    assert got["slow_answers"]["total"] == sum(w > 3 for w in waited)
     assert got["slow_answers"]["timed_answers"] == len(waited) == 2
     assert got["slow_answers"]["fallback"] == 0
     assert got["slow_answers"]["cold_fallback"] == len(colds) >= 1
