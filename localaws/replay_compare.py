@@ -29,12 +29,13 @@ import json
 import sys
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from localaws.demo_planner import seed_history
 from localaws.local_stack import LocalStack
 from localaws.replay import Driver, Sent, requests_of, timeliness
 from localaws.sagemaker import SageMakerSwitches
@@ -103,9 +104,11 @@ def simulate_planner(trace: Trace, settings: SimulationSettings) -> tuple[Policy
     return result, policy.outcomes
 
 
-def start_stack(trace: Trace, out: Path, speed: float = SPEED) -> LocalStack:
+def start_stack(trace: Trace, out: Path, speed: float = SPEED, history: tuple[datetime, ...] = ()) -> LocalStack:
     """The local stack for a replay of `trace`, deployed shortly before its window and in the state the
-    simulator starts in: asleep when the window opens in the quiet hours, else ready."""
+    simulator starts in: asleep when the window opens in the quiet hours, else ready. `history`: requests
+    before the window, seeded as the component's Invocations (as `make local --seed-history` seeds them) before
+    the first plan job runs, so the planner learns from them as the simulator's does from the same requests."""
     quiet = SleepwakeSettings.from_template().quiet_hours().is_quiet(trace.start)
     local = LocalStack(
         start=trace.start - (LEAD_IN_QUIET if quiet else LEAD_IN_DAY),
@@ -120,6 +123,8 @@ def start_stack(trace: Trace, out: Path, speed: float = SPEED) -> LocalStack:
     ).start()
     try:
         clock = local.clock
+        with clock.paused():
+            seed_history(local, iter(history))
         clock.idle_settle = IDLE_SETTLE
         clock.jump_when_idle(True)
         if quiet:
@@ -219,22 +224,47 @@ def missed_goals(replayed: dict[str, Any], simulated: dict[str, Any]) -> list[st
     return missed
 
 
-def replay(trace: Trace, out: Path, *, progress: bool = True, workers: int = 4) -> dict[str, Any]:
-    """The whole replay: writes `<out>/replay.json` and `<out>/replay.png`; returns the document."""
+def planned_days(invocations: list[Any]) -> dict[str, bool]:
+    """Local day -> whether the plan job learned its windows (else it kept the crons), from each run's first
+    day (today), as the emulator's Lambda records hold them."""
+    days: dict[str, bool] = {}
+    for record in invocations:
+        if record.function_name.endswith("PlanDayFunction") and isinstance(record.result, dict):
+            planned = record.result.get("days") or []
+            if planned:
+                days[str(planned[0]["day"])] = bool(planned[0]["learned"])
+    return days
+
+
+def split_history(trace: Trace, weeks: int) -> tuple[tuple[datetime, ...], Trace]:
+    """(history, replayed): the trace's first `weeks` weeks are history, the rest is replayed (as `sleepwake
+    simulate --trace` warms its planner on a long trace's first weeks, `Trace.split`)."""
+    if not weeks:
+        return (), trace
+    return trace.split(7 * weeks)
+
+
+def replay(
+    trace: Trace, out: Path, *, progress: bool = True, workers: int = 4, history_weeks: int = 0
+) -> dict[str, Any]:
+    """The whole replay: writes `<out>/replay.json` and `<out>/replay.png`; returns the document. With
+    `history_weeks`, the trace's first weeks are the planner's history on both sides and the rest is replayed."""
+    history, trace = split_history(trace, history_weeks)
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     with (out / "replay.log").open("w") as log, contextlib.redirect_stdout(log):  # the functions' JSON logs
-        local = start_stack(trace, out)
+        local = start_stack(trace, out, history=history)
         try:
             before = len(local.emu.lambdas.invocations)
             driver = Driver(local, trace, workers=workers, progress=progress)
             sent = driver.run()
             own = own_requests(local.emu.lambdas.invocations[before:])
+            plans = planned_days(local.emu.lambdas.invocations)
             with local.clock.paused():  # no schedule fires while the report reads the window
                 report = report_of(local, trace)
             jumps, deploy_to_end = local.clock.jumps, driver.wall_seconds
             components = local.emu.component(local.outputs["InferenceComponentName"]).history
-            settings = simulator_settings(local)
+            settings = replace(simulator_settings(local), history=history)
         finally:
             local.stop()
     result, outcomes = simulate_planner(trace, settings)
@@ -246,6 +276,13 @@ def replay(trace: Trace, out: Path, *, progress: bool = True, workers: int = 4) 
             "end": trace.end.isoformat(),
             "requests": len(trace.requests),
             "intents": sum(r.wake_lead_seconds is not None for r in trace.requests),
+        },
+        "history": {
+            "weeks": history_weeks,
+            "requests": len(history),
+            "replayed_learned_days": sum(plans.values()),
+            "replayed_plans": plans,
+            "simulated_learned_days": result.details.get("plans", {}).get("learned_days", 0),
         },
         **replayed,
         "simulated_policy": SleepwakePlanner.key,
@@ -287,6 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=bounded(int, 1, 64), default=4, help="requests in flight at once")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument(
+        "--history-weeks",
+        type=bounded(int, 0, 4),
+        default=0,
+        help="the trace's first N weeks are the planner's request history (seeded, not replayed) on both sides, "
+        "so the learned plan runs (default 0: no history, the crons every day)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="exit 1, with one line per goal missed, unless the replay meets issue 16's goals against the simulator",
@@ -297,11 +341,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         trace = load_csv(args.trace)
+        split_history(trace, args.history_weeks)  # a trace too short for its history fails before the deploy
     except ValueError as exc:  # the trace's own errors say file:line
         print(f"make replay: error: {exc}", file=sys.stderr)
         return 2
     try:
-        document = replay(trace, args.out, progress=not args.no_progress, workers=args.workers)
+        document = replay(
+            trace, args.out, progress=not args.no_progress, workers=args.workers, history_weeks=args.history_weeks
+        )
     except OSError as exc:
         print(f"make replay: error: {exc}", file=sys.stderr)
         return 2

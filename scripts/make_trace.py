@@ -14,11 +14,15 @@ requests in the US night), and another seed.
 CSV (`make replay` reads CSVs).
 `holiday-week` (`make replay`'s own trace): one week from Monday 26 May 2025, Memorial Day a holiday, a quarter
 of the users in London, intents only 30-120 s ahead. All from the built-in week's session generator.
+`--history-weeks N` (one-week profiles): the N weeks before the week come first, from the same generator with
+other seeds, as `sleepwake simulate` gives the built-in week its planner history (`SyntheticWeek.earlier_weeks`);
+`sleepwake simulate --trace` and `make replay --history-weeks N` learn from them and score the last week.
 
     .venv/bin/python scripts/make_trace.py build/traces/two-weeks-holiday.csv
     .venv/bin/python scripts/make_trace.py --profile five-weeks-shift build/traces/five-weeks-shift.csv
     .venv/bin/python scripts/make_trace.py --profile held-out build/traces/held-out.csv
     .venv/bin/python scripts/make_trace.py --profile built-in-week build/traces/built-in-week.csv
+    .venv/bin/python scripts/make_trace.py --profile built-in-week --history-weeks 3 build/traces/built-in-4-weeks.csv
     .venv/bin/sleepwake simulate --trace build/traces/five-weeks-shift.csv
 """
 
@@ -26,11 +30,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 from sleepwake_cli.simulate.base import SimulationSettings
-from sleepwake_cli.simulate.trace import SyntheticWeek, Trace
+from sleepwake_cli.simulate.trace import Request, SyntheticWeek, Trace
 
 ZONES = (
     ("Europe/London", 0.25),
@@ -99,6 +103,19 @@ def profile_week(profile: str, seed: int | None = None) -> SyntheticWeek:
     raise ValueError(f"unknown profile {profile!r}: one of {', '.join(PROFILES)}")
 
 
+def with_history(week: SyntheticWeek, weeks: int) -> Trace:
+    """The week's trace with the `weeks` weeks before it first (their requests without intents: history is
+    when requests came). Only for a one-week profile: earlier_weeks steps back a week at a time."""
+    trace = week.build()
+    if not weeks:
+        return trace
+    if week.days != 7:
+        raise ValueError(f"--history-weeks needs a one-week profile; this one has {week.days} days")
+    history = tuple(Request(at) for at in week.earlier_weeks(weeks))
+    start = trace.start - timedelta(days=7 * weeks)
+    return Trace(history + trace.requests, start, trace.end, f"{trace.source} after {weeks} weeks of history")
+
+
 def write_csv(trace: Trace, out: Path) -> None:
     """timestamp,wake_lead_seconds rows, to the second, as `sleepwake simulate --trace` reads them."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,9 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="CSV to write (timestamp,wake_lead_seconds)")
     parser.add_argument("--seed", type=int, help=f"default {SEED} ({BUILT_IN_SEED} for built-in-week)")
     parser.add_argument("--profile", choices=PROFILES, default="two-weeks-holiday")
+    parser.add_argument(
+        "--history-weeks", type=int, choices=range(5), default=0, help="weeks of history first (one-week profiles)"
+    )
     args = parser.parse_args(argv)
     week = profile_week(args.profile, args.seed)
-    trace = week.build()
+    try:
+        trace = with_history(week, args.history_weeks)
+    except ValueError as exc:
+        parser.error(str(exc))
     write_csv(trace, args.out)
     print(f"wrote {len(trace.requests)} requests to {args.out}")
     return 0

@@ -71,3 +71,27 @@ def test_a_replayed_morning_reports_what_its_users_saw_and_sits_beside_the_simul
     # The driver kept the trace's times and the stack took every intent: the comparison is of this trace.
     assert document["failed_intents"] == 0
     assert document["late_sends"]["over_1_s"] == 0
+
+
+REPLAYED_DAY = datetime(2025, 5, 13, 4, tzinfo=UTC)  # Tuesday 00:00 in New York
+
+
+def test_a_replay_with_history_runs_the_learned_plan_on_both_sides(tmp_path):
+    """Two weeks of office hours (`make local --seed-history`'s: ten weekdays, the planner wants seven days with
+    requests) then a replayed Tuesday morning: the plan job learns the day from the seeded history, as the
+    simulator's planner does from the same requests."""
+    from localaws.demo_planner import office_hours
+
+    history = tuple(Request(at) for at in sorted(office_hours(14, REPLAYED_DAY)))
+    morning = tuple(Request(REPLAYED_DAY + timedelta(hours=h)) for h in (9.2, 9.21, 9.5))  # from 09:12 New York
+    trace = Trace(history + morning, REPLAYED_DAY - timedelta(days=14), REPLAYED_DAY + timedelta(hours=10), "e2e")
+
+    document = replay(trace, tmp_path, progress=False, history_weeks=2)
+
+    assert document["history"]["requests"] == len(history)
+    assert document["trace"]["requests"] == len(morning)  # only the day after the history is replayed
+    assert document["history"]["replayed_plans"] == {"2025-05-13": True}  # learned, not the crons
+    assert document["history"]["replayed_learned_days"] == document["history"]["simulated_learned_days"] == 1
+    assert document["requests"] == document["simulated"]["requests"] == len(morning)
+    assert document["failed"] == document["simulated"]["failed"] == 0
+    assert document["served_by_fallback"] == document["simulated"]["served_by_fallback"]

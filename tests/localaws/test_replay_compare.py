@@ -66,3 +66,41 @@ def test_check_exits_1_with_a_line_per_missed_goal_and_0_when_all_are_met(tmp_pa
     outcome["replayed"] = _replayed()
     assert replay_compare.main([*args, "--check"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_the_replayed_plans_are_read_from_each_plan_jobs_first_day():
+    from types import SimpleNamespace
+
+    from localaws.replay_compare import planned_days
+
+    def run(function: str, result) -> SimpleNamespace:
+        return SimpleNamespace(function_name=f"sleepwake-{function}", result=result)
+
+    records = [
+        run(
+            "PlanDayFunction",
+            {"days": [{"day": "2025-05-05", "learned": False}, {"day": "2025-05-06", "learned": False}]},
+        ),
+        run(
+            "PlanDayFunction",
+            {"days": [{"day": "2025-05-06", "learned": True}, {"day": "2025-05-07", "learned": True}]},
+        ),
+        run("WarmupFunction", {"latencies_ms": [1.0]}),
+        run("PlanDayFunction", None),  # a run that failed
+    ]
+    assert planned_days(records) == {"2025-05-05": False, "2025-05-06": True}
+
+
+def test_history_weeks_come_off_the_front_of_the_trace_and_a_trace_too_short_is_refused(tmp_path, capsys):
+    from localaws import replay_compare
+    from localaws.replay_compare import split_history
+    from sleepwake_cli.simulate.trace import load_csv
+
+    trace = tmp_path / "week.csv"
+    trace.write_text("timestamp\n2025-05-05T12:00:00Z\n2025-05-12T12:00:00Z\n")
+    history, replayed = split_history(load_csv(trace), 1)
+    assert len(history) == 1 and len(replayed.requests) == 1
+    assert split_history(load_csv(trace), 0)[0] == ()
+    assert replay_compare.main([str(trace), "--history-weeks", "2", "--no-progress", "--out", str(tmp_path)]) == 2
+    assert "leave nothing to score" in capsys.readouterr().err
+    assert not (tmp_path / "replay.json").exists()
