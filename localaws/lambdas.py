@@ -223,12 +223,6 @@ class LambdaRunner:
         self.functions.clear()
         self.invocations.clear()
 
-    def cold_containers(self) -> None:
-        """Forget every function's container (its isolated module attributes): each next invocation is a cold
-        start, as on AWS after a while without calls."""
-        with self._container_lock:
-            self._saved.clear()
-
     def register(self, function_name: str, code_dir: str | Path, layer_dirs: tuple[str | Path, ...] = ()) -> None:
         self.functions[function_name] = Registration(
             Path(code_dir).resolve(), tuple(Path(d).resolve() for d in layer_dirs)

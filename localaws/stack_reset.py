@@ -3,16 +3,16 @@ every test the stack a fresh deploy gives (tests/stacks.py, `LocalStack.keep_as_
 
 `AsDeployed.take(emu)`, right after a deploy, keeps: the state of every moto backend (the state table's items,
 schedules, scaling targets and policies, alarms and their states, metrics, rules, topics, queues, executions,
-IAM users and sessions; one deep copy, so what backends share stays shared), the emulator's own records
+IAM users, roles and policies; one deep copy, so what backends share stays shared) but STS's (the role sessions
+issued stay valid, so the functions' containers stay warm, as after the deploy), the emulator's own records
 (inference components and their copy counts and history, the endpoints' instances, serverless endpoints and
 their warm state, Lambda invocations, schedule and alarm rounds, delivered events, scaling activities), the
-role sessions handed out, the timing switches, and the clock's time and speed.
+timing switches, and the clock's time and speed.
 
 `restore()` stops what runs (executions, copy transitions and releases, the scheduler and the alarm rounds),
-waits until nothing but the caller uses the clock, puts all of that back, clears injected faults, gives every
-function a cold container, sets the clock back to the instant it was taken (`EmulatedClock.rewind`: allowed
-only while nothing runs, and everything that carries a time is put back with it) and starts the scheduler and
-the alarms again. A model server loaded at the deploy and still loaded is kept (a copy's or the fallback's),
+waits until nothing but the caller uses the clock, puts all of that back, clears injected faults, sets the
+clock back to the instant it was taken (`EmulatedClock.rewind`: allowed only while nothing runs, and everything
+that carries a time is put back with it) and starts the scheduler and the alarms again. A model server loaded at the deploy and still loaded is kept (a copy's or the fallback's),
 one released since is loaded again: a reset costs a model load only if the test released it.
 
 Not an AWS behaviour: AWS cannot put a stack back in time. moto's own reset API (`moto_api_backend.reset`, what
@@ -32,8 +32,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from moto.core.base_backend import BackendDict
+from moto.sts import models as sts_models
 
-from localaws import autoscaling, events, iam, sagemaker, sagemaker_serverless, stepfunctions
+from localaws import autoscaling, events, sagemaker, sagemaker_serverless, stepfunctions
 
 if TYPE_CHECKING:
     from localaws.emulator import Emulator
@@ -83,12 +84,15 @@ def _deepcopy(value: Any, keep: list[Any] | None = None) -> Any:
 
 
 def _backends() -> list[Any]:
-    """Every moto backend that exists now (one per service, account and region used)."""
+    """Every moto backend that exists now (one per service, account and region used) but STS's: the role
+    sessions it issued stay valid, so the functions' containers stay warm with their clients, as after a
+    deploy (their keys expire in emulated time, later than the instant the clock goes back to)."""
     return [
         backend
         for service in list(BackendDict._instances)  # type: ignore[misc]  # as moto's own reset reads it
         for account in list(service.values())
         for backend in list(account.values())
+        if type(backend).__module__ != sts_models.__name__
     ]
 
 
@@ -188,7 +192,6 @@ class AsDeployed:
                 "schedule_checks": emu.scheduler._last,
                 "alarm_events": len(emu.alarms.events),
                 "alarm_rounds": (emu.alarms._seen_executions, emu.alarms._last_minute, emu.alarms._last_period),
-                "sessions": iam.SESSIONS._cache,
             }
         )
 
@@ -216,10 +219,6 @@ class AsDeployed:
         emu.scheduler._last = logs["schedule_checks"]
         del emu.alarms.events[logs["alarm_events"] :]
         emu.alarms._seen_executions, emu.alarms._last_minute, emu.alarms._last_period = logs["alarm_rounds"]
-        with iam.SESSIONS._lock:
-            iam.SESSIONS._cache = logs["sessions"]
-        emu.lambdas.cold_containers()
-        emu._host_sleepwake()  # every function's layer container cold too: no client keeps a forgotten session
 
     def _put_back_components(self) -> None:
         registry = self.emu.sagemaker

@@ -81,7 +81,9 @@ def any_occurrence_alarm(
 
 # pytest-xdist hands tests to its two workers by group (`--dist loadgroup`, pyproject.toml). Each module is one
 # group, so its module-scoped fixtures (a shared stack, a translated template) are made once, on one worker;
-# the long modules whose tests each start their own stack are split test by test, so both workers share them.
+# the long modules are split test by test, so both workers share them: xdist hands the tests out in order, so
+# each worker's tests of such a module come one after another and its module-scoped stack is deployed once per
+# worker (tests/stacks.py as_deployed puts it back between tests).
 SPLIT_ACROSS_WORKERS = {
     "tests/e2e/test_night.py",
     "tests/e2e/test_dead_executions.py",
