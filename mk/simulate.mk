@@ -9,7 +9,7 @@ simulate: setup ## cost, waits and the latency tail per policy on a week of traf
 simulate-frontier: setup ## also sweep the planner's and the hybrid peer's knobs: frontier.json and frontier.png (minutes)
 	$(BIN)/python -m sleepwake_cli simulate --frontier --no-variants $(SIMULATE_ARGS)
 
-simulate-goals: setup ## issue 14's goals: a setting chosen on the built-in week, checked on seeds 8-10 and the held-out trace (~25 min)
+simulate-goals: setup ## issue 14's goals: a setting chosen on the built-in week, checked on seeds 8-10 and the held-out trace (~20 min)
 	$(BIN)/python scripts/simulate_goals.py --frontier-held-out
 
 test-simulate: setup ## the simulator's tests only
