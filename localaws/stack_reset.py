@@ -12,8 +12,9 @@ timing switches, and the clock's time and speed.
 `restore()` stops what runs (executions, copy transitions and releases, the scheduler and the alarm rounds),
 waits until nothing but the caller uses the clock, puts all of that back, clears injected faults, sets the
 clock back to the instant it was taken (`EmulatedClock.rewind`: allowed only while nothing runs, and everything
-that carries a time is put back with it) and starts the scheduler and the alarms again. A model server loaded at the deploy and still loaded is kept (a copy's or the fallback's),
-one released since is loaded again: a reset costs a model load only if the test released it.
+that carries a time is put back with it) and starts the scheduler and the alarms again. A model server loaded
+at the deploy and still loaded is kept (a copy's or the fallback's), one released since is loaded again: a
+reset costs a model load only if the test released it.
 
 Not an AWS behaviour: AWS cannot put a stack back in time. moto's own reset API (`moto_api_backend.reset`, what
 `Emulator.reset` calls) forgets every resource instead; this keeps the deployed ones.
