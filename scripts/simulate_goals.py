@@ -15,8 +15,8 @@
    goals there. And the share of requests no history foresees (`unforeseen_share`).
 3. With --frontier-held-out, also sweep the held-out trace and print which policy's frontier is above where.
 
-    .venv/bin/python scripts/simulate_goals.py                       # ~5 minutes on a quiet machine
-    .venv/bin/python scripts/simulate_goals.py --frontier-held-out   # ~15 minutes more
+    .venv/bin/python scripts/simulate_goals.py                       # ~9 minutes at load 7-9 on 2 cores
+    .venv/bin/python scripts/simulate_goals.py --frontier-held-out   # ~9 minutes more
 """
 
 from __future__ import annotations
