@@ -2,9 +2,10 @@
 
 The oracle (peers.Oracle) knows every request and pre-wakes for each, so it never uses the fallback. A real
 policy learns hours, not requests: it can sleep through a gap, and the user who ends the gap meets the sleeping
-component and is answered by the fallback until the wake it signals is done. This bound gives such a policy
-more than any has, and says what is left:
-- it knows, at the start of every gap between requests, how long the gap will be;
+component and is answered by the fallback until the wake it signals is done. This bound gives a policy that
+pre-wakes once a day and otherwise wakes on demand more than any such policy has:
+- it knows, at the start of every gap between requests, how long the gap will be (not who ends it, so the
+  gap's end is no pre-wake unless it is the day's first user);
 - it pre-wakes each local day's first user exactly in time (as the oracle does), at no fallback cost;
 - any other gap it sleeps through ends with the requests that come before the wake is done (the mean scale-up
   after the first request, less the lead of that request's /wake intent) answered by the fallback.
@@ -12,7 +13,9 @@ Sleeping through a gap saves it less the instance release (billed `instance_rele
 and, pre-woken, less the scale-up and warm-up too. With a budget of fallback answers it takes the free gaps and
 then the gaps that save most per fallback answer, the last one in part (a fractional knapsack, so an upper bound:
 no policy of that kind does better). Instance cost only: the fallback's and the control plane's costs would lower
-it. A trace where this bound is below a goal cannot meet it without knowing individual users' arrivals.
+it. It does not bound a policy that pre-wakes later windows too (the planner pre-wakes each planned window, and
+a mid-day window foreseen by history costs it no fallback answers): against the planner it is a yardstick of
+how much the unannounced gaps cost, not a proof that a goal is out of reach.
 """
 
 from __future__ import annotations
