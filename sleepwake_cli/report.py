@@ -119,6 +119,7 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
             f"  traffic                  hits {t['hits']} (found it awake), misses {t['misses']} (fallback "
             f"{t['misses_to_fallback']}, failed {t['misses_failed']}); awake hours nobody used "
             f"{t['awake_hours_unused']:.2f} h"
+            + (f"; warm-up requests that matched none: {t['warmups_unmatched']}" if t.get("warmups_unmatched") else "")
         )
     if r.plan and not r.plan["days_applied"] + r.plan["days_crons"]:
         lines.append("  plan                     none kept for these days (before the first plan job, or expired)")

@@ -48,6 +48,7 @@ def test_hits_found_the_component_awake_and_misses_found_it_asleep_answered_by_t
         "misses_to_fallback": 4,
         "misses_failed": 2,
         "awake_hours_unused": None,
+        "warmups_unmatched": 0,
     }
     assert r.requests["failed"] == 2
 
@@ -57,11 +58,32 @@ def test_hits_leave_out_the_control_planes_warm_ups_of_the_component():
     assert r.traffic["hits"] == 34
 
 
+def minutes(*offsets: int) -> list:
+    return [at(0) + timedelta(minutes=m) for m in offsets]
+
+
 def test_warm_ups_counted_when_they_ended_are_taken_from_the_periods_they_were_sent_in():
     # Each warm-up is counted once it ends, stamped then: 3 requests at the end of one period, counted in the next.
-    assert less_own([0, 3, 1, 0, 2], [0, 0, 3, 0, 2]) == [0, 1, 0, 0, 0]
-    assert less_own([1, 0], [0, 2]) == [0, 0]  # never below none
-    assert less_own([5, 5], [0, 0]) == [5, 5]
+    five = minutes(0, 5, 10, 15, 20)
+    assert less_own([0, 3, 1, 0, 2], [0, 0, 3, 0, 2], five, 300) == ([0, 1, 0, 0, 0], [0, 0, 0, 0, 0])
+    assert less_own([1, 0], [0, 2], five[:2], 300) == ([0, 0], [0, 1])  # never below none; the rest is reported
+    assert less_own([5, 5], [0, 0], five[:2], 300) == ([5, 5], [0, 0])
+
+
+def test_warm_ups_are_never_taken_from_users_requests_periods_earlier():
+    # GetMetricData leaves empty periods out: users' 5 requests at 00:00, the warm-up's 3 counted at 00:15, with
+    # nothing between. The warm-up's requests are not users' requests of 15 minutes before.
+    users, unmatched = less_own([5, 0], [0, 3], minutes(0, 15), 300)
+    assert users == [5, 0]
+    assert unmatched == [0, 3]
+    # With the period before it present, that one is taken from, and no earlier one.
+    assert less_own([5, 1, 0], [0, 0, 3], minutes(0, 10, 15), 300) == ([5, 0, 0], [0, 0, 2])
+
+
+def test_the_report_says_how_many_warm_up_requests_matched_no_request():
+    r = report([slot(8.0, component=4), Slot(at(9.0), 300, component=0, warmups_unmatched=3)])
+    assert r.traffic["hits"] == 4
+    assert r.traffic["warmups_unmatched"] == 3
 
 
 def test_awake_hours_nobody_used_are_the_awake_clock_hours_without_a_request():

@@ -53,7 +53,7 @@ class ComponentMetrics:
         Our own requests are not demand: without leaving them out, the keep-warm pings would teach the planner
         that users come whenever it pinged, and each wake's warm-up that they come whenever it woke. The
         control plane counts them (Sleepwake/FallbackWarmupRequests, Sleepwake/ComponentWarmupRequests) when
-        they end, so a count is taken from its slot and the slots before (sleepwake.core.report.less_own)."""
+        they end, so a count is taken from its slot and the slot before (sleepwake.core.report.less_own)."""
         queries: list[dict[str, Any]] = [
             _query("component", "InferenceComponentName", component),
             metric_query(
@@ -61,7 +61,7 @@ class ComponentMetrics:
                 WARMUP_NAMESPACE,
                 COMPONENT_WARMUP_METRIC,
                 [{"Name": "service", "Value": SERVICE}, {"Name": "InferenceComponentName", "Value": component}],
-                300,
+                SLOT_SECONDS,
                 "Sum",
             ),
         ]
@@ -81,7 +81,10 @@ class ComponentMetrics:
                 for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
                     into[at] = into.get(at, 0.0) + float(value)
         slots = sorted(requests.keys() | own.keys())
-        users = less_own([requests.get(at, 0.0) for at in slots], [own.get(at, 0.0) for at in slots])
+        # Warm-ups that matched no request of their slot or the one before are no demand to take away: dropped.
+        users, _ = less_own(
+            [requests.get(at, 0.0) for at in slots], [own.get(at, 0.0) for at in slots], slots, SLOT_SECONDS
+        )
         return [(at, total) for at, total in zip(slots, users, strict=True) if total > 0]
 
     def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]:
@@ -118,6 +121,7 @@ class ComponentMetrics:
 # The control plane's own requests to the fallback (pre-warms, keep-warm pings, post-deploy warm-up).
 WARMUP_NAMESPACE = "Sleepwake"
 WARMUP_METRIC = "FallbackWarmupRequests"
+SLOT_SECONDS = 300  # the request history's period (sleepwake.core.planner's 5-minute slots)
 
 
 def _query(
@@ -132,7 +136,7 @@ def _query(
     dimensions = [{"Name": dimension, "Value": value}]
     if variant:
         dimensions.append({"Name": "VariantName", "Value": variant})
-    return metric_query(query_id, namespace, metric, dimensions, 300, "Sum")
+    return metric_query(query_id, namespace, metric, dimensions, SLOT_SECONDS, "Sum")
 
 
 def metric_query(

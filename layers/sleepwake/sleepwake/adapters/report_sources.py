@@ -141,14 +141,26 @@ class ReportSources:
                 for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
                     row = counts.setdefault(at, {})
                     row[series["Id"]] = row.get(series["Id"], 0.0) + float(value)
-        rows = [row for _, row in sorted(counts.items())]
-
-        def users(path: str) -> list[float]:
-            return less_own([r.get(path, 0.0) for r in rows], [r.get(f"{path}_own", 0.0) for r in rows])
-
+        times = sorted(counts)
+        rows = [counts[at] for at in times]
+        component_users, component_left = less_own(
+            [r.get("component", 0.0) for r in rows], [r.get("component_own", 0.0) for r in rows], times, period
+        )
+        fallback_users, fallback_left = less_own(
+            [r.get("fallback", 0.0) for r in rows], [r.get("fallback_own", 0.0) for r in rows], times, period
+        )
         return [
-            Slot(at=at, seconds=period, component=c, no_capacity=row.get("no_capacity", 0.0), fallback=f)
-            for (at, row), c, f in zip(sorted(counts.items()), users("component"), users("fallback"), strict=True)
+            Slot(
+                at=at,
+                seconds=period,
+                component=c,
+                no_capacity=row.get("no_capacity", 0.0),
+                fallback=f,
+                warmups_unmatched=c_left + f_left,
+            )
+            for at, row, c, f, c_left, f_left in zip(
+                times, rows, component_users, fallback_users, component_left, fallback_left, strict=True
+            )
         ]
 
     def waits(self, component: str, start: datetime, end: datetime) -> dict[str, float | None]:

@@ -336,13 +336,15 @@ def build_report(
 @dataclass(frozen=True)
 class Slot:
     """The requests of one CloudWatch period starting at `at`: the component's Invocations and the fallback's,
-    each less the control plane's own warm-ups (`less_own`), and the component's no-capacity answers."""
+    each less the control plane's own warm-ups (`less_own`), and the component's no-capacity answers; and the
+    warm-up requests counted in it that matched no request of it or the period before (`warmups_unmatched`)."""
 
     at: datetime
     seconds: int
     component: float = 0.0
     no_capacity: float = 0.0
     fallback: float = 0.0
+    warmups_unmatched: float = 0.0
 
     @property
     def requests(self) -> float:
@@ -355,19 +357,27 @@ class Slot:
         return self.at + (min(self.at + timedelta(seconds=self.seconds), end) - self.at) / 2
 
 
-def less_own(requests: list[float], own: list[float]) -> list[float]:
-    """Per period (oldest first), the requests less the control plane's own among them. It counts its requests
-    when its warm-up ends, stamped then, up to a period after the requests themselves: what exceeds a period's
-    requests is taken from the periods before it."""
+def less_own(
+    requests: list[float], own: list[float], times: list[datetime], period: int
+) -> tuple[list[float], list[float]]:
+    """Per period (oldest first, starting at `times`), the requests less the control plane's own among them,
+    and what of its own matched no request. It counts its requests when its warm-up ends, stamped then, up to a
+    period after the requests themselves: what exceeds a period's requests is taken from the period `period`
+    seconds before it, and no further. GetMetricData leaves empty periods out, so the row's previous entry may
+    be hours earlier. What is left over (a warm-up counted before SageMaker's Invocations arrived, one whose
+    requests fell before the window's start, one whose requests SageMaker did not count) is returned per period
+    rather than taken from users' requests elsewhere."""
     left = list(requests)
+    at = {when: i for i, when in enumerate(times)}
+    unmatched = [0.0] * len(own)
     for i, count in enumerate(own):
-        j = i
-        while count > 0 and j >= 0:
-            taken = min(count, left[j])
-            left[j] -= taken
-            count -= taken
-            j -= 1
-    return left
+        for j in (i, at.get(times[i] - timedelta(seconds=period))):
+            if j is not None and count > 0:
+                taken = min(count, left[j])
+                left[j] -= taken
+                count -= taken
+        unmatched[i] = count
+    return left, unmatched
 
 
 def _hour(at: datetime) -> datetime:
@@ -419,6 +429,7 @@ def _against_traffic(
         "misses_to_fallback": round(answered_elsewhere),
         "misses_failed": round(component.no_capacity - answered_elsewhere),
         "awake_hours_unused": _hours_unused(periods, used),
+        "warmups_unmatched": round(sum(s.warmups_unmatched for s in slots)),
     }
     windows = sorted(((span.wake, span.sleep) for d in days if d.applied for span in d.plan.spans), key=lambda w: w[0])
     windows = _clip(windows, start, end)
