@@ -203,6 +203,8 @@ class Emulator:
         )
         self._server: ThreadedMotoServer | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._clients: dict[tuple[str | None, ...], Any] = {}  # client_as(): (keys, service, endpoint) -> client
+        self._clients_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     @property
@@ -305,6 +307,8 @@ class Emulator:
         if self._server:
             self._server.stop()
             self._server = None
+        with self._clients_lock:
+            self._clients.clear()
             calls.stop_serving(self.endpoint_url)
         try:
             from sleepwake import runtime
@@ -365,9 +369,17 @@ class Emulator:
         return self._admin()
 
     def client_as(self, keys: iam_mod.Keys, service: str) -> Any:
-        """A boto3 client for the emulator calling with `keys` (an identity from `localaws.iam`)."""
-        factory: Any = boto3.client
-        return factory(service, region_name=self.region, endpoint_url=self.endpoint_url, **keys.boto())
+        """A boto3 client for the emulator calling with `keys` (an identity from `localaws.iam`): one per
+        identity and service, made on first use (a deploy asks for ~80; boto3's low-level clients are thread
+        safe, boto3 guide "Multithreading or multiprocessing with clients")."""
+        key = (keys.access_key_id, keys.secret_access_key, keys.session_token, service, self.endpoint_url)
+        with self._clients_lock:
+            found = self._clients.get(key)
+            if found is None:
+                factory: Any = boto3.client
+                found = factory(service, region_name=self.region, endpoint_url=self.endpoint_url, **keys.boto())
+                self._clients[key] = found
+        return found
 
     def _start_state_machine(self, account: str, region: str, arn: str, payload: str) -> None:
         from moto.stepfunctions.responses import get_backend
