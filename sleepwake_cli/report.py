@@ -18,6 +18,7 @@ from sleepwake import clock
 from sleepwake.adapters.report_sources import ReportSources, component_dimensions, endpoint_dimensions
 from sleepwake.core import State, defaults
 from sleepwake.core.report import SLOW_SECONDS, Execution, Prices, Report, aligned_start, build_report
+from sleepwake.core.report_waits import partly_timed
 from sleepwake_cli.command import OK, Operator, Refused, bounded, guard, subcommand
 
 # The figures the report assumes unless told (each written once, in sleepwake.core.defaults, with its source).
@@ -153,10 +154,16 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
     return "\n".join(lines)
 
 
-def _slow_line(slow: dict[str, int], slow_seconds: float) -> str:
-    """What users waited over the line: the product client's count, or SageMaker's estimate without it."""
+def _slow_line(slow: dict[str, float], slow_seconds: float) -> str:
+    """What users waited over the line: the product client's count, SageMaker's estimate without it, or the
+    larger of the two when the client timed only some of users' requests."""
     cold = f"; fallback cold starts over {slow_seconds:g} s: {slow['cold_fallback']}" if "cold_fallback" in slow else ""
-    if slow["timed_answers"]:
+    if partly_timed(slow):
+        source = (
+            f"partly timed: the product client timed {slow['timed_answers']} answers ({slow['timed_share_pct']:g} % "
+            "of users' requests); the larger of its count and SageMaker's estimate"
+        )
+    elif slow["timed_answers"]:
         source = f"as the product client timed its {slow['timed_answers']} answers"
     else:
         source = "estimated from SageMaker's metrics (no product client timed its answers)"

@@ -47,10 +47,18 @@ def test_the_table_says_when_the_answers_over_3_s_are_what_the_product_client_ti
     from sleepwake.core.report import build_report
     from tests.unit.test_report import A_DAY, COMPONENT, DAY, FALLBACK, PRICES
 
-    timed = build_report(A_DAY, COMPONENT, FALLBACK, start=DAY, end=at(24), awake_now=True, prices=PRICES,
-                         estimate_seconds=260, answer_stats={"timed": 40.0, "within_slow_pct": 95.0})  # fmt: skip
-    text = table(timed, price=1.0, slow_seconds=3)
-    assert "answers over 3 s         2, as the product client timed its 40 answers" in text
+    def timed(count: float):
+        return build_report(A_DAY, COMPONENT, FALLBACK, start=DAY, end=at(24), awake_now=True, prices=PRICES,
+                            estimate_seconds=260, answer_stats={"timed": count, "within_slow_pct": 96.0})  # fmt: skip
+
+    # Users' requests: 98 + 49 answered, 3 failed; the client timed all 150, 4 % of them over 3 s.
+    text = table(timed(150.0), price=1.0, slow_seconds=3)
+    assert "answers over 3 s         6, as the product client timed its 150 answers" in text
+    # It timed 40 of them: the count is the larger of its 2 and SageMaker's estimate 10, and the table says so.
+    assert (
+        "answers over 3 s         10, partly timed: the product client timed 40 answers (26.7 % of users' requests); "
+        "the larger of its count and SageMaker's estimate"
+    ) in table(timed(40.0), price=1.0, slow_seconds=3)
     assert "wakes by api             1 started, 1 ready, 0 failed; time to ready p50 300 s" in text
     assert "sleeps                   idle 1, schedule 1; naps (idle check) 1" in text
     assert "2026-11-25T13:00:00Z wake wake-13.0: WakeFailed: timed out" in text

@@ -4,7 +4,7 @@ its autoscaling target are fakes at the adapter boundary here (the local-stack s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -57,11 +57,17 @@ class FakeRuntime:
     component: FakeComponent
     latencies: list[float] = field(default_factory=lambda: [850.0, 60.0, 41.0, 40.0, 40.0])
     calls: list[tuple[str, str, int]] = field(default_factory=list)
+    fail_calls: set[int] = field(default_factory=set)  # these calls (1 first) answer a ModelError
+    before_call: Callable[[], None] | None = None  # run as each call is sent
 
     def invoke(self, endpoint: str, component: str, body: bytes, content_type: str) -> Invocation:
         if self.component.current == 0:
             raise NoCapacityError("Inference Component has no capacity to process this request")
+        if self.before_call:
+            self.before_call()
         self.calls.append((endpoint, component, len(body)))
+        if len(self.calls) in self.fail_calls:
+            raise InvocationError("ModelError: Received server error (500) from model")
         return Invocation(latency_ms=self.latencies[min(len(self.calls) - 1, len(self.latencies) - 1)], body=b"{}")
 
     def invoke_endpoint(self, endpoint: str, body: bytes, content_type: str) -> Invocation:

@@ -205,16 +205,36 @@ def component_emf(out: str) -> dict[str, list[float]]:
         (directive,) = doc["_aws"]["CloudWatchMetrics"]
         if directive["Dimensions"] == [["service", "InferenceComponentName"]]:
             assert (directive["Namespace"], doc["InferenceComponentName"]) == ("Sleepwake", IC)
-            found |= {m["Name"]: doc[m["Name"]] for m in directive["Metrics"]}
+            for m in directive["Metrics"]:
+                found.setdefault(m["Name"], []).extend(
+                    doc[m["Name"]] if isinstance(doc[m["Name"]], list) else [doc[m["Name"]]]
+                )
     return found
 
 
 def test_a_warm_up_counts_the_requests_it_sent_the_component_so_the_report_leaves_them_out(stack, capsys):
     stack.component.desired = stack.component.current = 1
     capsys.readouterr()
+    written: list[dict[str, list[float]]] = []  # what was on stdout as each request was sent
+    stack.runtime.before_call = lambda: written.append(component_emf(capsys.readouterr().out))
     result = warmup.handler(load_event("warmup"), LambdaContext())
-    assert component_emf(capsys.readouterr().out) == {"ComponentWarmupRequests": [len(result["latencies_ms"])]}
+    written.append(component_emf(capsys.readouterr().out))
     assert len(result["latencies_ms"]) == len(stack.runtime.calls) == 3
+    # Each request is counted as it returns: a Lambda timeout during the third loses none of the first two.
+    assert written == [{}] + [{"ComponentWarmupRequests": [1.0]}] * 3
+
+
+def test_a_warm_up_request_that_fails_is_counted_as_the_control_planes_not_a_users_failure(stack, capsys):
+    stack.component.desired = stack.component.current = 1
+    stack.runtime.fail_calls = {2}  # the model answers the second with a ModelError (a 5XX Invocation)
+    capsys.readouterr()
+    with pytest.raises(Exception) as failed:
+        warmup.handler(load_event("warmup"), LambdaContext())
+    assert type(failed.value).__name__ == "InvocationError"  # the name the state machine's Retry takes
+    assert component_emf(capsys.readouterr().out) == {
+        "ComponentWarmupRequests": [1.0, 1.0],
+        "ComponentWarmupErrors": [1.0],
+    }
 
 
 def test_the_planner_history_leaves_the_wakes_warm_ups_out_even_when_counted_a_period_later(stack):

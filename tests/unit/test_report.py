@@ -88,11 +88,19 @@ def test_requests_per_path_failed_answers_and_slow_ones():
         "unanswered_no_capacity": 0,
         "fallback_warmups": 0,
         "component_warmups": 0,
+        "component_warmup_errors": 0,
     }
     assert r.latency_ms["component"] == {"p50": 150.0, "p99": 3500.0, "max": 4000.0}
     assert r.latency_ms["fallback"] == {"p50": None, "p99": None, "max": None}
     # 98 answers, 90 % within 3 s; no cold start's time known, no answer timed by the product client
-    assert r.slow_answers == {"component": 10, "fallback": 0, "cold_fallback": 0, "timed_answers": 0, "total": 10}
+    assert r.slow_answers == {
+        "component": 10,
+        "fallback": 0,
+        "cold_fallback": 0,
+        "timed_answers": 0,
+        "timed_share_pct": 0.0,
+        "total": 10,
+    }
 
 
 def test_answers_over_3_s_count_what_users_waited_a_cold_fallback_included():
@@ -101,12 +109,29 @@ def test_answers_over_3_s_count_what_users_waited_a_cold_fallback_included():
                            cold_within_slow_pct=50.0)  # fmt: skip
     estimate = report(fallback=fallback).slow_answers
     assert (estimate["fallback"], estimate["cold_fallback"], estimate["total"]) == (0, 2, 10 + 0 + 2)
-    # The product client timed 120 answers, 5 % of them over 3 s: that count is what users waited.
-    timed = build_report(A_DAY, COMPONENT, fallback, start=DAY, end=at(24), awake_now=True, prices=PRICES,
-                         estimate_seconds=260, answer_stats={"timed": 120.0, "within_slow_pct": 95.0})  # fmt: skip
-    assert (timed.slow_answers["timed_answers"], timed.slow_answers["total"]) == (120, 6)
+    # The product client timed all 150 of users' requests (98 + 50 answered, 2 failed), 4 % of them over 3 s:
+    # that count is what users waited.
+    timed = timed_report(fallback, timed=150, within_pct=96.0).slow_answers
+    assert (timed["timed_answers"], timed["timed_share_pct"], timed["total"]) == (150, 100.0, 6)
     without = report(fallback=None).slow_answers
-    assert without == {"component": 10, "timed_answers": 0, "total": 10}
+    assert without == {"component": 10, "timed_answers": 0, "timed_share_pct": 0.0, "total": 10}
+
+
+def timed_report(fallback, *, timed, within_pct, component=COMPONENT):
+    stats = {"timed": float(timed), "within_slow_pct": within_pct}
+    return build_report(A_DAY, component, fallback, start=DAY, end=at(24), awake_now=True, prices=PRICES,
+                        estimate_seconds=260, answer_stats=stats)  # fmt: skip
+
+
+def test_answers_over_3_s_partly_timed_are_not_only_the_timed_ones():
+    # 10 users' requests; the product client timed 2 of them (another product sends without it), both fast.
+    component = PathMetrics(invocations=10, latency_samples=10, within_slow_pct=70.0)  # 3 slow by ModelLatency
+    partly = timed_report(None, timed=2, within_pct=100.0, component=component).slow_answers
+    assert (partly["timed_answers"], partly["timed_share_pct"]) == (2, 20.0)
+    assert partly["total"] == 3  # SageMaker's estimate: larger than the timed subset's 0
+    # Both timed answers slow, and SageMaker sees none: the client's count is the larger.
+    fast = PathMetrics(invocations=10, latency_samples=10, within_slow_pct=100.0)
+    assert timed_report(None, timed=2, within_pct=0.0, component=fast).slow_answers["total"] == 2
 
 
 def test_no_capacity_answers_beyond_the_fallbacks_requests_failed_and_warm_ups_are_not_requests():
@@ -126,6 +151,15 @@ def test_the_control_planes_warm_ups_of_the_component_are_not_users_requests():
     assert r.requests["served_by_component"] == 100 - 2 - 9
     assert r.requests["component_warmups"] == 9
     assert r.requests["failed"] == 2 + 1  # the component's 5XX and the fallback's 4XX: warm-ups change nothing
+
+
+def test_a_warm_up_request_that_failed_is_not_a_users_failure():
+    # 9 warm-up requests, 1 of them answered with a ModelError: of the component's 3 5XX, 2 were users'.
+    component = PathMetrics(invocations=100, errors_5xx=3, warmups=9, warmup_errors=1)
+    r = report(component=component)
+    assert r.requests["failed"] == 2 + 1  # the users' two 5XX and the fallback's 4XX
+    assert r.requests["served_by_component"] == 100 - 9 - 2  # the failed warm-up is in both counts, taken once
+    assert r.requests["component_warmup_errors"] == 1
 
 
 def test_without_a_fallback_every_no_capacity_answer_failed():
@@ -254,23 +288,18 @@ def test_the_fallbacks_warm_ups_are_read_from_the_control_planes_own_metric():
     assert got.warmups == 7.0
 
 
-def test_the_components_warm_ups_are_read_from_the_control_planes_embedded_metric_of_the_component():
+def test_the_components_warm_ups_and_their_errors_are_read_from_the_control_planes_embedded_metrics():
     from sleepwake.adapters.report_sources import ReportSources, component_dimensions
 
     cloudwatch = RecordingCloudWatch()
     got = ReportSources(None, cloudwatch).path("component", component_dimensions("ic"), DAY, at(24), 3)
     metrics = [q["MetricStat"]["Metric"] for q in cloudwatch.calls[0]["MetricDataQueries"]]
+    own = [{"Name": "service", "Value": "sleepwake"}, {"Name": "InferenceComponentName", "Value": "ic"}]
     assert [m for m in metrics if m["Namespace"] == "Sleepwake"] == [
-        {
-            "Namespace": "Sleepwake",
-            "MetricName": "ComponentWarmupRequests",
-            "Dimensions": [
-                {"Name": "service", "Value": "sleepwake"},
-                {"Name": "InferenceComponentName", "Value": "ic"},
-            ],
-        }
+        {"Namespace": "Sleepwake", "MetricName": "ComponentWarmupRequests", "Dimensions": own},
+        {"Namespace": "Sleepwake", "MetricName": "ComponentWarmupErrors", "Dimensions": own},
     ]
-    assert got.warmups == 7.0
+    assert got.warmups == got.warmup_errors == 7.0
 
 
 def test_the_answer_waits_are_read_per_component_from_what_the_product_client_writes():

@@ -25,7 +25,12 @@ from sleepwake.core.report import (
     path_metrics,
     statistics,
 )
-from sleepwake.core.report_waits import COMPONENT_WARMUP_METRIC, WAIT_METRICS, answer_statistics
+from sleepwake.core.report_waits import (
+    COMPONENT_WARMUP_ERRORS_METRIC,
+    COMPONENT_WARMUP_METRIC,
+    WAIT_METRICS,
+    answer_statistics,
+)
 from sleepwake.observability import SERVICE
 
 # GetMetricData rounds StartTime down by its age, to 1, 5 or 60 minutes (API reference, StartTime): one
@@ -84,6 +89,8 @@ class ReportSources:
         # The control plane's own requests to each path, counted by the control plane.
         metric, own = _own(path, dimensions)
         asked.append(("warmups", WARMUP_NAMESPACE, metric, "Sum", own))
+        if path == "component":
+            asked.append(("warmup_errors", WARMUP_NAMESPACE, COMPONENT_WARMUP_ERRORS_METRIC, "Sum", own))
         return path_metrics(self._whole_window(asked, start, end))
 
     def _whole_window(

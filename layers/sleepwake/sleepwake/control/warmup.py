@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 
-from sleepwake.adapters.sagemaker import NoCapacityError
+from sleepwake.adapters.sagemaker import InvocationError, NoCapacityError
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import is_warm
-from sleepwake.core.report_waits import COMPONENT_WARMUP_METRIC
+from sleepwake.core.report_waits import COMPONENT_WARMUP_ERRORS_METRIC, COMPONENT_WARMUP_METRIC
 from sleepwake.observability import MetricUnit, component_metrics, logger, metrics
 
 
@@ -32,11 +32,14 @@ def warmup_payload() -> bytes:
 def warm_up(plane: ControlPlane, *, invocations: int | None = None, count: bool = True) -> WarmupResult:
     """Send real requests until the core says the copy is warm (at least N, at most the policy's cap).
 
-    With `count` (in a function: the wake's warm-up step, the post-deploy warm-up) the requests the component
-    answered are written as one embedded metric, Sleepwake/ComponentWarmupRequests with the component as a
-    dimension, so `sleepwake report` leaves them out of the users' requests; also when the warm-up stops half
-    way. The operator CLI passes False: its process has no log group to turn the line into a metric, and the
-    line would land in its answer on stdout."""
+    With `count` (in a function: the wake's warm-up step, the post-deploy warm-up) each request the component
+    took is written as it returns, answered or failed, as an embedded metric with the component as a dimension:
+    Sleepwake/ComponentWarmupRequests 1, and Sleepwake/ComponentWarmupErrors 1 too when it failed (a ModelError
+    is one of the component's Invocations and Invocation5XXErrors all the same). So `sleepwake report` leaves
+    them out of the users' requests and failures, also when the warm-up stops half way: a Lambda timeout loses
+    at most the request in flight, not the ones before it. A request no copy took (no capacity) is none of
+    the component's Invocations and is not counted. The operator CLI passes False: its process has no log group
+    to turn the line into a metric, and the line would land in its answer on stdout."""
     minimum = invocations or plane.policy.warmup_invocations
     policy = plane.policy.model_copy(
         update={
@@ -46,19 +49,23 @@ def warm_up(plane: ControlPlane, *, invocations: int | None = None, count: bool 
     )
     body = warmup_payload()
     result = WarmupResult()
-    try:
-        while not result.warm:
-            try:
-                call = plane.aws.runtime.invoke(
-                    plane.settings.endpoint_name, plane.ic, body, plane.settings.warmup_content_type
+    while not result.warm:
+        try:
+            call = plane.aws.runtime.invoke(
+                plane.settings.endpoint_name, plane.ic, body, plane.settings.warmup_content_type
+            )
+        except NoCapacityError as error:  # no copy answered it: not one of the component's Invocations
+            raise NotServing(f"{plane.ic} has no serving copy to warm: {error}") from error
+        except InvocationError:
+            if count:
+                component_metrics(
+                    plane.ic, {COMPONENT_WARMUP_METRIC: 1, COMPONENT_WARMUP_ERRORS_METRIC: 1}, MetricUnit.Count
                 )
-            except NoCapacityError as error:  # no copy answered it: not one of the component's Invocations
-                raise NotServing(f"{plane.ic} has no serving copy to warm: {error}") from error
-            result.latencies_ms.append(round(call.latency_ms, 2))
-            metrics.add_metric(name="WarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
-            result.warm, result.reason = is_warm(result.latencies_ms, policy)
-    finally:
-        if count and result.latencies_ms:
-            component_metrics(plane.ic, {COMPONENT_WARMUP_METRIC: len(result.latencies_ms)}, MetricUnit.Count)
+            raise
+        if count:
+            component_metrics(plane.ic, {COMPONENT_WARMUP_METRIC: 1}, MetricUnit.Count)
+        result.latencies_ms.append(round(call.latency_ms, 2))
+        metrics.add_metric(name="WarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
+        result.warm, result.reason = is_warm(result.latencies_ms, policy)
     logger.info("warm-up done", extra={"latencies_ms": result.latencies_ms, "reason": result.reason})
     return result

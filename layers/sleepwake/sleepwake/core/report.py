@@ -133,6 +133,12 @@ class PathMetrics:
     cold_start_sum_us: float = 0.0  # the fallback only (ModelSetupTime's sum)
     cold_within_slow_pct: float | None = None  # the fallback only: PR(:slow) of ModelSetupTime
     warmups: float = 0.0  # the control plane's own requests (Sleepwake/FallbackWarmupRequests, ComponentWarmupRequests)
+    warmup_errors: float = 0.0  # those of them that failed (the component only: Sleepwake/ComponentWarmupErrors)
+
+    @property
+    def users_errors(self) -> float:
+        """The path's 4XX and 5XX answers less the control plane's own failed requests, which are no user's."""
+        return max(0.0, self.errors_4xx + self.errors_5xx - self.warmup_errors)
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,7 @@ class Report:
     saving_vs_always_on_pct: float
     requests: dict[str, int]
     latency_ms: dict[str, dict[str, float | None]]
-    slow_answers: dict[str, int]
+    slow_answers: dict[str, float]
     wakes: dict[str, dict[str, Any]]
     sleeps: dict[str, int]
     naps: int
@@ -276,12 +282,12 @@ def build_report(
     fallback_cost = compute_seconds * prices.fallback_memory_gb * prices.fallback_per_gb_second
     spent = instance_cost + fallback_cost
     has_fallback = fallback is not None
-    failed = component.errors_4xx + component.errors_5xx + fb.errors_4xx + fb.errors_5xx
+    failed = component.users_errors + fb.users_errors
     # With a fallback, each client request that met no capacity is one fallback request (module docstring).
     unanswered = max(0.0, component.no_capacity - (fb.invocations - fb.warmups)) if has_fallback else 0.0
     failed += unanswered if has_fallback else component.no_capacity
-    component_served = max(0.0, component.invocations - component.errors_4xx - component.errors_5xx - component.warmups)
-    fallback_served = max(0.0, fb.invocations - fb.errors_4xx - fb.errors_5xx - fb.warmups)
+    component_served = max(0.0, component.invocations - component.users_errors - component.warmups)
+    fallback_served = max(0.0, fb.invocations - fb.users_errors - fb.warmups)
     sleeps: dict[str, int] = {}
     for e in runs:
         if e.kind == "sleep" and e.outcome == "asleep":
@@ -312,6 +318,7 @@ def build_report(
             "unanswered_no_capacity": round(unanswered),
             "fallback_warmups": round(fb.warmups),
             "component_warmups": round(component.warmups),
+            "component_warmup_errors": round(component.warmup_errors),
         },
         latency_ms={
             "component": _latency(component),
@@ -322,6 +329,7 @@ def build_report(
             over(fb.latency_samples, fb.within_slow_pct) if has_fallback else None,
             over(fb.cold_starts, fb.cold_within_slow_pct),
             answer_stats or {},
+            round(component_served + fallback_served + failed),
         ),
         wakes=_wakes(runs, estimate_seconds),
         sleeps=sleeps,

@@ -11,9 +11,13 @@ The answers over `slow_seconds` (`slow_answers`):
   serverless endpoint publishes). Whoever sent the request that met it waited that long on top.
 - `timed_answers`: the answers the product client timed (Sleepwake/AnswerWaitSeconds: from its call to the
   answer, a no-capacity answer, the fallback's cold start and any queue included).
-- `total`: what users waited over the line. The client's count when it timed answers: exact for the requests
-  sent through it. Otherwise an estimate from SageMaker alone, component + fallback + cold_fallback: it counts
-  the cold starts of the control plane's own warm-ups too, and no request that queued behind a cold start.
+- `timed_share_pct`: the share of users' requests (answered by either path, or failed) that the client timed.
+- `total`: what users waited over the line. The client's count when it timed every request: exact for the
+  requests sent through it. Without a timed answer, an estimate from SageMaker alone, component + fallback +
+  cold_fallback: it counts the cold starts of the control plane's own warm-ups too, and no request that queued
+  behind a cold start. When it timed only some ("partly timed": one product of several uses the client, or it
+  began timing late in the window), the larger of its count and that estimate, so the untimed answers are not
+  silently left out.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from typing import Any
 WAIT_METRICS = ("TimeToReadySeconds", "ProvisioningFloorSeconds", "OverFloorSeconds", "WarmupSeconds")
 # The requests each warm-up of the component sent it (same namespace and dimensions; sleepwake.control.warmup).
 COMPONENT_WARMUP_METRIC = "ComponentWarmupRequests"
+# Those of them that failed (a ModelError: in the component's Invocation5XXErrors), left out of users' failures.
+COMPONENT_WARMUP_ERRORS_METRIC = "ComponentWarmupErrors"
 
 
 def wake_wait(
@@ -84,15 +90,27 @@ def answer_statistics(slow_seconds: float) -> list[tuple[str, str, str]]:
 
 
 def slow_answers(
-    component: int, fallback: int | None, cold_fallback: int, answers: Mapping[str, float | None]
-) -> dict[str, int]:
+    component: int, fallback: int | None, cold_fallback: int, answers: Mapping[str, float | None], requests: int
+) -> dict[str, float]:
     """The answers over the slow line (module docstring): each path's by ModelLatency (`fallback` None without a
     fallback), the fallback's slow cold starts, and the total users waited, from `answers` (the statistics of
-    `answer_statistics`) when the product client timed any."""
+    `answer_statistics`) when the product client timed any of users' `requests`."""
     timed = round(answers.get("timed") or 0.0)
-    found = {"component": component}
+    found: dict[str, float] = {"component": component}
     if fallback is not None:
         found |= {"fallback": fallback, "cold_fallback": cold_fallback}
     estimate = component + (fallback or 0) + (cold_fallback if fallback is not None else 0)
-    total = over(timed, answers.get("within_slow_pct")) if timed else estimate
-    return found | {"timed_answers": timed, "total": total}
+    timed_over = over(timed, answers.get("within_slow_pct"))
+    if not timed:
+        total = estimate
+    elif timed < requests:
+        total = max(timed_over, estimate)
+    else:
+        total = timed_over
+    share = round(min(100.0, 100.0 * timed / requests), 1) if requests else (100.0 if timed else 0.0)
+    return found | {"timed_answers": timed, "timed_share_pct": share, "total": total}
+
+
+def partly_timed(slow: Mapping[str, float]) -> bool:
+    """Whether the product client timed some of users' requests but not all (`total` is then the larger count)."""
+    return 0 < slow.get("timed_share_pct", 100.0) < 100.0 and bool(slow.get("timed_answers"))
