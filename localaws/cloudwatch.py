@@ -101,12 +101,13 @@ class _Index:
         data = backend.metric_data
         if data is not self._source or len(data) < self._seen:  # another backend, or moto reset it
             self._source, self._seen, self._by_metric = data, 0, {}
-        for md in data[self._seen :]:
+        new = data[self._seen :]
+        self._seen += len(new)  # not len(data): what is appended meanwhile is caught up on the next read
+        for md in new:
             times, items = self._by_metric.setdefault((md.namespace, md.name), ([], []))
             at = bisect.bisect_right(times, md.timestamp)
             times.insert(at, md.timestamp)
             items.insert(at, md)
-        self._seen = len(data)
         times, items = self._by_metric.get((namespace, name), ([], []))
         return items[bisect.bisect_left(times, lo) : bisect.bisect_left(times, hi)]
 
@@ -534,7 +535,19 @@ _ORIGINAL_GET_METRIC_DATA = cw_models.CloudWatchBackend.get_metric_data
 _ORIGINAL_GET_METRIC_STATISTICS = cw_models.CloudWatchBackend.get_metric_statistics
 
 
+_ORIGINAL_PUT_METRIC_DATA = cw_models.CloudWatchBackend.put_metric_data
+
+
+def put_metric_data(self: CloudWatchBackend, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+    """moto's PutMetricData (moto/cloudwatch/models.py, `put_metric_data`: it appends to `metric_data`) under
+    _LOCK, as `record` appends, so no datum lands while `_Index` catches up with the list."""
+    with _LOCK:
+        _ORIGINAL_PUT_METRIC_DATA(self, namespace, metric_data)
+
+
 def install() -> None:
+    if cw_models.CloudWatchBackend.put_metric_data is not put_metric_data:
+        cw_models.CloudWatchBackend.put_metric_data = put_metric_data  # type: ignore[method-assign]
     if cw_models.CloudWatchBackend.get_metric_data is not get_metric_data:
         cw_models.CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
     if cw_models.CloudWatchBackend.get_metric_statistics is not get_metric_statistics:

@@ -3,10 +3,13 @@ asks for them (CloudWatch User Guide, "Statistics definitions")."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.cloudwatch.models import CloudWatchBackend
 
 from localaws import clock as clock_mod
 from localaws import cloudwatch
@@ -131,3 +134,45 @@ def test_totals_and_alarms_read_every_datum_whatever_order_or_path_it_came_by(em
     assert cloudwatch.evaluate(backend, alarm, now)[0] == "OK"  # the minute before now: 8
     record(1.0, now - timedelta(seconds=45))  # into that minute, after it was read
     assert cloudwatch.evaluate(backend, alarm, now)[0] == "ALARM"  # 9
+
+
+class _Datum:
+    """A datum whose timestamp, when first read, runs `on_read`: another thread's PutMetricData landing while
+    the index catches up with the backend's list."""
+
+    def __init__(self, at, on_read=None) -> None:
+        self.namespace, self.name, self._at, self._on_read = "Sleepwake", "Requests", at, on_read
+
+    @property
+    def timestamp(self):
+        if self._on_read:
+            self._on_read, run = None, self._on_read
+            run()
+        return self._at
+
+
+def test_a_datum_put_while_the_alarms_index_catches_up_is_read_on_the_next_round():
+    t0 = datetime(2026, 12, 7, 9, 0)
+    data: list = []
+    late = _Datum(t0 + timedelta(seconds=30))
+    data.append(_Datum(t0, on_read=lambda: data.append(late)))
+    backend = SimpleNamespace(metric_data=data)
+    index = cloudwatch._Index()
+    window = (t0, t0 + timedelta(minutes=1))
+    assert index.window(backend, "Sleepwake", "Requests", *window) == [data[0]]  # `late` came meanwhile
+    assert index.window(backend, "Sleepwake", "Requests", *window) == [data[0], late]
+
+
+def test_put_metric_data_through_the_api_waits_for_the_index(emu):
+    """moto's PutMetricData appends under the lock the index reads with (localaws.cloudwatch.put_metric_data)."""
+    assert CloudWatchBackend.put_metric_data is cloudwatch.put_metric_data  # installed by the emulator
+    with cloudwatch._LOCK:
+        put = threading.Thread(
+            target=emu.client("cloudwatch").put_metric_data,
+            kwargs={"Namespace": "Sleepwake", "MetricData": [{"MetricName": "Requests", "Value": 1.0}]},
+        )
+        put.start()
+        put.join(timeout=1.0)
+        assert put.is_alive()  # held back while the lock is taken
+    put.join(timeout=30)
+    assert not put.is_alive()
