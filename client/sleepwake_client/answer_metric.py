@@ -4,7 +4,9 @@ SageMaker's ModelLatency is the model's own time: a user whose request met no ca
 waited for the no-capacity answer, the fallback's cold start (its ModelSetupTime, 10-20 s) and its latency, and
 no AWS metric says which answer that was (ModelSetupTime counts cold starts, the control plane's warm-ups' too,
 and a request queued behind one has none of its own). The client times each answer from its call to the answer,
-on its `monotonic` clock, and `sleepwake report` counts the answers over 3 s from this metric.
+on its `monotonic` clock, and `sleepwake report` counts the answers over 3 s from this metric. A call that
+failed (the fallback failed too, or any error raised to the caller) is written as well, with ServedBy `failed`:
+its user waited all the same, often longest.
 
 The line follows the CloudWatch User Guide, "Specification: Embedded metric format"
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):

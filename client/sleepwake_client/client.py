@@ -6,6 +6,10 @@ the first request that met no capacity starts the wake that much sooner. The ala
 products that do not use this client. Signals are rate-limited (one per `wake_interval_seconds`, default 60)
 and sent on a background thread: a user's request never waits for them, and a failed signal is logged, never
 raised.
+
+With `answer_metrics`, every call writes what its user waited (sleepwake_client.answer_metric), a failed one
+too (`ServedBy` `failed`: a fallback that failed after no capacity, or any error raised to the caller), so the
+worst waits are not left out of the report's answers over 3 s and the dashboard's share within 3 s.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from sleepwake_client.answer_metric import LineWriter, answer_line
 LOG = logging.getLogger("sleepwake_client")
 
 ServedBy = Literal["component", "fallback"]
+# What a call's wait is written under: the path that answered, or `failed` when the call raised.
+Outcome = Literal["component", "fallback", "failed"]
 
 # SageMaker answers InvokeEndpoint on an inference component with 0 copies with this code and message
 # (docs/aws-behaviour.md §2). ValidationError is also the code of ordinary bad requests, so both must match.
@@ -95,9 +101,10 @@ class SleepwakeClient:
         send_in_background: bool = True,
         answer_metrics: LineWriter | None = None,
     ) -> None:
-        """`answer_metrics`: where to write each answer's wait as an embedded metric line
+        """`answer_metrics`: where to write each call's wait as an embedded metric line
         (sleepwake_client.answer_metric; e.g. sys.stdout in a Lambda function), so `sleepwake report` counts
-        the answers users waited over 3 s for, a cold fallback's included. None (the default) writes nothing."""
+        the answers users waited over 3 s for, a cold fallback's included, and a call that failed (ServedBy
+        `failed`). None (the default) writes nothing."""
         self.session = session or boto3.session.Session()
         self.runtime = runtime_client or self.session.client("sagemaker-runtime")
         self.endpoint_name = endpoint_name
@@ -125,8 +132,18 @@ class SleepwakeClient:
         )
 
     def invoke(self, body: bytes, *, content_type: str = "audio/wav", accept: str = "application/json") -> InvokeResult:
-        """Send to the component; on no capacity, to the fallback. Other errors are raised as boto3 raised them."""
+        """Send to the component; on no capacity, to the fallback. Other errors are raised as boto3 raised them.
+        With `answer_metrics`, the wait is written whether the call answers or raises (module docstring)."""
         began = self._monotonic()
+        try:
+            result = self._answer(body, content_type, accept)
+        except Exception:
+            self._record_wait("failed", self._monotonic() - began)
+            raise
+        self._record_wait(result.served_by, self._monotonic() - began)
+        return result
+
+    def _answer(self, body: bytes, content_type: str, accept: str) -> InvokeResult:
         try:
             answer = self.runtime.invoke_endpoint(
                 EndpointName=self.endpoint_name,
@@ -148,14 +165,11 @@ class SleepwakeClient:
                 )
             except ClientError as fallback_exc:
                 raise FallbackFailed(fallback_exc) from exc
-            result = InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "fallback", signalled)
-        else:
-            result = InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "component")
-        self._record_wait(result.served_by, self._monotonic() - began)
-        return result
+            return InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "fallback", signalled)
+        return InvokeResult(answer["Body"].read(), answer.get("ContentType", accept), "component")
 
-    def _record_wait(self, served_by: ServedBy, seconds: float) -> None:
-        """One line per answer when asked for (sleepwake_client.answer_metric); a failed write is logged only."""
+    def _record_wait(self, served_by: Outcome, seconds: float) -> None:
+        """One line per call when asked for (sleepwake_client.answer_metric); a failed write is logged only."""
         if self._answer_metrics is None:
             return
         line = answer_line(self.inference_component_name, served_by, seconds, int(time.time() * 1000))

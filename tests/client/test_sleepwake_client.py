@@ -306,6 +306,38 @@ def test_each_answer_writes_what_the_user_waited_as_an_embedded_metric_a_cold_fa
     ]
 
 
+def test_a_call_that_fails_writes_its_wait_too_as_failed(session: boto3.session.Session) -> None:
+    """The worst waits are the failed ones: no capacity, then a cold fallback that failed after 25 s. Left out,
+    the report's answers over 3 s and the dashboard's share within 3 s would count successes only."""
+    from localaws.cloudwatch_emf import metrics_of
+
+    ticks = iter([0.0, 25.0, 30.0, 30.1])  # the fallback fails after 25 s; then a request the component refuses
+    lines = io.StringIO()
+    client = SleepwakeClient(
+        endpoint_name="sleepwake-endpoint",
+        inference_component_name="sleepwake-ic",
+        fallback_endpoint_name="sleepwake-fallback",
+        session=session,
+        runtime_client=session.client("sagemaker-runtime"),
+        monotonic=lambda: next(ticks),
+        answer_metrics=lines,
+    )
+    with Stubber(client.runtime) as stubber:
+        expect_ic(stubber, error=("ValidationError", NO_CAPACITY))
+        expect_fallback(stubber, fail=True)
+        expect_ic(stubber, error=("ValidationError", "Content type audio/wav is not supported"))
+        with pytest.raises(FallbackFailed):
+            client.invoke(AUDIO)
+        with pytest.raises(ClientError):
+            client.invoke(AUDIO)
+
+    data = [metrics_of(line) for line in lines.getvalue().splitlines()]
+    assert [(d[0][2], d[1][3][1]["Value"]) for d in data] == [
+        ([25.0], "failed"),
+        ([pytest.approx(0.1)], "failed"),
+    ]
+
+
 def test_without_a_stream_for_them_no_answer_metric_is_written(
     session: boto3.session.Session, capsys: pytest.CaptureFixture[str]
 ) -> None:
