@@ -268,6 +268,20 @@ def test_the_region_is_read_from_an_execute_api_url(url: str, region: str | None
     assert region_from_url(url) == region
 
 
+def timing_client(session: boto3.session.Session, ticks: list[float], lines: io.StringIO) -> SleepwakeClient:
+    """A client that writes each call's wait to `lines`, its clock reading `ticks` in turn."""
+    clock = iter(ticks)
+    return SleepwakeClient(
+        endpoint_name="sleepwake-endpoint",
+        inference_component_name="sleepwake-ic",
+        fallback_endpoint_name="sleepwake-fallback",
+        session=session,
+        runtime_client=session.client("sagemaker-runtime"),
+        monotonic=lambda: next(clock),
+        answer_metrics=lines,
+    )
+
+
 def test_each_answer_writes_what_the_user_waited_as_an_embedded_metric_a_cold_fallback_included(
     session: boto3.session.Session,
 ) -> None:
@@ -277,17 +291,8 @@ def test_each_answer_writes_what_the_user_waited_as_an_embedded_metric_a_cold_fa
     from localaws.cloudwatch_emf import metrics_of
     from sleepwake.core.report_waits import ANSWER_METRIC
 
-    ticks = iter([100.0, 100.2, 200.0, 214.5])  # a warm component's answer, then a cold fallback's
     lines = io.StringIO()
-    client = SleepwakeClient(
-        endpoint_name="sleepwake-endpoint",
-        inference_component_name="sleepwake-ic",
-        fallback_endpoint_name="sleepwake-fallback",
-        session=session,
-        runtime_client=session.client("sagemaker-runtime"),
-        monotonic=lambda: next(ticks),
-        answer_metrics=lines,
-    )
+    client = timing_client(session, [100.0, 100.2, 200.0, 214.5], lines)  # a warm answer, then a cold fallback's
     with Stubber(client.runtime) as stubber:
         expect_ic(stubber)
         expect_ic(stubber, error=("ValidationError", NO_CAPACITY))
@@ -311,17 +316,8 @@ def test_a_call_that_fails_writes_its_wait_too_as_failed(session: boto3.session.
     the report's answers over 3 s and the dashboard's share within 3 s would count successes only."""
     from localaws.cloudwatch_emf import metrics_of
 
-    ticks = iter([0.0, 25.0, 30.0, 30.1])  # the fallback fails after 25 s; then a request the component refuses
     lines = io.StringIO()
-    client = SleepwakeClient(
-        endpoint_name="sleepwake-endpoint",
-        inference_component_name="sleepwake-ic",
-        fallback_endpoint_name="sleepwake-fallback",
-        session=session,
-        runtime_client=session.client("sagemaker-runtime"),
-        monotonic=lambda: next(ticks),
-        answer_metrics=lines,
-    )
+    client = timing_client(session, [0.0, 25.0, 30.0, 30.1], lines)  # a fallback failing after 25 s, then a refusal
     with Stubber(client.runtime) as stubber:
         expect_ic(stubber, error=("ValidationError", NO_CAPACITY))
         expect_fallback(stubber, fail=True)
