@@ -21,9 +21,12 @@ What is emulated, and where each figure comes from:
   from serverless endpoints" (docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-monitoring.html)
   lists ModelSetupTime among the metrics a serverless endpoint publishes besides the endpoint invocation
   metrics; botocore's SageMaker model (RecommendationMetrics.ModelSetupTime) defines it as "the time it takes to
-  launch new compute resources for a serverless endpoint". One datum per cold start, none for a request that
-  waits behind one (it has no cold start of its own; how AWS counts those is not published). A failed request
-  adds Invocation5XXErrors.
+  launch new compute resources for a serverless endpoint". One datum per cold start. Whether a request that
+  waited in the queue behind a cold start gets a datum of its own is not published (those sources are silent,
+  and so is the CloudWatch metrics page for SageMaker): a switch, `ServerlessSwitches.setup_time_for_queued`,
+  off by default (one datum per new compute resource, as the definition reads); on, such a request adds a datum
+  of the setup time of the cold start it waited behind. Tests run the report's cold-fallback count both ways
+  (tests/localaws/test_serverless_endpoint.py). A failed request adds Invocation5XXErrors.
 - The container writes only under /tmp (`localaws.serverless_container`): the toolkit's start-up
   `pip install -r code/requirements.txt`, or a handler that writes elsewhere while it starts, fails the start,
   and the request gets the /ping failure ("The primary container for production variant … did not pass the
@@ -113,6 +116,8 @@ class ServerlessSwitches:
     cold_start_seconds: float = 15.0  # "in the order of seconds" (AWS docs); the simulator's 10-20 s midpoint
     idle_evict_seconds: float = defaults.FALLBACK_IDLE_EVICT_MINUTES * 60.0  # unpublished: the shared assumption
     model_server_factory: ServerFactory = real_cpu_model_server
+    # A request queued behind a cold start writes its own ModelSetupTime too (unpublished: module docstring).
+    setup_time_for_queued: bool = False
 
 
 @dataclass
@@ -134,6 +139,7 @@ class ServerlessEndpoint:
     last_used: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     cold_starts: list[datetime] = field(default_factory=list)
+    setup_us: float = 0.0  # the last cold start's ModelSetupTime
     start_failures: list[str] = field(default_factory=list)  # why each failed container start failed (its log)
     # (emulated time, served?, cold start?) per request, for tests and the demo's timeline
     requests: list[tuple[datetime, bool, bool]] = field(default_factory=list)
@@ -199,9 +205,12 @@ class Registry:
             return found
 
     def invoke(self, endpoint: ServerlessEndpoint, body: bytes, content_type: str, accept: str) -> InvocationResultLike:
+        setups_before = len(endpoint.cold_starts)  # a cold start under way when this request came ends after it
         with _queued(endpoint.lock):
             now = clock_mod.now()
             cold = not endpoint.is_warm(now, self.switches.idle_evict_seconds)
+            if not cold and len(endpoint.cold_starts) > setups_before and self.switches.setup_time_for_queued:
+                self._setup_time(endpoint)  # it waited behind that cold start
             if cold:
                 self._cold_start(endpoint)
             elif endpoint.server is None:  # provisioned: warm from creation, loaded here on first use
@@ -238,14 +247,18 @@ class Registry:
         LOG.info("serverless %s: cold start (%.0f s)", endpoint.name, self.switches.cold_start_seconds)
         clock_mod.sleep(self.switches.cold_start_seconds)
         self._load(endpoint)
+        endpoint.setup_us = (clock_mod.now() - started).total_seconds() * 1e6
         endpoint.cold_starts.append(started)
-        setup_us = (clock_mod.now() - started).total_seconds() * 1e6
+        self._setup_time(endpoint)
+
+    def _setup_time(self, endpoint: ServerlessEndpoint) -> None:
+        """A ModelSetupTime datum of the endpoint's last cold start."""
         cloudwatch.record(
             endpoint.account,
             endpoint.region,
             "AWS/SageMaker",
             "ModelSetupTime",
-            setup_us,
+            endpoint.setup_us,
             endpoint.dimensions,
             "Microseconds",
         )

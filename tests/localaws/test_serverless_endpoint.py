@@ -4,12 +4,17 @@ emulated time, and fails on the fault switch."""
 
 from __future__ import annotations
 
+import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from localaws import EmulatedClock, Emulator
+from localaws.sagemaker_serverless import SERVERLESS
+from sleepwake.adapters.report_sources import ReportSources, endpoint_dimensions
+from sleepwake.core.report import PathMetrics, Prices, build_report
 from tests.localaws.conftest import START, make_serverless_endpoint, metric_total
 
 COLD, EVICT = 15.0, 600.0
@@ -145,3 +150,58 @@ def test_an_endpoint_with_instances_keeps_motos_canned_answer(emu):
     )
     assert answer["Body"].read()
     assert CpuServer.loads == []
+
+
+class _WatchedLock:
+    """An endpoint's request lock that tells when a request has to wait for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.waited = threading.Event()
+
+    def acquire(self) -> bool:
+        if self._lock.locked():
+            self.waited.set()
+        return self._lock.acquire()
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+@pytest.mark.parametrize("queued_setup", [False, True])
+def test_a_request_queued_behind_a_cold_start_counts_in_the_reports_cold_fallbacks_as_the_switch_says(
+    emu, queued_setup
+):
+    """Whether AWS writes a ModelSetupTime for a request that waited behind another's cold start is not
+    published (localaws.sagemaker_serverless): the report's count of cold fallbacks over 3 s is read both ways."""
+    emu.serverless.switches.setup_time_for_queued = queued_setup
+    loading, loaded = threading.Event(), threading.Event()
+
+    def slow_load(environment: dict[str, str]) -> CpuServer:
+        loading.set()
+        loaded.wait(30)  # the second request comes while the first's container starts
+        return CpuServer(environment)
+
+    emu.serverless.switches.model_server_factory = slow_load
+    endpoint = SERVERLESS.lookup(emu.account, emu.region, "ep-fallback")
+    assert endpoint is not None
+    endpoint.lock = _WatchedLock()  # type: ignore[assignment]
+    began = emu.now()
+    calls = [threading.Thread(target=_invoke, args=(emu,)) for _ in range(2)]
+    calls[0].start()
+    assert loading.wait(30)
+    calls[1].start()
+    assert endpoint.lock.waited.wait(30)  # type: ignore[attr-defined]
+    loaded.set()
+    for call in calls:
+        call.join(60)
+    assert len(endpoint.cold_starts) == 1 and len(endpoint.requests) == 2
+
+    start, end = began - timedelta(minutes=1), emu.now() + timedelta(minutes=1)
+    fallback = ReportSources(None, emu.client("cloudwatch")).path(
+        "fallback", endpoint_dimensions("ep-fallback"), start, end, 3
+    )
+    prices = Prices(instance_per_hour=1.0, fallback_per_gb_second=0.0001, fallback_memory_gb=2.0)
+    report = build_report([], PathMetrics(), fallback, start=start, end=end, awake_now=False, prices=prices,
+                          estimate_seconds=260)  # fmt: skip
+    assert report.slow_answers["cold_fallback"] == (2 if queued_setup else 1)
