@@ -361,9 +361,11 @@ class Outcome:
 
 
 def slot_counts(moments: list[datetime]) -> list[tuple[datetime, float]]:
-    """Requests per 5-minute slot, as CloudWatch's Invocations Sum at period 300 would report them."""
+    """Requests per 5-minute slot, as CloudWatch's Invocations Sum at period 300 would report them. A naive
+    moment is taken as UTC (its wall fields kept), never as this machine's local time, which is what
+    `datetime.timestamp()` reads it as."""
     # Whole 5-minute periods since the epoch (every zone's offset is whole 5 minutes), read back in UTC.
-    counts = Counter(int(at.timestamp()) // 300 for at in moments)
+    counts = Counter(int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()) // 300 for at in moments)
     return [(datetime.fromtimestamp(period * 300, tz=UTC), n) for period, n in sorted(counts.items())]
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sleepwake_cli.simulate.engine import PolicyResult, Provisioning, Span, nearest_rank
+from sleepwake_cli.simulate.engine import PolicyResult, Provisioning, Span, nearest_rank, slot_counts
 from sleepwake_cli.simulate.policies import SimulationSettings, SleepwakeSettings, simulate
 from sleepwake_cli.simulate.trace import Request, Trace
 
@@ -172,3 +173,16 @@ def test_percentiles_are_nearest_rank_values_that_were_observed() -> None:
     assert nearest_rank(values, 50) == 3.0  # ceil(2.5) = 3rd of 1..5
     assert nearest_rank(values, 95) == 5.0
     assert nearest_rank([], 95) == 0.0
+
+
+def test_the_planners_request_slots_read_a_naive_moment_as_utc_on_a_machine_in_any_zone(monkeypatch) -> None:
+    """`datetime.timestamp()` reads a naive datetime as the machine's local time: on a laptop in New York a
+    naive trace's requests would move 5 hours."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        naive = datetime(2026, 3, 2, 9, 7)
+        assert slot_counts([naive, naive.replace(tzinfo=UTC)]) == [(datetime(2026, 3, 2, 9, 5, tzinfo=UTC), 2)]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
