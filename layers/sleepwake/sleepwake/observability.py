@@ -18,9 +18,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from sleepwake import clock
+from sleepwake.core import defaults
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "sleepwake")
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Sleepwake")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", defaults.METRICS_NAMESPACE)
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%FZ"  # Powertools' %F is milliseconds
 
 # Steps that decide nothing worth counting flush no metrics; that is expected, not a warning.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sleepwake.core import defaults
 from sleepwake.core.report import less_own
 from sleepwake.core.report_waits import COMPONENT_WARMUP_METRIC
 from sleepwake.observability import SERVICE
@@ -119,7 +120,7 @@ class ComponentMetrics:
 
 
 # The control plane's own requests to the fallback (pre-warms, keep-warm pings, post-deploy warm-up).
-WARMUP_NAMESPACE = "Sleepwake"
+WARMUP_NAMESPACE = defaults.METRICS_NAMESPACE
 WARMUP_METRIC = "FallbackWarmupRequests"
 SLOT_SECONDS = 300  # the request history's period (sleepwake.core.planner's 5-minute slots)
 

@@ -59,6 +59,11 @@ MAX_KEEP_AWAKE_MINUTES = 720
 REASON_MAX_LENGTH = 200
 DEFAULT_WAKE_REASON = "wake api"
 
+# The control plane's own metrics' namespace: the template's POWERTOOLS_METRICS_NAMESPACE (Powertools' embedded
+# metrics), its dashboard and IAM conditions, the fallback's warm-up counts, and what `sleepwake report` reads. The
+# product client (a separate package) writes its answer metric there too: tests/template/test_metric_namespace.py.
+METRICS_NAMESPACE = "Sleepwake"
+
 # Template Parameter -> the constant its Default must equal (the schedule is written as a rate there).
 TEMPLATE_PARAMETERS: dict[str, object] = {
     "SleepSchedule": SLEEP_CRON,
