@@ -17,6 +17,9 @@ thread between two calls has that long to make its next one). A driver is awake 
 is idle only inside those calls, never between them. A thread the emulator starts for work of its own (an
 asynchronous Lambda invocation, a provisioning) is started with `spawn()`: it counts as running from the moment
 it is created until it ends, except while it sleeps on the clock, so no jump slips in before it has begun.
+A jump costs about `idle_settle` (10 ms) of wall time: the sleeper that makes the clock idle waits exactly that
+long, then jumps. A thread polling for a state on a jumping clock looks with `look_after`: once each time the
+clock is about to jump after something ran, so its polls add no jumps of their own.
 
 Differs from AWS: with pauses, API calls and handlers take no emulated time (AWS: tens of ms); beyond the
 soft limit, host speed shows up in emulated time again (scaled by `speed`).
@@ -65,12 +68,16 @@ class EmulatedClock:
         self._listeners: list[Callable[[], None]] = []
         # Jumping when idle (off by default): see the module docstring.
         self._jump = False
-        self.idle_settle = 0.05  # wall seconds nothing may change before a jump
+        self.idle_settle = 0.01  # wall seconds nothing may change before a jump (each jump costs about this)
         self._deadlines: dict[object, datetime] = {}  # sleeping on the clock -> until when
         self._drivers: dict[int, int] = {}  # thread ident -> hold() count
         self._starting = 0  # threads spawn()ed that have not begun to run yet
         self._asleep: dict[int, int] = {}  # thread ident -> how many of its waits are under way (0 or 1)
         self._changed = time.monotonic()  # wall time of the last pause, sleep or wake-up
+        # Looking (`look_after`): `epoch` counts what may have changed something a watcher reads (see there).
+        self.epoch = 0
+        self._lookers: dict[object, int | None] = {}  # a thread in look_after -> the epoch it last looked at
+        self._look_now: set[object] = set()  # lookers told to look before the next jump
         self.jumped = timedelta(0)  # emulated time skipped by idle jumps, in all
         self.jumps = 0  # how many idle jumps: each costs about idle_settle of wall time (what a replay pays)
 
@@ -127,6 +134,7 @@ class EmulatedClock:
         if delta < timedelta(0):
             raise ValueError("time only moves forward")
         with self._cond:
+            self.epoch += 1
             self._reanchor(self._now_locked() + delta)
             new = self._anchor_emu
         self._notify()
@@ -274,7 +282,7 @@ class EmulatedClock:
         own = self._release_own()  # sleeping while holding a pause would wait on itself
         lent = self._lend()
         try:
-            return self._wait_until(when, event, stop)
+            return bool(self._wait_until(when, event, stop))
         finally:
             self._unlend(lent)
             self._reacquire_own(own)
@@ -318,25 +326,69 @@ class EmulatedClock:
             # Back to the caller's pauses it still holds (a caller that gave up meanwhile has closed its own).
             self._change_locked(add_soft=tuple(t for t in tokens if t in self._soft_owner))
 
-    def _wait_until(self, when: datetime, event: threading.Event | None, stop: Callable[[], bool] | None) -> bool:
+    def look_after(self, when: datetime, seen: int | None = None, stop: Callable[[], bool] | None = None) -> int:
+        """For a watcher on a clock that jumps when idle (a test polling /status until a state): sleep until
+        emulated `when`, or until the clock is about to jump and something may have changed since the watcher
+        last looked at epoch `seen` (None: it has not looked yet), or `stop()` holds, or jumping is turned off
+        (then poll as before). Returns the epoch to pass as `seen` after looking.
+
+        The epoch counts jumps, `advance()`s, a thread going to sleep on the clock other than in look_after
+        (it was running, so it may have changed something) and drivers' `release()`s, not API calls: what a
+        watcher's own look does (a /status call, a Lambda behind it) does not make the other watchers look
+        again. So a watcher looks once per moment something ran, just before time moves on, instead of every
+        few emulated seconds, each look a jump of its own (a 2-second poll over an idle hour: 1,800 jumps and
+        /status calls; looking: one per alarm round). A watcher that is not a driver should `hold()` while it
+        looks, or the clock may jump before its call lands."""
+        own = self._release_own()
+        lent = self._lend()
+        try:
+            token = object()
+            with self._cond:
+                self._lookers[token] = seen
+            try:
+                self._wait_until(when, None, stop, look=token)
+            finally:
+                with self._cond:
+                    self._lookers.pop(token, None)
+                    self._look_now.discard(token)
+                    self._cond.notify_all()  # a jump waits for every watcher told to look to be awake
+            return self.epoch
+        finally:
+            self._unlend(lent)
+            self._reacquire_own(own)
+
+    def _wait_until(
+        self,
+        when: datetime,
+        event: threading.Event | None,
+        stop: Callable[[], bool] | None,
+        look: object | None = None,
+    ) -> bool | None:
+        """True when `when` was reached, False when `event` or `stop` ended the wait; with `look` (a token in
+        `_lookers`), None when told to look or jumping was turned off."""
         token, me = object(), threading.get_ident()
         with self._cond:
             self._deadlines[token] = when
             self._asleep[me] = self._asleep.get(me, 0) + 1
             self._changed = time.monotonic()
+            if look is None:
+                self.epoch += 1  # it ran until now: a watcher may find something changed
         try:
             while True:
                 if (event is not None and event.is_set()) or (stop is not None and stop()):
                     return False
                 with self._cond:
+                    if look is not None and (look in self._look_now or not self._jump):
+                        return None
                     remaining = (when - self._now_locked()).total_seconds()
                     if remaining <= 0:
                         return True
                     jumped = self._jump and self._jump_if_idle_locked()
                     if not jumped:
                         cap = _MAX_SLICE if event is None and stop is None else 0.05
-                        if self._jump:
-                            cap = min(cap, self.idle_settle)
+                        settling = self._settle_left_locked() if self._jump else None
+                        if settling is not None:  # idle but for the settle: look again the moment it has passed
+                            cap = min(cap, settling + 0.001)
                         self._cond.wait(min(self._wall_until_locked(remaining), cap))
                 if jumped:
                     self._notify()  # outside the lock, as after advance()
@@ -387,6 +439,7 @@ class EmulatedClock:
             if not self._drivers[me]:
                 del self._drivers[me]
             self._changed = time.monotonic()
+            self.epoch += 1
             self._cond.notify_all()
 
     @contextmanager
@@ -396,6 +449,21 @@ class EmulatedClock:
         try:
             yield
         finally:
+            self.release()
+
+    @contextmanager
+    def jumping(self) -> Iterator[None]:
+        """For the block, this thread drives (`held()`) and time jumps whenever nothing runs; then as before. What
+        a test or a demo wraps around idle stretches it waits out on the clock (`wait_until`, `sleep`, polling
+        through `Emulator.wait_for`): every schedule and alarm round fires at its own time, and no wall time is
+        spent between them (an `advance()` over the stretch fired what fell due only after it, all at once)."""
+        was = self._jump
+        self.hold()
+        self.jump_when_idle(True)
+        try:
+            yield
+        finally:
+            self.jump_when_idle(was)
             self.release()
 
     def spawn(self, target: Callable[..., object], *args: object, name: str) -> threading.Thread:
@@ -436,17 +504,25 @@ class EmulatedClock:
         with self._cond:
             self._starting -= 1
             self._changed = time.monotonic()
+            self._cond.notify_all()  # the clock may be idle now: the sleepers look again
 
-    def _idle_locked(self) -> bool:
-        return (
-            bool(self._deadlines)
+    def _settle_left_locked(self) -> float | None:
+        """Wall seconds until nothing will have changed for `idle_settle` if nothing runs now; None if something
+        runs (a pause held, a thread starting, a driver awake) or nothing sleeps on the clock."""
+        if not (
+            self._deadlines
+            and not self._look_now
             and not self._starting
             and not self._hard
             and not self._soft
             and time.monotonic() >= self._frozen_until
             and all(ident in self._asleep for ident in self._drivers)
-            and time.monotonic() - self._changed >= self.idle_settle
-        )
+        ):
+            return None
+        return max(0.0, self._changed + self.idle_settle - time.monotonic())
+
+    def _idle_locked(self) -> bool:
+        return self._settle_left_locked() == 0.0
 
     def _jump_if_idle_locked(self) -> bool:
         """Jump to the earliest deadline if nothing runs; True when time moved."""
@@ -456,60 +532,18 @@ class EmulatedClock:
         target = min(self._deadlines.values())
         if target <= now:
             return False
+        stale = {t for t, seen in self._lookers.items() if seen != self.epoch and t not in self._look_now}
+        if stale:  # watchers look before time moves on
+            self._look_now |= stale
+            self._changed = time.monotonic()
+            self._cond.notify_all()
+            return False
         self.jumped += target - now
         self.jumps += 1
+        self.epoch += 1
         self._reanchor(target)
         self._changed = time.monotonic()  # the sleepers it wakes get idle_settle to act before the next jump
         return True
-
-
-class SharedPause:
-    """A soft pause held for a piece of work that spans threads rather than by one thread: a Step Functions
-    execution (moto evaluates its states in threads of their own), or a thread starting another that must
-    count as running before the new one holds its own pause. `start()`/`stop()` take and drop it from any
-    thread; a thread of that work that waits on the clock (a Wait state, a Retry backoff) runs inside
-    `suspended()`, so the work is idle meanwhile and the clock may jump to its deadline. Suspensions count:
-    two branches waiting at once leave it dropped until both resumed."""
-
-    def __init__(self, clock: EmulatedClock) -> None:
-        self._clock = clock
-        self._token: object | None = None
-        self._held = False
-        self._suspended = 0
-        self._lock = threading.Lock()
-
-    def _apply(self) -> None:
-        want = self._held and not self._suspended
-        with self._clock._cond:
-            if want and self._token is None:
-                self._token = object()
-                self._clock._change_locked(add_soft=(self._token,))
-            elif not want and self._token is not None:
-                self._clock._change_locked(drop_soft=(self._token,))
-                self._token = None
-
-    def start(self) -> SharedPause:
-        with self._lock:
-            self._held = True
-            self._apply()
-        return self
-
-    def stop(self) -> None:
-        with self._lock:
-            self._held = False
-            self._apply()
-
-    @contextmanager
-    def suspended(self) -> Iterator[None]:
-        with self._lock:
-            self._suspended += 1
-            self._apply()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._suspended -= 1
-                self._apply()
 
 
 class _Installed:

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from localaws.cfn_template import REPO_ROOT
+from localaws.clock import EmulatedClock
 from localaws.local_stack import SAMPLE, LocalStack
 from sleepwake.core import iso
 
@@ -39,7 +40,6 @@ DEPLOYMENT = OUT / "deployment.json"
 # Tuesday night, 24 Nov 2026, 23:20 PT: 40 minutes before the nightly sleep.
 START = datetime(2026, 11, 24, 23, 20, tzinfo=PT).astimezone(UTC)
 ACTIVE_SPEED = 20.0  # emulated seconds per wall second while things happen
-IDLE_SPEED = 240.0  # while nothing but the clock moves
 # The first request after a wake against steady, in the model's CPU time (issue 14 item 3; bench-wake the same).
 FIRST_REQUEST_GOAL = 1.2
 
@@ -82,6 +82,15 @@ def phase(tl: Timeline, name: str, check: bool, detail: str) -> None:
         raise PhaseFailed(f"{name}: {detail}")
 
 
+def skip_to(clock: EmulatedClock, moment: datetime) -> None:
+    """Nobody comes until `moment`: emulated time jumps over the idle time up to it (EmulatedClock.jumping). Every
+    schedule fires at its own time and its work finishes before time moves on: a keep-warm ping is never late for
+    the fallback's idle eviction however busy the host is (one `advance()` over the hours fired the pings only
+    after the jump, all at once, when the container had been idle for hours and gone cold)."""
+    with clock.jumping():
+        clock.wait_until(moment)
+
+
 def preflight_phase(local: LocalStack, tl: Timeline) -> None:
     """The first phase: what `sleepwake preflight` says about deploying the demo's parameters into the fresh
     emulator (its table goes to the log); the deploy goes ahead unless a check fails."""
@@ -114,8 +123,22 @@ class Night:
 
     # Samples /status continuously (for the plot and to catch every state change).
     def _watch(self) -> None:
-        last = None
-        while not self._stop.wait(0.05):
+        clock = self.local.clock
+        with clock.held():  # a driver: while it samples, the clock does not jump (EmulatedClock.look_after)
+            self._watch_held()
+
+    def _watch_held(self) -> None:
+        last, seen = None, None
+        clock = self.local.clock
+        while not self._stop.is_set():
+            if clock.jumps_when_idle:
+                # While time jumps over idle hours: a sample each time the clock is about to jump after something
+                # ran (at least at every whole minute). A /status call every 50 ms of wall time would leave the
+                # clock never idle long enough to jump, and cost a whole core.
+                minute = self.local.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+                seen = clock.look_after(minute, seen, stop=self._stop.is_set)
+            elif self._stop.wait(0.05):
+                return
             with self._watching, contextlib.suppress(Exception):
                 s = self.local.status()
                 now = self.local.now()
@@ -138,19 +161,16 @@ class Night:
         phase(self.tl, name, check, detail)
 
     def skip_to(self, moment: datetime) -> None:
-        """Nobody comes until `moment`: emulated time runs fast up to it (schedules and alarms fire meanwhile)."""
-        clock = self.local.clock
-        clock.set_speed(IDLE_SPEED)
-        clock.advance_to(moment)
-        clock.set_speed(ACTIVE_SPEED)
+        """Nobody comes until `moment`: emulated time jumps over the idle time up to it, schedules and alarms
+        firing meanwhile, each at its time."""
+        skip_to(self.local.clock, moment)
 
     def idle_until_asleep(self) -> tuple[dict[str, Any], float]:
-        """Nobody comes: time runs fast until the idle check puts the component to sleep. Its status then, and
-        the minutes from now to its sleep."""
-        last, clock = self.local.now(), self.local.clock
-        clock.set_speed(IDLE_SPEED)
-        asleep = self.local.wait_for_state("asleep", timeout=90 * 60, poll=10.0)
-        clock.set_speed(ACTIVE_SPEED)
+        """Nobody comes: time jumps over the idle time until the idle check puts the component to sleep. Its
+        status then, and the minutes from now to its sleep."""
+        last = self.local.now()
+        with self.local.clock.jumping():
+            asleep = self.local.wait_for_state("asleep", timeout=90 * 60, poll=10.0)
         return asleep, (datetime.fromisoformat(asleep["since"]) - last).total_seconds() / 60
 
     def run(self) -> None:

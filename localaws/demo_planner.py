@@ -19,15 +19,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from localaws import cloudwatch
-from localaws.demo import ET, OUT, Timeline, _t, phase, run_logged
+from localaws.demo import ET, OUT, Timeline, _t, phase, run_logged, skip_to
 from localaws.local_stack import LocalStack
 
 # Tuesday 24 Nov 2026, 23:50 ET: 15 minutes before the daily plan job.
 START = datetime(2026, 11, 24, 23, 50, tzinfo=ET).astimezone(UTC)
 DAY = datetime(2026, 11, 25, tzinfo=ET)
 FIRST_USER = datetime(2026, 11, 25, 9, 0, tzinfo=ET).astimezone(UTC)
-ACTIVE_SPEED = 20.0
-IDLE_SPEED = 240.0
+ACTIVE_SPEED = 20.0  # emulated seconds per wall second while things happen; idle stretches jump (demo.jumping)
 HISTORY_DAYS = 14
 
 
@@ -94,9 +93,8 @@ class DemoDay:
         )
 
         # 1. The daily plan job at 00:05 ET learns today and schedules its wake.
-        clock.set_speed(IDLE_SPEED)
-        local.emu.wait_for(lambda: bool(local.status().get("next_planned_wake")), timeout=3600, poll=30)
-        clock.set_speed(ACTIVE_SPEED)
+        with clock.jumping():
+            local.emu.wait_for(lambda: bool(local.status().get("next_planned_wake")), timeout=3600, poll=30)
         status = local.status()
         wakes = self.planned_wakes()
         expressions = [w["ScheduleExpression"] for w in wakes]
@@ -112,28 +110,23 @@ class DemoDay:
         )
 
         # 2. Outside the window the idle check naps the component (5 idle minutes, checks every 15).
-        clock.set_speed(IDLE_SPEED)
-        asleep = local.wait_for_state("asleep", timeout=3600, poll=30)
-        clock.set_speed(ACTIVE_SPEED)
+        with clock.jumping():
+            asleep = local.wait_for_state("asleep", timeout=3600, poll=30)
         napped = datetime.fromisoformat(asleep["since"])
         self.tl.say(napped, "state", "asleep: napped outside the planned window")
         self.phase("nap outside the window", asleep["current_copies"] == 0, f"asleep at {_t(napped)}")
 
         # 3. The 07:00 ET morning cron steps aside on a learned day.
         wakes_before = len(local.executions("Wake"))
-        clock.set_speed(IDLE_SPEED)
-        clock.advance_to(datetime(2026, 11, 25, 7, 5, tzinfo=ET))
-        clock.set_speed(ACTIVE_SPEED)
+        skip_to(clock, datetime(2026, 11, 25, 7, 5, tzinfo=ET))
         with clock.paused():
             state = local.status()["state"]
             woke = len(local.executions("Wake")) - wakes_before
         self.phase("07:00 ET cron steps aside", state == "asleep" and woke == 0, f"still {state} at 07:05 ET")
 
         # 4. The planned wake fires one lead before the window; ready before the first user.
-        clock.set_speed(IDLE_SPEED)
         planned = datetime.fromisoformat(status["next_planned_wake"])
-        clock.advance_to(planned - timedelta(seconds=30))
-        clock.set_speed(ACTIVE_SPEED)
+        skip_to(clock, planned - timedelta(seconds=30))
         self.tl.say(local.now(), "clock", "30 s before the planned wake")
         ready = local.wait_for_state("ready", timeout=20 * 60, poll=1.0)
         ready_at = datetime.fromisoformat(ready["since"])
@@ -149,9 +142,9 @@ class DemoDay:
         )
 
         # 5. The first users of the window are served warm.
-        clock.advance_to(FIRST_USER)
+        skip_to(clock, FIRST_USER)
         first = local.invoke()
-        clock.advance(timedelta(minutes=10))
+        skip_to(clock, local.now() + timedelta(minutes=10))
         second = local.invoke()
         self.tl.request(
             first.at,
@@ -165,9 +158,8 @@ class DemoDay:
 
         # 6. The idle check at 09:15 ET: inside the window it counts 20 minutes, so it does not nap.
         checked_from = local.now()
-        clock.set_speed(IDLE_SPEED)
-        local.emu.wait_for(lambda: bool(self.sleep_decisions(checked_from)), timeout=1800, poll=10)
-        clock.set_speed(ACTIVE_SPEED)
+        with clock.jumping():
+            local.emu.wait_for(lambda: bool(self.sleep_decisions(checked_from)), timeout=1800, poll=10)
         with clock.paused():
             at, reason = self.sleep_decisions(checked_from)[0]
             state = local.status()["state"]

@@ -28,6 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
 import boto3
+import botocore.loaders
+import botocore.session
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -36,7 +38,6 @@ from localaws import (
     autoscaling,
     calls,
     cloudwatch,
-    cloudwatch_alarms,
     dynamodb,
     events,
     iam_simulate,
@@ -57,6 +58,29 @@ from localaws.ports import listen
 from sleepwake.core.timestamps import iso
 
 LOG = logging.getLogger(__name__)
+
+
+class _SearchPaths(list[str]):
+    """A loader's search paths that each boto3 session adds its own data folder to only once."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+# One botocore loader for every function container's session: on AWS each container is a process that parses
+# the service models it uses once (botocore.loaders caches them per loader); here every container is in this
+# process, and a loader per session parsed them again, ~100 ms of CPU per client of a new container.
+_LOADER = botocore.loaders.Loader(extra_search_paths=_SearchPaths())
+
+
+def _container_session() -> Any:
+    """A boto3 session for a function's container (sleepwake.runtime.Container) sharing this process's loader;
+    its credentials are still read from the function's environment when its first client is made."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    return boto3.session.Session(botocore_session=core)
+
 
 DEFAULT_ACCOUNT = "123456789012"
 
@@ -195,10 +219,9 @@ class Emulator:
             **fallback,
         )
         self.lambdas = lambdas.RUNNER
-        self.alarms = cloudwatch_alarms.AlarmEvaluator(self.clock, account, region)
+        self.alarms = cloudwatch.AlarmEvaluator(self.clock, account, region)
         self.alarms.action_handlers.append(autoscaling.alarm_action_handler(account, region))
         self.alarms.before_round.append(lambda now: target_tracking.publish(account, region, now))
-        self.alarms.busy.append(lambda: target_tracking.publishing(account, region))
         self.alarms.action_handlers.append(self._sns_action)
         self.scheduler = scheduler.Scheduler(
             self.clock, account, region, self._start_state_machine, lambdas.invoke_async
@@ -295,7 +318,9 @@ class Emulator:
             # code outside any function (a test, the operator CLI in-process) has a container of its own.
             name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
             with lock:
-                return containers.setdefault(name, runtime.Container())
+                if name not in containers:
+                    containers[name] = runtime.Container(session=_container_session())
+                return containers[name]
 
         runtime.host(now=self.clock.now, sleep=self.clock.sleep, containers=current)
 
@@ -453,15 +478,22 @@ class Emulator:
         self, predicate: Callable[[], bool], timeout: float = 3600.0, poll: float = 5.0, wall_timeout: float = 120.0
     ) -> bool:
         """Poll `predicate` every `poll` emulated seconds until `timeout` emulated or `wall_timeout` wall
-        seconds pass. True when it held."""
-        deadline = self.clock.now() + timedelta(seconds=timeout)
+        seconds pass. True when it held. While the clock jumps over idle time, `poll` does not apply: the
+        predicate is asked each time the clock is about to jump after something ran (EmulatedClock.look_after),
+        which is when it can have changed, and only then."""
+        clock = self.clock
+        deadline = clock.now() + timedelta(seconds=timeout)
         wall_deadline = time.monotonic() + wall_timeout
+        seen: int | None = None
         while True:
             if predicate():
                 return True
-            if self.clock.now() >= deadline or time.monotonic() >= wall_deadline:
+            if clock.now() >= deadline or time.monotonic() >= wall_deadline:
                 return False
-            self.clock.sleep(poll)
+            if clock.jumps_when_idle:
+                seen = clock.look_after(deadline, seen, stop=lambda: time.monotonic() >= wall_deadline)
+            else:
+                clock.sleep(poll)
 
     def wait_for_execution(
         self, execution_arn: str, timeout: float = 3600.0, wall_timeout: float = 120.0

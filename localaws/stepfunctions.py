@@ -19,7 +19,7 @@
 - Wait (Seconds/SecondsPath/Timestamp/TimestampPath) and Retry backoff sleep on the emulated clock, the
   rest of an execution takes no emulated time (with the emulator's instant_calls), and
   execution start/stop dates, history timestamps and `$$.State.EnteredTime` read it. An execution is one
-  pause (`clock.SharedPause`) whichever of moto's threads runs its states; a Wait or a backoff suspends it
+  pause (`clock_pause.SharedPause`) whichever of moto's threads runs its states; a Wait or a backoff suspends it
   and sleeps until its deadline, so a clock that jumps when idle jumps to it.
 
 Differs from AWS: timestamps in aws-sdk results are ISO strings with a `Z` (AWS shows them the same way
@@ -38,7 +38,7 @@ import threading
 import time
 import types
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from moto.stepfunctions.parser import models as sfn_models
@@ -58,9 +58,8 @@ from moto.stepfunctions.parser.backend import execution as execution_mod
 from moto.stepfunctions.parser.backend import execution_worker
 
 from localaws import clock as clock_mod
-from localaws import cloudwatch
 from localaws import events as events_mod
-from localaws.clock import SharedPause
+from localaws.clock_pause import SharedPause
 
 LOG = logging.getLogger(__name__)
 
@@ -378,9 +377,31 @@ def _threading_module() -> types.ModuleType:
 _ORIGINAL_BOTO_CLIENT_FOR = boto_client.boto_client_for
 
 
+_CLIENTS: dict[tuple[Any, ...], Any] = {}  # _boto_client_for's, kept: a client costs ~12 ms of CPU, a task needed two
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _kept(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    with _CLIENTS_LOCK:
+        found = _CLIENTS.get(key)
+    if found is None:
+        found = make()
+        with _CLIENTS_LOCK:
+            found = _CLIENTS.setdefault(key, found)
+    return found
+
+
 def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    """moto's client factory, signing with the execution role's session instead of "ak"/"sk"."""
-    client = _ORIGINAL_BOTO_CLIENT_FOR(region, service, state_credentials)
+    """moto's client factory, signing with the execution role's session instead of "ak"/"sk". Clients are kept
+    per endpoint, service and keys (boto3's clients are thread-safe)."""
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+
+    where = (region, service, moto_server_port(), botocore_stubber.enabled)
+    if state_credentials is not None:  # not what the local stack's tasks pass: moto's own, not kept
+        client = _ORIGINAL_BOTO_CLIENT_FOR(region, service, state_credentials)
+    else:
+        client = _kept(where, lambda: _ORIGINAL_BOTO_CLIENT_FOR(region, service, state_credentials))
     who = getattr(_EXECUTION, "role", None)
     if StepFunctionsSwitches.credentials is None or who is None:
         return client
@@ -388,13 +409,49 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
     import boto3
 
     factory: Any = boto3.client
-    return factory(
-        service,
-        region_name=region,
-        endpoint_url=client.meta.endpoint_url,
-        config=client.meta.config,
-        **keys.boto(),
-    )
+
+    def make() -> Any:
+        return factory(
+            service,
+            region_name=region,
+            endpoint_url=client.meta.endpoint_url,
+            config=client.meta.config,
+            **keys.boto(),
+        )
+
+    if state_credentials is not None:
+        return make()
+    return _kept((*where, keys.access_key_id, keys.session_token), make)
+
+
+_TREES: dict[str, Any] = {}  # definition -> its ANTLR parse tree (or the syntax errors it raised)
+
+
+def _parse(definition: str) -> tuple[Any, Any]:
+    """moto's AmazonStateLanguageParser.parse with the parse tree kept per definition: ANTLR's Python runtime
+    took ~0.5 s of CPU to parse the wake machine again for every execution. The tree is only read; each call
+    still builds fresh evaluation components from it (moto's Preprocessor), as moto does."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException, SyntaxErrorListener
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    tree = _TREES.get(definition)
+    if tree is None:
+        from antlr4 import CommonTokenStream, InputStream
+        from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+        from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+
+        listener = SyntaxErrorListener()
+        parser = ASLParser(CommonTokenStream(ASLLexer(InputStream(definition))))
+        parser.removeErrorListeners()
+        parser.addErrorListener(listener)
+        tree = parser.state_machine()
+        tree = ASLParserException(errors=listener.errors) if listener.errors else tree
+        if len(_TREES) > 256:
+            _TREES.clear()
+        _TREES[definition] = tree
+    if isinstance(tree, ASLParserException):
+        raise ASLParserException(errors=tree.errors)
+    return Preprocessor().visit(tree), tree
 
 
 _ORIGINAL_EXECUTION_LOGIC = execution_worker.ExecutionWorker._execution_logic
@@ -447,13 +504,11 @@ def _execution_logic(self: Any) -> None:
         # One pause for the whole execution, whichever of moto's threads runs a state (a Wait or a Retry
         # backoff in an evaluation thread suspends it: _execution_idle).
         _EXECUTION.pause = SharedPause(clock).start()
-        cloudwatch.kick()  # its AWS/States metrics are recorded at the next alarm round (cloudwatch_alarms)
         try:
             _started(self)
             _ORIGINAL_EXECUTION_LOGIC(self)
         finally:
             _EXECUTION.pause.stop()
-            cloudwatch.kick()
     finally:
         _started(self)  # if the pause itself failed
         _EXECUTION.role = None
@@ -498,6 +553,9 @@ def install() -> None:
     execution_worker.ExecutionWorker.start = _start  # type: ignore[method-assign]
     execution_worker.ExecutionWorker.stop = _stop  # type: ignore[method-assign]
     retrier_decl.time = _retry_time  # type: ignore[assignment]
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    AmazonStateLanguageParser.parse = staticmethod(_parse)  # type: ignore[method-assign]
     import importlib
     import sys
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from localaws import EmulatedClock
-from localaws.clock import SharedPause
+from localaws.clock_pause import SharedPause
 
 
 def test_time_runs_at_the_speed_factor():
@@ -257,3 +257,58 @@ def test_the_clock_goes_back_only_while_nothing_else_sleeps_on_it_or_runs():
     assert clock.speed == 2
     with clock.paused(), pytest.raises(RuntimeError):
         clock.rewind(START)
+
+
+def _looks(clock: EmulatedClock, until: datetime, stop: threading.Event) -> tuple[threading.Thread, list[datetime]]:
+    """A watcher (a driver, as a test polling /status is) that records the emulated time of each look."""
+    looked: list[datetime] = []
+
+    def watch() -> None:
+        seen = None
+        with clock.held():
+            while not stop.is_set() and clock.now() < until:
+                seen = clock.look_after(until, seen, stop=stop.is_set)
+                looked.append(clock.now())
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread, looked
+
+
+def test_a_watcher_looks_after_each_step_of_work_before_time_moves_on_and_adds_no_jump_of_its_own():
+    """A test waiting for a state (Emulator.wait_for) on a jumping clock: it looks each time the clock is about
+    to jump after something ran, so it sees every step at the time it happened, and its looks cost no jump
+    (a poll every few emulated seconds was a jump each)."""
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    steps: list[datetime] = []
+
+    def work() -> None:
+        for _ in range(5):
+            clock.sleep(600)
+            steps.append(clock.now())
+
+    stop = threading.Event()
+    watcher, looked = _looks(clock, START + timedelta(hours=2), stop)
+    clock.spawn(work, name="work").join(20)
+    time.sleep(0.3)
+    stop.set()
+    watcher.join(10)
+    assert len(steps) == 5
+    for step in steps:  # each step seen at its own time, before the next ten minutes passed
+        assert any(step <= at < step + timedelta(minutes=1) for at in looked), (step, looked)
+    assert clock.jumps == 6  # the work's five deadlines, then the watcher's own (nothing else sleeps): no look's
+    assert len(looked) <= 2 * 5 + 2
+
+
+def test_two_watchers_do_not_make_each_other_look_again():
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    stop = threading.Event()
+    first, looked_first = _looks(clock, START + timedelta(hours=1), stop)
+    second, looked_second = _looks(clock, START + timedelta(hours=1), stop)
+    time.sleep(0.5)  # nothing runs but the two: each looks once, then both sleep until the hour
+    first.join(10)
+    second.join(10)
+    assert clock.now() >= START + timedelta(hours=1)
+    assert len(looked_first) <= 3 and len(looked_second) <= 3, (looked_first, looked_second)

@@ -4,20 +4,18 @@ matches States.Runtime."""
 from __future__ import annotations
 
 import json
-import time
 
 from localaws import stepfunctions
 from tests.localaws.conftest import calling, make_function, make_state_machine
 
 
-def _events_for(execution_arn: str) -> list[dict]:
-    deadline = time.monotonic() + 30  # wall seconds: this host is shared
-    while time.monotonic() < deadline:
-        found = [e for e in stepfunctions.EMITTED if e["detail"]["executionArn"] == execution_arn]
-        if len(found) >= 2:
-            return found
-        time.sleep(0.05)
-    return [e for e in stepfunctions.EMITTED if e["detail"]["executionArn"] == execution_arn]
+def _events_for(emu, execution_arn: str) -> list[dict]:
+    def found() -> list[dict]:
+        return [e for e in stepfunctions.EMITTED if e["detail"]["executionArn"] == execution_arn]
+
+    with emu.clock.jumping():  # looked at each time the work it started has run (EmulatedClock.look_after)
+        emu.wait_for(lambda: len(found()) >= 2, timeout=600)
+    return found()
 
 
 def test_a_failed_execution_sends_running_then_failed_status_change_events_to_matching_rules(emu):
@@ -43,7 +41,7 @@ def test_a_failed_execution_sends_running_then_failed_status_change_events_to_ma
     # Both arrive; EventBridge does not promise their order (and the emitter threads race here), so by status.
     # (The emulator reads the status when the start returns: an execution that fails at once may report its
     # RUNNING event as FAILED too; the FAILED one is what the rules act on.)
-    by_status = {e["detail"]["status"]: e for e in _events_for(execution)}
+    by_status = {e["detail"]["status"]: e for e in _events_for(emu, execution)}
     assert "FAILED" in by_status
     failed = by_status["FAILED"]
     assert failed["source"] == "aws.states"
@@ -53,7 +51,6 @@ def test_a_failed_execution_sends_running_then_failed_status_change_events_to_ma
     assert (detail["name"], detail["stateMachineArn"], detail["status"]) == ("doomed", arn, "FAILED")
     assert (detail["error"], detail["cause"], detail["input"], detail["output"]) == ("Boom", "why", '{"a":1}', None)
     assert isinstance(detail["startDate"], int) and detail["stopDate"] >= detail["startDate"]
-    deadline = time.monotonic() + 30  # wall seconds: this host is shared
 
     def delivered() -> list[str]:  # only this execution's: a previous test's threads may still be winding down
         return [
@@ -62,8 +59,8 @@ def test_a_failed_execution_sends_running_then_failed_status_change_events_to_ma
             if i.function_name == "probe" and i.event.get("detail", {}).get("executionArn") == execution
         ]
 
-    while not delivered() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    with emu.clock.jumping():
+        emu.wait_for(lambda: bool(delivered()), timeout=600)
     assert delivered() == ["FAILED"]
 
 
@@ -75,7 +72,7 @@ def test_a_stopped_execution_sends_aborted(emu):
     execution = sfn.start_execution(stateMachineArn=arn, name="stopped")["executionArn"]
     sfn.stop_execution(executionArn=execution)
     assert emu.wait_for_execution(execution)["status"] == "ABORTED"
-    assert [e["detail"]["status"] for e in _events_for(execution)] == ["RUNNING", "ABORTED"]
+    assert [e["detail"]["status"] for e in _events_for(emu, execution)] == ["RUNNING", "ABORTED"]
 
 
 def test_catch_on_states_all_does_not_catch_a_runtime_error(emu):
