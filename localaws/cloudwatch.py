@@ -1,13 +1,9 @@
-"""CloudWatch metric data written by the emulated SageMaker runtime, and alarm evaluation in emulated time.
+"""CloudWatch metric data written by the emulated services and the functions, read in emulated time.
 
 Metrics go into moto's cloudwatch backend (so GetMetricStatistics/GetMetricData read them) with emulated
-timestamps. The evaluator checks every metric alarm once per its period (10 s rounds) over its last
-EvaluationPeriods complete periods and, on a state change, updates the alarm, emits the
-"CloudWatch Alarm State Change" event (to registered listeners and to matching EventBridge rules) and runs
-its actions (SNS topics, Application Auto Scaling step policies).
-
-It also records AWS/States execution metrics (Started/Succeeded/Failed/TimedOut/Aborted per StateMachineArn)
-once a minute, so alarms on failed executions work.
+timestamps. `evaluate` gives one metric alarm's state over its last EvaluationPeriods complete periods; the
+thread that evaluates every alarm once per its period and delivers state changes (events, SNS, Application Auto
+Scaling) is localaws/cloudwatch_alarms.py, woken by `kick()` whenever data or alarms change.
 
 GetMetricData for metric-stat queries (the planner's request history) is replaced (`install()`): moto 5.2.5's
 walks every datum for every period (28 days at Period 300 is 8,064 periods times every datum recorded, minutes
@@ -37,7 +33,6 @@ detection); no evaluation delay beyond period alignment; ExtendedStatistic and c
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 import math
 import re
@@ -56,16 +51,6 @@ from localaws import clock as clock_mod
 LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 
-AlarmListener = Callable[[dict[str, Any]], None]
-TICK = 10  # emulated seconds between evaluation rounds: the shortest alarm period CloudWatch allows
-_EXECUTION_METRICS = {
-    "Started": "ExecutionsStarted",
-    "SUCCEEDED": "ExecutionsSucceeded",
-    "FAILED": "ExecutionsFailed",
-    "TIMED_OUT": "ExecutionsTimedOut",
-    "ABORTED": "ExecutionsAborted",
-}
-
 
 def record(
     account: str,
@@ -82,6 +67,17 @@ def record(
     ts = (at or clock_mod.now()).astimezone(UTC).replace(tzinfo=None)
     with _LOCK:
         backend.metric_data.append(MetricDatum(namespace, name, value, dims, ts, unit))
+    kick()
+
+
+# The alarm evaluators' wake-ups (localaws.cloudwatch_alarms): new data, a new or changed alarm, an execution that
+# starts or ends, a component whose copies change. An evaluator with nothing to change sleeps until one of them.
+_KICKS: list[threading.Event] = []
+
+
+def kick() -> None:
+    for event in list(_KICKS):
+        event.set()
 
 
 class _Index:
@@ -282,152 +278,6 @@ def state_change_event(alarm: Any, account: str, region: str, old: dict[str, Any
     }
 
 
-class AlarmEvaluator:
-    """Background thread: evaluate every alarm once per its period, deliver state changes."""
-
-    def __init__(self, clock: Any, account: str, region: str) -> None:
-        self.clock = clock
-        self.account = account
-        self.region = region
-        self.listeners: list[AlarmListener] = []
-        self.action_handlers: list[Callable[[str, Any, dict[str, Any]], bool]] = []
-        # Called with the emulated now at the start of every round, before the alarms are evaluated (metrics
-        # AWS computes itself, e.g. the per-copy metrics target tracking watches: localaws.target_tracking).
-        self.before_round: list[Callable[[datetime], None]] = []
-        self.events: list[dict[str, Any]] = []
-        self._seen_executions: set[tuple[str, str]] = set()
-        self._last_minute = -1
-        self._last_period: dict[str, int] = {}  # alarm name -> index of the period it was last evaluated in
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def add_listener(self, listener: AlarmListener) -> None:
-        self.listeners.append(listener)
-
-    def start(self) -> None:
-        """Start (or, after `stop()`, start again) the thread that evaluates the alarms."""
-        self._stop.clear()
-        self._thread = self.clock.spawn(self._run, name="localaws-alarms")  # running except while it waits
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        """Every minute, or every TICK+ seconds while an alarm has a shorter period: each alarm is evaluated once
-        per its period, when a period has ended
-        (alarms on high-resolution metrics may have 10 or 30 second periods, CloudWatch user guide "Using Amazon
-        CloudWatch alarms": an alarm checks its metric at every period; the recipe's no-capacity alarm has 30)."""
-        while not self._stop.is_set():
-            now = self.clock.now()
-            epoch = now.timestamp()
-            step = self._step()
-            nxt = datetime.fromtimestamp(epoch - epoch % step + step, UTC)
-            if not self.clock.wait_until(nxt, self._stop):
-                return
-            try:
-                self.evaluate_all(due_only=True)
-            except Exception:
-                LOG.exception("alarm evaluation failed")
-
-    def _step(self) -> int:
-        """Seconds to the next round: a minute, or the shortest period of an alarm that has one under a minute
-        (so an idle emulator's clock can still jump a minute at a time when no such alarm exists)."""
-        backend: CloudWatchBackend = cloudwatch_backends[self.account][self.region]
-        periods = [int(a.period) for a in list(backend.alarms.values()) if a.period and int(a.period) < 60]
-        return max(TICK, min([60, *periods]))
-
-    def record_execution_metrics(self) -> None:
-        """AWS/States Executions{Started,Succeeded,Failed,TimedOut,Aborted} per state machine, for the
-        execution-failure alarms; recorded at the evaluation that first sees the execution."""
-        from moto.stepfunctions.responses import get_backend
-
-        for machine in list(get_backend(self.account, self.region).state_machines):
-            dims = [{"Name": "StateMachineArn", "Value": machine.arn}]
-            for execution in list(machine.executions):
-                status = str(execution.status)
-                for kind in ("Started", status):
-                    key = (execution.execution_arn, kind)
-                    metric = _EXECUTION_METRICS.get(kind)
-                    if metric and key not in self._seen_executions:
-                        self._seen_executions.add(key)
-                        record(self.account, self.region, "AWS/States", metric, 1.0, dims, "Count")
-
-    def evaluate_all(self, due_only: bool = False) -> list[dict[str, Any]]:
-        """One evaluation round (also callable from tests: every alarm). With `due_only` (the background
-        thread), the once-a-minute work runs only in the first round of a minute and an alarm is evaluated only
-        in the first round after one of its periods ended. Returns the events emitted."""
-        now = self.clock.now()
-        epoch = int(now.timestamp())
-        minute = epoch // 60
-        if not due_only or minute != self._last_minute:
-            self._last_minute = minute
-            try:
-                self.record_execution_metrics()
-            except Exception:  # metrics are best effort; alarms on other metrics still evaluate
-                LOG.exception("recording Step Functions metrics failed")
-            for hook in list(self.before_round):
-                try:
-                    hook(now)
-                except Exception:  # a metric that cannot be computed leaves its alarms without data
-                    LOG.exception("metric hook failed")
-        backend: CloudWatchBackend = cloudwatch_backends[self.account][self.region]
-        emitted = []
-        for alarm in list(backend.alarms.values()):
-            period_index = epoch // max(int(alarm.period or 60), 1)
-            if due_only and self._last_period.get(alarm.name) == period_index:
-                continue
-            self._last_period[alarm.name] = period_index
-            result = evaluate(backend, alarm, now)
-            if result is None:
-                continue
-            state, reason, reason_data = result
-            if state == alarm.state_value and not alarm.state_reason.startswith("Unchecked"):
-                continue
-            if state == alarm.state_value:
-                # First real evaluation of a new alarm that stays in its initial state: no event.
-                alarm.update_state(reason, json.dumps(reason_data), state)
-                continue
-            old = {
-                "value": alarm.state_value,
-                "reason": alarm.state_reason,
-                "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-            }
-            alarm.update_state(reason, json.dumps(reason_data), state)
-            event = state_change_event(alarm, self.account, self.region, old, now)
-            emitted.append(event)
-            self.events.append(event)
-            self._deliver(alarm, event)
-        return emitted
-
-    def _deliver(self, alarm: Any, event: dict[str, Any]) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(event)
-            except Exception:
-                LOG.exception("alarm listener failed")
-        from localaws import events
-
-        events.put_event(self.account, self.region, event)
-        if not alarm.actions_enabled:
-            return
-        actions = {
-            "ALARM": alarm.alarm_actions,
-            "OK": alarm.ok_actions,
-            "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
-        }[alarm.state_value]
-        for arn in actions or []:
-            handled = False
-            for handler in self.action_handlers:
-                try:
-                    handled = handler(arn, alarm, event) or handled
-                except Exception:
-                    LOG.exception("alarm action %s failed", arn)
-            if not handled:
-                LOG.warning("alarm action %s not emulated", arn)
-
-
 def _rounded_start(start: datetime, now: datetime) -> datetime:
     """GetMetricData's rounding of StartTime by its age (API reference, StartTime)."""
     age = now - start
@@ -540,12 +390,31 @@ _ORIGINAL_PUT_METRIC_DATA = cw_models.CloudWatchBackend.put_metric_data
 
 def put_metric_data(self: CloudWatchBackend, namespace: str, metric_data: list[dict[str, Any]]) -> None:
     """moto's PutMetricData (moto/cloudwatch/models.py, `put_metric_data`: it appends to `metric_data`) under
-    _LOCK, as `record` appends, so no datum lands while `_Index` catches up with the list."""
+    _LOCK, as `record` appends, so no datum lands while `_Index` catches up with the list; then a kick, as
+    `record` kicks."""
     with _LOCK:
         _ORIGINAL_PUT_METRIC_DATA(self, namespace, metric_data)
+    kick()
+
+
+def _kicking(original: Callable[..., Any]) -> Callable[..., Any]:
+    def call(self: CloudWatchBackend, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            kick()
+
+    call.__wrapped__ = original  # type: ignore[attr-defined]
+    return call
+
+
+_KICKING = ("put_metric_alarm", "set_alarm_state", "delete_alarms")
 
 
 def install() -> None:
+    for name in _KICKING:  # alarms changed through the API: the evaluators look again (kick)
+        if not hasattr(getattr(cw_models.CloudWatchBackend, name), "__wrapped__"):
+            setattr(cw_models.CloudWatchBackend, name, _kicking(getattr(cw_models.CloudWatchBackend, name)))
     if cw_models.CloudWatchBackend.put_metric_data is not put_metric_data:
         cw_models.CloudWatchBackend.put_metric_data = put_metric_data  # type: ignore[method-assign]
     if cw_models.CloudWatchBackend.get_metric_data is not get_metric_data:

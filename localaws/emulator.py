@@ -38,6 +38,7 @@ from localaws import (
     autoscaling,
     calls,
     cloudwatch,
+    cloudwatch_alarms,
     dynamodb,
     events,
     iam_simulate,
@@ -219,9 +220,10 @@ class Emulator:
             **fallback,
         )
         self.lambdas = lambdas.RUNNER
-        self.alarms = cloudwatch.AlarmEvaluator(self.clock, account, region)
+        self.alarms = cloudwatch_alarms.AlarmEvaluator(self.clock, account, region)
         self.alarms.action_handlers.append(autoscaling.alarm_action_handler(account, region))
         self.alarms.before_round.append(lambda now: target_tracking.publish(account, region, now))
+        self.alarms.busy.append(lambda: target_tracking.publishing(account, region))
         self.alarms.action_handlers.append(self._sns_action)
         self.scheduler = scheduler.Scheduler(
             self.clock, account, region, self._start_state_machine, lambdas.invoke_async

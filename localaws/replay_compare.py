@@ -236,6 +236,15 @@ def planned_days(invocations: list[Any]) -> dict[str, bool]:
     return days
 
 
+def plan_errors(invocations: list[Any]) -> list[str]:
+    """The plan job's runs that failed (error type and message), which `planned_days` cannot show."""
+    return [
+        f"{record.error_type}: {record.error_message}"
+        for record in invocations
+        if record.function_name.endswith("PlanDayFunction") and getattr(record, "error_type", None)
+    ]
+
+
 def split_history(trace: Trace, weeks: int) -> tuple[tuple[datetime, ...], Trace]:
     """(history, replayed): the trace's first `weeks` weeks are history, the rest is replayed (as `sleepwake
     simulate --trace` warms its planner on a long trace's first weeks, `Trace.split`)."""
@@ -260,6 +269,7 @@ def replay(
             sent = driver.run()
             own = own_requests(local.emu.lambdas.invocations[before:])
             plans = planned_days(local.emu.lambdas.invocations)
+            failed_plans = plan_errors(local.emu.lambdas.invocations)
             with local.clock.paused():  # no schedule fires while the report reads the window
                 report = report_of(local, trace)
             jumps, deploy_to_end = local.clock.jumps, driver.wall_seconds
@@ -282,6 +292,7 @@ def replay(
             "requests": len(history),
             "replayed_learned_days": sum(plans.values()),
             "replayed_plans": plans,
+            "replayed_plan_errors": failed_plans,
             "simulated_learned_days": result.details.get("plans", {}).get("learned_days", 0),
         },
         **replayed,

@@ -513,6 +513,7 @@ class Registry:
                     if self._all_copies_gone(ic):
                         self._schedule_release(ic)
             self._record(ic)
+        cloudwatch.kick()  # copies changed: target tracking's per-copy metrics start or stop (alarm rounds)
 
     def _record(self, ic: InferenceComponent) -> None:
         ic.history.append((clock_mod.now(), ic.status, ic.desired, ic.current))

@@ -249,31 +249,29 @@ class Scheduler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._kick.clear()  # before looking: a schedule made from now on ends the wait below
             try:
                 due = self.tick()
             except Exception:
                 LOG.exception("scheduler tick failed")
                 due = None
-            if due is None:
-                due = self.clock.now() + timedelta(seconds=60)
-            self._kick.clear()
-            self.clock.wait_until(min(due, self._next_look(self.clock.now())), self._kick)
+            look = self._next_look(self.clock.now())
+            self.clock.wait_until(look if due is None else min(due, look), self._kick)
 
     def _next_look(self, now: datetime) -> datetime:
         """When to look again for schedules created meanwhile, should one not wake this thread (creating or
-        changing a schedule does, _KICKS).
+        changing a schedule does, _KICKS, and the kick is cleared before each look, so none is lost).
 
         Running clock: short slices (0.2 wall s) pick up new schedules and clock jumps quickly. Jumping clock
-        (`EmulatedClock.jump_when_idle`): each wait is a deadline the idle clock jumps to, so slices of a few
-        emulated seconds would cost one jump each (300 an hour at 60x); instead it looks at the next whole
-        minute, when the alarm rounds (localaws.cloudwatch.AlarmEvaluator) wake anyway, so an idle hour costs
-        about 60 jumps. A schedule made meanwhile fires at most a minute late then; the running clock's slice
-        (0.2 x speed emulated seconds) already allows 48 s at 240x. EventBridge Scheduler itself is silent on
-        its precision beyond FlexibleTimeWindow (Scheduler user guide, "Schedule types"), so this is not a
-        difference AWS documents."""
+        (`EmulatedClock.jump_when_idle`): each wait is a deadline the idle clock jumps to, so it waits for the
+        next firing, or an hour when nothing is scheduled: slices of a few emulated seconds cost one jump each
+        (300 an hour at 60x), and a look each whole minute 1,440 a day of a replayed week, as many as the alarm
+        rounds (localaws.cloudwatch_alarms), which skip the minutes that can change nothing too. EventBridge
+        Scheduler is silent on its precision beyond FlexibleTimeWindow (Scheduler user guide, "Schedule types"),
+        so this is not a difference AWS documents."""
         if not self.clock.jumps_when_idle:
             return now + timedelta(seconds=max(1.0, 0.2 * self.clock.speed))
-        return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        return now + timedelta(hours=1)
 
     def tick(self) -> datetime | None:
         """Fire everything due now; return when the next one is due."""

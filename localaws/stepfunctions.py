@@ -58,6 +58,7 @@ from moto.stepfunctions.parser.backend import execution as execution_mod
 from moto.stepfunctions.parser.backend import execution_worker
 
 from localaws import clock as clock_mod
+from localaws import cloudwatch
 from localaws import events as events_mod
 from localaws.clock_pause import SharedPause
 
@@ -504,11 +505,13 @@ def _execution_logic(self: Any) -> None:
         # One pause for the whole execution, whichever of moto's threads runs a state (a Wait or a Retry
         # backoff in an evaluation thread suspends it: _execution_idle).
         _EXECUTION.pause = SharedPause(clock).start()
+        cloudwatch.kick()  # its AWS/States metrics are recorded at the next alarm round (cloudwatch_alarms)
         try:
             _started(self)
             _ORIGINAL_EXECUTION_LOGIC(self)
         finally:
             _EXECUTION.pause.stop()
+            cloudwatch.kick()
     finally:
         _started(self)  # if the pause itself failed
         _EXECUTION.role = None

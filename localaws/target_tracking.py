@@ -105,22 +105,32 @@ def create_alarms(policy: Any) -> list[Any]:
     return alarms
 
 
+def _serving(account: str, region: str) -> list[tuple[Any, str]]:
+    """(component, predefined metric) for each component a target-tracking policy watches while it has a copy."""
+    if not TargetTrackingSwitches.enabled:
+        return []
+    backend = aas_models.applicationautoscaling_backends[account][region]
+    watched = {(p.resource_id, _tracks_a_component(p)) for p in list(backend.policies.values())}
+    out = []
+    for resource_id, kind in watched:
+        ic = sagemaker.REGISTRY.components.get((account, region, resource_id[len(IC_PREFIX) :]))
+        if kind is not None and ic is not None and ic.current >= 1:
+            out.append((ic, kind))
+    return out
+
+
+def publishing(account: str, region: str) -> bool:
+    """Whether `publish` has a metric to publish this minute (the alarm rounds go on every minute while so)."""
+    return bool(_serving(account, region))
+
+
 def publish(account: str, region: str, now: datetime) -> None:
     """Once a minute (before the alarms are evaluated): the per-copy metric of every component a target-tracking
     policy watches, for the minute that just ended, while the component has a copy."""
-    if not TargetTrackingSwitches.enabled:
-        return
-    backend = aas_models.applicationautoscaling_backends[account][region]
-    watched = {(p.resource_id, _tracks_a_component(p)) for p in list(backend.policies.values())}
     epoch = int(now.timestamp())
     end = datetime.fromtimestamp(epoch - epoch % PERIOD, UTC)
     start = end - timedelta(seconds=PERIOD)
-    for resource_id, kind in watched:
-        if kind is None:
-            continue
-        ic = sagemaker.REGISTRY.components.get((account, region, resource_id[len(IC_PREFIX) :]))
-        if ic is None or ic.current < 1:
-            continue
+    for ic, kind in _serving(account, region):
         dims = [{"Name": "InferenceComponentName", "Value": ic.name}]
         invocations = cloudwatch.total(account, region, "AWS/SageMaker", "Invocations", dims, start, end)
         if kind == "SageMakerInferenceComponentInvocationsPerCopy":

@@ -90,6 +90,7 @@ def test_a_replay_with_history_runs_the_learned_plan_on_both_sides(tmp_path):
 
     assert document["history"]["requests"] == len(history)
     assert document["trace"]["requests"] == len(morning)  # only the day after the history is replayed
+    assert document["history"]["replayed_plan_errors"] == []
     assert document["history"]["replayed_plans"] == {"2025-05-13": True}  # learned, not the crons
     assert document["history"]["replayed_learned_days"] == document["history"]["simulated_learned_days"] == 1
     assert document["requests"] == document["simulated"]["requests"] == len(morning)
