@@ -32,6 +32,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -107,8 +108,9 @@ def simulate_planner(trace: Trace, settings: SimulationSettings) -> tuple[Policy
 def start_stack(trace: Trace, out: Path, speed: float = SPEED, history: tuple[datetime, ...] = ()) -> LocalStack:
     """The local stack for a replay of `trace`, deployed shortly before its window and in the state the
     simulator starts in: asleep when the window opens in the quiet hours, else ready. `history`: requests
-    before the window, seeded as the component's Invocations (as `make local --seed-history` seeds them) before
-    the first plan job runs, so the planner learns from them as the simulator's does from the same requests."""
+    before the window, seeded as the component's Invocations (as `make local --seed-history` seeds them), then the
+    plan job run once (the window may open after its 00:05 run), so the planner learns from them as the
+    simulator's does from the same requests, from the window's first day on."""
     quiet = SleepwakeSettings.from_template().quiet_hours().is_quiet(trace.start)
     local = LocalStack(
         start=trace.start - (LEAD_IN_QUIET if quiet else LEAD_IN_DAY),
@@ -125,6 +127,8 @@ def start_stack(trace: Trace, out: Path, speed: float = SPEED, history: tuple[da
         clock = local.clock
         with clock.paused():
             seed_history(local, iter(history))
+        if history:  # the plan job once now, as `sleepwake plan --apply` after a deploy: the first day is planned
+            local.emu.scheduler.fire_now(local.outputs["PlanScheduleName"])  # too, as the simulator plans it
         clock.idle_settle = IDLE_SETTLE
         clock.jump_when_idle(True)
         if quiet:
@@ -224,14 +228,16 @@ def missed_goals(replayed: dict[str, Any], simulated: dict[str, Any]) -> list[st
     return missed
 
 
-def planned_days(invocations: list[Any]) -> dict[str, bool]:
-    """Local day -> whether the plan job learned its windows (else it kept the crons), from each run's first
-    day (today), as the emulator's Lambda records hold them."""
+def planned_days(invocations: list[Any], trace: Trace) -> dict[str, bool]:
+    """Day (in the wake zone) of the trace's window -> whether the plan job learned its windows (else it kept
+    the crons), from each run's first day (today), as the emulator's Lambda records hold them."""
+    zone = ZoneInfo(SleepwakeSettings.from_template().quiet_hours().wake.tz)
+    first, last = trace.start.astimezone(zone).date(), (trace.end - timedelta(seconds=1)).astimezone(zone).date()
     days: dict[str, bool] = {}
     for record in invocations:
         if record.function_name.endswith("PlanDayFunction") and isinstance(record.result, dict):
             planned = record.result.get("days") or []
-            if planned:
+            if planned and first.isoformat() <= str(planned[0]["day"]) <= last.isoformat():
                 days[str(planned[0]["day"])] = bool(planned[0]["learned"])
     return days
 
@@ -268,7 +274,7 @@ def replay(
             driver = Driver(local, trace, workers=workers, progress=progress)
             sent = driver.run()
             own = own_requests(local.emu.lambdas.invocations[before:])
-            plans = planned_days(local.emu.lambdas.invocations)
+            plans = planned_days(local.emu.lambdas.invocations, trace)
             failed_plans = plan_errors(local.emu.lambdas.invocations)
             with local.clock.paused():  # no schedule fires while the report reads the window
                 report = report_of(local, trace)

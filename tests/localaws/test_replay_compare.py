@@ -69,26 +69,28 @@ def test_check_exits_1_with_a_line_per_missed_goal_and_0_when_all_are_met(tmp_pa
 
 
 def test_the_replayed_plans_are_read_from_each_plan_jobs_first_day():
+    from datetime import UTC, datetime
     from types import SimpleNamespace
 
     from localaws.replay_compare import planned_days
+    from sleepwake_cli.simulate.trace import Trace
 
     def run(function: str, result) -> SimpleNamespace:
         return SimpleNamespace(function_name=f"sleepwake-{function}", result=result)
 
+    def plan(today: str, tomorrow: str, learned: bool) -> dict:
+        return {"days": [{"day": today, "learned": learned}, {"day": tomorrow, "learned": learned}]}
+
     records = [
-        run(
-            "PlanDayFunction",
-            {"days": [{"day": "2025-05-05", "learned": False}, {"day": "2025-05-06", "learned": False}]},
-        ),
-        run(
-            "PlanDayFunction",
-            {"days": [{"day": "2025-05-06", "learned": True}, {"day": "2025-05-07", "learned": True}]},
-        ),
+        run("PlanDayFunction", plan("2025-05-05", "2025-05-06", False)),
+        run("PlanDayFunction", plan("2025-05-06", "2025-05-07", True)),
         run("WarmupFunction", {"latencies_ms": [1.0]}),
         run("PlanDayFunction", None),  # a run that failed
     ]
-    assert planned_days(records) == {"2025-05-05": False, "2025-05-06": True}
+    window = Trace((), datetime(2025, 5, 5, 4, tzinfo=UTC), datetime(2025, 5, 7, 4, tzinfo=UTC), "two days")
+    assert planned_days(records, window) == {"2025-05-05": False, "2025-05-06": True}
+    before = run("PlanDayFunction", plan("2025-05-04", "2025-05-05", True))  # the day before the window
+    assert planned_days([before, *records], window) == {"2025-05-05": False, "2025-05-06": True}
 
 
 def test_history_weeks_come_off_the_front_of_the_trace_and_a_trace_too_short_is_refused(tmp_path, capsys):
