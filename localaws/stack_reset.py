@@ -192,7 +192,12 @@ class AsDeployed:
                 "firings": len(emu.scheduler.firings),
                 "schedule_checks": emu.scheduler._last,
                 "alarm_events": len(emu.alarms.events),
-                "alarm_rounds": (emu.alarms._seen_executions, emu.alarms._last_minute, emu.alarms._last_period),
+                "alarm_rounds": (
+                    emu.alarms._seen_executions,
+                    emu.alarms._last_minute,
+                    emu.alarms._last_period,
+                    emu.alarms._evaluated,
+                ),
             }
         )
 
@@ -219,7 +224,8 @@ class AsDeployed:
         del emu.scheduler.firings[logs["firings"] :]
         emu.scheduler._last = logs["schedule_checks"]
         del emu.alarms.events[logs["alarm_events"] :]
-        emu.alarms._seen_executions, emu.alarms._last_minute, emu.alarms._last_period = logs["alarm_rounds"]
+        alarms = emu.alarms
+        alarms._seen_executions, alarms._last_minute, alarms._last_period, alarms._evaluated = logs["alarm_rounds"]
 
     def _put_back_components(self) -> None:
         registry = self.emu.sagemaker
