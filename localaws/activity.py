@@ -10,9 +10,10 @@ sleep started, ended, skipped or failed, with the error and cause), the inferenc
 Scheduler firings and alarm state changes (listeners), and Lambda functions that raised. Everything else
 (the functions' JSON logs, moto's own) goes to the log file.
 
-An idle check (the idle schedule's sleep execution, `"trigger": "idle"`) says one line, when it ends: the sleep
-it started, or why it skipped one; a check that skips for the same reason as the one before says nothing (so a
-sleeping component's checks, "already asleep at 0 copies" every few minutes, print nothing after the first).
+An idle check (the idle schedule's function, `"trigger": "idle"`) says one line: why it skipped the sleep (the
+function's answer), or how the sleep execution it started ended; a check that skips for the same reason as the
+one before says nothing (so a sleeping component's checks, "already asleep at 0 copies" every few minutes, print
+nothing after the first).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class Activity:
     # -- pushed by the services ---------------------------------------------------------------------------
     def _on_firing(self, firing: Firing) -> None:
         if _is_idle_check(firing.input):
-            return  # its execution's end says what it did
+            return  # the check's answer, or the end of the sleep it started, says what it did
         target = firing.target_arn.rsplit(":", 1)[-1]
         self.say(firing.fired_at, "schedule", f"{firing.name} fired (due {stamp(firing.scheduled_for)}) -> {target}")
 
@@ -198,12 +199,24 @@ class Activity:
         invocations = self.local.emu.lambdas.invocations
         new, self._invocations_seen = invocations[self._invocations_seen :], len(invocations)
         for record in new:
+            if not record.error_type and _is_idle_check(record.event) and isinstance(record.result, dict):
+                self._idle_check_said(record.function_name, record.result)
             if record.error_type:
                 self.say(
                     self.local.now(),
                     "failure",
                     f"function {record.function_name} raised {record.error_type}: {_short(record.error_message)}",
                 )
+
+    def _idle_check_said(self, function: str, result: dict[str, Any]) -> None:
+        """The idle-check function's answer when it skipped (one that sleeps starts the execution, which says
+        how it ended): why, unless the last check skipped for the same reason."""
+        if result.get("sleep") is not False:
+            return
+        reason = _short(result.get("reason", ""), 200)
+        if reason != self._idle_skip:
+            self._idle_skip = reason
+            self.say(self.local.now(), "sleep", f"{function} (idle check) skipped the sleep: {reason}")
 
     # -- reading the services -----------------------------------------------------------------------------
     def _read_record(self) -> dict[str, Any]:

@@ -70,9 +70,18 @@ class DemoDay:
         return [scheduler.get_schedule(Name=n, GroupName=group) for n in sorted(names)]
 
     def sleep_decisions(self, since: datetime) -> list[tuple[datetime, str]]:
-        """(start, decision reason) of every sleep execution started since `since` that has finished."""
+        """(time, decision reason) of every idle check since `since` that skipped (the idle-check function's
+        answer; it starts no execution) and of every sleep execution started since then that has finished."""
         sfn = self.local.emu.client("stepfunctions")
-        out = []
+        out = [
+            (r.at, str(r.result.get("reason", "")))
+            for r in list(self.local.emu.lambdas.invocations)
+            if r.at >= since
+            and isinstance(r.event, dict)
+            and r.event.get("trigger") == "idle"
+            and isinstance(r.result, dict)
+            and r.result.get("sleep") is False
+        ]
         for execution in self.local.executions("Sleep"):
             started = execution["startDate"].astimezone(UTC)
             if started < since or execution["status"] == "RUNNING":

@@ -36,6 +36,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -182,6 +183,7 @@ class InvocationRecord:
     error_message: str | None = None
     wall_seconds: float = 0.0
     handler_seconds: float = 0.0  # inside the handler only (wall_seconds includes waiting for the container)
+    at: datetime = field(default_factory=clock_mod.now)  # when it was invoked, in the emulator's time
 
 
 class LambdaRunner:

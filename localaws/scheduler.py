@@ -2,8 +2,11 @@
 
 Supports `cron(...)` with ScheduleExpressionTimezone (daily shapes through `sleepwake.core.schedule.DailyCron`,
 DST-correct; other shapes such as `cron(0/15 * * * ? *)` by a minute-by-minute matcher), `rate(N unit)`
-and `at(yyyy-mm-ddThh:mm:ss)`. Targets: a state machine (StartExecution with the target's Input) or a
-Lambda function (an Event invocation with the Input). `fire_now()` fires one on command. Schedules created,
+and `at(yyyy-mm-ddThh:mm:ss)`. Targets: the templated targets for a state machine (StartExecution with the
+target's Input) and a Lambda function (an Event invocation with the Input): "you can target Lambda's Invoke
+operation by providing the function ARN" (EventBridge Scheduler User Guide, "Using templated targets",
+docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html); the idle check, the morning
+wake, the plan job and the planned wakes are such Lambda targets. `fire_now()` fires one on command. Schedules created,
 updated, disabled or deleted through the API are picked up on the next tick.
 
 A one-time `at()` schedule with ActionAfterCompletion DELETE is deleted once it has fired ("For one-time

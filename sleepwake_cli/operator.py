@@ -312,6 +312,13 @@ def cmd_fire_schedule(op: Operator) -> int:
         reason = f"{body.get('errorType')}: {body.get('errorMessage')}" if isinstance(body, dict) else str(body)
         op.answer(head | {"outcome": "failed", "reason": reason}, f"{schedule['Name']} failed: {reason}")
         return FAILED
+    if isinstance(body, dict) and "sleep" in body:  # the idle check: it decided, and started a sleep only to sleep
+        if not body["sleep"]:
+            reason = str(body.get("reason"))
+            op.answer(head | {"outcome": "skipped", "reason": reason}, f"idle check skipped the sleep: {reason}")
+            return SKIPPED
+        head["execution"] = body["execution"]
+        return _await_sleep(op, head) if op.args.wait else _sleep_started(op, head)
     if not isinstance(body, dict) or "state" not in body:  # not the wake trigger: say what it returned
         op.answer(head | {"outcome": "done", "result": body}, f"fired {schedule['Name']}: {json.dumps(body)}")
         return OK
@@ -400,7 +407,8 @@ def register(subparsers: Any) -> None:
         "fire-schedule",
         "run a schedule's target now with its input (sleep|wake|idle)",
         "Run a schedule's target now with the schedule's own input (EventBridge Scheduler has no 'run now'): "
-        "sleep and idle start the sleep state machine, wake invokes the wake trigger.",
+        "sleep starts the sleep state machine, idle invokes the idle check (which starts it only to sleep), wake "
+        "invokes the wake trigger.",
     )
     p.add_argument("schedule", help="sleep, wake or idle (or the template's event name, e.g. NightlySleep)")
     waiting(p, "what it started is done (ready, asleep, skipped or failed)", "wake or sleep")

@@ -147,7 +147,8 @@ def test_every_command_prints_exactly_one_json_document(local):
     assert answers["warmup"]["outcome"] in ("warm", "not_warm")
     assert answers["sleep"]["outcome"] == "started" and answers["sleep"]["execution"]
     assert answers["sleep --force --wait"]["outcome"] == "asleep"
-    assert answers["fire-schedule idle"]["outcome"] == "started"
+    # The idle check decides before it starts anything: asleep, it skips at once.
+    assert answers["fire-schedule idle"]["outcome"] == "skipped"
     assert answers["fire-schedule idle --wait"]["outcome"] == "skipped"  # 10:00 PT: outside the quiet hours
     assert "quiet hours" in answers["fire-schedule idle --wait"]["reason"]
     assert answers["wake"]["outcome"] == "started"
@@ -158,7 +159,7 @@ def test_every_command_prints_exactly_one_json_document(local):
     assert fired.get("wake", fired)["outcome"] in ("joined", "ready")
     assert answers["wake --wait"]["outcome"] == "ready"
     codes = {name: run.returncode for name, run in runs.items()}
-    assert codes == dict.fromkeys(runs, 0) | {"fire-schedule idle --wait": 3}
+    assert codes == dict.fromkeys(runs, 0) | {"fire-schedule idle": 3, "fire-schedule idle --wait": 3}
 
 
 def test_a_skipped_sleep_says_skipped_and_why_with_exit_status_3(local):

@@ -80,7 +80,7 @@ def test_two_stacks_in_one_account_and_region_get_different_schedule_names():
     assert set(first) == {
         "WakeTriggerFunctionMorningWake",
         "SleepStateMachineNightlySleep",
-        "SleepStateMachineIdleCheck",
+        "IdleCheckFunctionIdleCheck",
         "PlanDayFunctionDailyPlan",
         "WarmupFunctionKeepFallbackWarm",
     }
@@ -91,7 +91,7 @@ def test_the_schedule_name_outputs_name_the_schedules(cfn):
     outputs = {k: v["Value"] for k, v in cfn["Outputs"].items()}
     # Ref of AWS::Scheduler::Schedule is its (possibly generated) name, which the operator CLI looks up.
     assert outputs["SleepScheduleName"] == {"Ref": "SleepStateMachineNightlySleep"}
-    assert outputs["IdleCheckScheduleName"] == {"Ref": "SleepStateMachineIdleCheck"}
+    assert outputs["IdleCheckScheduleName"] == {"Ref": "IdleCheckFunctionIdleCheck"}
     assert outputs["WakeScheduleName"] == {"Ref": "WakeTriggerFunctionMorningWake"}
-    for logical in ("SleepStateMachineNightlySleep", "SleepStateMachineIdleCheck", "WakeTriggerFunctionMorningWake"):
+    for logical in ("SleepStateMachineNightlySleep", "IdleCheckFunctionIdleCheck", "WakeTriggerFunctionMorningWake"):
         assert cfn["Resources"][logical]["Type"] == "AWS::Scheduler::Schedule"
