@@ -108,16 +108,17 @@ class ControlPlanePrices:
     costlier reading). Counted so that a faster idle check (`--idle-check-minutes`) pays for itself or not; wakes
     and sleeps themselves are not counted (a few a day).
 
-    `lambda_first` prices a check that is not built: the schedule invokes the decision Lambda itself, which
-    starts the sleep state machine only when it decides to sleep, so a check that skips passes no state
-    transition and costs ~9 times less (docs/simulate.md, the frontier)."""
+    `lambda_first` (the default) prices the check the template deploys: the schedule invokes the idle-check
+    Lambda itself, which starts the sleep state machine only when it decides to sleep, so a check that skips
+    passes no state transition and costs ~9 times less (functions/idle_check; docs/simulate.md, the frontier).
+    False prices the check before it, which started the state machine every time."""
 
     transitions_per_check: int = 4
     price_per_transition: float = 0.000025
     lambda_per_check: float = 0.0000002 + 0.125 * 0.2 * 0.0000166667
     metric_read_per_check: float = 0.01 / 1000
     scheduler_per_check: float = 1.00 / 1_000_000
-    lambda_first: bool = False
+    lambda_first: bool = True
 
     @property
     def per_check(self) -> float:

@@ -28,7 +28,7 @@ GOAL_FALLBACK_PCT = 5.0
 
 # The knobs swept, each around its default: the planner's rule (its threshold `likely`, or the price of a user
 # meeting a nap, `miss_cost_minutes`), its nap minutes outside and inside planned windows, and how often the idle
-# check runs (the template's IdleCheckSchedule; each check's state machine run is priced); the hybrid peer's
+# check runs (the template's IdleCheckSchedule; each check is priced); the hybrid peer's
 # percentiles and fixed keep-alive.
 PLANNER_LIKELY = (0.85, 0.99)
 PLANNER_MISS_COST_MINUTES = (6.0, 12.0, 25.0)
@@ -36,10 +36,9 @@ PLANNER_MISS_COST_MINUTES = (6.0, 12.0, 25.0)
 # a 1-minute check needs; 60: few naps, few requests on the fallback
 PLANNER_NAP_MINUTES = (1, 2, 5, 60)
 PLANNER_PLANNED_IDLE = (5, 7, 10, 20, 60)
-PLANNER_CHECK_MINUTES = (5, 15)
-# The idle check not built yet (ControlPlanePrices.lambda_first): the schedule invokes the decision Lambda, which
-# starts the sleep state machine only to sleep; cheap enough to run every minute, so naps come sooner.
-PLANNER_LAMBDA_FIRST_CHECK_MINUTES = (1,)
+# The idle check is Lambda first (ControlPlanePrices.lambda_first): the schedule invokes the idle-check Lambda,
+# which starts the sleep state machine only to sleep; cheap enough to run every minute, so naps come sooner.
+PLANNER_CHECK_MINUTES = (1, 5, 15)
 PLANNER_WAKE_OUTSIDE_WINDOWS = (True, False)  # False: the warm fallback alone answers outside the plan
 HYBRID_HEAD_PCT = (1.0, 5.0, 10.0)
 HYBRID_TAIL_PCT = (95.0, 99.0, 99.9)
@@ -76,28 +75,22 @@ def _planner_rules(settings: SimulationSettings) -> list[tuple[str, dict[str, An
     return likely + cost
 
 
-def _checks() -> list[tuple[int, bool]]:
-    return [(m, False) for m in PLANNER_CHECK_MINUTES] + [(m, True) for m in PLANNER_LAMBDA_FIRST_CHECK_MINUTES]
-
-
 def planner_settings(settings: SimulationSettings) -> Iterable[tuple[str, SimulationSettings]]:
-    for (rule, knobs), nap, planned, (check, lambda_first), outside in product(
+    for (rule, knobs), nap, planned, check, outside in product(
         _planner_rules(settings),
         PLANNER_NAP_MINUTES,
         PLANNER_PLANNED_IDLE,
-        _checks(),
+        PLANNER_CHECK_MINUTES,
         PLANNER_WAKE_OUTSIDE_WINDOWS,
     ):
         sw = replace(
             settings.sleepwake, unplanned_idle_minutes=nap, planned_idle_minutes=planned, idle_check_minutes=check
         )
         planner = replace(settings.planner, wake_outside_windows=outside, **knobs)
-        prices = replace(settings.control_plane, lambda_first=lambda_first)
-        how = " (Lambda first, not built)" if lambda_first else ""
         yield (
-            f"{rule}, nap {nap} min, in windows {planned} min, check every {check} min{how}, "
+            f"{rule}, nap {nap} min, in windows {planned} min, check every {check} min, "
             f"{'wakes' if outside else 'fallback only'} outside the plan",
-            replace(settings, planner=planner, sleepwake=sw, control_plane=prices),
+            replace(settings, planner=planner, sleepwake=sw),
         )
 
 

@@ -170,9 +170,9 @@ def test_each_idle_check_is_priced_so_a_faster_check_must_pay_for_itself() -> No
     tr = trace()
     every_15 = run(tr, "sleepwake_naps", idle_check_minutes=15)
     every_5 = run(tr, "sleepwake_naps", idle_check_minutes=5)
-    # Lambda 128 MB for 0.2 s and its request, one GetMetricStatistics, one scheduler invocation; 4 transitions.
-    skip = 0.0000002 + 0.125 * 0.2 * 0.0000166667 + 0.00001 + 0.000001
-    per_check = 4 * 0.000025 + skip
+    # The deployed check, Lambda first: the idle-check Lambda (128 MB for 0.2 s, and its request), one
+    # GetMetricStatistics, one scheduler invocation; no state transition when it skips.
+    per_check = 0.0000002 + 0.125 * 0.2 * 0.0000166667 + 0.00001 + 0.000001
 
     assert every_15.control_plane_cost == pytest.approx(95 * per_check)
     assert every_5.control_plane_cost == pytest.approx(287 * per_check)
@@ -181,18 +181,20 @@ def test_each_idle_check_is_priced_so_a_faster_check_must_pay_for_itself() -> No
     assert run(tr, "hybrid_histogram").control_plane_cost == 0.0
 
 
-def test_a_lambda_first_idle_check_pays_no_state_transition_when_it_skips() -> None:
-    # The check not built yet: the schedule invokes the decision Lambda, which starts the state machine only to
-    # sleep. Every minute of a day with no request (the component asleep all day) it only skips.
+def test_the_lambda_first_check_every_minute_costs_less_than_the_state_machine_check_every_five() -> None:
+    # The check before functions/idle_check started the sleep state machine every time: 4 state transitions
+    # even when it skipped. Every check of a day with no request (the component asleep all day) skips.
     tr = trace()
-    lambda_first = replace(
-        settings(KeepWarmMode.NONE, idle_check_minutes=1), control_plane=ControlPlanePrices(lambda_first=True)
+    every_minute = run(tr, "sleepwake_naps", idle_check_minutes=1)
+    state_machine_first = replace(
+        settings(KeepWarmMode.NONE, idle_check_minutes=5), control_plane=ControlPlanePrices(lambda_first=False)
     )
-    result = {r.key: r for r in simulate(tr, lambda_first)}["sleepwake_naps"]
-    every_5 = run(tr, "sleepwake_naps", idle_check_minutes=5)
+    old_every_5 = {r.key: r for r in simulate(tr, state_machine_first)}["sleepwake_naps"]
+    skip = 0.0000002 + 0.125 * 0.2 * 0.0000166667 + 0.000011
 
-    assert result.control_plane_cost == pytest.approx(1439 * (0.0000002 + 0.125 * 0.2 * 0.0000166667 + 0.000011))
-    assert result.control_plane_cost < every_5.control_plane_cost  # five times the checks, a ninth of the price
+    assert every_minute.control_plane_cost == pytest.approx(1439 * skip)
+    assert old_every_5.control_plane_cost == pytest.approx(287 * (skip + 4 * 0.000025))
+    assert every_minute.control_plane_cost < old_every_5.control_plane_cost  # five times the checks, a ninth each
 
 
 def test_a_user_who_announced_themselves_is_served_by_the_component_not_napped_away() -> None:

@@ -59,7 +59,6 @@ def test_simulate_frontier_writes_the_sweep_and_its_chart(
     monkeypatch.setattr(frontier, "PLANNER_NAP_MINUTES", (5,))
     monkeypatch.setattr(frontier, "PLANNER_PLANNED_IDLE", (10, 20))
     monkeypatch.setattr(frontier, "PLANNER_CHECK_MINUTES", (15,))
-    monkeypatch.setattr(frontier, "PLANNER_LAMBDA_FIRST_CHECK_MINUTES", ())
     monkeypatch.setattr(frontier, "PLANNER_WAKE_OUTSIDE_WINDOWS", (True,))
     monkeypatch.setattr(frontier, "HYBRID_HEAD_PCT", (5.0,))
     monkeypatch.setattr(frontier, "HYBRID_TAIL_PCT", (99.0,))
