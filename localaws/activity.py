@@ -61,6 +61,7 @@ class Activity:
         self._ended: set[str] = set()  # executions whose end was reported
         self._history_seen = 0
         self._invocations_seen = 0
+        self._running: list[Any] = []  # invocations listed but not yet done
         stack = local.stack
         assert stack is not None
         self.table = str(stack.ref("StateTable"))
@@ -198,7 +199,14 @@ class Activity:
     def _check_functions(self) -> None:
         invocations = self.local.emu.lambdas.invocations
         new, self._invocations_seen = invocations[self._invocations_seen :], len(invocations)
-        for record in new:
+        # A record is listed when its invocation starts: what it returned or raised is known once it is done.
+        self._running.extend(new)
+        done: list[Any] = []
+        running: list[Any] = []
+        for record in self._running:
+            (done if record.done else running).append(record)
+        self._running = running
+        for record in done:
             if not record.error_type and _is_idle_check(record.event) and isinstance(record.result, dict):
                 self._idle_check_said(record.function_name, record.result)
             if record.error_type:

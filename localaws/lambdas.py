@@ -184,6 +184,7 @@ class InvocationRecord:
     wall_seconds: float = 0.0
     handler_seconds: float = 0.0  # inside the handler only (wall_seconds includes waiting for the container)
     at: datetime = field(default_factory=clock_mod.now)  # when it was invoked, in the emulator's time
+    done: bool = False  # it returned or raised (result or error_type is final)
 
 
 class LambdaRunner:
@@ -336,6 +337,7 @@ class LambdaRunner:
         finally:
             environ.pop_overlay()
             record.wall_seconds = time.monotonic() - start
+            record.done = True
 
 
 class _NotRegistered(Exception):

@@ -146,7 +146,7 @@ def _idle_checks_answered(local) -> int:
     return sum(
         1
         for r in list(local.emu.lambdas.invocations)
-        if isinstance(r.event, dict) and r.event.get("trigger") == "idle" and (r.result is not None or r.error_type)
+        if isinstance(r.event, dict) and r.event.get("trigger") == "idle" and r.done
     )
 
 
