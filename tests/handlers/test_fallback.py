@@ -155,8 +155,26 @@ def test_the_warmup_function_warms_the_fallback_on_a_fallback_target(with_fallba
     assert stack.runtime.calls == []  # the component was not touched
 
 
-def test_a_failing_fallback_fails_its_warmup_run(with_fallback):
-    _, _, fallback = with_fallback
+def test_a_failing_fallback_fails_its_warmup_run_and_counts_the_request_as_the_control_planes(with_fallback):
+    stack, _, fallback = with_fallback
     fallback.fails = True
     with pytest.raises(InvocationError):
         warmup.handler({"target": "fallback"}, LambdaContext())
+    # The failed request is in the fallback's Invocations and 5XX errors: counted, it is no user's request or failure.
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    counted = {
+        name: sum(
+            point["Sum"]
+            for point in cloudwatch.get_metric_statistics(
+                Namespace="Sleepwake",
+                MetricName=name,
+                Dimensions=[{"Name": "EndpointName", "Value": FALLBACK}],
+                StartTime=stack.now[0] - timedelta(hours=1),
+                EndTime=stack.now[0] + timedelta(hours=1),
+                Period=3600,
+                Statistics=["Sum"],
+            )["Datapoints"]
+        )
+        for name in ("FallbackWarmupRequests", "FallbackWarmupErrors")
+    }
+    assert counted == {"FallbackWarmupRequests": 1.0, "FallbackWarmupErrors": 1.0}

@@ -89,6 +89,7 @@ def test_requests_per_path_failed_answers_and_slow_ones():
         "fallback_warmups": 0,
         "component_warmups": 0,
         "component_warmup_errors": 0,
+        "fallback_warmup_errors": 0,
     }
     assert r.latency_ms["component"] == {"p50": 150.0, "p99": 3500.0, "max": 4000.0}
     assert r.latency_ms["fallback"] == {"p50": None, "p99": None, "max": None}
@@ -160,6 +161,14 @@ def test_a_warm_up_request_that_failed_is_not_a_users_failure():
     assert r.requests["failed"] == 2 + 1  # the users' two 5XX and the fallback's 4XX
     assert r.requests["served_by_component"] == 100 - 9 - 2  # the failed warm-up is in both counts, taken once
     assert r.requests["component_warmup_errors"] == 1
+
+
+def test_a_fallback_ping_that_failed_is_not_a_users_failure():
+    fallback = PathMetrics(invocations=4, errors_5xx=2, warmups=3, warmup_errors=1)  # 1 user failed, 1 ping did
+    r = report(component=PathMetrics(invocations=10), fallback=fallback)
+    assert r.requests["failed"] == 1  # the user's
+    assert r.requests["served_by_fallback"] == 4 - 3 - 1
+    assert r.requests["fallback_warmup_errors"] == 1
 
 
 def test_without_a_fallback_every_no_capacity_answer_failed():
@@ -271,21 +280,19 @@ def test_one_period_in_whole_hours_covers_the_window_whatever_its_age():
     assert got.invocations == 7.0 and got.no_capacity == 7.0 and got.latency_p50_us is None
 
 
-def test_the_fallbacks_warm_ups_are_read_from_the_control_planes_own_metric():
+def test_the_fallbacks_warm_ups_and_their_errors_are_read_from_the_control_planes_own_metrics():
     from sleepwake.adapters.report_sources import ReportSources, endpoint_dimensions
 
     cloudwatch = RecordingCloudWatch()
     got = ReportSources(None, cloudwatch).path("fallback", endpoint_dimensions("fb"), DAY, at(24), 3)
     metrics = [q["MetricStat"]["Metric"] for q in cloudwatch.calls[0]["MetricDataQueries"]]
     warmups = [m for m in metrics if m["Namespace"] == "Sleepwake"]
+    own = [{"Name": "EndpointName", "Value": "fb"}]
     assert warmups == [
-        {
-            "Namespace": "Sleepwake",
-            "MetricName": "FallbackWarmupRequests",
-            "Dimensions": [{"Name": "EndpointName", "Value": "fb"}],
-        }
+        {"Namespace": "Sleepwake", "MetricName": "FallbackWarmupRequests", "Dimensions": own},
+        {"Namespace": "Sleepwake", "MetricName": "FallbackWarmupErrors", "Dimensions": own},
     ]
-    assert got.warmups == 7.0
+    assert got.warmups == got.warmup_errors == 7.0
 
 
 def test_the_components_warm_ups_and_their_errors_are_read_from_the_control_planes_embedded_metrics():

@@ -102,19 +102,17 @@ class ComponentMetrics:
         )
         return sorted(point["Timestamp"] for point in result.get("Datapoints", []) if point["Sum"] > 0)
 
-    def record_fallback_warmup(self, endpoint: str, at: datetime) -> None:
+    def record_fallback_warmup(self, endpoint: str, at: datetime, *, failed: bool = False) -> None:
         """Count one warm-up request the control plane sent the fallback (Sleepwake/FallbackWarmupRequests), so
-        the request history leaves it out of the demand."""
+        the request history leaves it out of the demand; one that failed also as Sleepwake/FallbackWarmupErrors
+        (it is in the fallback's 4XX/5XX errors, and no user's failure)."""
+        names = [WARMUP_METRIC, FALLBACK_WARMUP_ERRORS_METRIC] if failed else [WARMUP_METRIC]
+        dimensions = [{"Name": "EndpointName", "Value": endpoint}]
         self._cw.put_metric_data(
             Namespace=WARMUP_NAMESPACE,
             MetricData=[
-                {
-                    "MetricName": WARMUP_METRIC,
-                    "Dimensions": [{"Name": "EndpointName", "Value": endpoint}],
-                    "Timestamp": at,
-                    "Value": 1.0,
-                    "Unit": "Count",
-                }
+                {"MetricName": name, "Dimensions": dimensions, "Timestamp": at, "Value": 1.0, "Unit": "Count"}
+                for name in names
             ],
         )
 
@@ -122,6 +120,7 @@ class ComponentMetrics:
 # The control plane's own requests to the fallback (pre-warms, keep-warm pings, post-deploy warm-up).
 WARMUP_NAMESPACE = defaults.METRICS_NAMESPACE
 WARMUP_METRIC = "FallbackWarmupRequests"
+FALLBACK_WARMUP_ERRORS_METRIC = "FallbackWarmupErrors"  # those of them that failed
 SLOT_SECONDS = 300  # the request history's period (sleepwake.core.planner's 5-minute slots)
 
 

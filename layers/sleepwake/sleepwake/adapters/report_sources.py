@@ -13,7 +13,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sleepwake.adapters.cloudwatch import WARMUP_METRIC, WARMUP_NAMESPACE, metric_query
+from sleepwake.adapters.cloudwatch import FALLBACK_WARMUP_ERRORS_METRIC, WARMUP_METRIC, WARMUP_NAMESPACE, metric_query
 from sleepwake.core.report import (
     Execution,
     Kind,
@@ -88,9 +88,9 @@ class ReportSources:
         ]
         # The control plane's own requests to each path, counted by the control plane.
         metric, own = _own(path, dimensions)
+        errors = COMPONENT_WARMUP_ERRORS_METRIC if path == "component" else FALLBACK_WARMUP_ERRORS_METRIC
         asked.append(("warmups", WARMUP_NAMESPACE, metric, "Sum", own))
-        if path == "component":
-            asked.append(("warmup_errors", WARMUP_NAMESPACE, COMPONENT_WARMUP_ERRORS_METRIC, "Sum", own))
+        asked.append(("warmup_errors", WARMUP_NAMESPACE, errors, "Sum", own))
         return path_metrics(self._whole_window(asked, start, end))
 
     def _whole_window(

@@ -45,15 +45,21 @@ def warm_fallback(plane: ControlPlane) -> WarmupResult:
         call = plane.aws.runtime.invoke_endpoint(endpoint, warmup_payload(), plane.settings.warmup_content_type)
     except InvocationError:
         logger.exception("fallback warm-up failed", extra={"endpoint": endpoint})
+        _count_warmup(plane, endpoint, failed=True)  # in the fallback's errors, and no user's failure
         raise
-    try:  # counted, so the planner's history leaves our own requests out of the demand
-        plane.aws.metrics.record_fallback_warmup(endpoint, plane.now())
-    except Exception:
-        logger.warning("could not count the fallback warm-up request", exc_info=True, extra={"endpoint": endpoint})
+    _count_warmup(plane, endpoint, failed=False)
     latency = round(call.latency_ms, 2)
     metrics.add_metric(name="FallbackWarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
     logger.info("fallback warmed", extra={"endpoint": endpoint, "latency_ms": latency})
     return WarmupResult(latencies_ms=[latency], warm=True, reason=f"{endpoint} answered in {latency:.0f} ms")
+
+
+def _count_warmup(plane: ControlPlane, endpoint: str, *, failed: bool) -> None:
+    """Counted, so the planner's history and the report leave our own requests out of users'."""
+    try:
+        plane.aws.metrics.record_fallback_warmup(endpoint, plane.now(), failed=failed)
+    except Exception:
+        logger.warning("could not count the fallback warm-up request", exc_info=True, extra={"endpoint": endpoint})
 
 
 @dataclass

@@ -133,7 +133,7 @@ class PathMetrics:
     cold_start_sum_us: float = 0.0  # the fallback only (ModelSetupTime's sum)
     cold_within_slow_pct: float | None = None  # the fallback only: PR(:slow) of ModelSetupTime
     warmups: float = 0.0  # the control plane's own requests (Sleepwake/FallbackWarmupRequests, ComponentWarmupRequests)
-    warmup_errors: float = 0.0  # those of them that failed (the component only: Sleepwake/ComponentWarmupErrors)
+    warmup_errors: float = 0.0  # those of them that failed (Sleepwake/FallbackWarmupErrors, ComponentWarmupErrors)
 
     @property
     def users_errors(self) -> float:
@@ -319,6 +319,7 @@ def build_report(
             "fallback_warmups": round(fb.warmups),
             "component_warmups": round(component.warmups),
             "component_warmup_errors": round(component.warmup_errors),
+            "fallback_warmup_errors": round(fb.warmup_errors),
         },
         latency_ms={
             "component": _latency(component),
