@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sleepwake.core.applied_plan import AppliedDay, PlannedDay, PlannedSpan
-from sleepwake.core.report import PathMetrics, Slot, build_report, less_own
+from sleepwake.core.report import PathMetrics, Slot, build_report, less_own, misses_with_their_answers
 from tests.unit.test_report import DAY, PRICES, at, run
 
 # Awake 07:00-12:00 (a schedule wake, an idle nap), asleep before and after.
@@ -78,6 +78,18 @@ def test_warm_ups_are_never_taken_from_users_requests_periods_earlier():
     assert unmatched == [0, 3]
     # With the period before it present, that one is taken from, and no earlier one.
     assert less_own([5, 1, 0], [0, 0, 3], minutes(0, 10, 15), 300) == ([5, 0, 0], [0, 0, 2])
+
+
+def test_a_miss_the_fallback_answered_in_the_next_period_is_one_users_request():
+    # No capacity at 00:04:55; the fallback's answer, after its cold start, is counted in the 00:05 period.
+    moved = misses_with_their_answers([1, 0], [0, 1], minutes(0, 5), 300)
+    assert moved == [0, 1]
+    slots = [Slot(at, 300, no_capacity=n, fallback=f) for at, n, f in zip(minutes(0, 5), moved, [0, 1], strict=True)]
+    assert sum(s.requests for s in slots) == 1
+    # Periods apart (GetMetricData leaves the empty ones out): two users, one unanswered.
+    assert misses_with_their_answers([1, 0], [0, 1], minutes(0, 15), 300) == [1, 0]
+    # Already answered in its own period: nothing moves.
+    assert misses_with_their_answers([1, 1], [1, 1], minutes(0, 5), 300) == [1, 1]
 
 
 def test_the_report_says_how_many_warm_up_requests_matched_no_request():

@@ -22,6 +22,7 @@ from sleepwake.core.report import (
     Slot,
     classify,
     less_own,
+    misses_with_their_answers,
     path_metrics,
     statistics,
 )
@@ -156,17 +157,11 @@ class ReportSources:
         fallback_users, fallback_left = less_own(
             [r.get("fallback", 0.0) for r in rows], [r.get("fallback_own", 0.0) for r in rows], times, period
         )
+        misses = misses_with_their_answers([r.get("no_capacity", 0.0) for r in rows], fallback_users, times, period)
         return [
-            Slot(
-                at=at,
-                seconds=period,
-                component=c,
-                no_capacity=row.get("no_capacity", 0.0),
-                fallback=f,
-                warmups_unmatched=c_left + f_left,
-            )
-            for at, row, c, f, c_left, f_left in zip(
-                times, rows, component_users, fallback_users, component_left, fallback_left, strict=True
+            Slot(at=at, seconds=period, component=c, no_capacity=n, fallback=f, warmups_unmatched=c_left + f_left)
+            for at, c, n, f, c_left, f_left in zip(
+                times, component_users, misses, fallback_users, component_left, fallback_left, strict=True
             )
         ]
 

@@ -389,6 +389,25 @@ def less_own(
     return left, unmatched
 
 
+def misses_with_their_answers(
+    no_capacity: list[float], fallback: list[float], times: list[datetime], period: int
+) -> list[float]:
+    """Per period (oldest first, starting at `times`), the no-capacity answers, those the fallback answered in
+    the period `period` seconds after moved there: the product client asks the fallback at once, but its answer
+    (a cold start first) may be counted in the next period. `Slot.requests` then counts each such user once
+    (`fallback` is the fallback's users' requests, `less_own`)."""
+    moved = list(no_capacity)
+    at = {when: i for i, when in enumerate(times)}
+    for i, when in enumerate(times):
+        j = at.get(when + timedelta(seconds=period))
+        if j is not None:
+            shift = min(moved[i] - fallback[i], fallback[j] - moved[j])
+            if shift > 0:
+                moved[i] -= shift
+                moved[j] += shift
+    return moved
+
+
 def _hour(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
 
