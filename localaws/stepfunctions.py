@@ -221,25 +221,30 @@ def _epoch_ms(value: _dt.datetime | None) -> int | None:
     return int(value.timestamp() * 1000)
 
 
-def status_change_event(execution: Any) -> dict[str, Any]:
-    """The EventBridge event for `execution`'s current status (developer guide, "Step Functions event examples")."""
-    status = execution.exec_status.value
+def status_change_event(execution: Any, *, started: bool = False) -> dict[str, Any]:
+    """The EventBridge event for `execution`'s current status (developer guide, "Step Functions event examples").
+    `started`: the event of its start, which says RUNNING with no stopDate, error or output whatever the execution
+    has come to since (the guide's "Execution Started" example): an execution that fails at once still sends
+    RUNNING then FAILED, so a rule on FAILED acts once."""
+    status = "RUNNING" if started else execution.exec_status.value
     succeeded = status == "SUCCEEDED"
+    ended = status != "RUNNING"
     machine = getattr(execution.state_machine, "source_arn", None) or execution.state_machine.arn
-    when = execution.stop_date or execution.start_date
+    stop_date = execution.stop_date if ended else None
+    when = stop_date or execution.start_date
     detail = {
         "executionArn": execution.exec_arn,
         "stateMachineArn": machine,
         "name": execution.name,
         "status": status,
         "startDate": _epoch_ms(execution.start_date),
-        "stopDate": _epoch_ms(execution.stop_date),
+        "stopDate": _epoch_ms(stop_date),
         "input": json.dumps(execution.input_data, separators=(",", ":")),
         "output": json.dumps(execution.output, separators=(",", ":")) if succeeded else None,
         "inputDetails": {"included": True},
         "outputDetails": {"included": True} if succeeded else None,
-        "error": execution.error,
-        "cause": execution.cause,
+        "error": execution.error if ended else None,
+        "cause": execution.cause if ended else None,
         "redriveCount": 0,
         "redriveDate": None,
         "redriveStatus": "NOT_REDRIVABLE" if status in ("RUNNING", "SUCCEEDED") else "REDRIVABLE",
@@ -258,13 +263,13 @@ def _epoch_iso(value: _dt.datetime | None) -> str:
     return value.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _emit_status_change(execution: Any) -> None:
+def _emit_status_change(execution: Any, *, started: bool = False) -> None:
     if not StepFunctionsSwitches.emit_status_events or execution.exec_status is None:
         return
     if str(getattr(execution.sm_type, "value", execution.sm_type)) != "STANDARD":
         return  # Express workflows send no events (developer guide, cw-events)
     try:
-        event = status_change_event(execution)
+        event = status_change_event(execution, started=started)
         EMITTED.append(event)
         matched = events_mod.put_event(execution.account_id, execution.region_name, event)
         LOG.info("%s %s -> %d rule(s)", execution.name, event["detail"]["status"], matched)
@@ -285,7 +290,7 @@ def _terminated(self: Any) -> None:
 
 def _execution_start(self: Any) -> None:
     _ORIGINAL_EXECUTION_START(self)
-    _emit_status_change(self)
+    _emit_status_change(self, started=True)
 
 
 # ------------------------------------------------------------------------------------- names

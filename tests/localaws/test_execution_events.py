@@ -38,11 +38,11 @@ def test_a_failed_execution_sends_running_then_failed_status_change_events_to_ma
     sfn = emu.client("stepfunctions")
     execution = sfn.start_execution(stateMachineArn=arn, name="doomed", input='{"a": 1}')["executionArn"]
     assert emu.wait_for_execution(execution)["status"] == "FAILED"
-    # Both arrive; EventBridge does not promise their order (and the emitter threads race here), so by status.
-    # (The emulator reads the status when the start returns: an execution that fails at once may report its
-    # RUNNING event as FAILED too; the FAILED one is what the rules act on.)
+    # Both arrive, RUNNING then FAILED, even for an execution that fails at once; EventBridge does not promise
+    # their order (and the emitter threads race here), so by status.
     by_status = {e["detail"]["status"]: e for e in _events_for(emu, execution)}
-    assert "FAILED" in by_status
+    assert sorted(by_status) == ["FAILED", "RUNNING"]
+    assert by_status["RUNNING"]["detail"]["stopDate"] is None and by_status["RUNNING"]["detail"]["error"] is None
     failed = by_status["FAILED"]
     assert failed["source"] == "aws.states"
     assert failed["detail-type"] == "Step Functions Execution Status Change"
