@@ -78,6 +78,7 @@ class EmulatedClock:
         self.epoch = 0
         self._lookers: dict[object, int | None] = {}  # a thread in look_after -> the epoch it last looked at
         self._look_now: set[object] = set()  # lookers told to look before the next jump
+        self._events: dict[object, threading.Event] = {}  # the events sleepers wait on too (a kick wakes them)
         self.jumped = timedelta(0)  # emulated time skipped by idle jumps, in all
         self.jumps = 0  # how many idle jumps: each costs about idle_settle of wall time (what a replay pays)
 
@@ -369,6 +370,8 @@ class EmulatedClock:
         token, me = object(), threading.get_ident()
         with self._cond:
             self._deadlines[token] = when
+            if event is not None:
+                self._events[token] = event
             self._asleep[me] = self._asleep.get(me, 0) + 1
             self._changed = time.monotonic()
             if look is None:
@@ -395,6 +398,7 @@ class EmulatedClock:
         finally:
             with self._cond:
                 del self._deadlines[token]
+                self._events.pop(token, None)
                 self._asleep[me] -= 1
                 if not self._asleep[me]:
                     del self._asleep[me]
@@ -512,6 +516,9 @@ class EmulatedClock:
         if not (
             self._deadlines
             and not self._look_now
+            # A sleeper whose event was set (a schedule created, new metric data: a kick) is about to wake and act:
+            # with 10 ms of settle the clock could jump before that thread had run, past what the kick was for.
+            and not any(e.is_set() for e in self._events.values())
             and not self._starting
             and not self._hard
             and not self._soft
