@@ -236,6 +236,7 @@ def requests_of(sent: Iterable[Sent], slow_seconds: float) -> dict[str, int]:
 
 
 LATE_SECONDS = 1.0  # a send this far behind its due time has moved the trace's traffic
+LATE_KEY = f"over_{LATE_SECONDS:g}_s"
 
 
 def timeliness(sent: Iterable[Sent], intents: Iterable[Intent]) -> dict[str, Any]:
@@ -249,11 +250,23 @@ def timeliness(sent: Iterable[Sent], intents: Iterable[Intent]) -> dict[str, Any
         "late_sends": {
             "max_s": round(lags[-1], 3) if lags else 0.0,
             "p99_s": round(float(np.percentile(lags, 99)), 3) if lags else 0.0,
-            f"over_{LATE_SECONDS:g}_s": sum(lag > LATE_SECONDS for lag in lags),
+            LATE_KEY: sum(lag > LATE_SECONDS for lag in lags),
+            "calls": len(lags),
         },
         "failed_intents": len(failed),
         "failed_intent_details": [{"due": i.due.isoformat(), "status": i.status, "answer": i.state} for i in failed],
     }
 
 
-__all__ = ["Driver", "Event", "Intent", "Request", "Sent", "events", "requests_of", "timeliness"]
+__all__ = [
+    "LATE_KEY",
+    "LATE_SECONDS",
+    "Driver",
+    "Event",
+    "Intent",
+    "Request",
+    "Sent",
+    "events",
+    "requests_of",
+    "timeliness",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localaws.replay_compare import compare, missed_goals
+from localaws.replay_compare import compare, missed_goals, unfaithful
 
 SIMULATED = {"saving_vs_always_on_pct": 61.7, "failed": 0, "slow_answers": 8}
 
@@ -43,7 +43,7 @@ def test_check_exits_1_with_a_line_per_missed_goal_and_0_when_all_are_met(tmp_pa
 
     trace = tmp_path / "trace.csv"
     trace.write_text("timestamp\n2025-05-05T12:00:00Z\n")
-    outcome = {"replayed": _replayed(failed=1, slow_answers=9)}
+    outcome: dict[str, Any] = {"replayed": _replayed(failed=1, slow_answers=9), "late": 0, "intents": 0}
 
     def fake_replay(_trace, out, **_options):  # the replay's document, without a stack
         replayed = outcome["replayed"] | {"served_by_fallback": 0, "requests": 1, "instance_hours": 1.0}
@@ -52,8 +52,8 @@ def test_check_exits_1_with_a_line_per_missed_goal_and_0_when_all_are_met(tmp_pa
             **replayed,
             "simulated": simulated,
             "differences": compare(replayed, simulated),
-            "late_sends": {"max_s": 0.0, "p99_s": 0.0, "over_1_s": 0},
-            "failed_intents": 0,
+            "late_sends": {"max_s": 0.0, "p99_s": 0.0, "over_1_s": outcome["late"], "calls": 100},
+            "failed_intents": outcome["intents"],
             "run": {"wall_seconds": 1.0},
         }
 
@@ -66,6 +66,19 @@ def test_check_exits_1_with_a_line_per_missed_goal_and_0_when_all_are_met(tmp_pa
     outcome["replayed"] = _replayed()
     assert replay_compare.main([*args, "--check"]) == 0
     assert capsys.readouterr().err == ""
+    outcome["intents"] = 1  # every goal met, but the replay did not play the trace: it fails too
+    assert replay_compare.main([*args, "--check"]) == 1
+    assert capsys.readouterr().err.startswith("make replay: goal missed: intents: 1 POST /wake got no 2xx")
+
+
+def test_a_replay_that_fell_behind_its_trace_or_lost_intents_is_not_a_comparison():
+    def document(late: int, intents: int = 0) -> dict[str, Any]:
+        return {"late_sends": {"max_s": 9.0, "p99_s": 1.0, "over_1_s": late, "calls": 1000}, "failed_intents": intents}
+
+    assert unfaithful(document(late=3)) == []  # a few requests queued behind a cold start leave late
+    (late,) = unfaithful(document(late=11))
+    assert late.startswith("late sends: 11 of 1000 calls") and "1.1 %" in late
+    assert [line.split(":")[0] for line in unfaithful(document(late=0, intents=2))] == ["intents"]
 
 
 def test_the_replayed_plans_are_read_from_each_plan_jobs_first_day():

@@ -75,5 +75,5 @@ def test_late_sends_and_refused_intents_are_counted_so_a_slow_replay_cannot_shif
 
 def test_a_punctual_replay_reports_no_lag():
     figures = timeliness([Sent(0, T0, T0, 0.0, "component", True)], [])
-    assert figures["late_sends"] == {"max_s": 0.0, "p99_s": 0.0, "over_1_s": 0}
+    assert figures["late_sends"] == {"max_s": 0.0, "p99_s": 0.0, "over_1_s": 0, "calls": 1}
     assert figures["failed_intents"] == 0 and figures["failed_intent_details"] == []
