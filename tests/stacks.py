@@ -88,12 +88,23 @@ def local_stack(
 def as_deployed(stack: LocalStack) -> Iterator[LocalStack]:
     """A stack made with `shared=True`, for one test, as a fresh deploy gives it: put back as deployed
     (LocalStack.reset: its clock too) if a test had it before. A module-scoped fixture deploys once, a
-    function-scoped one hands the stack out through this."""
+    function-scoped one hands the stack out through this. A reset that failed (a test left something running
+    that never rests) fails every later test of the stack at once with its reason, instead of each waiting out
+    another reset."""
+    if stack in _BROKEN:
+        raise RuntimeError(
+            f"the shared stack could not be put back as deployed after an earlier test: {_BROKEN[stack]}"
+        )
     if stack in _HANDED_OUT:
-        with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
-            stack.reset()
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
+                stack.reset()
+        except Exception as error:
+            _BROKEN[stack] = f"{type(error).__name__}: {error}"
+            raise
     _HANDED_OUT.add(stack)
     yield stack
 
 
 _HANDED_OUT: weakref.WeakSet[LocalStack] = weakref.WeakSet()
+_BROKEN: weakref.WeakKeyDictionary[LocalStack, str] = weakref.WeakKeyDictionary()
