@@ -85,6 +85,9 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local, tmp_pat
     keep_a_plan(local, begins - timedelta(hours=1), window_ends)
     local.emu.clock.sleep(120)  # the sleep two minutes after the window
     sleep_now(local)
+    # Asleep a while before the product comes: on a jumping clock it would come the instant the sleep ended, and
+    # the report's hours asleep (to three decimals) and the instance kept after the copies went could read 0.
+    local.emu.clock.sleep(300)
     client = local.product_client()  # it times each answer, as users wait for it (emulated seconds)
     waited: list[float] = []
 
