@@ -200,30 +200,28 @@ def test_a_wait_that_times_out_says_so_and_that_the_wake_goes_on(local):
 
 def test_ctrl_c_while_waiting_says_the_wake_goes_on_without_a_traceback(local):
     sleep_now(local)
-    # A wake that takes an emulated hour (3 minutes of wall): the Ctrl-C lands while the CLI waits, however slowly
-    # this process gets to send it (the model server stays loaded across the module's resets, so a wake's
-    # warm-up no longer holds the clock for a model load; the next test's reset puts the timings back).
-    local.emu.sagemaker.switches.provisioning_seconds = local.emu.sagemaker.switches.copy_seconds = 3600.0
-    waiting = subprocess.Popen(
-        cli_command(local, "wake", "--wait"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-        cwd=ROOT,
-    )
-    assert waiting.stderr
-    first = waiting.stderr.readline()  # the first progress line: it is waiting now
-    assert "wake: " in first, first + (waiting.stderr.read() or "")
-    # Emulated time stands still from here: the wake cannot end (nor time out) before the signal is handled,
-    # however loaded the machine (a fresh-clone CI run saw the wake end first, the CLI's polls slow under load).
+    # Emulated time stands still from the wake on: the wake can neither end nor time out before the signal is
+    # handled, however slowly a loaded machine runs this process and the CLI (fresh-clone CI runs saw this test
+    # thread send the signal only after the wake had timed out, 926 emulated seconds on). The CLI polls in wall
+    # time and its --wait timeout is on the stack's clock, so it waits on.
     with local.emu.clock.paused():
+        waiting = subprocess.Popen(
+            cli_command(local, "wake", "--wait"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+            cwd=ROOT,
+        )
+        assert waiting.stderr
+        first = waiting.stderr.readline()  # the first progress line: it is waiting now
+        assert "wake: " in first, first + (waiting.stderr.read() or "")
         waiting.send_signal(signal.SIGINT)
         out, err = waiting.communicate(timeout=120)
-    assert waiting.returncode == 130, out + err
-    assert "the wake goes on in the background" in err
-    assert "Traceback" not in err
-    assert local.status()["state"] == "waking"  # and so it does
+        assert waiting.returncode == 130, out + err
+        assert "the wake goes on in the background" in err
+        assert "Traceback" not in err
+        assert local.status()["state"] == "waking"  # and so it does
 
 
 def test_warmup_on_a_sleeping_component_sends_nothing_and_says_how_to_wake_it(local):
