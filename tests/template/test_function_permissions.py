@@ -270,6 +270,11 @@ def _statements(props: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def statements_by_sid(logical: str) -> dict[str, dict[str, Any]]:
+    """The statements of function `logical` (its logical id in the template) by their Sid."""
+    return {statement["Sid"]: statement for statement in _statements(FUNCTIONS[logical])}
+
+
 def test_the_derivation_sees_the_calls_it_must():
     """Guards the reader above: a handler that wakes reads the copies, the state and the scaling bounds."""
     assert actions_called_by("functions/wake_api/") >= {

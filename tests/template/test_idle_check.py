@@ -10,16 +10,12 @@ import pytest
 
 from localaws.cfn_template import translate
 from tests.conftest import ROOT
-from tests.template.test_function_permissions import FUNCTIONS, actions_called_by
+from tests.template.test_function_permissions import actions_called_by, statements_by_sid
 
 
 @pytest.fixture(scope="module")
 def cfn() -> dict[str, Any]:
     return translate(ROOT / "template.yaml")
-
-
-def _statements(logical: str) -> dict[str, dict[str, Any]]:
-    return {s["Sid"]: s for p in FUNCTIONS[logical]["Policies"] for s in p.get("Statement", [])}
 
 
 def test_the_idle_check_reads_and_starts_a_sleep_and_claims_nothing():
@@ -29,7 +25,7 @@ def test_the_idle_check_reads_and_starts_a_sleep_and_claims_nothing():
         "sagemaker:DescribeInferenceComponent",
         "states:StartExecution",
     }
-    statements = _statements("IdleCheckFunction")
+    statements = statements_by_sid("IdleCheckFunction")
     actions = {a for s in statements.values() for a in s["Action"]}
     assert "dynamodb:PutItem" not in actions
     assert statements["StartTheSleep"]["Action"] == ["states:StartExecution"]

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tests.template.test_function_permissions import FUNCTIONS, TEMPLATE, actions_called_by
-
-
-def _statements(logical: str) -> dict[str, dict[str, Any]]:
-    return {s["Sid"]: s for p in FUNCTIONS[logical]["Policies"] for s in p.get("Statement", [])}
+from tests.template.test_function_permissions import TEMPLATE, actions_called_by, statements_by_sid
 
 
 def test_the_plan_job_reads_the_history_stores_the_plan_and_manages_its_wakes():
@@ -22,7 +16,7 @@ def test_the_plan_job_reads_the_history_stores_the_plan_and_manages_its_wakes():
 
 
 def test_its_schedules_are_confined_to_the_stacks_group_and_it_passes_only_the_wake_role():
-    statements = _statements("PlanDayFunction")
+    statements = statements_by_sid("PlanDayFunction")
     schedules = statements["ScheduleThePlannedWakes"]
     assert schedules["Resource"]["Fn::Sub"].endswith(":schedule/${PlannedWakeGroup}/*")
     passing = statements["HandTheWakeRoleToScheduler"]
