@@ -193,3 +193,50 @@ def test_a_negative_miss_cost_is_refused() -> None:
 
     with pytest.raises(ValueError, match="miss_cost_minutes must be 0 or more"):
         PlannerSettings(miss_cost_minutes=-1)
+
+
+def _workdays_with_users_right_after_midnight() -> list[tuple[datetime, float]]:
+    """Workdays 00:00-00:30 (users abroad) and 09:00-17:00; weekends seen but empty."""
+    history: list[tuple[datetime, float]] = []
+    for d in workdays_before(MONDAY, 15):
+        history += busy(d, time(0), time(0, 30)) + busy(d, time(9), time(17))
+    for k in range(1, 22):
+        d = MONDAY - timedelta(days=k)
+        if d.weekday() >= 5:
+            history.append((datetime.combine(d, time(12), tzinfo=ZONE).astimezone(UTC), 0.0))
+    return history
+
+
+def test_with_a_miss_cost_a_sunday_evening_wakes_for_the_users_who_come_right_after_midnight() -> None:
+    # Monday's own plan is made at midnight, too late to wake one lead ahead of a 00:00 user: the Sunday evening
+    # must look ahead to Monday's first slots, not back to Sunday's (empty) morning.
+    sunday = MONDAY + timedelta(days=6)
+    settings = PlannerSettings(miss_cost_minutes=20)
+    plan = plan_day(_workdays_with_users_right_after_midnight(), sunday, NY, settings)
+
+    assert plan.learned, plan.reason
+    assert plan.is_awake(datetime.combine(sunday, time(23, 50), tzinfo=ZONE)), plan.windows
+    assert not plan.is_awake(datetime.combine(sunday, time(20), tzinfo=ZONE)), plan.windows
+
+
+def test_with_a_miss_cost_a_friday_evening_before_an_empty_weekend_naps() -> None:
+    # Friday's late evening is followed by an empty Saturday: a nap there saves the whole night. Read against
+    # Friday's own morning (its 00:00 users) it would look like a short lull and stay awake until midnight.
+    friday = MONDAY + timedelta(days=4)
+    settings = PlannerSettings(miss_cost_minutes=20)
+    history = _workdays_with_users_right_after_midnight()
+    plan = plan_day(history, friday, NY, settings)
+    thursday = plan_day(history, friday - timedelta(days=1), NY, settings)
+
+    assert not plan.is_awake(datetime.combine(friday, time(23, 50), tzinfo=ZONE)), plan.windows
+    assert thursday.is_awake(datetime.combine(thursday.day, time(23, 50), tzinfo=ZONE)), thursday.windows
+
+
+def test_with_a_miss_cost_a_kind_of_day_nobody_ever_used_is_planned_asleep() -> None:
+    # CloudWatch has no datum for a day without requests: weekends absent from the history are empty days, not
+    # unknown ones, and get no window (as the `likely` rule plans them).
+    saturday = MONDAY + timedelta(days=5)
+
+    plan = plan_day(_lunch_hour_history(), saturday, NY, PlannerSettings(miss_cost_minutes=20))
+
+    assert plan.learned and plan.windows == (), plan.windows

@@ -19,9 +19,9 @@ How it learns (every step a plain function of the history, the settings and the 
    Or, with `miss_cost_minutes` (the fallback's cost in the choice), a slot is awake where a nap started in it
    would save fewer instance-minutes than one user meeting the napping component costs (`nap_saving_minutes`):
    the minutes from the instance's release to the next request, less the wake's, in expectation over the
-   chance of a request after an idle slot (`idle_hazard`). A short lull in a busy hour stays awake (the next
-   user comes before the release), a long one naps; a dearer miss wakes earlier before the first user. The
-   saving already weighs the release and the wake, so nothing is bridged or dropped.
+   chance of a request after an idle slot (`idle_hazard`; past midnight, the next day's). A short lull in a
+   busy hour stays awake (the next user comes before the release), a long one naps; a dearer miss wakes earlier
+   before the first user. The saving already weighs the release and the wake, so nothing is bridged or dropped.
 4. With fewer than `min_history_days` days of history the planner does not guess: it says so and the
    configured crons apply.
 
@@ -192,10 +192,15 @@ def profile_for(day: date, rows: dict[date, list[int]], settings: PlannerSetting
 def idle_hazard(day: date, rows: dict[date, list[int]], settings: PlannerSettings) -> list[float]:
     """Per slot: the chance that a request comes in it when none came in the slot before (a user the component
     would meet napping), over comparable past days weighted as in step 2, averaged over `hazard_smoothing_minutes`
-    either side; 1 where those days were never idle in the slot before. The slot before midnight is taken as idle."""
+    either side; 1 where those days were never idle in the slot before. The slot before midnight is taken as idle.
+    Without any comparable day (no day of this kind saw a request: CloudWatch has no datum for an empty day),
+    nobody is expected: 0 everywhere, as the `likely` rule's profile plans such a day asleep."""
     came = [0.0] * SLOTS_PER_DAY
     idle = [0.0] * SLOTS_PER_DAY
-    for weight, row in comparable_days(day, rows, settings):
+    days = comparable_days(day, rows, settings)
+    if not days:
+        return idle
+    for weight, row in days:
         for slot in range(SLOTS_PER_DAY):
             if slot and row[slot - 1]:
                 continue  # busy in the slot before: this day says nothing about a user coming to an idle component
@@ -212,19 +217,25 @@ def idle_hazard(day: date, rows: dict[date, list[int]], settings: PlannerSetting
     return out
 
 
-def nap_saving_minutes(hazard: Sequence[float], settings: PlannerSettings) -> list[float]:
-    """Per slot: the instance-minutes a nap started there saves against staying awake until the next request,
-    in expectation: the minutes from the instance's release (`release_minutes` after the copies go) to the next
-    request, less one wake's billed minutes (`lead_seconds`) when that request comes after the release. Idle slots
-    follow one another with the chance 1 - hazard; after the planned day the next one is taken to look like it."""
+def nap_saving_minutes(
+    hazard: Sequence[float], next_day_hazard: Sequence[float], settings: PlannerSettings
+) -> list[float]:
+    """Per slot of the planned day: the instance-minutes a nap started there saves against staying awake until the
+    next request, in expectation: the minutes from the instance's release (`release_minutes` after the copies go) to
+    the next request, less one wake's billed minutes (`lead_seconds`) when that request comes after the release.
+    Idle slots follow one another with the chance 1 - hazard: the planned day's `hazard`, then past midnight the
+    next day's (`next_day_hazard`: a Friday evening looks ahead to Saturday, a Sunday evening to Monday's first
+    users, never back to the morning of the day itself). It looks one day ahead from each slot; a longer stretch
+    with nobody counts as that day (a lower bound, and already far above any miss cost)."""
+    ahead = list(hazard) + list(next_day_hazard)
     n = len(hazard)
     release = math.ceil(settings.release_minutes / SLOT_MINUTES)
     wake_minutes = settings.lead_seconds / 60
     out = []
     for slot in range(n):
         still_idle, after_release, idle_at_release = 1.0, 0.0, 1.0
-        for step in range(1, n + 1):
-            still_idle *= 1 - hazard[(slot + step) % n]
+        for step in range(1, min(n, len(ahead) - 1 - slot) + 1):
+            still_idle *= 1 - ahead[slot + step]
             if step == release:
                 idle_at_release = still_idle
             elif step > release:
@@ -289,7 +300,9 @@ def plan_day(
         windows = windows_from(profile, settings)
         rule = f"slots with traffic on >= {settings.likely:.0%} of comparable days"
     else:
-        saving = nap_saving_minutes(idle_hazard(day, rows, settings), settings)
+        hazard = idle_hazard(day, rows, settings)
+        # The day after, from the same history (still nothing of the planned day itself).
+        saving = nap_saving_minutes(hazard, idle_hazard(day + timedelta(days=1), rows, settings), settings)
         # No bridge and no shortest window: the saving already weighs the release and the wake they stand for.
         windows = _windows([minutes < settings.miss_cost_minutes for minutes in saving], 0, 0)
         rule = f"slots where a nap saves under {settings.miss_cost_minutes:g} instance-minutes"
