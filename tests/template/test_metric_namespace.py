@@ -8,8 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sleepwake.adapters.cloudwatch import WARMUP_NAMESPACE
-from sleepwake.core import defaults, report_waits
+from sleepwake.core import defaults, report_waits, warmups
 from sleepwake.observability import NAMESPACE
 from sleepwake_cli.deployment import load_template
 from sleepwake_client import answer_metric
@@ -31,7 +30,7 @@ def _values(node: Any, key: str) -> Iterator[Any]:
 
 
 def test_the_code_and_the_product_client_write_and_read_one_namespace() -> None:
-    assert answer_metric.NAMESPACE == WARMUP_NAMESPACE == NAMESPACE == defaults.METRICS_NAMESPACE
+    assert answer_metric.NAMESPACE == warmups.NAMESPACE == NAMESPACE == defaults.METRICS_NAMESPACE
     assert answer_metric.METRIC == report_waits.ANSWER_METRIC
 
 
@@ -48,3 +47,18 @@ def test_the_dashboards_own_metrics_are_in_that_namespace() -> None:
     body = json.loads(sub if isinstance(sub, str) else sub[0])
     namespaces = {m[0] for w in body["widgets"] for m in w["properties"].get("metrics", [])}
     assert {n for n in namespaces if not n.startswith("AWS/")} == {defaults.METRICS_NAMESPACE}
+
+
+def test_the_dashboard_charts_the_warmup_counts_as_the_control_plane_writes_them() -> None:
+    """Each path's warm-up requests and errors (sleepwake.core.warmups) under their names and dimensions."""
+    (dashboard,) = [r for r in TEMPLATE["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    sub = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = json.loads(sub if isinstance(sub, str) else sub[0])
+    charted = {tuple(m[:-1]) for w in body["widgets"] for m in w["properties"].get("metrics", []) if m[0] == NAMESPACE}
+    names = {"component": "${InferenceComponentName}", "fallback": "${Fallback}"}
+    for path, own in warmups.OWN.items():
+        dimensions = [
+            x for d in warmups.own_dimensions(path, names[path], "sleepwake") for x in (d["Name"], d["Value"])
+        ]
+        for metric in (own.requests, own.errors):
+            assert (NAMESPACE, metric, *dimensions) in charted

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sleepwake.core.applied_plan import AppliedDay, PlannedDay, PlannedSpan
-from sleepwake.core.report import PathMetrics, Slot, build_report, less_own, misses_with_their_answers
+from sleepwake.core.report import PathMetrics, Slot, build_report, misses_with_their_answers
+from sleepwake.core.warmups import less_own
 from tests.unit.test_report import DAY, PRICES, at, run
 
 # Awake 07:00-12:00 (a schedule wake, an idle nap), asleep before and after.

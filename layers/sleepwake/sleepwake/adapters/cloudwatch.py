@@ -3,12 +3,12 @@ history per 5-minute slot (the planner learns from it)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sleepwake.core import defaults
-from sleepwake.core.report import less_own
-from sleepwake.core.report_waits import COMPONENT_WARMUP_METRIC
+from sleepwake.core import warmups
+from sleepwake.core.warmups import OWN, less_own, own_dimensions
 from sleepwake.observability import SERVICE
 
 
@@ -52,25 +52,16 @@ class ComponentMetrics:
         paginator (NextToken) covers the rest.
 
         Our own requests are not demand: without leaving them out, the keep-warm pings would teach the planner
-        that users come whenever it pinged, and each wake's warm-up that they come whenever it woke. The
-        control plane counts them (Sleepwake/FallbackWarmupRequests, Sleepwake/ComponentWarmupRequests) when
-        they end, so a count is taken from its slot and the slot before (sleepwake.core.report.less_own)."""
+        that users come whenever it pinged, and each wake's warm-up that they come whenever it woke. They are
+        counted when they end (sleepwake.core.warmups), so a count is taken from its slot and the slot before
+        (`less_own`)."""
         queries: list[dict[str, Any]] = [
             _query("component", "InferenceComponentName", component),
-            metric_query(
-                "componentwarmups",
-                WARMUP_NAMESPACE,
-                COMPONENT_WARMUP_METRIC,
-                [{"Name": "service", "Value": SERVICE}, {"Name": "InferenceComponentName", "Value": component}],
-                SLOT_SECONDS,
-                "Sum",
-            ),
+            _own_query("componentwarmups", "component", component),
         ]
         if fallback_endpoint:
             queries.append(_query("fallback", "EndpointName", fallback_endpoint, variant="AllTraffic"))
-            queries.append(
-                _query("warmups", "EndpointName", fallback_endpoint, namespace=WARMUP_NAMESPACE, metric=WARMUP_METRIC)
-            )
+            queries.append(_own_query("warmups", "fallback", fallback_endpoint))
         requests: dict[datetime, float] = {}
         own: dict[datetime, float] = {}
         pages = self._cw.get_paginator("get_metric_data").paginate(
@@ -102,41 +93,34 @@ class ComponentMetrics:
         )
         return sorted(point["Timestamp"] for point in result.get("Datapoints", []) if point["Sum"] > 0)
 
-    def record_fallback_warmup(self, endpoint: str, at: datetime, *, failed: bool = False) -> None:
-        """Count one warm-up request the control plane sent the fallback (Sleepwake/FallbackWarmupRequests), so
-        the request history leaves it out of the demand; one that failed also as Sleepwake/FallbackWarmupErrors
-        (it is in the fallback's 4XX/5XX errors, and no user's failure)."""
-        names = [WARMUP_METRIC, FALLBACK_WARMUP_ERRORS_METRIC] if failed else [WARMUP_METRIC]
-        dimensions = [{"Name": "EndpointName", "Value": endpoint}]
+    def record_own_requests(self, counted: Mapping[str, float], dimensions: list[dict[str, str]], at: datetime) -> None:
+        """Count requests the control plane sent (sleepwake.core.warmups: the fallback's warm-ups), `counted` by
+        metric name, so the request history and the report leave them out of users' requests and failures."""
         self._cw.put_metric_data(
-            Namespace=WARMUP_NAMESPACE,
+            Namespace=warmups.NAMESPACE,
             MetricData=[
-                {"MetricName": name, "Dimensions": dimensions, "Timestamp": at, "Value": 1.0, "Unit": "Count"}
-                for name in names
+                {"MetricName": name, "Dimensions": dimensions, "Timestamp": at, "Value": value, "Unit": "Count"}
+                for name, value in counted.items()
             ],
         )
 
 
-# The control plane's own requests to the fallback (pre-warms, keep-warm pings, post-deploy warm-up).
-WARMUP_NAMESPACE = defaults.METRICS_NAMESPACE
-WARMUP_METRIC = "FallbackWarmupRequests"
-FALLBACK_WARMUP_ERRORS_METRIC = "FallbackWarmupErrors"  # those of them that failed
 SLOT_SECONDS = 300  # the request history's period (sleepwake.core.planner's 5-minute slots)
 
 
-def _query(
-    query_id: str,
-    dimension: str,
-    value: str,
-    *,
-    variant: str | None = None,
-    namespace: str = "AWS/SageMaker",
-    metric: str = "Invocations",
-) -> dict[str, Any]:
+def _query(query_id: str, dimension: str, value: str, *, variant: str | None = None) -> dict[str, Any]:
+    """AWS/SageMaker Invocations of a component or an endpoint's variant per slot."""
     dimensions = [{"Name": dimension, "Value": value}]
     if variant:
         dimensions.append({"Name": "VariantName", "Value": variant})
-    return metric_query(query_id, namespace, metric, dimensions, SLOT_SECONDS, "Sum")
+    return metric_query(query_id, "AWS/SageMaker", "Invocations", dimensions, SLOT_SECONDS, "Sum")
+
+
+def _own_query(query_id: str, path: warmups.Path, name: str) -> dict[str, Any]:
+    """The control plane's own requests to the component or fallback endpoint `name` per slot."""
+    return metric_query(
+        query_id, warmups.NAMESPACE, OWN[path].requests, own_dimensions(path, name, SERVICE), SLOT_SECONDS, "Sum"
+    )
 
 
 def metric_query(

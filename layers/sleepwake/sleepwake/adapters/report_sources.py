@@ -13,7 +13,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sleepwake.adapters.cloudwatch import FALLBACK_WARMUP_ERRORS_METRIC, WARMUP_METRIC, WARMUP_NAMESPACE, metric_query
+from sleepwake.adapters.cloudwatch import metric_query
 from sleepwake.core.report import (
     Execution,
     Kind,
@@ -21,17 +21,12 @@ from sleepwake.core.report import (
     PathMetrics,
     Slot,
     classify,
-    less_own,
     misses_with_their_answers,
     path_metrics,
     statistics,
 )
-from sleepwake.core.report_waits import (
-    COMPONENT_WARMUP_ERRORS_METRIC,
-    COMPONENT_WARMUP_METRIC,
-    WAIT_METRICS,
-    answer_statistics,
-)
+from sleepwake.core.report_waits import WAIT_METRICS, answer_statistics
+from sleepwake.core.warmups import NAMESPACE, OWN, less_own, own_dimensions
 from sleepwake.observability import SERVICE
 
 # GetMetricData rounds StartTime down by its age, to 1, 5 or 60 minutes (API reference, StartTime): one
@@ -88,10 +83,9 @@ class ReportSources:
             (key, "AWS/SageMaker", metric, stat, dimensions) for key, metric, stat in statistics(path, slow_seconds)
         ]
         # The control plane's own requests to each path, counted by the control plane.
-        metric, own = _own(path, dimensions)
-        errors = COMPONENT_WARMUP_ERRORS_METRIC if path == "component" else FALLBACK_WARMUP_ERRORS_METRIC
-        asked.append(("warmups", WARMUP_NAMESPACE, metric, "Sum", own))
-        asked.append(("warmup_errors", WARMUP_NAMESPACE, errors, "Sum", own))
+        own = _own(path, dimensions)
+        asked.append(("warmups", NAMESPACE, OWN[path].requests, "Sum", own))
+        asked.append(("warmup_errors", NAMESPACE, OWN[path].errors, "Sum", own))
         return path_metrics(self._whole_window(asked, start, end))
 
     def _whole_window(
@@ -132,12 +126,12 @@ class ReportSources:
         asked: list[tuple[str, str, str, list[dict[str, str]]]] = [
             ("component", "AWS/SageMaker", "Invocations", component),
             ("no_capacity", "AWS/SageMaker", "NoCapacityInvocationFailures", component),
-            ("component_own", WARMUP_NAMESPACE, *_own("component", component)),
+            ("component_own", NAMESPACE, OWN["component"].requests, _own("component", component)),
         ]
         if fallback:
             asked += [
                 ("fallback", "AWS/SageMaker", "Invocations", fallback),
-                ("fallback_own", WARMUP_NAMESPACE, *_own("fallback", fallback)),
+                ("fallback_own", NAMESPACE, OWN["fallback"].requests, _own("fallback", fallback)),
             ]
         queries = [metric_query(key, namespace, metric, dims, period, "Sum") for key, namespace, metric, dims in asked]
         counts: dict[datetime, dict[str, float]] = {}
@@ -170,7 +164,7 @@ class ReportSources:
         `path`), keyed `<metric>:<stat>` for sleepwake.core.report.waits."""
         dims = [{"Name": "service", "Value": SERVICE}, *component_dimensions(component)]
         asked = [
-            (f"{metric}:{stat}", WARMUP_NAMESPACE, metric, stat, dims)
+            (f"{metric}:{stat}", NAMESPACE, metric, stat, dims)
             for metric in WAIT_METRICS
             for stat in ("SampleCount", "p50", "Maximum")
         ]
@@ -180,17 +174,15 @@ class ReportSources:
         """The product client's answer waits of this component over [start, end] (one period, as `path`), keyed
         by sleepwake.core.report_waits.answer_statistics' ids; none when no client wrote them."""
         dims = component_dimensions(component)
-        asked = [(key, WARMUP_NAMESPACE, metric, stat, dims) for key, metric, stat in answer_statistics(slow_seconds)]
+        asked = [(key, NAMESPACE, metric, stat, dims) for key, metric, stat in answer_statistics(slow_seconds)]
         return self._whole_window(asked, start, end)
 
 
-def _own(path: Path, dimensions: list[dict[str, str]]) -> tuple[str, list[dict[str, str]]]:
-    """The metric and dimensions of the control plane's own requests to a path: the fallback's warm-ups per
-    endpoint (sleepwake.adapters.cloudwatch), the component's per service and component (an embedded metric,
-    sleepwake.control.warmup)."""
-    if path == "fallback":
-        return WARMUP_METRIC, [d for d in dimensions if d["Name"] == "EndpointName"]
-    return COMPONENT_WARMUP_METRIC, [{"Name": "service", "Value": SERVICE}, *dimensions]
+def _own(path: Path, dimensions: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The dimensions of the control plane's own requests to the path that `dimensions` (component_dimensions or
+    endpoint_dimensions) name (sleepwake.core.warmups)."""
+    key = "InferenceComponentName" if path == "component" else "EndpointName"
+    return own_dimensions(path, next(d["Value"] for d in dimensions if d["Name"] == key), SERVICE)
 
 
 def component_dimensions(component: str) -> list[dict[str, str]]:

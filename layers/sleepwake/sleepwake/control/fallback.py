@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sleepwake.adapters.sagemaker import InvocationError
 from sleepwake.control.plane import ControlPlane
-from sleepwake.control.warmup import WarmupResult, warmup_payload
+from sleepwake.control.warmup import WarmupResult, count_warmup_request, warmup_payload
 from sleepwake.core import is_serving
 from sleepwake.core.applied_plan import StoredMayCome
 from sleepwake.core.keep_warm import KeepWarmMode, prewarm_on, should_ping
@@ -45,21 +45,13 @@ def warm_fallback(plane: ControlPlane) -> WarmupResult:
         call = plane.aws.runtime.invoke_endpoint(endpoint, warmup_payload(), plane.settings.warmup_content_type)
     except InvocationError:
         logger.exception("fallback warm-up failed", extra={"endpoint": endpoint})
-        _count_warmup(plane, endpoint, failed=True)  # in the fallback's errors, and no user's failure
+        count_warmup_request(plane, "fallback", endpoint, failed=True)
         raise
-    _count_warmup(plane, endpoint, failed=False)
+    count_warmup_request(plane, "fallback", endpoint, failed=False)
     latency = round(call.latency_ms, 2)
     metrics.add_metric(name="FallbackWarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
     logger.info("fallback warmed", extra={"endpoint": endpoint, "latency_ms": latency})
     return WarmupResult(latencies_ms=[latency], warm=True, reason=f"{endpoint} answered in {latency:.0f} ms")
-
-
-def _count_warmup(plane: ControlPlane, endpoint: str, *, failed: bool) -> None:
-    """Counted, so the planner's history and the report leave our own requests out of users'."""
-    try:
-        plane.aws.metrics.record_fallback_warmup(endpoint, plane.now(), failed=failed)
-    except Exception:
-        logger.warning("could not count the fallback warm-up request", exc_info=True, extra={"endpoint": endpoint})
 
 
 @dataclass

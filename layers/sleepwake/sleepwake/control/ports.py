@@ -6,7 +6,7 @@ their place, so mypy checks both against the same signatures.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
@@ -66,7 +66,9 @@ class MetricsPort(Protocol):
         self, component: str, start: datetime, end: datetime, *, fallback_endpoint: str | None = None
     ) -> list[tuple[datetime, float]]: ...
     def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]: ...
-    def record_fallback_warmup(self, endpoint: str, at: datetime, *, failed: bool = False) -> None: ...
+    def record_own_requests(
+        self, counted: Mapping[str, float], dimensions: list[dict[str, str]], at: datetime
+    ) -> None: ...
 
 
 class AlarmsPort(Protocol):

@@ -9,8 +9,8 @@ from importlib import resources
 from sleepwake.adapters.sagemaker import InvocationError, NoCapacityError
 from sleepwake.control.plane import ControlPlane
 from sleepwake.core import is_warm
-from sleepwake.core.report_waits import COMPONENT_WARMUP_ERRORS_METRIC, COMPONENT_WARMUP_METRIC
-from sleepwake.observability import MetricUnit, component_metrics, logger, metrics
+from sleepwake.core.warmups import OWN, Path, own_dimensions
+from sleepwake.observability import SERVICE, MetricUnit, component_metrics, logger, metrics
 
 
 class NotServing(Exception):
@@ -33,13 +33,9 @@ def warm_up(plane: ControlPlane, *, invocations: int | None = None, count: bool 
     """Send real requests until the core says the copy is warm (at least N, at most the policy's cap).
 
     With `count` (in a function: the wake's warm-up step, the post-deploy warm-up) each request the component
-    took is written as it returns, answered or failed, as an embedded metric with the component as a dimension:
-    Sleepwake/ComponentWarmupRequests 1, and Sleepwake/ComponentWarmupErrors 1 too when it failed (a ModelError
-    is one of the component's Invocations and Invocation5XXErrors all the same). So `sleepwake report` leaves
-    them out of the users' requests and failures, also when the warm-up stops half way: a Lambda timeout loses
-    at most the request in flight, not the ones before it. A request no copy took (no capacity) is none of
-    the component's Invocations and is not counted. The operator CLI passes False: its process has no log group
-    to turn the line into a metric, and the line would land in its answer on stdout."""
+    took is counted as it returns, answered or failed (sleepwake.core.warmups says what counts and why); a
+    request no copy took (no capacity) is not. The operator CLI passes False (`sleepwake warmup` is not
+    counted)."""
     minimum = invocations or plane.policy.warmup_invocations
     policy = plane.policy.model_copy(
         update={
@@ -58,14 +54,27 @@ def warm_up(plane: ControlPlane, *, invocations: int | None = None, count: bool 
             raise NotServing(f"{plane.ic} has no serving copy to warm: {error}") from error
         except InvocationError:
             if count:
-                component_metrics(
-                    plane.ic, {COMPONENT_WARMUP_METRIC: 1, COMPONENT_WARMUP_ERRORS_METRIC: 1}, MetricUnit.Count
-                )
+                count_warmup_request(plane, "component", plane.ic, failed=True)
             raise
         if count:
-            component_metrics(plane.ic, {COMPONENT_WARMUP_METRIC: 1}, MetricUnit.Count)
+            count_warmup_request(plane, "component", plane.ic, failed=False)
         result.latencies_ms.append(round(call.latency_ms, 2))
         metrics.add_metric(name="WarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
         result.warm, result.reason = is_warm(result.latencies_ms, policy)
     logger.info("warm-up done", extra={"latencies_ms": result.latencies_ms, "reason": result.reason})
     return result
+
+
+def count_warmup_request(plane: ControlPlane, path: Path, name: str, *, failed: bool) -> None:
+    """Count one warm-up request the control plane sent the component or the fallback endpoint `name`, answered
+    or `failed`, as sleepwake.core.warmups says: the component's as an embedded metric (written at once, so a
+    Lambda timeout loses at most the request in flight), the fallback's through CloudWatch PutMetricData (a
+    failure to count is logged, never the warm-up's failure)."""
+    counted = OWN[path].counted(failed=failed)
+    if path == "component":
+        component_metrics(name, counted, MetricUnit.Count)
+        return
+    try:
+        plane.aws.metrics.record_own_requests(counted, own_dimensions(path, name, SERVICE), plane.now())
+    except Exception:
+        logger.warning("could not count the fallback warm-up request", exc_info=True, extra={"endpoint": name})

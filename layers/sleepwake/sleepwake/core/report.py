@@ -18,9 +18,8 @@ What each figure means:
   component's NoCapacityInvocationFailures. With one, the product client (sleepwake_client) answers each of
   those from the fallback, where it is counted again as a fallback request; the no-capacity answers beyond the
   fallback's requests met nobody who asked the fallback (a product calling the component without the client)
-  and failed too (`unanswered_no_capacity`). Both paths' requests leave out the control plane's own
-  warm-ups, which it counts itself: Sleepwake/FallbackWarmupRequests (pre-warms, keep-warm pings) and
-  Sleepwake/ComponentWarmupRequests (the wake's and the post-deploy warm-up, an embedded metric per warm-up).
+  and failed too (`unanswered_no_capacity`). Both paths' requests and failures leave out the control plane's
+  own warm-ups, which it counts itself (what counts and how: sleepwake.core.warmups).
 - traffic: hits are the users' requests the component took (it was awake: its Invocations, answered or not,
   less the control plane's warm-ups), misses
   the requests that found it asleep (its NoCapacityInvocationFailures), answered by the fallback or failed;
@@ -32,7 +31,7 @@ What each figure means:
   (the window's last period, cut short by its end, where the middle of what is left falls).
   Days whose plan did not apply (the crons did, or no plan is kept) are counted as such.
   Per period too, the control plane's warm-ups are left out (`less_own`), so the hour after a wake is used only
-  when a user came; `sleepwake warmup` run by an operator is not counted (warm_up's docstring).
+  when a user came.
 - waits: what users waited for each wake that reached ready, from the control plane's own embedded metrics
   (CloudWatch has no time to ready for an inference component): from the wake's request to ready, the
   provisioning floor the wake expected (a copy on the instance still there: FirstPollOnInstanceSeconds; a new
@@ -54,9 +53,9 @@ from sleepwake.core import defaults
 from sleepwake.core.applied_plan import AppliedDay
 from sleepwake.core.report_waits import over, slow_answers, waits
 from sleepwake.core.timestamps import iso
+from sleepwake.core.warmups import Path
 
 Kind = Literal["wake", "sleep"]
-Path = Literal["component", "fallback"]  # the inference component, or the fallback endpoint
 Outcome = Literal["ready", "asleep", "skipped", "superseded", "failed", "running"]
 SLOW_SECONDS = 3.0
 
@@ -132,8 +131,8 @@ class PathMetrics:
     cold_starts: float = 0.0  # the fallback only (ModelSetupTime's sample count)
     cold_start_sum_us: float = 0.0  # the fallback only (ModelSetupTime's sum)
     cold_within_slow_pct: float | None = None  # the fallback only: PR(:slow) of ModelSetupTime
-    warmups: float = 0.0  # the control plane's own requests (Sleepwake/FallbackWarmupRequests, ComponentWarmupRequests)
-    warmup_errors: float = 0.0  # those of them that failed (Sleepwake/FallbackWarmupErrors, ComponentWarmupErrors)
+    warmups: float = 0.0  # the control plane's own requests (sleepwake.core.warmups.OWN[path].requests)
+    warmup_errors: float = 0.0  # those of them that failed (OWN[path].errors)
 
     @property
     def users_errors(self) -> float:
@@ -364,29 +363,6 @@ class Slot:
     def middle(self, end: datetime) -> datetime:
         """The middle of its time up to `end` (the window's last period is cut short)."""
         return self.at + (min(self.at + timedelta(seconds=self.seconds), end) - self.at) / 2
-
-
-def less_own(
-    requests: list[float], own: list[float], times: list[datetime], period: int
-) -> tuple[list[float], list[float]]:
-    """Per period (oldest first, starting at `times`), the requests less the control plane's own among them,
-    and what of its own matched no request. It counts its requests when its warm-up ends, stamped then, up to a
-    period after the requests themselves: what exceeds a period's requests is taken from the period `period`
-    seconds before it, and no further. GetMetricData leaves empty periods out, so the row's previous entry may
-    be hours earlier. What is left over (a warm-up counted before SageMaker's Invocations arrived, one whose
-    requests fell before the window's start, one whose requests SageMaker did not count) is returned per period
-    rather than taken from users' requests elsewhere."""
-    left = list(requests)
-    at = {when: i for i, when in enumerate(times)}
-    unmatched = [0.0] * len(own)
-    for i, count in enumerate(own):
-        for j in (i, at.get(times[i] - timedelta(seconds=period))):
-            if j is not None and count > 0:
-                taken = min(count, left[j])
-                left[j] -= taken
-                count -= taken
-        unmatched[i] = count
-    return left, unmatched
 
 
 def misses_with_their_answers(

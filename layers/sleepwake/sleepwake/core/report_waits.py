@@ -29,10 +29,6 @@ from typing import Any
 # The control plane's per-wake embedded metrics (namespace Sleepwake, dimensions service and
 # InferenceComponentName), emitted when a wake reaches ready: what `wake_wait` computes.
 WAIT_METRICS = ("TimeToReadySeconds", "ProvisioningFloorSeconds", "OverFloorSeconds", "WarmupSeconds")
-# The requests each warm-up of the component sent it (same namespace and dimensions; sleepwake.control.warmup).
-COMPONENT_WARMUP_METRIC = "ComponentWarmupRequests"
-# Those of them that failed (a ModelError: in the component's Invocation5XXErrors), left out of users' failures.
-COMPONENT_WARMUP_ERRORS_METRIC = "ComponentWarmupErrors"
 
 
 def wake_wait(
