@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sleepwake.core import defaults
+
 COLOURS = {"component": "#2a9d8f", "fallback": "#7b2cbf", "no capacity": "#e63946", "planned": "#264653"}
 
 
@@ -16,7 +18,7 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def chart(report: dict[str, Any], path: Path, slow_seconds: float = 3.0) -> None:
+def chart(report: dict[str, Any], path: Path, slow_seconds: float = defaults.SLOW_SECONDS) -> None:
     """Three panels: awake/asleep over the window with the plan's windows outlined, requests per hour by path
     (stacked: component, fallback; beside them the no-capacity answers), and p50/p99/max latency per path."""
     import matplotlib

@@ -152,7 +152,7 @@ class SimulationSettings:
     price_per_hour: float = defaults.INSTANCE_PRICE_PER_HOUR
     long_wait_minutes: float = 10.0
     # An answer slower than this is a slow answer (the clinicians' "no waiting": 3 s by the issue's goal).
-    slow_seconds: float = 3.0
+    slow_seconds: float = defaults.SLOW_SECONDS
     seed: int = 7
 
 

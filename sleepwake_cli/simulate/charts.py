@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sleepwake.core import defaults
 from sleepwake_cli.simulate.engine import PolicyResult
 from sleepwake_cli.simulate.report import plural
 from sleepwake_cli.simulate.trace import Trace
@@ -14,7 +15,7 @@ from sleepwake_cli.simulate.trace import Trace
 CHART_TZ = "America/New_York"
 
 
-def chart(path: Path, trace: Trace, results: list[PolicyResult], slow_seconds: float = 3.0) -> None:
+def chart(path: Path, trace: Trace, results: list[PolicyResult], slow_seconds: float = defaults.SLOW_SECONDS) -> None:
     """Requests per hour, copies over the period per policy, cost bars and the latency tail per policy."""
     import matplotlib
 

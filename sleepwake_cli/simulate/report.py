@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sleepwake.core import defaults
 from sleepwake_cli.simulate.engine import PolicyResult
 from sleepwake_cli.simulate.policies import SimulationSettings, simulate
 from sleepwake_cli.simulate.trace import Trace
@@ -110,7 +111,7 @@ def fmt_wait(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def table(results: list[PolicyResult], price_per_hour: float, slow_seconds: float = 3.0) -> str:
+def table(results: list[PolicyResult], price_per_hour: float, slow_seconds: float = defaults.SLOW_SECONDS) -> str:
     head = [
         "policy",
         "inst-h",

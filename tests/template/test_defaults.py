@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
+from localaws.sagemaker_serverless import ServerlessSwitches
 from sleepwake.core import Policy, defaults
+from sleepwake.core.report import SLOW_SECONDS, Prices
 from sleepwake.settings import Settings
 from sleepwake_cli.deployment import load_template
+from sleepwake_cli.report import FALLBACK_MEMORY_MB, RELEASE_MINUTES
 from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
+from sleepwake_cli.simulate.engine import Provisioning
 from tests.conftest import ROOT
 
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -80,3 +84,37 @@ def test_the_simulator_plans_with_the_plan_jobs_planner() -> None:
     assert deployed == simulated
     assert deployed.miss_cost_minutes == defaults.PLANNER_MISS_COST_MINUTES
     assert deployed.release_minutes == defaults.INSTANCE_RELEASE_MINUTES
+
+
+def test_the_cores_policy_defaults_are_a_deployed_functions() -> None:
+    """A Policy built without settings (the core's own defaults) decides as a function deployed with the template's
+    defaults: every field, the knobs the template does not expose included."""
+    deployed = Settings.model_validate(REQUIRED).policy()
+    assert Policy(quiet_hours=deployed.quiet_hours) == deployed
+
+
+def test_the_simulator_decides_with_a_deployed_functions_policy() -> None:
+    """The simulator's Policy (with the fallback: naps) is a deployed function's with a fallback, but for what the
+    simulator measures on its provisioning model instead of assuming: the provisioning and warm-up estimates."""
+    simulated = SleepwakeSettings().policy(Provisioning(), naps=True)
+    deployed = Settings.model_validate(REQUIRED | {"FALLBACK_ENDPOINT_NAME": "fallback"}).policy()
+    measured = {"provisioning_estimate_seconds", "warmup_estimate_seconds"}
+    assert simulated.model_dump(exclude=measured) == deployed.model_dump(exclude=measured)
+
+
+def test_the_simulator_the_report_and_the_emulator_assume_the_same_platform() -> None:
+    """What AWS does that no source pins down, or the price and the slow line, written once and read by each."""
+    settings = Settings.model_validate(REQUIRED | {"FALLBACK_ENDPOINT_NAME": "fallback", "FALLBACK_KEEP_WARM": "ping"})
+    simulation = SimulationSettings()
+    release_seconds = defaults.INSTANCE_RELEASE_MINUTES * 60
+    assert simulation.prov.instance_release_seconds == settings.policy().instance_release_seconds == release_seconds
+    assert simulation.planner.release_minutes == Prices(1.0, 1.0, 1.0).release_minutes == RELEASE_MINUTES
+    assert RELEASE_MINUTES == defaults.INSTANCE_RELEASE_MINUTES
+    evict_seconds = settings.fallback_idle_evict_minutes * 60
+    assert simulation.fallback.idle_evict_seconds == ServerlessSwitches().idle_evict_seconds == evict_seconds
+    assert simulation.fallback.memory_gb * 1024 == FALLBACK_MEMORY_MB == defaults.FALLBACK_MEMORY_MB
+    kept_warm = settings.keep_warm_settings()
+    assert simulation.keep_warm.ping_minutes == kept_warm.ping_minutes == defaults.FALLBACK_PING_MINUTES
+    assert simulation.price_per_hour == defaults.INSTANCE_PRICE_PER_HOUR
+    assert simulation.fallback.price_per_gb_second == defaults.SERVERLESS_PRICE_PER_GB_SECOND
+    assert simulation.slow_seconds == SLOW_SECONDS == defaults.SLOW_SECONDS

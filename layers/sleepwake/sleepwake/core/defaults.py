@@ -92,4 +92,6 @@ TEMPLATE_PARAMETERS: dict[str, object] = {
 # a documented AWS behaviour, pass your own to the commands that take them.
 INSTANCE_PRICE_PER_HOUR = 0.20  # ml.inf1.xlarge as the team reported it (docs/aws-behaviour.md §1); pass your region's
 SERVERLESS_PRICE_PER_GB_SECOND = 0.0000200  # Serverless Inference compute, us-east-1 (SageMaker pricing page)
+# An answer slower than this is a slow answer: the "no waiting" (`sleepwake report`, `sleepwake simulate`).
+SLOW_SECONDS = 3.0
 INSTANCE_RELEASE_MINUTES = 10.0  # AWS keeps an instance ~10 min after its last copy is gone (docs/aws-behaviour.md)

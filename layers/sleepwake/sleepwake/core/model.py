@@ -101,7 +101,8 @@ class Policy(BaseModel):
     first_poll_on_instance_seconds: int = Field(default=defaults.FIRST_POLL_ON_INSTANCE_SECONDS, ge=1)
     poll_interval_seconds: int = Field(default=defaults.POLL_INTERVAL_SECONDS, ge=1)
     poll_growth: float = Field(default=0.04, ge=0.0, le=1.0)
-    instance_release_seconds: int = Field(default=600, ge=0)  # AWS releases instances ~10 min after 0 copies
+    # AWS releases instances ~10 min after 0 copies.
+    instance_release_seconds: int = Field(default=round(defaults.INSTANCE_RELEASE_MINUTES * 60), ge=0)
     # A joiner asks Step Functions whether a wake older than this still runs (its end event may be lost).
     confirm_execution_after_seconds: int = Field(default=60, ge=0)
 

@@ -57,7 +57,7 @@ from sleepwake.core.warmups import Path
 
 Kind = Literal["wake", "sleep"]
 Outcome = Literal["ready", "asleep", "skipped", "superseded", "failed", "running"]
-SLOW_SECONDS = 3.0
+SLOW_SECONDS = defaults.SLOW_SECONDS
 
 
 @dataclass(frozen=True)
