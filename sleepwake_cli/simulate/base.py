@@ -27,6 +27,8 @@ from sleepwake_cli.simulate.trace import Request, Trace
 # Requests still waiting when the trace ends are followed this far (a Sunday-night request under a
 # schedule waits for Monday's wake); anything later counts as unserved.
 HORIZON = timedelta(days=3)
+# Fallback answers further apart than this are different users (a session's clips come 15-75 s apart).
+RUN_GAP = timedelta(minutes=5)
 
 
 class SimulationError(RuntimeError):
@@ -271,6 +273,21 @@ class Simulated:
     def fallback_cold_starts(self) -> int:
         """Cold starts of the fallback a user request waited for (policies without a fallback: none)."""
         return 0 if self.fallback is None else self.fallback.cold_starts_met
+
+    def fallback_runs(self) -> int:
+        """Runs of requests the fallback answered, with no copy's answer between them and none more than
+        `RUN_GAP` after the one before: each is a user meeting the component asleep or waking, whose first
+        requests go to the fallback until a copy serves. The fallback's share is these runs times their length,
+        and only fewer runs lower it much (docs/simulate.md)."""
+        runs, last = 0, None
+        for outcome in self.outcomes:  # appended as each request arrives
+            if not outcome.by_fallback:
+                last = None
+                continue
+            if last is None or outcome.arrival - last > RUN_GAP:
+                runs += 1
+            last = outcome.arrival
+        return runs
 
     def release_waiters(self) -> None:
         waiting, self.waiting = self.waiting, []

@@ -233,6 +233,7 @@ class SleepwakeNaps(Sleepwake):
                 "billed_seconds": round(self.fallback.billed_seconds, 1),
                 "wake_signals": self._signals,
                 "why": dict(sorted(self.fallback_why.items())),
+                "runs": self.fallback_runs(),
                 "keep_warm": self.keep_warm.details() if self.keep_warm else {},
             },
         }

@@ -77,6 +77,7 @@ def test_why_each_request_went_to_the_fallback_is_counted() -> None:
         "met the component asleep": 1,
         "unannounced": 1,
     }
+    assert result.details["fallback"]["runs"] == 2  # two users met it not serving: 2 answers, then 1
 
 
 def test_without_a_fallback_the_same_request_fails_and_waits_for_the_wake() -> None:
