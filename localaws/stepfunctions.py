@@ -399,15 +399,18 @@ def _kept(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
 
 def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
     """moto's client factory, signing with the execution role's session instead of "ak"/"sk". Clients are kept
-    per endpoint, service and keys (boto3's clients are thread-safe)."""
+    per endpoint, service and keys (boto3's clients are thread-safe).
+
+    `state_credentials` plays no part: moto 5.2.5's boto_client_for (moto/stepfunctions/parser/asl/utils/
+    boto_client.py) does not read it, and every Task passes one (state_task.py _eval_state_credentials: the
+    execution's role when the state has no Credentials field), so keying on it had made two clients (~25 ms of
+    CPU) per Lambda or SDK task. The template's states have no Credentials field; with one, the calls are still
+    signed as the execution's role (as before this cache)."""
     from moto.core.models import botocore_stubber
     from moto.settings import moto_server_port
 
     where = (region, service, moto_server_port(), botocore_stubber.enabled)
-    if state_credentials is not None:  # not what the local stack's tasks pass: moto's own, not kept
-        client = _ORIGINAL_BOTO_CLIENT_FOR(region, service, state_credentials)
-    else:
-        client = _kept(where, lambda: _ORIGINAL_BOTO_CLIENT_FOR(region, service, state_credentials))
+    client = _kept(where, lambda: _ORIGINAL_BOTO_CLIENT_FOR(region, service, state_credentials))
     who = getattr(_EXECUTION, "role", None)
     if StepFunctionsSwitches.credentials is None or who is None:
         return client
@@ -425,8 +428,6 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
             **keys.boto(),
         )
 
-    if state_credentials is not None:
-        return make()
     return _kept((*where, keys.access_key_id, keys.session_token), make)
 
 

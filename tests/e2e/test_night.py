@@ -39,7 +39,8 @@ def test_a_whole_night_runs_phase_by_phase(tmp_path):
             speed=ACTIVE_SPEED,
             provisioning_seconds=DEMO_PROVISIONING,
             parameters={},
-            real_model=True,  # the demo's night measures the first request after a wake against steady ones
+            # The stand-in model: this night checks what happens, not the model; its first-request goal is make
+            # demo's and bench-wake's (speed_goals=False), the real handler through a wake is this module's `local`.
             deployment_file=tmp_path / "deployment.json",  # the report reads the stack as the operator does
             jump=True,  # the idle stretches of the night cost no wall time; this thread drives (tests/stacks.py)
         ) as local,
