@@ -24,7 +24,7 @@ from moto.applicationautoscaling import models as aas_models
 from moto.applicationautoscaling import responses as aas_responses
 
 from localaws import clock as clock_mod
-from localaws import sagemaker, target_tracking
+from localaws import sagemaker, service_state, target_tracking
 
 LOG = logging.getLogger(__name__)
 
@@ -116,6 +116,11 @@ def _policy_for(account: str, region: str, policy_arn: str) -> Any:
 
 # Scaling activities (DescribeScalingActivities), newest last, per (account, region): what the policies did.
 ACTIVITIES: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+def snapshot() -> service_state.Restore:
+    """The scaling activities so far (localaws.service_state); targets and policies are moto's."""
+    return service_state.mapping_snapshot(ACTIVITIES)
 
 
 def scale(account: str, region: str, ic: sagemaker.InferenceComponent, policy: Any, alarm: str, want: int) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
 
-from localaws import cloudwatch
+from localaws import cloudwatch, service_state
 from localaws.cloudwatch import evaluate, record, state_change_event
 
 LOG = logging.getLogger(__name__)
@@ -59,6 +59,21 @@ class AlarmEvaluator:
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by cloudwatch.kick() and stop()
         self._thread: threading.Thread | None = None
+
+    def snapshot(self) -> service_state.Restore:
+        """The state changes delivered so far and where the rounds are (which executions' metrics were
+        published, the last minute and period each alarm was evaluated in, the state each was left in;
+        localaws.service_state)."""
+        put_back_events = service_state.log_snapshot(self.events)
+        rounds = service_state.deepcopy((self._seen_executions, self._last_minute, self._last_period, self._evaluated))
+
+        def restore() -> None:
+            put_back_events()
+            self._seen_executions, self._last_minute, self._last_period, self._evaluated = service_state.deepcopy(
+                rounds
+            )
+
+        return restore
 
     def add_listener(self, listener: AlarmListener) -> None:
         self.listeners.append(listener)

@@ -48,6 +48,7 @@ from localaws import (
     sagemaker_api,
     sagemaker_serverless,
     scheduler,
+    service_state,
     servicequotas,
     stepfunctions,
     target_tracking,
@@ -331,7 +332,7 @@ class Emulator:
         self.alarms.stop()
         # Stopping executions now must not run their rules.
         stepfunctions.StepFunctionsSwitches.emit_status_events = False
-        self._stop_executions()
+        self.stop_executions()
         self.sagemaker.reset()  # stops transitions, closes model servers
         if self._server:
             self._server.stop()
@@ -356,7 +357,7 @@ class Emulator:
                 os.environ[key] = value
         self._saved_env.clear()
 
-    def _stop_executions(self) -> None:
+    def stop_executions(self) -> None:
         """Running executions would outlive the server (moto runs them in threads) and call a dead port."""
         from moto.stepfunctions.responses import get_backend
 
@@ -368,6 +369,27 @@ class Emulator:
                         backend.stop_execution(execution.execution_arn)
                     except Exception:
                         LOG.debug("could not stop %s", execution.execution_arn)
+
+    def snapshot(self) -> service_state.Restore:
+        """Every emulated service as now: moto's backends, then each service's own records (localaws.service_state);
+        the result puts them all back. Take it and call it only while nothing runs (localaws.stack_reset)."""
+        restores = [
+            service_state.moto_snapshot(),
+            self.sagemaker.snapshot(),
+            self.serverless.snapshot(),
+            self.lambdas.snapshot(),
+            events.snapshot(),
+            stepfunctions.snapshot(),
+            autoscaling.snapshot(),
+            self.scheduler.snapshot(),
+            self.alarms.snapshot(),
+        ]
+
+        def restore() -> None:
+            for put_back in restores:
+                put_back()
+
+        return restore
 
     def reset(self) -> None:
         """Forget every resource in every moto backend and every inference component."""

@@ -20,6 +20,8 @@ from typing import Any
 from moto.events import models as ev_models
 from moto.utilities.arns import parse_arn
 
+from localaws import service_state
+
 LOG = logging.getLogger(__name__)
 
 # Set by the emulator: (account, region, arn, input_json) -> None
@@ -27,6 +29,11 @@ start_state_machine: Callable[[str, str, str, str], None] | None = None
 invoke_lambda_async: Callable[[str, str, str, str], None] | None = None
 
 DELIVERED: list[dict[str, Any]] = []  # (rule, target arn, input) for tests and the demo log
+
+
+def snapshot() -> service_state.Restore:
+    """The events delivered so far (localaws.service_state); rules and buses are moto's."""
+    return service_state.log_snapshot(DELIVERED)
 
 
 def put_event(account: str, region: str, event: Any, bus: str = "default") -> int:

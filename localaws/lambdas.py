@@ -44,7 +44,7 @@ from typing import Any
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from localaws import clock as clock_mod
-from localaws import cloudwatch_emf
+from localaws import cloudwatch_emf, service_state
 
 LOG = logging.getLogger(__name__)
 
@@ -225,6 +225,10 @@ class LambdaRunner:
             self._saved.clear()
         self.functions.clear()
         self.invocations.clear()
+
+    def snapshot(self) -> service_state.Restore:
+        """The invocations so far (localaws.service_state); functions and their warm containers stay."""
+        return service_state.log_snapshot(self.invocations)
 
     def register(self, function_name: str, code_dir: str | Path, layer_dirs: tuple[str | Path, ...] = ()) -> None:
         self.functions[function_name] = Registration(

@@ -43,14 +43,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from moto.sagemaker import models as sm_models
 
 from localaws import clock as clock_mod
-from localaws import cloudwatch
+from localaws import cloudwatch, service_state
 from localaws.sagemaker_common import (
     InvocationResultLike,
     ModelServerLike,
@@ -250,12 +250,16 @@ class Registry:
         self.listeners: list[Callable[[InferenceComponent], None]] = []
         self.threads: list[threading.Thread] = []
 
-    def reset(self) -> None:
+    def cancel_transitions(self) -> None:
+        """Every transition, delete and release in progress ends without effect (its generation moved on)."""
         with self.lock:
             for ic in self.components.values():
                 ic.generation += 1
             for instances in self.endpoints.values():
                 instances.generation += 1
+
+    def reset(self) -> None:
+        self.cancel_transitions()
         for thread in self.threads:  # a model load in progress finishes (it cannot be interrupted), then stops
             thread.join(timeout=120)
         self.threads.clear()
@@ -265,6 +269,32 @@ class Registry:
             self.components.clear()
             self.endpoints.clear()
             self.faults = Faults()
+
+    def snapshot(self) -> service_state.Restore:
+        """The components, the endpoints' instances and the switches as now (localaws.service_state); putting them
+        back clears injected faults, cancels what a transition of before would do, and loads a model server
+        again where one was loaded then and was released since (one still loaded is kept)."""
+        with self.lock:
+            components, endpoints = service_state.keep_records(self.components), service_state.deepcopy(self.endpoints)
+            switches = replace(self.switches)
+
+        def restore() -> None:
+            self.threads.clear()  # each ended: nothing runs during a restore
+            with self.lock:
+                self.faults, self.switches = Faults(), replace(switches)
+                live = service_state.put_back_records(self.components, components, InferenceComponent, _release)
+                for ic, _ in live:
+                    ic.generation += 1
+                generations = {key: instances.generation for key, instances in self.endpoints.items()}
+                self.endpoints.clear()
+                for key, instances in service_state.deepcopy(endpoints).items():
+                    instances.generation = max(instances.generation, generations.get(key, 0)) + 1
+                    self.endpoints[key] = instances
+            for ic, kept in live:
+                if kept.loaded and ic.server is None:
+                    ic.server = self.switches.model_server_factory(ic)
+
+        return restore
 
     def _spawn(self, target: Callable[..., None], *args: Any, name: str) -> None:
         self.threads = [t for t in self.threads if t.is_alive()]

@@ -55,7 +55,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -63,7 +63,7 @@ from typing import Any, cast
 from moto.sagemaker import models as sm_models
 
 from localaws import clock as clock_mod
-from localaws import cloudwatch, serverless_container
+from localaws import cloudwatch, serverless_container, service_state
 from localaws.sagemaker_common import (
     InvocationResultLike,
     ModelServerLike,
@@ -173,6 +173,22 @@ class Registry:
                 _release_server(endpoint)
             self.endpoints.clear()
             self.faults = Faults()
+
+    def snapshot(self) -> service_state.Restore:
+        """The endpoints used so far (warmth, requests, cold starts) and the switches as now (localaws.service_state);
+        putting them back clears injected faults and loads a container again where one was loaded then."""
+        with self.lock:
+            endpoints, switches = service_state.keep_records(self.endpoints), replace(self.switches)
+
+        def restore() -> None:
+            with self.lock:
+                self.faults, self.switches = Faults(), replace(switches)
+                live = service_state.put_back_records(self.endpoints, endpoints, ServerlessEndpoint, _release_server)
+                for endpoint, kept in live:
+                    if kept.loaded and endpoint.server is None:
+                        endpoint.server = self.switches.model_server_factory(endpoint.environment)
+
+        return restore
 
     def lookup(self, account: str, region: str, name: str) -> ServerlessEndpoint | None:
         """The endpoint if its config's variant is serverless; None for any other endpoint."""

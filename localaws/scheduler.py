@@ -37,6 +37,7 @@ from moto.scheduler import models as sched_models
 from moto.scheduler.models import scheduler_backends
 
 from localaws import clock as clock_mod
+from localaws import service_state
 from sleepwake.core.schedule import DailyCron
 from sleepwake.core.timestamps import iso
 
@@ -218,6 +219,18 @@ class Scheduler:
             _KICKS.remove(self._kick)
         if self._thread:
             self._thread.join(timeout=5)
+
+    def snapshot(self) -> service_state.Restore:
+        """The firings so far and when each schedule was last checked (localaws.service_state), so a schedule
+        put back fires as it would have from then."""
+        put_back_firings = service_state.log_snapshot(self.firings)
+        last = dict(self._last)
+
+        def restore() -> None:
+            put_back_firings()
+            self._last = dict(last)
+
+        return restore
 
     def _schedules(self) -> list[Any]:
         backend = scheduler_backends[self.account][self.region]

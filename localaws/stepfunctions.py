@@ -58,7 +58,7 @@ from moto.stepfunctions.parser.backend import execution as execution_mod
 from moto.stepfunctions.parser.backend import execution_worker
 
 from localaws import clock as clock_mod
-from localaws import cloudwatch
+from localaws import cloudwatch, service_state
 from localaws import events as events_mod
 from localaws.clock_pause import SharedPause
 
@@ -278,6 +278,12 @@ def _emit_status_change(execution: Any, *, started: bool = False) -> None:
 
 
 EMITTED: list[dict[str, Any]] = []  # every status change event, for tests
+
+
+def snapshot() -> service_state.Restore:
+    """The status change events emitted so far (localaws.service_state); executions are moto's."""
+    return service_state.log_snapshot(EMITTED)
+
 
 _ORIGINAL_TERMINATED = execution_mod.BaseExecutionWorkerCommunication.terminated
 _ORIGINAL_EXECUTION_START = execution_mod.Execution.start

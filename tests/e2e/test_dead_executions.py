@@ -4,8 +4,6 @@ exactly once."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from moto.sns.models import sns_backends
@@ -13,17 +11,7 @@ from moto.sns.models import sns_backends
 from localaws.local_stack import LocalStack
 from sleepwake.control import steps
 from tests.e2e.conftest import sleep_now
-
-
-def _within_wall_seconds(check: Callable[[], bool], seconds: float = 180.0) -> bool:
-    """Poll in wall time (the emulated clock is held still by the caller, so no emulated time passes however
-    long this takes: the limit only stops a hang; a test worker sharing a loaded machine may need minutes)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
+from tests.waits import eventually
 
 
 def _notifications(local: LocalStack) -> list[Any]:
@@ -41,7 +29,7 @@ def test_a_stopped_wake_is_recorded_failed_and_the_next_wake_starts_a_new_execut
     started = local.now()
     with local.emu.clock.paused():  # nothing below may depend on how fast this host is
         sfn.stop_execution(executionArn=first["execution"], error="Operator", cause="stopped by hand")
-        assert _within_wall_seconds(lambda: local.status()["state"] == "failed"), local.status()
+        assert eventually(lambda: local.status()["state"] == "failed", wall=180.0), local.status()
         status = local.status()
         code, second = local.wake(reason="after the stop")
         elapsed = (local.now() - started).total_seconds()
@@ -65,7 +53,7 @@ def test_a_wake_that_dies_of_a_runtime_error_is_recorded_and_notified(local, mon
     assert execution["error"] == "States.Runtime"
     monkeypatch.setattr(steps, "check_copies", real)
     with local.emu.clock.paused():
-        assert _within_wall_seconds(lambda: local.status()["state"] == "failed"), local.status()
+        assert eventually(lambda: local.status()["state"] == "failed", wall=180.0), local.status()
         assert "States.Runtime" in local.status()["last_error"]
         code, again = local.wake(reason="after the runtime error")
     assert (code, again["state"]) == (202, "waking")

@@ -12,6 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
+from localaws import events as localaws_events
+from localaws import stepfunctions
 from localaws.local_stack import SAMPLE, LocalStack
 from tests.e2e.conftest import sleep_now
 from tests.stacks import as_deployed, local_stack
@@ -53,6 +55,11 @@ def described(local: LocalStack) -> dict[str, Any]:
             "subscriptions": emu.client("sns").list_subscriptions()["Subscriptions"],
             "queues": emu.client("sqs").list_queues().get("QueueUrls", []),
             "invocations": len(emu.lambdas.invocations),
+            "scaling activities": aas.describe_scaling_activities(ServiceNamespace="sagemaker")["ScalingActivities"],
+            "schedule firings": len(emu.scheduler.firings),
+            "alarm state changes": len(emu.alarms.events),
+            "events delivered": len(localaws_events.DELIVERED),
+            "execution events": len(stepfunctions.EMITTED),
             "faults": repr((emu.sagemaker.faults, emu.serverless.faults)),
         }
     for answer in (seen["component"], *seen["endpoints"], *seen["schedules"]):

@@ -16,6 +16,7 @@ import pytest
 from localaws.local_stack import LocalStack
 from tests.e2e.conftest import sleep_now
 from tests.stacks import FAST, local_stack
+from tests.waits import eventually
 
 RELEASE = 1800.0  # long enough that holding the clock after a sleep never races the release
 
@@ -61,15 +62,6 @@ def reached_zero(local: LocalStack) -> datetime:
     """When the component's copies last reached 0 (the emulator's history)."""
     history = local.emu.component(local.outputs["InferenceComponentName"]).history
     return next(at for at, _status, _desired, current in reversed(history) if current == 0)
-
-
-def eventually(predicate, wall: float = 30.0) -> bool:
-    deadline = time.monotonic() + wall
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_two_stacks_on_one_endpoint_each_sleep_and_wake_their_own_component(two):

@@ -10,18 +10,9 @@ import pytest
 
 from localaws import Emulator
 from tests.localaws.conftest import ROLE, describe, make_endpoint
+from tests.waits import eventually
 
 COLD = 120.0  # the emu fixture's provisioning_seconds: new instance + copy
-
-
-def eventually(predicate, wall: float = 30.0) -> bool:
-    """Poll in wall time (the caller holds emulated time still and moves it with `advance`)."""
-    deadline = time.monotonic() + wall
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def copies(emu: Emulator, ic: str = "ic") -> int:
