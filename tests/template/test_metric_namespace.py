@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sleepwake.core import defaults, report_waits, warmups
-from sleepwake.observability import NAMESPACE
+from sleepwake.observability import NAMESPACE, SERVICE
 from sleepwake_cli.deployment import load_template
 from sleepwake_client import answer_metric
 from tests.conftest import ROOT
@@ -37,6 +37,7 @@ def test_the_code_and_the_product_client_write_and_read_one_namespace() -> None:
 def test_the_templates_namespace_is_the_codes() -> None:
     variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == defaults.METRICS_NAMESPACE
+    assert variables["POWERTOOLS_SERVICE_NAME"] == SERVICE  # the component's embedded metrics' dimension
     pinned = {n for n in _values(TEMPLATE["Resources"], "cloudwatch:namespace") if isinstance(n, str)}
     assert pinned == {defaults.METRICS_NAMESPACE}  # the fallback's warm-up counts: PutMetricData there only
 
@@ -57,8 +58,6 @@ def test_the_dashboard_charts_the_warmup_counts_as_the_control_plane_writes_them
     charted = {tuple(m[:-1]) for w in body["widgets"] for m in w["properties"].get("metrics", []) if m[0] == NAMESPACE}
     names = {"component": "${InferenceComponentName}", "fallback": "${Fallback}"}
     for path, own in warmups.OWN.items():
-        dimensions = [
-            x for d in warmups.own_dimensions(path, names[path], "sleepwake") for x in (d["Name"], d["Value"])
-        ]
+        dimensions = [x for d in warmups.own_dimensions(path, names[path], SERVICE) for x in (d["Name"], d["Value"])]
         for metric in (own.requests, own.errors):
             assert (NAMESPACE, metric, *dimensions) in charted
