@@ -4,6 +4,7 @@ simulator."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from sleepwake_cli.deployment import load_template
 from sleepwake_cli.report import FALLBACK_MEMORY_MB, RELEASE_MINUTES
 from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
 from sleepwake_cli.simulate.engine import Provisioning
+from sleepwake_client import SleepwakeClient
 from tests.conftest import ROOT
 
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -118,3 +120,10 @@ def test_the_simulator_the_report_and_the_emulator_assume_the_same_platform() ->
     assert simulation.price_per_hour == defaults.INSTANCE_PRICE_PER_HOUR
     assert simulation.fallback.price_per_gb_second == defaults.SERVERLESS_PRICE_PER_GB_SECOND
     assert simulation.slow_seconds == SLOW_SECONDS == defaults.SLOW_SECONDS
+
+
+def test_the_simulator_replays_the_product_clients_wake_signals() -> None:
+    """The client (a separate package, which cannot import the layer's defaults) signals /wake at most once per
+    its wake_interval_seconds while the fallback answers; the simulator replays the same rate."""
+    interval = inspect.signature(SleepwakeClient).parameters["wake_interval_seconds"].default
+    assert SleepwakeSettings().wake_signal_seconds == interval
