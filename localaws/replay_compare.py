@@ -8,10 +8,10 @@ jumping when idle. At the window's start the component is where the simulator st
 window opens in the quiet hours (a forced sleep, as `sleepwake sleep --force`), else ready.
 
 Which simulator policy matches: the template's defaults are `ScheduleMode` learned with a fallback
-(`CreateFallback` true), `FallbackKeepWarm` none. A learned plan needs 7 days of request history in CloudWatch;
+(`CreateFallback` true), `FallbackKeepWarm` ping. A learned plan needs 7 days of request history in CloudWatch;
 a replayed stack starts with none, so on every day of the replay the plan job keeps the crons (it says so), and
 the idle check naps after `NapIdleMinutes` at any hour (sleepwake/control/sleep.py). The simulator's
-`sleepwake_planner` policy with no history does the same (`simulated_policy`), with keep-warm none and the
+`sleepwake_planner` policy with no history does the same (`simulated_policy`), with the same keep-warm and the
 emulator's timings (`simulator_settings`), so the two sides differ only in what the simulator abstracts.
 
 replay.json: the replay's `saving_vs_always_on_pct` and `instance_hours` from the report (what `sleepwake
@@ -70,7 +70,7 @@ FIGURES = ("saving_vs_always_on_pct", "failed", "served_by_fallback", "slow_answ
 
 def simulator_settings(local: LocalStack) -> SimulationSettings:
     """The simulator configured as the replayed stack is: the template's defaults, the emulator's timings and
-    the stand-in model's latency, keep-warm as deployed (FallbackKeepWarm none), no planner history."""
+    the stand-in model's latency, keep-warm as deployed (FallbackKeepWarm), no planner history."""
     sagemaker = local.emu.sagemaker.switches
     serverless = local.emu.serverless.switches
     copy = sagemaker.copy_on_instance_seconds

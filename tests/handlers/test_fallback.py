@@ -111,8 +111,8 @@ def test_status_reports_the_fallback_and_its_recent_requests(with_fallback):
         "used_recently": False,
         "warm": False,  # no request in the history read: cold since before it
         "since": None,
-        "keep_warm": "none",  # the default (core.defaults)
-        "users_may_come": None,
+        "keep_warm": "ping",  # the default (core.defaults)
+        "users_may_come": True,  # no plan stored: nothing says nobody comes
     }
     boto3.client("cloudwatch", region_name=REGION).put_metric_data(
         Namespace="AWS/SageMaker",

@@ -127,3 +127,12 @@ def test_the_simulator_replays_the_product_clients_wake_signals() -> None:
     its wake_interval_seconds while the fallback answers; the simulator replays the same rate."""
     interval = inspect.signature(SleepwakeClient).parameters["wake_interval_seconds"].default
     assert SleepwakeSettings().wake_signal_seconds == interval
+
+
+def test_the_simulator_keeps_the_fallback_warm_as_a_stack_with_the_template_defaults_does() -> None:
+    """FallbackKeepWarm's default (ping) is the simulator's `--keep-warm` default, so `make simulate`'s figures
+    (keep-warm cost and slow answers) are a deployed stack's."""
+    deployed = Settings.model_validate(_template_environment() | REQUIRED | {"FALLBACK_ENDPOINT_NAME": "fb"})
+
+    assert deployed.keep_warm_settings() == SimulationSettings().keep_warm
+    assert TEMPLATE["Parameters"]["FallbackKeepWarm"]["Default"] == "ping"

@@ -40,9 +40,9 @@ WARMUP_ESTIMATE_SECONDS = 5  # the warm-up requests after the copy serves (not a
 
 FALLBACK_RECENT_MINUTES = 60  # GET /status says the fallback was used recently within this many minutes
 # Keeping the fallback warm (sleepwake.core.keep_warm): ping it every FALLBACK_PING_MINUTES where users may come.
-# Off by default for now: the simulator's winner is `ping`, but on the local stack at the demo's clock speeds a
-# ping delayed past the eviction turns into a full model load, and the whole-night runs time out (docs/fallback.md).
-FALLBACK_KEEP_WARM: Literal["ping", "none"] = "none"
+# On by default: the simulator's winner (docs/simulate.md, "Keeping the fallback warm": no answer over 3 s for cents
+# a week); `none` leaves the fallback's 10-20 s cold start to the first user after an idle spell (docs/fallback.md).
+FALLBACK_KEEP_WARM: Literal["ping", "none"] = "ping"
 FALLBACK_PING_MINUTES = 5
 # How long an idle serverless container stays warm: AWS publishes no figure (docs/aws-behaviour.md §8), an
 # assumption shared by /status, the simulator and the emulator; pings keep it warm only below it.

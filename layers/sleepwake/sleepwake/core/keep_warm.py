@@ -51,9 +51,13 @@ class KeepWarmMode(StrEnum):
     PREWARM = "prewarm"
 
 
+# The template's FallbackKeepWarm default (what a deployed stack does unless told otherwise).
+DEFAULT_MODE = KeepWarmMode(defaults.FALLBACK_KEEP_WARM)
+
+
 @dataclass(frozen=True)
 class KeepWarmSettings:
-    mode: KeepWarmMode = KeepWarmMode.PING
+    mode: KeepWarmMode = DEFAULT_MODE
     # A slot is one users may come in when traffic was seen within `radius_minutes` of it on at least this share
     # of comparable past days (weighted as the planner weighs them). 0: every slot of every day.
     may_come: float = 0.02
