@@ -1,0 +1,33 @@
+"""Each emulated service puts itself back from its snapshot (localaws/service_state.py), as a shared stack's reset
+asks it to (localaws/stack_reset.py): here on the emulator alone, a component and moto's resources."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from localaws.stack_reset import AsDeployed
+from tests.localaws.conftest import FakeModelServer, describe, make_endpoint
+
+
+def test_a_reset_puts_a_scaled_in_component_back_with_its_copy_and_model_server(emu):
+    make_endpoint(emu, copies=1)
+    assert emu.wait_for(lambda: describe(emu)["RuntimeConfig"]["CurrentCopyCount"] == 1, timeout=3600)
+    kept = AsDeployed.take(emu)
+    before, history = describe(emu), list(emu.component("ic").history)
+    sm = emu.client("sagemaker")
+    sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 0})
+    assert emu.wait_for(lambda: describe(emu)["RuntimeConfig"]["CurrentCopyCount"] == 0, timeout=3600)
+    assert emu.component("ic").server is None and FakeModelServer.closes == 1
+    emu.throttle("DescribeInferenceComponent", "ic", times=5)  # an injected fault, cleared by the reset
+    emu.client("sqs").create_queue(QueueName="made-after")  # a service first used after the snapshot
+    emu.clock.sleep(1200)
+
+    kept.restore()
+    assert emu.now() - kept.at < timedelta(minutes=10)  # the clock went back (it runs on at 600 x)
+
+    for answer in (before, after := describe(emu)):
+        answer.pop("ResponseMetadata")
+    assert after == before
+    assert emu.component("ic").history == history
+    assert emu.component("ic").server is not None and FakeModelServer.loads == 2  # loaded again, as it was
+    assert emu.client("sqs").list_queues().get("QueueUrls", []) == []
