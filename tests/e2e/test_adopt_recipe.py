@@ -28,6 +28,7 @@ from tests.e2e.conftest import FAST, PROVISIONING
 from tests.localaws.conftest import ensure_role
 from tests.localaws.test_adopt_endpoint_check import adopted_endpoint
 from tests.localaws.test_adopt_existing_scaling import IC, RECIPE, WHERE, recipe_scaling, scaling_of
+from tests.stacks import StandInModel
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +47,9 @@ def recipe_endpoint() -> Iterator[Emulator]:
         EmulatedClock(start=datetime(2026, 11, 24, 23, 45, tzinfo=PT), speed=20.0),
         port=0,
         provisioning_seconds=PROVISIONING,
+        # The stand-in model (tests/stacks.py): the test reads copy counts and scaling activities, never an answer.
+        model_server_factory=StandInModel,
+        fallback_server_factory=StandInModel,
     )
     emu.clock.hold()
     emu.clock.jump_when_idle()
