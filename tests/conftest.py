@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.scheduling import SPLIT_ACROSS_WORKERS, longest_first
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Offline: no X-Ray daemon, no credentials, no region from the machine.
@@ -81,20 +83,15 @@ def any_occurrence_alarm(
 
 # pytest-xdist hands tests to its two workers by group (`--dist loadgroup`, pyproject.toml). Each module is one
 # group, so its module-scoped fixtures (a shared stack, a translated template) are made once, on one worker;
-# the long modules are split test by test, so both workers share them: xdist hands the tests out in order, so
-# each worker's tests of such a module come one after another and its module-scoped stack is deployed once per
-# worker (tests/stacks.py as_deployed puts it back between tests).
-SPLIT_ACROSS_WORKERS = {
-    "tests/e2e/test_night.py",
-    "tests/e2e/test_dead_executions.py",
-    "tests/e2e/test_fallback.py",
-    "tests/e2e/test_make_local.py",
-}
-
-
+# the long modules are split test by test (tests/scheduling.py SPLIT_ACROSS_WORKERS), so both workers share
+# them: each worker's tests of such a module come one after another and its module-scoped stack is deployed
+# once per worker (tests/stacks.py as_deployed puts it back between tests). The groups are handed out in the
+# order of `items`: the longest first (tests/scheduling.py).
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = item.nodeid.split("::")[0]
         if module not in SPLIT_ACROSS_WORKERS and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(module))
+    position = {nodeid: index for index, nodeid in enumerate(longest_first([item.nodeid for item in items]))}
+    items.sort(key=lambda item: position[item.nodeid])

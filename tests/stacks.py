@@ -46,10 +46,15 @@ def local_stack(
     polling), no deployment file unless `deployment_file=` is passed; stopped on exit. `options` are
     LocalStack's (release_seconds, ...).
 
-    `jump`: the emulated clock jumps to the next deadline whenever nothing runs (EmulatedClock.jump_when_idle),
-    from the deploy on, and the calling thread (the test) is its driver: time does not jump while the test is
-    awake, only while it sleeps on the clock (`local.clock.sleep`/`wait_until`, `wait_for_state`, ...). So a
-    test that waits emulated hours waits no wall time for them; it must wait on the clock, never on time.sleep.
+    The deploy itself always runs on a jumping clock (EmulatedClock.jump_when_idle) with the calling thread as its
+    driver: the waits of a deploy (an endpoint's instances, a fallback's container: emulated minutes) cost no
+    wall time, and the stack is deployed as at any speed, every timer firing at its own emulated instant.
+
+    `jump`: the clock goes on jumping to the next deadline whenever nothing runs after the deploy, and the
+    calling thread (the test) stays its driver: time does not jump while the test is awake, only while it sleeps
+    on the clock (`local.clock.sleep`/`wait_until`, `wait_for_state`, ...). So a test that waits emulated hours
+    waits no wall time for them; it must wait on the clock, never on time.sleep. Without `jump`, time runs at
+    `speed` from the end of the deploy on.
 
     `shared`: the stack is kept as deployed (LocalStack.keep_as_deployed), for a module's tests to share it, each
     through `as_deployed()`."""
@@ -66,12 +71,16 @@ def local_stack(
         fallback_server_factory=factory,
         **options,
     )
-    if jump:
-        stack.clock.hold()  # before the deploy: the test thread is awake, so counted, from the first instant
-        stack.clock.jump_when_idle(True)
+    stack.clock.hold()  # before the deploy: the test thread is awake, so counted, from the first instant
+    stack.clock.jump_when_idle(True)
+    driving = True
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # the functions' JSON logs
             stack.start()
+        if not jump:
+            stack.clock.jump_when_idle(False)
+            stack.clock.release()
+            driving = False
         if shared:
             stack.keep_as_deployed()
         try:
@@ -79,7 +88,7 @@ def local_stack(
         finally:
             stack.stop()
     finally:
-        if jump:
+        if driving:
             stack.clock.jump_when_idle(False)
             stack.clock.release()
 
