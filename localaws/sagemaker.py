@@ -316,14 +316,14 @@ class Registry:
                     return ic
         return None
 
-    def _check_throttle(self, action: str, name: str | None) -> None:
+    def check_throttle(self, action: str, name: str | None) -> None:
         if self.faults.take_throttle(action, name):
             raise SageMakerThrottling("Rate exceeded")
 
     # -- actions -----------------------------------------------------------------------------------------
     def create(self, account: str, region: str, params: dict[str, Any]) -> InferenceComponent:
         name = params["InferenceComponentName"]
-        self._check_throttle("CreateInferenceComponent", name)
+        self.check_throttle("CreateInferenceComponent", name)
         backend = sm_models.sagemaker_backends[account][region]
         endpoint_name = params["EndpointName"]
         endpoint = backend.endpoints.get(endpoint_name)
@@ -359,7 +359,7 @@ class Registry:
         return ic
 
     def update_runtime_config(self, account: str, region: str, name: str, copies: int) -> InferenceComponent:
-        self._check_throttle("UpdateInferenceComponentRuntimeConfig", name)
+        self.check_throttle("UpdateInferenceComponentRuntimeConfig", name)
         if copies < 0:
             raise SageMakerValidation("CopyCount must be >= 0")
         with self.lock:
@@ -391,7 +391,7 @@ class Registry:
             self._start_transition(ic, copies)
 
     def delete(self, account: str, region: str, name: str) -> None:
-        self._check_throttle("DeleteInferenceComponent", name)
+        self.check_throttle("DeleteInferenceComponent", name)
         with self.lock:
             ic = self.get(account, region, name)
             ic.status = "Deleting"

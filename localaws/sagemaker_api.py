@@ -30,7 +30,7 @@ def _create_inference_component(self: SageMakerResponse) -> ActionResult:
 
 def _describe_inference_component(self: SageMakerResponse) -> ActionResult:
     name = self._get_param("InferenceComponentName")
-    REGISTRY._check_throttle("DescribeInferenceComponent", name)
+    REGISTRY.check_throttle("DescribeInferenceComponent", name)
     return ActionResult(REGISTRY.get(self.current_account, self.region, name).describe())
 
 
@@ -43,7 +43,7 @@ def _update_inference_component_runtime_config(self: SageMakerResponse) -> Actio
 
 def _update_inference_component(self: SageMakerResponse) -> ActionResult:
     name = self._get_param("InferenceComponentName")
-    REGISTRY._check_throttle("UpdateInferenceComponent", name)
+    REGISTRY.check_throttle("UpdateInferenceComponent", name)
     ic = REGISTRY.get(self.current_account, self.region, name)
     spec = self._get_param("Specification")
     if spec:
@@ -77,7 +77,7 @@ def _describe_endpoint(self: SageMakerResponse) -> ActionResult:
 
 
 def _list_inference_components(self: SageMakerResponse) -> ActionResult:
-    REGISTRY._check_throttle("ListInferenceComponents", None)
+    REGISTRY.check_throttle("ListInferenceComponents", None)
     endpoint = self._get_param("EndpointNameEquals")
     status = self._get_param("StatusEquals")
     contains = self._get_param("NameContains")
