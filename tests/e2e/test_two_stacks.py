@@ -23,7 +23,7 @@ RELEASE = 1800.0  # long enough that holding the clock after a sleep never races
 
 @pytest.fixture
 def two() -> Iterator[tuple[LocalStack, LocalStack]]:
-    with local_stack(release_seconds=RELEASE) as first, contextlib.redirect_stdout(io.StringIO()):
+    with local_stack(release_seconds=RELEASE, jump=True) as first, contextlib.redirect_stdout(io.StringIO()):
         second: LocalStack | None = None
         try:
             sm = first.emu.client("sagemaker")
