@@ -1,7 +1,7 @@
 """`sleepwake preflight` on the local stack, before its deploy: the archive the template names, and the checks
 run as the deployer (the administrator that deploys the local stack), through the emulator's own answers.
 
-The emulated endpoint serves the model handler from disk (`sagemaker_model.local.prepare_model_dir`: model.pt,
+The emulated endpoint serves the model handler from disk (`sagemaker_model.model_server.prepare_model_dir`: model.pt,
 code/inference.py, code/warmup.wav, nothing to install). `put_served_archive` puts that same layout, tarred as
 `make model` tars it (from inside the folder), at the deploy's ModelDataUrl, so the archive the template names
 exists and is what the endpoint serves; a preflight then reads it with HeadObject and lists it.
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def served_archive() -> bytes:
     """model.tar.gz of the directory the emulated endpoint serves."""
-    from sagemaker_model.local import prepare_model_dir
+    from sagemaker_model.model_server import prepare_model_dir
 
     folder = prepare_model_dir()
     buffer = io.BytesIO()

@@ -3,7 +3,7 @@
 Emulates Create/Describe/List/Delete/UpdateInferenceComponent, UpdateInferenceComponentRuntimeConfig
 (Creating/Updating -> InService after a provisioning time in emulated seconds; CurrentCopyCount follows
 DesiredCopyCount only then; 0 copies is InService), and sagemaker-runtime InvokeEndpoint with
-InferenceComponentName running the real model handler (`sagemaker_model.local.ModelServer`), loaded when a
+InferenceComponentName running the real model handler (`sagemaker_model.model_server.ModelServer`), loaded when a
 copy comes up and closed at 0 copies. Per-invocation CloudWatch metrics are written in emulated time.
 InvokeEndpoint without InferenceComponentName on an endpoint whose config is serverless (the fallback) is
 served by `localaws.sagemaker_serverless`; on any other endpoint it keeps moto's canned answer.
@@ -83,8 +83,8 @@ REFUSALS: dict[str, type[Exception]] = {
 
 
 def real_model_server_factory(ic: InferenceComponent) -> ModelServerLike:
-    """The project's real handler: `sagemaker_model.local.ModelServer(prepare_model_dir())`."""
-    from sagemaker_model.local import ModelServer, prepare_model_dir
+    """The project's real handler: `sagemaker_model.model_server.ModelServer(prepare_model_dir())`."""
+    from sagemaker_model.model_server import ModelServer, prepare_model_dir
 
     return cast(ModelServerLike, ModelServer(model_dir(prepare_model_dir)))
 

@@ -2,7 +2,7 @@
 
 The sleepwake fallback is such an endpoint. A request (no inference component header) to an endpoint whose
 endpoint config's variant has `ServerlessConfig` runs the project's real model handler on CPU
-(`sagemaker_model.local.ModelServer`, with the model's container Environment, so SLEEPWAKE_TARGET=cpu picks
+(`sagemaker_model.model_server.ModelServer`, with the model's container Environment, so SLEEPWAKE_TARGET=cpu picks
 model.cpu.pt). Endpoints without ServerlessConfig keep moto's canned answer.
 
 What is emulated, and where each figure comes from:
@@ -96,7 +96,7 @@ def _container_environment(environment: dict[str, str]) -> Iterator[None]:
 
 def real_cpu_model_server(environment: dict[str, str]) -> ModelServerLike:
     """The project's real handler, loaded with the model's container environment (SLEEPWAKE_TARGET=cpu)."""
-    from sagemaker_model.local import prepare_model_dir
+    from sagemaker_model.model_server import prepare_model_dir
 
     return container_model_server(Path(model_dir(prepare_model_dir)), environment)
 
@@ -104,7 +104,7 @@ def real_cpu_model_server(environment: dict[str, str]) -> ModelServerLike:
 def container_model_server(directory: Path, environment: dict[str, str]) -> ModelServerLike:
     """A serverless container's start on the extracted archive `directory`: the toolkit's requirements step,
     then the handler's import and model_fn, writing only under /tmp (localaws.serverless_container)."""
-    from sagemaker_model.local import ModelServer
+    from sagemaker_model.model_server import ModelServer
 
     with _container_environment(environment), serverless_container.writes_only_under():
         serverless_container.toolkit_start(directory)

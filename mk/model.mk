@@ -10,7 +10,7 @@ model: setup ## build + verify build/model.tar.gz (NEURON_MODEL_FILE=... adds th
 	$(BIN)/python -m sagemaker_model.package $(if $(MODEL_FILE),--model-file $(MODEL_FILE)) $(if $(NEURON_MODEL_FILE),--neuron-model-file $(NEURON_MODEL_FILE)) $(if $(MODEL_S3_URI),--s3-uri $(MODEL_S3_URI))
 
 serve-model: setup ## serve GET /ping, POST /invocations on http://127.0.0.1:8080 (MODEL_PORT) with the real handler
-	$(BIN)/python -m sagemaker_model.serve --host 127.0.0.1 --port $(MODEL_PORT) $(if $(MODEL_FILE),--model-file $(MODEL_FILE))
+	$(BIN)/python -m sagemaker_model.http_server --host 127.0.0.1 --port $(MODEL_PORT) $(if $(MODEL_FILE),--model-file $(MODEL_FILE))
 
 bench-model: setup ## model load, first vs steady latency, handler overhead, peak RSS
 	$(BIN)/python scripts/bench_model.py

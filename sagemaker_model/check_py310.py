@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from sagemaker_model.local import REPO_ROOT
+from sagemaker_model.model_server import REPO_ROOT
 from sagemaker_model.package import DEFAULT_ARCHIVE
 
 CONTAINER_PINS = ("numpy==1.24.4", "scipy==1.10.1")  # the DLC's numpy 1.24 / scipy 1.10 (patch level assumed)

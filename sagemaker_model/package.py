@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from sagemaker_model.local import (
+from sagemaker_model.model_server import (
     CODE_SOURCES,
     CPU_MODEL_FILE,
     HANDLER_SOURCE,
@@ -162,7 +162,7 @@ def verify_archive(archive: Path, handler_source: Path = HANDLER_SOURCE) -> list
 
 def smoke_test(archive: Path) -> str:
     """Extract the archive and serve one request from it with the CPU handler (skipped for Neuron models)."""
-    from sagemaker_model.local import ModelServer
+    from sagemaker_model.model_server import ModelServer
 
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(archive, "r:gz") as tar:

@@ -61,7 +61,7 @@ def pct(values: list[float], q: float) -> float:
 
 def run_one(seconds: int, fmt: str, workdir: Path) -> dict:
     """Inside a fresh process: cold start, first request, steady requests."""
-    from sagemaker_model.local import ModelServer, prepare_model_dir
+    from sagemaker_model.model_server import ModelServer, prepare_model_dir
 
     body = clip_bytes(seconds, fmt, workdir)
     model_dir = prepare_model_dir()

@@ -30,7 +30,7 @@ class Result:
 
 
 class FakeModelServer:
-    """Stands in for sagemaker_model.local.ModelServer: counts loads, calls and closes."""
+    """Stands in for sagemaker_model.model_server.ModelServer: counts loads, calls and closes."""
 
     loads = 0
     closes = 0

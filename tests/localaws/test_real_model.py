@@ -1,4 +1,4 @@
-"""The emulated runtime runs the project's real model handler (sagemaker_model.local.ModelServer)."""
+"""The emulated runtime runs the project's real model handler (sagemaker_model.model_server.ModelServer)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from localaws import EmulatedClock, Emulator
 from tests.localaws.conftest import describe, make_endpoint
 
-pytest.importorskip("sagemaker_model.local")
+pytest.importorskip("sagemaker_model.model_server")
 WAV = Path("layers/sleepwake/sleepwake/assets/warmup.wav")
 
 
@@ -33,7 +33,7 @@ def test_a_copy_serves_the_real_handler_and_zero_copies_release_it(real_emu):
     make_endpoint(emu, copies=1)
     assert emu.wait_for(lambda: describe(emu)["RuntimeConfig"]["CurrentCopyCount"] == 1, timeout=3600)
     server = emu.component("ic").server
-    assert type(server).__module__ == "sagemaker_model.local"
+    assert type(server).__module__ == "sagemaker_model.model_server"
     rt = emu.client("sagemaker-runtime")
     resp = rt.invoke_endpoint(
         EndpointName="ep",

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws import EmulatedClock, Emulator, sagemaker_serverless, serverless_container
-from sagemaker_model.local import WARMUP_WAV
+from sagemaker_model.model_server import WARMUP_WAV
 from tests.localaws.conftest import START, make_serverless_endpoint
 
 HANDLER = """

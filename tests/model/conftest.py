@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sagemaker_model.local import ModelServer, prepare_model_dir
+from sagemaker_model.model_server import ModelServer, prepare_model_dir
 
 LEAD_SILENCE_S = 1.0
 TAIL_SILENCE_S = 1.5

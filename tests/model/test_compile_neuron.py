@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sagemaker_model import compile_neuron
-from sagemaker_model.local import ModelServer, load_handler, prepare_model_dir
+from sagemaker_model.model_server import ModelServer, load_handler, prepare_model_dir
 from tests.model.conftest import SpeechClip
 from tests.model.test_toolkit_contract import _EnergyModel
 

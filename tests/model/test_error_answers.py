@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sagemaker_model import serve
-from sagemaker_model.local import ModelServer
+from sagemaker_model import http_server
+from sagemaker_model.model_server import ModelServer
 from tests.model.conftest import SpeechClip, TorchServeContext
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
@@ -23,8 +23,8 @@ LIMIT = 1024 * 1024  # a small limit keeps the oversized bodies quick to send; t
 
 @pytest.fixture()
 def port(server: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    monkeypatch.setattr(serve, "MAX_BODY_BYTES", LIMIT)
-    httpd = serve.make_http_server(server, "127.0.0.1", 0)
+    monkeypatch.setattr(http_server, "MAX_BODY_BYTES", LIMIT)
+    httpd = http_server.make_http_server(server, "127.0.0.1", 0)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd.server_address[1]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from sagemaker_model.local import InvocationResult, ModelServer
+from sagemaker_model.model_server import InvocationResult, ModelServer
 from tests.model.conftest import VARIANTS, SpeechClip
 
 EDGE_S = 0.35  # a segment edge may sit this far from the spoken edge (32 ms frames, padding, espeak's onsets)

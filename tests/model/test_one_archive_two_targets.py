@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sagemaker_model import package
-from sagemaker_model.local import (
+from sagemaker_model.model_server import (
     CPU_MODEL_FILE,
     MODEL_FILE,
     WARMUP_WAV,

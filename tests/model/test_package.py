@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from sagemaker_model import package
-from sagemaker_model.local import HANDLER_SOURCE, WARMUP_WAV, ModelServer, silero_jit_path
+from sagemaker_model.model_server import HANDLER_SOURCE, WARMUP_WAV, ModelServer, silero_jit_path
 
 
 def _staged(tmp: Path, name: str = "a", model: Path | None = None) -> Path:

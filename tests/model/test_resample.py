@@ -17,7 +17,7 @@ import pytest
 import soxr
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
-from sagemaker_model.local import load_handler
+from sagemaker_model.model_server import load_handler
 from tests.model.conftest import SpeechClip
 
 EDGE = 400  # output samples at each end where filters legitimately differ (startup transients)

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from sagemaker_model.local import ModelServer
+from sagemaker_model.model_server import ModelServer
 from tests.conftest import ROOT
 
 SPEECH = ROOT / "layers" / "sleepwake" / "sleepwake" / "assets" / "warmup.wav"

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sagemaker_model.local import ModelServer
-from sagemaker_model.serve import make_http_server
+from sagemaker_model.http_server import make_http_server
+from sagemaker_model.model_server import ModelServer
 from tests.model.conftest import SpeechClip
 
 
@@ -56,9 +56,9 @@ def test_a_body_that_stops_arriving_gets_a_408_and_one_log_line(
 ) -> None:
     import socket
 
-    from sagemaker_model import serve
+    from sagemaker_model import http_server
 
-    monkeypatch.setattr(serve, "BODY_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(http_server, "BODY_TIMEOUT_S", 0.5)
     caplog.set_level("INFO", logger="sleepwake.serve")
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def serve_model(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "layers" / "sleepwake"), str(ROOT)]))
     return subprocess.run(
-        [sys.executable, "-m", "sagemaker_model.serve", *args],
+        [sys.executable, "-m", "sagemaker_model.http_server", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

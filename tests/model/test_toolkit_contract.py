@@ -16,7 +16,7 @@ import pytest
 import torch
 from scipy.io import wavfile
 
-from sagemaker_model.local import HANDLER_SOURCE, ModelServer, load_handler, prepare_model_dir
+from sagemaker_model.model_server import HANDLER_SOURCE, ModelServer, load_handler, prepare_model_dir
 from tests.model.conftest import SpeechClip, TorchServeContext
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sagemaker_model.local import ModelServer
+from sagemaker_model.model_server import ModelServer
 from tests.model.conftest import SpeechClip
 
 

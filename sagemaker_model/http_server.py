@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NoReturn
 
-from sagemaker_model.local import DEFAULT_MODEL_DIR, ModelServer, prepare_model_dir
+from sagemaker_model.model_server import DEFAULT_MODEL_DIR, ModelServer, prepare_model_dir
 
 logger = logging.getLogger("sleepwake.serve")
 MAX_BODY_BYTES = 25 * 1024 * 1024  # SageMaker real-time endpoints reject larger payloads before the container
