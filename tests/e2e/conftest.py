@@ -19,32 +19,32 @@ __all__ = ["FAST", "NIGHT", "PROVISIONING", "PT", "SPEED", "scale_ups", "sleep_n
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[LocalStack]:
-    """One stack per module at NIGHT with the real model handler, kept as deployed (tests/stacks.py)."""
-    with local_stack(real_model=True, jump=True, shared=True) as stack:
-        yield stack
-
-
-@pytest.fixture
-def local(deployed: LocalStack) -> Iterator[LocalStack]:
-    """The module's stack with the real model handler, as a fresh deploy gives it (the previous test's changes,
-    its clock too, put back: tests/stacks.py as_deployed): these tests time a wake against failures injected
-    mid-wake, and a copy's load holds the emulated clock as in every run so far. The clock jumps over idle
-    time; the test is its driver (tests/stacks.py)."""
-    with as_deployed(deployed) as stack:
-        yield stack
-
-
-@pytest.fixture(scope="module")
-def deployed_stand_in() -> Iterator[LocalStack]:
-    """One stack per module at NIGHT whose copies and fallback are the stand-in model, kept as deployed."""
+    """One stack per module at NIGHT whose copies and fallback are the stand-in model, kept as deployed
+    (tests/stacks.py)."""
     with local_stack(jump=True, shared=True) as stack:
         yield stack
 
 
 @pytest.fixture
-def local_stand_in(deployed_stand_in: LocalStack) -> Iterator[LocalStack]:
-    """The module's stand-in stack as a fresh deploy gives it; the clock jumps over idle time (tests/stacks.py)."""
-    with as_deployed(deployed_stand_in) as stack:
+def local(deployed: LocalStack) -> Iterator[LocalStack]:
+    """The module's stand-in stack as a fresh deploy gives it (the previous test's changes, its clock too, put
+    back: tests/stacks.py as_deployed). The clock jumps over idle time; the test is its driver (tests/stacks.py).
+    These tests read whether a request got an answer and from whom, never the answer itself."""
+    with as_deployed(deployed) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def deployed_real_model() -> Iterator[LocalStack]:
+    """One stack per module at NIGHT with the real model handler (copies and fallback), kept as deployed."""
+    with local_stack(real_model=True, jump=True, shared=True) as stack:
+        yield stack
+
+
+@pytest.fixture
+def local_real_model(deployed_real_model: LocalStack) -> Iterator[LocalStack]:
+    """The module's real-model stack as a fresh deploy gives it, for a test that reads the model's answer."""
+    with as_deployed(deployed_real_model) as stack:
         yield stack
 
 

@@ -20,7 +20,8 @@ from tests.stacks import PT, local_stack
 NAP_SPEED = 20.0  # emulated seconds per wall second between the clock's jumps over idle time (tests/stacks.py)
 
 
-def test_a_request_to_a_sleeping_component_gets_a_200_from_the_fallback_and_starts_the_wake(local):
+def test_a_request_to_a_sleeping_component_gets_a_200_from_the_fallback_and_starts_the_wake(local_real_model):
+    local = local_real_model
     sleep_now(local)
     client = local.product_client()
     fallback = local.emu.serverless_endpoint(local.outputs["FallbackEndpointName"])
@@ -42,8 +43,7 @@ def test_a_request_to_a_sleeping_component_gets_a_200_from_the_fallback_and_star
     assert status["fallback"]["used_recently"] is True
 
 
-def test_a_failing_fallback_gives_the_product_a_clear_error_and_the_wake_still_happens(local_stand_in):
-    local = local_stand_in
+def test_a_failing_fallback_gives_the_product_a_clear_error_and_the_wake_still_happens(local):
     sleep_now(local)
     local.emu.fail_fallback(local.outputs["FallbackEndpointName"], "out of memory")
     client = local.product_client()

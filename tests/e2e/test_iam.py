@@ -24,7 +24,7 @@ TRUST = {
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[LocalStack]:
-    with local_stack(shared=True) as stack:
+    with local_stack(jump=True, shared=True) as stack:
         yield stack
 
 

@@ -23,7 +23,7 @@ from tests.stacks import as_deployed, local_stack
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[LocalStack]:
-    with local_stack(shared=True) as stack:
+    with local_stack(jump=True, shared=True) as stack:
         yield stack
 
 

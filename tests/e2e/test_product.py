@@ -31,7 +31,8 @@ def asleep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStac
     """A stack whose component sleeps, and whose wakes, once started, do not finish while the module runs."""
     deployment = tmp_path_factory.mktemp("product") / "deployment.json"
     with local_stack(deployment_file=deployment, real_model=True) as stack:  # the recipe prints the answer
-        sleep_now(stack)
+        with stack.clock.jumping():  # the forced sleep's emulated waits cost no wall time (this thread drives)
+            sleep_now(stack)
         settings = stack.emu.sagemaker.switches
         settings.provisioning_seconds = settings.copy_seconds = NEVER
         yield stack, deployment
