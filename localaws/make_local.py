@@ -86,6 +86,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="template parameter override (repeatable), e.g. IdleMinutes=10",
     )
+    parser.add_argument(
+        "--stand-in-model",
+        action="store_true",
+        help="copies and the fallback answer every request at once with one small JSON document instead of "
+        "loading the real model handler (torch): the stack is up in seconds, for trying the control plane, "
+        "not the model (localaws/stand_in.py)",
+    )
     parser.add_argument("--log", default=str(REPO_ROOT / "build" / "local" / "lambda.log"), help="where logs go")
     parser.add_argument(
         "--deployment-file",
@@ -276,7 +283,8 @@ def _run(args: argparse.Namespace) -> int:
     overrides = dict(p.split("=", 1) for p in args.parameter)
     start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
     print(
-        f"starting the local stack: deploying template.yaml and loading the model, emulated time at "
+        f"starting the local stack: deploying template.yaml and loading the "
+        f"{'stand-in model' if args.stand_in_model else 'model'}, emulated time at "
         f"x{DEPLOY_SPEED:g} until the copy is up and warm, then x{args.speed:g} (logs: {_shown(Path(args.log))})...",
         flush=True,
     )
@@ -284,7 +292,9 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     with logs_to(Path(args.log)) as (out, err):
         from localaws.local_stack import LocalStack  # seconds of imports (moto): after the port checks
+        from localaws.stand_in import StandInModel
 
+        model = StandInModel if args.stand_in_model else None  # None: the real model handler
         local = LocalStack(
             start=start,
             speed=max(args.speed, DEPLOY_SPEED),  # the deploy's provisioning in seconds, not minutes
@@ -292,6 +302,8 @@ def _run(args: argparse.Namespace) -> int:
             api_port=args.api_port,
             parameters=overrides,
             deployment_file=Path(args.deployment_file),
+            model_server_factory=model,
+            fallback_server_factory=model,
             **timings(args),
         )
         try:

@@ -159,7 +159,13 @@ def test_a_stop_signal_during_the_deploy_stops_it_at_once(tmp_path, signum, mark
 
 def test_the_printed_lines_work_pasted_and_what_happens_is_printed_in_emulated_time(tmp_path):
     deployment = tmp_path / "deployment.json"
-    serve = Serve(tmp_path, "--port", "0", "--api-port", "0", "--speed", "20", "--deployment-file", str(deployment))
+    # The stand-in model: the lines are about the control plane (the real model's loads and warm-ups were two
+    # thirds of this test's minute at load); the stop-signal tests above start it with the real one.
+    serve = Serve(
+        tmp_path,
+        *("--port", "0", "--api-port", "0", "--speed", "20", "--stand-in-model"),
+        *("--deployment-file", str(deployment)),
+    )
     try:
         serve.wait_for_line(r"^what happens \(emulated time\):", timeout=300)
         commands = [line.strip() for line in serve.lines if line.startswith("  ") and " try" not in line]
@@ -174,6 +180,7 @@ def test_the_printed_lines_work_pasted_and_what_happens_is_printed_in_emulated_t
             ["bash", "-c", product[0]], cwd=REPO_ROOT, env=clean_env(), capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 0 and done.stdout.startswith("served by the component"), (done.stdout, done.stderr)
+        assert '{"model": "stand-in"' in done.stdout, done.stdout  # --stand-in-model answered, not the real model
 
         for line in curl:
             done = subprocess.run(["bash", "-c", line], env=clean_env(), capture_output=True, text=True, timeout=60)
