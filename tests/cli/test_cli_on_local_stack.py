@@ -202,9 +202,8 @@ def test_ctrl_c_while_waiting_says_the_wake_goes_on_without_a_traceback(local):
     sleep_now(local)
     # Emulated time all but stands still from the wake on (1 emulated ms per 10 wall s): the wake can neither end
     # nor time out before the signal is handled, however slowly a loaded machine runs this process and the CLI.
-    # Not a pause: a hard pause holds for at most hard_pause_limit (60) wall seconds, and in full fresh-clone
-    # runs at load the CLI's start, its first status and the signal took longer, so the wake ended first (4 of 4
-    # runs at stop 21). The CLI polls in wall time and its --wait timeout is on the stack's clock, so it waits on.
+    # Not a pause: a hard pause holds for at most hard_pause_limit (60) wall seconds. The CLI polls in wall time
+    # and its --wait timeout is on the stack's clock, so it waits on.
     speed = local.emu.clock.speed
     local.emu.clock.set_speed(1e-4)
     try:
@@ -215,6 +214,10 @@ def test_ctrl_c_while_waiting_says_the_wake_goes_on_without_a_traceback(local):
             text=True,
             env=cli_env(),
             cwd=ROOT,
+            # As an operator's terminal gives it: SIGINT at its default, so Python turns it into Ctrl-C. A test
+            # run started in the background (`cmd &`, nohup, a CI runner) has SIGINT ignored, children inherit
+            # that, and Python keeps an ignored SIGINT ignored: the signal was dropped and the CLI waited on.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         assert waiting.stderr
         first = waiting.stderr.readline()  # the first progress line: it is waiting now
