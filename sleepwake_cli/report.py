@@ -135,8 +135,8 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
         w = r.waits
         lines.append(
             f"  waits for a wake         {w['wakes_measured']} measured: ready p50 {_s(w['time_to_ready_p50_s'])}, "
-            f"max {_s(w['time_to_ready_max_s'])}; floor p50 {_s(w['floor_p50_s'])}, over it p50 "
-            f"{_s(w['over_floor_p50_s'])}, max {_s(w['over_floor_max_s'])}; warm-up max {_s(w['warmup_max_s'])}"
+            f"max {_s(w['time_to_ready_max_s'])}; expected p50 {_s(w['expected_p50_s'])}, over it p50 "
+            f"{_s(w['over_expected_p50_s'])}, max {_s(w['over_expected_max_s'])}; warm-up max {_s(w['warmup_max_s'])}"
         )
     lines.append("")
     if not r.wakes:
@@ -218,7 +218,7 @@ def register(subparsers: Any) -> None:
         "what the stack saved and how requests fared over the last --since (default 7d)",
         "Hours awake and asleep and the saving against always-on; requests served by the component, by the "
         "fallback and failed; latency p50/p99/max per path and answers over 3 s; wakes by trigger with their "
-        "time to ready and what users waited against the floor each wake expected; sleeps and naps; failed "
+        "time to ready and what users waited against the provisioning each wake expected; sleeps and naps; failed "
         "executions; requests that found it awake or asleep, awake hours nobody used, the plan's windows against the "
         "traffic. Read from Step Functions executions, CloudWatch metrics and the state table with the operator's "
         "credentials.",

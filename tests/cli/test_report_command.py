@@ -130,8 +130,8 @@ def test_the_table_shows_the_waits_for_a_wake_when_measured():
     from sleepwake.core.report import PathMetrics, build_report
     from tests.unit.test_report import DAY, PRICES
 
-    stats = {"TimeToReadySeconds:SampleCount": 2.0, "TimeToReadySeconds:p50": 214.0, "OverFloorSeconds:p50": 4.0}
+    stats = {"TimeToReadySeconds:SampleCount": 2.0, "TimeToReadySeconds:p50": 214.0, "OverExpectedSeconds:p50": 4.0}
     r = build_report([], PathMetrics(), None, start=DAY, end=at(1), awake_now=True, prices=PRICES,
                      estimate_seconds=1, wait_stats=stats)  # fmt: skip
     text = table(r, price=1.0, slow_seconds=3)
-    assert "waits for a wake         2 measured: ready p50 214 s, max -; floor p50 -, over it p50 4 s" in text
+    assert "waits for a wake         2 measured: ready p50 214 s, max -; expected p50 -, over it p50 4 s" in text

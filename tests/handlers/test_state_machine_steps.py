@@ -180,10 +180,10 @@ def test_the_post_deploy_warmup_leaves_a_running_wake_alone(stack, monkeypatch):
 
 def test_a_wake_that_reaches_ready_writes_its_waits_as_embedded_metrics_of_its_component(stack, capsys):
     """CloudWatch has no time to ready for an inference component: the step that marks it ready writes the
-    wait, the floor the wake expected and the warm-up as EMF documents (CloudWatch Logs turns them into
+    wait, the provisioning the wake expected and the warm-up as EMF documents (CloudWatch Logs turns them into
     metrics; tests/localaws/test_embedded_metrics.py shows the local stack does too)."""
     op_id = start_wake(stack)
-    floor = stack.plane.aws.table.get(IC).provisioning_seconds
+    expected = stack.plane.aws.table.get(IC).provisioning_seconds
     stack.now[0] += timedelta(seconds=200)
     record_state.handler({"op_id": op_id, "to": "warming"}, LambdaContext())
     stack.now[0] += timedelta(seconds=30)
@@ -192,8 +192,8 @@ def test_a_wake_that_reaches_ready_writes_its_waits_as_embedded_metrics_of_its_c
     waits = component_emf(capsys.readouterr().out)
     assert waits == {
         "TimeToReadySeconds": [230.0],
-        "ProvisioningFloorSeconds": [float(floor)],  # the wake expected a new instance: the provisioning estimate
-        "OverFloorSeconds": [230.0 - floor],
+        "ExpectedProvisioningSeconds": [float(expected)],  # the wake expected a new instance: the estimate
+        "OverExpectedSeconds": [230.0 - expected],
         "WarmupSeconds": [30.0],
     }
 

@@ -34,7 +34,7 @@ def test_a_deploy_creates_the_dashboard_of_this_stacks_component_fallback_and_st
     machines = {m[3] for m in metrics if m[0] == "AWS/States"}
     assert machines == {stack.outputs["WakeStateMachineArn"], stack.outputs["SleepStateMachineArn"]}
     waits = {m[1] for m in metrics if m[0] == "Sleepwake" and m[4:6] == ["InferenceComponentName", "sleepwake-ic"]}
-    assert waits >= {"TimeToReadySeconds", "ProvisioningFloorSeconds", "OverFloorSeconds", "WarmupSeconds"}
+    assert waits >= {"TimeToReadySeconds", "ExpectedProvisioningSeconds", "OverExpectedSeconds", "WarmupSeconds"}
     assert "ComponentWarmupRequests" in waits  # the component's requests and, apart, the control plane's warm-ups
     # What users waited (the product client's metric) beside the model's latency, and the fallback's cold starts.
     assert {m[-1]["stat"] for m in metrics if m[1] == "AnswerWaitSeconds"} == {"p99", "Maximum", "PR(:3)"}

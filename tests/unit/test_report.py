@@ -340,7 +340,7 @@ def test_the_waits_are_read_per_component_from_the_control_planes_namespace():
         (q["MetricStat"]["Metric"]["MetricName"], q["MetricStat"]["Stat"])
         for q in cloudwatch.calls[0]["MetricDataQueries"]
     }
-    assert ("TimeToReadySeconds", "p50") in metrics and ("OverFloorSeconds", "Maximum") in metrics
+    assert ("TimeToReadySeconds", "p50") in metrics and ("OverExpectedSeconds", "Maximum") in metrics
     (dims,) = {json.dumps(q["MetricStat"]["Metric"]["Dimensions"]) for q in cloudwatch.calls[0]["MetricDataQueries"]}
     assert json.loads(dims) == [
         {"Name": "service", "Value": "sleepwake"},

@@ -34,8 +34,9 @@ What each figure means:
   when a user came.
 - waits: what users waited for each wake that reached ready, from the control plane's own embedded metrics
   (CloudWatch has no time to ready for an inference component): from the wake's request to ready, the
-  provisioning floor the wake expected (a copy on the instance still there: FirstPollOnInstanceSeconds; a new
-  instance first: ProvisioningEstimateSeconds), the time over it, and the warm-up (`wake_wait`).
+  provisioning the wake expected (a copy on the instance still there: FirstPollOnInstanceSeconds; a new
+  instance first: ProvisioningEstimateSeconds; an estimate SageMaker may beat, not a floor), the time over it,
+  and the warm-up (`wake_wait`).
 - latency: ModelLatency per path (p50, p99, max over the window).
 - slow answers: the answers over `slow_seconds` on each path by ModelLatency, and the total users waited over
   it, a cold fallback included (sleepwake.core.report_waits).
