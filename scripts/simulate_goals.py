@@ -14,9 +14,13 @@
    minutes and half an idle check after the last request). Where it is below 70 % at 5 %, no schedule meets the
    goals there. And the share of requests no history foresees (`unforeseen_share`).
 3. With --frontier-held-out, also sweep the held-out trace and print which policy's frontier is above where.
+4. With --in-sample, also sweep the planner's settings (the idle check every minute) on seeds 8, 9 and 10 and print
+   the best each week allows when chosen on that week itself: where even that misses a goal, no choice made on
+   another week meets it there.
 
     .venv/bin/python scripts/simulate_goals.py                       # ~9 minutes at load 7-9 on 2 cores
     .venv/bin/python scripts/simulate_goals.py --frontier-held-out   # ~9 minutes more
+    .venv/bin/python scripts/simulate_goals.py --in-sample           # ~10 minutes more
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ from sleepwake_cli.simulate.policies import simulate
 from sleepwake_cli.simulate.trace import SyntheticWeek, Trace, load_csv
 
 BOUND_SHARES = (3.0, 5.0, 8.0, 10.0)
+# --in-sample sweeps the planner's settings with this idle check only (the template's Lambda-first check is cheapest
+# per nap at every minute, and the sweep is a third as long).
+IN_SAMPLE_CHECK_MINUTES = 1
 
 
 def built_in(seed: int) -> tuple[Trace, SimulationSettings]:
@@ -79,6 +86,18 @@ def runs(name: str, r: PolicyResult) -> str:
     return f"{name:<9} {label:<33} {count} runs, {each:.1f} answers each; <= 5 % allows {allowed:.0f}"
 
 
+def in_sample(name: str, own: list[frontier.Point]) -> str:
+    """The best a week allows when its setting is chosen on the week itself, and what 70 % costs there."""
+    best = frontier.best_meeting_goals(own)
+    clean = [p for p in own if p.failed == 0 and p.slow_answers == 0]
+    at_70 = [p.fallback_pct for p in clean if p.saving_pct >= 70]
+    return (
+        f"{name:<9} {'best chosen on this week itself':<33} "
+        + (f"{best.saving_pct:.1f} % at {best.fallback_pct:.1f} % ({best.knobs})" if best else "none at <= 5 %")
+        + (f"; >= 70 % needs {min(at_70):.1f} % on the fallback" if at_70 else "; no setting reaches 70 %")
+    )
+
+
 def choose(points: list[frontier.Point]) -> frontier.Point:
     """The best saving with 0 failed, 0 slow answers and at most 5 % on the fallback; when none qualifies, the
     fewest requests on the fallback among those with 0 failed and 0 slow answers."""
@@ -90,6 +109,11 @@ def choose(points: list[frontier.Point]) -> frontier.Point:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frontier-held-out", action="store_true", help="also sweep the held-out trace")
+    parser.add_argument(
+        "--in-sample",
+        action="store_true",
+        help="also sweep the planner (idle check every minute) on seeds 8-10 themselves: the best each week allows",
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows as it runs
 
@@ -133,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         for label, delay in (("reactive bound", 0.0), ("  napping as chosen", nap_delay)):
             bound = reactive_bound(tr, base, BOUND_SHARES, base.sleepwake.wake_tz, delay)
             print(f"{name:<9} {label:<33} " + ", ".join(f"{s:g} % on the fallback: {b:.1f} %" for s, b in bound))
+        if name.startswith("seed") and name != "seed 7" and args.in_sample:
+            own = [
+                frontier.Point.of(knobs, simulate(tr, apply(base, knobs), keys=(frontier.PLANNER,))[0])
+                for knobs, case in cases.items()
+                if case.sleepwake.idle_check_minutes == IN_SAMPLE_CHECK_MINUTES
+            ]
+            print(in_sample(name, own))
         if name == "held-out" and args.frontier_held_out:
             ho_points = frontier.sweep(tr, base)
             print("\nHeld-out, every setting swept:")

@@ -142,7 +142,7 @@ def _compare(ours: list[tuple[float, float | None]], theirs: list[tuple[float, f
     return f"the hybrid peer is above sleepwake's planner at {len(behind)} of {len(ours)} points of {span}: {where}"
 
 
-def _best_meeting_goals(points: list[Point]) -> Point | None:
+def best_meeting_goals(points: list[Point]) -> Point | None:
     ok = [p for p in points if p.failed == 0 and p.slow_answers == 0 and p.fallback_pct <= GOAL_FALLBACK_PCT]
     return max(ok, key=lambda p: p.saving_pct) if ok else None
 
@@ -173,7 +173,7 @@ def note(points: dict[str, list[Point]], limit: Bound | None = None) -> str:
     ]
     if limit:
         at_bar = dict(limit).get(GOAL_FALLBACK_PCT)
-        best = _best_meeting_goals(ours)
+        best = best_meeting_goals(ours)
         if at_bar is not None:
             lines.append(
                 f"- reactive bound (every idle gap's length known, each day's first user pre-woken, other users "
@@ -181,7 +181,7 @@ def note(points: dict[str, list[Point]], limit: Bound | None = None) -> str:
                 + (f"; the planner's best there is {at_bar - best.saving_pct:.1f} points below" if best else "")
             )
     for key in (PLANNER, HYBRID):
-        best = _best_meeting_goals(points[key])
+        best = best_meeting_goals(points[key])
         if best is None:
             lines.append(f"- {NAMES[key]}: no setting meets 0 failed, 0 slow answers and <= 5 % on the fallback")
         else:
