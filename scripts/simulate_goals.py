@@ -18,8 +18,8 @@
    the best each week allows when chosen on that week itself: where even that misses a goal, no choice made on
    another week meets it there.
 
-    .venv/bin/python scripts/simulate_goals.py                       # ~9 minutes at load 7-9 on 2 cores
-    .venv/bin/python scripts/simulate_goals.py --frontier-held-out   # ~9 minutes more
+    .venv/bin/python scripts/simulate_goals.py                       # 8-14 minutes at load 9-13 on 2 cores
+    .venv/bin/python scripts/simulate_goals.py --frontier-held-out   # ~15 minutes more
     .venv/bin/python scripts/simulate_goals.py --in-sample           # ~10 minutes more
 """
 
