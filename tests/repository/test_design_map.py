@@ -60,8 +60,15 @@ def modules() -> list[Path]:
 
 
 def _matches(path: Path, folder: str, name: str) -> bool:
+    """The file is the one the map's entry names: in the entry's folder, or, for a name written with a folder of
+    its own (`control/ports.py` under the layer's line), at the end of any path. A bare name (`ports.py`) is only
+    ever the one in its folder, so deleting localaws/ports.py is not hidden by control/ports.py."""
     relative = path.relative_to(ROOT).as_posix()
-    return fnmatch.fnmatch(relative, f"{folder}{name}") or fnmatch.fnmatch(relative, f"*/{name}")
+    return fnmatch.fnmatch(relative, f"{folder}{name}") or ("/" in name and fnmatch.fnmatch(relative, f"*/{name}"))
+
+
+def _project_files() -> list[Path]:
+    return [path for path in ROOT.rglob("*.py") if not {".venv", ".tools", ".git"} & set(path.parts)]
 
 
 def test_the_map_names_every_module_of_the_packages():
@@ -77,9 +84,19 @@ def test_the_map_names_every_module_of_the_packages():
 
 
 def test_every_module_the_map_names_exists():
-    files = [path for path in ROOT.rglob("*.py") if not {".venv", ".tools", ".git"} & set(path.parts)]
+    files = _project_files()
     gone = [f"{folder}{name}" for folder, name in named() if not any(_matches(p, folder, name) for p in files)]
     assert gone == [], "docs/design.md's map names modules that do not exist: " + ", ".join(gone)
+
+
+def test_deleting_a_module_the_map_names_is_caught():
+    """Each plain name in the map stands for exactly one file, not also a same-named module of another package
+    (localaws/ports.py and control/ports.py): so with that file deleted, the check above reports the entry."""
+    files = _project_files()
+    for folder, name in named():
+        if "*" not in name:
+            meant = [path.relative_to(ROOT).as_posix() for path in files if _matches(path, folder, name)]
+            assert len(meant) == 1, f"the map's {folder}{name} stands for {meant}"
 
 
 def test_the_map_names_every_handler():
