@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, cast
 
+from sleepwake.core import defaults
+
 if TYPE_CHECKING:
     from localaws.emulator import Timings
 
@@ -39,7 +41,8 @@ def add_instance_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--release-seconds",
         type=seconds,
-        help="instances go this long after every copy on the endpoint reached 0 (default 600, AWS's ~10 min)",
+        help="instances go this long after every copy on the endpoint reached 0 (default "
+        f"{defaults.INSTANCE_RELEASE_MINUTES * 60:g}, AWS's ~{defaults.INSTANCE_RELEASE_MINUTES:g} min)",
     )
     parser.add_argument(
         "--fallback-cold-start",
@@ -50,7 +53,8 @@ def add_instance_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fallback-idle-evict",
         type=seconds,
-        help="an idle serverless endpoint goes cold after this long (default 600; unpublished, an assumption)",
+        help="an idle serverless endpoint goes cold after this long (default "
+        f"{defaults.FALLBACK_IDLE_EVICT_MINUTES * 60:g}; unpublished, an assumption)",
     )
 
 

@@ -65,6 +65,7 @@ from localaws.sagemaker_common import (
     paused,
     wait_while,
 )
+from sleepwake.core import defaults
 
 LOG = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class SageMakerSwitches:
     provisioning_seconds: float = 210.0  # new instance + copy; the team's inf1 observation: 3-4 min
     scale_in_seconds: float = 30.0  # n -> fewer copies
     copy_seconds: float | None = None  # None: BLOG_COPY_SHARE x provisioning_seconds
-    release_seconds: float = 600.0  # instances go this long after all the endpoint's copies reach 0
+    release_seconds: float = defaults.INSTANCE_RELEASE_MINUTES * 60.0  # after all the endpoint's copies reach 0
     copies_per_instance: int = 1
     delete_seconds: float = 10.0
     model_server_factory: ModelServerFactory = real_model_server_factory

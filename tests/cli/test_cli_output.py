@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from sleepwake import clock
 from sleepwake.control.status import FallbackStatus, Status
 from sleepwake.core import State, iso
+from sleepwake.core.keep_warm import KeepWarmMode
 from sleepwake.observability import logger
 from sleepwake_cli.main import main
 from sleepwake_cli.operator import Progress, status_json, status_text
@@ -95,7 +96,7 @@ def test_status_says_whether_the_fallback_is_warm_since_when_and_whether_users_m
         invocations=12.0,
         warm=True,
         since=MOMENT,
-        keep_warm="ping",
+        keep_warm=KeepWarmMode.PING,
         users_may_come=True,
     )
     status = _status(State.ASLEEP, 0, 0).model_copy(update={"fallback": fallback})

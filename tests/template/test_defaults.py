@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from localaws.sagemaker import SageMakerSwitches
 from localaws.sagemaker_serverless import ServerlessSwitches
 from sleepwake.core import Policy, defaults
 from sleepwake.core.report import SLOW_SECONDS, Prices
@@ -112,6 +113,7 @@ def test_the_simulator_the_report_and_the_emulator_assume_the_same_platform() ->
     assert simulation.prov.instance_release_seconds == settings.policy().instance_release_seconds == release_seconds
     assert simulation.planner.release_minutes == Prices(1.0, 1.0, 1.0).release_minutes == RELEASE_MINUTES
     assert RELEASE_MINUTES == defaults.INSTANCE_RELEASE_MINUTES
+    assert SageMakerSwitches().release_seconds == release_seconds
     evict_seconds = settings.fallback_idle_evict_minutes * 60
     assert simulation.fallback.idle_evict_seconds == ServerlessSwitches().idle_evict_seconds == evict_seconds
     assert simulation.fallback.memory_gb * 1024 == FALLBACK_MEMORY_MB == defaults.FALLBACK_MEMORY_MB

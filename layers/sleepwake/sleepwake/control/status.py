@@ -28,7 +28,7 @@ class FallbackStatus(BaseModel):
     # when; None when CloudWatch could not be read. `since` None with warm False: cold all the history read.
     warm: bool | None = None
     since: datetime | None = None
-    keep_warm: str = "none"
+    keep_warm: KeepWarmMode
     users_may_come: bool | None = None  # the stored plan's keep-warm windows, now (None: keep-warm off)
 
     @property
@@ -43,7 +43,7 @@ class FallbackStatus(BaseModel):
             "used_recently": self.used_recently,
             "warm": self.warm,
             "since": None if self.since is None else iso(self.since),
-            "keep_warm": self.keep_warm,
+            "keep_warm": self.keep_warm.value,
             "users_may_come": self.users_may_come,
         }
         if self.error:
@@ -133,7 +133,7 @@ def fallback_status(plane: ControlPlane, now: datetime) -> FallbackStatus | None
     settings = plane.settings
     minutes = settings.fallback_recent_minutes
     keep_warm = settings.keep_warm_settings()
-    common: dict[str, Any] = {"endpoint": endpoint, "window_minutes": minutes, "keep_warm": keep_warm.mode.value}
+    common: dict[str, Any] = {"endpoint": endpoint, "window_minutes": minutes, "keep_warm": keep_warm.mode}
     if keep_warm.mode != KeepWarmMode.NONE:
         common["users_may_come"] = StoredMayCome(plane.stored_plan()).is_awake(now)
     evict = settings.fallback_idle_evict_minutes
