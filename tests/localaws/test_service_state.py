@@ -12,7 +12,9 @@ from tests.localaws.conftest import FakeModelServer, describe, make_endpoint
 def test_a_reset_puts_a_scaled_in_component_back_with_its_copy_and_model_server(emu):
     make_endpoint(emu, copies=1)
     assert emu.wait_for(lambda: describe(emu)["RuntimeConfig"]["CurrentCopyCount"] == 1, timeout=3600)
+    emu.clock.set_speed(1)  # taken at 1 x: after the rewind the clock runs at wall speed, whatever the load
     kept = AsDeployed.take(emu)
+    emu.clock.set_speed(600)
     before, history = describe(emu), list(emu.component("ic").history)
     sm = emu.client("sagemaker")
     sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 0})
@@ -20,10 +22,11 @@ def test_a_reset_puts_a_scaled_in_component_back_with_its_copy_and_model_server(
     assert emu.component("ic").server is None and FakeModelServer.closes == 1
     emu.throttle("DescribeInferenceComponent", "ic", times=5)  # an injected fault, cleared by the reset
     emu.client("sqs").create_queue(QueueName="made-after")  # a service first used after the snapshot
-    emu.clock.sleep(1200)
+    emu.clock.advance(1200)
 
     kept.restore()
-    assert emu.now() - kept.at < timedelta(minutes=10)  # the clock went back (it runs on at 600 x)
+    assert emu.clock.speed == 1  # the speed as taken
+    assert kept.at <= emu.now() < kept.at + timedelta(minutes=10)  # the clock went back 20 minutes
 
     for answer in (before, after := describe(emu)):
         answer.pop("ResponseMetadata")
