@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -114,20 +114,7 @@ def test_status_reports_the_fallback_and_its_recent_requests(with_fallback):
         "keep_warm": "ping",  # the default (core.defaults)
         "users_may_come": True,  # no plan stored: nothing says nobody comes
     }
-    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
-        Namespace="AWS/SageMaker",
-        MetricData=[
-            {
-                "MetricName": "Invocations",
-                "Dimensions": [
-                    {"Name": "EndpointName", "Value": FALLBACK},
-                    {"Name": "VariantName", "Value": "AllTraffic"},
-                ],
-                "Value": 3,
-                "Timestamp": stack.now[0] - timedelta(minutes=5),
-            }
-        ],
-    )
+    _served(3, stack.now[0] - timedelta(minutes=5))
     _, body = call(api_event("wake_api_get_status"))
     assert body["fallback"]["invocations_last_60_minutes"] == 3.0
     assert body["fallback"]["used_recently"] is True
@@ -138,6 +125,33 @@ def test_status_reports_the_fallback_and_its_recent_requests(with_fallback):
     _, body = call(api_event("wake_api_get_status"))
     assert body["fallback"]["warm"] is False  # idle past the assumed eviction: cold since it ended
     assert body["fallback"]["since"] == iso(stack.now[0] - timedelta(minutes=30 + 5 - 1 - 10))
+
+
+def test_status_leaves_the_control_planes_own_pings_out_of_the_fallbacks_recent_requests(with_fallback):
+    """A keep-warm ping is one of the fallback's AWS/SageMaker Invocations, and the control plane counts it as its
+    own (sleepwake.core.warmups): /status's recent requests and used_recently are users' alone."""
+    stack, _, fallback = with_fallback
+    warmup.handler({"target": "fallback"}, LambdaContext())  # the ping, counted as the control plane's
+    _served(1, stack.now[0])  # ... and as SageMaker counts it
+    assert fallback.calls == [FALLBACK]
+    stack.now[0] += timedelta(minutes=5)
+    _, body = call(api_event("wake_api_get_status"))
+    assert body["fallback"]["invocations_last_60_minutes"] == 0.0
+    assert body["fallback"]["used_recently"] is False
+    assert body["fallback"]["warm"] is True  # the ping did keep it warm
+    _served(2, stack.now[0] - timedelta(minutes=20))  # two users' requests
+    _, body = call(api_event("wake_api_get_status"))
+    assert body["fallback"]["invocations_last_60_minutes"] == 2.0
+    assert body["fallback"]["used_recently"] is True
+
+
+def _served(count: float, at: datetime) -> None:
+    """The fallback's AWS/SageMaker Invocations: `count` requests at `at`."""
+    dimensions = [{"Name": "EndpointName", "Value": FALLBACK}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[{"MetricName": "Invocations", "Dimensions": dimensions, "Value": count, "Timestamp": at}],
+    )
 
 
 def test_status_without_a_fallback_says_null(stack):

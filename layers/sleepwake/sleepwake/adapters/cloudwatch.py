@@ -29,19 +29,19 @@ class ComponentMetrics:
         )
         return float(sum(point["Sum"] for point in result.get("Datapoints", [])))
 
-    def endpoint_invocations(self, endpoint: str, minutes: int, now: datetime, *, variant: str = "AllTraffic") -> float:
-        """Sum of AWS/SageMaker Invocations of an endpoint's variant (a serverless endpoint has no inference
-        component; its metrics carry EndpointName and VariantName) over the last `minutes`."""
-        result = self._cw.get_metric_statistics(
-            Namespace="AWS/SageMaker",
-            MetricName="Invocations",
-            Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}],
-            StartTime=now - timedelta(minutes=minutes),
-            EndTime=now,
-            Period=60,
-            Statistics=["Sum"],
-        )
-        return float(sum(point["Sum"] for point in result.get("Datapoints", [])))
+    def fallback_user_requests(self, endpoint: str, minutes: int, now: datetime) -> float:
+        """Users' requests to the fallback over the last `minutes`: its AWS/SageMaker Invocations (a serverless
+        endpoint has no inference component; its metrics carry EndpointName and VariantName) less the control
+        plane's own (its keep-warm pings and pre-warms, sleepwake.core.warmups), per minute as `less_own` takes
+        them. No datapoints means no requests."""
+        queries = [
+            _query("fallback", "EndpointName", endpoint, variant="AllTraffic", period=60),
+            _own_query("warmups", "fallback", endpoint, period=60),
+        ]
+        requests, own = self._per_period(queries, now - timedelta(minutes=minutes), now)
+        slots = sorted(requests.keys() | own.keys())
+        users, _ = less_own([requests.get(at, 0.0) for at in slots], [own.get(at, 0.0) for at in slots], slots, 60)
+        return float(sum(users))
 
     def invocation_history(
         self, component: str, start: datetime, end: datetime, *, fallback_endpoint: str | None = None
@@ -62,6 +62,19 @@ class ComponentMetrics:
         if fallback_endpoint:
             queries.append(_query("fallback", "EndpointName", fallback_endpoint, variant="AllTraffic"))
             queries.append(_own_query("warmups", "fallback", fallback_endpoint))
+        requests, own = self._per_period(queries, start, end)
+        slots = sorted(requests.keys() | own.keys())
+        # Warm-ups that matched no request of their slot or the one before are no demand to take away: dropped.
+        users, _ = less_own(
+            [requests.get(at, 0.0) for at in slots], [own.get(at, 0.0) for at in slots], slots, SLOT_SECONDS
+        )
+        return [(at, total) for at, total in zip(slots, users, strict=True) if total > 0]
+
+    def _per_period(
+        self, queries: list[dict[str, Any]], start: datetime, end: datetime
+    ) -> tuple[dict[datetime, float], dict[datetime, float]]:
+        """Requests and the control plane's own (the queries with Id "warmups" or "componentwarmups") per period
+        of the queries, summed over the queries of each kind."""
         requests: dict[datetime, float] = {}
         own: dict[datetime, float] = {}
         pages = self._cw.get_paginator("get_metric_data").paginate(
@@ -72,12 +85,7 @@ class ComponentMetrics:
                 into = own if series.get("Id") in ("warmups", "componentwarmups") else requests
                 for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
                     into[at] = into.get(at, 0.0) + float(value)
-        slots = sorted(requests.keys() | own.keys())
-        # Warm-ups that matched no request of their slot or the one before are no demand to take away: dropped.
-        users, _ = less_own(
-            [requests.get(at, 0.0) for at in slots], [own.get(at, 0.0) for at in slots], slots, SLOT_SECONDS
-        )
-        return [(at, total) for at, total in zip(slots, users, strict=True) if total > 0]
+        return requests, own
 
     def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]:
         """The minutes (1-minute periods) in which the fallback served requests, warm-ups included: what says
@@ -108,18 +116,21 @@ class ComponentMetrics:
 SLOT_SECONDS = 300  # the request history's period (sleepwake.core.planner's 5-minute slots)
 
 
-def _query(query_id: str, dimension: str, value: str, *, variant: str | None = None) -> dict[str, Any]:
-    """AWS/SageMaker Invocations of a component or an endpoint's variant per slot."""
+def _query(
+    query_id: str, dimension: str, value: str, *, variant: str | None = None, period: int = SLOT_SECONDS
+) -> dict[str, Any]:
+    """AWS/SageMaker Invocations of a component or an endpoint's variant per period (a slot unless told)."""
     dimensions = [{"Name": dimension, "Value": value}]
     if variant:
         dimensions.append({"Name": "VariantName", "Value": variant})
-    return metric_query(query_id, "AWS/SageMaker", "Invocations", dimensions, SLOT_SECONDS, "Sum")
+    return metric_query(query_id, "AWS/SageMaker", "Invocations", dimensions, period, "Sum")
 
 
-def _own_query(query_id: str, path: warmups.Path, name: str) -> dict[str, Any]:
-    """The control plane's own requests to the component or fallback endpoint `name` per slot."""
+def _own_query(query_id: str, path: warmups.Path, name: str, *, period: int = SLOT_SECONDS) -> dict[str, Any]:
+    """The control plane's own requests to the component or fallback endpoint `name` per period (a slot unless
+    told)."""
     return metric_query(
-        query_id, warmups.NAMESPACE, OWN[path].requests, own_dimensions(path, name, SERVICE), SLOT_SECONDS, "Sum"
+        query_id, warmups.NAMESPACE, OWN[path].requests, own_dimensions(path, name, SERVICE), period, "Sum"
     )
 
 

@@ -22,7 +22,9 @@ class FallbackStatus(BaseModel):
 
     endpoint: str
     window_minutes: int
-    invocations: float | None  # None when CloudWatch could not be read
+    # Users' requests: its Invocations less the control plane's own pings and pre-warms (sleepwake.core.warmups);
+    # None when CloudWatch could not be read.
+    invocations: float | None
     error: str | None = None
     # Warm or cold as its requests say (an idle container is assumed gone after FallbackIdleEvictMinutes), since
     # when; None when CloudWatch could not be read. `since` None with warm False: cold all the history read.
@@ -78,7 +80,8 @@ class Status(BaseModel):
     fallback: FallbackStatus | None = Field(
         default=None,
         description=(
-            "The serverless fallback: endpoint, invocations_last_<N>_minutes, used_recently, warm and since when, "
+            "The serverless fallback: endpoint, invocations_last_<N>_minutes and used_recently (users' requests, "
+            "the control plane's own pings left out), warm and since when, "
             "keep_warm mode and whether users may come now; null if none"
         ),
     )
@@ -125,7 +128,8 @@ def schedule_summary(plane: ControlPlane, plan: StoredPlan | None, now: datetime
 
 
 def fallback_status(plane: ControlPlane, now: datetime) -> FallbackStatus | None:
-    """The fallback's Invocations over the recent window; None without a fallback. A failed read is reported in
+    """Users' requests to the fallback over the recent window (the control plane's own left out) and whether it is
+    warm (its requests, pings included); None without a fallback. A failed read is reported in
     the answer, never raised: /status must answer even when CloudWatch does not."""
     endpoint = plane.settings.fallback_endpoint_name
     if not endpoint:
@@ -138,7 +142,7 @@ def fallback_status(plane: ControlPlane, now: datetime) -> FallbackStatus | None
         common["users_may_come"] = StoredMayCome(plane.stored_plan()).is_awake(now)
     evict = settings.fallback_idle_evict_minutes
     try:
-        count = plane.aws.metrics.endpoint_invocations(endpoint, minutes, now)
+        count = plane.aws.metrics.fallback_user_requests(endpoint, minutes, now)
         # Enough history to find the start of a warm run kept alive by pings for a whole working day.
         served = plane.aws.metrics.fallback_request_minutes(endpoint, now - timedelta(hours=24), now)
     except Exception as error:
