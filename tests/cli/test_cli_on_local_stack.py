@@ -23,6 +23,7 @@ import pytest
 from localaws.local_stack import LocalStack
 from tests.e2e.conftest import sleep_now
 from tests.stacks import FAST, as_deployed, local_stack
+from tests.waits import held_still
 
 ROOT = Path(__file__).resolve().parents[2]
 START = (datetime.now(UTC) + timedelta(days=1)).replace(hour=18, minute=0, second=0, microsecond=0)
@@ -202,11 +203,9 @@ def test_ctrl_c_while_waiting_says_the_wake_goes_on_without_a_traceback(local):
     sleep_now(local)
     # Emulated time all but stands still from the wake on (1 emulated ms per 10 wall s): the wake can neither end
     # nor time out before the signal is handled, however slowly a loaded machine runs this process and the CLI.
-    # Not a pause: a hard pause holds for at most hard_pause_limit (60) wall seconds. The CLI polls in wall time
-    # and its --wait timeout is on the stack's clock, so it waits on.
-    speed = local.emu.clock.speed
-    local.emu.clock.set_speed(1e-4)
-    try:
+    # Not a pause (tests/waits.py). The CLI polls in wall time and its --wait timeout is on the stack's clock, so
+    # it waits on.
+    with held_still(local.emu.clock):
         waiting = subprocess.Popen(
             cli_command(local, "wake", "--wait"),
             stdout=subprocess.PIPE,
@@ -228,8 +227,6 @@ def test_ctrl_c_while_waiting_says_the_wake_goes_on_without_a_traceback(local):
         assert "the wake goes on in the background" in err
         assert "Traceback" not in err
         assert local.status()["state"] == "waking"  # and so it does
-    finally:
-        local.emu.clock.set_speed(speed)
 
 
 def test_warmup_on_a_sleeping_component_sends_nothing_and_says_how_to_wake_it(local):

@@ -11,7 +11,7 @@ from moto.sns.models import sns_backends
 from localaws.local_stack import LocalStack
 from sleepwake.control import steps
 from tests.e2e.conftest import sleep_now
-from tests.waits import eventually
+from tests.waits import eventually, held_still
 
 
 def _notifications(local: LocalStack) -> list[Any]:
@@ -27,7 +27,7 @@ def test_a_stopped_wake_is_recorded_failed_and_the_next_wake_starts_a_new_execut
     code, first = local.wake(reason="will be stopped")
     assert code == 202
     started = local.now()
-    with local.emu.clock.paused():  # nothing below may depend on how fast this host is
+    with held_still(local.emu.clock):  # nothing below may depend on how fast this host is
         sfn.stop_execution(executionArn=first["execution"], error="Operator", cause="stopped by hand")
         assert eventually(lambda: local.status()["state"] == "failed", wall=180.0), local.status()
         status = local.status()
@@ -52,7 +52,7 @@ def test_a_wake_that_dies_of_a_runtime_error_is_recorded_and_notified(local, mon
     assert execution["status"] == "FAILED"
     assert execution["error"] == "States.Runtime"
     monkeypatch.setattr(steps, "check_copies", real)
-    with local.emu.clock.paused():
+    with held_still(local.emu.clock):
         assert eventually(lambda: local.status()["state"] == "failed", wall=180.0), local.status()
         assert "States.Runtime" in local.status()["last_error"]
         code, again = local.wake(reason="after the runtime error")
