@@ -22,10 +22,11 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, TypedDict, Unpack
+from typing import Any, ClassVar, TypedDict, Unpack
 
 import boto3
 import botocore.loaders
@@ -174,7 +175,18 @@ _FALLBACK_TIMINGS = {
 
 
 class Emulator:
-    """Start with `Emulator(clock=EmulatedClock(start, speed)).start()`, or use it as a context manager."""
+    """Start with `Emulator(clock=EmulatedClock(start, speed)).start()`, or use it as a context manager.
+
+    Much of what it emulates is process-wide: moto's backends (one account and region), the delivered-events,
+    emitted-events and scaling-activity logs, the Step Functions switches, the installed clock. So `reset()`,
+    `snapshot()` and a start (which resets) act on every emulator of the process; `running()` says which run."""
+
+    _RUNNING: ClassVar[weakref.WeakSet[Emulator]] = weakref.WeakSet()
+
+    @classmethod
+    def running(cls) -> list[Emulator]:
+        """The emulators started and not stopped in this process."""
+        return list(cls._RUNNING)
 
     def __init__(
         self,
@@ -258,6 +270,7 @@ class Emulator:
             self._server = None
             raise
         self.port = self._server.get_host_and_port()[1]
+        Emulator._RUNNING.add(self)
         calls.serve(self.endpoint_url)
         keys = self._admin()
         env: dict[str, str | None] = {
@@ -328,6 +341,7 @@ class Emulator:
         runtime.host(now=self.clock.now, sleep=self.clock.sleep, containers=current)
 
     def stop(self) -> None:
+        Emulator._RUNNING.discard(self)
         self.scheduler.stop()
         self.alarms.stop()
         # Stopping executions now must not run their rules.
@@ -372,7 +386,8 @@ class Emulator:
 
     def snapshot(self) -> service_state.Restore:
         """Every emulated service as now: moto's backends, then each service's own records (localaws.service_state);
-        the result puts them all back. Take it and call it only while nothing runs (localaws.stack_reset)."""
+        the result puts them all back. Process-wide, like moto's backends: what another emulator of the process
+        made is kept and put back too. Take it and call it only while nothing runs (localaws.stack_reset)."""
         restores = [
             service_state.moto_snapshot(),
             self.sagemaker.snapshot(),
@@ -392,7 +407,8 @@ class Emulator:
         return restore
 
     def reset(self) -> None:
-        """Forget every resource in every moto backend and every inference component."""
+        """Forget every resource in every moto backend (process-wide: another emulator's too) and every inference
+        component."""
         from moto.moto_api._internal.models import moto_api_backend
 
         self.sagemaker.reset()

@@ -15,6 +15,10 @@ everything that carries a time is put back with it) and starts the scheduler and
 server loaded at the deploy and still loaded is kept (a copy's or the fallback's), one released since is loaded
 again: a reset costs a model load only if the test released it.
 
+Process-wide, as the emulator's state is (moto's backends, the event logs, the Step Functions switches:
+`Emulator`): `restore()` would rewind every emulator of the process, so it refuses while another one runs. `take()`
+keeps what the others made too, and mutes their executions' status events while it waits for rest.
+
 Not an AWS behaviour: AWS cannot put a stack back in time (localaws.service_state says more).
 """
 
@@ -51,6 +55,12 @@ class AsDeployed:
             return cls(emu, emu.clock.now(), emu.clock.speed, emu.snapshot())
 
     def restore(self) -> None:
+        others = [emu.endpoint_url for emu in type(self.emu).running() if emu is not self.emu]
+        if others:
+            raise RuntimeError(
+                f"cannot reset the emulator on {self.emu.endpoint_url} while another runs in this process "
+                f"({', '.join(others)}): a reset puts back every moto backend of the process, the other's too"
+            )
         with _still(self.emu):
             self._services()
             self.emu.clock.rewind(self.at, self.speed)

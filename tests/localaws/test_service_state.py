@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from localaws.clock import EmulatedClock
+from localaws.emulator import Emulator
 from localaws.stack_reset import AsDeployed
-from tests.localaws.conftest import FakeModelServer, describe, make_endpoint
+from tests.localaws.conftest import START, FakeModelServer, describe, make_endpoint
 
 
 def test_a_reset_puts_a_scaled_in_component_back_with_its_copy_and_model_server(emu):
@@ -34,3 +38,18 @@ def test_a_reset_puts_a_scaled_in_component_back_with_its_copy_and_model_server(
     assert emu.component("ic").history == history
     assert emu.component("ic").server is not None and FakeModelServer.loads == 2  # loaded again, as it was
     assert emu.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_a_reset_is_refused_while_another_emulator_runs_in_the_process(emu):
+    """moto's backends are the process's: resetting one emulator would rewind another's resources too. The reset
+    says so in one line and changes nothing."""
+    kept = AsDeployed.take(emu)
+    emu.client("sqs").create_queue(QueueName="made-after")
+    other = Emulator(EmulatedClock(start=START), port=0).start(reset=False)
+    try:
+        with pytest.raises(RuntimeError, match=f"while another runs in this process \\({other.endpoint_url}\\)"):
+            kept.restore()
+        assert len(emu.client("sqs").list_queues()["QueueUrls"]) == 1  # nothing put back
+    finally:
+        other.stop()
+    assert Emulator.running() == [emu]
