@@ -274,6 +274,19 @@ class Simulated:
         """Cold starts of the fallback a user request waited for (policies without a fallback: none)."""
         return 0 if self.fallback is None else self.fallback.cold_starts_met
 
+    def fallback_details(self) -> dict[str, object]:
+        """The fallback's figures every policy with one reports alike under details["fallback"] (sleepwake adds its
+        own), so users met across policies compare (scripts/simulate_goals.py); {} without a fallback."""
+        if self.fallback is None:
+            return {}
+        return {
+            "requests": self.fallback.requests,
+            "cold_starts": self.fallback.cold_starts,
+            "billed_seconds": round(self.fallback.billed_seconds, 1),
+            "runs": self.fallback_runs(),
+            "keep_warm": self.keep_warm.details() if self.keep_warm else {},
+        }
+
     def fallback_runs(self) -> int:
         """Runs of requests the fallback answered, with no copy's answer between them and none more than
         `RUN_GAP` after the one before: each is a user meeting the component asleep or waking, whose first

@@ -186,7 +186,7 @@ class HybridHistogram(Simulated):
             "windows_after_requests": dict(self.windows),
             "final_windows_minutes": None if windows is None else [round(w, 1) for w in windows],
             "idle_times_out_of_range": self.out_of_range,
-            "keep_warm": self.keep_warm.details() if self.keep_warm else {},
+            "fallback": self.fallback_details(),
         }
 
 

@@ -224,17 +224,12 @@ class SleepwakeNaps(Sleepwake):
         return 0.0 if self.keep_warm is None else self.keep_warm.on_sleep()
 
     def details(self) -> dict[str, object]:
-        assert self.fallback is not None
         return {
             **super().details(),
             "fallback": {
-                "requests": self.fallback.requests,
-                "cold_starts": self.fallback.cold_starts,
-                "billed_seconds": round(self.fallback.billed_seconds, 1),
+                **self.fallback_details(),
                 "wake_signals": self._signals,
                 "why": dict(sorted(self.fallback_why.items())),
-                "runs": self.fallback_runs(),
-                "keep_warm": self.keep_warm.details() if self.keep_warm else {},
             },
         }
 

@@ -80,6 +80,19 @@ def test_why_each_request_went_to_the_fallback_is_counted() -> None:
     assert result.details["fallback"]["runs"] == 2  # two users met it not serving: 2 answers, then 1
 
 
+def test_users_who_met_the_component_not_serving_are_counted_alike_for_sleepwake_and_the_hybrid_peer() -> None:
+    """Every policy with the fallback reports its runs (users met not serving) and the rest of the fallback's
+    figures in the same place, so the goals script compares them (issue 14's fairness)."""
+    announced = [Request(at(2), wake_lead_seconds=30), Request(at(2, minutes=1))]
+    results = {r.key: r for r in simulate(trace(*announced, Request(at(3))), settings())}
+    shared = {"requests", "cold_starts", "billed_seconds", "runs", "keep_warm"}
+    for key in ("sleepwake_naps", "sleepwake_planner", "hybrid_histogram"):
+        fallback = results[key].details["fallback"]
+        assert shared <= set(fallback), key
+        assert fallback["requests"] == results[key].served_by_fallback == 3, key
+    assert results["hybrid_histogram"].details["fallback"]["runs"] == 2  # 02:00-02:01, then 03:00
+
+
 def test_without_a_fallback_the_same_request_fails_and_waits_for_the_wake() -> None:
     result = run(trace(Request(at(2)), Request(at(2, minutes=5))), "sleepwake")
 
