@@ -15,10 +15,12 @@ that have one right answer:
 - misses (requests that found the component asleep): the demo's failed requests and those the fallback answered;
 - wakes that reached ready, and the wakes whose waits the control plane wrote: the times the component's
   desired copy count rose from 0 (its history);
-- hours awake: from that rise until the copies were all gone, within a poll of the state machines' timing;
-- what users waited for a wake: not less than the provisioning SageMaker took (the emulator's floor of each
-  scale-up). The report sets the provisioning each wake expected beside it, the control plane's estimate, which
-  a faster SageMaker beats: it is no floor (it was printed as one, "waits p50 217.1 s (floor 240.0 s)").
+- hours awake: from that rise until the copies were all gone, within a poll of the state machines' timing.
+
+The line it prints sets the report's waits for a wake beside the provisioning each wake expected (the control
+plane's estimate, which a faster SageMaker beats: it is no floor, though it was printed as one, "waits p50 217.1 s
+(floor 240.0 s)") and the provisioning the emulator's SageMaker took (the floors). Not a check: a wake that finds
+its copies still there (a wake during a sleep) waits less than any floor.
 """
 
 from __future__ import annotations
@@ -108,8 +110,6 @@ def report_of_the_night(
     if abs(report.awake_hours - true_awake) > allowed:
         wrong.append(f"awake {report.awake_hours:.3f} h (truth {true_awake:.3f} h)")
     waited = report.waits.get("time_to_ready_p50_s")
-    if waited is not None and floors and waited < min(floors):
-        wrong.append(f"waits p50 {waited} s (truth: SageMaker provisioned in {min(floors):g} s at the least)")
     took = f"; SageMaker took {min(floors):g}-{max(floors):g} s" if floors else ""
     said = (
         f"{report.awake_hours:.2f} h awake of {report.hours:.2f} (truth {true_awake:.2f}), saving "

@@ -124,6 +124,23 @@ def timed_report(fallback, *, timed, within_pct, component=COMPONENT):
                         estimate_seconds=260, answer_stats=stats)  # fmt: skip
 
 
+def test_keep_warm_pings_and_their_cold_starts_are_not_users_slow_answers_when_the_client_timed_the_fallback():
+    # make demo's night: the fallback answered 45 requests, 44 of them the control plane's keep-warm pings and
+    # pre-warms; 5 of its answers took over 3 s and 3 cold starts did (each sleep's pre-warm met one). The one
+    # user it answered came through the product client, fast; the client timed 4 of the 11 users' requests.
+    fast = PathMetrics(invocations=10, latency_samples=10, within_slow_pct=100.0)
+    fallback = PathMetrics(invocations=45, latency_samples=45, within_slow_pct=100 * 40 / 45, cold_starts=3,
+                           cold_within_slow_pct=0.0, warmups=44)  # fmt: skip
+    stats = {"timed": 4.0, "within_slow_pct": 100.0, "timed_fallback": 1.0, "fallback_within_slow_pct": 100.0}
+    build = dict(start=DAY, end=at(24), awake_now=True, prices=PRICES, estimate_seconds=260)
+    slow = build_report(A_DAY, fast, fallback, answer_stats=stats, **build).slow_answers
+    assert (slow["fallback"], slow["cold_fallback"]) == (5, 3)  # SageMaker's figures, as they are
+    assert slow["total"] == 0  # was 8: the pings' slow answers and cold starts counted as users'
+    # Had the client not timed the user's fallback answer, SageMaker's count stands: nothing says it was fast.
+    untimed = stats | {"timed_fallback": 0.0, "fallback_within_slow_pct": None}
+    assert build_report(A_DAY, fast, fallback, answer_stats=untimed, **build).slow_answers["total"] == 8
+
+
 def test_answers_over_3_s_partly_timed_are_not_only_the_timed_ones():
     # 10 users' requests; the product client timed 2 of them (another product sends without it), both fast.
     component = PathMetrics(invocations=10, latency_samples=10, within_slow_pct=70.0)  # 3 slow by ModelLatency
@@ -311,14 +328,20 @@ def test_the_components_warm_ups_and_their_errors_are_read_from_the_control_plan
 
 def test_the_answer_waits_are_read_per_component_from_what_the_product_client_writes():
     from sleepwake.adapters.report_sources import ReportSources
-    from sleepwake_client.answer_metric import METRIC, NAMESPACE
+    from sleepwake_client.answer_metric import DIMENSION_SETS, METRIC, NAMESPACE
 
     cloudwatch = RecordingCloudWatch()
     ReportSources(None, cloudwatch).answers("ic", DAY, at(24), 3)
     asked = [q["MetricStat"] for q in cloudwatch.calls[0]["MetricDataQueries"]]
     assert {(m["Metric"]["Namespace"], m["Metric"]["MetricName"]) for m in asked} == {(NAMESPACE, METRIC)}
     assert {m["Stat"] for m in asked} == {"SampleCount", "PR(:3)"}
-    assert all(m["Metric"]["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "ic"}] for m in asked)
+    # All the component's answers, and those the fallback gave (the client's second dimension set).
+    dimensions = [[(d["Name"], d["Value"]) for d in m["Metric"]["Dimensions"]] for m in asked]
+    assert (
+        dimensions
+        == [[("InferenceComponentName", "ic")]] * 2 + [[("InferenceComponentName", "ic"), ("ServedBy", "fallback")]] * 2
+    )
+    assert [[name for name, _ in d] for d in dimensions[1:3]] == DIMENSION_SETS
 
 
 def test_the_window_starts_where_cloudwatch_rounds_its_start_time_so_both_sources_cover_the_same_time():

@@ -174,7 +174,10 @@ class ReportSources:
         """The product client's answer waits of this component over [start, end] (one period, as `path`), keyed
         by sleepwake.core.report_waits.answer_statistics' ids; none when no client wrote them."""
         dims = component_dimensions(component)
-        asked = [(key, NAMESPACE, metric, stat, dims) for key, metric, stat in answer_statistics(slow_seconds)]
+        asked = [
+            (key, NAMESPACE, metric, stat, dims + ([{"Name": "ServedBy", "Value": by}] if by else []))
+            for key, metric, stat, by in answer_statistics(slow_seconds)
+        ]
         return self._whole_window(asked, start, end)
 
 

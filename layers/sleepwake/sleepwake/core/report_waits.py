@@ -17,7 +17,10 @@ The answers over `slow_seconds` (`slow_answers`):
   cold_fallback: it counts the cold starts of the control plane's own warm-ups too, and no request that queued
   behind a cold start. When it timed only some ("partly timed": one product of several uses the client, or it
   began timing late in the window), the larger of its count and that estimate, so the untimed answers are not
-  silently left out.
+  silently left out. In that estimate the fallback's part is the client's own count of the fallback's answers
+  when it timed every answer users got from the fallback (only the client falls back, so it usually has):
+  SageMaker's fallback + cold_fallback hold the control plane's keep-warm pings and pre-warms (on by default,
+  FallbackKeepWarm ping) and the cold starts they meet at every sleep, which no user waited for.
 """
 
 from __future__ import annotations
@@ -87,23 +90,42 @@ def over(samples: float, within_pct: float | None) -> int:
     return round(samples * (100.0 - within_pct) / 100.0)
 
 
-def answer_statistics(slow_seconds: float) -> list[tuple[str, str, str]]:
-    """(id, MetricName, Stat) of the product client's answer waits the report asks for over the window. PR(:X)
-    is CloudWatch's percentile rank, the percentage of values at or below X ("Statistics definitions")."""
-    return [("timed", ANSWER_METRIC, "SampleCount"), ("within_slow_pct", ANSWER_METRIC, f"PR(:{slow_seconds:g})")]
+def answer_statistics(slow_seconds: float) -> list[tuple[str, str, str, str | None]]:
+    """(id, MetricName, Stat, ServedBy or None for all) of the product client's answer waits the report asks for
+    over the window. PR(:X) is CloudWatch's percentile rank, the percentage of values at or below X ("Statistics
+    definitions")."""
+    within = f"PR(:{slow_seconds:g})"
+    return [
+        ("timed", ANSWER_METRIC, "SampleCount", None),
+        ("within_slow_pct", ANSWER_METRIC, within, None),
+        ("timed_fallback", ANSWER_METRIC, "SampleCount", "fallback"),
+        ("fallback_within_slow_pct", ANSWER_METRIC, within, "fallback"),
+    ]
 
 
 def slow_answers(
-    component: int, fallback: int | None, cold_fallback: int, answers: Mapping[str, float | None], requests: int
+    component: int,
+    fallback: int | None,
+    cold_fallback: int,
+    answers: Mapping[str, float | None],
+    requests: int,
+    fallback_answers: int = 0,
 ) -> dict[str, float]:
     """The answers over the slow line (module docstring): each path's by ModelLatency (`fallback` None without a
     fallback), the fallback's slow cold starts, and the total users waited, from `answers` (the statistics of
-    `answer_statistics`) when the product client timed any of users' `requests`."""
+    `answer_statistics`) when the product client timed any of users' `requests`; `fallback_answers`: how many of
+    them the fallback answered."""
     timed = round(answers.get("timed") or 0.0)
     found: dict[str, float] = {"component": component}
+    fallback_part = 0
     if fallback is not None:
         found |= {"fallback": fallback, "cold_fallback": cold_fallback}
-    estimate = component + (fallback or 0) + (cold_fallback if fallback is not None else 0)
+        timed_fallback = round(answers.get("timed_fallback") or 0.0)
+        if timed and timed_fallback >= fallback_answers:  # the client timed every answer users got from it
+            fallback_part = over(timed_fallback, answers.get("fallback_within_slow_pct"))
+        else:
+            fallback_part = fallback + cold_fallback
+    estimate = component + fallback_part
     timed_over = over(timed, answers.get("within_slow_pct"))
     if not timed:
         total = estimate
