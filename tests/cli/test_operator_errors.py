@@ -73,9 +73,27 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_a_local_stack_that_is_not_running_is_said_within_two_seconds(no_aws, tmp_path, capsys, monkeypatch):
-    import time
+def test_a_local_stack_that_is_not_running_is_said_at_once_without_retries(no_aws, tmp_path, capsys, monkeypatch):
+    # At once: one probe connect (sleepwake_cli/deployment.py), no AWS call that botocore would retry with
+    # back-off. Counted, not timed: a 2 s wall-time limit failed at load (8 s for what takes 0.2 s when quiet).
+    import socket
 
+    import urllib3.connection
+
+    probes: list[object] = []
+    calls: list[str] = []
+    probe, connect = socket.create_connection, urllib3.connection.HTTPConnection._new_conn
+
+    def counted_probe(address: object, *args: object, **kwargs: object) -> object:
+        probes.append(address)
+        return probe(address, *args, **kwargs)
+
+    def counted_call(self: urllib3.connection.HTTPConnection) -> object:
+        calls.append(f"{self.host}:{self.port}")
+        return connect(self)
+
+    monkeypatch.setattr(socket, "create_connection", counted_probe)
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "_new_conn", counted_call)
     port = closed_port()
     deployment = tmp_path / "deployment.json"
     local = {
@@ -88,9 +106,9 @@ def test_a_local_stack_that_is_not_running_is_said_within_two_seconds(no_aws, tm
         if argv == ["wake"]:  # exported AWS_ENDPOINT_URL, no deployment file: describe-stacks would retry
             monkeypatch.setenv("AWS_ENDPOINT_URL", local["endpoint_url"])
             monkeypatch.setattr("sleepwake_cli.command.LOCAL_DEPLOYMENT", tmp_path / "absent.json")
-        started = time.monotonic()
+        probes.clear()
         assert main(argv) == 2
-        assert time.monotonic() - started < 2.0
+        assert probes == [("127.0.0.1", port)] and calls == [], (probes, calls)
         err = capsys.readouterr().err
         assert f"127.0.0.1:{port} cannot be reached" in err and "is `make local` running?" in err, err
         assert "Traceback" not in err
