@@ -104,6 +104,9 @@ def install_extensions() -> None:
 
 
 CLOCK_PATH = "/_localaws/clock"
+# How long stop() waits for the Lambda Event invocations under way to end before its server goes (they take
+# milliseconds on a live server; LambdaRunner.finish_events says why a late one matters).
+EVENT_INVOCATIONS_WALL_SECONDS = 30.0
 
 
 def clock_answer(clock: EmulatedClock) -> dict[str, Any]:
@@ -347,6 +350,9 @@ class Emulator:
         # Stopping executions now must not run their rules.
         stepfunctions.StepFunctionsSwitches.emit_status_events = False
         self.stop_executions()
+        unfinished = self.lambdas.finish_events(timeout=EVENT_INVOCATIONS_WALL_SECONDS)  # before the server goes
+        if unfinished:
+            LOG.warning("stopping with Lambda invocations still running: %s", ", ".join(unfinished))
         self.sagemaker.reset()  # stops transitions, closes model servers
         if self._server:
             self._server.stop()

@@ -201,6 +201,8 @@ class LambdaRunner:
         self._saved: dict[tuple[str, str, str], Any] = {}
         self._container_lock = threading.Lock()
         self._originals: dict[tuple[str, str], Any] = {}
+        self._events: list[threading.Thread] = []  # Event invocations under way (run_event)
+        self._events_lock = threading.Lock()
         self.clock: Any = None  # set by the emulator: handlers run while emulated time stands still
         # fn -> AWS_* credential variables of its execution role (set by the emulator when IAM is enforced)
         self.credentials: Callable[[Any], dict[str, str]] | None = None
@@ -225,6 +227,26 @@ class LambdaRunner:
             self._saved.clear()
         self.functions.clear()
         self.invocations.clear()
+
+    def run_event(self, fn: Any, payload: bytes | str | None, region: str) -> None:
+        """An Event invocation (InvocationType Event, an EventBridge rule's or a schedule's target): `run` in a
+        thread of its own, counted as running work on the clock from now until it ends (clock.spawn)."""
+        with self._events_lock:
+            self._events = [thread for thread in self._events if thread.is_alive()]
+            self._events.append(clock_mod.spawn(self.run, fn, payload, region, name=f"lambda-{fn.function_name}"))
+
+    def finish_events(self, timeout: float) -> list[str]:
+        """Wait up to `timeout` wall seconds for the Event invocations under way to end; the names of those still
+        running then. What the emulator does before its server stops (not an AWS behaviour: the emulator's own
+        shutdown): a handler still running afterwards calls a closed port, and its SDK retries with backoff for
+        half a minute (sleepwake.adapters.aws RETRY_CONFIG) while it holds the container lock that the next
+        emulator's reset waits for (it held a test's set-up 35 s)."""
+        deadline = time.monotonic() + timeout
+        with self._events_lock:
+            running = [thread for thread in self._events if thread is not threading.current_thread()]
+        for thread in running:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [thread.name for thread in running if thread.is_alive()]
 
     def snapshot(self) -> service_state.Restore:
         """The invocations so far (localaws.service_state); functions and their warm containers stay."""
@@ -357,7 +379,7 @@ def _invoke(
     fn = self.get_function(function_name, qualifier)
     invocation_type = (headers or {}).get("X-Amz-Invocation-Type") or "RequestResponse"
     if invocation_type == "Event":
-        clock_mod.spawn(RUNNER.run, fn, body, self.region_name, name=f"lambda-{fn.function_name}")
+        RUNNER.run_event(fn, body, self.region_name)
         return b""
     if invocation_type == "DryRun":
         return b""
@@ -373,8 +395,7 @@ def invoke_async(account: str, region: str, function_arn: str, payload: str) -> 
     from moto.awslambda_simple.models import lambda_simple_backends
 
     backend = lambda_simple_backends[account][region]
-    fn = backend.get_function(function_arn)
-    clock_mod.spawn(RUNNER.run, fn, payload, region, name=f"lambda-{fn.function_name}")  # counted as running
+    RUNNER.run_event(backend.get_function(function_arn), payload, region)
 
 
 def install() -> None:

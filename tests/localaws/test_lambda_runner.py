@@ -63,3 +63,17 @@ def test_unregistered_function_fails_loudly(emu):
     out, error = _invoke(emu, "ghost", {})
     assert error == "Unhandled"
     assert "no code registered" in out["errorMessage"]
+
+
+def test_stopping_the_emulator_lets_an_event_invocation_under_way_finish_its_calls(emu):
+    """A handler still running after the server stopped would call a closed port, its SDK retrying for half a
+    minute while it holds the container lock the next emulator's start waits for."""
+    make_function(emu, "probe", "fn_probe")
+    emu.client("lambda").invoke(
+        FunctionName="probe", InvocationType="Event", Payload=json.dumps({"wall_sleep": 0.5}).encode()
+    )
+    assert emu.wait_for(lambda: len(emu.lambdas.invocations) == 1, timeout=60, poll=0.1)
+    emu.stop()
+    [record] = emu.lambdas.invocations
+    assert record.done
+    assert record.result is not None and record.result["event"] == {"wall_sleep": 0.5}
