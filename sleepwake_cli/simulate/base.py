@@ -104,7 +104,8 @@ class ControlPlanePrices:
     statemachines/sleep.asl.json) whose decision is one Lambda call, which reads the component's Invocations
     (GetMetricStatistics), and the schedule invokes it. AWS Step Functions pricing, us-east-1: $0.025 per 1,000
     state transitions (aws.amazon.com/step-functions/pricing); AWS Lambda: $0.20 per million requests and
-    $0.0000166667 per GB-second (128 MB for ~0.2 s taken here); Amazon CloudWatch: $0.01 per 1,000
+    $0.0000166667 per GB-second (the functions' 256 MB, defaults.LAMBDA_MEMORY_MB, for ~0.2 s taken here);
+    Amazon CloudWatch: $0.01 per 1,000
     GetMetricStatistics requests (aws.amazon.com/cloudwatch/pricing); EventBridge Scheduler: $1.00 per million
     invocations past 14 million free a month (aws.amazon.com/eventbridge/pricing; the free tier is left out, the
     costlier reading). Counted so that a faster idle check (`--idle-check-minutes`) pays for itself or not; wakes
@@ -117,7 +118,7 @@ class ControlPlanePrices:
 
     transitions_per_check: int = 4
     price_per_transition: float = 0.000025
-    lambda_per_check: float = 0.0000002 + 0.125 * 0.2 * 0.0000166667
+    lambda_per_check: float = 0.0000002 + defaults.LAMBDA_MEMORY_MB / 1024 * 0.2 * 0.0000166667
     metric_read_per_check: float = 0.01 / 1000
     scheduler_per_check: float = 1.00 / 1_000_000
     lambda_first: bool = True

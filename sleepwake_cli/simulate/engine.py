@@ -94,7 +94,8 @@ class FallbackModel:
     (provisioned $0.0000041667 vs on-demand $0.0000166667 per GB-second, aws.amazon.com/lambda/pricing). Requests
     served on provisioned concurrency are billed at the on-demand rate here (the costlier reading).
     A keep-warm ping is one request to the endpoint sent by a scheduled Lambda function: AWS Lambda, us-east-1,
-    $0.20 per million requests and $0.0000166667 per GB-second; 128 MB waiting for the answer.
+    $0.20 per million requests and $0.0000166667 per GB-second; the functions' 256 MB (defaults.LAMBDA_MEMORY_MB)
+    waiting for the answer.
     Silent in every source: how long an idle serverless endpoint stays warm (`idle_evict_seconds`, an assumption),
     and whether the cold start is billed (counted as billed here, the costlier reading).
     """
@@ -107,7 +108,7 @@ class FallbackModel:
     price_per_gb_data: float = 0.016
     payload_mb: float = 0.16  # a 5 s clip, 16 kHz 16-bit mono WAV; the JSON answer is a few KB
     provisioned_price_per_gb_second: float = 0.0000050
-    ping_lambda_gb: float = 0.125
+    ping_lambda_gb: float = defaults.LAMBDA_MEMORY_MB / 1024
     lambda_price_per_gb_second: float = 0.0000166667
     lambda_price_per_request: float = 0.0000002
 

@@ -184,9 +184,9 @@ def test_each_idle_check_is_priced_so_a_faster_check_must_pay_for_itself() -> No
     tr = trace()
     every_15 = run(tr, "sleepwake_naps", idle_check_minutes=15)
     every_5 = run(tr, "sleepwake_naps", idle_check_minutes=5)
-    # The deployed check, Lambda first: the idle-check Lambda (128 MB for 0.2 s, and its request), one
+    # The deployed check, Lambda first: the idle-check Lambda (256 MB for 0.2 s, and its request), one
     # GetMetricStatistics, one scheduler invocation; no state transition when it skips.
-    per_check = 0.0000002 + 0.125 * 0.2 * 0.0000166667 + 0.00001 + 0.000001
+    per_check = 0.0000002 + 0.25 * 0.2 * 0.0000166667 + 0.00001 + 0.000001
 
     assert every_15.control_plane_cost == pytest.approx(95 * per_check)
     assert every_5.control_plane_cost == pytest.approx(287 * per_check)
@@ -204,7 +204,7 @@ def test_the_lambda_first_check_every_minute_costs_less_than_the_state_machine_c
         settings(KeepWarmMode.NONE, idle_check_minutes=5), control_plane=ControlPlanePrices(lambda_first=False)
     )
     old_every_5 = {r.key: r for r in simulate(tr, state_machine_first)}["sleepwake_naps"]
-    skip = 0.0000002 + 0.125 * 0.2 * 0.0000166667 + 0.000011
+    skip = 0.0000002 + 0.25 * 0.2 * 0.0000166667 + 0.000011
 
     assert every_minute.control_plane_cost == pytest.approx(1439 * skip)
     assert old_every_5.control_plane_cost == pytest.approx(287 * (skip + 4 * 0.000025))

@@ -16,8 +16,8 @@ from tests.simulate.test_fallback_and_oracle import COLD, FALLBACK_MS, settings
 from tests.simulate.test_policies_on_hand_made_traces import at, trace
 
 MEMORY_GB = 2.0
-# One ping: 2 s of the fallback's compute, one clip of data, and the pinger's Lambda (128 MB for the 2 s it waits).
-PING_USD = FALLBACK_MS / 1000 * MEMORY_GB * 0.0000200 + 0.16 / 1024 * 0.016 + 0.0000002 + 0.125 * 2.0 * 0.0000166667
+# One ping: 2 s of the fallback's compute, one clip of data, and the pinger's Lambda (256 MB for the 2 s it waits).
+PING_USD = FALLBACK_MS / 1000 * MEMORY_GB * 0.0000200 + 0.16 / 1024 * 0.016 + 0.0000002 + 0.25 * 2.0 * 0.0000166667
 
 
 def nightly_history(days: int = 21) -> tuple:

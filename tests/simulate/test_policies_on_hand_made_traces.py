@@ -72,7 +72,7 @@ def test_a_night_request_under_sleepwake_waits_exactly_provisioning_plus_warm_up
     assert result.instance_hours == pytest.approx(hours)
     # Plus the control plane: 95 idle checks (every 15 min inside the day), each the idle-check Lambda, its
     # GetMetricStatistics and the scheduler's invocation (Lambda first: no state transition when it skips).
-    checks = 95 * (0.0000002 + 0.125 * 0.2 * 0.0000166667 + 0.00001 + 0.000001)
+    checks = 95 * (0.0000002 + 0.25 * 0.2 * 0.0000166667 + 0.00001 + 0.000001)
     assert result.cost == pytest.approx(hours * PRICE + checks)
     assert result.saving_pct == pytest.approx(100 * (1 - (hours * PRICE + checks) / (24 * PRICE)))
     assert result.wakes == 2

@@ -16,7 +16,7 @@ from sleepwake.core.report import SLOW_SECONDS, Prices
 from sleepwake.settings import Settings
 from sleepwake_cli.deployment import load_template
 from sleepwake_cli.report import FALLBACK_MEMORY_MB, RELEASE_MINUTES
-from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
+from sleepwake_cli.simulate.base import ControlPlanePrices, SimulationSettings, SleepwakeSettings
 from sleepwake_cli.simulate.engine import Provisioning
 from sleepwake_client import SleepwakeClient
 from tests.conftest import ROOT
@@ -121,6 +121,10 @@ def test_the_simulator_the_report_and_the_emulator_assume_the_same_platform() ->
     assert simulation.price_per_hour == defaults.INSTANCE_PRICE_PER_HOUR
     assert simulation.fallback.price_per_gb_second == defaults.SERVERLESS_PRICE_PER_GB_SECOND
     assert simulation.slow_seconds == SLOW_SECONDS == defaults.SLOW_SECONDS
+    memory_mb = TEMPLATE["Globals"]["Function"]["MemorySize"]  # what a ping and an idle check are billed for
+    assert not [name for name, r in TEMPLATE["Resources"].items() if "MemorySize" in r.get("Properties", {})]
+    assert simulation.fallback.ping_lambda_gb * 1024 == memory_mb == defaults.LAMBDA_MEMORY_MB
+    assert ControlPlanePrices().lambda_per_check == pytest.approx(0.0000002 + memory_mb / 1024 * 0.2 * 0.0000166667)
 
 
 def test_the_simulator_replays_the_product_clients_wake_signals() -> None:

@@ -48,6 +48,8 @@ FALLBACK_PING_MINUTES = 5
 # assumption shared by /status, the simulator and the emulator; pings keep it warm only below it.
 FALLBACK_IDLE_EVICT_MINUTES = 10
 FALLBACK_MEMORY_MB = 2048  # the created fallback's ServerlessConfig MemorySizeInMB
+# Every function's MemorySize (template.yaml Globals): the simulator prices keep-warm pings and idle checks by it.
+LAMBDA_MEMORY_MB = 256
 
 # A POST /wake that does not say how long to stay awake (keep_awake_minutes) holds the component awake this long:
 # the product announces a user (a wake intent) minutes before their first request, and a nap in between would send
