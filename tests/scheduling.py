@@ -12,8 +12,8 @@ deploys the module-scoped stack once: tests/stacks.py `as_deployed` puts it back
 first. Modules are ordered by their cost, the sum of their tests'.
 
 COST is what a module or one test (a node id without its parameters: every parameter set) costs, in wall
-seconds of a full run on this 2-core machine (`pytest --durations=0` of main 2272da4 on a quiet machine, set-up
-included); a test not named costs its module's figure shared out, a module not named nothing (it keeps its
+seconds of a full run on this 2-core machine (each test's set-up, call and teardown, main 35e4e1c at load 4-6);
+a test not named costs its module's figure shared out, a module not named nothing (it keeps its
 place, after the named ones: the many short modules fill the gaps at the end). A figure only has to put the
 modules in about the right order; tests/tooling/test_test_scheduling.py checks that each one names a test that
 exists.
@@ -34,38 +34,41 @@ SPLIT_ACROSS_WORKERS = {
 
 COST: dict[str, float] = {
     # split modules: per test
-    "tests/e2e/test_night.py::test_a_whole_night_runs_phase_by_phase": 62,
-    "tests/e2e/test_night.py::test_three_hundred_concurrent_wakes_start_one_wake_and_one_scale_up": 14,
-    "tests/e2e/test_night.py": 50,  # its other tests
-    "tests/e2e/test_fallback.py::test_a_whole_night_with_naps_fails_no_request": 25,
-    "tests/e2e/test_fallback.py": 15,
-    "tests/e2e/test_make_local.py::test_the_printed_lines_work_pasted_and_what_happens_is_printed_in_emulated_time": 20,
-    "tests/e2e/test_make_local.py::test_a_stop_signal_during_the_deploy_stops_it_at_once": 12,
-    "tests/e2e/test_make_local.py": 8,
-    "tests/e2e/test_dead_executions.py": 14,
+    "tests/e2e/test_night.py::test_a_whole_night_runs_phase_by_phase": 57,
+    "tests/e2e/test_night.py::test_three_hundred_concurrent_wakes_start_one_wake_and_one_scale_up": 24,
+    "tests/e2e/test_night.py": 40,  # its other tests
+    "tests/e2e/test_fallback.py::test_a_whole_night_with_naps_fails_no_request": 45,
+    "tests/e2e/test_fallback.py::test_a_request_to_a_sleeping_component_gets_a_200_from_the_fallback"
+    "_and_starts_the_wake": 40,  # the real model's deploy
+    "tests/e2e/test_fallback.py": 10,
+    "tests/e2e/test_make_local.py::test_the_printed_lines_work_pasted_and_what_happens_is_printed_in_emulated_time": 28,
+    "tests/e2e/test_make_local.py::test_a_stop_signal_during_the_deploy_stops_it_at_once": 15,
+    "tests/e2e/test_make_local.py": 1,
+    "tests/e2e/test_dead_executions.py": 22,
     # modules, one group each
-    "tests/cli/test_cli_on_local_stack.py": 65,
-    "tests/e2e/test_replay.py": 40,
-    "tests/e2e/test_adopt_recipe.py": 22,
-    "tests/e2e/test_local_api.py": 24,
-    "tests/e2e/test_product.py": 24,
-    "tests/e2e/test_iam.py": 20,
-    "tests/e2e/test_two_stacks.py": 26,
-    "tests/e2e/test_report.py": 18,
-    "tests/e2e/test_keep_warm.py": 15,
-    "tests/e2e/test_learned_day.py": 14,
-    "tests/localaws/test_target_tracking.py": 27,
-    "tests/cli/test_preflight.py": 20,
-    "tests/e2e/test_plan_command_local.py": 11,
-    "tests/e2e/test_preflight_local.py": 12,
-    "tests/e2e/test_stack_reset.py": 11,
-    "tests/localaws/test_deploy_refusals.py": 12,
-    "tests/localaws/test_adopt_existing_scaling.py": 10,
-    "tests/simulate/test_bad_input.py": 10,
-    "tests/handlers/test_learned_schedule.py": 10,
-    "tests/model/test_handler.py": 10,
-    "tests/localaws/test_sagemaker_refusals.py": 8,
-    "tests/localaws/test_dashboard.py": 7,
+    "tests/cli/test_cli_on_local_stack.py": 124,
+    "tests/e2e/test_replay.py": 77,
+    "tests/e2e/test_product.py": 48,
+    "tests/e2e/test_adopt_recipe.py": 32,
+    "tests/e2e/test_learned_day.py": 22,
+    "tests/cli/test_preflight.py": 21,
+    "tests/e2e/test_keep_warm.py": 20,
+    "tests/e2e/test_local_api.py": 18,
+    "tests/localaws/test_deploy_refusals.py": 18,
+    "tests/e2e/test_stack_reset.py": 17,
+    "tests/e2e/test_report.py": 17,
+    "tests/simulate/test_bad_input.py": 16,
+    "tests/e2e/test_two_stacks.py": 16,
+    "tests/model/test_handler.py": 14,
+    "tests/localaws/test_stepfunctions.py": 13,
+    "tests/localaws/test_autoscaling_and_alarms.py": 13,
+    "tests/e2e/test_iam.py": 13,
+    "tests/localaws/test_sagemaker_refusals.py": 12,
+    "tests/localaws/test_target_tracking.py": 9,
+    "tests/e2e/test_preflight_local.py": 9,
+    "tests/localaws/test_clock.py": 9,
+    "tests/localaws/test_two_phase_provisioning.py": 8,
+    "tests/e2e/test_plan_command_local.py": 6,
 }
 
 
