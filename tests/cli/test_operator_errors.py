@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -65,15 +66,20 @@ def test_help_lists_every_operator_command(capsys):
     json.dumps(out)  # plain text
 
 
-def closed_port() -> int:
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on, held bound for the test: a connection is refused, and no other
+    process (a worker's emulator binding port 0) can be given it meanwhile, as one released at once could."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
-def test_a_local_stack_that_is_not_running_is_said_at_once_without_retries(no_aws, tmp_path, capsys, monkeypatch):
+def test_a_local_stack_that_is_not_running_is_said_at_once_without_retries(
+    no_aws, tmp_path, capsys, monkeypatch, closed_port
+):
     # At once: one probe connect (sleepwake_cli/deployment.py), no AWS call that botocore would retry with
     # back-off. Counted, not timed: a 2 s wall-time limit failed at load (8 s for what takes 0.2 s when quiet).
     import socket
@@ -94,7 +100,7 @@ def test_a_local_stack_that_is_not_running_is_said_at_once_without_retries(no_aw
 
     monkeypatch.setattr(socket, "create_connection", counted_probe)
     monkeypatch.setattr(urllib3.connection.HTTPConnection, "_new_conn", counted_call)
-    port = closed_port()
+    port = closed_port
     deployment = tmp_path / "deployment.json"
     local = {
         "endpoint_url": f"http://127.0.0.1:{port}",
@@ -114,7 +120,9 @@ def test_a_local_stack_that_is_not_running_is_said_at_once_without_retries(no_aw
         assert "Traceback" not in err
 
 
-def test_a_local_stack_that_stops_during_a_command_is_named_not_a_connection_error(no_aws, capsys, monkeypatch):
+def test_a_local_stack_that_stops_during_a_command_is_named_not_a_connection_error(
+    no_aws, capsys, monkeypatch, closed_port
+):
     import argparse
     import time
     from datetime import UTC, datetime
@@ -124,7 +132,7 @@ def test_a_local_stack_that_stops_during_a_command_is_named_not_a_connection_err
 
     from sleepwake_cli import command
 
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{closed_port}"
     stub = SimpleNamespace(clock=SimpleNamespace(now=lambda: datetime.now(UTC), sleep=time.sleep))
     monkeypatch.setattr(command, "_operator", lambda args: stub)
 
