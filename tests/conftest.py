@@ -81,9 +81,9 @@ def any_occurrence_alarm(
     )
 
 
-# pytest-xdist hands tests to its two workers by group (`--dist loadgroup`, pyproject.toml). Each module is one
+# pytest-xdist hands tests to its workers by group (`--dist loadgroup`, pyproject.toml). Each module is one
 # group, so its module-scoped fixtures (a shared stack, a translated template) are made once, on one worker;
-# the long modules are split test by test (tests/scheduling.py SPLIT_ACROSS_WORKERS), so both workers share
+# the long modules are split test by test (tests/scheduling.py SPLIT_ACROSS_WORKERS), so the workers share
 # them: each worker's tests of such a module come one after another and its module-scoped stack is deployed
 # once per worker (tests/stacks.py as_deployed puts it back between tests). The groups are handed out in the
 # order of `items`: the longest first (tests/scheduling.py).
@@ -95,3 +95,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(module))
     position = {nodeid: index for index, nodeid in enumerate(longest_first([item.nodeid for item in items]))}
     items.sort(key=lambda item: position[item.nodeid])
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject.toml) starts one worker more than the machine has cores: the e2e tests spend much of
+    their time waiting (a subprocess's start, an HTTP answer, the clock's settle window), so two workers on two
+    cores left the CPU ~45 % idle. Measured on main e1d4b89, 2 cores, quiet: -n 2 5 min 45 s (s22-speed's
+    run), -n 3 4 min 21 s, -n 4 4 min 6 s for 0.8 min more CPU (`time pytest -p no:cacheprovider -n N -q`).
+    SLEEPWAKE_TEST_WORKERS sets another count."""
+    chosen = os.environ.get("SLEEPWAKE_TEST_WORKERS")
+    return int(chosen) if chosen else (os.cpu_count() or 1) + 1

@@ -1,10 +1,10 @@
-"""The order pytest-xdist hands tests to its two workers: longest first.
+"""The order pytest-xdist hands tests to its workers: longest first.
 
 `--dist loadgroup` (pyproject.toml) queues the groups in collection order when `--no-loadscope-reorder` is given
 (xdist's own reorder puts the groups with the most tests first, whatever they cost: it left the longest tests,
 one-test groups, for the end, and one worker ran them alone for minutes). Collection order is set here:
 longest-processing-time first (LPT, Graham 1969), the classic rule for spreading jobs over identical machines,
-so what is left for the end is short and the two workers finish close together.
+so what is left for the end is short and the workers finish close together.
 
 A module is one group (tests/conftest.py), but for the modules in SPLIT_ACROSS_WORKERS, whose tests are each a
 group of their own: each such module's tests stay one after another (a worker that takes several of them
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 # Modules whose tests are each a group of their own (they are long, and their tests share no module-scoped state
-# that two workers could not each build): both workers take from them.
+# that each worker could not build): every worker takes from them.
 SPLIT_ACROSS_WORKERS = {
     "tests/e2e/test_night.py",
     "tests/e2e/test_dead_executions.py",
