@@ -28,6 +28,22 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%FZ"  # Powertools' %F is milliseconds
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
+class _Current:
+    """Whatever sys.stdout or sys.stderr (`name`) is when a line is written, not when the logger was made: a
+    Lambda's stdout is never swapped, but the local stack's callers swap it (`make demo`, `make replay` send the
+    functions' JSON logs to a file with contextlib.redirect_stdout, tests capture it, the CLI wants stderr), and
+    the layer is imported once per process, usually before they do."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, text: str) -> int:
+        return int(getattr(sys, self.name).write(text))
+
+    def flush(self) -> None:
+        getattr(sys, self.name).flush()
+
+
 class _ClockTime(logging.Filter):
     """Stamp each record with `sleepwake.clock.now()` instead of the host's wall clock."""
 
@@ -38,20 +54,10 @@ class _ClockTime(logging.Filter):
         return True
 
 
-logger = Logger(service=SERVICE, utc=True, datefmt=TIME_FORMAT)
+logger = Logger(service=SERVICE, utc=True, datefmt=TIME_FORMAT, stream=_Current("stdout"))  # type: ignore[arg-type]
 logger.addFilter(_ClockTime())
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
-
-
-class _Stderr:
-    """Whatever sys.stderr is when a line is written (tests and the CLI's callers may swap it)."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
 
 
 @contextmanager
@@ -60,7 +66,7 @@ def logs_on_stderr(level: int | str = logging.WARNING) -> Iterator[None]:
     stream and level after, for a process that goes on (the local stack's own tests run the CLI in-process)."""
     handler = logger.registered_handler
     saved_level = logger.log_level
-    saved_stream = _set_stream(handler, _Stderr()) if isinstance(handler, logging.StreamHandler) else None
+    saved_stream = _set_stream(handler, _Current("stderr")) if isinstance(handler, logging.StreamHandler) else None
     logger.setLevel(level)
     try:
         yield
