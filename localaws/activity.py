@@ -106,7 +106,7 @@ class Activity:
 
     # -- pushed by the services ---------------------------------------------------------------------------
     def _on_firing(self, firing: Firing) -> None:
-        if _is_idle_check(firing.input):
+        if is_idle_check(firing.input):
             return  # the check's answer, or the end of the sleep it started, says what it did
         target = firing.target_arn.rsplit(":", 1)[-1]
         self.say(firing.fired_at, "schedule", f"{firing.name} fired (due {stamp(firing.scheduled_for)}) -> {target}")
@@ -159,7 +159,7 @@ class Activity:
                 continue
             kind = self.machines.get(str(execution.state_machine_arn), "execution")
             name = execution.name
-            idle = _is_idle_check(getattr(execution, "execution_input", None))
+            idle = is_idle_check(getattr(execution, "execution_input", None))
             if previous is None and not idle:
                 self.say(_as_utc(execution.start_date) or self.local.now(), kind, f"started {name}{_why(execution)}")
             if status in FINISHED and arn not in self._ended:
@@ -207,7 +207,7 @@ class Activity:
             (done if record.done else running).append(record)
         self._running = running
         for record in done:
-            if not record.error_type and _is_idle_check(record.event) and isinstance(record.result, dict):
+            if not record.error_type and is_idle_check(record.event) and isinstance(record.result, dict):
                 self._idle_check_said(record.function_name, record.result)
             if record.error_type:
                 self.say(
@@ -268,7 +268,7 @@ class Activity:
         return list(ic.history) if ic else []
 
 
-def _is_idle_check(payload: Any) -> bool:
+def is_idle_check(payload: Any) -> bool:
     """The idle schedule's input (template.yaml: `{"trigger": "idle", ...}`)."""
     data = _json(payload)
     return isinstance(data, dict) and data.get("trigger") == "idle"

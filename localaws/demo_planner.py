@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from localaws import cloudwatch
+from localaws.activity import is_idle_check
 from localaws.demo import ET, OUT, Timeline, _t, phase, run_logged, skip_to
 from localaws.local_stack import LocalStack
 
@@ -26,7 +27,7 @@ from localaws.local_stack import LocalStack
 START = datetime(2026, 11, 24, 23, 50, tzinfo=ET).astimezone(UTC)
 DAY = datetime(2026, 11, 25, tzinfo=ET)
 FIRST_USER = datetime(2026, 11, 25, 9, 0, tzinfo=ET).astimezone(UTC)
-ACTIVE_SPEED = 20.0  # emulated seconds per wall second while things happen; idle stretches jump (demo.jumping)
+ACTIVE_SPEED = 20.0  # emulated seconds per wall second while things happen; idle stretches jump (demo.skip_to)
 HISTORY_DAYS = 14
 
 
@@ -77,8 +78,7 @@ class DemoDay:
             (r.at, str(r.result.get("reason", "")))
             for r in list(self.local.emu.lambdas.invocations)
             if r.at >= since
-            and isinstance(r.event, dict)
-            and r.event.get("trigger") == "idle"
+            and is_idle_check(r.event)
             and isinstance(r.result, dict)
             and r.result.get("sleep") is False
         ]

@@ -89,8 +89,7 @@ def runs(name: str, r: PolicyResult) -> str:
 def in_sample(name: str, own: list[frontier.Point]) -> str:
     """The best a week allows when its setting is chosen on the week itself, and what 70 % costs there."""
     best = frontier.best_meeting_goals(own)
-    clean = [p for p in own if p.failed == 0 and p.slow_answers == 0]
-    at_70 = [p.fallback_pct for p in clean if p.saving_pct >= 70]
+    at_70 = [p.fallback_pct for p in frontier.nobody_waits(own) if p.saving_pct >= 70]
     return (
         f"{name:<9} {'best chosen on this week itself':<33} "
         + (f"{best.saving_pct:.1f} % at {best.fallback_pct:.1f} % ({best.knobs})" if best else "none at <= 5 %")
@@ -101,9 +100,8 @@ def in_sample(name: str, own: list[frontier.Point]) -> str:
 def choose(points: list[frontier.Point]) -> frontier.Point:
     """The best saving with 0 failed, 0 slow answers and at most 5 % on the fallback; when none qualifies, the
     fewest requests on the fallback among those with 0 failed and 0 slow answers."""
-    clean = [p for p in points if p.failed == 0 and p.slow_answers == 0]
-    qualified = [p for p in clean if p.fallback_pct <= frontier.GOAL_FALLBACK_PCT]
-    return max(qualified, key=lambda p: p.saving_pct) if qualified else min(clean, key=lambda p: p.fallback_pct)
+    best = frontier.best_meeting_goals(points)
+    return best or min(frontier.nobody_waits(points), key=lambda p: p.fallback_pct)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -331,7 +331,7 @@ def build_report(
             over(fb.cold_starts, fb.cold_within_slow_pct),
             answer_stats or {},
             round(component_served + fallback_served + failed),
-            round(fallback_served),
+            fallback_answers=round(fallback_served),
         ),
         wakes=_wakes(runs, estimate_seconds),
         sleeps=sleeps,

@@ -109,7 +109,8 @@ def slow_answers(
     cold_fallback: int,
     answers: Mapping[str, float | None],
     requests: int,
-    fallback_answers: int = 0,
+    *,
+    fallback_answers: int,
 ) -> dict[str, float]:
     """The answers over the slow line (module docstring): each path's by ModelLatency (`fallback` None without a
     fallback), the fallback's slow cold starts, and the total users waited, from `answers` (the statistics of
