@@ -36,7 +36,7 @@ class ComponentMetrics:
         them. No datapoints means no requests."""
         queries = [
             _query("fallback", "EndpointName", endpoint, variant="AllTraffic", period=60),
-            _own_query("warmups", "fallback", endpoint, period=60),
+            _own_query("fallback", endpoint, period=60),
         ]
         requests, own = self._per_period(queries, now - timedelta(minutes=minutes), now)
         slots = sorted(requests.keys() | own.keys())
@@ -57,11 +57,11 @@ class ComponentMetrics:
         (`less_own`)."""
         queries: list[dict[str, Any]] = [
             _query("component", "InferenceComponentName", component),
-            _own_query("componentwarmups", "component", component),
+            _own_query("component", component),
         ]
         if fallback_endpoint:
             queries.append(_query("fallback", "EndpointName", fallback_endpoint, variant="AllTraffic"))
-            queries.append(_own_query("warmups", "fallback", fallback_endpoint))
+            queries.append(_own_query("fallback", fallback_endpoint))
         requests, own = self._per_period(queries, start, end)
         slots = sorted(requests.keys() | own.keys())
         # Warm-ups that matched no request of their slot or the one before are no demand to take away: dropped.
@@ -73,7 +73,7 @@ class ComponentMetrics:
     def _per_period(
         self, queries: list[dict[str, Any]], start: datetime, end: datetime
     ) -> tuple[dict[datetime, float], dict[datetime, float]]:
-        """Requests and the control plane's own (the queries with Id "warmups" or "componentwarmups") per period
+        """Requests and the control plane's own (the queries `_own_query` made: Id OWN_ID_PREFIX...) per period
         of the queries, summed over the queries of each kind."""
         requests: dict[datetime, float] = {}
         own: dict[datetime, float] = {}
@@ -82,7 +82,7 @@ class ComponentMetrics:
         )
         for page in pages:
             for series in page.get("MetricDataResults", []):
-                into = own if series.get("Id") in ("warmups", "componentwarmups") else requests
+                into = own if str(series.get("Id", "")).startswith(OWN_ID_PREFIX) else requests
                 for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
                     into[at] = into.get(at, 0.0) + float(value)
         return requests, own
@@ -126,11 +126,14 @@ def _query(
     return metric_query(query_id, "AWS/SageMaker", "Invocations", dimensions, period, "Sum")
 
 
-def _own_query(query_id: str, path: warmups.Path, name: str, *, period: int = SLOT_SECONDS) -> dict[str, Any]:
+OWN_ID_PREFIX = "own_"  # the Id of every query of the control plane's own requests, so _per_period tells them apart
+
+
+def _own_query(path: warmups.Path, name: str, *, period: int = SLOT_SECONDS) -> dict[str, Any]:
     """The control plane's own requests to the component or fallback endpoint `name` per period (a slot unless
     told)."""
     return metric_query(
-        query_id, warmups.NAMESPACE, OWN[path].requests, own_dimensions(path, name, SERVICE), period, "Sum"
+        OWN_ID_PREFIX + path, warmups.NAMESPACE, OWN[path].requests, own_dimensions(path, name, SERVICE), period, "Sum"
     )
 
 
