@@ -10,11 +10,9 @@ served by `localaws.sagemaker_serverless`; on any other endpoint it keeps moto's
 
 Provisioning has two phases, as on AWS: a copy placed on an instance the endpoint still has arrives after
 `copy_seconds`; a copy that needs a new instance waits for the instance first (`instance_seconds`, then
-the copy). Instances are the endpoint's own (`ManagedInstanceScaling` Min/MaxInstanceCount of its endpoint
-config; `InitialInstanceCount` at creation) and are released down to MinInstanceCount `release_seconds`
-after every copy of every IC on the endpoint reached 0; any scale-up before then keeps them.
-DescribeEndpoint reports the count as `ProductionVariants[].CurrentInstanceCount` (a field of the botocore
-model's ProductionVariantSummary). Default figures and where they come from:
+the copy). The endpoint's instances (how they are counted, their bounds and their release, with sources) are
+`localaws.sagemaker_instances`'s; they go down to MinInstanceCount `release_seconds` after every copy of every
+IC on the endpoint reached 0. Default figures and where they come from:
 - `provisioning_seconds` 210 from 0 = 90 s instance + `copy_seconds` 120 s copy: the team's own inf1
   observation is 3-4 min from 0 copies to a served request when the copy count is set directly
   (docs/aws-behaviour.md §1); AWS's scale-to-zero blog ("Unlock cost savings with the new scale down to zero
@@ -28,11 +26,9 @@ All are switches (`Emulator(provisioning_seconds=, copy_seconds=, release_second
 `LocalStack(...)`, and `--provisioning-seconds`/`--copy-seconds`/`--release-seconds` of `python -m localaws`
 and of `make local LOCAL_ARGS="..."`).
 
-Differs from AWS: copies beyond MaxInstanceCount x copies_per_instance are placed anyway (AWS would leave
-them pending); an instance that a sleeping IC freed stays while other copies run (AWS's managed instance
-scaling may release it sooner; its delay is not documented); all copies share one ModelServer; an update
-while Updating is accepted and the latest target wins; the endpoint is InService at once; exact error
-messages other than the no-capacity one are approximations.
+Differs from AWS (the instances' differences are in `localaws.sagemaker_instances`): all copies share one
+ModelServer; an update while Updating is accepted and the latest target wins; the endpoint is InService at once;
+exact error messages other than the no-capacity one are approximations.
 DescribeEndpoint and DescribeEndpointConfig answer with each variant's ManagedInstanceScaling as given at
 creation (moto keeps the config's variants as sent; DescribeEndpoint's summaries get it added here), so
 adopt mode's MinInstanceCount check sees what the endpoint was made with.
@@ -42,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -65,6 +61,7 @@ from localaws.sagemaker_common import (
     paused,
     wait_while,
 )
+from localaws.sagemaker_instances import EndpointInstances, from_endpoint_config
 from sleepwake.core import defaults
 
 LOG = logging.getLogger(__name__)
@@ -215,21 +212,6 @@ class InferenceComponent:
                 "LastModifiedTime",
             )
         }
-
-
-@dataclass
-class EndpointInstances:
-    """The instances behind one endpoint: when each is (or will be) ready, and the managed scaling bounds."""
-
-    endpoint_name: str
-    ready_at: list[datetime]
-    min_count: int = 0
-    max_count: int | None = None
-    generation: int = 0  # bumped by every scale-up, so a pending release sees it is no longer due
-    history: list[tuple[datetime, int]] = field(default_factory=list)  # (time, instances present)
-
-    def present(self, now: datetime) -> int:
-        return sum(1 for at in self.ready_at if at <= now)
 
 
 def _spec_summary(spec: dict[str, Any]) -> dict[str, Any]:
@@ -411,29 +393,13 @@ class Registry:
 
     # -- instances ---------------------------------------------------------------------------------------
     def instances(self, account: str, region: str, endpoint_name: str) -> EndpointInstances:
-        """The endpoint's instances, first read from its endpoint config (InitialInstanceCount, present
-        from creation, and ManagedInstanceScaling's bounds)."""
+        """The endpoint's instances, first read from its endpoint config."""
         key = (account, region, endpoint_name)
         with self.lock:
             found = self.endpoints.get(key)
             if found is not None:
                 return found
-            initial, low, high = 1, 0, None
-            backend = sm_models.sagemaker_backends[account][region]
-            endpoint = backend.endpoints.get(endpoint_name)
-            config = backend.endpoint_configs.get(endpoint.endpoint_config_name) if endpoint else None
-            variants = config.production_variants if config else []
-            if variants:
-                initial = int(variants[0].get("InitialInstanceCount") or 0)
-                scaling = variants[0].get("ManagedInstanceScaling") or {}
-                if scaling.get("Status", "ENABLED") == "ENABLED":
-                    low = int(scaling.get("MinInstanceCount", 0))
-                    high = int(scaling["MaxInstanceCount"]) if "MaxInstanceCount" in scaling else None
-                else:
-                    low = initial
-            # First read at or after the endpoint's creation, so its initial instances are there by now.
-            instances = EndpointInstances(endpoint_name, [clock_mod.now()] * initial, low, high)
-            instances.history.append((clock_mod.now(), initial))
+            instances = from_endpoint_config(account, region, endpoint_name, clock_mod.now())
             self.endpoints[key] = instances
             return instances
 
@@ -443,21 +409,10 @@ class Registry:
         switches = self.switches
         instances = self.instances(ic.account_id, ic.region, ic.endpoint_name)
         now = clock_mod.now()
-        instances.generation += 1  # a scale-up cancels any pending release
-        wanted = sum(
-            other.desired if other is not ic else target
-            for other in self.components.values()
-            if (other.account_id, other.region, other.endpoint_name) == (ic.account_id, ic.region, ic.endpoint_name)
-        )
-        needed = max(1, -(-wanted // max(1, switches.copies_per_instance)))
-        if instances.max_count is not None:
-            needed = min(needed, max(1, instances.max_count))
-        added = 0
-        while len(instances.ready_at) < needed:
-            instances.ready_at.append(now + timedelta(seconds=switches.instance_seconds))
-            added += 1
-        last_ready = sorted(instances.ready_at)[needed - 1]
-        wait_for_instance = max(0.0, (last_ready - now).total_seconds())
+        copies = sum(other.desired if other is not ic else target for other in self._on_endpoint_of(ic))
+        added = instances.make_room(copies, switches.copies_per_instance, switches.instance_seconds, now)
+        wait_for_instance = instances.seconds_until_room(copies, switches.copies_per_instance, now)
+        seconds = wait_for_instance + switches.copy_on_instance_seconds
         LOG.info(
             "placing %d copy(ies) of %s on %s: %d instance(s) present, %d new; copy arrives in %.0f s",
             target,
@@ -465,20 +420,22 @@ class Registry:
             ic.endpoint_name,
             instances.present(now),
             added,
-            wait_for_instance + switches.copy_on_instance_seconds,
+            seconds,
         )
-        if added:
-            instances.history.append((now, len(instances.ready_at)))
-        seconds = wait_for_instance + switches.copy_on_instance_seconds
         ic.provisions.append(Provision(now, wait_for_instance > 0, seconds))
         return seconds
 
-    def _all_copies_gone(self, ic: InferenceComponent) -> bool:
-        return all(
-            other.desired == 0 and other.current == 0
+    def _on_endpoint_of(self, ic: InferenceComponent) -> Iterator[InferenceComponent]:
+        """Every IC on `ic`'s endpoint, `ic` included."""
+        where = (ic.account_id, ic.region, ic.endpoint_name)
+        return (
+            other
             for other in self.components.values()
-            if (other.account_id, other.region, other.endpoint_name) == (ic.account_id, ic.region, ic.endpoint_name)
+            if (other.account_id, other.region, other.endpoint_name) == where
         )
+
+    def _all_copies_gone(self, ic: InferenceComponent) -> bool:
+        return all(other.desired == 0 and other.current == 0 for other in self._on_endpoint_of(ic))
 
     def _schedule_release(self, ic: InferenceComponent) -> None:
         """Every copy on the endpoint is at 0: release its instances after `release_seconds` unless a copy
@@ -495,8 +452,7 @@ class Registry:
             with self.lock:
                 if instances.generation != gen:
                     return
-                instances.ready_at = instances.ready_at[: instances.min_count]
-                instances.history.append((clock_mod.now(), len(instances.ready_at)))
+                instances.release(clock_mod.now())
                 LOG.info("released the instances of %s (%d left)", ic.endpoint_name, len(instances.ready_at))
 
         self._spawn(release, name=f"release-{ic.endpoint_name}")
