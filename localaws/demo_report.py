@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from localaws.local_stack import LocalStack
+from sleepwake.core import defaults
 
 # The report reads a wake's start and a sleep's end from Step Functions; the copy count changes a Lambda step
 # after the one and a copy poll before the other (PollIntervalSeconds, 30 s by default), so each awake period
@@ -72,14 +73,14 @@ def report_of_the_night(
     document goes to `out`/report.json and its chart to `out`/report.png. `served` is the demo's own record of
     its product requests: (when, "component" | "fallback" | "failed")."""
     from sleepwake_cli.command import operator_for
-    from sleepwake_cli.report import SLOW_SECONDS, collect, pricing, table
+    from sleepwake_cli.report import collect, pricing, table
     from sleepwake_cli.report_chart import chart
 
     assert local.deployment_file, "the report reads the stack as the operator does, from its deployment file"
     op = operator_for(local.deployment_file)
     with local.emu.clock.paused():
         end = local.now()
-        report = collect(op, began, end, pricing(), SLOW_SECONDS)
+        report = collect(op, began, end, pricing(), defaults.SLOW_SECONDS)
         began = datetime.fromisoformat(report.start)  # moved up to the whole minute (collect's docstring)
         ic = local.emu.component(local.outputs["InferenceComponentName"])
         history = list(ic.history)
@@ -123,6 +124,6 @@ def report_of_the_night(
         ("disagrees with the ground truth: " + "; ".join(wrong)) if wrong else said,
         {
             "document": document,
-            "table": table(report, pricing().instance_per_hour, SLOW_SECONDS),
+            "table": table(report, pricing().instance_per_hour, defaults.SLOW_SECONDS),
         },
     )

@@ -44,7 +44,7 @@ from localaws.sagemaker_serverless import ServerlessSwitches
 from localaws.stand_in import STAND_IN_LATENCY_MS, StandInModel
 from sleepwake.core import defaults
 from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
-from sleepwake.core.report import SLOW_SECONDS, Prices, Report
+from sleepwake.core.report import Report
 from sleepwake_cli.command import bounded
 from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
 from sleepwake_cli.simulate.engine import FallbackModel, Outcome, PolicyResult, Provisioning, Span
@@ -61,10 +61,9 @@ LEAD_IN_DAY = timedelta(minutes=5)
 # pause (slow ones, on a loaded machine); what runs over shows up this many times over.
 SPEED = 20.0
 IDLE_SETTLE = 0.01  # wall seconds nothing may change before a jump (EmulatedClock.idle_settle; 0.05 default)
-# The emulator's own defaults (the stack below runs with them) and the price every figure takes.
+# The emulator's own defaults (the stack below runs with them); every figure takes defaults.INSTANCE_PRICE_PER_HOUR.
 PROVISIONING = SageMakerSwitches.provisioning_seconds
 FALLBACK_COLD_START = ServerlessSwitches.cold_start_seconds
-PRICE = defaults.INSTANCE_PRICE_PER_HOUR
 FIGURES = ("saving_vs_always_on_pct", "failed", "served_by_fallback", "slow_answers", "requests", "instance_hours")
 
 
@@ -90,8 +89,8 @@ def simulator_settings(local: LocalStack) -> SimulationSettings:
             idle_evict_seconds=serverless.idle_evict_seconds,
         ),
         keep_warm=replace(KeepWarmSettings(), mode=KeepWarmMode(keep_warm)),
-        price_per_hour=PRICE,
-        slow_seconds=SLOW_SECONDS,
+        price_per_hour=defaults.INSTANCE_PRICE_PER_HOUR,
+        slow_seconds=defaults.SLOW_SECONDS,
     )
 
 
@@ -145,13 +144,12 @@ def report_of(local: LocalStack, trace: Trace) -> Report:
     """`sleepwake report` over the trace's window, read as the operator with the CLI's own functions."""
     from sleepwake import clock as sleepwake_clock
     from sleepwake_cli.command import operator_for
-    from sleepwake_cli.report import FALLBACK_MEMORY_MB, FALLBACK_PRICE_PER_GB_SECOND, RELEASE_MINUTES, collect
+    from sleepwake_cli.report import collect, pricing
 
     assert local.deployment_file
-    prices = Prices(PRICE, FALLBACK_PRICE_PER_GB_SECOND, FALLBACK_MEMORY_MB / 1024, RELEASE_MINUTES)
     op = operator_for(local.deployment_file)
     with sleepwake_clock.using(op.clock.now, op.clock.sleep):
-        return collect(op, trace.start, trace.end, prices, SLOW_SECONDS)
+        return collect(op, trace.start, trace.end, pricing(), defaults.SLOW_SECONDS)
 
 
 def own_requests(invocations: list[Any]) -> dict[str, int]:
@@ -173,7 +171,7 @@ def own_requests(invocations: list[Any]) -> dict[str, int]:
 
 
 def replayed_figures(report: Report, sent: list[Sent]) -> dict[str, Any]:
-    truth = requests_of(sent, SLOW_SECONDS)
+    truth = requests_of(sent, defaults.SLOW_SECONDS)
     return {
         "saving_vs_always_on_pct": report.saving_vs_always_on_pct,
         "instance_hours": report.instance_hours,
@@ -326,13 +324,13 @@ def replay(
         "simulated": simulated,
         "differences": compare(replayed, simulated),
         "report": report.as_dict(),
-        "driver": requests_of(sent, SLOW_SECONDS) | {"intents": len(driver.intents)},
+        "driver": requests_of(sent, defaults.SLOW_SECONDS) | {"intents": len(driver.intents)},
         **timeliness(sent, driver.intents),
         "control_plane_requests": own,
         "slow": [
             {"sent": s.sent.isoformat(), "latency_s": round(s.latency_s, 1), "path": s.path}
             for s in sent
-            if s.ok and s.latency_s > SLOW_SECONDS
+            if s.ok and s.latency_s > defaults.SLOW_SECONDS
         ],
         "failures": [{"sent": s.sent.isoformat(), "error": s.error} for s in sent if not s.ok],
         "simulated_details": result.details,
@@ -347,7 +345,7 @@ def replay(
     (out / "replay.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
     from localaws.replay_chart import chart
 
-    chart(out / "replay.png", trace, report, sent, components, result, outcomes, SLOW_SECONDS)
+    chart(out / "replay.png", trace, report, sent, components, result, outcomes, defaults.SLOW_SECONDS)
     return document
 
 

@@ -17,15 +17,10 @@ from zoneinfo import ZoneInfo
 from sleepwake import clock
 from sleepwake.adapters.report_sources import ReportSources, component_dimensions, endpoint_dimensions
 from sleepwake.core import State, defaults
-from sleepwake.core.report import SLOW_SECONDS, Execution, Prices, Report, aligned_start, build_report
+from sleepwake.core.report import Execution, Prices, Report, aligned_start, build_report
 from sleepwake.core.report_waits import partly_timed
 from sleepwake_cli.command import OK, Operator, Refused, bounded, guard, subcommand
 
-# The figures the report assumes unless told (each written once, in sleepwake.core.defaults, with its source).
-INSTANCE_PRICE_PER_HOUR = defaults.INSTANCE_PRICE_PER_HOUR
-FALLBACK_PRICE_PER_GB_SECOND = defaults.SERVERLESS_PRICE_PER_GB_SECOND
-FALLBACK_MEMORY_MB = defaults.FALLBACK_MEMORY_MB
-RELEASE_MINUTES = defaults.INSTANCE_RELEASE_MINUTES
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 WARMUP_MARGIN = timedelta(minutes=15)  # the warm-up step after a wake's copy count is reached, generously
@@ -180,16 +175,17 @@ def _s(value: Any) -> str:
 
 
 def pricing(
-    price: float = INSTANCE_PRICE_PER_HOUR,
-    fallback_per_gb_second: float = FALLBACK_PRICE_PER_GB_SECOND,
-    fallback_memory_mb: int = FALLBACK_MEMORY_MB,
+    price: float = defaults.INSTANCE_PRICE_PER_HOUR,
+    fallback_per_gb_second: float = defaults.SERVERLESS_PRICE_PER_GB_SECOND,
+    fallback_memory_mb: int = defaults.FALLBACK_MEMORY_MB,
 ) -> Prices:
-    """The prices the report applies; the defaults are the command's."""
+    """The prices the report applies unless told (each written once, in sleepwake.core.defaults, with its
+    source); the defaults are the command's."""
     return Prices(
         instance_per_hour=price,
         fallback_per_gb_second=fallback_per_gb_second,
         fallback_memory_gb=fallback_memory_mb / 1024,
-        release_minutes=RELEASE_MINUTES,
+        release_minutes=defaults.INSTANCE_RELEASE_MINUTES,
     )
 
 
@@ -197,16 +193,16 @@ def cmd_report(op: Operator) -> int:
     args = op.args
     prices = pricing(args.price, args.fallback_price_gb_second, args.fallback_memory_mb)
     end = clock.now()
-    report = collect(op, end - args.since, end, prices, SLOW_SECONDS)
+    report = collect(op, end - args.since, end, prices, defaults.SLOW_SECONDS)
     if args.png:
         from sleepwake_cli.report_chart import chart
 
         try:
-            chart(report.as_dict(), args.png, SLOW_SECONDS)
+            chart(report.as_dict(), args.png, defaults.SLOW_SECONDS)
         except OSError as error:  # after the figures were read: print them, then say why the file is missing
-            op.answer(report.as_dict(), table(report, args.price, SLOW_SECONDS))
+            op.answer(report.as_dict(), table(report, args.price, defaults.SLOW_SECONDS))
             raise Refused(f"could not write the chart to {args.png}: {error.strerror or error}") from error
-    text = table(report, args.price, SLOW_SECONDS) + (f"\n\nchart: {args.png}" if args.png else "")
+    text = table(report, args.price, defaults.SLOW_SECONDS) + (f"\n\nchart: {args.png}" if args.png else "")
     op.answer(report.as_dict(), text)
     return OK
 
@@ -227,20 +223,20 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--price",
         type=bounded(float, 0, 1000),
-        default=INSTANCE_PRICE_PER_HOUR,
-        help=f"instance price, USD per hour (default {INSTANCE_PRICE_PER_HOUR:g}: ml.inf1.xlarge as `sleepwake "
-        "simulate` takes it; pass your region's)",
+        default=defaults.INSTANCE_PRICE_PER_HOUR,
+        help=f"instance price, USD per hour (default {defaults.INSTANCE_PRICE_PER_HOUR:g}: ml.inf1.xlarge as "
+        "`sleepwake simulate` takes it; pass your region's)",
     )
     p.add_argument(
         "--fallback-memory-mb",
         type=bounded(int, 1024, 6144),
-        default=FALLBACK_MEMORY_MB,
-        help=f"the fallback's MemorySizeInMB (default {FALLBACK_MEMORY_MB}, the template's FallbackMemoryMb)",
+        default=defaults.FALLBACK_MEMORY_MB,
+        help=f"the fallback's MemorySizeInMB (default {defaults.FALLBACK_MEMORY_MB}, the template's FallbackMemoryMb)",
     )
     p.add_argument(
         "--fallback-price-gb-second",
         type=bounded(float, 0, 1),
-        default=FALLBACK_PRICE_PER_GB_SECOND,
+        default=defaults.SERVERLESS_PRICE_PER_GB_SECOND,
         help="USD per GB-second of serverless compute (us-east-1 published price, as `sleepwake simulate`)",
     )
     p.add_argument(

@@ -12,10 +12,10 @@ import pytest
 from localaws.sagemaker import SageMakerSwitches
 from localaws.sagemaker_serverless import ServerlessSwitches
 from sleepwake.core import Policy, defaults
-from sleepwake.core.report import SLOW_SECONDS, Prices
+from sleepwake.core.report import Prices
 from sleepwake.settings import Settings
 from sleepwake_cli.deployment import load_template
-from sleepwake_cli.report import FALLBACK_MEMORY_MB, RELEASE_MINUTES
+from sleepwake_cli.report import pricing
 from sleepwake_cli.simulate.base import ControlPlanePrices, SimulationSettings, SleepwakeSettings
 from sleepwake_cli.simulate.engine import Provisioning
 from sleepwake_client import SleepwakeClient
@@ -111,16 +111,16 @@ def test_the_simulator_the_report_and_the_emulator_assume_the_same_platform() ->
     simulation = SimulationSettings()
     release_seconds = defaults.INSTANCE_RELEASE_MINUTES * 60
     assert simulation.prov.instance_release_seconds == settings.policy().instance_release_seconds == release_seconds
-    assert simulation.planner.release_minutes == Prices(1.0, 1.0, 1.0).release_minutes == RELEASE_MINUTES
-    assert RELEASE_MINUTES == defaults.INSTANCE_RELEASE_MINUTES
+    assert simulation.planner.release_minutes == Prices(1.0, 1.0, 1.0).release_minutes == pricing().release_minutes
+    assert pricing().release_minutes == defaults.INSTANCE_RELEASE_MINUTES
     assert SageMakerSwitches().release_seconds == release_seconds
     evict_seconds = settings.fallback_idle_evict_minutes * 60
     assert simulation.fallback.idle_evict_seconds == ServerlessSwitches().idle_evict_seconds == evict_seconds
-    assert simulation.fallback.memory_gb * 1024 == FALLBACK_MEMORY_MB == defaults.FALLBACK_MEMORY_MB
+    assert simulation.fallback.memory_gb * 1024 == pricing().fallback_memory_gb * 1024 == defaults.FALLBACK_MEMORY_MB
     assert settings.keep_warm_settings().ping_minutes == defaults.FALLBACK_PING_MINUTES  # (the mode: below)
     assert simulation.price_per_hour == defaults.INSTANCE_PRICE_PER_HOUR
     assert simulation.fallback.price_per_gb_second == defaults.SERVERLESS_PRICE_PER_GB_SECOND
-    assert simulation.slow_seconds == SLOW_SECONDS == defaults.SLOW_SECONDS
+    assert simulation.slow_seconds == defaults.SLOW_SECONDS
     memory_mb = TEMPLATE["Globals"]["Function"]["MemorySize"]  # what a ping and an idle check are billed for
     assert not [name for name, r in TEMPLATE["Resources"].items() if "MemorySize" in r.get("Properties", {})]
     assert simulation.fallback.ping_lambda_gb * 1024 == memory_mb == defaults.LAMBDA_MEMORY_MB

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sleepwake.core import warmups
+from sleepwake.core import defaults, warmups
 from sleepwake.core.warmups import OWN, less_own, own_dimensions
 from sleepwake.observability import SERVICE
 
@@ -105,7 +105,7 @@ class ComponentMetrics:
         """Count requests the control plane sent (sleepwake.core.warmups: the fallback's warm-ups), `counted` by
         metric name, so the request history and the report leave them out of users' requests and failures."""
         self._cw.put_metric_data(
-            Namespace=warmups.NAMESPACE,
+            Namespace=defaults.METRICS_NAMESPACE,
             MetricData=[
                 {"MetricName": name, "Dimensions": dimensions, "Timestamp": at, "Value": value, "Unit": "Count"}
                 for name, value in counted.items()
@@ -133,7 +133,12 @@ def _own_query(path: warmups.Path, name: str, *, period: int = SLOT_SECONDS) -> 
     """The control plane's own requests to the component or fallback endpoint `name` per period (a slot unless
     told)."""
     return metric_query(
-        OWN_ID_PREFIX + path, warmups.NAMESPACE, OWN[path].requests, own_dimensions(path, name, SERVICE), period, "Sum"
+        OWN_ID_PREFIX + path,
+        defaults.METRICS_NAMESPACE,
+        OWN[path].requests,
+        own_dimensions(path, name, SERVICE),
+        period,
+        "Sum",
     )
 
 

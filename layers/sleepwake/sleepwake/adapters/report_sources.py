@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sleepwake.adapters.cloudwatch import metric_query
+from sleepwake.core import defaults
 from sleepwake.core.report import (
     Execution,
     Kind,
@@ -26,7 +27,7 @@ from sleepwake.core.report import (
     statistics,
 )
 from sleepwake.core.report_waits import WAIT_METRICS, answer_statistics
-from sleepwake.core.warmups import NAMESPACE, OWN, less_own, own_dimensions
+from sleepwake.core.warmups import OWN, less_own, own_dimensions
 from sleepwake.observability import SERVICE
 
 # GetMetricData rounds StartTime down by its age, to 1, 5 or 60 minutes (API reference, StartTime): one
@@ -84,8 +85,8 @@ class ReportSources:
         ]
         # The control plane's own requests to each path, counted by the control plane.
         own = _own(path, dimensions)
-        asked.append(("warmups", NAMESPACE, OWN[path].requests, "Sum", own))
-        asked.append(("warmup_errors", NAMESPACE, OWN[path].errors, "Sum", own))
+        asked.append(("warmups", defaults.METRICS_NAMESPACE, OWN[path].requests, "Sum", own))
+        asked.append(("warmup_errors", defaults.METRICS_NAMESPACE, OWN[path].errors, "Sum", own))
         return path_metrics(self._whole_window(asked, start, end))
 
     def _whole_window(
@@ -126,12 +127,12 @@ class ReportSources:
         asked: list[tuple[str, str, str, list[dict[str, str]]]] = [
             ("component", "AWS/SageMaker", "Invocations", component),
             ("no_capacity", "AWS/SageMaker", "NoCapacityInvocationFailures", component),
-            ("component_own", NAMESPACE, OWN["component"].requests, _own("component", component)),
+            ("component_own", defaults.METRICS_NAMESPACE, OWN["component"].requests, _own("component", component)),
         ]
         if fallback:
             asked += [
                 ("fallback", "AWS/SageMaker", "Invocations", fallback),
-                ("fallback_own", NAMESPACE, OWN["fallback"].requests, _own("fallback", fallback)),
+                ("fallback_own", defaults.METRICS_NAMESPACE, OWN["fallback"].requests, _own("fallback", fallback)),
             ]
         queries = [metric_query(key, namespace, metric, dims, period, "Sum") for key, namespace, metric, dims in asked]
         counts: dict[datetime, dict[str, float]] = {}
@@ -164,7 +165,7 @@ class ReportSources:
         `path`), keyed `<metric>:<stat>` for sleepwake.core.report.waits."""
         dims = [{"Name": "service", "Value": SERVICE}, *component_dimensions(component)]
         asked = [
-            (f"{metric}:{stat}", NAMESPACE, metric, stat, dims)
+            (f"{metric}:{stat}", defaults.METRICS_NAMESPACE, metric, stat, dims)
             for metric in WAIT_METRICS
             for stat in ("SampleCount", "p50", "Maximum")
         ]
@@ -175,7 +176,7 @@ class ReportSources:
         by sleepwake.core.report_waits.answer_statistics' ids; none when no client wrote them."""
         dims = component_dimensions(component)
         asked = [
-            (key, NAMESPACE, metric, stat, dims + ([{"Name": "ServedBy", "Value": by}] if by else []))
+            (key, defaults.METRICS_NAMESPACE, metric, stat, dims + ([{"Name": "ServedBy", "Value": by}] if by else []))
             for key, metric, stat, by in answer_statistics(slow_seconds)
         ]
         return self._whole_window(asked, start, end)

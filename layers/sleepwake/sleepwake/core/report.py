@@ -58,7 +58,6 @@ from sleepwake.core.warmups import Path
 
 Kind = Literal["wake", "sleep"]
 Outcome = Literal["ready", "asleep", "skipped", "superseded", "failed", "running"]
-SLOW_SECONDS = defaults.SLOW_SECONDS
 
 
 @dataclass(frozen=True)
@@ -477,7 +476,7 @@ def aligned_start(start: datetime, now: datetime) -> datetime:
     return datetime.fromtimestamp(seconds, start.tzinfo)
 
 
-def statistics(path: Path, slow_seconds: float = SLOW_SECONDS) -> list[tuple[str, str, str]]:
+def statistics(path: Path, slow_seconds: float = defaults.SLOW_SECONDS) -> list[tuple[str, str, str]]:
     """(id, MetricName, Stat) of what the adapter asks CloudWatch for on each path, over the whole window; the
     ids are PathMetrics' fields. PR(:X) is CloudWatch's percentile rank: the percentage of values at or below X
     (CloudWatch User Guide, "Statistics definitions")."""

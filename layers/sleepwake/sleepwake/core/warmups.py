@@ -28,10 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sleepwake.core import defaults
-
 Path = Literal["component", "fallback"]  # the inference component, or the fallback endpoint
-NAMESPACE = defaults.METRICS_NAMESPACE
 
 
 @dataclass(frozen=True)
