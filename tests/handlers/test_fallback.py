@@ -145,6 +145,22 @@ def test_status_leaves_the_control_planes_own_pings_out_of_the_fallbacks_recent_
     assert body["fallback"]["used_recently"] is True
 
 
+def test_status_reads_cloudwatch_once_per_call(with_fallback):
+    """Users' recent requests and whether the fallback is warm come from one GetMetricData call (a day per
+    minute), so the wake API's role needs cloudwatch:GetMetricData alone."""
+    stack, _, _ = with_fallback
+    _served(3, stack.now[0] - timedelta(minutes=5))
+    calls: list[str] = []
+    stack.plane.aws.metrics._cw.meta.events.register(
+        "before-call.cloudwatch", lambda model, **_: calls.append(model.name)
+    )
+
+    _, body = call(api_event("wake_api_get_status"))
+
+    assert body["fallback"]["invocations_last_60_minutes"] == 3.0 and body["fallback"]["warm"] is True
+    assert calls == ["GetMetricData"]
+
+
 def _served(count: float, at: datetime) -> None:
     """The fallback's AWS/SageMaker Invocations: `count` requests at `at`."""
     dimensions = [{"Name": "EndpointName", "Value": FALLBACK}, {"Name": "VariantName", "Value": "AllTraffic"}]

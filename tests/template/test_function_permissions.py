@@ -318,3 +318,25 @@ def test_warm_ups_may_invoke_the_component_by_endpoint_and_by_inference_componen
     subs = [r["Fn::Sub"] for r in resources if isinstance(r, dict) and isinstance(r.get("Fn::Sub"), str)]
     assert any(s.endswith(":endpoint/${EndpointName}") for s in subs), subs
     assert any(s.endswith(":inference-component/${InferenceComponentName}") for s in subs), subs
+
+
+# Grants no boto3 call of the function's own asks for, each needed by a call it does make (the reason is the
+# template's comment beside the statement).
+IMPLIED = {
+    # Application Auto Scaling's PutScalingPolicy/DeleteScalingPolicy create and delete a target-tracking
+    # policy's alarms, and RegisterScalableTarget reads what it scales, with the caller's permissions.
+    "AdoptScalingFunction": {"cloudwatch:DeleteAlarms", "sagemaker:DescribeInferenceComponent"},
+    "PlanDayFunction": {"iam:PassRole"},  # CreateSchedule hands the planned wake's role to EventBridge Scheduler
+}
+
+
+@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
+def test_no_function_is_granted_a_call_its_code_does_not_make(logical):
+    """The other half of least privilege: a grant left behind when the code stopped making the call (GET /status
+    once read CloudWatch with GetMetricStatistics too) is refused here."""
+    props = FUNCTIONS[logical]
+    granted: set[str] = set()
+    for statement in _statements(props):
+        if statement["Effect"] == "Allow":
+            granted.update(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    assert sorted(granted - actions_called_by(props["CodeUri"]) - IMPLIED.get(logical, set())) == []

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sleepwake.core.applied_plan import AppliedDay, PlannedDay, PlannedSpan
 from sleepwake.core.report import PathMetrics, Slot, build_report, misses_with_their_answers
-from sleepwake.core.warmups import less_own
+from sleepwake.core.warmups import Served, less_own
 from tests.unit.test_report import DAY, PRICES, at, run
 
 # Awake 07:00-12:00 (a schedule wake, an idle nap), asleep before and after.
@@ -205,3 +205,19 @@ def test_the_waits_figures_come_from_the_statistics_of_the_control_planes_metric
     r = build_report([], PathMetrics(), None, start=DAY, end=at(1), awake_now=True, prices=PRICES,
                      estimate_seconds=1, wait_stats=stats)  # fmt: skip
     assert r.waits["wakes_measured"] == 3
+
+
+def test_one_days_read_per_minute_gives_users_recent_requests_and_the_minutes_the_fallback_served():
+    """GET /status reads the fallback once (sleepwake.core.warmups.Served): its requests and the control plane's
+    own per minute over a day; users' recent requests are the former less the latter in the recent window only."""
+    day = {at(0) + timedelta(minutes=m): 1.0 for m in range(0, 600, 5)}  # a ping every 5 minutes for 10 h ...
+    day[at(0) + timedelta(minutes=598)] = 3.0  # ... and 2 users' requests beside the ping at 09:58
+    own = {t + timedelta(minutes=1): 1.0 for t in day}  # each ping counted when it ended, the minute after
+    served = Served(60, day, own)
+    now = at(0) + timedelta(minutes=600)
+
+    assert served.users_since(now - timedelta(minutes=60)) == 2.0
+    assert served.users_since(now - timedelta(minutes=1)) == 0.0  # nothing in the last minute
+    assert served.users_since(at(0) + timedelta(minutes=598, seconds=30)) == 2.0  # the minute the window starts in
+    assert served.served_periods() == sorted(day)  # pings included: they keep it warm
+    assert Served(60, {}, {at(0): 1.0}).users_since(at(0)) == 0.0  # an own request SageMaker did not count yet

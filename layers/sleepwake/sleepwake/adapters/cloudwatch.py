@@ -1,5 +1,5 @@
-"""CloudWatch: how many requests the component served recently (the idle rule reads this), and its request
-history per 5-minute slot (the planner learns from it)."""
+"""CloudWatch: how many requests the component served recently (the idle rule reads this), its request history
+per 5-minute slot (the planner learns from it), and the fallback's requests per minute (GET /status)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sleepwake.core import defaults, warmups
-from sleepwake.core.warmups import OWN, less_own, own_dimensions
+from sleepwake.core.warmups import OWN, Served, own_dimensions
 from sleepwake.observability import SERVICE
 
 
@@ -29,19 +29,18 @@ class ComponentMetrics:
         )
         return float(sum(point["Sum"] for point in result.get("Datapoints", [])))
 
-    def fallback_user_requests(self, endpoint: str, minutes: int, now: datetime) -> float:
-        """Users' requests to the fallback over the last `minutes`: its AWS/SageMaker Invocations (a serverless
-        endpoint has no inference component; its metrics carry EndpointName and VariantName) less the control
-        plane's own (its keep-warm pings and pre-warms, sleepwake.core.warmups), per minute as `less_own` takes
-        them. No datapoints means no requests."""
+    def fallback_served(self, endpoint: str, start: datetime, end: datetime) -> Served:
+        """The fallback's requests per minute between `start` and `end`, and the control plane's own among them
+        (its keep-warm pings and pre-warms, sleepwake.core.warmups), in one GetMetricData call: its
+        AWS/SageMaker Invocations (a serverless endpoint has no inference component; its metrics carry
+        EndpointName and VariantName) and the Sleepwake namespace's count of its own. 1-minute data is kept 15
+        days (GetMetricData API reference); a day is 1,440 points a query, far below the 100,800 a call returns.
+        GET /status derives both the users' recent requests and whether it is warm from this one read."""
         queries = [
             _query("fallback", "EndpointName", endpoint, variant="AllTraffic", period=60),
             _own_query("fallback", endpoint, period=60),
         ]
-        requests, own = self._per_period(queries, now - timedelta(minutes=minutes), now)
-        slots = sorted(requests.keys() | own.keys())
-        users, _ = less_own([requests.get(at, 0.0) for at in slots], [own.get(at, 0.0) for at in slots], slots, 60)
-        return float(sum(users))
+        return self._per_period(queries, 60, start, end)
 
     def invocation_history(
         self, component: str, start: datetime, end: datetime, *, fallback_endpoint: str | None = None
@@ -62,19 +61,13 @@ class ComponentMetrics:
         if fallback_endpoint:
             queries.append(_query("fallback", "EndpointName", fallback_endpoint, variant="AllTraffic"))
             queries.append(_own_query("fallback", fallback_endpoint))
-        requests, own = self._per_period(queries, start, end)
-        slots = sorted(requests.keys() | own.keys())
         # Warm-ups that matched no request of their slot or the one before are no demand to take away: dropped.
-        users, _ = less_own(
-            [requests.get(at, 0.0) for at in slots], [own.get(at, 0.0) for at in slots], slots, SLOT_SECONDS
-        )
-        return [(at, total) for at, total in zip(slots, users, strict=True) if total > 0]
+        users = self._per_period(queries, SLOT_SECONDS, start, end).users()
+        return [(at, total) for at, total in users if total > 0]
 
-    def _per_period(
-        self, queries: list[dict[str, Any]], start: datetime, end: datetime
-    ) -> tuple[dict[datetime, float], dict[datetime, float]]:
+    def _per_period(self, queries: list[dict[str, Any]], period: int, start: datetime, end: datetime) -> Served:
         """Requests and the control plane's own (the queries `_own_query` made: Id OWN_ID_PREFIX...) per period
-        of the queries, summed over the queries of each kind."""
+        of the queries (all of them `period` long), summed over the queries of each kind."""
         requests: dict[datetime, float] = {}
         own: dict[datetime, float] = {}
         pages = self._cw.get_paginator("get_metric_data").paginate(
@@ -85,21 +78,7 @@ class ComponentMetrics:
                 into = own if str(series.get("Id", "")).startswith(OWN_ID_PREFIX) else requests
                 for at, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
                     into[at] = into.get(at, 0.0) + float(value)
-        return requests, own
-
-    def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]:
-        """The minutes (1-minute periods) in which the fallback served requests, warm-ups included: what says
-        whether its container is likely warm (sleepwake.core.keep_warm.fallback_warmth)."""
-        result = self._cw.get_metric_statistics(
-            Namespace="AWS/SageMaker",
-            MetricName="Invocations",
-            Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}],
-            StartTime=start,
-            EndTime=end,
-            Period=60,
-            Statistics=["Sum"],
-        )
-        return sorted(point["Timestamp"] for point in result.get("Datapoints", []) if point["Sum"] > 0)
+        return Served(period, requests, own)
 
     def record_own_requests(self, counted: Mapping[str, float], dimensions: list[dict[str, str]], at: datetime) -> None:
         """Count requests the control plane sent (sleepwake.core.warmups: the fallback's warm-ups), `counted` by

@@ -22,6 +22,7 @@ from sleepwake.adapters.stepfunctions import Executions
 from sleepwake.core import ObservedCopies, StateRecord
 from sleepwake.core.applied_plan import AppliedDay, StoredPlan
 from sleepwake.core.endpoint import VariantScaling
+from sleepwake.core.warmups import Served
 from sleepwake.settings import Settings
 
 T = TypeVar("T")
@@ -61,11 +62,10 @@ class ExecutionsPort(Protocol):
 
 class MetricsPort(Protocol):
     def invocations(self, component: str, minutes: int, now: datetime) -> float: ...
-    def fallback_user_requests(self, endpoint: str, minutes: int, now: datetime) -> float: ...
     def invocation_history(
         self, component: str, start: datetime, end: datetime, *, fallback_endpoint: str | None = None
     ) -> list[tuple[datetime, float]]: ...
-    def fallback_request_minutes(self, endpoint: str, start: datetime, end: datetime) -> list[datetime]: ...
+    def fallback_served(self, endpoint: str, start: datetime, end: datetime) -> Served: ...
     def record_own_requests(
         self, counted: Mapping[str, float], dimensions: list[dict[str, str]], at: datetime
     ) -> None: ...

@@ -140,15 +140,15 @@ def fallback_status(plane: ControlPlane, now: datetime) -> FallbackStatus | None
     common: dict[str, Any] = {"endpoint": endpoint, "window_minutes": minutes, "keep_warm": keep_warm.mode}
     if keep_warm.mode != KeepWarmMode.NONE:
         common["users_may_come"] = StoredMayCome(plane.stored_plan()).is_awake(now)
-    evict = settings.fallback_idle_evict_minutes
     try:
-        count = plane.aws.metrics.fallback_user_requests(endpoint, minutes, now)
-        # Enough history to find the start of a warm run kept alive by pings for a whole working day.
-        served = plane.aws.metrics.fallback_request_minutes(endpoint, now - timedelta(hours=24), now)
+        # One read for both: a day of history finds the start of a warm run kept alive by pings for a whole
+        # working day, and its last minutes hold the users' recent requests.
+        served = plane.aws.metrics.fallback_served(endpoint, now - timedelta(hours=24), now)
     except Exception as error:
         logger.warning("could not read the fallback's invocations", exc_info=True)
         return FallbackStatus(**common, invocations=None, error=f"could not read its Invocations: {error}")
-    warmth = fallback_warmth(served, now, evict * 60)
+    count = served.users_since(now - timedelta(minutes=minutes))
+    warmth = fallback_warmth(served.served_periods(), now, settings.fallback_idle_evict_minutes * 60)
     return FallbackStatus(**common, invocations=count, warm=warmth.warm, since=warmth.since)
 
 

@@ -24,6 +24,7 @@ control plane woke or pinged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -78,3 +79,31 @@ def less_own(
                 count -= taken
         unmatched[i] = count
     return left, unmatched
+
+
+@dataclass(frozen=True)
+class Served:
+    """A path's requests per period as CloudWatch sums them (its AWS/SageMaker Invocations) and the control
+    plane's own among them (`OWN[path].requests`), by the period's start; GetMetricData leaves empty periods out."""
+
+    period: int
+    requests: Mapping[datetime, float]
+    own: Mapping[datetime, float]
+
+    def users(self) -> list[tuple[datetime, float]]:
+        """Users' requests per period, oldest first: the requests less the control plane's own (`less_own`)."""
+        times = sorted(self.requests.keys() | self.own.keys())
+        left, _ = less_own(
+            [self.requests.get(at, 0.0) for at in times], [self.own.get(at, 0.0) for at in times], times, self.period
+        )
+        return list(zip(times, left, strict=True))
+
+    def users_since(self, start: datetime) -> float:
+        """Users' requests in the periods that end after `start` (a period's requests may have come at any second
+        of it, so the one `start` falls in counts)."""
+        length = timedelta(seconds=self.period)
+        return float(sum(count for at, count in self.users() if at + length > start))
+
+    def served_periods(self) -> list[datetime]:
+        """The periods in which the path served requests, the control plane's own included, oldest first."""
+        return sorted(at for at, count in self.requests.items() if count > 0)
