@@ -99,34 +99,25 @@ class SleepwakeSettings:
 
 @dataclass(frozen=True)
 class ControlPlanePrices:
-    """What each idle check costs: it starts the sleep state machine (a STANDARD workflow; a check that skips
-    passes 4 states: Load Settings, Decide Whether To Sleep, Should It Sleep?, Skipped, in
-    statemachines/sleep.asl.json) whose decision is one Lambda call, which reads the component's Invocations
-    (GetMetricStatistics), and the schedule invokes it. AWS Step Functions pricing, us-east-1: $0.025 per 1,000
-    state transitions (aws.amazon.com/step-functions/pricing); AWS Lambda: $0.20 per million requests and
-    $0.0000166667 per GB-second (the functions' 256 MB, defaults.LAMBDA_MEMORY_MB, for ~0.2 s taken here);
-    Amazon CloudWatch: $0.01 per 1,000
-    GetMetricStatistics requests (aws.amazon.com/cloudwatch/pricing); EventBridge Scheduler: $1.00 per million
-    invocations past 14 million free a month (aws.amazon.com/eventbridge/pricing; the free tier is left out, the
-    costlier reading). Counted so that a faster idle check (`--idle-check-minutes`) pays for itself or not; wakes
-    and sleeps themselves are not counted (a few a day).
+    """What each idle check costs, as the template deploys it (Lambda first): the schedule invokes the idle-check
+    Lambda (functions/idle_check), which reads the component's Invocations (GetMetricStatistics) and starts the
+    sleep state machine only when it decides to sleep, so a check that skips passes no state transition. AWS
+    Lambda: $0.20 per million requests and $0.0000166667 per GB-second (the functions' 256 MB,
+    defaults.LAMBDA_MEMORY_MB, for ~0.2 s taken here); Amazon CloudWatch: $0.01 per 1,000 GetMetricStatistics
+    requests (aws.amazon.com/cloudwatch/pricing); EventBridge Scheduler: $1.00 per million invocations past 14
+    million free a month (aws.amazon.com/eventbridge/pricing; the free tier is left out, the costlier reading).
+    Counted so that a faster idle check (`--idle-check-minutes`) pays for itself or not; wakes and sleeps
+    themselves (their state machines' transitions, a few a day) are not counted. The check before it started the
+    state machine every time (4 transitions at $0.025 per 1,000, ~9 times the price; priced by `lambda_first=False`
+    up to commit 0961c4b, docs/simulate.md)."""
 
-    `lambda_first` (the default) prices the check the template deploys: the schedule invokes the idle-check
-    Lambda itself, which starts the sleep state machine only when it decides to sleep, so a check that skips
-    passes no state transition and costs ~9 times less (functions/idle_check; docs/simulate.md, the frontier).
-    False prices the check before it, which started the state machine every time."""
-
-    transitions_per_check: int = 4
-    price_per_transition: float = 0.000025
     lambda_per_check: float = 0.0000002 + defaults.LAMBDA_MEMORY_MB / 1024 * 0.2 * 0.0000166667
     metric_read_per_check: float = 0.01 / 1000
     scheduler_per_check: float = 1.00 / 1_000_000
-    lambda_first: bool = True
 
     @property
     def per_check(self) -> float:
-        transitions = 0 if self.lambda_first else self.transitions_per_check * self.price_per_transition
-        return transitions + self.lambda_per_check + self.metric_read_per_check + self.scheduler_per_check
+        return self.lambda_per_check + self.metric_read_per_check + self.scheduler_per_check
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ PLANNER_MISS_COST_MINUTES = (6.0, 12.0, 25.0)
 # a 1-minute check needs; 60: few naps, few requests on the fallback
 PLANNER_NAP_MINUTES = (1, 2, 5, 60)
 PLANNER_PLANNED_IDLE = (5, 7, 10, 20, 60)
-# The idle check is Lambda first (ControlPlanePrices.lambda_first): the schedule invokes the idle-check Lambda,
+# The idle check is Lambda first (ControlPlanePrices): the schedule invokes the idle-check Lambda,
 # which starts the sleep state machine only to sleep; cheap enough to run every minute, so naps come sooner.
 PLANNER_CHECK_MINUTES = (1, 5, 15)
 PLANNER_WAKE_OUTSIDE_WINDOWS = (True, False)  # False: the warm fallback alone answers outside the plan

@@ -11,7 +11,6 @@ import pytest
 
 from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
 from sleepwake_cli.main import main
-from sleepwake_cli.simulate.base import ControlPlanePrices
 from sleepwake_cli.simulate.engine import FallbackModel, PolicyResult, Provisioning, Span
 from sleepwake_cli.simulate.policies import SimulationSettings, SleepwakeSettings, simulate
 from sleepwake_cli.simulate.trace import Request, SyntheticWeek, Trace
@@ -193,22 +192,6 @@ def test_each_idle_check_is_priced_so_a_faster_check_must_pay_for_itself() -> No
     for result in (every_15, every_5):
         assert result.cost == pytest.approx(result.instance_cost + result.fallback_cost + result.control_plane_cost)
     assert run(tr, "hybrid_histogram").control_plane_cost == 0.0
-
-
-def test_the_lambda_first_check_every_minute_costs_less_than_the_state_machine_check_every_five() -> None:
-    # The check before functions/idle_check started the sleep state machine every time: 4 state transitions
-    # even when it skipped. Every check of a day with no request (the component asleep all day) skips.
-    tr = trace()
-    every_minute = run(tr, "sleepwake_naps", idle_check_minutes=1)
-    state_machine_first = replace(
-        settings(KeepWarmMode.NONE, idle_check_minutes=5), control_plane=ControlPlanePrices(lambda_first=False)
-    )
-    old_every_5 = {r.key: r for r in simulate(tr, state_machine_first)}["sleepwake_naps"]
-    skip = 0.0000002 + 0.25 * 0.2 * 0.0000166667 + 0.000011
-
-    assert every_minute.control_plane_cost == pytest.approx(1439 * skip)
-    assert old_every_5.control_plane_cost == pytest.approx(287 * (skip + 4 * 0.000025))
-    assert every_minute.control_plane_cost < old_every_5.control_plane_cost  # five times the checks, a ninth each
 
 
 def test_a_user_who_announced_themselves_is_served_by_the_component_not_napped_away() -> None:
