@@ -14,6 +14,11 @@ requests in the US night), and another seed.
 CSV (`make replay` reads CSVs).
 `holiday-week` (`make replay`'s own trace): one week from Monday 26 May 2025, Memorial Day a holiday, a quarter
 of the users in London, intents only 30-120 s ahead. All from the built-in week's session generator.
+`--announced-share S`: that share of the sessions call /wake first, the arrivals unchanged (the same users; the
+sessions the profile announces first, `SyntheticWeek.announced_share`). `--intent-lead MINUTES`: every intent
+moved to that many minutes before its request (`Trace.with_intent_lead`, as `sleepwake simulate`'s intent-lead
+variants move them). Together they say what the product's /wake would have to do for a goal
+(`scripts/simulate_goals.py --what-it-takes`).
 `--history-weeks N` (one-week profiles): the N weeks before the week come first, from the same generator with
 other seeds, as `sleepwake simulate` gives the built-in week its planner history (`SyntheticWeek.earlier_weeks`);
 `sleepwake simulate --trace` and `make replay --history-weeks N` learn from them and score the last week.
@@ -21,6 +26,7 @@ other seeds, as `sleepwake simulate` gives the built-in week its planner history
     .venv/bin/python scripts/make_trace.py build/traces/two-weeks-holiday.csv
     .venv/bin/python scripts/make_trace.py --profile five-weeks-shift build/traces/five-weeks-shift.csv
     .venv/bin/python scripts/make_trace.py --profile held-out build/traces/held-out.csv
+    .venv/bin/python scripts/make_trace.py --profile held-out --intent-lead 5 --announced-share 0.8 build/traces/h5.csv
     .venv/bin/python scripts/make_trace.py --profile built-in-week build/traces/built-in-week.csv
     .venv/bin/python scripts/make_trace.py --profile built-in-week --history-weeks 3 build/traces/built-in-4-weeks.csv
     .venv/bin/sleepwake simulate --trace build/traces/five-weeks-shift.csv
@@ -30,10 +36,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+from dataclasses import replace
 from datetime import UTC, date, timedelta
 from pathlib import Path
 
 from sleepwake_cli.simulate.base import SimulationSettings
+from sleepwake_cli.simulate.cli import number
 from sleepwake_cli.simulate.trace import Request, SyntheticWeek, Trace
 
 ZONES = (
@@ -127,6 +135,18 @@ def write_csv(trace: Trace, out: Path) -> None:
             writer.writerow([request.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), lead])
 
 
+def announced(profile: str, seed: int | None, share: float | None) -> SyntheticWeek:
+    """The profile's generator with `share` of its sessions announced (None: the profile's share), the arrivals
+    unchanged."""
+    week = profile_week(profile, seed)
+    return week if share is None else replace(week, announced_share=share)
+
+
+def relead(trace: Trace, lead_minutes: float | None) -> Trace:
+    """Every intent `lead_minutes` before its request (None: as generated)."""
+    return trace if lead_minutes is None else trace.with_intent_lead(60 * lead_minutes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="CSV to write (timestamp,wake_lead_seconds)")
@@ -135,10 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--history-weeks", type=int, choices=range(5), default=0, help="weeks of history first (one-week profiles)"
     )
+    parser.add_argument(
+        "--announced-share",
+        type=number(float, 0, 1),
+        help="share of sessions that call /wake first (default: the profile's)",
+    )
+    parser.add_argument(
+        "--intent-lead", type=number(float, 0), metavar="MINUTES", help="every /wake this long before its request"
+    )
     args = parser.parse_args(argv)
-    week = profile_week(args.profile, args.seed)
+    week = announced(args.profile, args.seed, args.announced_share)
     try:
-        trace = with_history(week, args.history_weeks)
+        trace = relead(with_history(week, args.history_weeks), args.intent_lead)
     except ValueError as exc:
         parser.error(str(exc))
     write_csv(trace, args.out)

@@ -17,10 +17,17 @@
 4. With --in-sample, also sweep the planner's settings (the idle check every minute) on seeds 8, 9 and 10 and print
    the best each week allows when chosen on that week itself: where even that misses a goal, no choice made on
    another week meets it there.
+5. With --what-it-takes, instead of 2-4: what the product's /wake intents would have to do for the goals on the
+   held-out trace and seeds 9 and 10, the same arrivals each time. Every intent moved to --leads minutes before
+   its request (`Trace.with_intent_lead`, as the simulator's intent-lead variants), then, at --share-lead
+   minutes, --shares of the sessions announced (`SyntheticWeek.announced_share`, the same sessions first). Each
+   row: the chosen setting replayed, the best the planner's settings (the 1-minute check) reach on that trace
+   itself with the goals, the share on the fallback 70 % costs there, and the reactive bound at 5 %.
 
     .venv/bin/python scripts/simulate_goals.py                       # 8-14 minutes at load 9-13 on 2 cores
     .venv/bin/python scripts/simulate_goals.py --frontier-held-out   # ~15 minutes more
     .venv/bin/python scripts/simulate_goals.py --in-sample           # ~10 minutes more
+    .venv/bin/python scripts/simulate_goals.py --what-it-takes       # ~30 minutes quiet
 """
 
 from __future__ import annotations
@@ -28,12 +35,14 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.make_trace import profile_week, write_csv
+from scripts.make_trace import announced, relead, write_csv
 from sleepwake_cli.simulate import frontier
 from sleepwake_cli.simulate.base import SimulationSettings, SleepwakeSettings
 from sleepwake_cli.simulate.bounds import reactive_bound, unforeseen_share
@@ -48,16 +57,25 @@ BOUND_SHARES = (3.0, 5.0, 8.0, 10.0)
 IN_SAMPLE_CHECK_MINUTES = 1
 
 
-def built_in(seed: int) -> tuple[Trace, SimulationSettings]:
-    week = SyntheticWeek(seed=seed)
+# --what-it-takes: intent leads (minutes; None: as the trace was made) and announced shares (None: the trace's own).
+LEADS = (1.0, 2.0, 3.0, 5.0, 10.0)
+SHARES = (0.2, 0.4, 0.6, 0.8, 1.0)
+SHARE_LEAD = 5.0
+
+
+def built_in(seed: int, share: float | None = None, lead: float | None = None) -> tuple[Trace, SimulationSettings]:
+    """Seed's week (`share` of its sessions announced, every intent `lead` minutes ahead: None, as generated) and
+    its planner history."""
+    week = SyntheticWeek(seed=seed, announced_share=share)
     settings = SimulationSettings(
         history=week.earlier_weeks(HISTORY_WEEKS), seed=seed, sleepwake=SleepwakeSettings.from_template()
     )
-    return week.build(), settings
+    return relead(week.build(), lead), settings
 
 
-def held_out() -> tuple[Trace, SimulationSettings]:
-    trace = profile_week("held-out", 11).build()
+def held_out(share: float | None = None, lead: float | None = None) -> tuple[Trace, SimulationSettings]:
+    """The held-out trace's scored fortnight and its three warm-up weeks as history (`share`, `lead`: built_in)."""
+    trace = relead(announced("held-out", 11, share).build(), lead)
     with tempfile.TemporaryDirectory() as folder:  # through the CSV, as `sleepwake simulate --trace` reads it
         path = Path(folder) / "held-out.csv"
         write_csv(trace, path)
@@ -67,10 +85,10 @@ def held_out() -> tuple[Trace, SimulationSettings]:
 
 def row(name: str, label: str, r: PolicyResult) -> str:
     share = 100 * r.served_by_fallback / max(r.requests, 1)
-    ok = r.saving_pct >= 70 and r.failed == 0 and r.slow_answers == 0 and share <= 5
     return (
         f"{name:<9} {label:<33} {r.saving_pct:5.1f} %  failed {r.failed:<3} over 3 s {r.slow_answers:<3} "
-        f"fallback {share:4.1f} %  keep-warm ${r.keep_warm_cost:.2f}  {'all goals met' if ok else 'goal missed'}"
+        f"fallback {share:4.1f} %  keep-warm ${r.keep_warm_cost:.2f}  "
+        + ("all goals met" if meets_goals(r) else "goal missed")
     )
 
 
@@ -86,15 +104,23 @@ def runs(name: str, r: PolicyResult) -> str:
     return f"{name:<9} {label:<33} {count} runs, {each:.1f} answers each; <= 5 % allows {allowed:.0f}"
 
 
-def in_sample(name: str, own: list[frontier.Point]) -> str:
-    """The best a week allows when its setting is chosen on the week itself, and what 70 % costs there."""
+def own_best(own: list[frontier.Point]) -> str:
+    """The best of a trace's own sweep with the goals, and what 70 % costs there."""
     best = frontier.best_meeting_goals(own)
     at_70 = [p.fallback_pct for p in frontier.nobody_waits(own) if p.saving_pct >= 70]
-    return (
-        f"{name:<9} {'best chosen on this week itself':<33} "
-        + (f"{best.saving_pct:.1f} % at {best.fallback_pct:.1f} % ({best.knobs})" if best else "none at <= 5 %")
-        + (f"; >= 70 % needs {min(at_70):.1f} % on the fallback" if at_70 else "; no setting reaches 70 %")
+    return (f"{best.saving_pct:.1f} % at {best.fallback_pct:.1f} % ({best.knobs})" if best else "none at <= 5 %") + (
+        f"; >= 70 % needs {min(at_70):.1f} % on the fallback" if at_70 else "; no setting reaches 70 %"
     )
+
+
+def in_sample(name: str, own: list[frontier.Point]) -> str:
+    """The best a week allows when its setting is chosen on the week itself, and what 70 % costs there."""
+    return f"{name:<9} {'best chosen on this week itself':<33} " + own_best(own)
+
+
+def meets_goals(r: PolicyResult) -> bool:
+    share = 100 * r.served_by_fallback / max(r.requests, 1)
+    return r.saving_pct >= 70 and r.failed == 0 and r.slow_answers == 0 and share <= frontier.GOAL_FALLBACK_PCT
 
 
 def choose(points: list[frontier.Point]) -> frontier.Point:
@@ -102,6 +128,53 @@ def choose(points: list[frontier.Point]) -> frontier.Point:
     fewest requests on the fallback among those with 0 failed and 0 slow answers."""
     best = frontier.best_meeting_goals(points)
     return best or min(frontier.nobody_waits(points), key=lambda p: p.fallback_pct)
+
+
+Cases = dict[str, SimulationSettings]
+
+
+def apply(cases: Cases, base: SimulationSettings, knobs: str) -> SimulationSettings:
+    """`base` (a trace's history and seed) with the planner setting `knobs` of the seed-7 sweep."""
+    case = cases[knobs]
+    return replace(base, planner=case.planner, sleepwake=case.sleepwake, control_plane=case.control_plane)
+
+
+def own_sweep(tr: Trace, base: SimulationSettings, cases: Cases) -> list[frontier.Point]:
+    """The planner's settings with the 1-minute idle check, replayed on the trace itself."""
+    return [
+        frontier.Point.of(knobs, simulate(tr, apply(cases, base, knobs), keys=(frontier.PLANNER,))[0])
+        for knobs, case in cases.items()
+        if case.sleepwake.idle_check_minutes == IN_SAMPLE_CHECK_MINUTES
+    ]
+
+
+def what_it_takes(
+    name: str,
+    make: Callable[[float | None, float | None], tuple[Trace, SimulationSettings]],
+    cases: Cases,
+    chosen: str,
+    nap_delay: float,
+    args: argparse.Namespace,
+) -> None:
+    """One trace's rows of --what-it-takes: as made, each of args.leads at the trace's own share, then each of
+    args.shares at args.share_lead. `make(share, lead)` builds the trace; `chosen` is the seed-7 setting."""
+    cases_led = [(None, None), *((None, x) for x in args.leads), *((s, args.share_lead) for s in args.shares)]
+    for share, lead in cases_led:
+        tr, base = make(share, lead)
+        r = simulate(tr, apply(cases, base, chosen), keys=(frontier.PLANNER,))[0]
+        fallback = 100 * r.served_by_fallback / max(r.requests, 1)
+        intents = sum(q.wake_lead_seconds is not None for q in tr.requests)
+        tz = base.sleepwake.wake_tz
+        bound = dict(reactive_bound(tr, base, (frontier.GOAL_FALLBACK_PCT,), tz))[frontier.GOAL_FALLBACK_PCT]
+        late = dict(reactive_bound(tr, base, (frontier.GOAL_FALLBACK_PCT,), tz, nap_delay))[frontier.GOAL_FALLBACK_PCT]
+        print(
+            f"{name:<9} lead {'as made' if lead is None else f'{lead:g} min':<8} "
+            f"announced {'as made' if share is None else f'{share:g}':<7} ({intents} intents)  "
+            f"chosen: {r.saving_pct:.1f} %, {fallback:.1f} % on the fallback, failed {r.failed}, "
+            f"over 3 s {r.slow_answers}, {'all goals met' if meets_goals(r) else 'goal missed'}"
+        )
+        print(f"{'':<9} {'':<13} best on this trace: {own_best(own_sweep(tr, base, cases))}")
+        print(f"{'':<9} {'':<13} reactive bound at 5 %: {bound:.1f} % (napping as chosen {late:.1f} %)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,27 +185,48 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also sweep the planner (idle check every minute) on seeds 8-10 themselves: the best each week allows",
     )
+    parser.add_argument(
+        "--what-it-takes",
+        action="store_true",
+        help="instead of the checks: the goals with every intent --leads minutes ahead, and --shares announced",
+    )
+    parser.add_argument("--leads", type=_numbers, default=LEADS, help="minutes, comma-separated")
+    parser.add_argument("--shares", type=_numbers, default=SHARES, help="shares of sessions, comma-separated")
+    parser.add_argument("--share-lead", type=float, default=SHARE_LEAD, help="minutes: the lead of the --shares rows")
+    parser.add_argument(
+        "--traces", type=lambda t: t.split(","), default=["held-out", "9", "10"], help="held-out and/or seeds"
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows as it runs
 
     trace, settings = built_in(7)
-    points = frontier.sweep(trace, settings)
-    print("Built-in week (seed 7), every setting swept:")
-    print(frontier.table(points))
-    print(frontier.note(points, frontier.bound(trace, settings)))
     cases = dict(frontier.planner_settings(settings))
-    chosen = {"chosen setting": choose(points[frontier.PLANNER])}
-    for label, point in chosen.items():
-        print(f"\nChosen on the built-in week ({label}): {point.knobs}")
-
-    def apply(base: SimulationSettings, knobs: str) -> SimulationSettings:
-        case = cases[knobs]
-        return replace(base, planner=case.planner, sleepwake=case.sleepwake, control_plane=case.control_plane)
+    if args.what_it_takes:  # the planner alone chooses
+        points = {
+            frontier.PLANNER: [
+                frontier.Point.of(k, simulate(trace, c, keys=(frontier.PLANNER,))[0]) for k, c in cases.items()
+            ]
+        }
+    else:
+        points = frontier.sweep(trace, settings)
+        print("Built-in week (seed 7), every setting swept:")
+        print(frontier.table(points))
+        print(frontier.note(points, frontier.bound(trace, settings)))
+    chosen = choose(points[frontier.PLANNER])
+    print(f"\nChosen on the built-in week: {chosen.knobs} ({chosen.saving_pct:.1f} % at {chosen.fallback_pct:.1f} %)")
 
     # The chosen setting's nap comes its idle minutes after the last request, then at the next idle check (half a
     # period later on average): the bound with that delay is what a policy napping so could reach at best.
-    sw = cases[chosen["chosen setting"].knobs].sleepwake
+    sw = cases[chosen.knobs].sleepwake
     nap_delay = 60 * (sw.unplanned_idle_minutes + sw.idle_check_minutes / 2)
+
+    if args.what_it_takes:
+        print("\nWhat the intents would have to do (the same arrivals; planner + fallback, keep-warm ping):")
+        for name in args.traces:
+            make = held_out if name == "held-out" else partial(built_in, int(name))
+            label = name if name == "held-out" else f"seed {name}"
+            what_it_takes(label, make, cases, chosen.knobs, nap_delay, args)
+        return 0
 
     print("\nThe chosen setting, and the defaults, on every trace (planner + fallback, keep-warm ping):")
     for name, (tr, base) in [
@@ -141,10 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         ("held-out", held_out()),
     ]:
         default = simulate(tr, base, keys=("sleepwake_planner", "hybrid_histogram"))
-        for label, point in chosen.items():
-            chosen_result = simulate(tr, apply(base, point.knobs), keys=("sleepwake_planner",))[0]
-            print(row(name, f"planner, {label}", chosen_result))
-            print(runs(name, chosen_result))
+        chosen_result = simulate(tr, apply(cases, base, chosen.knobs), keys=("sleepwake_planner",))[0]
+        print(row(name, "planner, chosen setting", chosen_result))
+        print(runs(name, chosen_result))
         for r in default:
             print(row(name, "planner, defaults" if r.key == frontier.PLANNER else "hybrid peer, paper's", r))
         unforeseen = unforeseen_share(tr, base, base.sleepwake.wake_tz)
@@ -156,18 +249,20 @@ def main(argv: list[str] | None = None) -> int:
             bound = reactive_bound(tr, base, BOUND_SHARES, base.sleepwake.wake_tz, delay)
             print(f"{name:<9} {label:<33} " + ", ".join(f"{s:g} % on the fallback: {b:.1f} %" for s, b in bound))
         if name.startswith("seed") and name != "seed 7" and args.in_sample:
-            own = [
-                frontier.Point.of(knobs, simulate(tr, apply(base, knobs), keys=(frontier.PLANNER,))[0])
-                for knobs, case in cases.items()
-                if case.sleepwake.idle_check_minutes == IN_SAMPLE_CHECK_MINUTES
-            ]
-            print(in_sample(name, own))
+            print(in_sample(name, own_sweep(tr, base, cases)))
         if name == "held-out" and args.frontier_held_out:
             ho_points = frontier.sweep(tr, base)
             print("\nHeld-out, every setting swept:")
             print(frontier.table(ho_points))
             print(frontier.note(ho_points, frontier.bound(tr, base)))
     return 0
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not comma-separated numbers") from None
 
 
 if __name__ == "__main__":

@@ -71,17 +71,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     src.add_argument(
         "--naive-tz", type=_time_zone, default="UTC", help="IANA time zone for CSV timestamps without an offset"
     )
-    _field(src, top, "--seed", _number(int, 0), "seed of the synthetic week and of every drawn duration")
+    _field(src, top, "--seed", number(int, 0), "seed of the synthetic week and of every drawn duration")
     src.add_argument(
         "--intent-share",
-        type=_number(float, 0, 1),
+        type=number(float, 0, 1),
         default=SyntheticWeek.intent_share,
-        help="synthetic week: share of sessions whose app calls /wake first",
+        help="synthetic week: share of sessions whose app calls /wake first (the same arrivals at any share)",
     )
 
     cost = p.add_argument_group("cost")
     price_help = "instance price, USD per hour (ml.inf1.xlarge, docs/aws-behaviour.md §1)"
-    _field(cost, top, "--price", _number(float, 0, above=True), price_help, field="price_per_hour")
+    _field(cost, top, "--price", number(float, 0, above=True), price_help, field="price_per_hour")
 
     prov = p.add_argument_group("provisioning (seconds)")
     _field(
@@ -104,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         prov,
         prov_d,
         "--instance-release",
-        _number(float, 0),
+        number(float, 0),
         "instance billed this long after copies reach 0 (docs/aws-behaviour.md §2: ~10 min)",
         field="instance_release_seconds",
     )
@@ -112,7 +112,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         prov,
         prov_d,
         "--native-idle-minutes",
-        _number(float, 0, above=True),
+        number(float, 0, above=True),
         "native: target tracking scales in after this many idle minutes",
     )
     _field(
@@ -123,7 +123,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "latency of the 1st, 2nd, ... request after a model load (cold effect)",
         metavar="A,B,C",
     )
-    _field(prov, prov_d, "--steady-latency-ms", _number(float, 0, above=True), "latency of a warm request")
+    _field(prov, prov_d, "--steady-latency-ms", number(float, 0, above=True), "latency of a warm request")
     prov.add_argument(
         "--bench",
         type=_bench,
@@ -141,29 +141,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sw,
         sw_d,
         "--idle-minutes",
-        _number(int, 1),
+        number(int, 1),
         "night idle sleep after this many minutes without an invocation",
     )
-    _field(sw, sw_d, "--idle-check-minutes", _number(int, 1), "how often the idle check runs")
+    _field(sw, sw_d, "--idle-check-minutes", number(int, 1), "how often the idle check runs")
     _field(
         sw,
         sw_d,
         "--intent-lease-minutes",
-        _number(int, 0, MAX_KEEP_AWAKE_MINUTES),
+        number(int, 0, MAX_KEEP_AWAKE_MINUTES),
         "keep_awake_minutes the product sends with an intent /wake (default 0: none, the hold applies)",
     )
     _field(
         sw,
         sw_d,
         "--wake-hold-minutes",
-        _number(int, 0, MAX_KEEP_AWAKE_MINUTES),
+        number(int, 0, MAX_KEEP_AWAKE_MINUTES),
         "a product /wake without keep_awake_minutes holds the component awake this long (WakeHoldMinutes)",
     )
     _field(
         sw,
         sw_d,
         "--wake-timeout",
-        _number(int, MIN_WAKE_TIMEOUT_SECONDS),
+        number(int, MIN_WAKE_TIMEOUT_SECONDS),
         "wake timeout (s)",
         field="wake_timeout_seconds",
     )
@@ -171,7 +171,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sw,
         sw_d,
         "--nap-idle-minutes",
-        _number(int, 1),
+        number(int, 1),
         "with the fallback: nap at any hour after this many minutes without an invocation",
     )
 
@@ -189,7 +189,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         fb,
         fb_d,
         "--fallback-latency-ms",
-        _number(float, 0, above=True),
+        number(float, 0, above=True),
         "a warm fallback request (CPU)",
         field="latency_ms",
     )
@@ -197,16 +197,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         fb,
         fb_d,
         "--fallback-idle-evict",
-        _number(float, 0),
+        number(float, 0),
         "seconds an idle serverless endpoint stays warm (unpublished by AWS: an assumption)",
         field="idle_evict_seconds",
     )
-    _field(fb, fb_d, "--fallback-memory-gb", _number(float, 1, 6), "ServerlessConfig memory, 1-6 GB", field="memory_gb")
+    _field(fb, fb_d, "--fallback-memory-gb", number(float, 1, 6), "ServerlessConfig memory, 1-6 GB", field="memory_gb")
     _field(
         fb,
         fb_d,
         "--fallback-price-gb-second",
-        _number(float, 0),
+        number(float, 0),
         "USD per GB-second of serverless compute (us-east-1 published price)",
         field="price_per_gb_second",
     )
@@ -224,21 +224,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         kw,
         kw_d,
         "--ping-minutes",
-        _number(int, 1, 60),
+        number(int, 1, 60),
         "keep-warm ping interval; must be below --fallback-idle-evict to keep it warm",
     )
     _field(
         kw,
         kw_d,
         "--may-come",
-        _number(float, 0, 1),
+        number(float, 0, 1),
         "keep warm where traffic was seen (within an hour) on at least this share of comparable days; 0: always",
     )
     _field(
         kw,
         fb_d,
         "--fallback-provisioned-price-gb-second",
-        _number(float, 0),
+        number(float, 0),
         "USD per GB-second of provisioned concurrency (an assumption: AWS's figure could not be read here)",
         field="provisioned_price_per_gb_second",
     )
@@ -247,9 +247,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     out.add_argument(
         "--out", type=_out_dir, default=Path("build/simulate"), help="folder for simulate.json and simulate.png"
     )
-    _field(out, top, "--long-wait-minutes", _number(float, 0), "count waits longer than this")
+    _field(out, top, "--long-wait-minutes", number(float, 0), "count waits longer than this")
     slow_help = "count answers slower than this (waits for capacity and fallback cold starts included)"
-    _field(out, top, "--slow-seconds", _number(float, 0, above=True), slow_help)
+    _field(out, top, "--slow-seconds", number(float, 0, above=True), slow_help)
     out.add_argument("--no-chart", action="store_true", help="skip the PNG (and remove one left by an earlier run)")
     out.add_argument(
         "--frontier",
@@ -265,7 +265,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 # the value must be, and nothing reaches the simulation that it would choke on or silently misreport.
 
 
-def _number(
+def number(
     kind: type[int] | type[float], low: float, high: float | None = None, *, above: bool = False
 ) -> Callable[[str], Any]:
     """A finite int or float in [low, high] (or above `low` when `above`)."""
@@ -423,7 +423,7 @@ def learning_history(args: argparse.Namespace, settings: SimulationSettings) -> 
     A CSV at least min_history_days + 1 days long: the first days warm the planner, every policy is scored
     on the rest. A shorter CSV: no history; the planner keeps the crons until it has learned enough."""
     if not args.trace:
-        week = SyntheticWeek(seed=settings.seed, intent_share=args.intent_share)
+        week = SyntheticWeek(seed=settings.seed, announced_share=args.intent_share)  # the same users at any share
         history = week.earlier_weeks(HISTORY_WEEKS)
         seeds = f"seeds {settings.seed}+1000k"
         note = f"planner history: {HISTORY_WEEKS} earlier synthetic weeks ({seeds}), not the scored week"

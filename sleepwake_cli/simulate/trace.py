@@ -210,6 +210,13 @@ class SyntheticWeek:
     clip_gap_seconds: tuple[float, float] = (15.0, 75.0)
     intent_share: float = 0.6
     intent_lead_seconds: tuple[float, float] = (120.0, 480.0)
+    # Who announces themselves, the arrivals unchanged: None, `intent_share` of the sessions. Set, this share of
+    # them, the same sessions first: intent_share draws the arrivals' random stream (a session's announcement
+    # takes a draw and its lead one more), so changing it moves every later arrival; a session is announced here
+    # when its draw is under `announced_share`, with its own lead if `intent_share` announced it too, else a lead
+    # from a second stream. What a share of announced sessions is worth, on the same users (make_trace.py
+    # --announced-share; sleepwake simulate --intent-share).
+    announced_share: float | None = None
     # Where the users are (IANA zone, share of sessions), and days that look like a weekend (holidays).
     zones: tuple[tuple[str, float], ...] = tuple(_ZONES.items())
     holidays: tuple[date, ...] = ()
@@ -217,8 +224,15 @@ class SyntheticWeek:
     shift_from: date | None = None
     shift_hours: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("intent_share", "announced_share"):
+            share = getattr(self, name)
+            if share is not None and not 0 <= share <= 1:
+                raise ValueError(f"{name} {share:g} must be between 0 and 1")
+
     def build(self) -> Trace:
         rng = np.random.default_rng(self.seed)
+        leads = np.random.default_rng([self.seed, 1])  # the leads of sessions only announced_share announces
         start = datetime.combine(self.first_day, time(0), tzinfo=ZoneInfo(WINDOW_TZ)).astimezone(UTC)
         end = start + timedelta(days=self.days)
         requests: list[Request] = []
@@ -234,7 +248,7 @@ class SyntheticWeek:
                 hour = (local.hour - self.shift_hours) % 24 if shifted else local.hour
                 rate = table[hour] * share * self.sessions_scale / 60
                 for _ in range(rng.poisson(rate)):
-                    requests.extend(self._session(rng, moment + timedelta(seconds=float(rng.uniform(0, 60)))))
+                    requests.extend(self._session(rng, leads, moment + timedelta(seconds=float(rng.uniform(0, 60)))))
         requests = [r for r in requests if r.at < end]
         requests.sort(key=lambda r: r.at)
         return Trace(tuple(requests), start, end, source=f"synthetic US week (seed {self.seed})")
@@ -248,9 +262,13 @@ class SyntheticWeek:
             moments.extend(r.at for r in earlier.build().requests)
         return tuple(sorted(moments))
 
-    def _session(self, rng: np.random.Generator, begin: datetime) -> list[Request]:
+    def _session(self, rng: np.random.Generator, leads: np.random.Generator, begin: datetime) -> list[Request]:
         clips = int(rng.geometric(1 / self.mean_clips_per_session))  # >= 1, mean as configured
-        lead = float(rng.uniform(*self.intent_lead_seconds)) if rng.random() < self.intent_share else None
+        draw = rng.random()
+        lead = float(rng.uniform(*self.intent_lead_seconds)) if draw < self.intent_share else None
+        if self.announced_share is not None:
+            own = float(leads.uniform(*self.intent_lead_seconds))  # drawn for every session: the stream stays aligned
+            lead = (own if lead is None else lead) if draw < self.announced_share else None
         out = [Request(begin, lead)]
         at = begin
         for _ in range(clips - 1):

@@ -97,3 +97,22 @@ def test_the_held_out_trace_has_weeks_a_holiday_a_drift_short_intents_and_users_
     before = mean_hour((date(2025, 11, 3), date(2025, 11, 4)))
     after = mean_hour((date(2025, 11, 5), date(2025, 11, 6), date(2025, 11, 7), date(2025, 11, 10)))
     assert 0.5 < after - before < 1.5
+
+
+def test_simulate_intent_share_changes_who_announces_not_who_comes() -> None:
+    """`sleepwake simulate --intent-share`: the built-in week's users and its planner history are the same at any
+    share, so two runs differ only by the intents."""
+    from sleepwake_cli.main import build_parser
+    from sleepwake_cli.simulate.base import SimulationSettings
+    from sleepwake_cli.simulate.cli import learning_history
+
+    runs = {}
+    for share in ("0.6", "0.95"):
+        args = build_parser().parse_args(["simulate", "--intent-share", share])
+        runs[share] = learning_history(args, SimulationSettings())
+    (few, few_history, _), (many, many_history, _) = runs["0.6"], runs["0.95"]
+    assert [r.at for r in few.requests] == [r.at for r in many.requests]
+    assert few_history == many_history
+    assert few.requests == SyntheticWeek(seed=SimulationSettings().seed).build().requests  # the default: as made
+    intents = [{r.at: r.wake_lead_seconds for r in t.requests if r.wake_lead_seconds is not None} for t in (few, many)]
+    assert intents[0].items() < intents[1].items()  # the same announced users with their own leads, and more
