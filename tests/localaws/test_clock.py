@@ -180,10 +180,11 @@ def test_a_spawned_thread_is_running_work_until_it_sleeps_on_the_clock():
     clock = EmulatedClock(start=START, speed=1)
     clock.jump_when_idle()
     sleeper, woke = _sleep_in_thread(clock, 3600)
-    busy = threading.Event()
-    worker = clock.spawn(lambda: (time.sleep(0.5), busy.set(), clock.sleep(60)), name="work")
-    time.sleep(0.3)  # the spawned thread works off the clock: no jump
-    assert not busy.is_set() and not woke and clock.now() < START + timedelta(minutes=1)
+    go, busy = threading.Event(), threading.Event()
+    worker = clock.spawn(lambda: (go.wait(10), busy.set(), clock.sleep(60)), name="work")
+    time.sleep(0.3)  # the spawned thread works off the clock (until `go`, however slow the host): no jump
+    assert not woke and clock.now() < START + timedelta(minutes=1)
+    go.set()
     worker.join(10)  # asleep on the clock, then done: its minute and then the sleeper's hour pass at once
     assert busy.is_set()
     sleeper.join(10)
