@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,16 @@ _EXECUTION_METRICS = {
 }
 
 
+@dataclass(frozen=True)
+class ComputedMetrics:
+    """Metrics AWS computes itself each minute, published before the alarms on them are evaluated (the per-copy
+    metrics target tracking watches: localaws.target_tracking). `publishing()`: whether `publish` has a metric to
+    write this minute; rounds go on every minute while so, else the thread may sleep until kicked (`_quiet`)."""
+
+    publish: Callable[[datetime], None]
+    publishing: Callable[[], bool]
+
+
 class AlarmEvaluator:
     """Background thread: evaluate every alarm once per its period, deliver state changes."""
 
@@ -45,12 +56,7 @@ class AlarmEvaluator:
         self.region = region
         self.listeners: list[AlarmListener] = []
         self.action_handlers: list[Callable[[str, Any, dict[str, Any]], bool]] = []
-        # Called with the emulated now at the start of every round, before the alarms are evaluated (metrics
-        # AWS computes itself, e.g. the per-copy metrics target tracking watches: localaws.target_tracking).
-        self.before_round: list[Callable[[datetime], None]] = []
-        # Whether such a hook has work now (target tracking: a watched component has a copy): rounds go on every
-        # minute while one has, else the thread may sleep until kicked (`_quiet`).
-        self.busy: list[Callable[[], bool]] = []
+        self.computed: ComputedMetrics | None = None  # published at the first round of every minute
         self.events: list[dict[str, Any]] = []
         self._seen_executions: set[tuple[str, str]] = set()
         self._last_minute = -1
@@ -101,15 +107,22 @@ class AlarmEvaluator:
         A round that can change nothing is skipped (`_quiet`): the thread then sleeps until kicked (new data, an
         alarm put or set, an execution starting or ending, a component's copies changing: cloudwatch.kick) or
         QUIET_HORIZON, whichever comes first. CloudWatch still evaluates then, but finds each alarm as it was; on
-        a jumping clock every round is a jump (a replayed week had 10,000 of its 13,700 at minute rounds)."""
+        a jumping clock every round is a jump (a replayed week had 10,000 of its 13,700 at minute rounds).
+
+        A thread that is not quiet waits for its round whatever is kicked meanwhile: the round reads what came,
+        and an alarm put meanwhile with a shorter period is taken up there. So it is not woken per datum during
+        traffic, and a kick does not hold a jumping clock (a sleeper's set event does, localaws/clock.py) while
+        the round it would lead to is already waited for."""
         while not self._stop.is_set():
-            self._wake.clear()  # before looking: a kick from now on ends the wait below
+            self._wake.clear()  # before looking: a kick from now on ends a quiet wait
             now = self.clock.now()
             epoch = now.timestamp()
             step = self._step()
             nxt = datetime.fromtimestamp(epoch - epoch % step + step, UTC)
-            quiet = self.clock.jumps_when_idle and self._quiet(now)
-            self.clock.wait_until(nxt + timedelta(seconds=QUIET_HORIZON) if quiet else nxt, self._wake)
+            if self.clock.jumps_when_idle and self._quiet(now):
+                self.clock.wait_until(nxt + timedelta(seconds=QUIET_HORIZON), self._wake)
+            else:
+                self.clock.wait_until(nxt, self._stop)
             if self._stop.is_set():
                 return
             if self.clock.now() < nxt:
@@ -131,7 +144,7 @@ class AlarmEvaluator:
         recorded, and every alarm is in the state its last evaluation here left it in, on windows with no data
         (none from EvaluationPeriods + 1 periods back on, nor stamped ahead): a later round would evaluate the
         same empty windows to the same state."""
-        if any(busy() for busy in list(self.busy)) or self._unrecorded_executions():
+        if (self.computed and self.computed.publishing()) or next(self._unrecorded_executions(), None):
             return False
         backend: CloudWatchBackend = cloudwatch_backends[self.account][self.region]
         naive = now.astimezone(UTC).replace(tzinfo=None)
@@ -144,33 +157,26 @@ class AlarmEvaluator:
                     return False
         return True
 
-    def _unrecorded_executions(self) -> bool:
+    def _unrecorded_executions(self) -> Iterator[tuple[tuple[str, str], str, str]]:
+        """(execution ARN and kind, state machine ARN, metric) for each execution metric not recorded yet: its
+        start, and its end once it has one."""
         from moto.stepfunctions.responses import get_backend
 
         for machine in list(get_backend(self.account, self.region).state_machines):
             for execution in list(machine.executions):
-                status = str(execution.status)
-                if (execution.execution_arn, "Started") not in self._seen_executions:
-                    return True
-                if status in _EXECUTION_METRICS and (execution.execution_arn, status) not in self._seen_executions:
-                    return True
-        return False
+                for kind in ("Started", str(execution.status)):
+                    key = (execution.execution_arn, kind)
+                    metric = _EXECUTION_METRICS.get(kind)
+                    if metric and key not in self._seen_executions:
+                        yield key, machine.arn, metric
 
     def record_execution_metrics(self) -> None:
         """AWS/States Executions{Started,Succeeded,Failed,TimedOut,Aborted} per state machine, for the
         execution-failure alarms; recorded at the evaluation that first sees the execution."""
-        from moto.stepfunctions.responses import get_backend
-
-        for machine in list(get_backend(self.account, self.region).state_machines):
-            dims = [{"Name": "StateMachineArn", "Value": machine.arn}]
-            for execution in list(machine.executions):
-                status = str(execution.status)
-                for kind in ("Started", status):
-                    key = (execution.execution_arn, kind)
-                    metric = _EXECUTION_METRICS.get(kind)
-                    if metric and key not in self._seen_executions:
-                        self._seen_executions.add(key)
-                        record(self.account, self.region, "AWS/States", metric, 1.0, dims, "Count")
+        for key, machine_arn, metric in list(self._unrecorded_executions()):
+            self._seen_executions.add(key)
+            dims = [{"Name": "StateMachineArn", "Value": machine_arn}]
+            record(self.account, self.region, "AWS/States", metric, 1.0, dims, "Count")
 
     def evaluate_all(self, due_only: bool = False) -> list[dict[str, Any]]:
         """One evaluation round (also callable from tests: every alarm). With `due_only` (the background
@@ -185,11 +191,11 @@ class AlarmEvaluator:
                 self.record_execution_metrics()
             except Exception:  # metrics are best effort; alarms on other metrics still evaluate
                 LOG.exception("recording Step Functions metrics failed")
-            for hook in list(self.before_round):
-                try:
-                    hook(now)
-                except Exception:  # a metric that cannot be computed leaves its alarms without data
-                    LOG.exception("metric hook failed")
+            try:
+                if self.computed:
+                    self.computed.publish(now)
+            except Exception:  # a metric that cannot be computed leaves its alarms without data
+                LOG.exception("publishing the computed metrics failed")
         backend: CloudWatchBackend = cloudwatch_backends[self.account][self.region]
         emitted = []
         for alarm in list(backend.alarms.values()):

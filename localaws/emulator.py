@@ -17,6 +17,7 @@ Differs from AWS: one account and region; everything runs in this process.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -238,8 +239,10 @@ class Emulator:
         self.lambdas = lambdas.RUNNER
         self.alarms = cloudwatch_alarms.AlarmEvaluator(self.clock, account, region)
         self.alarms.action_handlers.append(autoscaling.alarm_action_handler(account, region))
-        self.alarms.before_round.append(lambda now: target_tracking.publish(account, region, now))
-        self.alarms.busy.append(lambda: target_tracking.publishing(account, region))
+        self.alarms.computed = cloudwatch_alarms.ComputedMetrics(
+            functools.partial(target_tracking.publish, account, region),
+            functools.partial(target_tracking.publishing, account, region),
+        )
         self.alarms.action_handlers.append(self._sns_action)
         self.scheduler = scheduler.Scheduler(
             self.clock, account, region, self._start_state_machine, lambdas.invoke_async
