@@ -22,6 +22,9 @@
   pause (`clock_pause.SharedPause`) whichever of moto's threads runs its states; a Wait or a backoff suspends it
   and sleeps until its deadline, so a clock that jumps when idle jumps to it.
 
+The aws-sdk service names, error names and result datetimes, with their sources, are
+`localaws.stepfunctions_aws_sdk`'s; this module installs them into moto.
+
 Differs from AWS: timestamps in aws-sdk results are ISO strings with a `Z` (AWS shows them the same way
 in the console, but the exact sub-second format is not checked); Retry jitter is whatever moto does.
 """
@@ -30,10 +33,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import functools
 import json
 import logging
-import re
 import threading
 import time
 import types
@@ -60,127 +61,23 @@ from moto.stepfunctions.parser.backend import execution_worker
 from localaws import clock as clock_mod
 from localaws import cloudwatch, service_state
 from localaws import events as events_mod
+from localaws import stepfunctions_aws_sdk as aws_sdk
 from localaws.clock_pause import SharedPause
 
 LOG = logging.getLogger(__name__)
 
-BOTO_NAMES = {
-    "sagemakerruntime": "sagemaker-runtime",
-    "applicationautoscaling": "application-autoscaling",
-    "eventbridge": "events",
-    "cloudwatchlogs": "logs",
-}
 
-# ------------------------------------------------------------------------------------ aws-sdk errors
-# What we followed, and where the sources are silent:
-# - AWS (Step Functions developer guide, "AWS SDK service integrations"): the error is `ServiceName.ErrorName`,
-#   both PascalCase, always with an `Exception` suffix (`AcmPca.ResourceNotFoundException`,
-#   `S3.BucketAlreadyExistsException` for the undecorated `BucketAlreadyExists`). It says the target service's API
-#   reference lists the possible names, and says nothing of errors the API does not declare.
-# - LocalStack (localstack-core, `StateTaskServiceAwsSdk._normalise_exception_name`): the SDK's exception class
-#   name, and for an error the service model does not declare (a plain ClientError) the service's own name:
-#   `<Service>.<Service>Exception`. Its snapshot tests recorded against AWS show exactly that
-#   (tests/aws/services/stepfunctions/v2/error_handling/test_aws_sdk.snapshot.json: a DynamoDB
-#   ValidationException arrives as `DynamoDb.DynamoDbException`, a Secrets Manager one as
-#   `SecretsManager.SecretsManagerException`). Both sources agree with the names the AWS SDK for Java v2
-#   generates (aws-sdk-java-v2 `DefaultNamingStrategy`: service name = PascalCase of the model's serviceId,
-#   exception = PascalCase of the error shape + `Exception`; unmodelled errors raise `<Service>Exception`).
-# - Silent: the service part for services neither source shows (SageMaker, Application Auto Scaling, CloudWatch,
-#   SNS). LocalStack's binding covers DynamoDb and Sfn only and otherwise takes the serviceId without spaces
-#   ("SNS"); the Java SDK's rule gives "Sns". `StepFunctionsSwitches.service_prefix` picks one ("java" by default,
-#   "service_id" for LocalStack's); the project's state machines name these services only where both rules agree, and
-#   tests/template check that under both.
-# - Which errors are "declared": botocore raises a named exception class for every error shape of the service
-#   (botocore errorfactory), as the Java SDK does, so a shape declared for another operation of the same
-#   service keeps its name; the ASL checker is stricter and allows only the operation's own shapes.
-_SERVICE_ERROR_NAMES = {"dynamodb": "DynamoDb", "sfn": "Sfn"}  # LocalStack's explicit bindings
-
-
-def _split_words(name: str) -> list[str]:
-    """aws-sdk-java-v2 `CodegenNamingUtils.splitOnWordBoundaries`: "ACM PCA" -> [ACM, PCA], "DynamoDB" ->
-    [Dynamo, DB], "ResourceNotFound" -> [Resource, Not, Found]."""
-    text = re.sub(r"[^A-Za-z0-9]+", " ", name)
-    text = re.sub(r"([^a-z]{2,})v([0-9]+)", r"\1 v\2 ", text)
-    text = re.sub(r"([^A-Z]{2,})V([0-9]+)", r"\1 V\2 ", text)
-    text = " ".join(re.split(r"(?<=[a-z])(?=[A-Z]([a-zA-Z]|[0-9]))", text)[::2])
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
-    text = re.sub(r"([0-9])([a-zA-Z])", r"\1 \2", text)
-    return re.sub(" +", " ", text).strip().split(" ")
-
-
-def pascal_case(name: str) -> str:
-    return "".join(word.lower().capitalize() for word in _split_words(name))
-
-
-def service_error_prefix(sfn_service: str, rule: str | None = None) -> str:
-    """The service part of an aws-sdk error name for the ASL service name (`sagemaker` -> `SageMaker`)."""
-    rule = rule or StepFunctionsSwitches.service_prefix
-    if sfn_service.lower() in _SERVICE_ERROR_NAMES:
-        return _SERVICE_ERROR_NAMES[sfn_service.lower()]
-    service_id = _service_id(sfn_service)
-    if service_id is None:
-        return sfn_service
-    if rule == "service_id":
-        return service_id.replace(" ", "")
-    prefix = pascal_case(service_id)
-    for lead in ("Amazon", "Aws"):
-        prefix = prefix.removeprefix(lead) if prefix != lead else prefix
-    return prefix.removesuffix("Service") if prefix != "Service" else prefix
-
-
-@functools.cache
-def _service_id(sfn_service: str) -> str | None:
-    import botocore.session
-    from botocore.exceptions import UnknownServiceError
-
-    boto = {**state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, **BOTO_NAMES}.get(
-        sfn_service.lower(), sfn_service.lower()
-    )
-    session = botocore.session.get_session()
-    if boto not in session.get_available_services():  # ASL drops the dashes: acmpca is acm-pca
-        boto = next((n for n in session.get_available_services() if n.replace("-", "") == boto), boto)
-    try:
-        return str(session.get_service_model(boto).service_id)
-    except UnknownServiceError:
-        return None
-
-
-def exception_name(shape: str) -> str:
-    """aws-sdk-java-v2 `DefaultNamingStrategy.getExceptionName`: `ResourceNotFound` -> `ResourceNotFoundException`."""
-    if shape.endswith("Fault"):
-        return pascal_case(shape.removesuffix("Fault")) + "Exception"
-    return pascal_case(shape) if shape.endswith("Exception") else pascal_case(shape) + "Exception"
-
-
-def aws_sdk_error_name(sfn_service: str, shape: str | None, rule: str | None = None) -> str:
-    """The error a Task on `arn:aws:states:::aws-sdk:<sfn_service>:...` reports for a declared error `shape`, or
-    for an undeclared one (`shape=None`)."""
-    prefix = service_error_prefix(sfn_service, rule)
-    return f"{prefix}.{exception_name(shape) if shape else prefix + 'Exception'}"
-
-
+# ------------------------------------------------------------------------------- aws-sdk integrations
 def _normalise_exception_name(norm_service_name: str, ex: Exception) -> str:
     # botocore raises a class named after the error shape for every error the service model declares, and a
     # plain ClientError otherwise (the same split the Java SDK makes).
     shape = None if type(ex).__name__ == "ClientError" else type(ex).__name__
     prefix = norm_service_name
-    return f"{prefix}.{exception_name(shape) if shape else prefix + 'Exception'}"
+    return f"{prefix}.{aws_sdk.exception_name(shape) if shape else prefix + 'Exception'}"
 
 
 def _normalise_service_error_name(service_name: str) -> str:
-    return service_error_prefix(service_name)
-
-
-def _stringify_datetimes(value: Any) -> Any:
-    if isinstance(value, _dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=_dt.UTC)
-        return value.astimezone(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, dict):
-        return {k: _stringify_datetimes(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_stringify_datetimes(v) for v in value]
-    return value
+    return aws_sdk.service_error_prefix(service_name, StepFunctionsSwitches.service_prefix)
 
 
 _ORIGINAL_EVAL_SERVICE_TASK = state_task_service_aws_sdk.StateTaskServiceAwsSdk._eval_service_task
@@ -188,7 +85,7 @@ _ORIGINAL_EVAL_SERVICE_TASK = state_task_service_aws_sdk.StateTaskServiceAwsSdk.
 
 def _eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
     _ORIGINAL_EVAL_SERVICE_TASK(self, env, *args, **kwargs)
-    env.stack.append(_stringify_datetimes(env.stack.pop()))
+    env.stack.append(aws_sdk.stringify_datetimes(env.stack.pop()))
 
 
 # ----------------------------------------------------------------------------------- terminal errors
@@ -355,7 +252,7 @@ def _execution_idle(clock: Any) -> Iterator[None]:
 
 class StepFunctionsSwitches:
     instant = True  # the emulator's instant_calls: interpreting states takes no emulated time
-    service_prefix = "java"  # or "service_id": the silent point in aws-sdk error names, see above
+    service_prefix = "java"  # or "service_id": the silent point in aws-sdk error names (stepfunctions_aws_sdk)
     emit_status_events = False  # the emulator turns this on while it runs (and off before it stops executions)
     # (role ARN, state machine name) -> credentials; None leaves moto's fixed keys (IAM not enforced)
     credentials: Any = None
@@ -554,7 +451,7 @@ def install() -> None:
         return
     _INSTALLED = True
     overrides = state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES
-    overrides.update(BOTO_NAMES)
+    overrides.update(aws_sdk.BOTO_NAMES)
     cls = state_task_service_aws_sdk.StateTaskServiceAwsSdk
     cls._normalise_exception_name = staticmethod(_normalise_exception_name)  # type: ignore[method-assign]
     cls._normalise_service_error_name = staticmethod(_normalise_service_error_name)  # type: ignore[method-assign]

@@ -77,7 +77,7 @@ def test_aws_sdk_describe_inference_component_result_survives_describe_execution
 
 def test_aws_sdk_errors_carry_aws_names(emu):
     """SageMaker's API model does not declare ThrottlingException: Step Functions reports it as the service's base
-    exception (localaws/stepfunctions.py, "aws-sdk errors")."""
+    exception (localaws/stepfunctions_aws_sdk.py, "aws-sdk errors")."""
     make_endpoint(emu)
     emu.throttle("UpdateInferenceComponentRuntimeConfig", "ic")
     catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}]

@@ -1,5 +1,5 @@
 """Every Retry and Catch in the state machines names only errors its Task can raise, by the names Step Functions
-reports (localaws/stepfunctions.py, "aws-sdk errors"): a Retry on a name that never arrives is a retry that
+reports (localaws/stepfunctions_aws_sdk.py, "aws-sdk errors"): a Retry on a name that never arrives is a retry that
 never happens, and a Catch on one routes nothing (the refused-update path once hung on
 `SageMaker.ValidationException`, a name AWS does not send)."""
 
@@ -13,7 +13,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from localaws import stepfunctions
+from localaws import stepfunctions_aws_sdk
 from sleepwake.adapters import sagemaker as sagemaker_adapter
 from sleepwake.adapters import state_table
 from sleepwake.control.steps import NotOwner
@@ -84,7 +84,7 @@ def aws_sdk_errors(sfn_service: str, action: str, rule: str) -> set[str]:
     exception whichever operation answered it (botocore's errorfactory and the Java SDK's unmarshaller are
     per service), so a ConflictException from an operation that does not declare it keeps its name."""
     shapes = _service_errors(_boto_name(sfn_service))
-    return {stepfunctions.aws_sdk_error_name(sfn_service, shape, rule) for shape in [*shapes, None]}
+    return {stepfunctions_aws_sdk.aws_sdk_error_name(sfn_service, shape, rule) for shape in [*shapes, None]}
 
 
 def handler_errors(function: str) -> set[str]:
@@ -195,4 +195,4 @@ def test_the_checker_rejects_the_names_the_old_state_machines_used(functions_by_
     ],
 )
 def test_aws_sdk_error_names_match_the_published_examples(service_name, shape, expected):
-    assert stepfunctions.aws_sdk_error_name(service_name, shape, "java") == expected
+    assert stepfunctions_aws_sdk.aws_sdk_error_name(service_name, shape, "java") == expected
