@@ -39,6 +39,7 @@ from localaws.preflight_local import put_served_archive
 from localaws.sagemaker import ModelServerFactory
 from localaws.sagemaker_serverless import ServerFactory
 from localaws.stack_reset import AsDeployed
+from sleepwake.core import defaults
 
 CREATE_MODE = {
     "DeploymentMode": "create",
@@ -308,6 +309,16 @@ class LocalStack:
                 "Resource": executions,
             },
             {"Sid": "ReadSchedules", "Effect": "Allow", "Action": "scheduler:GetSchedule", "Resource": schedule},
+            {
+                # `sleepwake warmup` counts its requests as the control plane's own (sleepwake.core.warmups), so
+                # the report leaves them out; no resource-level permissions, the namespace pinned (as the
+                # template's CountFallbackWarmups).
+                "Sid": "CountWarmups",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": defaults.METRICS_NAMESPACE}},
+            },
             {
                 "Sid": "FireScheduledFunctions",
                 "Effect": "Allow",

@@ -276,15 +276,19 @@ def cmd_warmup(op: Operator) -> int:
         op.answer({"outcome": "skipped", "reason": reason, "status": status_json(status)}, f"not sent: {reason}")
         return SKIPPED
     try:
-        result = warm_up(op.plane, invocations=op.args.invocations, count=False)  # warm_up's docstring
+        # Counted as the control plane's own with PutMetricData (warm_up's docstring), so the report leaves them out.
+        result = warm_up(op.plane, invocations=op.args.invocations, embedded=False)
     except NotServing as error:  # the copy went away between the check and the request
         reason = f"{error}; that failed request trips the no-capacity alarm, which starts a wake"
         op.answer({"outcome": "failed", "reason": reason}, f"warm-up failed: {reason}")
         return FAILED
-    op.answer(
-        {"outcome": "warm" if result.warm else "not_warm"} | result.__dict__,
-        f"{'warm' if result.warm else 'not warm yet'}: {result.reason}; latencies ms {result.latencies_ms}",
-    )
+    text = f"{'warm' if result.warm else 'not warm yet'}: {result.reason}; latencies ms {result.latencies_ms}"
+    if result.uncounted:
+        text += (
+            f"\n  {result.uncounted} of them not counted as warm-ups (cloudwatch:PutMetricData on the namespace "
+            f"{defaults.METRICS_NAMESPACE} failed, see stderr): `sleepwake report` counts them as users' requests"
+        )
+    op.answer({"outcome": "warm" if result.warm else "not_warm"} | result.__dict__, text)
     return OK
 
 

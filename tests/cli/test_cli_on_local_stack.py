@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from localaws.local_stack import LocalStack
+from sleepwake.core import iso
 from tests.e2e.conftest import sleep_now
 from tests.stacks import FAST, as_deployed, local_stack
 from tests.waits import held_still
@@ -247,3 +248,26 @@ def test_warmup_on_a_sleeping_component_sends_nothing_and_says_how_to_wake_it(lo
     )["Datapoints"]
     assert sum(point["Sum"] for point in failures) == 0  # no request met "no capacity"
     assert local.status()["state"] == "asleep"
+
+
+def test_an_operators_warmup_is_no_users_request_in_the_report(local):
+    """`sleepwake warmup` counts its requests as the control plane's own (PutMetricData with the operator's keys,
+    which the emulator checks against the operator's policy), so the report over its minutes finds no user."""
+    wake_to_ready(local)
+    # The report's window starts on a whole minute (CloudWatch's rounding): the first after the wake's warm-up.
+    start = (local.now() + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    assert local.emu.wait_for(lambda: local.now() >= start, timeout=120, poll=1)
+    warmed = one_document(sleepwake(local, "warmup", "-n", "3", "--json"))
+    done = local.now()
+    assert local.emu.wait_for(
+        lambda: local.now() >= max(done + timedelta(seconds=10), start + timedelta(seconds=40)), timeout=120, poll=1
+    )
+    with held_still(local.emu.clock):  # the report's now is this one, give or take a crawl
+        # 30 s before the start: the report moves its start up to the whole minute, `start` itself.
+        since = (local.now() - start + timedelta(seconds=30)).total_seconds() / 60
+        got = one_document(sleepwake(local, "report", "--since", f"{since:.3f}m", "--json"))
+
+    assert got["start"] == iso(start)
+    assert got["requests"]["served_by_component"] == 0
+    assert got["requests"]["component_warmups"] == len(warmed["latencies_ms"]) >= 3
+    assert warmed["uncounted"] == 0

@@ -22,6 +22,7 @@ class WarmupResult:
     latencies_ms: list[float] = field(default_factory=list)
     warm: bool = False
     reason: str = ""
+    uncounted: int = 0  # answered requests the control plane could not count as its own (PutMetricData failed)
 
 
 def warmup_payload() -> bytes:
@@ -29,13 +30,14 @@ def warmup_payload() -> bytes:
     return resources.files("sleepwake").joinpath("assets/warmup.wav").read_bytes()
 
 
-def warm_up(plane: ControlPlane, *, invocations: int | None = None, count: bool = True) -> WarmupResult:
+def warm_up(plane: ControlPlane, *, invocations: int | None = None, embedded: bool = True) -> WarmupResult:
     """Send real requests until the core says the copy is warm (at least N, at most the policy's cap).
 
-    With `count` (in a function: the wake's warm-up step, the post-deploy warm-up) each request the component
-    took is counted as it returns, answered or failed (sleepwake.core.warmups says what counts and why); a
-    request no copy took (no capacity) is not. The operator CLI passes False (`sleepwake warmup` is not
-    counted)."""
+    Each request the component took is counted as the control plane's own as it returns, answered or failed
+    (sleepwake.core.warmups says what counts and why); a request no copy took (no capacity) is not. In a function
+    (the wake's warm-up step, the post-deploy warm-up) as an `embedded` metric its log turns into one; the
+    operator CLI (`sleepwake warmup`), whose stdout no log group reads, passes False and counts them with
+    PutMetricData, the same metric and dimensions, with the operator's credentials."""
     minimum = invocations or plane.policy.warmup_invocations
     policy = plane.policy.model_copy(
         update={
@@ -53,11 +55,10 @@ def warm_up(plane: ControlPlane, *, invocations: int | None = None, count: bool 
         except NoCapacityError as error:  # no copy answered it: not one of the component's Invocations
             raise NotServing(f"{plane.ic} has no serving copy to warm: {error}") from error
         except InvocationError:
-            if count:
-                count_warmup_request(plane, "component", plane.ic, failed=True)
+            count_warmup_request(plane, "component", plane.ic, failed=True, embedded=embedded)
             raise
-        if count:
-            count_warmup_request(plane, "component", plane.ic, failed=False)
+        if not count_warmup_request(plane, "component", plane.ic, failed=False, embedded=embedded):
+            result.uncounted += 1
         result.latencies_ms.append(round(call.latency_ms, 2))
         metrics.add_metric(name="WarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
         result.warm, result.reason = is_warm(result.latencies_ms, policy)
@@ -65,16 +66,18 @@ def warm_up(plane: ControlPlane, *, invocations: int | None = None, count: bool 
     return result
 
 
-def count_warmup_request(plane: ControlPlane, path: Path, name: str, *, failed: bool) -> None:
+def count_warmup_request(plane: ControlPlane, path: Path, name: str, *, failed: bool, embedded: bool = True) -> bool:
     """Count one warm-up request the control plane sent the component or the fallback endpoint `name`, answered
-    or `failed`, as sleepwake.core.warmups says: the component's as an embedded metric (written at once, so a
-    Lambda timeout loses at most the request in flight), the fallback's through CloudWatch PutMetricData (a
-    failure to count is logged, never the warm-up's failure)."""
+    or `failed`, as sleepwake.core.warmups says: the component's as an embedded metric when `embedded` (written
+    at once, so a Lambda timeout loses at most the request in flight), everything else through CloudWatch
+    PutMetricData. Whether it was counted: a failure to count is logged, never the warm-up's failure."""
     counted = OWN[path].counted(failed=failed)
-    if path == "component":
+    if path == "component" and embedded:
         component_metrics(name, counted, MetricUnit.Count)
-        return
+        return True
     try:
         plane.aws.metrics.record_own_requests(counted, own_dimensions(path, name, SERVICE), plane.now())
-    except Exception:
-        logger.warning("could not count the fallback warm-up request", exc_info=True, extra={"endpoint": name})
+    except Exception as error:  # the error in one line: the operator CLI's stderr shows it, no traceback
+        logger.warning(f"could not count the warm-up request: {error}", extra={"path": path, "target": name})
+        return False
+    return True

@@ -3,9 +3,8 @@ and the planner leave them out of users' requests. The one place for all three; 
 
 What counts: each request the control plane sends a path that the path took, answered or failed (it is one of
 that path's AWS/SageMaker Invocations, and a failed one is in its Invocation4XX/5XXErrors too):
-- the component: the wake's warm-up step and the post-deploy warm-up (sleepwake.control.warmup.warm_up). Not
-  `sleepwake warmup` run by an operator (its process has no log group to turn the line into a metric, and the
-  line would land in its answer on stdout), and not a request no copy took (a no-capacity answer is none of the
+- the component: the wake's warm-up step, the post-deploy warm-up and `sleepwake warmup` run by an operator
+  (sleepwake.control.warmup.warm_up); not a request no copy took (a no-capacity answer is none of the
   component's Invocations).
 - the fallback: its pre-warm (at a wake, and at a sleep where users may come), the keep-warm ping and the
   post-deploy warm-up (sleepwake.control.fallback.warm_fallback).
@@ -13,7 +12,8 @@ that path's AWS/SageMaker Invocations, and a failed one is in its Invocation4XX/
 How each is recorded (`sleepwake.control.warmup.count_warmup_request`), one count per request as it returns,
 and a failed one also as an error (`OWN[path].counted`), in the Sleepwake namespace with `own_dimensions`:
 - the component's: an embedded metric per request (dimensions service and InferenceComponentName), so a warm-up
-  stopped half way, even by a Lambda timeout, has counted all but the request in flight;
+  stopped half way, even by a Lambda timeout, has counted all but the request in flight; the operator CLI's
+  through PutMetricData, the same metric and dimensions (its stdout is no log group, and is its answer);
 - the fallback's: PutMetricData (dimension EndpointName), stamped with the control plane's clock.
 
 How they are left out: `sleepwake report` takes each path's counts from its requests and failures over the window
