@@ -73,22 +73,12 @@ def chart(
     for ax, steps, fallback, slow, label in rows:
         xs = [t.astimezone(zone) for t, _ in steps] + [trace.end.astimezone(zone)]
         ax.stairs([min(c, 1) for _, c in steps], xs, fill=True, color="#3b7dd8", label="awake (a copy serves)")
-        ax.plot(
-            [t.astimezone(zone) for t in fallback],
-            [0.15] * len(fallback),
-            "|",
-            color="#e08a1e",
-            ms=6,
-            label=f"answered by the fallback ({len(fallback)})",
-        )
-        ax.plot(
-            [t.astimezone(zone) for t in slow],
-            [1.15] * len(slow),
-            "v",
-            color="#c0392b",
-            ms=5,
-            label=f"slower than {slow_seconds:g} s ({len(slow)})",
-        )
+        for moments, height, marker, color, size, what in (
+            (fallback, 0.15, "|", "#e08a1e", 6, "answered by the fallback"),
+            (slow, 1.15, "v", "#c0392b", 5, f"slower than {slow_seconds:g} s"),
+        ):
+            at = [t.astimezone(zone) for t in moments]
+            ax.plot(at, [height] * len(at), marker, color=color, ms=size, label=f"{what} ({len(at)})")
         ax.set_ylim(0, 1.35)
         ax.set_yticks([0, 1], ["asleep", "awake"])
         ax.text(0.005, 0.97, label, transform=ax.transAxes, va="top", fontsize=8)
