@@ -18,7 +18,7 @@ from sleepwake import clock
 from sleepwake.adapters.report_sources import ReportSources, component_dimensions, endpoint_dimensions
 from sleepwake.core import State, defaults
 from sleepwake.core.report import Execution, Prices, Report, aligned_start, build_report
-from sleepwake.core.report_waits import partly_timed
+from sleepwake.core.report_waits import latency_note, partly_timed
 from sleepwake_cli.command import OK, Operator, Refused, bounded, guard, subcommand
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhdw])")
@@ -107,7 +107,17 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
     ]
     for path, figures in r.latency_ms.items():
         shown = ", ".join(f"{k} {_ms(v)}" for k, v in figures.items())
-        lines.append(f"  latency {path:<16} {shown}; over {slow_seconds:g} s: {r.slow_answers.get(path, 0)}")
+        note = latency_note(path, r.requests)
+        lines.append(
+            f"  latency {path:<16} {shown}; over {slow_seconds:g} s: {r.slow_answers.get(path, 0)}"
+            + (f" ({note})" if note else "")
+        )
+    if r.fallback_answer_waits:
+        f = r.fallback_answer_waits
+        lines.append(
+            f"  fallback, users' answers p50 {_s(f['p50_s'])}, p99 {_s(f['p99_s'])}, max {_s(f['max_s'])}: the "
+            f"{f['answers']} the product client timed, from its call (no pings)"
+        )
     lines.append(_slow_line(r.slow_answers, slow_seconds))
     if r.traffic:
         t = r.traffic

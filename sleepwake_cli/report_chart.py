@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sleepwake.core import defaults
+from sleepwake.core.report_waits import latency_note
 
 COLOURS = {"component": "#2a9d8f", "fallback": "#7b2cbf", "no capacity": "#e63946", "planned": "#264653"}
 
@@ -76,7 +77,13 @@ def chart(report: dict[str, Any], path: Path, slow_seconds: float = defaults.SLO
         for x, v, label in zip(positions, values, ("p50", "p99", "max"), strict=True):
             tail.annotate(f"{label}\n{v:g}", (x, v), ha="center", va="bottom", fontsize=8)
     tail.set_xticks([i * 4 + 1 for i in range(len(paths))])
-    tail.set_xticklabels([f"{p} ({report.get('slow_answers', {}).get(p, 0)} over {slow_seconds:g} s)" for p in paths])
+    labels = []
+    for p in paths:
+        note = latency_note(p, report.get("requests", {}))
+        labels.append(
+            f"{p} ({report.get('slow_answers', {}).get(p, 0)} over {slow_seconds:g} s)" + (f"\n{note}" if note else "")
+        )
+    tail.set_xticklabels(labels)
     tail.axhline(slow_seconds * 1000, color=COLOURS["no capacity"], ls=":", lw=1)
     tail.set_ylabel("ModelLatency, ms")
     tail.set_yscale("symlog", linthresh=10)

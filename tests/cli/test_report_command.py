@@ -135,3 +135,27 @@ def test_the_table_shows_the_waits_for_a_wake_when_measured():
                      estimate_seconds=1, wait_stats=stats)  # fmt: skip
     text = table(r, price=1.0, slow_seconds=3)
     assert "waits for a wake         2 measured: ready p50 214 s, max -; expected p50 -, over it p50 4 s" in text
+
+
+def test_the_table_says_the_latency_holds_the_pings_and_shows_users_fallback_answers_without_them():
+    """SageMaker's ModelLatency cannot tell the control plane's requests from users' (no dimension does), so the
+    table says how many are in it; users' answers from the fallback alone come from the product client's timing."""
+    from dataclasses import replace
+
+    from sleepwake.core.report import build_report
+    from tests.unit.test_report import A_DAY, COMPONENT, DAY, FALLBACK, PRICES
+
+    def with_answers(answers: dict) -> str:
+        r = build_report(A_DAY, replace(COMPONENT, warmups=2), replace(FALLBACK, warmups=120), start=DAY, end=at(24),
+                         awake_now=True, prices=PRICES, estimate_seconds=260, answer_stats=answers)  # fmt: skip
+        return table(r, price=1.0, slow_seconds=3)
+
+    text = with_answers({"timed": 40.0, "timed_fallback": 9.0, "fallback_p50": 0.41, "fallback_p99": 14.2,
+                         "fallback_max": 16.03})  # fmt: skip
+    assert "latency component        p50 150 ms, p99 3500 ms, max 4000 ms; over 3 s: 10 (2 warm-ups included)" in text
+    assert "; over 3 s: 0 (120 keep-warm pings and pre-warms included)" in text
+    assert (
+        "fallback, users' answers p50 0.41 s, p99 14.2 s, max 16.03 s: the 9 the product client timed, from its "
+        "call (no pings)"
+    ) in text
+    assert "users' answers" not in with_answers({"timed": 40.0})  # the client timed none of the fallback's

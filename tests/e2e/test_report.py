@@ -129,6 +129,11 @@ def test_the_report_of_a_night_matches_the_emulators_ground_truth(local, tmp_pat
     )
     assert got["slow_answers"]["fallback"] == 0
     assert got["slow_answers"]["cold_fallback"] == len(colds) >= 1
+    # Users' answers from the fallback as the client timed them: the one that met the cold start, timed from inside
+    # the test's own timing; the wake's pre-warm, in the fallback's ModelLatency, is not in them.
+    users = got["fallback_answer_waits"]
+    assert users["answers"] == 1
+    assert 3 < users["max_s"] <= waited[0] and users["p50_s"] == pytest.approx(users["max_s"], rel=0.05)
     # The emulator's log of the fallback holds the control plane's pre-warms too; the report leaves them out.
     warmups = got["requests"]["fallback_warmups"]
     served = sum(1 for at, ok, _ in fallback.requests if ok and start <= at <= end)

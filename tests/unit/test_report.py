@@ -334,12 +334,13 @@ def test_the_answer_waits_are_read_per_component_from_what_the_product_client_wr
     ReportSources(None, cloudwatch).answers("ic", DAY, at(24), 3)
     asked = [q["MetricStat"] for q in cloudwatch.calls[0]["MetricDataQueries"]]
     assert {(m["Metric"]["Namespace"], m["Metric"]["MetricName"]) for m in asked} == {(NAMESPACE, METRIC)}
-    assert {m["Stat"] for m in asked} == {"SampleCount", "PR(:3)"}
-    # All the component's answers, and those the fallback gave (the client's second dimension set).
+    assert {m["Stat"] for m in asked} == {"SampleCount", "PR(:3)", "p50", "p99", "Maximum"}
+    # All the component's answers, and those the fallback gave (the client's second dimension set): their count,
+    # the share within 3 s, and the fallback's tail (users' fallback latency without the control plane's pings).
     dimensions = [[(d["Name"], d["Value"]) for d in m["Metric"]["Dimensions"]] for m in asked]
     assert (
         dimensions
-        == [[("InferenceComponentName", "ic")]] * 2 + [[("InferenceComponentName", "ic"), ("ServedBy", "fallback")]] * 2
+        == [[("InferenceComponentName", "ic")]] * 2 + [[("InferenceComponentName", "ic"), ("ServedBy", "fallback")]] * 5
     )
     assert [[name for name, _ in d] for d in dimensions[1:3]] == DIMENSION_SETS
 

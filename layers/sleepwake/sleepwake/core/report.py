@@ -37,7 +37,9 @@ What each figure means:
   provisioning the wake expected (a copy on the instance still there: FirstPollOnInstanceSeconds; a new
   instance first: ProvisioningEstimateSeconds; an estimate SageMaker may beat, not a floor), the time over it,
   and the warm-up (`wake_wait`).
-- latency: ModelLatency per path (p50, p99, max over the window).
+- latency: ModelLatency per path (p50, p99, max over the window), the control plane's warm-ups of it included
+  (no dimension tells them apart: report_waits.latency_note says so beside the figures); users' answers from the
+  fallback alone as the product client timed them, when it did (report_waits.fallback_answer_waits).
 - slow answers: the answers over `slow_seconds` on each path by ModelLatency, and the total users waited over
   it, a cold fallback included (sleepwake.core.report_waits).
 """
@@ -52,7 +54,7 @@ from typing import Any, Literal
 
 from sleepwake.core import defaults
 from sleepwake.core.applied_plan import AppliedDay
-from sleepwake.core.report_waits import over, slow_answers, waits
+from sleepwake.core.report_waits import fallback_answer_waits, over, slow_answers, waits
 from sleepwake.core.timestamps import iso
 from sleepwake.core.warmups import Path
 
@@ -174,6 +176,8 @@ class Report:
     # [hour, component requests, fallback requests, no-capacity answers] per clock hour of the window
     requests_per_hour: list[list[Any]] = field(default_factory=list)
     waits: dict[str, Any] = field(default_factory=dict)
+    # Users' answers from the fallback as the product client timed them, no pings (report_waits.fallback_answer_waits)
+    fallback_answer_waits: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -339,6 +343,7 @@ def build_report(
         awake_periods=[[iso(a), iso(b)] for a, b in periods],
         **(_against_traffic(slots, plan_days or [], periods, component, fb, start, end) if slots is not None else {}),
         waits=waits(wait_stats or {}),
+        fallback_answer_waits=fallback_answer_waits(answer_stats or {}) if has_fallback else {},
     )
 
 

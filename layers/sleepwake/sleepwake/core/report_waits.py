@@ -100,7 +100,41 @@ def answer_statistics(slow_seconds: float) -> list[tuple[str, str, str, str | No
         ("within_slow_pct", ANSWER_METRIC, within, None),
         ("timed_fallback", ANSWER_METRIC, "SampleCount", "fallback"),
         ("fallback_within_slow_pct", ANSWER_METRIC, within, "fallback"),
+        ("fallback_p50", ANSWER_METRIC, "p50", "fallback"),
+        ("fallback_p99", ANSWER_METRIC, "p99", "fallback"),
+        ("fallback_max", ANSWER_METRIC, "Maximum", "fallback"),
     ]
+
+
+def latency_note(path: str, requests: Mapping[str, Any]) -> str:
+    """What a path's ModelLatency figures hold besides users' answers, where the report prints them (the table,
+    the chart): SageMaker publishes one ModelLatency per endpoint or component, with no dimension that tells the
+    control plane's own requests apart, and a percentile of the mixture cannot have a part taken out."""
+    own = round(requests.get(f"{path}_warmups") or 0)
+    if not own:
+        return ""
+    return f"{own} keep-warm pings and pre-warms included" if path == "fallback" else f"{own} warm-ups included"
+
+
+def fallback_answer_waits(answers: Mapping[str, float | None]) -> dict[str, Any]:
+    """Users' answers from the fallback as the product client timed them (AnswerWaitSeconds with ServedBy
+    fallback, statistics of `answer_statistics`): the fallback's latency without the control plane's pings and
+    pre-warms (they are sent without the client), from the call to the answer (the component's no-capacity answer,
+    a cold start and any queue included, unlike ModelLatency). Empty when the client timed none."""
+    count = round(answers.get("timed_fallback") or 0.0)
+    if not count:
+        return {}
+
+    def seconds(key: str) -> float | None:
+        value = answers.get(key)
+        return None if value is None else round(value, 3)
+
+    return {
+        "answers": count,
+        "p50_s": seconds("fallback_p50"),
+        "p99_s": seconds("fallback_p99"),
+        "max_s": seconds("fallback_max"),
+    }
 
 
 def slow_answers(
