@@ -140,10 +140,10 @@ class AlarmEvaluator:
         return max(TICK, min([60, *periods]))
 
     def _quiet(self, now: datetime) -> bool:
-        """No round can change anything before a kick: no hook has work (`busy`), every execution's metrics are
-        recorded, and every alarm is in the state its last evaluation here left it in, on windows with no data
-        (none from EvaluationPeriods + 1 periods back on, nor stamped ahead): a later round would evaluate the
-        same empty windows to the same state."""
+        """No round can change anything before a kick: no computed metric has a minute to publish
+        (`computed.publishing()`), every execution's metrics are recorded, and every alarm is in the state its last
+        evaluation here left it in, on windows with no data (none from EvaluationPeriods + 1 periods back on, nor
+        stamped ahead): a later round would evaluate the same empty windows to the same state."""
         if (self.computed and self.computed.publishing()) or next(self._unrecorded_executions(), None):
             return False
         backend: CloudWatchBackend = cloudwatch_backends[self.account][self.region]
