@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sleepwake import clock
-from sleepwake.adapters.report_sources import ReportSources, component_dimensions, endpoint_dimensions
+from sleepwake.adapters.report_sources import ReportSources
 from sleepwake.core import State, defaults
 from sleepwake.core.report import Execution, Prices, Report, aligned_start, build_report
 from sleepwake.core.report_waits import latency_note, partly_timed
@@ -61,11 +61,10 @@ def collect(op: Operator, start: datetime, end: datetime, prices: Prices, slow_s
     for kind, arn in (("wake", settings.wake_state_machine_arn), ("sleep", settings.sleep_state_machine_arn)):
         if arn:
             runs += sources.executions(kind, arn, start, end, lookback=lookback)  # type: ignore[arg-type]
-    component_dims = component_dimensions(settings.ic_name)
-    fallback_dims = endpoint_dimensions(settings.fallback_endpoint_name) if settings.has_fallback else None
-    component = sources.path("component", component_dims, start, end, slow_seconds)
-    fallback = sources.path("fallback", fallback_dims, start, end, slow_seconds) if fallback_dims else None
-    slots = sources.slots(component_dims, fallback_dims, start, end, end)
+    fallback_endpoint = settings.fallback_endpoint_name if settings.has_fallback else None
+    component = sources.path("component", settings.ic_name, start, end, slow_seconds)
+    fallback = sources.path("fallback", fallback_endpoint, start, end, slow_seconds) if fallback_endpoint else None
+    slots = sources.slots(settings.ic_name, fallback_endpoint, start, end, end)
     state = op.plane.aws.table
     awake_now = state.get(settings.ic_name).state != State.ASLEEP
     # The plan job's local days that may reach into the window (a window, or a planned window, may span midnight).

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from localaws import EmulatedClock, Emulator
 from localaws.sagemaker_serverless import SERVERLESS
-from sleepwake.adapters.report_sources import ReportSources, endpoint_dimensions
+from sleepwake.adapters.report_sources import ReportSources
 from sleepwake.core.report import PathMetrics, Prices, build_report
 from tests.localaws.conftest import START, make_serverless_endpoint, metric_total
 
@@ -198,9 +198,7 @@ def test_a_request_queued_behind_a_cold_start_counts_in_the_reports_cold_fallbac
     assert len(endpoint.cold_starts) == 1 and len(endpoint.requests) == 2
 
     start, end = began - timedelta(minutes=1), emu.now() + timedelta(minutes=1)
-    fallback = ReportSources(None, emu.client("cloudwatch")).path(
-        "fallback", endpoint_dimensions("ep-fallback"), start, end, 3
-    )
+    fallback = ReportSources(None, emu.client("cloudwatch")).path("fallback", "ep-fallback", start, end, 3)
     prices = Prices(instance_per_hour=1.0, fallback_per_gb_second=0.0001, fallback_memory_gb=2.0)
     report = build_report([], PathMetrics(), fallback, start=start, end=end, awake_now=False, prices=prices,
                           estimate_seconds=260)  # fmt: skip

@@ -288,20 +288,20 @@ class RecordingCloudWatch:
 
 
 def test_one_period_in_whole_hours_covers_the_window_whatever_its_age():
-    from sleepwake.adapters.report_sources import ReportSources, component_dimensions
+    from sleepwake.adapters.report_sources import ReportSources
 
     cloudwatch = RecordingCloudWatch()
-    got = ReportSources(None, cloudwatch).path("component", component_dimensions("ic"), DAY, at(24 * 30 + 0.5), 3)
+    got = ReportSources(None, cloudwatch).path("component", "ic", DAY, at(24 * 30 + 0.5), 3)
     periods = {q["MetricStat"]["Period"] for q in cloudwatch.calls[0]["MetricDataQueries"]}
     assert len(periods) == 1 and periods.pop() % 3600 == 0
     assert got.invocations == 7.0 and got.no_capacity == 7.0 and got.latency_p50_us is None
 
 
 def test_the_fallbacks_warm_ups_and_their_errors_are_read_from_the_control_planes_own_metrics():
-    from sleepwake.adapters.report_sources import ReportSources, endpoint_dimensions
+    from sleepwake.adapters.report_sources import ReportSources
 
     cloudwatch = RecordingCloudWatch()
-    got = ReportSources(None, cloudwatch).path("fallback", endpoint_dimensions("fb"), DAY, at(24), 3)
+    got = ReportSources(None, cloudwatch).path("fallback", "fb", DAY, at(24), 3)
     metrics = [q["MetricStat"]["Metric"] for q in cloudwatch.calls[0]["MetricDataQueries"]]
     warmups = [m for m in metrics if m["Namespace"] == "Sleepwake"]
     own = [{"Name": "EndpointName", "Value": "fb"}]
@@ -313,10 +313,10 @@ def test_the_fallbacks_warm_ups_and_their_errors_are_read_from_the_control_plane
 
 
 def test_the_components_warm_ups_and_their_errors_are_read_from_the_control_planes_embedded_metrics():
-    from sleepwake.adapters.report_sources import ReportSources, component_dimensions
+    from sleepwake.adapters.report_sources import ReportSources
 
     cloudwatch = RecordingCloudWatch()
-    got = ReportSources(None, cloudwatch).path("component", component_dimensions("ic"), DAY, at(24), 3)
+    got = ReportSources(None, cloudwatch).path("component", "ic", DAY, at(24), 3)
     metrics = [q["MetricStat"]["Metric"] for q in cloudwatch.calls[0]["MetricDataQueries"]]
     own = [{"Name": "service", "Value": "sleepwake"}, {"Name": "InferenceComponentName", "Value": "ic"}]
     assert [m for m in metrics if m["Namespace"] == "Sleepwake"] == [

@@ -70,21 +70,15 @@ class ReportSources:
                 )
         return found
 
-    def path(
-        self,
-        path: Path,
-        dimensions: list[dict[str, str]],
-        start: datetime,
-        end: datetime,
-        slow_seconds: float,
-    ) -> PathMetrics:
-        """One path's statistics over [start, end]: a single period covers the window, so each statistic is
-        one value (or none, when nothing was published)."""
+    def path(self, path: Path, name: str, start: datetime, end: datetime, slow_seconds: float) -> PathMetrics:
+        """One path's statistics over [start, end], `name` the component or the fallback endpoint: a single period
+        covers the window, so each statistic is one value (or none, when nothing was published)."""
+        dimensions = component_dimensions(name) if path == "component" else endpoint_dimensions(name)
         asked = [
             (key, "AWS/SageMaker", metric, stat, dimensions) for key, metric, stat in statistics(path, slow_seconds)
         ]
         # The control plane's own requests to each path, counted by the control plane.
-        own = _own(path, dimensions)
+        own = own_dimensions(path, name, SERVICE)
         asked.append(("warmups", defaults.METRICS_NAMESPACE, OWN[path].requests, "Sum", own))
         asked.append(("warmup_errors", defaults.METRICS_NAMESPACE, OWN[path].errors, "Sum", own))
         return path_metrics(self._whole_window(asked, start, end))
@@ -112,27 +106,30 @@ class ReportSources:
                     values[asked[int(series["Id"][1:])][0]] = float(points[0])
         return values
 
-    def slots(
-        self,
-        component: list[dict[str, str]],
-        fallback: list[dict[str, str]] | None,
-        start: datetime,
-        end: datetime,
-        now: datetime,
-    ) -> list[Slot]:
+    def slots(self, component: str, fallback: str | None, start: datetime, end: datetime, now: datetime) -> list[Slot]:
         """Requests per period over [start, end]: 5 minutes while CloudWatch keeps them (63 days), an hour beyond
         (GetMetricData's API reference, Period); the component's Invocations and NoCapacityInvocationFailures,
         the fallback's Invocations, each path's less the control plane's warm-ups of it."""
         period = 300 if now - start <= timedelta(days=63) else 3600
         asked: list[tuple[str, str, str, list[dict[str, str]]]] = [
-            ("component", "AWS/SageMaker", "Invocations", component),
-            ("no_capacity", "AWS/SageMaker", "NoCapacityInvocationFailures", component),
-            ("component_own", defaults.METRICS_NAMESPACE, OWN["component"].requests, _own("component", component)),
+            ("component", "AWS/SageMaker", "Invocations", component_dimensions(component)),
+            ("no_capacity", "AWS/SageMaker", "NoCapacityInvocationFailures", component_dimensions(component)),
+            (
+                "component_own",
+                defaults.METRICS_NAMESPACE,
+                OWN["component"].requests,
+                own_dimensions("component", component, SERVICE),
+            ),
         ]
         if fallback:
             asked += [
-                ("fallback", "AWS/SageMaker", "Invocations", fallback),
-                ("fallback_own", defaults.METRICS_NAMESPACE, OWN["fallback"].requests, _own("fallback", fallback)),
+                ("fallback", "AWS/SageMaker", "Invocations", endpoint_dimensions(fallback)),
+                (
+                    "fallback_own",
+                    defaults.METRICS_NAMESPACE,
+                    OWN["fallback"].requests,
+                    own_dimensions("fallback", fallback, SERVICE),
+                ),
             ]
         queries = [metric_query(key, namespace, metric, dims, period, "Sum") for key, namespace, metric, dims in asked]
         counts: dict[datetime, dict[str, float]] = {}
@@ -180,13 +177,6 @@ class ReportSources:
             for key, metric, stat, by in answer_statistics(slow_seconds)
         ]
         return self._whole_window(asked, start, end)
-
-
-def _own(path: Path, dimensions: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The dimensions of the control plane's own requests to the path that `dimensions` (component_dimensions or
-    endpoint_dimensions) name (sleepwake.core.warmups)."""
-    key = "InferenceComponentName" if path == "component" else "EndpointName"
-    return own_dimensions(path, next(d["Value"] for d in dimensions if d["Name"] == key), SERVICE)
 
 
 def component_dimensions(component: str) -> list[dict[str, str]]:
