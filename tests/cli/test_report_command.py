@@ -159,3 +159,19 @@ def test_the_table_says_the_latency_holds_the_pings_and_shows_users_fallback_ans
         "call (no pings)"
     ) in text
     assert "users' answers" not in with_answers({"timed": 40.0})  # the client timed none of the fallback's
+
+
+def test_the_estimated_slow_answers_say_the_control_planes_own_cold_starts_are_in_them():
+    from dataclasses import replace
+
+    from sleepwake.core.report import build_report
+    from tests.unit.test_report import A_DAY, COMPONENT, DAY, FALLBACK, PRICES
+
+    fallback = replace(FALLBACK, cold_within_slow_pct=0.0, warmups=1, warmups_timed=1, warmups_within_slow_pct=0.0)
+    r = build_report(A_DAY, COMPONENT, fallback, start=DAY, end=at(24), awake_now=True, prices=PRICES,
+                     estimate_seconds=260)  # fmt: skip
+    assert (
+        "answers over 3 s         13, estimated from SageMaker's metrics (no product client timed its answers), the "
+        "control plane's own cold starts included; fallback cold starts over 3 s: 3 (the control plane's own "
+        "requests over 3 s: 1, no user's)"
+    ) in table(r, price=1.0, slow_seconds=3)

@@ -4,6 +4,7 @@ asynchronously, GET /status reports it, the warm-up function warms it on {"targe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,9 +41,11 @@ class FallbackRuntime:
 
     fails: bool = False
     calls: list[str] = field(default_factory=list)
+    on_call: Callable[[], None] = lambda: None  # e.g. a cold start that moves the clock on
 
     def invoke_endpoint(self, endpoint: str, body: bytes, content_type: str) -> Invocation:
         self.calls.append(endpoint)
+        self.on_call()
         if self.fails:
             raise InvocationError("ModelError: Received server error (500) from primary")
         return Invocation(latency_ms=1234.0, body=b"{}")
@@ -208,3 +211,28 @@ def test_a_failing_fallback_fails_its_warmup_run_and_counts_the_request_as_the_c
         for name in ("FallbackWarmupRequests", "FallbackWarmupErrors")
     }
     assert counted == {"FallbackWarmupRequests": 1.0, "FallbackWarmupErrors": 1.0}
+
+
+def test_a_warm_up_says_how_long_it_took_on_the_control_planes_clock_so_its_cold_start_is_no_users_wait(
+    with_fallback,
+):
+    """The report leaves the control plane's own requests over the slow line out of what users waited (its
+    estimate from SageMaker's cold starts): each warm-up records its seconds, a cold start included."""
+    stack, _, fallback = with_fallback
+
+    def cold_start() -> None:
+        stack.now[0] += timedelta(seconds=14)
+
+    fallback.on_call = cold_start
+    warmup.handler({"target": "fallback"}, LambdaContext())
+
+    points = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
+        Namespace="Sleepwake",
+        MetricName="FallbackWarmupSeconds",
+        Dimensions=[{"Name": "EndpointName", "Value": FALLBACK}],
+        StartTime=stack.now[0] - timedelta(hours=1),
+        EndTime=stack.now[0] + timedelta(hours=1),
+        Period=3600,
+        Statistics=["Maximum", "SampleCount"],
+    )["Datapoints"]
+    assert [(p["SampleCount"], p["Maximum"], p["Unit"]) for p in points] == [(1.0, 14.0, "Seconds")]

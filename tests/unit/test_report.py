@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -98,6 +99,7 @@ def test_requests_per_path_failed_answers_and_slow_ones():
         "component": 10,
         "fallback": 0,
         "cold_fallback": 0,
+        "own_fallback": 0,
         "timed_answers": 0,
         "timed_share_pct": 0.0,
         "total": 10,
@@ -139,6 +141,24 @@ def test_keep_warm_pings_and_their_cold_starts_are_not_users_slow_answers_when_t
     # Had the client not timed the user's fallback answer, SageMaker's count stands: nothing says it was fast.
     untimed = stats | {"timed_fallback": 0.0, "fallback_within_slow_pct": None}
     assert build_report(A_DAY, fast, fallback, answer_stats=untimed, **build).slow_answers["total"] == 8
+
+
+def test_the_estimate_says_how_many_of_the_control_planes_own_fallback_requests_were_slow():
+    """Review s23 #7: a fresh stack, nobody met a cold fallback, yet the post-deploy warm-up's cold start read as a
+    user's slow answer. The control plane times its own requests to the fallback (FallbackWarmupSeconds), and the
+    report says how many took over the line beside the estimate; it does not take them out of it, since a pre-warm
+    queued behind a user's cold start is slow too and SageMaker's metrics cannot tell the two apart."""
+    fast = PathMetrics(invocations=10, latency_samples=10, within_slow_pct=100.0)
+    # 3 requests: the post-deploy warm-up (met the 15 s cold start) and 2 users' (warm); none timed by a client.
+    fallback = PathMetrics(invocations=3, latency_samples=3, within_slow_pct=100.0, cold_starts=1,
+                           cold_within_slow_pct=0.0, warmups=1, warmups_timed=1,
+                           warmups_within_slow_pct=0.0)  # fmt: skip
+    build = dict(start=DAY, end=at(24), awake_now=True, prices=PRICES, estimate_seconds=260)
+    slow = build_report(A_DAY, fast, fallback, **build).slow_answers
+    assert (slow["cold_fallback"], slow["own_fallback"], slow["total"]) == (1, 1, 1)
+    # Before the seconds were recorded (no timed warm-up): none known.
+    old = replace(fallback, warmups_timed=0, warmups_within_slow_pct=None)
+    assert build_report(A_DAY, fast, old, **build).slow_answers["own_fallback"] == 0
 
 
 def test_answers_over_3_s_partly_timed_are_not_only_the_timed_ones():
@@ -308,6 +328,8 @@ def test_the_fallbacks_warm_ups_and_their_errors_are_read_from_the_control_plane
     assert warmups == [
         {"Namespace": "Sleepwake", "MetricName": "FallbackWarmupRequests", "Dimensions": own},
         {"Namespace": "Sleepwake", "MetricName": "FallbackWarmupErrors", "Dimensions": own},
+        {"Namespace": "Sleepwake", "MetricName": "FallbackWarmupSeconds", "Dimensions": own},  # how many were timed
+        {"Namespace": "Sleepwake", "MetricName": "FallbackWarmupSeconds", "Dimensions": own},  # PR(:3) of them
     ]
     assert got.warmups == got.warmup_errors == 7.0
 

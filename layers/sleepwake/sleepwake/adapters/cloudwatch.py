@@ -80,14 +80,23 @@ class ComponentMetrics:
                     into[at] = into.get(at, 0.0) + float(value)
         return Served(period, requests, own)
 
-    def record_own_requests(self, counted: Mapping[str, float], dimensions: list[dict[str, str]], at: datetime) -> None:
-        """Count requests the control plane sent (sleepwake.core.warmups: the fallback's warm-ups), `counted` by
-        metric name, so the request history and the report leave them out of users' requests and failures."""
+    def record_own_requests(
+        self,
+        counted: Mapping[str, float],
+        dimensions: list[dict[str, str]],
+        at: datetime,
+        seconds: Mapping[str, float] | None = None,
+    ) -> None:
+        """Count requests the control plane sent (sleepwake.core.warmups), `counted` by metric name, so the request
+        history and the report leave them out of users' requests and failures; `seconds`: how long they took, by
+        metric name (Unit Seconds)."""
+        data = [(name, value, "Count") for name, value in counted.items()]
+        data += [(name, value, "Seconds") for name, value in (seconds or {}).items()]
         self._cw.put_metric_data(
             Namespace=defaults.METRICS_NAMESPACE,
             MetricData=[
-                {"MetricName": name, "Dimensions": dimensions, "Timestamp": at, "Value": value, "Unit": "Count"}
-                for name, value in counted.items()
+                {"MetricName": name, "Dimensions": dimensions, "Timestamp": at, "Value": value, "Unit": unit}
+                for name, value, unit in data
             ],
         )
 

@@ -81,6 +81,11 @@ class ReportSources:
         own = own_dimensions(path, name, SERVICE)
         asked.append(("warmups", defaults.METRICS_NAMESPACE, OWN[path].requests, "Sum", own))
         asked.append(("warmup_errors", defaults.METRICS_NAMESPACE, OWN[path].errors, "Sum", own))
+        timed = OWN[path].seconds
+        if timed:  # how long they took: those over the slow line are no user's wait
+            asked.append(("warmups_timed", defaults.METRICS_NAMESPACE, timed, "SampleCount", own))
+            within = f"PR(:{slow_seconds:g})"
+            asked.append(("warmups_within_slow_pct", defaults.METRICS_NAMESPACE, timed, within, own))
         return path_metrics(self._whole_window(asked, start, end))
 
     def _whole_window(

@@ -41,13 +41,16 @@ def warm_fallback(plane: ControlPlane) -> WarmupResult:
     endpoint = plane.settings.fallback_endpoint_name
     if not endpoint:
         raise NoFallback("no fallback endpoint is configured (FALLBACK_ENDPOINT_NAME is empty)")
+    # Timed on the control plane's clock, as the product client times users' answers (the emulated one locally).
+    asked = plane.now()
     try:
         call = plane.aws.runtime.invoke_endpoint(endpoint, warmup_payload(), plane.settings.warmup_content_type)
     except InvocationError:
         logger.exception("fallback warm-up failed", extra={"endpoint": endpoint})
-        count_warmup_request(plane, "fallback", endpoint, failed=True)
+        waited = (plane.now() - asked).total_seconds()
+        count_warmup_request(plane, "fallback", endpoint, failed=True, waited=waited)
         raise
-    count_warmup_request(plane, "fallback", endpoint, failed=False)
+    count_warmup_request(plane, "fallback", endpoint, failed=False, waited=(plane.now() - asked).total_seconds())
     latency = round(call.latency_ms, 2)
     metrics.add_metric(name="FallbackWarmupLatencyMs", unit=MetricUnit.Milliseconds, value=call.latency_ms)
     logger.info("fallback warmed", extra={"endpoint": endpoint, "latency_ms": latency})

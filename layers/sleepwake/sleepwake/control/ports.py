@@ -67,7 +67,11 @@ class MetricsPort(Protocol):
     ) -> list[tuple[datetime, float]]: ...
     def fallback_served(self, endpoint: str, start: datetime, end: datetime) -> Served: ...
     def record_own_requests(
-        self, counted: Mapping[str, float], dimensions: list[dict[str, str]], at: datetime
+        self,
+        counted: Mapping[str, float],
+        dimensions: list[dict[str, str]],
+        at: datetime,
+        seconds: Mapping[str, float] | None = None,
     ) -> None: ...
 
 

@@ -66,17 +66,22 @@ def warm_up(plane: ControlPlane, *, invocations: int | None = None, embedded: bo
     return result
 
 
-def count_warmup_request(plane: ControlPlane, path: Path, name: str, *, failed: bool, embedded: bool = True) -> bool:
+def count_warmup_request(
+    plane: ControlPlane, path: Path, name: str, *, failed: bool, embedded: bool = True, waited: float | None = None
+) -> bool:
     """Count one warm-up request the control plane sent the component or the fallback endpoint `name`, answered
     or `failed`, as sleepwake.core.warmups says: the component's as an embedded metric when `embedded` (written
     at once, so a Lambda timeout loses at most the request in flight), everything else through CloudWatch
-    PutMetricData. Whether it was counted: a failure to count is logged, never the warm-up's failure."""
-    counted = OWN[path].counted(failed=failed)
+    PutMetricData, with the seconds it `waited` where the path keeps them. Whether it was counted: a failure to
+    count is logged, never the warm-up's failure."""
+    own = OWN[path]
+    counted = own.counted(failed=failed)
     if path == "component" and embedded:
         component_metrics(name, counted, MetricUnit.Count)
         return True
+    seconds = {own.seconds: waited} if own.seconds and waited is not None else None
     try:
-        plane.aws.metrics.record_own_requests(counted, own_dimensions(path, name, SERVICE), plane.now())
+        plane.aws.metrics.record_own_requests(counted, own_dimensions(path, name, SERVICE), plane.now(), seconds)
     except Exception as error:  # the error in one line: the operator CLI's stderr shows it, no traceback
         logger.warning(f"could not count the warm-up request: {error}", extra={"path": path, "target": name})
         return False

@@ -135,6 +135,8 @@ class PathMetrics:
     cold_within_slow_pct: float | None = None  # the fallback only: PR(:slow) of ModelSetupTime
     warmups: float = 0.0  # the control plane's own requests (sleepwake.core.warmups.OWN[path].requests)
     warmup_errors: float = 0.0  # those of them that failed (OWN[path].errors)
+    warmups_timed: float = 0.0  # the fallback only: those of them that say how long they took (OWN[path].seconds)
+    warmups_within_slow_pct: float | None = None  # the fallback only: PR(:slow) of those seconds
 
     @property
     def users_errors(self) -> float:
@@ -335,6 +337,7 @@ def build_report(
             answer_stats or {},
             round(component_served + fallback_served + failed),
             fallback_answers=round(fallback_served),
+            own_fallback=over(fb.warmups_timed, fb.warmups_within_slow_pct),
         ),
         wakes=_wakes(runs, estimate_seconds),
         sleeps=sleeps,
@@ -510,6 +513,13 @@ def statistics(path: Path, slow_seconds: float = defaults.SLOW_SECONDS) -> list[
 def path_metrics(stats: Mapping[str, float | None]) -> PathMetrics:
     """PathMetrics from one window's statistics keyed by `statistics`' ids; a count with no datapoint is 0, a
     latency with none is unknown (None)."""
-    optional = {"latency_p50_us", "latency_p99_us", "latency_max_us", "within_slow_pct", "cold_within_slow_pct"}
+    optional = {
+        "latency_p50_us",
+        "latency_p99_us",
+        "latency_max_us",
+        "within_slow_pct",
+        "cold_within_slow_pct",
+        "warmups_within_slow_pct",
+    }
     values: dict[str, Any] = {k: (v if k in optional else float(v or 0.0)) for k, v in stats.items()}
     return PathMetrics(**values)

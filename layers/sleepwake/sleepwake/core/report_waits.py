@@ -9,18 +9,23 @@ The answers over `slow_seconds` (`slow_answers`):
   logs for tracking metrics from serverless endpoints" lists ModelSetupTime, "the time it takes to launch new
   compute resources for a serverless endpoint" in botocore's RecommendationMetrics, among the metrics a
   serverless endpoint publishes). Whoever sent the request that met it waited that long on top.
+- `own_fallback`: the control plane's own requests to the fallback (pings, pre-warms, the post-deploy warm-up)
+  that took longer, from the call to the answer on its clock (Sleepwake/FallbackWarmupSeconds' percentile rank).
+  Shown beside the estimate below, not taken from it: a slow one met a cold start of its own (no user's wait)
+  or queued behind a user's (the pre-warm a user's fallen-back request signals does), and nothing SageMaker
+  publishes tells the two apart; taking them out would hide the second kind, the wait issue 14 is about.
 - `timed_answers`: the answers the product client timed (Sleepwake/AnswerWaitSeconds: from its call to the
   answer, a no-capacity answer, the fallback's cold start and any queue included).
 - `timed_share_pct`: the share of users' requests (answered by either path, or failed) that the client timed.
 - `total`: what users waited over the line. The client's count when it timed every request: exact for the
   requests sent through it. Without a timed answer, an estimate from SageMaker alone, component + fallback +
-  cold_fallback: it counts the cold starts of the control plane's own warm-ups too, and no request that queued
-  behind a cold start. When it timed only some ("partly timed": one product of several uses the client, or it
-  began timing late in the window), the larger of its count and that estimate, so the untimed answers are not
-  silently left out. In that estimate the fallback's part is the client's own count of the fallback's answers
-  when it timed every answer users got from the fallback (only the client falls back, so it usually has):
-  SageMaker's fallback + cold_fallback hold the control plane's keep-warm pings and pre-warms (on by default,
-  FallbackKeepWarm ping) and the cold starts they meet at every sleep, which no user waited for.
+  cold_fallback: it counts the cold starts of the control plane's own requests too (`own_fallback` bounds how
+  many), and no request that queued behind a cold start. When it timed only some ("partly timed":
+  one product of several uses the client, or it began timing late in the window), the larger of its count and
+  that estimate, so the untimed answers are not silently left out. In that estimate the fallback's part is the
+  client's own count of the fallback's answers when it timed every answer users got from the fallback (only the
+  client falls back, so it usually has): SageMaker's figures hold the control plane's keep-warm pings and
+  pre-warms (on by default, FallbackKeepWarm ping) and the cold starts they meet, which no user waited for.
 """
 
 from __future__ import annotations
@@ -145,20 +150,22 @@ def slow_answers(
     requests: int,
     *,
     fallback_answers: int,
+    own_fallback: int = 0,
 ) -> dict[str, float]:
     """The answers over the slow line (module docstring): each path's by ModelLatency (`fallback` None without a
     fallback), the fallback's slow cold starts, and the total users waited, from `answers` (the statistics of
     `answer_statistics`) when the product client timed any of users' `requests`; `fallback_answers`: how many of
-    them the fallback answered."""
+    them the fallback answered; `own_fallback`: how many of the control plane's own requests to the fallback took
+    longer than the line (Sleepwake/FallbackWarmupSeconds; none before they were recorded)."""
     timed = round(answers.get("timed") or 0.0)
     found: dict[str, float] = {"component": component}
     fallback_part = 0
     if fallback is not None:
-        found |= {"fallback": fallback, "cold_fallback": cold_fallback}
+        found |= {"fallback": fallback, "cold_fallback": cold_fallback, "own_fallback": own_fallback}
         timed_fallback = round(answers.get("timed_fallback") or 0.0)
         if timed and timed_fallback >= fallback_answers:  # the client timed every answer users got from it
             fallback_part = over(timed_fallback, answers.get("fallback_within_slow_pct"))
-        else:
+        else:  # SageMaker's, the control plane's own included (`own_fallback` says how many of them were slow)
             fallback_part = fallback + cold_fallback
     estimate = component + fallback_part
     timed_over = over(timed, answers.get("within_slow_pct"))

@@ -14,7 +14,8 @@ and a failed one also as an error (`OWN[path].counted`), in the Sleepwake namesp
 - the component's: an embedded metric per request (dimensions service and InferenceComponentName), so a warm-up
   stopped half way, even by a Lambda timeout, has counted all but the request in flight; the operator CLI's
   through PutMetricData, the same metric and dimensions (its stdout is no log group, and is its answer);
-- the fallback's: PutMetricData (dimension EndpointName), stamped with the control plane's clock.
+- the fallback's: PutMetricData (dimension EndpointName), stamped with the control plane's clock, with the
+  seconds each took on that clock (`OwnRequests.seconds`: a ping that met the cold start took its length).
 
 How they are left out: `sleepwake report` takes each path's counts from its requests and failures over the window
 (sleepwake.core.report.PathMetrics) and per period (`less_own`), and the planner's request history takes them
@@ -34,19 +35,23 @@ Path = Literal["component", "fallback"]  # the inference component, or the fallb
 
 @dataclass(frozen=True)
 class OwnRequests:
-    """The metrics a path's warm-up requests are counted in: every one, and those that failed."""
+    """The metrics a path's warm-up requests are counted in: every one, those that failed, and (the fallback's)
+    how long each took from the call to its answer, a cold start included (`seconds`, Unit Seconds)."""
 
     requests: str
     errors: str
+    seconds: str | None = None
 
     def counted(self, *, failed: bool) -> dict[str, float]:
-        """What one request adds, by metric name."""
+        """What one request adds to the counts, by metric name."""
         return {self.requests: 1.0, self.errors: 1.0} if failed else {self.requests: 1.0}
 
 
 OWN: dict[Path, OwnRequests] = {
     "component": OwnRequests("ComponentWarmupRequests", "ComponentWarmupErrors"),
-    "fallback": OwnRequests("FallbackWarmupRequests", "FallbackWarmupErrors"),
+    # The seconds let the report leave the control plane's own slow requests (a ping or pre-warm that met the cold
+    # start) out of its estimate of what users waited (sleepwake.core.report_waits.slow_answers).
+    "fallback": OwnRequests("FallbackWarmupRequests", "FallbackWarmupErrors", "FallbackWarmupSeconds"),
 }
 
 
