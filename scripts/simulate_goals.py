@@ -194,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shares", type=_numbers, default=SHARES, help="shares of sessions, comma-separated")
     parser.add_argument("--share-lead", type=float, default=SHARE_LEAD, help="minutes: the lead of the --shares rows")
     parser.add_argument(
+        "--chosen",
+        metavar="KNOBS",
+        help="with --what-it-takes: the seed-7 choice of an earlier run (its 'Chosen on' line), not swept again",
+    )
+    parser.add_argument(
         "--traces", type=lambda t: t.split(","), default=["held-out", "9", "10"], help="held-out and/or seeds"
     )
     args = parser.parse_args(argv)
@@ -201,7 +206,12 @@ def main(argv: list[str] | None = None) -> int:
 
     trace, settings = built_in(7)
     cases = dict(frontier.planner_settings(settings))
-    if args.what_it_takes:  # the planner alone chooses
+    if args.chosen and (args.chosen not in cases or not args.what_it_takes):
+        parser.error(f"--chosen {args.chosen!r}: give --what-it-takes and one planner setting (a 'Chosen on' line)")
+    if args.chosen:  # replayed once: what the sweep chose in an earlier run
+        replayed = simulate(trace, cases[args.chosen], keys=(frontier.PLANNER,))[0]
+        points = {frontier.PLANNER: [frontier.Point.of(args.chosen, replayed)]}
+    elif args.what_it_takes:  # the planner alone chooses
         points = {
             frontier.PLANNER: [
                 frontier.Point.of(k, simulate(trace, c, keys=(frontier.PLANNER,))[0]) for k, c in cases.items()

@@ -3,6 +3,8 @@ more sessions announced, on the same users, so the difference is the intents' al
 
 from __future__ import annotations
 
+import pytest
+
 from scripts import simulate_goals as goals
 from sleepwake_cli.simulate.bounds import reactive_bound
 from sleepwake_cli.simulate.policies import simulate
@@ -33,3 +35,12 @@ def test_intents_a_wake_ahead_take_announced_users_off_the_fallback() -> None:
     why = {lead: r.details["fallback"]["why"] for lead, r in results.items()}
     assert why[5.0]["announced by an intent too late"] < why[1.0]["announced by an intent too late"] / 10
     assert bounds[5.0] > bounds[1.0]
+
+
+def test_a_chosen_setting_that_is_not_one_of_the_planners_is_refused_in_one_line(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        goals.main(["--what-it-takes", "--chosen", "likely 0.5, nap 5 min"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--chosen 'likely 0.5, nap 5 min': give --what-it-takes and one planner setting" in err
+    assert "Traceback" not in err
