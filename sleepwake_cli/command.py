@@ -23,6 +23,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
+    ProfileNotFound,
 )
 
 from sleepwake import clock
@@ -47,6 +48,19 @@ WHERE_HINT = (
     "stack is not called sleepwake. For the local stack: run `make local` and export the AWS_* variables it "
     "prints."
 )
+
+
+def unknown_profile(name: str) -> str:
+    """What to say when the AWS profile `name` from the environment is not in the AWS config: the profiles that
+    are (botocore reads AWS_PROFILE, else AWS_DEFAULT_PROFILE)."""
+    import botocore.session
+
+    variable = "AWS_PROFILE" if os.environ.get("AWS_PROFILE") else "AWS_DEFAULT_PROFILE"
+    known = ", ".join(sorted(botocore.session.Session().available_profiles)) or "none"
+    return (
+        f"AWS profile {name!r} ({variable}) not found in the AWS config (known: {known}); set {variable} to one "
+        "of them, make it with `aws configure --profile NAME`, or unset it"
+    )
 
 
 class Interrupted(Exception):
@@ -145,6 +159,8 @@ def guard(func: Callable[[Operator], int]) -> Callable[[argparse.Namespace], int
             return _said(args, "error", f"error: {error}", USAGE)
         except (NoRegionError, NoCredentialsError) as error:
             return _said(args, "error", f"error: {error} {WHERE_HINT}", USAGE)
+        except ProfileNotFound as error:
+            return _said(args, "error", f"error: {unknown_profile(str(error.kwargs.get('profile', '')))}", USAGE)
         except EndpointConnectionError as error:  # e.g. `make local` stopped while the command ran
             gone = unreachable_local(str(error.kwargs.get("endpoint_url", "")))
             return _said(args, "error", f"error: {gone or f'AWS said: {error}'}", USAGE)

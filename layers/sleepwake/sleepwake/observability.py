@@ -56,8 +56,23 @@ class _ClockTime(logging.Filter):
 
 logger = Logger(service=SERVICE, utc=True, datefmt=TIME_FORMAT, stream=_Current("stdout"))  # type: ignore[arg-type]
 logger.addFilter(_ClockTime())
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+
+# The Tracer is made when a module first imports it (the functions do, for their decorators), not when this module
+# is imported. Making one imports aws_xray_sdk.core, whose recorder builds a botocore client off Lambda even with
+# tracing disabled (POWERTOOLS_TRACE_DISABLED only stops the segments): a bad AWS_PROFILE then raised
+# ProfileNotFound from every `sleepwake` command, --help and the offline simulate included. Known upstream:
+# aws-xray-sdk-python issue 273 ("`import aws_xray_sdk.core` attempts to establish session", open); Powertools'
+# fix for it (powertools-lambda-python issue 294) made its own import lazy, not the Tracer. The operator CLI
+# never imports `tracer`, so it never touches AWS until a command does; a function's import makes it as before.
+tracer: Tracer  # built by __getattr__ on first import (PEP 562)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "tracer":
+        globals()["tracer"] = made = Tracer(service=SERVICE)
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @contextmanager

@@ -1,0 +1,76 @@
+"""The operator's AWS environment (AWS_PROFILE, the region variables) is read as the AWS CLI reads it, and a wrong
+one is said in one line: never a traceback, and never before the command needs AWS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sleepwake_cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {"PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/sleepwake", "client", "."))}
+
+
+@pytest.fixture
+def aws_config(monkeypatch, tmp_path) -> Path:
+    """An AWS config with one profile, `dev`, and nothing else of the machine's AWS environment."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "config"
+    config.write_text("[profile dev]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    return config
+
+
+def sleepwake(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """A fresh process: the in-process tests' workers have long since imported (and traced) everything."""
+    return subprocess.run(
+        [sys.executable, "-m", "sleepwake_cli", *args],
+        env=os.environ | ENV | environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_wrong_aws_profile_leaves_help_working(aws_config):
+    run = sleepwake("--help", AWS_PROFILE="nope")
+    assert run.returncode == 0, run.stderr
+    assert "simulate" in run.stdout and "Traceback" not in run.stderr
+
+
+def test_a_wrong_aws_profile_is_one_line_naming_the_known_profiles(aws_config):
+    run = sleepwake("status", AWS_PROFILE="nope")
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "AWS profile 'nope' (AWS_PROFILE) not found" in run.stderr and "known: dev" in run.stderr
+
+
+def test_a_wrong_default_profile_is_named_by_its_own_variable(aws_config, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_DEFAULT_PROFILE", "old-sso")
+    assert main(["status", "--stack-name", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "AWS profile 'old-sso' (AWS_DEFAULT_PROFILE) not found" in err and "known: dev" in err
+
+
+def test_importing_the_layer_does_not_make_an_x_ray_recorder():
+    # aws_xray_sdk.core's import builds a botocore client off Lambda: the functions' import makes the Tracer, the
+    # CLI's import of the layer (logger, metrics) does not.
+    code = (
+        "import sys, sleepwake.observability, sleepwake_cli.main;"
+        "sleepwake_cli.main.build_parser();"
+        "assert 'aws_xray_sdk.core' not in sys.modules, 'x-ray imported';"
+        "from sleepwake.observability import tracer;"
+        "assert type(tracer).__name__ == 'Tracer' and 'aws_xray_sdk.core' in sys.modules"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=os.environ | ENV, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
