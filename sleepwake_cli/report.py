@@ -149,7 +149,7 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
         lines.append(
             f"  wakes by {trigger:<15} {w['started']} started, {w['ready']} ready, {w['failed']} failed; time to "
             f"ready p50 {_s(w['time_to_ready_p50_s'])}, max {_s(w['time_to_ready_max_s'])}, "
-            f"{w['over_estimate']} over the estimate"
+            f"{w['over_estimate']} over what they expected"
         )
     sleeps = ", ".join(f"{k} {v}" for k, v in sorted(r.sleeps.items())) or "none"
     lines.append(f"  sleeps                   {sleeps}; naps (idle check) {r.naps}")

@@ -45,6 +45,18 @@ def test_a_started_wake_says_when_it_will_be_ready_by_its_phase(stack, instances
     assert not joined.started and joined.eta_seconds == eta
 
 
+@pytest.mark.parametrize(("instances", "expected"), [(1, 100), (0, 240)])
+def test_a_started_wake_tells_its_execution_what_it_expects_to_wait_so_the_report_can_compare(
+    stack, instances, expected
+):
+    """`sleepwake report` counts a wake over its expectation by the wake's own (review s23 #6: a wake onto the
+    instance still there took 120 s, 20 s over its 100, and the report said 0 over the 240 s estimate)."""
+    stack.component.instances = instances
+    outcome = request_wake(stack.plane, reason="test", source="api")
+    execution = stack.sfn.describe_execution(executionArn=outcome.execution)
+    assert json.loads(execution["input"])["expected_provisioning_seconds"] == expected
+
+
 @pytest.mark.parametrize(("asleep_minutes", "expected"), [(4, 100), (30, 150)])
 def test_when_the_endpoint_cannot_be_read_the_time_asleep_decides_and_the_wake_still_starts(
     stack, asleep_minutes, expected

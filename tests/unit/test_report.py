@@ -226,6 +226,9 @@ def test_wakes_by_trigger_with_time_to_ready_sleeps_naps_and_failures():
         "over_estimate": 0,
     }
     assert r.wakes["api"]["over_estimate"] == 1  # 300 s against an estimate of 260
+    # A wake that said what it expected (onto the instance still there: 100 s) is counted against that.
+    onto_instance = replace(run("wake", "cli", "ready", 15.0, 15.0 + 120 / 3600), expected_seconds=100.0)
+    assert report([*A_DAY, onto_instance]).wakes["cli"]["over_estimate"] == 1  # 120 s: under 260, over its 100
     assert (r.wakes["alarm"]["started"], r.wakes["alarm"]["failed"]) == (1, 1)
     assert r.sleeps == {"schedule": 1, "idle": 1} and r.naps == 1
     assert r.failures == [
@@ -278,6 +281,10 @@ def test_outcomes_follow_the_state_machines_end_states():
     failed = classify("wake", "x", "FAILED", DAY, at(1), "{}", None, "WakeFailed: no copy in 900 s")
     assert failed.error == "WakeFailed: no copy in 900 s"
     assert classify("sleep", "x", "SUCCEEDED", DAY, None, "not json", None).trigger == "unknown"
+    # What a wake expected, from its input; none before wakes said it, or when it is not a number.
+    assert describe("wake", "SUCCEEDED", wake | {"expected_provisioning_seconds": 100}, {}).expected_seconds == 100
+    assert describe("wake", "SUCCEEDED", wake, {}).expected_seconds is None
+    assert describe("wake", "SUCCEEDED", wake | {"expected_provisioning_seconds": "x"}, {}).expected_seconds is None
 
 
 def test_statistics_asked_for_fill_path_metrics():

@@ -166,6 +166,8 @@ def _start_execution(plane: ControlPlane, decided: _Decided, claimed: StateRecor
         "source": source,
         "reason": reason,
         "first_poll_seconds": first_poll.seconds,
+        # What the wake expects to wait for a serving copy, by its phase: `sleepwake report` reads it back.
+        "expected_provisioning_seconds": claimed.provisioning_seconds,
     }
     try:
         arn = plane.aws.executions.start(plane.settings.wake_state_machine_arn, str(claimed.execution_name), payload)
