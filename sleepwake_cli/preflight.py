@@ -42,6 +42,7 @@ from sleepwake_cli.preflight_rules import (
 )
 from sleepwake_cli.preflight_rules_account import permission_checks, quota_check, region_check
 from sleepwake_cli.preflight_template import (
+    DEFAULT_ENV,
     RUNTIME_SERVICES,
     SAMCONFIG,
     ConfigError,
@@ -247,7 +248,11 @@ def as_table(config: DeployConfig, region: str, checks: list[Check], endpoint_ur
 
 # ---------------------------------------------------------------------------------------- command
 def _config(args: argparse.Namespace) -> DeployConfig:
-    config = read_samconfig(Path(args.config_file), args.config_env)
+    # A --config-file that is not there is refused, as the SAM CLI refuses it (samcli/cli/cli_config_file.py:
+    # "Config file ... does not exist or could not be read!"); the repository's own may be absent.
+    if args.config_file and not Path(args.config_file).is_file():
+        raise ConfigError(f"config file {args.config_file} does not exist or could not be read")
+    config = read_samconfig(Path(args.config_file) if args.config_file else SAMCONFIG, args.config_env)
     if args.stack_name:
         config.stack_name = args.stack_name
     if args.parameter_overrides:
@@ -282,14 +287,25 @@ def _reader(args: argparse.Namespace, config: DeployConfig) -> Reader:
     return Reader(session)
 
 
+def _template(path: str) -> Path:
+    template = Path(path)
+    try:
+        with template.open("rb"):
+            pass
+    except OSError as error:
+        raise ConfigError(f"template {path}: {error.strerror or error}") from None
+    return template
+
+
 def cmd_preflight(args: argparse.Namespace) -> int:
     try:
         config = _config(args)
+        template = _template(args.template)
         reader = _reader(args, config)
         checks = run(
             reader,
             config,
-            template=Path(args.template),
+            template=template,
             principal=args.principal_arn,
             max_archive_bytes=int(args.max_archive_mb * 1024 * 1024),
         )
@@ -327,8 +343,10 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--parameter-overrides", nargs="+", metavar="KEY=VALUE", help="as `sam deploy` takes them")
-    p.add_argument("--config-file", default=str(SAMCONFIG), help="samconfig.toml to read (default: the repository's)")
-    p.add_argument("--config-env", default="default", help="its environment (default: default)")
+    p.add_argument("--config-file", help="samconfig.toml to read (default: the repository's)")
+    p.add_argument(
+        "--config-env", default=DEFAULT_ENV, help=f"its environment, which it must have (default: {DEFAULT_ENV})"
+    )
     p.add_argument("--template", default=str(TEMPLATE), help="the SAM template (default: the repository's)")
     p.add_argument("--stack-name", help="stack name (default: samconfig.toml's, else sleepwake)")
     p.add_argument("--region", help="AWS region (default: samconfig.toml's, else AWS_REGION)")

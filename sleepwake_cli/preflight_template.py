@@ -28,6 +28,7 @@ from typing import Any
 from sleepwake_cli.deployment import TEMPLATE, load_template
 
 SAMCONFIG = TEMPLATE.parent / "samconfig.toml"
+DEFAULT_ENV = "default"  # the SAM CLI's (samcli/lib/config/samconfig.py DEFAULT_ENV)
 # The SAM CLI's own calls on the deployer's credentials (`sam deploy`: the change set, the transform, and the
 # artifacts bucket it resolves with resolve_s3) before CloudFormation creates anything.
 DEPLOY_ACTIONS = (
@@ -82,13 +83,23 @@ class DeployConfig:
     source: str = "template defaults"
 
 
-def read_samconfig(path: Path, env: str = "default") -> DeployConfig:
+def read_samconfig(path: Path, env: str = DEFAULT_ENV) -> DeployConfig:
+    """The deploy's settings in samconfig.toml's `env` (its `global` and `deploy` parameters, as the SAM CLI
+    reads them). No file: the template's defaults. An environment other than `default` that the file lacks is
+    refused: the SAM CLI ignores it (samcli/cli/cli_config_file.py logs the KeyError at debug level and goes on
+    with no settings), so `sam deploy --config-env <typo>` would deploy other parameters than the ones meant."""
     if not path.exists():
         return DeployConfig()
     try:
         data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: {error}") from None
+    if env not in data and env != DEFAULT_ENV:
+        known = ", ".join(k for k, v in data.items() if isinstance(v, dict)) or "none"
+        raise ConfigError(
+            f"{path} has no environment [{env}] (it has: {known}); sam deploy --config-env {env} would use none "
+            "of its settings"
+        )
     section = data.get(env, {})
     merged = dict(section.get("global", {}).get("parameters", {})) | dict(
         section.get("deploy", {}).get("parameters", {})
@@ -151,8 +162,28 @@ def _sam_translated(template: Path, modified: float, region: str, account: str, 
 
 
 def translated(template: Path, region: str, account: str, stack_name: str) -> dict[str, Any]:
-    """The CloudFormation template `sam deploy` would send (Parameters, Conditions, Resources)."""
-    return dict(json.loads(_sam_translated(template.resolve(), template.stat().st_mtime, region, account, stack_name)))
+    """The CloudFormation template `sam deploy` would send (Parameters, Conditions, Resources). A file that is
+    not a SAM template with parameters (not YAML, not a mapping, refused by the SAM translator): ConfigError."""
+    import yaml
+    from samtranslator.model.exceptions import ExceptionWithMessage
+
+    try:
+        text = _sam_translated(template.resolve(), template.stat().st_mtime, region, account, stack_name)
+    except OSError as error:
+        raise ConfigError(f"template {template}: {error.strerror or error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"template {template} is not YAML: {getattr(error, 'problem', error)}{where}") from None
+    except ExceptionWithMessage as error:
+        causes = "; ".join(c.message for c in getattr(error, "causes", [])) or error.message
+        raise ConfigError(f"template {template}: the SAM transform refuses it: {causes}") from None
+    except AttributeError:  # samtranslator's parser on a document that is not a mapping (a list, an empty file)
+        raise ConfigError(f"template {template} is not a CloudFormation template (not a mapping)") from None
+    cfn = dict(json.loads(text))
+    if not isinstance(cfn.get("Parameters"), dict):
+        raise ConfigError(f"template {template} declares no Parameters: not sleepwake's template")
+    return cfn
 
 
 def translate(cfn: dict[str, Any], params: dict[str, str], region: str, account: str, stack_name: str) -> Translated:

@@ -80,6 +80,57 @@ def test_an_unreadable_samconfig_is_one_line_and_exit_2(capsys, tmp_path: Path):
     assert err.startswith(f"preflight: {bad}: ") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--template", "/nonexist.yaml"], "preflight: template /nonexist.yaml: No such file or directory\n"),
+        (["--template", "/"], "preflight: template /: Is a directory\n"),
+        (
+            ["--config-file", "/nonexist.toml"],
+            "preflight: config file /nonexist.toml does not exist or could not be read\n",
+        ),
+    ],
+)
+def test_a_template_or_config_file_that_is_not_there_is_one_line_and_exit_2(capsys, flags, said):
+    assert main(["preflight", "--region", "us-east-1", *flags]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", said)
+
+
+def test_an_environment_samconfig_lacks_is_one_line_and_exit_2(capsys, tmp_path: Path):
+    """The SAM CLI would quietly use none of the file's settings: preflight would check other parameters than
+    the operator meant."""
+    path = tmp_path / "samconfig.toml"
+    path.write_text('version = 0.1\n[prod.deploy.parameters]\nparameter_overrides = "EndpointName=speech-prod"\n')
+    assert main(["preflight", "--region", "us-east-1", "--config-file", str(path), "--config-env", "nope"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"preflight: {path} has no environment [nope] (it has: prod); sam deploy --config-env nope would use none "
+        "of its settings\n"
+    )
+    assert read_samconfig(path, "default").source == "template defaults"  # `default` unset: as SAM, no settings
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("# notes\n```\n", " is not YAML: found character '`' that cannot start any token (line 2)"),
+        ("- a\n- b\n", " is not a CloudFormation template (not a mapping)"),
+        ("Parameters: {}\n", ": the SAM transform refuses it: Structure of the SAM template is invalid. 'Resources'"),
+        ("Resources: {T: {Type: AWS::SNS::Topic}}\n", " declares no Parameters: not sleepwake's template"),
+    ],
+)
+def test_a_template_that_is_not_sleepwakes_is_a_config_error(tmp_path: Path, text: str, said: str):
+    from sleepwake_cli.preflight_template import translated
+
+    template = tmp_path / "template.yaml"
+    template.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        translated(template, "us-east-1", "123456789012", "sleepwake")
+    assert str(raised.value).startswith(f"template {template}{said}")
+
+
 def test_no_credentials_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path: Path):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
