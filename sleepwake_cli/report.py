@@ -97,7 +97,7 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
         f"  instance hours           {r.instance_hours:.2f} h at ${price:g}/h",
         f"  cost                     ${r.instance_cost + r.fallback_cost:.2f} (instance ${r.instance_cost:.2f}, "
         f"fallback ${r.fallback_cost:.4f}); always on ${r.always_on_cost:.2f}",
-        f"  saving vs always-on      ${r.saving:.2f} ({r.saving_vs_always_on_pct:g} %)",
+        f"  saving vs always-on      {_usd(r.saving)} ({r.saving_vs_always_on_pct:g} %)",
         "",
         "  requests                 component {served_by_component}, fallback {served_by_fallback}, "
         "failed {failed} (no capacity {no_capacity}, of which unanswered {unanswered_no_capacity}; fallback cold "
@@ -177,6 +177,13 @@ def _slow_line(slow: dict[str, float], slow_seconds: float) -> str:
             source += ", the control plane's own cold starts included"
     label = f"answers over {slow_seconds:g} s"
     return f"  {label:<25}{slow['total']}, {source}{cold}"
+
+
+def _usd(value: float) -> str:
+    """Dollars to the cent, the sign before the $ ("-$1.20"), and nothing under half a cent signed ("$0.00", not
+    "$-0.00": the percentage beside it keeps the sign)."""
+    cents = round(value * 100)
+    return f"{'-' if cents < 0 else ''}${abs(cents) / 100:.2f}"
 
 
 def _ms(value: Any) -> str:

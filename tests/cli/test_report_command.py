@@ -175,3 +175,14 @@ def test_the_estimated_slow_answers_say_the_control_planes_own_cold_starts_are_i
         "control plane's own cold starts included; fallback cold starts over 3 s: 3 (the control plane's own "
         "requests over 3 s: 1, no user's)"
     ) in table(r, price=1.0, slow_seconds=3)
+
+
+def test_the_saving_puts_its_sign_before_the_dollar_and_never_says_minus_zero():
+    from dataclasses import replace
+
+    assert "saving vs always-on      $0.00 (-0.3 %)" in table(
+        replace(report(), saving=-0.0, saving_vs_always_on_pct=-0.3), price=1.0, slow_seconds=3
+    )
+    assert "saving vs always-on      -$1.25 (-12 %)" in table(
+        replace(report(), saving=-1.25, saving_vs_always_on_pct=-12.0), price=1.0, slow_seconds=3
+    )
