@@ -44,9 +44,9 @@ EXIT_CODES = f"""exit status of status, wake, sleep, warmup and fire-schedule:
   {TIMED_OUT}    --wait timed out; what was started goes on in the background
   {INTERRUPTED}  Ctrl-C; what was started goes on in the background"""
 WHERE_HINT = (
-    "For AWS: set AWS_REGION and credentials (AWS_PROFILE, or `aws configure`) and pass --stack-name if the "
-    "stack is not called sleepwake. For the local stack: run `make local` and export the AWS_* variables it "
-    "prints."
+    "For AWS: set AWS_DEFAULT_REGION (or AWS_REGION) and credentials (AWS_PROFILE, or `aws configure`) and pass "
+    "--stack-name if the stack is not called sleepwake. For the local stack: run `make local` and export the AWS_* "
+    "variables it prints."
 )
 
 

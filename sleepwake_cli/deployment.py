@@ -245,13 +245,25 @@ class Deployment:
         return found
 
 
+def environment_region() -> str | None:
+    """The region AWS_REGION names, as the AWS CLI v2 and the AWS SDKs read it; None leaves botocore's own chain
+    (AWS_DEFAULT_REGION, then the profile's `region`). The AWS CLI v2 user guide, "Environment variables to
+    configure the AWS CLI": AWS_REGION "overrides the values in the environment variable AWS_DEFAULT_REGION and
+    the profile setting region"; the SDKs and Tools Reference Guide, "AWS Region": AWS_REGION is the setting's
+    variable. botocore (1.43, configprovider.py's `region`) reads only AWS_DEFAULT_REGION, so an operator whose
+    `aws` works from AWS_REGION alone was told to set the region they had set. Every AWS session the CLI makes
+    passes this (aws_session, and preflight's reader after its --region and samconfig.toml's region)."""
+    return os.environ.get("AWS_REGION") or None
+
+
 def aws_session(local: dict[str, str] | None, credentials: dict[str, str] | None = None) -> boto3.Session:
     """The one place the CLI looks up credentials. AWS: the standard chain (environment, AWS_PROFILE, ~/.aws,
-    instance roles). The local stack enforces IAM like AWS (localaws/iam.py): keys exported in the environment
-    win; otherwise the stack's operator identity from the deployment file signs (not the standard chain, whose
-    instance-metadata lookups cost seconds on a machine off AWS)."""
+    instance roles), in the region environment_region() names, else botocore's. The local stack enforces IAM like
+    AWS (localaws/iam.py): keys exported in the environment win; otherwise the stack's operator identity from the
+    deployment file signs (not the standard chain, whose instance-metadata lookups cost seconds on a machine off
+    AWS)."""
     if local is None:
-        return boto3.Session()
+        return boto3.Session(region_name=environment_region())
     if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
         return boto3.Session(region_name=local["region"])
     keys = credentials or {}

@@ -23,7 +23,14 @@ import boto3
 from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError
 
 from sleepwake_cli.awscli import aws_command
-from sleepwake_cli.deployment import TEMPLATE, Deployment, DeploymentError, aws_session, unreachable_local
+from sleepwake_cli.deployment import (
+    TEMPLATE,
+    Deployment,
+    DeploymentError,
+    aws_session,
+    environment_region,
+    unreachable_local,
+)
 from sleepwake_cli.preflight_aws import Reader, ReadError
 from sleepwake_cli.preflight_rules import (
     Check,
@@ -281,7 +288,7 @@ def _reader(args: argparse.Namespace, config: DeployConfig) -> Reader:
         else:
             session = aws_session(deployment.local, deployment.credentials)
         return Reader(session, deployment.endpoint_url)
-    session = boto3.Session(profile_name=args.profile, region_name=args.region or config.region)
+    session = boto3.Session(profile_name=args.profile, region_name=args.region or config.region or environment_region())
     if not session.region_name:
         raise NoRegionError()
     return Reader(session)
@@ -314,7 +321,8 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         return 2
     except (NoRegionError, NoCredentialsError) as error:
         print(
-            f"preflight: {str(error).rstrip('.')}; set AWS_REGION (or --region) and credentials (AWS_PROFILE)",
+            f"preflight: {str(error).rstrip('.')}; set AWS_DEFAULT_REGION (or AWS_REGION, or --region) and "
+            "credentials (AWS_PROFILE)",
             file=sys.stderr,
         )
         return 2
@@ -349,7 +357,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--template", default=str(TEMPLATE), help="the SAM template (default: the repository's)")
     p.add_argument("--stack-name", help="stack name (default: samconfig.toml's, else sleepwake)")
-    p.add_argument("--region", help="AWS region (default: samconfig.toml's, else AWS_REGION)")
+    p.add_argument(
+        "--region", help="AWS region (default: samconfig.toml's, else AWS_REGION, AWS_DEFAULT_REGION or the profile's)"
+    )
     p.add_argument("--profile", help="AWS profile")
     p.add_argument(
         "--deployment-file",

@@ -3,6 +3,7 @@ one is said in one line: never a traceback, and never before the command needs A
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -10,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from sleepwake_cli.deployment import aws_session
 from sleepwake_cli.main import main
+from sleepwake_cli.preflight import _reader
+from sleepwake_cli.preflight_template import DeployConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/sleepwake", "client", "."))}
@@ -74,3 +78,32 @@ def test_importing_the_layer_does_not_make_an_x_ray_recorder():
         [sys.executable, "-c", code], env=os.environ | ENV, capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "region"),
+    [
+        ({"AWS_REGION": "eu-central-1"}, "eu-central-1"),
+        ({"AWS_DEFAULT_REGION": "ap-south-1"}, "ap-south-1"),
+        ({"AWS_REGION": "eu-central-1", "AWS_DEFAULT_REGION": "ap-south-1"}, "eu-central-1"),
+        ({"AWS_PROFILE": "dev"}, "eu-west-1"),
+        ({"AWS_PROFILE": "dev", "AWS_REGION": "eu-central-1"}, "eu-central-1"),
+    ],
+)
+def test_the_region_is_read_as_the_aws_cli_v2_reads_it(aws_config, monkeypatch, environment, region):
+    # AWS_REGION over AWS_DEFAULT_REGION over the profile's region (the AWS CLI v2 user guide); botocore alone
+    # reads AWS_DEFAULT_REGION and the profile only.
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert aws_session(None).region_name == region
+    config = DeployConfig()
+    reader = _reader(argparse.Namespace(deployment_file=None, profile=None, region=None), config)
+    assert reader.region == region
+
+
+def test_samconfig_and_the_region_flag_still_win_over_aws_region_for_preflight(aws_config, monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    config = DeployConfig(region="us-west-2")
+    assert _reader(argparse.Namespace(deployment_file=None, profile=None, region=None), config).region == "us-west-2"
+    flagged = argparse.Namespace(deployment_file=None, profile=None, region="sa-east-1")
+    assert _reader(flagged, config).region == "sa-east-1"

@@ -23,7 +23,7 @@ def test_status_without_a_region_says_how_to_point_it_at_aws_or_the_local_stack(
     assert main(["status"]) == 2
     err = capsys.readouterr().err
     assert "region" in err.lower()
-    assert "AWS_REGION" in err and "make local" in err
+    assert "AWS_DEFAULT_REGION (or AWS_REGION)" in err and "make local" in err
     assert "Traceback" not in err
 
 
