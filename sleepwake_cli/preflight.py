@@ -43,6 +43,7 @@ from sleepwake_cli.preflight_rules import (
     fallback_config_checks,
     fallback_name_check,
     instance_scaling_check,
+    keep_warm_check,
     parameter_checks,
     scaling_checks,
     warn,
@@ -122,6 +123,7 @@ def run(
         return [fallback_name_check(plan, existing), *fallback_config_checks(plan, image, invalid, excluded)]
 
     guarded("fallback", fallback)
+    checks.extend(keep_warm_check(plan))
     archive = reader.archive(plan.archive, max_archive_bytes) if plan.archive.startswith("s3://") else None
     checks.extend(archive_checks(plan, archive))
 

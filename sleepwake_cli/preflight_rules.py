@@ -27,6 +27,7 @@ from typing import Any
 
 from sleepwake.core.adoption import ExistingScaling, plan_adoption, removal_steps, resource_id
 from sleepwake.core.endpoint import VariantScaling, instance_scaling_warnings
+from sleepwake.core.keep_warm import pings_keep_warm
 
 NAME_LIMIT = 63  # every SageMaker resource name (API reference: EndpointName etc., pattern {0,62} after one char)
 FALLBACK_SUFFIX = "-fallback"
@@ -396,6 +397,29 @@ def fallback_config_checks(plan: Plan, image: str, invalid: list[str], excluded:
     else:
         out.append(ok("fallback exclusions", "no network isolation, VPC, KMS key, instance settings or extra variant"))
     return out
+
+
+def keep_warm_check(plan: Plan) -> list[Check]:
+    """With a fallback and FallbackKeepWarm ping, whether the pings come before the eviction the template assumes
+    (the parameters' own description: FallbackPingMinutes must stay below FallbackIdleEvictMinutes). CloudFormation
+    cannot refuse it: a template's Rules compare only for equality and membership (CloudFormation template
+    reference, "Rule functions": Fn::Equals, Fn::Contains, Fn::EachMemberIn..., no numeric comparison)."""
+    if not plan.fallback_name or plan.params.get("FallbackKeepWarm") != "ping":
+        return []
+    try:
+        ping, evict = int(plan.params["FallbackPingMinutes"]), int(plan.params["FallbackIdleEvictMinutes"])
+    except (KeyError, ValueError):  # not a number: parameter_checks fails it
+        return []
+    if pings_keep_warm(ping, evict):
+        return [ok("keep-warm", f"a ping every {ping} min, before the assumed eviction at {evict} min idle")]
+    return [
+        warn(
+            "keep-warm",
+            f"FallbackPingMinutes {ping} is not below FallbackIdleEvictMinutes {evict}: each ping comes after the "
+            "fallback is assumed cold, so the stack pays for pings (and their cold starts) that never keep it warm",
+            f"set FallbackPingMinutes below {evict}, or FallbackKeepWarm=none",
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------------------- the archive

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sleepwake.core import DailyCron
-from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings
+from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings, pings_keep_warm
 from sleepwake_cli.simulate import frontier
 from sleepwake_cli.simulate.charts import chart
 from sleepwake_cli.simulate.engine import FallbackModel, Provisioning, Span
@@ -464,6 +464,14 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     note = closing_note(results, variants, settings)
 
+    kw, evict = settings.keep_warm, settings.fallback.idle_evict_seconds / 60
+    if kw.mode is KeepWarmMode.PING and not pings_keep_warm(kw.ping_minutes, evict):
+        print(
+            f"sleepwake simulate: note: --ping-minutes {kw.ping_minutes} is not below --fallback-idle-evict "
+            f"{evict * 60:g} s ({evict:g} min): each ping comes after the fallback went cold, so pings never keep it "
+            "warm (as FallbackPingMinutes >= FallbackIdleEvictMinutes on a stack)",
+            file=sys.stderr,
+        )
     print(learning_note)
     intents = sum(r.wake_lead_seconds is not None for r in trace.requests)
     print(

@@ -126,7 +126,7 @@ def test_a_ready_adopt_setup_passes_the_endpoint_scaling_fallback_and_archive_ch
     checks = run(emu, session, ADOPT_WITH_ARCHIVE)
     for name in ("parameters", "region", "endpoint", "component", "instance scaling", "existing scaling"):
         assert checks[name].status is Status.OK, checks[name]
-    for name in ("fallback name", "fallback memory", "archive", "archive layout"):
+    for name in ("fallback name", "fallback memory", "keep-warm", "archive", "archive layout"):
         assert checks[name].status is Status.OK, checks[name]
     assert checks["fallback name"].detail == "creates speech-endpoint-fallback (24 of 63 characters)"
     assert [c for c in calls if not c.startswith(READ_PREFIXES)] == []

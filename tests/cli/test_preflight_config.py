@@ -156,3 +156,28 @@ def test_a_fixs_aws_commands_run_from_here(monkeypatch):
     monkeypatch.setattr(preflight, "aws_command", lambda: None)
     assert preflight.runnable_fix(FIX).endswith("take-over (the AWS CLI: `make setup` installs it in .tools/aws)")
     assert preflight.runnable_fix("set EndpointName=x") == "set EndpointName=x"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status"),
+    [
+        ({}, Status.OK),
+        ({"FallbackPingMinutes": "30"}, Status.WARN),
+        ({"FallbackPingMinutes": "10"}, Status.WARN),  # at the eviction's minute: it races it
+        ({"FallbackPingMinutes": "20", "FallbackIdleEvictMinutes": "25"}, Status.OK),
+        ({"FallbackPingMinutes": "30", "FallbackKeepWarm": "none"}, None),  # no pings
+        ({"FallbackPingMinutes": "30", "DeploymentMode": "adopt", "ModelDataUrl": ""}, None),  # no fallback
+    ],
+)
+def test_pings_that_come_after_the_assumed_eviction_are_a_warning(overrides: dict[str, str], status: Status | None):
+    from sleepwake_cli.preflight_rules import Plan, keep_warm_check
+
+    create = {"DeploymentMode": "create", "ModelDataUrl": "s3://m/model.tar.gz"}
+    params, _ = resolve_parameters(create | overrides)
+    checks = keep_warm_check(Plan(params))
+    assert [c.status for c in checks] == ([status] if status else [])
+    if status is Status.WARN:
+        (check,) = checks
+        ping, evict = params["FallbackPingMinutes"], params["FallbackIdleEvictMinutes"]
+        assert check.detail.startswith(f"FallbackPingMinutes {ping} is not below FallbackIdleEvictMinutes {evict}")
+        assert check.fix == f"set FallbackPingMinutes below {evict}, or FallbackKeepWarm=none"

@@ -210,3 +210,14 @@ def test_fallback_options_out_of_range_are_one_line_errors(
     option: str, value: str, says: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert says in _refused(tmp_path, capsys, option, value)
+
+
+@pytest.mark.parametrize(("ping", "noted"), [("20", True), ("5", False)])
+def test_pings_slower_than_the_eviction_are_noted_and_still_simulated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ping: str, noted: bool
+) -> None:
+    assert _simulate(tmp_path, "--ping-minutes", ping) == 0
+    captured = capsys.readouterr()
+    note = f"sleepwake simulate: note: --ping-minutes {ping} is not below --fallback-idle-evict 600 s (10 min)"
+    assert (note in captured.err) is noted
+    assert (tmp_path / "out" / "simulate.json").exists()

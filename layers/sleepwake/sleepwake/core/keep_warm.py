@@ -83,6 +83,14 @@ class KeepWarmSettings:
             raise ValueError("lead_seconds, bridge_minutes and radius_minutes must not be negative")
 
 
+def pings_keep_warm(ping_minutes: float, idle_evict_minutes: float) -> bool:
+    """Whether a ping every `ping_minutes` keeps warm a serverless endpoint assumed evicted after
+    `idle_evict_minutes` idle (the template's FallbackPingMinutes and FallbackIdleEvictMinutes): only when each
+    comes before the eviction (one at the eviction's minute races it). Otherwise every ping meets a cold start
+    and is billed for it, and a user who comes between two pings meets one too."""
+    return ping_minutes < idle_evict_minutes
+
+
 def may_come_plan(
     history: Iterable[tuple[datetime, float]],
     day: date,
