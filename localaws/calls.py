@@ -29,17 +29,26 @@ def _tag(request: Any, **_kwargs: Any) -> None:
         request.headers[CALLER_HEADER] = f"{os.getpid()}:{threading.get_ident()}"
 
 
+def _names(endpoint_url: str) -> set[str]:
+    """The URL prefixes that reach `endpoint_url`: loopback by either name, as moto's Step Functions calls
+    the emulator's Lambda and SDK integrations at http://localhost:<port> (moto 5.2.5,
+    stepfunctions/parser/asl/utils/boto_client.py) while the emulator serves http://127.0.0.1:<port>."""
+    url = endpoint_url.rstrip("/") + "/"
+    loopback = ("//127.0.0.1:", "//localhost:")
+    return {url.replace(loopback[0], name).replace(loopback[1], name) for name in loopback} | {url}
+
+
 def serve(endpoint_url: str) -> None:
     """Tag this process's requests to `endpoint_url` from now on (sessions created before keep no tag)."""
     from botocore import handlers
 
     if ("before-send", _tag) not in handlers.BUILTIN_HANDLERS:
         handlers.BUILTIN_HANDLERS.append(("before-send", _tag))
-    _ENDPOINTS.add(endpoint_url.rstrip("/") + "/")
+    _ENDPOINTS.update(_names(endpoint_url))
 
 
 def stop_serving(endpoint_url: str) -> None:
-    _ENDPOINTS.discard(endpoint_url.rstrip("/") + "/")
+    _ENDPOINTS.difference_update(_names(endpoint_url))
 
 
 def caller(environ: dict[str, Any]) -> int | None:

@@ -32,11 +32,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from localaws.clock_calls import Calls
 
 _MAX_SLICE = 0.25  # wall seconds a sleeper waits before re-checking (catches speed changes and stop flags)
 
 
-class EmulatedClock:
+class EmulatedClock(Calls):
     """Emulated time = start + (running wall seconds) * speed, plus any `advance()` jumps."""
 
     def __init__(
@@ -79,6 +82,8 @@ class EmulatedClock:
         self._lookers: dict[object, int | None] = {}  # a thread in look_after -> the epoch it last looked at
         self._look_now: set[object] = set()  # lookers told to look before the next jump
         self._events: dict[object, threading.Event] = {}  # the events sleepers wait on too (a kick wakes them)
+        self._callers: dict[int, int] = {}  # calls between its threads: localaws/clock_calls.py
+        self.work_of: dict[int, Any] = {}
         self.jumped = timedelta(0)  # emulated time skipped by idle jumps, in all
         self.jumps = 0  # how many idle jumps: each costs about idle_settle of wall time (what a replay pays)
 
@@ -287,45 +292,6 @@ class EmulatedClock:
         finally:
             self._unlend(lent)
             self._reacquire_own(own)
-
-    # -- a call another thread of this process waits on ---------------------------------------------------
-    # A thread that serves a call (the emulator's HTTP server answering an API call) and sleeps on the clock
-    # inside it (a serverless cold start) keeps the caller waiting: the caller's own pauses (a Lambda handler's,
-    # the replay's request) would freeze the clock for soft_pause_limit, then let it run but never jump, so each
-    # such wait cost seconds of wall time and a replayed week minutes. With `serving(caller)` the caller counts
-    # as sleeping on the clock too while the serving thread sleeps (its soft pauses dropped, as a driver
-    # asleep): what the caller waits for is then what AWS makes it wait for, and an idle clock jumps to it.
-    @contextmanager
-    def serving(self, caller: int | None) -> Iterator[None]:
-        """This thread answers a call thread `caller` (an ident in this process, None: another process) is
-        blocked on, for the block."""
-        previous = getattr(self._local, "caller", None)
-        self._local.caller = caller
-        try:
-            yield
-        finally:
-            self._local.caller = previous
-
-    def _lend(self) -> tuple[int, tuple[object, ...]] | None:
-        caller = getattr(self._local, "caller", None)
-        if caller is None or caller == threading.get_ident():
-            return None
-        with self._cond:
-            tokens = tuple(t for t, owner in self._soft_owner.items() if owner == caller and t in self._soft)
-            self._asleep[caller] = self._asleep.get(caller, 0) + 1
-            self._change_locked(drop_soft=tokens)
-        return caller, tokens
-
-    def _unlend(self, lent: tuple[int, tuple[object, ...]] | None) -> None:
-        if lent is None:
-            return
-        caller, tokens = lent
-        with self._cond:
-            self._asleep[caller] -= 1
-            if not self._asleep[caller]:
-                del self._asleep[caller]
-            # Back to the caller's pauses it still holds (a caller that gave up meanwhile has closed its own).
-            self._change_locked(add_soft=tuple(t for t in tokens if t in self._soft_owner))
 
     def look_after(self, when: datetime, seen: int | None = None, stop: Callable[[], bool] | None = None) -> int:
         """For a watcher on a clock that jumps when idle (a test polling /status until a state): sleep until

@@ -56,3 +56,20 @@ class SharedPause:
             with self._lock:
                 self._suspended -= 1
                 self._apply()
+
+    @contextmanager
+    def joined(self) -> Iterator[None]:
+        """For the block, this thread does the work: while a call it made waits on a thread that sleeps on the
+        clock (EmulatedClock.serving: a Step Functions task's Lambda waiting on a cold fallback), the work is
+        idle, as in `suspended()`."""
+        clock, me = self._clock, threading.get_ident()
+        with clock._cond:
+            previous = clock.work_of.get(me)
+            clock.work_of[me] = self
+        try:
+            yield
+        finally:
+            with clock._cond:
+                clock.work_of.pop(me, None)
+                if previous is not None:
+                    clock.work_of[me] = previous

@@ -142,7 +142,7 @@ class _Server(ThreadedMotoServer):
             if not pause:
                 return inner(environ, start_response)
             # A call from a thread of this process (calls.CALLER_HEADER): that thread waits while the call sleeps
-            # on the clock (localaws/clock.py, serving).
+            # on the clock (localaws/clock_calls.py, serving).
             with clock.paused(soft=True), clock.serving(calls.caller(environ)):
                 return list(inner(environ, start_response))
 

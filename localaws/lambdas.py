@@ -287,7 +287,9 @@ class LambdaRunner:
         if not self._isolated:
             yield
             return
-        with self._container_lock:
+        with self.clock.blocked() if self.clock is not None else contextlib.nullcontext():
+            self._container_lock.acquire()  # behind another function's handler, which may sleep on the clock
+        try:
             # The code outside any function (tests, the operator CLI in-process) keeps its own values too.
             outside = [getattr(sys.modules[module], attr) for module, attr, _ in self._isolated]
             for module, attr, initial in self._isolated:
@@ -301,6 +303,8 @@ class LambdaRunner:
                 for (module, attr, _), value in zip(self._isolated, outside, strict=True):
                     self._saved[(name, module, attr)] = getattr(sys.modules[module], attr)
                     setattr(sys.modules[module], attr, value)
+        finally:
+            self._container_lock.release()
 
     def run(self, fn: Any, payload: bytes | str | None, region: str) -> tuple[bytes, str | None]:
         """Invoke moto function object `fn` with a raw payload; returns (response payload, function error)."""

@@ -263,7 +263,7 @@ _EXECUTION = threading.local()  # the running execution's (role ARN, state machi
 
 class _InheritingThread(threading.Thread):
     """moto evaluates the program and each state with a timeout in threads of their own: they carry the
-    execution's role on."""
+    execution's role and pause on (a call such a thread makes that sleeps on the clock idles the execution)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -273,7 +273,8 @@ class _InheritingThread(threading.Thread):
     def run(self) -> None:
         _EXECUTION.role = self._localaws_role
         _EXECUTION.pause = self._localaws_pause
-        super().run()
+        with self._localaws_pause.joined() if self._localaws_pause else contextlib.nullcontext():
+            super().run()
 
 
 def _threading_module() -> types.ModuleType:
@@ -412,12 +413,14 @@ def _execution_logic(self: Any) -> None:
             _ORIGINAL_EXECUTION_LOGIC(self)
             return
         # One pause for the whole execution, whichever of moto's threads runs a state (a Wait or a Retry
-        # backoff in an evaluation thread suspends it: _execution_idle).
+        # backoff in an evaluation thread suspends it: _execution_idle; so does a call of a task that sleeps on the
+        # clock, a Lambda waiting on a cold fallback: EmulatedClock.serving).
         _EXECUTION.pause = SharedPause(clock).start()
         cloudwatch.kick()  # its AWS/States metrics are recorded at the next alarm round (cloudwatch_alarms)
         try:
             _started(self)
-            _ORIGINAL_EXECUTION_LOGIC(self)
+            with _EXECUTION.pause.joined():
+                _ORIGINAL_EXECUTION_LOGIC(self)
         finally:
             _EXECUTION.pause.stop()
             cloudwatch.kick()

@@ -1,4 +1,4 @@
-"""A call another thread of this process waits on (localaws/clock.py `serving`, localaws/calls.py): while the
+"""A call another thread of this process waits on (localaws/clock_calls.py `serving`, localaws/calls.py): while the
 thread answering it sleeps on the clock, the caller sleeps too, so an idle clock jumps over the wait (a serverless
 cold start a Lambda handler or the replay's product client waits for) instead of crawling through it."""
 
@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import threading
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from localaws import EmulatedClock, calls
+from localaws.clock_pause import SharedPause
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 COLD_START = 3600.0  # at speed 1 an hour: only a jump gets through it within the test's wait
@@ -78,6 +80,115 @@ def test_a_caller_that_gave_up_meanwhile_leaves_no_pause_behind():
     server.join(20)
     assert woke and clock.jumps == 1
     assert not clock.is_paused  # the call's end gave back no pause to a caller that had left it
+
+
+def _answering(clock: EmulatedClock, caller: int, then: threading.Event) -> threading.Thread:
+    """A thread answering `caller`'s call (the emulator's server running a Lambda for a Step Functions task)
+    that is blocked on a call of its own until `then` is set: in its pauses, as a handler is."""
+
+    def run() -> None:
+        with clock.paused(soft=True), clock.serving(caller), clock.paused(soft=True):
+            then.wait(60)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_the_callers_caller_sleeps_too_so_the_clock_jumps():
+    """A Step Functions task's Lambda waiting on a cold fallback: the task's thread waits on the Lambda, which
+    waits on the fallback's cold start: every thread up the chain counts as asleep while the last one sleeps."""
+    clock, caller, returned = _caller()
+    answered = threading.Event()
+    middle = _answering(clock, caller.ident, answered)
+    while middle.ident not in clock._callers:  # it is answering the caller
+        threading.Event().wait(0.01)
+    server, woke = _serve(clock, middle.ident)
+    server.join(20)
+    assert woke and woke[0] >= START + timedelta(seconds=COLD_START)
+    assert clock.jumps == 1
+    answered.set()
+    returned.set()
+    middle.join(5)
+    caller.join(5)
+    assert not clock.is_paused and not clock._asleep  # every pause and sleep lent was given back, then ended
+
+
+def test_the_shared_pause_of_the_callers_work_is_idle_while_its_call_sleeps():
+    """A Step Functions execution's pause is the work's, not one thread's (clock_pause.SharedPause): a thread
+    of it that joined it and waits on a call sleeping on the clock leaves the execution idle meanwhile."""
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    shared = SharedPause(clock).start()
+    returned, inside = threading.Event(), threading.Event()
+
+    def task() -> None:
+        with shared.joined():
+            inside.set()
+            returned.wait(60)
+
+    caller = threading.Thread(target=task, daemon=True)
+    caller.start()
+    assert inside.wait(5)
+    server, woke = _serve(clock, caller.ident)
+    server.join(20)
+    assert woke and clock.jumps == 1
+    assert clock.is_paused  # the execution runs on once its call answered
+    returned.set()
+    caller.join(5)
+    shared.stop()
+    assert not clock.work_of
+
+
+def test_a_thread_blocked_on_another_that_sleeps_on_the_clock_lets_it_jump():
+    """`blocked()`: a call queued behind a Lambda container's lock, held by a handler sleeping on the clock, is
+    idle with its caller while it waits: the clock jumps to the holder's wake-up."""
+    clock, caller, returned = _caller()
+    lock, holding = threading.Lock(), threading.Event()
+    woke: list[datetime] = []
+
+    def holder() -> None:
+        with lock:
+            holding.set()
+            clock.sleep(COLD_START)
+            woke.append(clock.now())
+
+    threading.Thread(target=holder, daemon=True).start()
+    assert holding.wait(5)
+    got: list[datetime] = []
+
+    def queued() -> None:
+        with clock.paused(soft=True), clock.serving(caller.ident):
+            with clock.blocked():
+                lock.acquire()
+            got.append(clock.now())
+            lock.release()
+
+    waiter = threading.Thread(target=queued, daemon=True)
+    waiter.start()
+    waiter.join(20)
+    assert woke and got and got[0] >= START + timedelta(seconds=COLD_START)
+    assert clock.jumps == 1
+    returned.set()
+    caller.join(5)
+
+
+def test_calls_to_the_emulator_by_either_loopback_name_name_their_thread():
+    """moto's Step Functions calls the emulator's Lambda at http://localhost:<port>, the emulator serves
+    http://127.0.0.1:<port>: both are its calls."""
+    calls.serve("http://127.0.0.1:59999")
+    try:
+        for url in ("http://127.0.0.1:59999/2015-03-31/functions", "http://localhost:59999/2015-03-31/functions"):
+            request = SimpleNamespace(url=url, headers={})
+            calls._tag(request)
+            named = {"HTTP_X_LOCALAWS_CALLER": request.headers[calls.CALLER_HEADER]}
+            assert calls.caller(named) == threading.get_ident()
+        elsewhere = SimpleNamespace(url="http://localhost:59998/", headers={})
+        calls._tag(elsewhere)
+        assert not elsewhere.headers
+    finally:
+        calls.stop_serving("http://127.0.0.1:59999")
+    assert not any("59999" in endpoint for endpoint in calls._ENDPOINTS)
 
 
 def test_calls_name_their_thread_in_this_process_only():

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tests.localaws.conftest import ROLE, START, ensure_role, make_function
 
@@ -43,6 +44,30 @@ def test_function_environment_is_not_visible_outside_the_invocation(emu):
         results = list(pool.map(lambda n: _invoke(emu, n, {})[0]["greeting"], ["a", "b"] * 4))
     assert results == ["from-a", "from-b"] * 4
     assert "GREETING" not in os.environ
+
+
+def test_a_handler_queued_behind_one_sleeping_on_the_clock_lets_it_jump(emu):
+    """With isolated containers (a deployed stack's) handlers run one at a time; one queued behind a handler
+    that waits on the clock (a pre-warm waiting on a cold fallback) waits idle, with its caller, so the clock
+    jumps to that wait's end (at speed 1, crawling through it would take an hour)."""
+    make_function(emu, "sleeper", "fn_probe")
+    make_function(emu, "next", "fn_probe")
+    emu.lambdas.isolate("boto3", "DEFAULT_SESSION", lambda: None)
+    clock = emu.clock
+    clock.set_speed(1)
+    clock.jump_when_idle(True)
+    began = clock.now()
+    try:
+        with clock.held():
+            payload = json.dumps({"clock_sleep": 3600}).encode()
+            emu.client("lambda").invoke(FunctionName="sleeper", InvocationType="Event", Payload=payload)
+            while not any(when > began + timedelta(minutes=59) for when in list(clock._deadlines.values())):
+                time.sleep(0.01)  # the sleeper holds its container and sleeps on the clock
+            out, error = _invoke(emu, "next", {})
+    finally:
+        clock.jump_when_idle(False)
+    assert error is None
+    assert datetime.fromisoformat(out["now"]) >= began + timedelta(hours=1)
 
 
 def test_unregistered_function_fails_loudly(emu):

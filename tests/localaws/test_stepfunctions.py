@@ -251,3 +251,21 @@ def test_on_a_jumping_clock_a_wait_state_ends_on_time(emu):
     assert out["status"] == "SUCCEEDED", out
     entered = datetime.fromisoformat(json.loads(out["output"])["entered"].replace("Z", "+00:00"))
     assert timedelta(seconds=150) <= entered - out["startDate"] < timedelta(seconds=152)
+
+
+def test_on_a_jumping_clock_a_lambda_task_waiting_on_emulated_time_lets_it_jump(emu):
+    """A task's Lambda that waits on the clock (the nap's fallback pre-warm waiting on its cold start) is a wait
+    of the execution: the idle clock jumps to its end (at speed 1, crawling through it would take an hour)."""
+    fn = make_function(emu, "probe", "fn_probe")
+    arn = make_state_machine(emu, "sleeper", calling(fn, {"clock_sleep": 3600}, OutputPath="$.Payload", End=True))
+    clock = emu.clock
+    clock.set_speed(1)
+    clock.jump_when_idle(True)
+    try:
+        with clock.held():
+            execution = emu.client("stepfunctions").start_execution(stateMachineArn=arn, input="{}")
+            out = emu.wait_for_execution(execution["executionArn"], timeout=7200, wall_timeout=60)
+    finally:
+        clock.jump_when_idle(False)
+    assert out["status"] == "SUCCEEDED", out
+    assert out["stopDate"] - out["startDate"] >= timedelta(hours=1)
