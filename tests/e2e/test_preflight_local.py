@@ -25,8 +25,11 @@ def running(tmp_path: Path) -> Iterator[tuple[LocalStack, Path]]:
         yield stack, path
 
 
-def preflight(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    status = main(["preflight", "--config-file", "/nonexistent/samconfig.toml", *args])
+def preflight(capsys: pytest.CaptureFixture[str], deployment: Path, *args: str) -> tuple[int, str]:
+    # An empty samconfig.toml beside the deployment file: the template's defaults, not the repository's settings.
+    config = deployment.parent / "samconfig.toml"
+    config.touch()
+    status = main(["preflight", "--config-file", str(config), "--deployment-file", str(deployment), *args])
     return status, capsys.readouterr().out
 
 
@@ -37,7 +40,7 @@ def test_preflight_reads_the_local_stack_as_its_deployer_and_prints_its_table(ru
         monkeypatch.setenv(name, value)  # exported as `make local` tells operators to; the deployer still reads
 
     # The template's defaults: adopt mode over the endpoint the running stack created and manages.
-    status, table = preflight(capsys, "--deployment-file", str(path))
+    status, table = preflight(capsys, path)
     assert status == 2
     assert table.startswith("preflight for stack sleepwake in us-east-1 (parameters: template defaults)")
     assert re.search(r"\n  ok    endpoint +sleepwake-endpoint is InService\n", table)
@@ -53,7 +56,7 @@ def test_preflight_reads_the_local_stack_as_its_deployer_and_prints_its_table(ru
         "ModelDataUrl": local.parameters["ModelDataUrl"],
     }
     overrides = [f"{k}={v}" for k, v in other.items()]
-    status, out = preflight(capsys, "--deployment-file", str(path), "--json", "--parameter-overrides", *overrides)
+    status, out = preflight(capsys, path, "--json", "--parameter-overrides", *overrides)
     document = json.loads(out)
     failed = [c for c in document["checks"] if c["status"] != "ok"]
     assert (status, failed) == (0, [])
