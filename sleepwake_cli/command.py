@@ -158,7 +158,7 @@ def guard(func: Callable[[Operator], int]) -> Callable[[argparse.Namespace], int
         except (DeploymentError, Refused) as error:
             return _said(args, "error", f"error: {error}", USAGE)
         except (NoRegionError, NoCredentialsError) as error:
-            return _said(args, "error", f"error: {error} {WHERE_HINT}", USAGE)
+            return _said(args, "error", f"error: {str(error).rstrip('.')}. {WHERE_HINT}", USAGE)
         except ProfileNotFound as error:
             return _said(args, "error", f"error: {unknown_profile(str(error.kwargs.get('profile', '')))}", USAGE)
         except EndpointConnectionError as error:  # e.g. `make local` stopped while the command ran

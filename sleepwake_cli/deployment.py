@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import yaml
+from botocore.exceptions import ClientError
 
 from sleepwake.adapters.aws import RETRY_CONFIG
 
@@ -139,8 +140,8 @@ class Deployment:
         cfn = aws_session(None).client("cloudformation", config=RETRY_CONFIG)
         try:
             stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-        except Exception as error:
-            raise DeploymentError(f"stack {stack_name!r} not found: {error}") from error
+        except ClientError as error:
+            raise DeploymentError(stack_unreadable(stack_name, cfn.meta.region_name, error)) from None
         resources, types = {}, {}
         for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
             for item in page["StackResourceSummaries"]:
@@ -243,6 +244,20 @@ class Deployment:
                 if spec["Type"] == "ScheduleV2":
                     found[event] = self.physical(f"{logical}{event}")
         return found
+
+
+def stack_unreadable(stack_name: str, region: str, error: ClientError) -> str:
+    """Why describe-stacks gave no stack. "Not found" only for CloudFormation's answer to a missing stack: a
+    ValidationError whose message is "Stack with id NAME does not exist" (the CloudFormation API reference,
+    DescribeStacks; botocore's cloudformation service model has no error shape for it, so the message is the
+    only sign); access denied, throttling or an expired token are said as AWS said them."""
+    said = error.response.get("Error", {})
+    if said.get("Code") == "ValidationError" and "does not exist" in str(said.get("Message", "")):
+        return (
+            f"stack {stack_name!r} not found in {region} ({said.get('Message')}); pass --stack-name if it is called "
+            "otherwise, or set the region it is in"
+        )
+    return f"cannot read stack {stack_name!r}: {error}"
 
 
 def environment_region() -> str | None:

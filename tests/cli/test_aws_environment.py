@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
-from sleepwake_cli.deployment import aws_session
+from sleepwake_cli.deployment import aws_session, stack_unreadable
 from sleepwake_cli.main import main
 from sleepwake_cli.preflight import _reader
 from sleepwake_cli.preflight_template import DeployConfig
@@ -107,3 +108,32 @@ def test_samconfig_and_the_region_flag_still_win_over_aws_region_for_preflight(a
     assert _reader(argparse.Namespace(deployment_file=None, profile=None, region=None), config).region == "us-west-2"
     flagged = argparse.Namespace(deployment_file=None, profile=None, region="sa-east-1")
     assert _reader(flagged, config).region == "sa-east-1"
+
+
+def test_a_stack_that_does_not_exist_is_said_not_found_in_its_region(aws_config, monkeypatch, capsys):
+    import moto
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with moto.mock_aws():  # CloudFormation's answer as moto gives it: ValidationError "... does not exist"
+        assert main(["status", "--stack-name", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stack 'nosuch' not found in eu-west-1") and "--stack-name" in err, err
+
+
+def test_other_failures_to_read_the_stack_are_not_called_not_found(aws_config, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-role lookup off AWS
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["status", "--stack-name", "mine"]) == 2  # no credentials at all
+    err = capsys.readouterr().err
+    assert "Unable to locate credentials" in err and "not found" not in err, err
+
+    denied = ClientError(
+        {"Error": {"Code": "AccessDenied", "Message": "User: x is not authorized to perform: DescribeStacks"}},
+        "DescribeStacks",
+    )
+    said = stack_unreadable("mine", "eu-west-1", denied)
+    assert said.startswith("cannot read stack 'mine': ") and "not authorized" in said
