@@ -381,9 +381,9 @@ def register(subparsers: Any) -> None:
         subparsers,
         "sleep",
         "run the sleep state machine now (it skips if busy, leased or a wake is in flight)",
-        "Start the sleep state machine. It decides first and may skip: requests served in the last IdleMinutes, "
-        "an awake lease, a wake in flight. --wait says which, with its reason "
-        f"(exit {SKIPPED}).",
+        "Start the sleep state machine. It decides first and may skip: requests, warm-ups included, in the last "
+        "NapIdleMinutes (IdleMinutes without a fallback), an awake lease, a wake in flight. --wait says which, "
+        f"with its reason (exit {SKIPPED}).",
     )
     p.add_argument("--force", action="store_true", help="sleep even if it served requests or holds a lease")
     waiting(p, "the sleep is done (asleep, skipped or failed)", "sleep")

@@ -127,3 +127,16 @@ def test_an_error_under_json_is_still_one_json_document_and_a_line_on_stderr(tmp
     answer = json.loads(out)
     assert answer["outcome"] == "error" and str(missing) in answer["message"]
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_sleep_help_and_readme_name_the_window_a_manual_sleep_counts(capsys):
+    # A manual sleep (no plan) skips on the requests in Policy.idle_minutes: NapIdleMinutes with a fallback,
+    # IdleMinutes without (tests/unit/test_fallback_settings.py), warm-ups counted as requests.
+    from pathlib import Path
+
+    said = "requests, warm-ups included, in the last NapIdleMinutes (IdleMinutes without a fallback)"
+    with pytest.raises(SystemExit):
+        main(["sleep", "--help"])
+    assert said in " ".join(capsys.readouterr().out.split())
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "requests, warm-ups included, in the last `NapIdleMinutes`, or `IdleMinutes` without a fallback" in readme
