@@ -152,8 +152,11 @@ def test_the_table_says_the_latency_holds_the_pings_and_shows_users_fallback_ans
 
     text = with_answers({"timed": 40.0, "timed_fallback": 9.0, "fallback_p50": 0.41, "fallback_p99": 14.2,
                          "fallback_max": 16.03})  # fmt: skip
-    assert "latency component        p50 150 ms, p99 3500 ms, max 4000 ms; over 3 s: 10 (2 warm-ups included)" in text
-    assert "; over 3 s: 0 (120 keep-warm pings and pre-warms included)" in text
+    assert (
+        "latency component        p50 150 ms, p99 3500 ms, max 4000 ms; over 3 s: 10 (2 of the control plane's own "
+        "requests included)"
+    ) in text
+    assert "; over 3 s: 0 (120 of the control plane's own requests included)" in text
     assert (
         "fallback, users' answers p50 0.41 s, p99 14.2 s, max 16.03 s: the 9 the product client timed, from its "
         "call (no pings)"

@@ -118,7 +118,7 @@ def latency_note(path: str, requests: Mapping[str, Any]) -> str:
     own = round(requests.get(f"{path}_warmups") or 0)
     if not own:
         return ""
-    return f"{own} keep-warm pings and pre-warms included" if path == "fallback" else f"{own} warm-ups included"
+    return f"{own} of the control plane's own requests included"  # warm-ups; the fallback's pings and pre-warms
 
 
 def fallback_answer_waits(answers: Mapping[str, float | None]) -> dict[str, Any]:
