@@ -194,8 +194,8 @@ def _await_wake(op: Operator, head: dict[str, Any]) -> int:
     if waited.outcome == "timed_out":
         op.answer(
             data,
-            f"timed out after {waited.elapsed:.0f}s waiting for ready ({status_text(status)}); the wake goes on in "
-            "the background: follow it with `sleepwake status`",
+            f"timed out after {waited.elapsed:.0f}s waiting for ready; the wake goes on in the background: follow "
+            f"it with `sleepwake status`\n  {status_text(status)}",
         )
         return TIMED_OUT
     why = status.last_error or f"the component went {status.state.value} before it was ready"
@@ -239,8 +239,8 @@ def _await_sleep(op: Operator, head: dict[str, Any]) -> int:
         follow = op.follow_execution(head["execution"])
         op.answer(
             data | {"outcome": "timed_out"},
-            f"timed out after {waited.elapsed:.0f}s waiting for the sleep ({status_text(waited.status)}); the "
-            f"sleep goes on in the background: follow it with `sleepwake status` or `{follow}`",
+            f"timed out after {waited.elapsed:.0f}s waiting for the sleep; it goes on in the background: follow "
+            f"it with `sleepwake status` or `{follow}`\n  {status_text(waited.status)}",
         )
         return TIMED_OUT
     outcome, reason = found[0].outcome, found[0].reason

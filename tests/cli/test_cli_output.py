@@ -140,3 +140,30 @@ def test_sleep_help_and_readme_name_the_window_a_manual_sleep_counts(capsys):
     assert said in " ".join(capsys.readouterr().out.split())
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "requests, warm-ups included, in the last `NapIdleMinutes`, or `IdleMinutes` without a fallback" in readme
+
+
+@pytest.mark.parametrize("what", ["wake", "sleep"])
+def test_a_timed_out_wait_says_so_in_one_line_then_the_status_below(monkeypatch, what):
+    # The status takes several lines (here its fallback); inside the sentence's parentheses it split them.
+    from types import SimpleNamespace
+
+    from sleepwake_cli import operator
+
+    fallback = FallbackStatus(endpoint="ep-fallback", window_minutes=60, invocations=2.0, keep_warm=KeepWarmMode.NONE)
+    status = _status(State.WAKING, 0, 84).model_copy(update={"fallback": fallback})
+    monkeypatch.setattr(operator, "_wait", lambda *_: operator.Waited("timed_out", status, 21.0))
+    said: list[str] = []
+    op = SimpleNamespace(
+        args=SimpleNamespace(timeout=20.0),
+        answer=lambda data, text: said.append(text),
+        follow_execution=lambda arn: f"aws stepfunctions describe-execution --execution-arn {arn}",
+    )
+    if what == "wake":
+        code = operator._await_wake(op, {"state": "waking", "execution": "arn:wake"})
+    else:
+        code = operator._await_sleep(op, {"execution": "arn:sleep"})
+    assert code == operator.TIMED_OUT
+    first, *rest = said[0].splitlines()
+    assert first.startswith("timed out after 21s waiting for") and "goes on in the background" in first
+    assert first.count("(") == first.count(")") and "waking" not in first, first
+    assert rest == ["  " + line.strip() for line in status_text(status).splitlines()]
