@@ -434,7 +434,11 @@ def learning_history(args: argparse.Namespace, settings: SimulationSettings) -> 
     if warm >= settings.planner.min_history_days:
         history, scored = trace.split(warm)
         return scored, history, f"planner history: the trace's first {warm} days; every policy is scored on the rest"
-    return trace, (), f"planner history: none (the trace has {days} days); it follows the crons until it has learned"
+    return (
+        trace,
+        (),
+        f"planner history: none (the trace has {plural(days, 'day')}); it follows the crons until it has learned",
+    )
 
 
 def _fail(message: str) -> int:

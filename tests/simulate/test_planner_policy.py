@@ -99,6 +99,19 @@ def test_a_short_csv_has_no_history_and_the_planner_keeps_the_crons(
     assert first_line.endswith(" days); it follows the crons until it has learned")
 
 
+def test_a_one_day_csv_is_said_to_have_1_day(tmp_path: Path) -> None:
+    import argparse
+
+    from sleepwake_cli.simulate.cli import learning_history
+    from sleepwake_cli.simulate.policies import SimulationSettings
+
+    path = tmp_path / "day.csv"
+    path.write_text("timestamp,wake_lead_seconds\n2026-11-24T10:00:00Z,\n2026-11-24T15:30:00Z,\n")
+    args = argparse.Namespace(trace=path, naive_tz="UTC", intent_share=None)
+    _, history, note = learning_history(args, SimulationSettings())
+    assert history == () and note.startswith("planner history: none (the trace has 1 day);"), note
+
+
 def test_on_a_day_the_crons_keep_the_planner_naps_after_nap_idle_minutes_as_the_live_idle_check() -> None:
     """sleepwake/control/sleep.py applies UnplannedIdleMinutes (5) only on a learned day outside its windows;
     on a day the crons keep (no history yet) the idle check naps after NapIdleMinutes (15), so must the
