@@ -169,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         trace = relead(with_history(week, args.history_weeks), args.intent_lead)
     except ValueError as exc:
         parser.error(str(exc))
-    write_csv(trace, args.out)
+    try:
+        write_csv(trace, args.out)
+    except OSError as exc:  # a folder, a read-only place: one line, as for any bad argument
+        hint = f"; name a file in it, e.g. {args.out / 'trace.csv'}" if args.out.is_dir() else ""
+        parser.exit(2, f"{parser.prog}: error: cannot write {args.out}: {exc.strerror or exc}{hint}\n")
     print(f"wrote {len(trace.requests)} requests to {args.out}")
     return 0
 

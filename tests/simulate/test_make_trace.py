@@ -48,6 +48,14 @@ def test_history_weeks_need_a_one_week_profile(tmp_path, capsys):
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_a_folder_for_the_csv_is_one_line_saying_to_name_a_file(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        make_trace.main(["--profile", "built-in-week", str(tmp_path)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot write {tmp_path}" in err and str(tmp_path / "trace.csv") in err, err
+
+
 def _intents(requests) -> dict[int, float]:
     return {int(r.at.timestamp()): r.wake_lead_seconds for r in requests if r.wake_lead_seconds is not None}
 
