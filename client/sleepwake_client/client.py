@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -120,9 +120,17 @@ class SleepwakeClient:
         self._answer_metrics = answer_metrics
 
     @classmethod
-    def from_outputs(cls, outputs: Mapping[str, str], **kwargs: Any) -> SleepwakeClient:
-        """Build from the stack's outputs (`aws cloudformation describe-stacks`): EndpointName,
-        InferenceComponentName, FallbackEndpointName, WakeApiUrl."""
+    def from_outputs(cls, outputs: Mapping[str, str] | Iterable[Mapping[str, str]], **kwargs: Any) -> SleepwakeClient:
+        """Build from the stack's outputs EndpointName, InferenceComponentName, FallbackEndpointName and WakeApiUrl:
+        a mapping of name to value, or the list CloudFormation's DescribeStacks gives (`Stacks[0].Outputs`, items
+        with OutputKey and OutputValue), as it is::
+
+            stack = boto3.client("cloudformation").describe_stacks(StackName="sleepwake")["Stacks"][0]
+            client = SleepwakeClient.from_outputs(stack["Outputs"])
+
+        (or the JSON of `aws cloudformation describe-stacks --stack-name sleepwake --query "Stacks[0].Outputs"`)."""
+        if not isinstance(outputs, Mapping):
+            outputs = {item["OutputKey"]: item["OutputValue"] for item in outputs}
         return cls(
             endpoint_name=outputs["EndpointName"],
             inference_component_name=outputs["InferenceComponentName"],

@@ -2,7 +2,8 @@
 
 Usage: python docs/examples/product.py OUTPUTS.json AUDIO.wav
 OUTPUTS.json holds the stack outputs (EndpointName, InferenceComponentName, FallbackEndpointName, WakeApiUrl),
-or is a local stack's deployment file, whose `product` section also carries the product's AWS_* environment.
+as an object or as `aws cloudformation describe-stacks --query "Stacks[0].Outputs"` lists them, or is a local
+stack's deployment file, whose `product` section also carries the product's AWS_* environment.
 """
 
 import json
@@ -12,13 +13,21 @@ from pathlib import Path
 
 from sleepwake_client import FallbackFailed, SleepwakeClient
 
-outputs = json.loads(Path(sys.argv[1]).read_text())
+if len(sys.argv) != 3:
+    sys.exit("usage: python docs/examples/product.py OUTPUTS.json AUDIO.wav")
+try:  # a missing or unreadable file is one line, not a traceback
+    text, audio = Path(sys.argv[1]).read_text(), Path(sys.argv[2]).read_bytes()
+    outputs = json.loads(text)
+except OSError as error:
+    sys.exit(f"product.py: {error}")
+except ValueError as error:
+    sys.exit(f"product.py: {sys.argv[1]} is not JSON ({error})")
 if "product" in outputs:  # `make local`: the product identity's keys, region and the emulator's URL
     os.environ.update(outputs["product"]["environment"])
     outputs = outputs["product"]["outputs"]
 client = SleepwakeClient.from_outputs(outputs, send_in_background=False)  # send the wake signal before exiting
 try:
-    answer = client.invoke(Path(sys.argv[2]).read_bytes())
+    answer = client.invoke(audio)
 except FallbackFailed as error:
     sys.exit(f"no answer: {error}. Retry shortly: the component is waking.")
 print(f"served by the {answer.served_by} (wake signalled: {answer.wake_signalled}): {answer.body.decode()}")

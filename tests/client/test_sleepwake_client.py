@@ -342,3 +342,48 @@ def test_without_a_stream_for_them_no_answer_metric_is_written(
         expect_ic(stubber)
         client.invoke(AUDIO)
     assert capsys.readouterr().out == ""
+
+
+def test_the_stack_outputs_are_taken_as_describe_stacks_gives_them_or_as_a_mapping(
+    session: boto3.session.Session,
+) -> None:
+    outputs = {
+        "EndpointName": "ep",
+        "InferenceComponentName": "ic",
+        "FallbackEndpointName": "ep-fallback",
+        "WakeApiUrl": "https://abc.execute-api.eu-west-1.amazonaws.com/Prod",
+        "DeployWarnings": "none",  # the stack's other outputs are ignored
+    }
+    listed = [{"OutputKey": k, "OutputValue": v, "Description": "..."} for k, v in outputs.items()]
+    for given in (outputs, listed):
+        client = SleepwakeClient.from_outputs(given, session=session)
+        assert (client.endpoint_name, client.inference_component_name, client.fallback_endpoint_name) == (
+            "ep",
+            "ic",
+            "ep-fallback",
+        )
+        assert client.wake_url == outputs["WakeApiUrl"]
+
+
+def test_the_client_installs_as_its_own_package_with_its_type_marks(tmp_path) -> None:
+    # What docs/fallback.md tells a product to run (`pip install ./client`), offline: build the wheel from a copy
+    # (the build writes beside its sources) and look inside.
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    source = shutil.copytree(Path(__file__).resolve().parents[2] / "client", tmp_path / "client")
+    offline = ["--no-deps", "--no-build-isolation", "--no-index", "-q"]
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", *offline, "-w", str(tmp_path / "dist"), str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("sleepwake_client-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"sleepwake_client/client.py", "sleepwake_client/answer_metric.py", "sleepwake_client/py.typed"} <= names
+    assert not any(name.startswith(("sleepwake/", "sleepwake_cli/", "tests/")) for name in names)
