@@ -37,7 +37,7 @@ OK, FAILED, USAGE, SKIPPED, TIMED_OUT, INTERRUPTED = 0, 1, 2, 3, 4, 130
 EXIT_CODES = f"""exit status of status, wake, sleep, warmup and fire-schedule:
   {OK}    done (status read; wake ready or started; sleep done or started; copy warmed)
   {FAILED}    the wake, sleep, warm-up or the schedule's target failed; the reason is printed
-  {USAGE}    bad option, no deployment found, or AWS refused a call
+  {USAGE}    bad option, no deployment found, no AWS region, credentials or profile, or AWS refused a call
   {SKIPPED}    skipped, nothing done, and the reason is printed: the control plane declined the sleep (requests
        served lately, an awake lease, outside the quiet hours, a wake in flight) or a wake superseded it;
        warmup found no serving copy
