@@ -315,10 +315,10 @@ def find(name: str) -> ServerlessEndpoint | None:
 
 @contextlib.contextmanager
 def _queued(lock: threading.Lock) -> Iterator[None]:
-    """Hold `lock`; while waiting for it, this request does not hold emulated time still (the request ahead
-    of it may be in a cold start, which waits on emulated time)."""
+    """Hold `lock`; while waiting for it, this request and its caller do not hold emulated time still (the
+    request ahead of it may be in a cold start, which waits on emulated time: EmulatedClock.blocked)."""
     clock = clock_mod.current()
-    with clock.running() if clock else contextlib.nullcontext():
+    with clock.blocked() if clock else contextlib.nullcontext():
         lock.acquire()
     try:
         yield

@@ -203,3 +203,34 @@ def test_a_request_queued_behind_a_cold_start_counts_in_the_reports_cold_fallbac
     report = build_report([], PathMetrics(), fallback, start=start, end=end, awake_now=False, prices=prices,
                           estimate_seconds=260)  # fmt: skip
     assert report.slow_answers["cold_fallback"] == (2 if queued_setup else 1)
+
+
+def test_on_a_jumping_clock_a_request_queued_behind_a_cold_start_waits_idle_with_its_caller(emu):
+    """Two users' requests meet a cold fallback (its one container: the second queues behind the first's cold
+    start): both callers wait on the cold start, so the idle clock jumps to its end (at speed 1 an hour away)."""
+    emu.serverless.switches.cold_start_seconds = 3600
+    endpoint = SERVERLESS.lookup(emu.account, emu.region, "ep-fallback")
+    assert endpoint is not None
+    endpoint.lock = _WatchedLock()  # type: ignore[assignment]
+    clock = emu.clock
+    clock.set_speed(1)
+    clock.jump_when_idle(True)
+    began, answers = emu.now(), []
+
+    def user() -> None:
+        with clock.held():  # a driver, as the replay's users are
+            answers.append(_invoke(emu))
+
+    first, second = threading.Thread(target=user), threading.Thread(target=user)
+    try:
+        first.start()
+        while not any(when > began + timedelta(minutes=59) for when in list(clock._deadlines.values())):
+            threading.Event().wait(0.01)  # the first request's cold start sleeps on the clock
+        second.start()
+        assert endpoint.lock.waited.wait(30)  # type: ignore[attr-defined]
+        first.join(60)
+        second.join(60)
+    finally:
+        clock.jump_when_idle(False)
+    assert len(answers) == 2 and len(endpoint.cold_starts) == 1
+    assert emu.now() >= began + timedelta(hours=1)
