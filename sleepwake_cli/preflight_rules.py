@@ -322,12 +322,9 @@ def fallback_name_check(plan: Plan, existing: dict[str, Any] | None) -> Check:
             )
         return ok("fallback name", f"adopts {name} ({existing.get('EndpointStatus')}, serverless)")
     if not plan.creates_fallback:
-        why = (
-            "CreateFallback is false"
-            if plan.params.get("CreateFallback") != "true"
-            else "adopt mode without ModelDataUrl"
-        )
-        return ok("fallback name", f"no fallback ({why}): a sleeping component fails requests until it wakes")
+        if plan.params.get("CreateFallback") != "true":
+            return ok("fallback name", "no fallback (CreateFallback is false): a sleeping component fails requests")
+        return _no_fallback_asked_for(plan)
     name = plan.fallback_name
     if len(name) > NAME_LIMIT:
         room = NAME_LIMIT - len(FALLBACK_SUFFIX)
@@ -346,6 +343,25 @@ def fallback_name_check(plan: Plan, existing: dict[str, Any] | None) -> Check:
             f"or adopt it (FallbackEndpointName={name})",
         )
     return ok("fallback name", f"creates {name} ({len(name)} of {NAME_LIMIT} characters)")
+
+
+def _no_fallback_asked_for(plan: Plan) -> Check:
+    """CreateFallback true (the default) in adopt mode without ModelDataUrl: template.yaml's
+    CreateFallbackEndpoint condition makes no fallback, and what assumes one degrades (sleepwake/settings.py:
+    the learned schedule keeps the crons, the idle check takes no naps, keep-warm has nothing to ping)."""
+    lost = ["a sleeping component fails requests until it wakes", "the idle check takes no naps"]
+    if plan.params.get("ScheduleMode") == "learned":
+        lost.append("ScheduleMode learned keeps the crons")
+    if plan.params.get("FallbackKeepWarm") == "ping":
+        lost.append("FallbackKeepWarm ping does nothing")
+    return warn(
+        "fallback name",
+        "CreateFallback is true, but adopt mode creates the fallback only from ModelDataUrl, which is empty: no "
+        "fallback, so " + ", ".join(lost),
+        "make model MODEL_S3_URI=s3://bucket/prefix, then pass ModelDataUrl=<the URI it prints> (the fallback "
+        "serves the same archive on CPU), or FallbackEndpointName=<an existing serverless endpoint>, or "
+        "CreateFallback=false to deploy without one",
+    )
 
 
 def fallback_config_checks(plan: Plan, image: str, invalid: list[str], excluded: list[str]) -> list[Check]:

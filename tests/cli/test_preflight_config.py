@@ -181,3 +181,27 @@ def test_pings_that_come_after_the_assumed_eviction_are_a_warning(overrides: dic
         ping, evict = params["FallbackPingMinutes"], params["FallbackIdleEvictMinutes"]
         assert check.detail.startswith(f"FallbackPingMinutes {ping} is not below FallbackIdleEvictMinutes {evict}")
         assert check.fix == f"set FallbackPingMinutes below {evict}, or FallbackKeepWarm=none"
+
+
+def test_adopt_mode_with_the_default_create_fallback_and_no_archive_warns_what_it_loses():
+    """The template makes the fallback in adopt mode only from ModelDataUrl: with the defaults there is none, and
+    the learned schedule, the naps and keep-warm all quietly assume one."""
+    from sleepwake_cli.preflight_rules import Plan, fallback_name_check
+
+    params, _ = resolve_parameters({})
+    assert (params["DeploymentMode"], params["CreateFallback"], params["ModelDataUrl"]) == ("adopt", "true", "")
+    check = fallback_name_check(Plan(params), None)
+    assert check.status is Status.WARN
+    assert check.detail == (
+        "CreateFallback is true, but adopt mode creates the fallback only from ModelDataUrl, which is empty: no "
+        "fallback, so a sleeping component fails requests until it wakes, the idle check takes no naps, "
+        "ScheduleMode learned keeps the crons, FallbackKeepWarm ping does nothing"
+    )
+    assert check.fix.startswith("make model MODEL_S3_URI=s3://bucket/prefix, then pass ModelDataUrl=")
+    assert "CreateFallback=false" in check.fix
+    crons, _ = resolve_parameters({"ScheduleMode": "crons", "FallbackKeepWarm": "none"})
+    assert fallback_name_check(Plan(crons), None).detail.endswith(
+        "fails requests until it wakes, the idle check takes no naps"
+    )
+    meant, _ = resolve_parameters({"CreateFallback": "false"})
+    assert fallback_name_check(Plan(meant), None).status is Status.OK  # no fallback, as asked
