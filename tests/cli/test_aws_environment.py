@@ -37,7 +37,7 @@ def sleepwake(*args: str, **environment: str) -> subprocess.CompletedProcess[str
     """A fresh process: the in-process tests' workers have long since imported (and traced) everything."""
     return subprocess.run(
         [sys.executable, "-m", "sleepwake_cli", *args],
-        env=os.environ | ENV | environment,
+        env=dict(os.environ) | ENV | environment,
         capture_output=True,
         text=True,
         timeout=120,
@@ -76,7 +76,7 @@ def test_importing_the_layer_does_not_make_an_x_ray_recorder():
         "assert type(tracer).__name__ == 'Tracer' and 'aws_xray_sdk.core' in sys.modules"
     )
     run = subprocess.run(
-        [sys.executable, "-c", code], env=os.environ | ENV, capture_output=True, text=True, check=False
+        [sys.executable, "-c", code], env=dict(os.environ) | ENV, capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stderr
 
