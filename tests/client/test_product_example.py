@@ -16,7 +16,7 @@ OUTPUTS = {"EndpointName": "ep", "InferenceComponentName": "ic", "FallbackEndpoi
 
 
 def product(*args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"PYTHONPATH": str(ROOT / "client")}
+    env = dict(os.environ) | {"PYTHONPATH": str(ROOT / "client")}  # a worker may hold a ThreadEnviron (no |)
     return subprocess.run(
         [sys.executable, str(ROOT / "docs/examples/product.py"), *args],
         env=env,
