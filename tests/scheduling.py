@@ -47,7 +47,7 @@ COST: dict[str, float] = {
     "tests/e2e/test_dead_executions.py": 22,
     # modules, one group each
     "tests/cli/test_cli_on_local_stack.py": 124,
-    "tests/e2e/test_replay.py": 77,
+    "tests/e2e/test_replay.py": 40,  # its two tests 15 + 27 s in `-n 2 tests/e2e` at load 7-9 (was 77: s23)
     "tests/e2e/test_product.py": 48,
     "tests/e2e/test_adopt_recipe.py": 32,
     "tests/e2e/test_learned_day.py": 22,
