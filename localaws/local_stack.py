@@ -39,7 +39,7 @@ from localaws.preflight_local import put_served_archive
 from localaws.sagemaker import ModelServerFactory
 from localaws.sagemaker_serverless import ServerFactory
 from localaws.stack_reset import AsDeployed
-from sleepwake.core import defaults
+from sleepwake_cli.operator_policy import StackNames, operator_statements
 
 CREATE_MODE = {
     "DeploymentMode": "create",
@@ -251,92 +251,28 @@ class LocalStack:
         ]
 
     def operator_statements(self) -> list[dict[str, Any]]:
-        """What the operator may do: call the wake API, and what the CLI's commands call on this stack."""
+        """What the operator may do: call the wake API, and what the CLI's commands call on this stack (the same
+        statements docs/deploy.md gives for AWS, less the CloudFormation reads: here the CLI reads the
+        deployment file)."""
         assert self.stack
-        region, account, out = self.emu.region, self.emu.account, self.stack.outputs
-        ic = f"arn:aws:sagemaker:{region}:{account}:inference-component/{out['InferenceComponentName']}"
-        endpoint = f"arn:aws:sagemaker:{region}:{account}:endpoint/{out['EndpointName']}"
-        machines = [out["WakeStateMachineArn"], out["SleepStateMachineArn"]]
-        executions = [m.replace(":stateMachine:", ":execution:") + ":*" for m in machines]
-        table = f"arn:aws:dynamodb:{region}:{account}:table/{out['StateTableName']}"
+        out = self.stack.outputs
         functions = [
-            f"arn:aws:lambda:{region}:{account}:function:{self.stack.ref(logical)}"
+            f"arn:aws:lambda:{self.emu.region}:{self.emu.account}:function:{self.stack.ref(logical)}"
             for logical, resource in self.stack.cfn["Resources"].items()
             if resource["Type"] == "AWS::Lambda::Function" and logical in self.stack.created
         ]
-        schedule = f"arn:aws:scheduler:{region}:{account}:schedule/default/*"
-        return [
-            {
-                "Sid": "CallTheWakeApi",
-                "Effect": "Allow",
-                "Action": "execute-api:Invoke",
-                "Resource": out["WakeApiInvokeArn"],
-            },
-            {
-                "Sid": "ReadTheComponent",
-                "Effect": "Allow",
-                "Action": "sagemaker:DescribeInferenceComponent",
-                "Resource": ic,
-            },
-            {
-                "Sid": "ReadTheEndpoint",  # a wake plans its first poll from the endpoint's instances
-                "Effect": "Allow",
-                "Action": "sagemaker:DescribeEndpoint",
-                "Resource": endpoint,
-            },
-            {
-                "Sid": "WarmTheComponent",
-                "Effect": "Allow",
-                "Action": "sagemaker:InvokeEndpoint",
-                "Resource": [endpoint, ic],
-            },
-            {
-                "Sid": "ReadAndClaimTheState",
-                "Effect": "Allow",
-                "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
-                "Resource": table,
-            },
-            {
-                "Sid": "StartSleepsAndWakes",
-                "Effect": "Allow",
-                "Action": ["states:StartExecution", "states:ListExecutions"],
-                "Resource": machines,
-            },
-            {
-                "Sid": "FollowExecutions",
-                "Effect": "Allow",
-                "Action": ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"],
-                "Resource": executions,
-            },
-            {"Sid": "ReadSchedules", "Effect": "Allow", "Action": "scheduler:GetSchedule", "Resource": schedule},
-            {
-                # `sleepwake warmup` counts its requests as the control plane's own (sleepwake.core.warmups), so
-                # the report leaves them out; no resource-level permissions, the namespace pinned (as the
-                # template's CountFallbackWarmups).
-                "Sid": "CountWarmups",
-                "Effect": "Allow",
-                "Action": "cloudwatch:PutMetricData",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"cloudwatch:namespace": defaults.METRICS_NAMESPACE}},
-            },
-            {
-                "Sid": "FireScheduledFunctions",
-                "Effect": "Allow",
-                "Action": "lambda:InvokeFunction",
-                "Resource": functions,
-            },
-            # No resource-level permissions for these (Service Authorization Reference); read-only.
-            {
-                "Sid": "ReadScalingAndMetrics",
-                "Effect": "Allow",
-                "Action": [
-                    "application-autoscaling:DescribeScalableTargets",
-                    "cloudwatch:GetMetricStatistics",
-                    "cloudwatch:GetMetricData",  # sleepwake plan: the request history
-                ],
-                "Resource": "*",
-            },
-        ]
+        names = StackNames(
+            region=self.emu.region,
+            account=self.emu.account,
+            endpoint=out["EndpointName"],
+            component=out["InferenceComponentName"],
+            wake_machine=out["WakeStateMachineArn"],
+            sleep_machine=out["SleepStateMachineArn"],
+            table=out["StateTableName"],
+            wake_api=out["WakeApiInvokeArn"],
+            functions=functions,
+        )
+        return operator_statements(names)
 
     # -- what the stack is -------------------------------------------------------------------------------
     @property
