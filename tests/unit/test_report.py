@@ -229,6 +229,8 @@ def test_wakes_by_trigger_with_time_to_ready_sleeps_naps_and_failures():
     # A wake that said what it expected (onto the instance still there: 100 s) is counted against that.
     onto_instance = replace(run("wake", "cli", "ready", 15.0, 15.0 + 120 / 3600), expected_seconds=100.0)
     assert report([*A_DAY, onto_instance]).wakes["cli"]["over_estimate"] == 1  # 120 s: under 260, over its 100
+    said_zero = replace(onto_instance, expected_seconds=0.0)  # what it said stands, even 0 (not the estimate)
+    assert report([*A_DAY, said_zero]).wakes["cli"]["over_estimate"] == 1
     assert (r.wakes["alarm"]["started"], r.wakes["alarm"]["failed"]) == (1, 1)
     assert r.sleeps == {"schedule": 1, "idle": 1} and r.naps == 1
     assert r.failures == [

@@ -243,7 +243,7 @@ def _wakes(executions: list[Execution], estimate_seconds: float) -> dict[str, di
         done = [e for e in runs if e.outcome == "ready" and e.stopped]
         ready = [(e.stopped - e.started).total_seconds() for e in done if e.stopped]
         # Each against what it expected by its phase (as the waits' over_expected), the estimate for older wakes.
-        expected = [e.expected_seconds or estimate_seconds for e in done]
+        expected = [estimate_seconds if e.expected_seconds is None else e.expected_seconds for e in done]
         by_trigger[trigger] = {
             "started": len(runs),
             "ready": len(ready),
