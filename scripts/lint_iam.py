@@ -3,7 +3,8 @@
 The template is translated with the SAM translator in-process (as the local stack does), so the statements
 SAM generates (policy templates, schedule and DLQ roles, queue policies) are linted with ours. Intrinsics are
 resolved with ARNs of the right shape for each resource type, in create mode so every role exists. Each
-statement goes to parliament; a finding fails the run unless SUPPRESSED names it with a reason.
+statement goes to parliament; a finding fails the run unless SUPPRESSED names it with a reason. The operator's
+policy docs/deploy.md gives for AWS (sleepwake_cli/operator_policy.py) is linted with them.
 
 Why parliament: it runs offline on the IAM definitions it ships (actions, resource types and ARN formats,
 condition keys) and checks exactly what review misses - an unknown action, a resource ARN that cannot match
@@ -34,6 +35,11 @@ from localaws.local_stack import CREATE_MODE  # noqa: E402
 
 REGION, ACCOUNT, STACK = "us-east-1", "123456789012", "sleepwake"
 
+DESCRIBE_EXECUTION = (
+    "parliament's IAM data (1.6.4) knows only the express-execution ARN for DescribeExecution; the Service "
+    "Authorization Reference also lists the standard `execution` resource type "
+    "(arn:...:states:region:account:execution:<state machine>:<name>), which is what these statements name"
+)
 # (finding issue, policy location glob, the actions it names) -> why it is not a defect. Each reason must hold
 # against the template; a finding on any other action or policy still fails the run.
 SUPPRESSED: dict[tuple[str, str, tuple[str, ...]], str] = {
@@ -45,10 +51,12 @@ SUPPRESSED: dict[tuple[str, str, tuple[str, ...]], str] = {
         "SageMaker needs a registry token to pull the serving image; what the token may pull is limited by the "
         "PullTheImage statement to the one repository"
     ),
-    ("RESOURCE_MISMATCH", "*FunctionRole/*", ("states:describeexecution",)): (
-        "parliament's IAM data (1.6.4) knows only the express-execution ARN for DescribeExecution; the Service "
-        "Authorization Reference also lists the standard `execution` resource type "
-        "(arn:...:states:region:account:execution:<state machine>:<name>), which is what these statements name"
+    ("RESOURCE_MISMATCH", "*FunctionRole/*", ("states:describeexecution",)): DESCRIBE_EXECUTION,
+    ("RESOURCE_MISMATCH", "OperatorPolicy *", ("states:describeexecution",)): DESCRIBE_EXECUTION,
+    ("RESOURCE_MISMATCH", "OperatorPolicy *", ("states:listexecutions",)): (
+        "the Service Authorization Reference gives ListExecutions two resource types, `stateMachine` (a state "
+        "machine's executions: the CLI's call, with stateMachineArn) and `mapRun` (a Distributed Map run's); "
+        "parliament 1.6.4 asks for the mapRun ARN although the statement names the two state machines"
     ),
     ("CREDENTIALS_EXPOSURE", "FallbackModelRole/serve-the-fallback", ("ecr:getauthorizationtoken",)): (
         "SageMaker needs a registry token to pull the fallback's CPU image; what the token may pull is limited by "
@@ -145,6 +153,27 @@ def policies(template: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             yield f"{logical} ({resource['Type']})", resolver.resolve(props["PolicyDocument"])
 
 
+def operator_policy() -> tuple[str, dict[str, Any]]:
+    """The operator's policy docs/deploy.md gives for AWS (sleepwake_cli/operator_policy.py), with the names the
+    stack's resources get here."""
+    from sleepwake_cli.operator_policy import StackNames, policy_document
+
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STACK}-{{}}StateMachine"
+    names = StackNames(
+        region=REGION,
+        account=ACCOUNT,
+        endpoint=CREATE_MODE.get("EndpointName", "sleepwake-endpoint"),
+        component=CREATE_MODE.get("InferenceComponentName", "sleepwake-ic"),
+        wake_machine=machine.format("Wake"),
+        sleep_machine=machine.format("Sleep"),
+        table=f"{STACK}-StateTable",
+        wake_api=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a1b2c3d4e5/v1/*",  # the WakeApiInvokeArn output
+        functions=[f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-*"],
+        stack=f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/*",
+    )
+    return "OperatorPolicy (docs/deploy.md)", policy_document(names)
+
+
 def _import_parliament() -> Any:
     """parliament 1.6.4 reads its data files through pkg_resources, which setuptools 81+ no longer ships; it
     uses only resource_filename, so that one function is provided from importlib.resources."""
@@ -187,7 +216,7 @@ def lint_policies(documents: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
 
 
 def lint(template: Path) -> list[str]:
-    return lint_policies(policies(template))
+    return lint_policies([*policies(template), operator_policy()])
 
 
 def main(argv: list[str]) -> int:

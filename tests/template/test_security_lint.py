@@ -52,6 +52,16 @@ def test_the_iam_lint_fails_a_statement_aws_would_never_match(lint_iam):
     assert any("UNKNOWN_ACTION" in p for p in problems), problems
 
 
+def test_the_operator_policy_the_docs_give_is_linted_and_clean(lint_iam):
+    where, document = lint_iam.operator_policy()
+    assert where.startswith("OperatorPolicy")
+    assert lint_iam.lint_policies([(where, document)]) == []
+    typo = {
+        "Statement": [*document["Statement"], {"Effect": "Allow", "Action": "states:ListExecution", "Resource": "*"}]
+    }
+    assert any("UNKNOWN_ACTION" in p for p in lint_iam.lint_policies([(where, typo)]))
+
+
 def test_a_suppression_covers_only_the_actions_it_names(lint_iam):
     escalation = {"Statement": [{"Effect": "Allow", "Action": ["iam:PutRolePolicy"], "Resource": "*"}]}
     assert lint_iam.lint_policies([("WakeStateMachineRole/WakeStateMachineRolePolicy4", escalation)]) != []
