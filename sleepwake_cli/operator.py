@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from sleepwake.adapters.sagemaker import InvocationError
 from sleepwake.control.sleep import SleepResult, sleep_result, start_sleep
 from sleepwake.control.status import Status, is_ready
 from sleepwake.control.status import status as read_status
@@ -280,6 +281,10 @@ def cmd_warmup(op: Operator) -> int:
         result = warm_up(op.plane, invocations=op.args.invocations, embedded=False)
     except NotServing as error:  # the copy went away between the check and the request
         reason = f"{error}; that failed request trips the no-capacity alarm, which starts a wake"
+        op.answer({"outcome": "failed", "reason": reason}, f"warm-up failed: {reason}")
+        return FAILED
+    except InvocationError as error:  # the model (or SageMaker) answered an error: one line, no traceback
+        reason = "; ".join([f"the component answered an error: {error}", *getattr(error, "__notes__", [])])
         op.answer({"outcome": "failed", "reason": reason}, f"warm-up failed: {reason}")
         return FAILED
     text = f"{'warm' if result.warm else 'not warm yet'}: {result.reason}; latencies ms {result.latencies_ms}"

@@ -12,7 +12,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from sleepwake.control.warmup import warm_up
-from sleepwake_cli.command import OK, Operator
+from sleepwake_cli.command import FAILED, OK, Operator
 from sleepwake_cli.operator import cmd_warmup
 from tests.handlers.conftest import IC, REGION
 
@@ -58,3 +58,27 @@ def test_an_operator_who_may_not_put_metric_data_still_warms_and_is_told_what_we
     answer = out[out.index("\nwarm: ") + 1 :]
     assert "3 of them not counted as warm-ups (cloudwatch:PutMetricData on the namespace Sleepwake failed" in answer
     assert "`sleepwake report` counts them as users' requests" in answer
+
+
+def test_a_model_error_during_an_operators_warm_up_is_one_line_and_says_whether_it_was_counted(stack, capsys):
+    """A ModelError (or any error SageMaker answers) fails `sleepwake warmup` with its reason, exit 1, never a
+    traceback; when the failed request could not be counted either, the answer says the report takes it for a
+    user's."""
+    stack.component.desired = stack.component.current = 1
+    stack.runtime.fail_calls = {2}
+    args = argparse.Namespace(invocations=None, json=False)
+
+    assert cmd_warmup(Operator(args, None, stack.plane, None)) == FAILED  # type: ignore[arg-type]
+    out = capsys.readouterr().out
+    assert "warm-up failed: the component answered an error: ModelError: Received server error (500)" in out
+    assert "not counted" not in out
+
+    def refused(*_, **__):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "PutMetricData")
+
+    stack.plane.aws.metrics.record_own_requests = refused
+    stack.runtime.calls.clear()
+    assert cmd_warmup(Operator(args, None, stack.plane, None)) == FAILED  # type: ignore[arg-type]
+    assert "; not counted as a warm-up (PutMetricData failed): `sleepwake report` counts it as a user's request" in (
+        capsys.readouterr().out
+    )

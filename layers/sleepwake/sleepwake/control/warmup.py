@@ -54,8 +54,9 @@ def warm_up(plane: ControlPlane, *, invocations: int | None = None, embedded: bo
             )
         except NoCapacityError as error:  # no copy answered it: not one of the component's Invocations
             raise NotServing(f"{plane.ic} has no serving copy to warm: {error}") from error
-        except InvocationError:
-            count_warmup_request(plane, "component", plane.ic, failed=True, embedded=embedded)
+        except InvocationError as error:
+            if not count_warmup_request(plane, "component", plane.ic, failed=True, embedded=embedded):
+                error.add_note(UNCOUNTED)
             raise
         if not count_warmup_request(plane, "component", plane.ic, failed=False, embedded=embedded):
             result.uncounted += 1
@@ -64,6 +65,10 @@ def warm_up(plane: ControlPlane, *, invocations: int | None = None, embedded: bo
         result.warm, result.reason = is_warm(result.latencies_ms, policy)
     logger.info("warm-up done", extra={"latencies_ms": result.latencies_ms, "reason": result.reason})
     return result
+
+
+# Why a request the control plane sent would be read as a user's: said where it happens (`uncounted`, a note).
+UNCOUNTED = "not counted as a warm-up (PutMetricData failed): `sleepwake report` counts it as a user's request"
 
 
 def count_warmup_request(
