@@ -34,7 +34,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -131,10 +131,35 @@ class ThreadEnviron(MutableMapping[str, str]):
     def __len__(self) -> int:
         return len(set(self.base) | set(self._overlay() or {}))
 
+    # The rest of what os._Environ offers beyond MutableMapping (CPython 3.11 Lib/os.py, class _Environ:
+    # __repr__, copy, setdefault, __ior__, __or__, __ror__), with the same semantics over this thread's view:
+    # code that ran a local stack earlier in the process (a test worker) still gets a whole os.environ.
+    def __repr__(self) -> str:
+        return f"environ({dict(self)!r})"
+
     def copy(self) -> dict[str, str]:
         return dict(self)
 
-    # os._Environ API that some libraries touch
+    def setdefault(self, key: str, value: str) -> str:
+        if key not in self:
+            self[key] = value
+        return self[key]
+
+    def __ior__(self, other: Any) -> ThreadEnviron:
+        self.update(other)
+        return self
+
+    def __or__(self, other: Any) -> dict[str, str]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**self, **other}
+
+    def __ror__(self, other: Any) -> dict[str, str]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**other, **self}
+
+    # os._Environ's attributes (encodekey, ...) that some libraries touch
     def __getattr__(self, name: str) -> Any:
         return getattr(self.base, name)
 
