@@ -4,8 +4,8 @@
 It reads the account (sleepwake_cli/preflight_aws.py: Describe/List/Get/Head/Simulate calls only), reads the
 SAM-translated template offline (preflight_template.py) and prints one line per check, ok / warn / fail, each
 with its fix (preflight_rules.py). `--json` prints one document. Exit status: 0 all ok, 1 a warning, 2 a
-failure (or a bad option); the same for the local stack (`--deployment-file build/local/deployment.json`, or
-AWS_ENDPOINT_URL) and AWS.
+failure (or a bad option, or a check that could not finish: never Python's 1 for a crash); the same for the
+local stack (`--deployment-file build/local/deployment.json`, or AWS_ENDPOINT_URL) and AWS.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 import textwrap
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,7 +71,7 @@ from sleepwake_cli.preflight_template import translated as translated_template
 EXIT_CODES = """exit status:
   0    every check is ok
   1    at least one warning (the deploy may work; read the fix)
-  2    at least one failure (the deploy would fail or misbehave), or a bad option"""
+  2    at least one failure (the deploy would fail or misbehave), a bad option, or preflight could not finish"""
 WIDTH = 120  # the table's lines (commands in a fix may wrap; copy them whole)
 PLACEHOLDER_ACCOUNT = "123456789012"  # ARNs in the translated template when the caller's account is unknown
 
@@ -306,6 +308,17 @@ def _template(path: str) -> Path:
     return template
 
 
+def _one_line(error: BaseException) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _keep_traceback() -> str:
+    """The current exception's traceback in a file of its own; its path (the table stays one line per thing)."""
+    with tempfile.NamedTemporaryFile("w", prefix="sleepwake-preflight-", suffix=".log", delete=False) as kept:
+        kept.write(traceback.format_exc())
+    return kept.name
+
+
 def cmd_preflight(args: argparse.Namespace) -> int:
     try:
         config = _config(args)
@@ -330,6 +343,10 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         return 2
     except BotoCoreError as error:
         print(f"preflight: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a bug in a rule, or an AWS error no rule turned into a check
+        # Exit 2, not Python's 1 for an uncaught exception: 1 means warnings only, which `make preflight` passes.
+        print(f"preflight: could not finish: {_one_line(error)} (traceback in {_keep_traceback()})", file=sys.stderr)
         return 2
     region, url = reader.region, reader.endpoint_url
     print(json.dumps(as_json(config, region, checks, url)) if args.json else as_table(config, region, checks, url))

@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -301,3 +302,26 @@ def test_a_deployer_scoped_to_the_stacks_resources_is_told_so_not_failed(emu, se
     permissions = by_name["permissions"]
     assert "lambda:CreateFunction" not in permissions.detail
     assert "lambda:PublishLayerVersion (implicitDeny)" in permissions.detail  # a layer is not a function
+
+
+def test_a_rule_that_raises_is_one_line_and_exit_2_never_the_warnings_code(emu, capsys, monkeypatch):
+    """Python exits 1 on an uncaught exception, which is preflight's (and `make preflight`'s passing) warnings code."""
+    from sleepwake_cli.main import main
+
+    def broken_rule(plan: Any) -> list[Check]:
+        raise KeyError("KeepWarmMode")
+
+    for key, value in _keys(emu).items():
+        monkeypatch.setenv(key.upper(), value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint_url)
+    monkeypatch.setattr(preflight, "keep_warm_check", broken_rule)
+    status = main(["preflight", "--region", emu.region])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    line, _, rest = captured.err.partition("\n")
+    assert rest == ""
+    assert line.startswith("preflight: could not finish: KeyError: 'KeepWarmMode' (traceback in ")
+    kept = line.removesuffix(")").rpartition("traceback in ")[2]
+    assert "in broken_rule" in Path(kept).read_text()
+    Path(kept).unlink()
