@@ -15,6 +15,7 @@ from sleepwake.core import Policy, defaults
 from sleepwake.core.report import Prices
 from sleepwake.settings import Settings
 from sleepwake_cli.deployment import load_template
+from sleepwake_cli.main import build_parser
 from sleepwake_cli.report import pricing
 from sleepwake_cli.simulate.base import ControlPlanePrices, SimulationSettings, SleepwakeSettings
 from sleepwake_cli.simulate.engine import Provisioning
@@ -112,11 +113,10 @@ def test_the_simulator_the_report_and_the_emulator_assume_the_same_platform() ->
     release_seconds = defaults.INSTANCE_RELEASE_MINUTES * 60
     assert simulation.prov.instance_release_seconds == settings.policy().instance_release_seconds == release_seconds
     assert simulation.planner.release_minutes == Prices(1.0, 1.0, 1.0).release_minutes == pricing().release_minutes
-    assert pricing().release_minutes == defaults.INSTANCE_RELEASE_MINUTES
     assert SageMakerSwitches().release_seconds == release_seconds
     evict_seconds = settings.fallback_idle_evict_minutes * 60
     assert simulation.fallback.idle_evict_seconds == ServerlessSwitches().idle_evict_seconds == evict_seconds
-    assert simulation.fallback.memory_gb * 1024 == pricing().fallback_memory_gb * 1024 == defaults.FALLBACK_MEMORY_MB
+    assert simulation.fallback.memory_gb * 1024 == defaults.FALLBACK_MEMORY_MB
     assert settings.keep_warm_settings().ping_minutes == defaults.FALLBACK_PING_MINUTES  # (the mode: below)
     assert simulation.price_per_hour == defaults.INSTANCE_PRICE_PER_HOUR
     assert simulation.fallback.price_per_gb_second == defaults.SERVERLESS_PRICE_PER_GB_SECOND
@@ -125,6 +125,18 @@ def test_the_simulator_the_report_and_the_emulator_assume_the_same_platform() ->
     assert not [name for name, r in TEMPLATE["Resources"].items() if "MemorySize" in r.get("Properties", {})]
     assert simulation.fallback.ping_lambda_gb * 1024 == memory_mb == defaults.LAMBDA_MEMORY_MB
     assert ControlPlanePrices().lambda_per_check == pytest.approx(0.0000002 + memory_mb / 1024 * 0.2 * 0.0000166667)
+
+
+def test_the_report_command_prices_a_deployed_stack_as_the_simulator_does() -> None:
+    """`sleepwake report` with no price flags: the fallback's memory is the template's default, and the prices are
+    the simulator's (argparse's defaults are written apart from pricing()'s, so they can drift)."""
+    report = build_parser().parse_args(["report"])
+    memory_mb = TEMPLATE["Parameters"]["FallbackMemoryMb"]["Default"]
+    assert report.fallback_memory_mb == int(memory_mb) == defaults.FALLBACK_MEMORY_MB
+    simulation = SimulationSettings()
+    assert report.price == simulation.price_per_hour == defaults.INSTANCE_PRICE_PER_HOUR
+    assert report.fallback_price_gb_second == simulation.fallback.price_per_gb_second
+    assert report.fallback_price_gb_second == defaults.SERVERLESS_PRICE_PER_GB_SECOND
 
 
 def test_the_simulator_replays_the_product_clients_wake_signals() -> None:
