@@ -1,5 +1,6 @@
 # `sleepwake preflight` (docs/deploy.md): read-only checks of what `sam deploy` would meet, before it runs.
-# AWS: samconfig.toml's parameter_overrides and the usual AWS_PROFILE / AWS_REGION; PREFLIGHT_ARGS adds flags,
+# AWS: samconfig.toml's parameter_overrides, AWS_PROFILE and the region as `sam deploy` reads it (samconfig.toml's,
+#   AWS_DEFAULT_REGION or the profile's; not AWS_REGION, docs/deploy.md step 1); PREFLIGHT_ARGS adds flags,
 #   e.g. PREFLIGHT_ARGS="--parameter-overrides EndpointName=speech-prod InferenceComponentName=speech-ic --json".
 # The running `make local`: PREFLIGHT_ARGS="--deployment-file build/local/deployment.json".
 # make's own exit status: 0 for the CLI's 0 (all ok) and 1 (warnings, said on stderr), 2 for its 2 (a failure or a

@@ -266,8 +266,8 @@ def environment_region() -> str | None:
     configure the AWS CLI": AWS_REGION "overrides the values in the environment variable AWS_DEFAULT_REGION and
     the profile setting region"; the SDKs and Tools Reference Guide, "AWS Region": AWS_REGION is the setting's
     variable. botocore (1.43, configprovider.py's `region`) reads only AWS_DEFAULT_REGION, so an operator whose
-    `aws` works from AWS_REGION alone was told to set the region they had set. Every AWS session the CLI makes
-    passes this (aws_session, and preflight's reader after its --region and samconfig.toml's region)."""
+    `aws` works from AWS_REGION alone was told to set the region they had set. The operator commands' sessions
+    (aws_session) pass this; preflight does not, as `sam deploy` does not (preflight._reader), and warns instead."""
     return os.environ.get("AWS_REGION") or None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -50,7 +51,7 @@ from sleepwake_cli.preflight_rules import (
     scaling_checks,
     warn,
 )
-from sleepwake_cli.preflight_rules_account import permission_checks, quota_check, region_check
+from sleepwake_cli.preflight_rules_account import deploy_region_check, permission_checks, quota_check, region_check
 from sleepwake_cli.preflight_template import (
     DEFAULT_ENV,
     RUNTIME_SERVICES,
@@ -83,8 +84,11 @@ def run(
     template: Path = TEMPLATE,
     principal: str | None = None,
     max_archive_bytes: int = 512 * 1024 * 1024,
+    region_from: str = "",
+    aws_region: str | None = None,
 ) -> list[Check]:
-    """Every check, in the order an operator fixes things."""
+    """Every check, in the order an operator fixes things. `region_from` says where the reader's region came from
+    and `aws_region` is AWS_REGION, which `sam deploy` ignores (None on the local stack, which it does not deploy)."""
     caller, account = "", PLACEHOLDER_ACCOUNT
     checks: list[Check] = []
     try:
@@ -109,6 +113,7 @@ def run(
     types = translated.types()
     missing_services = [s for s in RUNTIME_SERVICES if reader.region not in reader.session.get_available_regions(s)]
     checks.append(region_check(reader.region, missing_in_region(types, reader.region), missing_services))
+    checks.extend(deploy_region_check(reader.region, region_from, aws_region))
 
     def endpoint_and_component() -> list[Check]:
         endpoint = reader.endpoint(plan.endpoint)
@@ -292,10 +297,32 @@ def _reader(args: argparse.Namespace, config: DeployConfig) -> Reader:
         else:
             session = aws_session(deployment.local, deployment.credentials)
         return Reader(session, deployment.endpoint_url)
-    session = boto3.Session(profile_name=args.profile, region_name=args.region or config.region or environment_region())
+    # The region and profile as `sam deploy` resolves them, AWS_REGION aside: the SAM CLI (1.170,
+    # samcli/cli/context.py `_refresh_session`) hands --region and --profile (samconfig.toml's `region` and `profile`
+    # fill them) to boto3.setup_default_session; without them boto3's chain: AWS_DEFAULT_REGION, then the profile's
+    # `region`, never AWS_REGION (botocore configprovider.py; samcli has no AWS_REGION lookup of its own for a
+    # deploy). The operator commands do read AWS_REGION (deployment.environment_region): run() warns when it differs.
+    session = boto3.Session(profile_name=args.profile or config.profile, region_name=args.region or config.region)
     if not session.region_name:
         raise NoRegionError()
     return Reader(session)
+
+
+def _region_from(args: argparse.Namespace, config: DeployConfig) -> str:
+    """Where `_reader`'s region came from, in the order `sam deploy` reads it."""
+    if args.region:
+        return "--region"
+    if config.region:
+        return "samconfig.toml's region"
+    if os.environ.get("AWS_DEFAULT_REGION"):
+        return "AWS_DEFAULT_REGION"
+    return "the profile's region"
+
+
+def _region_hint() -> str:
+    ignored = environment_region()
+    also = f"; sam deploy ignores AWS_REGION ({ignored})" if ignored else ""
+    return f"set the region as sam deploy reads it (--region, samconfig.toml's region or AWS_DEFAULT_REGION{also})"
 
 
 def _template(path: str) -> Path:
@@ -330,14 +357,15 @@ def cmd_preflight(args: argparse.Namespace) -> int:
             template=template,
             principal=args.principal_arn,
             max_archive_bytes=int(args.max_archive_mb * 1024 * 1024),
+            region_from=_region_from(args, config),
+            aws_region=None if args.deployment_file else environment_region(),
         )
     except (ConfigError, DeploymentError) as error:
         print(f"preflight: {error}", file=sys.stderr)
         return 2
     except (NoRegionError, NoCredentialsError) as error:
         print(
-            f"preflight: {str(error).rstrip('.')}; set AWS_DEFAULT_REGION (or AWS_REGION, or --region) and "
-            "credentials (AWS_PROFILE)",
+            f"preflight: {str(error).rstrip('.')}; {_region_hint()} and credentials (AWS_PROFILE)",
             file=sys.stderr,
         )
         return 2
@@ -377,9 +405,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--template", default=str(TEMPLATE), help="the SAM template (default: the repository's)")
     p.add_argument("--stack-name", help="stack name (default: samconfig.toml's, else sleepwake)")
     p.add_argument(
-        "--region", help="AWS region (default: samconfig.toml's, else AWS_REGION, AWS_DEFAULT_REGION or the profile's)"
+        "--region",
+        help="AWS region (default: as sam deploy reads it: samconfig.toml's, else AWS_DEFAULT_REGION or the "
+        "profile's; not AWS_REGION, which sam deploy ignores)",
     )
-    p.add_argument("--profile", help="AWS profile")
+    p.add_argument("--profile", help="AWS profile (default: samconfig.toml's, else AWS_PROFILE)")
     p.add_argument(
         "--deployment-file",
         help="check against the local stack this file describes (build/local/deployment.json from `make local`)",

@@ -110,3 +110,19 @@ def region_check(region: str, missing_types: list[str], missing_services: list[s
             "in every region)",
         )
     return ok("region", f"{region} offers every resource type and service the stack uses")
+
+
+def deploy_region_check(region: str, region_from: str, aws_region: str | None) -> list[Check]:
+    """AWS_REGION naming another region than the one `sam deploy` will use (and preflight checked): the SAM CLI
+    never reads it (preflight._reader names the source), while the AWS CLI v2 and the operator commands do."""
+    if not aws_region or aws_region == region:
+        return []
+    return [
+        warn(
+            "deploy region",
+            f"sam deploy ignores AWS_REGION ({aws_region}); it deploys to {region} ({region_from}), the region "
+            "checked here",
+            f'to deploy to {aws_region}: export AWS_DEFAULT_REGION={aws_region}, or set region = "{aws_region}" in '
+            f"samconfig.toml, or pass --region {aws_region} to both, and run preflight again; else unset AWS_REGION",
+        )
+    ]

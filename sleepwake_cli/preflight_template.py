@@ -75,10 +75,11 @@ def parse_overrides(text: str | list[str]) -> dict[str, str]:
 
 @dataclass
 class DeployConfig:
-    """What `sam deploy` would use: stack name, region and parameter overrides."""
+    """What `sam deploy` would use: stack name, region, profile and parameter overrides."""
 
     stack_name: str = "sleepwake"
     region: str | None = None
+    profile: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
     source: str = "template defaults"
 
@@ -108,6 +109,7 @@ def read_samconfig(path: Path, env: str = DEFAULT_ENV) -> DeployConfig:
     return DeployConfig(
         stack_name=str(merged.get("stack_name", "sleepwake")),
         region=merged.get("region"),
+        profile=merged.get("profile"),
         overrides=overrides,
         source=f"{path.name} [{env}]" if overrides else "template defaults",
     )

@@ -9,13 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoRegionError
 
 from sleepwake_cli.deployment import aws_session, stack_unreadable
 from sleepwake_cli.main import main
 from sleepwake_cli.preflight import _reader
-from sleepwake_cli.preflight_template import DeployConfig
+from sleepwake_cli.preflight_template import DeployConfig, read_samconfig
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/sleepwake", "client", "."))}
@@ -82,24 +83,31 @@ def test_importing_the_layer_does_not_make_an_x_ray_recorder():
 
 
 @pytest.mark.parametrize(
-    ("environment", "region"),
+    ("environment", "operator", "deploy"),
     [
-        ({"AWS_REGION": "eu-central-1"}, "eu-central-1"),
-        ({"AWS_DEFAULT_REGION": "ap-south-1"}, "ap-south-1"),
-        ({"AWS_REGION": "eu-central-1", "AWS_DEFAULT_REGION": "ap-south-1"}, "eu-central-1"),
-        ({"AWS_PROFILE": "dev"}, "eu-west-1"),
-        ({"AWS_PROFILE": "dev", "AWS_REGION": "eu-central-1"}, "eu-central-1"),
+        ({"AWS_REGION": "eu-central-1"}, "eu-central-1", None),
+        ({"AWS_DEFAULT_REGION": "ap-south-1"}, "ap-south-1", "ap-south-1"),
+        ({"AWS_REGION": "eu-central-1", "AWS_DEFAULT_REGION": "ap-south-1"}, "eu-central-1", "ap-south-1"),
+        ({"AWS_PROFILE": "dev"}, "eu-west-1", "eu-west-1"),
+        ({"AWS_PROFILE": "dev", "AWS_REGION": "eu-central-1"}, "eu-central-1", "eu-west-1"),
     ],
 )
-def test_the_region_is_read_as_the_aws_cli_v2_reads_it(aws_config, monkeypatch, environment, region):
-    # AWS_REGION over AWS_DEFAULT_REGION over the profile's region (the AWS CLI v2 user guide); botocore alone
-    # reads AWS_DEFAULT_REGION and the profile only.
+def test_the_operator_commands_read_the_region_as_the_aws_cli_v2_and_preflight_as_sam_deploy(
+    aws_config, monkeypatch, environment, operator, deploy
+):
+    # Operator commands: AWS_REGION over AWS_DEFAULT_REGION over the profile's region (the AWS CLI v2 user guide);
+    # botocore alone reads AWS_DEFAULT_REGION and the profile only. Preflight: the SAM CLI's session is boto3's
+    # default one, given only --region/--profile (samcli/cli/context.py), so AWS_REGION is not in its chain.
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    assert aws_session(None).region_name == region
-    config = DeployConfig()
-    reader = _reader(argparse.Namespace(deployment_file=None, profile=None, region=None), config)
-    assert reader.region == region
+    assert aws_session(None).region_name == operator
+    assert boto3.Session().region_name == deploy
+    args = argparse.Namespace(deployment_file=None, profile=None, region=None)
+    if deploy is None:
+        with pytest.raises(NoRegionError):
+            _reader(args, DeployConfig())
+    else:
+        assert _reader(args, DeployConfig()).region == deploy
 
 
 def test_samconfig_and_the_region_flag_still_win_over_aws_region_for_preflight(aws_config, monkeypatch):
@@ -108,6 +116,22 @@ def test_samconfig_and_the_region_flag_still_win_over_aws_region_for_preflight(a
     assert _reader(argparse.Namespace(deployment_file=None, profile=None, region=None), config).region == "us-west-2"
     flagged = argparse.Namespace(deployment_file=None, profile=None, region="sa-east-1")
     assert _reader(flagged, config).region == "sa-east-1"
+
+
+def test_preflight_takes_samconfigs_profile_as_sam_deploy_does(aws_config, tmp_path: Path):
+    samconfig = tmp_path / "samconfig.toml"
+    samconfig.write_text('version = 0.1\n[default.deploy.parameters]\nprofile = "dev"\n')
+    config = read_samconfig(samconfig)
+    assert config.profile == "dev"
+    assert _reader(argparse.Namespace(deployment_file=None, profile=None, region=None), config).region == "eu-west-1"
+
+
+def test_aws_region_alone_is_no_region_for_preflight_and_says_sam_deploy_ignores_it(aws_config, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert main(["preflight"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("preflight: You must specify a region") and err.count("\n") == 1
+    assert "sam deploy ignores AWS_REGION (eu-central-1)" in err and "AWS_DEFAULT_REGION" in err
 
 
 def test_a_stack_that_does_not_exist_is_said_not_found_in_its_region(aws_config, monkeypatch, capsys):

@@ -325,3 +325,27 @@ def test_a_rule_that_raises_is_one_line_and_exit_2_never_the_warnings_code(emu, 
     kept = line.removesuffix(")").rpartition("traceback in ")[2]
     assert "in broken_rule" in Path(kept).read_text()
     Path(kept).unlink()
+
+
+def test_aws_region_naming_another_region_than_sam_deploys_to_is_a_warning(emu, capsys, monkeypatch, tmp_path):
+    """AWS_REGION=eu-west-1 with AWS_DEFAULT_REGION at the stack's region: `sam deploy` goes to the latter (it never
+    reads AWS_REGION), so preflight checks that one and says where the deploy goes."""
+    from sleepwake_cli.main import main
+
+    for key, value in _keys(emu).items():
+        monkeypatch.setenv(key.upper(), value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", emu.region)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    samconfig = tmp_path / "samconfig.toml"
+    samconfig.write_text("version = 0.1\n")
+    main(["preflight", "--json", "--config-file", str(samconfig)])
+    document = json.loads(capsys.readouterr().out)
+    assert document["region"] == emu.region != "eu-west-1"
+    (check,) = (c for c in document["checks"] if c["name"] == "deploy region")
+    assert check["status"] == "warn"
+    assert check["detail"] == (
+        f"sam deploy ignores AWS_REGION (eu-west-1); it deploys to {emu.region} (AWS_DEFAULT_REGION), the region "
+        "checked here"
+    )
+    assert "export AWS_DEFAULT_REGION=eu-west-1" in check["fix"]
