@@ -18,6 +18,21 @@ def test_moto_is_the_pinned_version():
     assert moto.__version__ == "5.2.5", "localaws patches moto internals; re-check every hook before upgrading"
 
 
+def test_the_server_finds_every_service_moto_has_from_its_folder_listed_once(emu):
+    """moto's server looks a request's service up in the list of its package's folders: the emulator lists them
+    once (localaws/emulator.py), and the list is moto's own."""
+    import os
+
+    from moto import backends
+
+    folder = os.path.dirname(moto.__file__)
+    on_disk = {name for name in os.listdir(folder) if os.path.isdir(os.path.join(folder, name))}
+    listed = set(backends.list_of_moto_modules())
+    assert listed == {name for name in on_disk if not name.startswith("__")}
+    assert {"awslambda", "sagemaker", "stepfunctions", "dynamodb", "cloudwatch"} <= listed
+    assert emu.client("lambda").list_functions()["Functions"] is not None  # a request found its service
+
+
 def test_every_extension_answers_through_boto3(emu):
     # SageMaker inference component actions
     make_endpoint(emu)
