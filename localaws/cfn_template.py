@@ -19,6 +19,8 @@ from typing import Any
 
 import boto3
 
+from localaws import sessions
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BUCKET = "localaws-code"
 NO_VALUE = object()
@@ -210,8 +212,7 @@ def references(value: Any) -> set[str]:
 # ------------------------------------------------------------------------------ typing for boto3 calls
 @cache
 def _service_model(service: str) -> Any:
-    session: Any = boto3.session.Session()
-    return session.client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:1").meta.service_model
+    return sessions.client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:1").meta.service_model
 
 
 def coerce(service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -29,9 +29,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypedDict, Unpack
 
-import boto3
-import botocore.loaders
-import botocore.session
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -52,6 +49,7 @@ from localaws import (
     scheduler,
     service_state,
     servicequotas,
+    sessions,
     stepfunctions,
     target_tracking,
 )
@@ -62,28 +60,6 @@ from localaws.ports import listen
 from sleepwake.core.timestamps import iso
 
 LOG = logging.getLogger(__name__)
-
-
-class _SearchPaths(list[str]):
-    """A loader's search paths that each boto3 session adds its own data folder to only once."""
-
-    def append(self, path: str) -> None:
-        if path not in self:
-            super().append(path)
-
-
-# One botocore loader for every function container's session: on AWS each container is a process that parses
-# the service models it uses once (botocore.loaders caches them per loader); here every container is in this
-# process, and a loader per session parsed them again, ~100 ms of CPU per client of a new container.
-_LOADER = botocore.loaders.Loader(extra_search_paths=_SearchPaths())
-
-
-def _container_session() -> Any:
-    """A boto3 session for a function's container (sleepwake.runtime.Container) sharing this process's loader;
-    its credentials are still read from the function's environment when its first client is made."""
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _LOADER)
-    return boto3.session.Session(botocore_session=core)
 
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -359,7 +335,7 @@ class Emulator:
             name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
             with lock:
                 if name not in containers:
-                    containers[name] = runtime.Container(session=_container_session())
+                    containers[name] = runtime.Container(session=sessions.session())  # the function's keys
                 return containers[name]
 
         runtime.host(now=self.clock.now, sleep=self.clock.sleep, containers=current)
@@ -470,8 +446,7 @@ class Emulator:
         with self._clients_lock:
             found = self._clients.get(key)
             if found is None:
-                factory: Any = boto3.client
-                found = factory(service, region_name=self.region, endpoint_url=self.endpoint_url, **keys.boto())
+                found = sessions.client(service, region_name=self.region, endpoint_url=self.endpoint_url, **keys.boto())
                 self._clients[key] = found
         return found
 

@@ -16,8 +16,9 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
+
+from localaws import sessions
 
 if TYPE_CHECKING:
     from localaws.emulator import Emulator
@@ -63,8 +64,7 @@ class ApiRoutes:
         queues behind one container here, see lambdas.py)."""
         with self._api_client_lock:
             if self._api_client is None:
-                factory: Any = boto3.session.Session().client
-                self._api_client = factory(
+                self._api_client = sessions.client(
                     "lambda",
                     region_name=self.emu.region,
                     endpoint_url=self.emu.endpoint_url,

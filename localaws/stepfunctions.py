@@ -59,7 +59,7 @@ from moto.stepfunctions.parser.backend import execution as execution_mod
 from moto.stepfunctions.parser.backend import execution_worker
 
 from localaws import clock as clock_mod
-from localaws import cloudwatch, service_state
+from localaws import cloudwatch, service_state, sessions
 from localaws import events as events_mod
 from localaws import stepfunctions_aws_sdk as aws_sdk
 from localaws.clock_pause import SharedPause
@@ -319,12 +319,9 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
     if StepFunctionsSwitches.credentials is None or who is None:
         return client
     keys = StepFunctionsSwitches.credentials(*who)
-    import boto3
-
-    factory: Any = boto3.client
 
     def make() -> Any:
-        return factory(
+        return sessions.client(
             service,
             region_name=region,
             endpoint_url=client.meta.endpoint_url,
