@@ -13,9 +13,11 @@ what Step Functions Retry/Catch match on.
 Differs from AWS: one process for all functions: module globals are shared by concurrent invocations of
 one function, sibling modules of two functions with the same name collide in sys.modules, and a layer's
 per-container caches are kept per function only for the attributes registered with `isolate()` (which
-serialises invocations); Timeout and memory are not enforced; `get_remaining_time_in_millis` counts wall
-time; the layer is put on sys.path as a directory, not unpacked from a zip; X-Ray is disabled; handlers run
-under a soft clock pause (no emulated time passes unless they sleep on the clock or run long).
+serialises invocations: one queued behind a handler waits idle on the clock, with its caller, so the clock jumps
+when that handler sleeps on it, EmulatedClock.blocked); Timeout and memory are not enforced;
+`get_remaining_time_in_millis` counts wall time; the layer is put on sys.path as a directory, not unpacked from a
+zip; X-Ray is disabled; handlers run under a soft clock pause (no emulated time passes unless they sleep on the
+clock or run long).
 
 What a handler writes to stdout goes where the process's stdout goes (the demo's lambda.log) and is also read
 as CloudWatch Logs would read the function's log group for the embedded metric format
