@@ -164,6 +164,9 @@ def test_what_happens_is_one_line_each_in_emulated_time_failures_with_their_reas
         with contextlib.redirect_stdout(io.StringIO()):
             sleep_now(local)
         wait_for(lines, r"Z  state +\w+ -> asleep")
+        # The watcher sees the state change and the forced sleep's end on separate polls, in either order: its line
+        # must be out before the idle checks' lines are read (a full run saw it land among them).
+        wait_for(lines, r"Z  sleep +forced-\S+ succeeded after \d+ s$")
         # Asleep: an idle check says at most one line (why it skipped), and one skipping for the same reason as
         # the check before it says nothing.
         said = []
