@@ -14,7 +14,11 @@ Differs from AWS: one process for all functions: module globals are shared by co
 one function, sibling modules of two functions with the same name collide in sys.modules, and a layer's
 per-container caches are kept per function only for the attributes registered with `isolate()` (which
 serialises invocations: one queued behind a handler waits idle on the clock, with its caller, so the clock jumps
-when that handler sleeps on it, EmulatedClock.blocked); Timeout and memory are not enforced;
+when that handler sleeps on it, EmulatedClock.blocked). Every deployed stack registers one (cfn_stack.py: boto3's
+DEFAULT_SESSION), so one container lock serialises all its functions, where AWS runs each at once: a `/wake` or
+`/status` that arrives while the fallback's pre-warm function waits out the fallback's cold start (15 emulated s by
+default, `--fallback-cold-start`) answers up to that much later in emulated time, and the replay's and the
+demo's answer latencies and times to ready include that wait; Timeout and memory are not enforced;
 `get_remaining_time_in_millis` counts wall time; the layer is put on sys.path as a directory, not unpacked from a
 zip; X-Ray is disabled; handlers run under a soft clock pause (no emulated time passes unless they sleep on the
 clock or run long).

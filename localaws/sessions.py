@@ -10,6 +10,7 @@ runs took, or made, that function's.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3
@@ -18,11 +19,15 @@ import botocore.session
 
 
 class _SearchPaths(list[str]):
-    """A loader's search paths that each boto3 session adds its own data folder to only once."""
+    """A loader's search paths that each boto3 session adds its own data folder to only once (sessions are made
+    on many threads: the check and the append happen under one lock)."""
+
+    _lock = threading.Lock()
 
     def append(self, path: str) -> None:
-        if path not in self:
-            super().append(path)
+        with self._lock:
+            if path not in self:
+                super().append(path)
 
 
 _LOADER = botocore.loaders.Loader(extra_search_paths=_SearchPaths())

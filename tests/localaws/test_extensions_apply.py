@@ -6,6 +6,7 @@ Every check goes through boto3 against the running server, as the stack and the 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import moto
 import pytest
@@ -18,10 +19,11 @@ def test_moto_is_the_pinned_version():
     assert moto.__version__ == "5.2.5", "localaws patches moto internals; re-check every hook before upgrading"
 
 
-def test_the_server_finds_every_service_moto_has_from_its_folder_listed_once(emu):
+def test_the_server_finds_every_service_moto_has_from_its_folder_listed_once(emu, monkeypatch):
     """moto's server looks a request's service up in the list of its package's folders: the emulator lists them
-    once (localaws/emulator.py), and the list is moto's own."""
+    once (localaws/emulator.py), so requests do not list the folder again, and the list is moto's own."""
     import os
+    import sys
 
     from moto import backends
 
@@ -30,7 +32,19 @@ def test_the_server_finds_every_service_moto_has_from_its_folder_listed_once(emu
     listed = set(backends.list_of_moto_modules())
     assert listed == {name for name in on_disk if not name.startswith("__")}
     assert {"awslambda", "sagemaker", "stepfunctions", "dynamodb", "cloudwatch"} <= listed
+
+    listings: list[str] = []  # the folder listings moto's server makes to find a request's service
+    real_listdir = os.listdir
+
+    def counting_listdir(path: Any = ".") -> list[str]:
+        if sys._getframe(1).f_code.co_filename == backends.__file__:  # backends.list_of_moto_modules's own
+            listings.append(os.fspath(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting_listdir)
     assert emu.client("lambda").list_functions()["Functions"] is not None  # a request found its service
+    assert emu.client("stepfunctions").list_state_machines()["stateMachines"] is not None  # and another
+    assert listings == [], f"moto's folder was listed {len(listings)} times for two requests"
 
 
 def test_every_extension_answers_through_boto3(emu):
