@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError
+from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError, ProfileNotFound
 
 from sleepwake_cli.awscli import aws_command
 from sleepwake_cli.deployment import (
@@ -51,7 +51,13 @@ from sleepwake_cli.preflight_rules import (
     scaling_checks,
     warn,
 )
-from sleepwake_cli.preflight_rules_account import deploy_region_check, permission_checks, quota_check, region_check
+from sleepwake_cli.preflight_rules_account import (
+    Target,
+    deploy_target_checks,
+    permission_checks,
+    quota_check,
+    region_check,
+)
 from sleepwake_cli.preflight_template import (
     DEFAULT_ENV,
     RUNTIME_SERVICES,
@@ -84,11 +90,11 @@ def run(
     template: Path = TEMPLATE,
     principal: str | None = None,
     max_archive_bytes: int = 512 * 1024 * 1024,
-    region_from: str = "",
-    aws_region: str | None = None,
+    targets: tuple[Target, Target] | None = None,
 ) -> list[Check]:
-    """Every check, in the order an operator fixes things. `region_from` says where the reader's region came from
-    and `aws_region` is AWS_REGION, which `sam deploy` ignores (None on the local stack, which it does not deploy)."""
+    """Every check, in the order an operator fixes things. `targets`: where `sam deploy` goes (the reader's region
+    and profile, with their sources) and where the operator commands look (None on the local stack, which
+    `sam deploy` does not deploy to)."""
     caller, account = "", PLACEHOLDER_ACCOUNT
     checks: list[Check] = []
     try:
@@ -113,7 +119,8 @@ def run(
     types = translated.types()
     missing_services = [s for s in RUNTIME_SERVICES if reader.region not in reader.session.get_available_regions(s)]
     checks.append(region_check(reader.region, missing_in_region(types, reader.region), missing_services))
-    checks.extend(deploy_region_check(reader.region, region_from, aws_region))
+    if targets is not None:
+        checks.extend(deploy_target_checks(*targets))
 
     def endpoint_and_component() -> list[Check]:
         endpoint = reader.endpoint(plan.endpoint)
@@ -301,7 +308,7 @@ def _reader(args: argparse.Namespace, config: DeployConfig) -> Reader:
     # samcli/cli/context.py `_refresh_session`) hands --region and --profile (samconfig.toml's `region` and `profile`
     # fill them) to boto3.setup_default_session; without them boto3's chain: AWS_DEFAULT_REGION, then the profile's
     # `region`, never AWS_REGION (botocore configprovider.py; samcli has no AWS_REGION lookup of its own for a
-    # deploy). The operator commands do read AWS_REGION (deployment.environment_region): run() warns when it differs.
+    # deploy). The operator commands read AWS_REGION and never samconfig.toml: run() warns when they differ.
     session = boto3.Session(profile_name=args.profile or config.profile, region_name=args.region or config.region)
     if not session.region_name:
         raise NoRegionError()
@@ -317,6 +324,43 @@ def _region_from(args: argparse.Namespace, config: DeployConfig) -> str:
     if os.environ.get("AWS_DEFAULT_REGION"):
         return "AWS_DEFAULT_REGION"
     return "the profile's region"
+
+
+def _profile_from_environment() -> str:
+    """Where boto3's own chain finds the profile (botocore configprovider.py `profile`: AWS_DEFAULT_PROFILE, then
+    AWS_PROFILE; else the profile named default)."""
+    for name in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE"):
+        if os.environ.get(name):
+            return name
+    return "the default profile"
+
+
+def _deploy_target(args: argparse.Namespace, config: DeployConfig, reader: Reader) -> Target:
+    """`_reader`'s region and profile, with where `sam deploy` found each."""
+    profile_from = "--profile" if args.profile else "samconfig.toml's profile" if config.profile else ""
+    return Target(
+        reader.region,
+        _region_from(args, config),
+        reader.session.profile_name,
+        profile_from or _profile_from_environment(),
+    )
+
+
+def _operator_target() -> Target:
+    """Where the operator commands look: deployment.aws_session(None)'s region and profile (AWS_REGION, else
+    botocore's chain; never samconfig.toml)."""
+    profile_from = _profile_from_environment()
+    try:
+        session = aws_session(None)
+    except ProfileNotFound as error:
+        return Target(None, str(error), os.environ.get(profile_from, ""), profile_from)
+    if environment_region():
+        region_from = "AWS_REGION"
+    elif os.environ.get("AWS_DEFAULT_REGION"):
+        region_from = "AWS_DEFAULT_REGION"
+    else:
+        region_from = f"profile {session.profile_name}'s region"
+    return Target(session.region_name, region_from, session.profile_name, profile_from)
 
 
 def _region_hint() -> str:
@@ -357,8 +401,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
             template=template,
             principal=args.principal_arn,
             max_archive_bytes=int(args.max_archive_mb * 1024 * 1024),
-            region_from=_region_from(args, config),
-            aws_region=None if args.deployment_file else environment_region(),
+            targets=None if args.deployment_file else (_deploy_target(args, config, reader), _operator_target()),
         )
     except (ConfigError, DeploymentError) as error:
         print(f"preflight: {error}", file=sys.stderr)

@@ -8,6 +8,8 @@ localaws/servicequotas.py names where the code comes from); IAM SimulatePrincipa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sleepwake_cli.preflight_rules import SERVERLESS_QUOTA_CODE, Check, Plan, fail, ok, warn
 
 
@@ -112,17 +114,56 @@ def region_check(region: str, missing_types: list[str], missing_services: list[s
     return ok("region", f"{region} offers every resource type and service the stack uses")
 
 
-def deploy_region_check(region: str, region_from: str, aws_region: str | None) -> list[Check]:
-    """AWS_REGION naming another region than the one `sam deploy` will use (and preflight checked): the SAM CLI
-    never reads it (preflight._reader names the source), while the AWS CLI v2 and the operator commands do."""
-    if not aws_region or aws_region == region:
-        return []
-    return [
-        warn(
-            "deploy region",
-            f"sam deploy ignores AWS_REGION ({aws_region}); it deploys to {region} ({region_from}), the region "
-            "checked here",
-            f'to deploy to {aws_region}: export AWS_DEFAULT_REGION={aws_region}, or set region = "{aws_region}" in '
-            f"samconfig.toml, or pass --region {aws_region} to both, and run preflight again; else unset AWS_REGION",
+@dataclass(frozen=True)
+class Target:
+    """The region and profile a tool resolves, and where each came from (e.g. "samconfig.toml's region")."""
+
+    region: str | None
+    region_from: str
+    profile: str
+    profile_from: str
+
+
+OPERATOR_COMMANDS = "the operator commands (sleepwake status, wake, sleep, report)"
+
+
+def deploy_target_checks(deploy: Target, operator: Target) -> list[Check]:
+    """Where `sam deploy` goes (and preflight checked) against where the operator commands look: they read AWS_REGION
+    first and never samconfig.toml (sleepwake_cli/deployment.py aws_session), `sam deploy` the reverse (preflight
+    _reader), so a stack deployed by one is silently not found by the other. A warning naming both sources for a
+    region or profile that differs; exporting AWS_REGION / AWS_PROFILE points the operator commands at the deploy's
+    (sam deploy ignores AWS_REGION; AWS_PROFILE only fills in when samconfig.toml and --profile name none)."""
+    out = []
+    if operator.region != deploy.region:
+        if operator.region_from == "AWS_REGION":
+            detail = f"sam deploy ignores AWS_REGION ({operator.region}); it deploys to {deploy.region} "
+            detail += f"({deploy.region_from}), the region checked here"
+        else:
+            looks = f"look in {operator.region}" if operator.region else "find no region"
+            detail = f"sam deploy deploys to {deploy.region} ({deploy.region_from}), the region checked here, "
+            detail += f"while {OPERATOR_COMMANDS} {looks} ({operator.region_from}){_unread(deploy.region_from)}"
+        there = {
+            "--region": f"pass --region {operator.region} to sam deploy and preflight",
+            "samconfig.toml's region": f'set region = "{operator.region}" in samconfig.toml',
+        }.get(deploy.region_from, f"export AWS_DEFAULT_REGION={operator.region}")
+        fix = f"for the operator commands to look in {deploy.region}: export AWS_REGION={deploy.region}"
+        if operator.region:
+            fix += f"; to deploy to {operator.region} instead: {there} and run preflight again"
+        out.append(warn("deploy region", detail, fix))
+    if operator.profile != deploy.profile:
+        out.append(
+            warn(
+                "deploy profile",
+                f"sam deploy uses profile {deploy.profile} ({deploy.profile_from}), the one checked here, while "
+                f"{OPERATOR_COMMANDS} use {operator.profile} ({operator.profile_from}){_unread(deploy.profile_from)}",
+                f"export AWS_PROFILE={deploy.profile} before the operator commands",
+            )
         )
-    ]
+    return out
+
+
+def _unread(source: str) -> str:
+    """Why the operator commands did not take the deploy's setting from `source`."""
+    if source.startswith("samconfig.toml"):
+        return ": they never read samconfig.toml"
+    return ": they take no --region or --profile" if source.startswith("--") else ""

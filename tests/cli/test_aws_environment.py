@@ -161,3 +161,26 @@ def test_other_failures_to_read_the_stack_are_not_called_not_found(aws_config, m
     )
     said = stack_unreadable("mine", "eu-west-1", denied)
     assert said.startswith("cannot read stack 'mine': ") and "not authorized" in said
+
+
+def test_samconfigs_profile_the_operator_commands_do_not_use_is_a_warning_naming_both(aws_config, monkeypatch):
+    """samconfig.toml's profile is sam deploy's (and preflight's); the operator commands take AWS_PROFILE or the
+    default profile, so preflight warns until AWS_PROFILE names the same one."""
+    from sleepwake_cli.preflight import _deploy_target, _operator_target
+    from sleepwake_cli.preflight_rules_account import deploy_target_checks
+
+    aws_config.write_text("[default]\nregion = us-east-1\n[profile dev]\nregion = eu-west-1\n")
+    args = argparse.Namespace(deployment_file=None, profile=None, region=None)
+    config = DeployConfig(profile="dev")
+    deploy = _deploy_target(args, config, _reader(args, config))
+    checks = {check.name: check for check in deploy_target_checks(deploy, _operator_target())}
+    assert checks["deploy profile"].detail == (
+        "sam deploy uses profile dev (samconfig.toml's profile), the one checked here, while the operator commands "
+        "(sleepwake status, wake, sleep, report) use default (the default profile): they never read samconfig.toml"
+    )
+    assert checks["deploy profile"].fix == "export AWS_PROFILE=dev before the operator commands"
+    assert "eu-west-1 (the profile's region)" in checks["deploy region"].detail
+    assert "look in us-east-1 (profile default's region)" in checks["deploy region"].detail
+
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    assert deploy_target_checks(deploy, _operator_target()) == []

@@ -327,20 +327,31 @@ def test_a_rule_that_raises_is_one_line_and_exit_2_never_the_warnings_code(emu, 
     Path(kept).unlink()
 
 
-def test_aws_region_naming_another_region_than_sam_deploys_to_is_a_warning(emu, capsys, monkeypatch, tmp_path):
-    """AWS_REGION=eu-west-1 with AWS_DEFAULT_REGION at the stack's region: `sam deploy` goes to the latter (it never
-    reads AWS_REGION), so preflight checks that one and says where the deploy goes."""
+def _preflight_on_aws(emu: Any, monkeypatch: Any, capsys: Any, samconfig: Path, **environment: str) -> Any:
+    """`sleepwake preflight --json` as on AWS (no deployment file: the region and profile resolved as sam deploy's),
+    reading the emulator, with these environment variables set ("" unsets one); its JSON document."""
     from sleepwake_cli.main import main
 
     for key, value in _keys(emu).items():
         monkeypatch.setenv(key.upper(), value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint_url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", emu.region)
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    for name, value in environment.items():
+        if value:
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.delenv(name, raising=False)
+    main(["preflight", "--json", "--config-file", str(samconfig)])
+    return json.loads(capsys.readouterr().out)
+
+
+def test_aws_region_naming_another_region_than_sam_deploys_to_is_a_warning(emu, capsys, monkeypatch, tmp_path):
+    """AWS_REGION=eu-west-1 with AWS_DEFAULT_REGION at the stack's region: `sam deploy` goes to the latter (it never
+    reads AWS_REGION), so preflight checks that one and says where the deploy goes."""
     samconfig = tmp_path / "samconfig.toml"
     samconfig.write_text("version = 0.1\n")
-    main(["preflight", "--json", "--config-file", str(samconfig)])
-    document = json.loads(capsys.readouterr().out)
+    document = _preflight_on_aws(
+        emu, monkeypatch, capsys, samconfig, AWS_DEFAULT_REGION=emu.region, AWS_REGION="eu-west-1"
+    )
     assert document["region"] == emu.region != "eu-west-1"
     (check,) = (c for c in document["checks"] if c["name"] == "deploy region")
     assert check["status"] == "warn"
@@ -349,3 +360,29 @@ def test_aws_region_naming_another_region_than_sam_deploys_to_is_a_warning(emu, 
         "checked here"
     )
     assert "export AWS_DEFAULT_REGION=eu-west-1" in check["fix"]
+
+
+def test_samconfig_region_the_operator_commands_do_not_read_is_a_warning_naming_both(
+    emu, capsys, monkeypatch, tmp_path
+):
+    """samconfig.toml's region is where `sam deploy` goes; the operator commands never read the file and look where
+    AWS_DEFAULT_REGION says: `sleepwake status` would not find the stack, so preflight says so, naming both."""
+    samconfig = tmp_path / "samconfig.toml"
+    samconfig.write_text(f'version = 0.1\n[default.deploy.parameters]\nregion = "{emu.region}"\n')
+    document = _preflight_on_aws(emu, monkeypatch, capsys, samconfig, AWS_DEFAULT_REGION="eu-west-1", AWS_REGION="")
+    assert document["region"] == emu.region != "eu-west-1"
+    (check,) = (c for c in document["checks"] if c["name"] == "deploy region")
+    assert check["status"] == "warn"
+    assert check["detail"] == (
+        f"sam deploy deploys to {emu.region} (samconfig.toml's region), the region checked here, while the operator "
+        "commands (sleepwake status, wake, sleep, report) look in eu-west-1 (AWS_DEFAULT_REGION): they never read "
+        "samconfig.toml"
+    )
+    assert check["fix"] == (
+        f"for the operator commands to look in {emu.region}: export AWS_REGION={emu.region}; to deploy to eu-west-1 "
+        'instead: set region = "eu-west-1" in samconfig.toml and run preflight again'
+    )
+
+    document = _preflight_on_aws(emu, monkeypatch, capsys, samconfig, AWS_REGION=emu.region)  # the fix: both agree
+    names = [c["name"] for c in document["checks"]]
+    assert "region" in names and "deploy region" not in names and "deploy profile" not in names
