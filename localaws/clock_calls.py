@@ -1,4 +1,4 @@
-"""A call another thread of this process waits on, on the emulated clock (EmulatedClock's `serving`, `blocked`).
+"""A call another thread of this process waits on, on the emulated clock (EmulatedClock's `serving`, `holding`).
 
 A thread that serves a call (the emulator's HTTP server answering an API call, localaws/calls.py) and sleeps on
 the clock inside it (a serverless cold start) keeps the caller waiting: the caller's own pauses (a Lambda
@@ -8,7 +8,7 @@ sleeping on the clock too while the serving thread sleeps (its soft pauses dropp
 caller waits for is then what AWS makes it wait for, and an idle clock jumps to it. So does the caller's caller
 when the caller itself answers a call (a Step Functions task invoking a Lambda whose handler waits on a cold
 fallback), and the shared pause of the work each of them does (clock_pause.SharedPause.joined). A thread blocked
-on another thread of the emulator (`blocked`: a Lambda container's lock) is idle the same way.
+on another thread of the emulator (`holding` a ClockLock: a Lambda container's lock) is idle the same way.
 """
 
 from __future__ import annotations
@@ -16,8 +16,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+
+class ClockLock:
+    """A lock threads of the emulator wait for on the clock (`Calls.holding`; its counts under the clock's lock)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.queued = 0  # threads waiting for it in `holding`
+        self.handed = 0  # releases to a queued thread that has not taken it yet (each one counted starting)
+
 
 Lent = tuple[list[int], tuple[object, ...], ExitStack]  # who waits, the pauses dropped, the shared ones idled
 
@@ -29,6 +40,7 @@ class Calls:
     _soft: dict[object, float]
     _soft_owner: dict[object, int]
     _asleep: dict[int, int]
+    _starting: int
     _changed: float
     _callers: dict[int, int]  # a thread answering a call (`serving`) -> the thread waiting on it
     work_of: dict[int, Any]  # a thread -> the shared pause of the work it does (SharedPause.joined)
@@ -38,6 +50,10 @@ class Calls:
         def _release_own(self) -> tuple[int, tuple[object, ...]]: ...
 
         def _reacquire_own(self, own: tuple[int, tuple[object, ...]]) -> None: ...
+
+        def _sleeping(
+            self, when: datetime | None, event: threading.Event | None, epoch: bool
+        ) -> AbstractContextManager[None]: ...
 
         def _change_locked(
             self, hard: int = 0, add_soft: tuple[object, ...] = (), drop_soft: tuple[object, ...] = ()
@@ -61,26 +77,48 @@ class Calls:
                     self._callers[me] = previous
 
     @contextmanager
-    def blocked(self) -> Iterator[None]:
-        """This thread waits for another (a lock it holds), not for time: it and the callers waiting on it count
-        as asleep on the clock meanwhile, their pauses dropped, so the clock jumps when the thread it waits for
-        sleeps on the clock (a Lambda container's lock held by a handler waiting on a cold fallback)."""
-        own = self._release_own()
-        lent = self._lend()
-        me = threading.get_ident()
+    def holding(self, lock: ClockLock) -> Iterator[None]:
+        """Hold `lock` for the block. While it waits for the lock, this thread waits for another (the holder, which
+        may sleep on the clock: a Lambda container's handler waiting on a cold fallback), not for time: it and
+        the callers waiting on it count as asleep on the clock, their pauses dropped, so the clock jumps when the
+        holder sleeps on it. The lock is handed over on the clock: a release with a thread queued counts that
+        thread as starting until it has the lock and its pauses back, so the clock cannot jump between the
+        holder's last pause and the queued thread's first (review2-s23 finding 2)."""
+        acquired = handed = False
         with self._cond:
-            self._asleep[me] = self._asleep.get(me, 0) + 1
-            self._changed = time.monotonic()
+            lock.queued += 1
+        try:
+            with self._sleeping(None, None, epoch=False):
+                lock.lock.acquire()
+                acquired = True
+                with self._cond:
+                    lock.queued -= 1
+                    if lock.handed:  # the release counted this thread as starting: it stays so until it runs
+                        lock.handed -= 1
+                        handed = True
+        except BaseException:
+            if acquired:
+                lock.lock.release()
+            raise
+        finally:
+            with self._cond:
+                if not acquired:
+                    lock.queued -= 1
+                    if lock.handed > lock.queued:  # handed to this thread, which gave up: to nobody
+                        lock.handed -= 1
+                        handed = True
+                if handed:
+                    self._starting -= 1
+                    self._changed = time.monotonic()
+                    self._cond.notify_all()
         try:
             yield
         finally:
             with self._cond:
-                self._asleep[me] -= 1
-                if not self._asleep[me]:
-                    del self._asleep[me]
-                self._changed = time.monotonic()
-            self._unlend(lent)
-            self._reacquire_own(own)
+                if lock.queued > lock.handed:
+                    lock.handed += 1
+                    self._starting += 1
+                lock.lock.release()
 
     def _lend(self) -> Lent | None:
         me = threading.get_ident()

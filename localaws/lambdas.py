@@ -14,7 +14,7 @@ Differs from AWS: one process for all functions: module globals are shared by co
 one function, sibling modules of two functions with the same name collide in sys.modules, and a layer's
 per-container caches are kept per function only for the attributes registered with `isolate()` (which
 serialises invocations: one queued behind a handler waits idle on the clock, with its caller, so the clock jumps
-when that handler sleeps on it, EmulatedClock.blocked). Every deployed stack registers one (cfn_stack.py: boto3's
+when that handler sleeps on it, EmulatedClock.holding). Every deployed stack registers one (cfn_stack.py: boto3's
 DEFAULT_SESSION), so one container lock serialises all its functions, where AWS runs each at once: a `/wake` or
 `/status` that arrives while the fallback's pre-warm function waits out the fallback's cold start (15 emulated s by
 default, `--fallback-cold-start`) answers up to that much later in emulated time, and the replay's and the
@@ -51,6 +51,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from localaws import clock as clock_mod
 from localaws import cloudwatch_emf, service_state
+from localaws.clock_calls import ClockLock
 
 LOG = logging.getLogger(__name__)
 
@@ -230,7 +231,7 @@ class LambdaRunner:
         # registered, invocations run one at a time, each seeing its own function's values.
         self._isolated: list[tuple[str, str, Callable[[], Any]]] = []
         self._saved: dict[tuple[str, str, str], Any] = {}
-        self._container_lock = threading.Lock()
+        self._container_lock = ClockLock()
         self._originals: dict[tuple[str, str], Any] = {}
         self._events: list[threading.Thread] = []  # Event invocations under way (run_event)
         self._events_lock = threading.Lock()
@@ -250,7 +251,7 @@ class LambdaRunner:
 
     def reset(self) -> None:
         """Forget every function and container; put isolated module attributes back as they were."""
-        with self._container_lock:
+        with self._container_lock.lock:
             for (module, attr), value in self._originals.items():
                 setattr(sys.modules[module], attr, value)
             self._originals.clear()
@@ -318,9 +319,8 @@ class LambdaRunner:
         if not self._isolated:
             yield
             return
-        with self.clock.blocked() if self.clock is not None else contextlib.nullcontext():
-            self._container_lock.acquire()  # behind another function's handler, which may sleep on the clock
-        try:
+        # Behind another function's handler, which may sleep on the clock.
+        with self.clock.holding(self._container_lock) if self.clock is not None else self._container_lock.lock:
             # The code outside any function (tests, the operator CLI in-process) keeps its own values too.
             outside = [getattr(sys.modules[module], attr) for module, attr, _ in self._isolated]
             for module, attr, initial in self._isolated:
@@ -334,8 +334,6 @@ class LambdaRunner:
                 for (module, attr, _), value in zip(self._isolated, outside, strict=True):
                     self._saved[(name, module, attr)] = getattr(sys.modules[module], attr)
                     setattr(sys.modules[module], attr, value)
-        finally:
-            self._container_lock.release()
 
     def run(self, fn: Any, payload: bytes | str | None, region: str) -> tuple[bytes, str | None]:
         """Invoke moto function object `fn` with a raw payload; returns (response payload, function error)."""

@@ -64,6 +64,7 @@ from moto.sagemaker import models as sm_models
 
 from localaws import clock as clock_mod
 from localaws import cloudwatch, serverless_container, service_state
+from localaws.clock_calls import ClockLock
 from localaws.sagemaker_common import (
     InvocationResultLike,
     ModelServerLike,
@@ -137,7 +138,7 @@ class ServerlessEndpoint:
     provisioned_concurrency: int = 0  # ServerlessConfig.ProvisionedConcurrency (0: on demand)
     server: ModelServerLike | None = None
     last_used: datetime | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: ClockLock = field(default_factory=ClockLock)
     cold_starts: list[datetime] = field(default_factory=list)
     setup_us: float = 0.0  # the last cold start's ModelSetupTime
     start_failures: list[str] = field(default_factory=list)  # why each failed container start failed (its log)
@@ -313,17 +314,11 @@ def find(name: str) -> ServerlessEndpoint | None:
         return next((e for (_, _, n), e in SERVERLESS.endpoints.items() if n == name), None)
 
 
-@contextlib.contextmanager
-def _queued(lock: threading.Lock) -> Iterator[None]:
+def _queued(lock: ClockLock) -> contextlib.AbstractContextManager[Any]:
     """Hold `lock`; while waiting for it, this request and its caller do not hold emulated time still (the
-    request ahead of it may be in a cold start, which waits on emulated time: EmulatedClock.blocked)."""
+    request ahead of it may be in a cold start, which waits on emulated time: EmulatedClock.holding)."""
     clock = clock_mod.current()
-    with clock.blocked() if clock else contextlib.nullcontext():
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
+    return clock.holding(lock) if clock else lock.lock
 
 
 def _release_server(endpoint: ServerlessEndpoint) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from localaws import EmulatedClock, calls
+from localaws.clock_calls import ClockLock, Lent
 from localaws.clock_pause import SharedPause
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -140,34 +142,108 @@ def test_the_shared_pause_of_the_callers_work_is_idle_while_its_call_sleeps():
     assert not clock.work_of
 
 
+def _queued_call(clock: EmulatedClock, caller: threading.Thread, lock: ClockLock) -> list[datetime]:
+    """A call `caller` waits on, queued behind `lock` (a Lambda container's); when it ran, once it has."""
+    got: list[datetime] = []
+
+    def queued() -> None:
+        with clock.paused(soft=True), clock.serving(caller.ident), clock.holding(lock):
+            got.append(clock.now())
+
+    waiter = threading.Thread(target=queued, daemon=True)
+    waiter.start()
+    waiter.join(20)
+    return got
+
+
 def test_a_thread_blocked_on_another_that_sleeps_on_the_clock_lets_it_jump():
-    """`blocked()`: a call queued behind a Lambda container's lock, held by a handler sleeping on the clock, is
+    """`holding()`: a call queued behind a Lambda container's lock, held by a handler sleeping on the clock, is
     idle with its caller while it waits: the clock jumps to the holder's wake-up."""
     clock, caller, returned = _caller()
-    lock, holding = threading.Lock(), threading.Event()
+    lock, holding = ClockLock(), threading.Event()
     woke: list[datetime] = []
 
     def holder() -> None:
-        with lock:
+        with clock.holding(lock):
             holding.set()
             clock.sleep(COLD_START)
             woke.append(clock.now())
 
     threading.Thread(target=holder, daemon=True).start()
     assert holding.wait(5)
-    got: list[datetime] = []
-
-    def queued() -> None:
-        with clock.paused(soft=True), clock.serving(caller.ident):
-            with clock.blocked():
-                lock.acquire()
-            got.append(clock.now())
-            lock.release()
-
-    waiter = threading.Thread(target=queued, daemon=True)
-    waiter.start()
-    waiter.join(20)
+    got = _queued_call(clock, caller, lock)
     assert woke and got and got[0] >= START + timedelta(seconds=COLD_START)
+    assert clock.jumps == 1
+    returned.set()
+    caller.join(5)
+
+
+STALL = 0.2  # wall seconds a thread is not scheduled (a loaded emulator): 20 times idle_settle
+
+
+def _far_sleeper(clock: EmulatedClock) -> None:
+    """Another sleeper a day away (an alarm round): the deadline an idle clock would jump to."""
+    threading.Thread(target=clock.sleep, args=(86400,), daemon=True).start()
+
+
+def test_a_call_whose_sleep_ended_is_answered_before_the_clock_jumps_on(monkeypatch):
+    """The serving thread woke from its cold start but is not scheduled for a while as it takes back its pauses and
+    hands its callers theirs: it counts as running meanwhile, so the clock does not jump to the next deadline (a
+    day away) before the answer is made; the call took its cold start, not a day (review2-s23 finding 1)."""
+    clock, caller, returned = _caller()
+    _far_sleeper(clock)
+    unlend = clock._unlend
+
+    def stalled(lent: Lent | None) -> None:
+        time.sleep(STALL)  # woken, before its callers have their pauses back
+        unlend(lent)
+
+    monkeypatch.setattr(clock, "_unlend", stalled)
+    server, woke = _serve(clock, caller.ident)
+    server.join(20)
+    assert not server.is_alive(), "the serving thread never woke from its cold start"
+    assert woke[0] < START + timedelta(seconds=COLD_START + 60), f"the call was answered at {woke[0]}"
+    assert clock.jumps == 1
+    returned.set()
+    caller.join(5)
+
+
+class _SlowToRun:
+    """A lock whose taker is not scheduled for STALL after it has it (a loaded emulator)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def acquire(self) -> bool:
+        got = self._lock.acquire()
+        time.sleep(STALL)
+        return got
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+def test_a_lock_released_to_a_queued_call_is_handed_over_before_the_clock_jumps_on():
+    """The holder (a handler after its cold start) releases the container's lock and ends its pause; the queued
+    call is not scheduled for a while: it counts as starting from the release, so the clock does not jump to the
+    next deadline before it has run (review2-s23 finding 2)."""
+    clock, caller, returned = _caller()
+    _far_sleeper(clock)
+    lock, holding = ClockLock(), threading.Event()
+    lock.lock = _SlowToRun()  # type: ignore[assignment]
+
+    def holder() -> None:
+        with clock.paused(soft=True), clock.holding(lock):
+            holding.set()
+            clock.sleep(COLD_START)
+
+    first = threading.Thread(target=holder, daemon=True)
+    first.start()
+    assert holding.wait(5)
+    got = _queued_call(clock, caller, lock)
+    first.join(5)
+    assert got, "the queued call never got the lock"
+    assert got[0] < START + timedelta(seconds=COLD_START + 60), f"the queued call ran at {got[0]}"
     assert clock.jumps == 1
     returned.set()
     caller.join(5)

@@ -185,13 +185,13 @@ def test_a_request_queued_behind_a_cold_start_counts_in_the_reports_cold_fallbac
     emu.serverless.switches.model_server_factory = slow_load
     endpoint = SERVERLESS.lookup(emu.account, emu.region, "ep-fallback")
     assert endpoint is not None
-    endpoint.lock = _WatchedLock()  # type: ignore[assignment]
+    endpoint.lock.lock = _WatchedLock()  # type: ignore[assignment]
     began = emu.now()
     calls = [threading.Thread(target=_invoke, args=(emu,)) for _ in range(2)]
     calls[0].start()
     assert loading.wait(30)
     calls[1].start()
-    assert endpoint.lock.waited.wait(30)  # type: ignore[attr-defined]
+    assert endpoint.lock.lock.waited.wait(30)  # type: ignore[attr-defined]
     loaded.set()
     for call in calls:
         call.join(60)
@@ -211,7 +211,7 @@ def test_on_a_jumping_clock_a_request_queued_behind_a_cold_start_waits_idle_with
     emu.serverless.switches.cold_start_seconds = 3600
     endpoint = SERVERLESS.lookup(emu.account, emu.region, "ep-fallback")
     assert endpoint is not None
-    endpoint.lock = _WatchedLock()  # type: ignore[assignment]
+    endpoint.lock.lock = _WatchedLock()  # type: ignore[assignment]
     clock = emu.clock
     clock.set_speed(1)
     clock.jump_when_idle(True)
@@ -227,7 +227,7 @@ def test_on_a_jumping_clock_a_request_queued_behind_a_cold_start_waits_idle_with
         while not any(when > began + timedelta(minutes=59) for when in list(clock._deadlines.values())):
             threading.Event().wait(0.01)  # the first request's cold start sleeps on the clock
         second.start()
-        assert endpoint.lock.waited.wait(30)  # type: ignore[attr-defined]
+        assert endpoint.lock.lock.waited.wait(30)  # type: ignore[attr-defined]
         first.join(60)
         second.join(60)
     finally:
