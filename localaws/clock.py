@@ -150,6 +150,12 @@ class EmulatedClock(Calls):
         now = self.now()
         return self.advance(max(when - now, timedelta(0)))
 
+    def sleepers(self) -> list[datetime]:
+        """Until when each thread asleep on the clock sleeps (emulated), earliest first: what a test waits on to know a
+        call has reached its wait."""
+        with self._cond:
+            return sorted(self._deadlines.values())
+
     def quiet(self) -> bool:
         """Nothing but the calling thread uses the clock: no pause held, no thread asleep on it, starting, or
         driving (a thread the emulator spawned runs until it ends)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from localaws.clock import EmulatedClock
 
@@ -36,3 +37,11 @@ def held_still(clock: EmulatedClock) -> Iterator[None]:
         yield
     finally:
         clock.set_speed(speed)
+
+
+def sleeping_until(clock: EmulatedClock, after: datetime, wall: float = 30.0) -> None:
+    """Wait (wall time, bounded) until a thread sleeps on `clock` until later than `after`; fail with a message if
+    none does: a test whose sleeper failed first ends here instead of at pytest's timeout."""
+    assert eventually(lambda: any(when > after for when in clock.sleepers()), wall, poll=0.01), (
+        f"no thread slept on the clock past {after:%Y-%m-%dT%H:%M:%SZ} within {wall:.0f} wall s"
+    )

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from localaws import EmulatedClock, calls
 from localaws.clock_calls import ClockLock, Lent
 from localaws.clock_pause import SharedPause
+from tests.waits import eventually, sleeping_until
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 COLD_START = 3600.0  # at speed 1 an hour: only a jump gets through it within the test's wait
@@ -75,8 +76,7 @@ def test_a_caller_that_gave_up_meanwhile_leaves_no_pause_behind():
     clock, caller, returned = _caller()
     with clock.held():  # no jump until the caller has given up
         server, woke = _serve(clock, caller.ident)
-        while not clock._deadlines:  # the call sleeps on the clock
-            threading.Event().wait(0.01)
+        sleeping_until(clock, datetime.min.replace(tzinfo=UTC))  # the call sleeps on the clock
         returned.set()  # the caller gives up (a client timeout) and leaves its pause
         caller.join(5)
     server.join(20)
@@ -103,8 +103,7 @@ def test_the_callers_caller_sleeps_too_so_the_clock_jumps():
     clock, caller, returned = _caller()
     answered = threading.Event()
     middle = _answering(clock, caller.ident, answered)
-    while middle.ident not in clock._callers:  # it is answering the caller
-        threading.Event().wait(0.01)
+    assert eventually(lambda: middle.ident in clock._callers, 30, poll=0.01), "the middle thread never answered"
     server, woke = _serve(clock, middle.ident)
     server.join(20)
     assert woke and woke[0] >= START + timedelta(seconds=COLD_START)

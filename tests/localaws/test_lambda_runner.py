@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from tests.localaws.conftest import ROLE, START, ensure_role, make_function
+from tests.waits import sleeping_until
 
 
 def _invoke(emu, name: str, event: dict) -> tuple[dict, str | None]:
@@ -61,8 +61,7 @@ def test_a_handler_queued_behind_one_sleeping_on_the_clock_lets_it_jump(emu):
         with clock.held():
             payload = json.dumps({"clock_sleep": 3600}).encode()
             emu.client("lambda").invoke(FunctionName="sleeper", InvocationType="Event", Payload=payload)
-            while not any(when > began + timedelta(minutes=59) for when in list(clock._deadlines.values())):
-                time.sleep(0.01)  # the sleeper holds its container and sleeps on the clock
+            sleeping_until(clock, began + timedelta(minutes=59))  # the sleeper holds its container, asleep on the clock
             out, error = _invoke(emu, "next", {})
     finally:
         clock.jump_when_idle(False)

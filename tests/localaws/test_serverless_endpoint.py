@@ -16,6 +16,7 @@ from localaws.sagemaker_serverless import SERVERLESS
 from sleepwake.adapters.report_sources import ReportSources
 from sleepwake.core.report import PathMetrics, Prices, build_report
 from tests.localaws.conftest import START, make_serverless_endpoint, metric_total
+from tests.waits import sleeping_until
 
 COLD, EVICT = 15.0, 600.0
 DIMS = [{"Name": "EndpointName", "Value": "ep-fallback"}, {"Name": "VariantName", "Value": "AllTraffic"}]
@@ -224,8 +225,7 @@ def test_on_a_jumping_clock_a_request_queued_behind_a_cold_start_waits_idle_with
     first, second = threading.Thread(target=user), threading.Thread(target=user)
     try:
         first.start()
-        while not any(when > began + timedelta(minutes=59) for when in list(clock._deadlines.values())):
-            threading.Event().wait(0.01)  # the first request's cold start sleeps on the clock
+        sleeping_until(clock, began + timedelta(minutes=59))  # the first request's cold start sleeps on the clock
         second.start()
         assert endpoint.lock.lock.waited.wait(30)  # type: ignore[attr-defined]
         first.join(60)
