@@ -21,6 +21,10 @@ A jump costs about `idle_settle` (10 ms) of wall time: the sleeper that makes th
 long, then jumps. A thread polling for a state on a jumping clock looks with `look_after`: once each time the
 clock is about to jump after something ran, so its polls add no jumps of their own.
 
+EmulatedClock's parts, by concern: this module holds its state, reading, advancing and pauses (and the clock the
+emulator installed); sleeping on it is in clock_waits.py, jumping when idle in clock_jumps.py, calls between its
+threads in clock_calls.py.
+
 Differs from AWS: with pauses, API calls and handlers take no emulated time (AWS: tens of ms); beyond the
 soft limit, host speed shows up in emulated time again (scaled by `speed`).
 """
@@ -34,12 +38,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from localaws.clock_calls import Calls
-
-_MAX_SLICE = 0.25  # wall seconds a sleeper waits before re-checking (catches speed changes and stop flags)
+from localaws.clock_waits import Waits
 
 
-class EmulatedClock(Calls):
+class EmulatedClock(Waits):
     """Emulated time = start + (running wall seconds) * speed, plus any `advance()` jumps."""
 
     def __init__(
@@ -279,262 +281,6 @@ class EmulatedClock(Calls):
             with self._cond:
                 self._change_locked(hard=hard, add_soft=soft)  # young again: the thread resumes work
             self._local.hard = hard
-
-    # -- waiting -----------------------------------------------------------------------------------------
-    def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        self.wait_until(self.now() + timedelta(seconds=seconds))
-
-    def wait_until(
-        self, when: datetime, event: threading.Event | None = None, stop: Callable[[], bool] | None = None
-    ) -> bool:
-        """Block until emulated `when`; True when reached, False when `event` was set or `stop()` held first
-        (both are checked every 50 ms of wall time)."""
-        with self._sleeping(when, event, epoch=True):
-            return bool(self._wait_until(when, event, stop))
-
-    def look_after(self, when: datetime, seen: int | None = None, stop: Callable[[], bool] | None = None) -> int:
-        """For a watcher on a clock that jumps when idle (a test polling /status until a state): sleep until
-        emulated `when`, or until the clock is about to jump and something may have changed since the watcher
-        last looked at epoch `seen` (None: it has not looked yet), or `stop()` holds, or jumping is turned off
-        (then poll as before). Returns the epoch to pass as `seen` after looking.
-
-        The epoch counts jumps, `advance()`s, a thread going to sleep on the clock other than in look_after
-        (it was running, so it may have changed something) and drivers' `release()`s, not API calls: what a
-        watcher's own look does (a /status call, a Lambda behind it) does not make the other watchers look
-        again. So a watcher looks once per moment something ran, just before time moves on, instead of every
-        few emulated seconds, each look a jump of its own (a 2-second poll over an idle hour: 1,800 jumps and
-        /status calls; looking: one per alarm round). A watcher that is not a driver should `hold()` while it
-        looks, or the clock may jump before its call lands."""
-        token = object()
-        with self._cond:
-            self._lookers[token] = seen
-        try:
-            with self._sleeping(when, None, epoch=False):
-                self._wait_until(when, None, stop, look=token)
-        finally:
-            with self._cond:
-                self._lookers.pop(token, None)
-                self._look_now.discard(token)
-                self._cond.notify_all()  # a jump waits for every watcher told to look to be awake
-        return self.epoch
-
-    @contextmanager
-    def _sleeping(self, when: datetime | None, event: threading.Event | None, epoch: bool) -> Iterator[None]:
-        """This thread sleeps on the clock for the block (until `when`; None: on another thread, `blocked`), its
-        own pauses given up and its callers lent (clock_calls.py) meanwhile. It counts as asleep, with its
-        deadline, from before it gives them up, and as starting from its wake until it has them back: in either
-        gap, with the pauses dropped and the callers still asleep, the clock would otherwise be idle and could
-        jump to another sleeper's deadline past this one (review2-s23 finding 1: a 60 s cold start that ended a
-        day later when the woken thread was not scheduled within idle_settle)."""
-        token, me = object(), threading.get_ident()
-        with self._cond:
-            if when is not None:
-                self._deadlines[token] = when
-            if event is not None:
-                self._events[token] = event
-            self._asleep[me] = self._asleep.get(me, 0) + 1
-            self._changed = time.monotonic()
-            if epoch:
-                self.epoch += 1  # it ran until now: a watcher may find something changed
-        own = self._release_own()  # sleeping while holding a pause would wait on itself
-        lent = self._lend()
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._deadlines.pop(token, None)
-                self._events.pop(token, None)
-                self._asleep[me] -= 1
-                if not self._asleep[me]:
-                    del self._asleep[me]
-                self._starting += 1  # awake: running from here, its pauses and its callers' not back yet
-                self._changed = time.monotonic()
-            try:
-                self._unlend(lent)
-                self._reacquire_own(own)
-            finally:
-                with self._cond:
-                    self._starting -= 1
-                    self._changed = time.monotonic()  # awake again: it may be about to act
-                    self._cond.notify_all()
-
-    def _wait_until(
-        self,
-        when: datetime,
-        event: threading.Event | None,
-        stop: Callable[[], bool] | None,
-        look: object | None = None,
-    ) -> bool | None:
-        """True when `when` was reached, False when `event` or `stop` ended the wait; with `look` (a token in
-        `_lookers`), None when told to look or jumping was turned off. Inside `_sleeping`."""
-        while True:
-            if (event is not None and event.is_set()) or (stop is not None and stop()):
-                return False
-            with self._cond:
-                if look is not None and (look in self._look_now or not self._jump):
-                    return None
-                remaining = (when - self._now_locked()).total_seconds()
-                if remaining <= 0:
-                    return True
-                jumped = self._jump and self._jump_if_idle_locked()
-                if not jumped:
-                    cap = _MAX_SLICE if event is None and stop is None else 0.05
-                    settling = self._settle_left_locked() if self._jump else None
-                    if settling is not None:  # idle but for the settle: look again the moment it has passed
-                        cap = min(cap, settling + 0.001)
-                    self._cond.wait(min(self._wall_until_locked(remaining), cap))
-            if jumped:
-                self._notify()  # outside the lock, as after advance()
-
-    def _wall_until_locked(self, remaining: float) -> float:
-        """Wall seconds until `remaining` emulated seconds have passed, if no pause starts or ends."""
-        if self._hard_frozen():
-            return _MAX_SLICE  # frozen: a change of pause state notifies the sleepers
-        frozen_left = max(0.0, self._frozen_until - time.monotonic())
-        return frozen_left + remaining / self._speed
-
-    def wait_seconds(self, seconds: float, event: threading.Event | None = None) -> bool:
-        return self.wait_until(self.now() + timedelta(seconds=max(seconds, 0)), event)
-
-    # -- jumping when idle -------------------------------------------------------------------------------
-    def jump_when_idle(self, on: bool = True) -> None:
-        """Let emulated time jump to the next deadline whenever nothing runs (see the module docstring)."""
-        with self._cond:
-            self._jump = on
-            self._changed = time.monotonic()
-            self._cond.notify_all()
-
-    @property
-    def jumps_when_idle(self) -> bool:
-        return self._jump
-
-    def hold(self) -> None:
-        """This thread drives (a test, a replay): no jump while it is awake, that is, not sleeping on the
-        clock. Nests; undo with `release()`."""
-        me = threading.get_ident()
-        with self._cond:
-            self._drivers[me] = self._drivers.get(me, 0) + 1
-            self._changed = time.monotonic()
-
-    def release(self) -> None:
-        me = threading.get_ident()
-        with self._cond:
-            if not self._drivers.get(me):
-                raise RuntimeError("release() without hold() in this thread")
-            self._drivers[me] -= 1
-            if not self._drivers[me]:
-                del self._drivers[me]
-            self._changed = time.monotonic()
-            self.epoch += 1
-            self._cond.notify_all()
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        """`hold()` for the block."""
-        self.hold()
-        try:
-            yield
-        finally:
-            self.release()
-
-    @contextmanager
-    def jumping(self) -> Iterator[None]:
-        """For the block, this thread drives (`held()`) and time jumps whenever nothing runs; then as before. What
-        a test or a demo wraps around idle stretches it waits out on the clock (`wait_until`, `sleep`, polling
-        through `Emulator.wait_for`): every schedule and alarm round fires at its own time, and no wall time is
-        spent between them (an `advance()` over the stretch fired what fell due only after it, all at once)."""
-        was = self._jump
-        self.hold()
-        self.jump_when_idle(True)
-        try:
-            yield
-        finally:
-            self.jump_when_idle(was)
-            self.release()
-
-    def spawn(self, target: Callable[..., object], *args: object, name: str) -> threading.Thread:
-        """Start a daemon thread that counts as running work, as a driver does, from now until it ends (see
-        the module docstring): idle only while it sleeps on the clock."""
-        with self._cond:
-            self._starting += 1
-            self._changed = time.monotonic()
-
-        def run() -> None:
-            me = threading.get_ident()
-            with self._cond:
-                self._starting -= 1
-                self._drivers[me] = self._drivers.get(me, 0) + 1
-                self._changed = time.monotonic()
-            try:
-                target(*args)
-            finally:
-                self.release()
-
-        thread = threading.Thread(target=run, name=name, daemon=True)
-        try:
-            thread.start()
-        except BaseException:
-            with self._cond:
-                self._starting -= 1
-            raise
-        return thread
-
-    def starting(self) -> None:
-        """Work is about to begin in a thread that will hold a pause of its own (a Step Functions execution):
-        no jump until it calls `started()` with that pause held."""
-        with self._cond:
-            self._starting += 1
-            self._changed = time.monotonic()
-
-    def started(self) -> None:
-        with self._cond:
-            self._starting -= 1
-            self._changed = time.monotonic()
-            self._cond.notify_all()  # the clock may be idle now: the sleepers look again
-
-    def _settle_left_locked(self) -> float | None:
-        """Wall seconds until nothing will have changed for `idle_settle` if nothing runs now; None if something
-        runs (a pause held, a thread starting, a driver awake) or nothing sleeps on the clock."""
-        if not (
-            self._deadlines
-            and not self._look_now
-            # A sleeper whose event was set (a schedule created, new metric data: a kick) is about to wake and act:
-            # with 10 ms of settle the clock could jump before that thread had run, past what the kick was for.
-            and not any(e.is_set() for e in self._events.values())
-            and not self._starting
-            and not self._hard
-            and not self._soft
-            and time.monotonic() >= self._frozen_until
-            and all(ident in self._asleep for ident in self._drivers)
-        ):
-            return None
-        return max(0.0, self._changed + self.idle_settle - time.monotonic())
-
-    def _idle_locked(self) -> bool:
-        return self._settle_left_locked() == 0.0
-
-    def _jump_if_idle_locked(self) -> bool:
-        """Jump to the earliest deadline if nothing runs; True when time moved."""
-        if not self._idle_locked():
-            return False
-        now = self._now_locked()
-        target = min(self._deadlines.values())
-        if target <= now:
-            return False
-        stale = {t for t, seen in self._lookers.items() if seen != self.epoch and t not in self._look_now}
-        if stale:  # watchers look before time moves on
-            self._look_now |= stale
-            self._changed = time.monotonic()
-            self._cond.notify_all()
-            return False
-        self.jumped += target - now
-        self.jumps += 1
-        self.epoch += 1
-        self._reanchor(target)
-        self._changed = time.monotonic()  # the sleepers it wakes get idle_settle to act before the next jump
-        return True
 
 
 class _Installed:
