@@ -31,7 +31,14 @@ from sleepwake.control.plane import ControlPlane
 from sleepwake.control.ports import Adapters
 from sleepwake.observability import logs_on_stderr
 from sleepwake.settings import Settings
-from sleepwake_cli.deployment import LOCAL_DEPLOYMENT, Deployment, DeploymentError, StackClock, unreachable_local
+from sleepwake_cli.deployment import (
+    LOCAL_DEPLOYMENT,
+    Deployment,
+    DeploymentError,
+    StackClock,
+    profile_variable,
+    unreachable_local,
+)
 
 OK, FAILED, USAGE, SKIPPED, TIMED_OUT, INTERRUPTED = 0, 1, 2, 3, 4, 130
 EXIT_CODES = f"""exit status of status, wake, sleep, warmup and fire-schedule:
@@ -51,11 +58,11 @@ WHERE_HINT = (
 
 
 def unknown_profile(name: str) -> str:
-    """What to say when the AWS profile `name` from the environment is not in the AWS config: the profiles that
-    are (botocore reads AWS_PROFILE, else AWS_DEFAULT_PROFILE)."""
+    """What to say when the AWS profile `name` from the environment is not in the AWS config: the variable it came
+    from (deployment.profile_variable: botocore reads AWS_DEFAULT_PROFILE first) and the profiles that are."""
     import botocore.session
 
-    variable = "AWS_PROFILE" if os.environ.get("AWS_PROFILE") else "AWS_DEFAULT_PROFILE"
+    variable = profile_variable() or "AWS_PROFILE"
     known = ", ".join(sorted(botocore.session.Session().available_profiles)) or "none"
     return (
         f"AWS profile {name!r} ({variable}) not found in the AWS config (known: {known}); set {variable} to one "

@@ -271,6 +271,47 @@ def environment_region() -> str | None:
     return os.environ.get("AWS_REGION") or None
 
 
+@dataclass(frozen=True)
+class RegionChain:
+    """The one way the CLI resolves a region and says where it came from: the settings a tool reads before
+    botocore's own chain, first first, as (name, value), e.g. ("AWS_REGION", "eu-west-1"); the first with a value
+    is the session's region_name; without one, botocore's chain (1.43, configprovider.py `region`):
+    AWS_DEFAULT_REGION, then the profile's `region`. The operator commands' chain is `operator()`; `sam deploy`'s
+    (--region, samconfig.toml's region) is preflight._deploy_chain."""
+
+    given: tuple[tuple[str, str | None], ...] = ()
+
+    @classmethod
+    def operator(cls) -> RegionChain:
+        """The operator commands' chain: AWS_REGION first (environment_region), never samconfig.toml."""
+        return cls((("AWS_REGION", environment_region()),))
+
+    def region(self) -> str | None:
+        """The first given setting's value, None to leave the region to botocore."""
+        return next((value for _, value in self.given if value), None)
+
+    def session(self, profile: str | None = None) -> boto3.Session:
+        """A session in this chain's region (botocore's when none is given); `profile` None: botocore's profile
+        (profile_variable). Raises ProfileNotFound for a profile the AWS config lacks."""
+        return boto3.Session(profile_name=profile, region_name=self.region())
+
+    def source(self, session: boto3.Session) -> str:
+        """Where `session` (made by `session()`) found its region: the given setting's name, AWS_DEFAULT_REGION, or
+        "profile NAME's region"."""
+        named = next((name for name, value in self.given if value), None)
+        if named:
+            return named
+        if os.environ.get("AWS_DEFAULT_REGION"):
+            return "AWS_DEFAULT_REGION"
+        return f"profile {session.profile_name}'s region"
+
+
+def profile_variable() -> str | None:
+    """The variable botocore takes the profile from when none is passed (1.43, configprovider.py `profile`:
+    AWS_DEFAULT_PROFILE, then AWS_PROFILE); None: neither is set, the profile named default."""
+    return next((name for name in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if os.environ.get(name)), None)
+
+
 def aws_session(local: dict[str, str] | None, credentials: dict[str, str] | None = None) -> boto3.Session:
     """The one place the CLI looks up credentials. AWS: the standard chain (environment, AWS_PROFILE, ~/.aws,
     instance roles), in the region environment_region() names, else botocore's. The local stack enforces IAM like
@@ -278,7 +319,7 @@ def aws_session(local: dict[str, str] | None, credentials: dict[str, str] | None
     deployment file signs (not the standard chain, whose instance-metadata lookups cost seconds on a machine off
     AWS)."""
     if local is None:
-        return boto3.Session(region_name=environment_region())
+        return RegionChain.operator().session()
     if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
         return boto3.Session(region_name=local["region"])
     keys = credentials or {}

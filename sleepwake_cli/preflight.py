@@ -30,8 +30,10 @@ from sleepwake_cli.deployment import (
     TEMPLATE,
     Deployment,
     DeploymentError,
+    RegionChain,
     aws_session,
     environment_region,
+    profile_variable,
     unreachable_local,
 )
 from sleepwake_cli.preflight_aws import Reader, ReadError
@@ -80,6 +82,7 @@ EXIT_CODES = """exit status:
   1    at least one warning (the deploy may work; read the fix)
   2    at least one failure (the deploy would fail or misbehave), a bad option, or preflight could not finish"""
 WIDTH = 120  # the table's lines (commands in a fix may wrap; copy them whole)
+DEFAULT_PROFILE = "the default profile"  # where boto3 takes the profile from without a flag or variable
 PLACEHOLDER_ACCOUNT = "123456789012"  # ARNs in the translated template when the caller's account is unknown
 
 
@@ -309,30 +312,15 @@ def _reader(args: argparse.Namespace, config: DeployConfig) -> Reader:
     # fill them) to boto3.setup_default_session; without them boto3's chain: AWS_DEFAULT_REGION, then the profile's
     # `region`, never AWS_REGION (botocore configprovider.py; samcli has no AWS_REGION lookup of its own for a
     # deploy). The operator commands read AWS_REGION and never samconfig.toml: run() warns when they differ.
-    session = boto3.Session(profile_name=args.profile or config.profile, region_name=args.region or config.region)
+    session = _deploy_chain(args, config).session(args.profile or config.profile)
     if not session.region_name:
         raise NoRegionError()
     return Reader(session)
 
 
-def _region_from(args: argparse.Namespace, config: DeployConfig) -> str:
-    """Where `_reader`'s region came from, in the order `sam deploy` reads it."""
-    if args.region:
-        return "--region"
-    if config.region:
-        return "samconfig.toml's region"
-    if os.environ.get("AWS_DEFAULT_REGION"):
-        return "AWS_DEFAULT_REGION"
-    return "the profile's region"
-
-
-def _profile_from_environment() -> str:
-    """Where boto3's own chain finds the profile (botocore configprovider.py `profile`: AWS_DEFAULT_PROFILE, then
-    AWS_PROFILE; else the profile named default)."""
-    for name in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE"):
-        if os.environ.get(name):
-            return name
-    return "the default profile"
+def _deploy_chain(args: argparse.Namespace, config: DeployConfig) -> RegionChain:
+    """The region settings `sam deploy` reads before boto3's chain (see `_reader`)."""
+    return RegionChain((("--region", args.region), ("samconfig.toml's region", config.region)))
 
 
 def _deploy_target(args: argparse.Namespace, config: DeployConfig, reader: Reader) -> Target:
@@ -340,27 +328,22 @@ def _deploy_target(args: argparse.Namespace, config: DeployConfig, reader: Reade
     profile_from = "--profile" if args.profile else "samconfig.toml's profile" if config.profile else ""
     return Target(
         reader.region,
-        _region_from(args, config),
+        _deploy_chain(args, config).source(reader.session),
         reader.session.profile_name,
-        profile_from or _profile_from_environment(),
+        profile_from or profile_variable() or DEFAULT_PROFILE,
     )
 
 
 def _operator_target() -> Target:
-    """Where the operator commands look: deployment.aws_session(None)'s region and profile (AWS_REGION, else
-    botocore's chain; never samconfig.toml)."""
-    profile_from = _profile_from_environment()
+    """Where the operator commands look: deployment.aws_session(None)'s region and profile (RegionChain.operator:
+    AWS_REGION, else botocore's chain; never samconfig.toml)."""
+    profile_from = profile_variable() or DEFAULT_PROFILE
+    chain = RegionChain.operator()
     try:
-        session = aws_session(None)
+        session = chain.session()
     except ProfileNotFound as error:
         return Target(None, str(error), os.environ.get(profile_from, ""), profile_from)
-    if environment_region():
-        region_from = "AWS_REGION"
-    elif os.environ.get("AWS_DEFAULT_REGION"):
-        region_from = "AWS_DEFAULT_REGION"
-    else:
-        region_from = f"profile {session.profile_name}'s region"
-    return Target(session.region_name, region_from, session.profile_name, profile_from)
+    return Target(session.region_name, chain.source(session), session.profile_name, profile_from)
 
 
 def _region_hint() -> str:

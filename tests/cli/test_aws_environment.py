@@ -66,6 +66,15 @@ def test_a_wrong_default_profile_is_named_by_its_own_variable(aws_config, monkey
     assert "AWS profile 'old-sso' (AWS_DEFAULT_PROFILE) not found" in err and "known: dev" in err
 
 
+def test_a_wrong_default_profile_is_named_even_beside_a_good_aws_profile(aws_config, monkeypatch, capsys):
+    # botocore takes AWS_DEFAULT_PROFILE before AWS_PROFILE (configprovider.py `profile`): the bad one is the one used.
+    monkeypatch.setenv("AWS_DEFAULT_PROFILE", "old-sso")
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    assert main(["status", "--stack-name", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "AWS profile 'old-sso' (AWS_DEFAULT_PROFILE) not found" in err and "set AWS_DEFAULT_PROFILE" in err, err
+
+
 def test_importing_the_layer_does_not_make_an_x_ray_recorder():
     # aws_xray_sdk.core's import builds a botocore client off Lambda: the functions' import makes the Tracer, the
     # CLI's import of the layer (logger, metrics) does not.
@@ -179,7 +188,7 @@ def test_samconfigs_profile_the_operator_commands_do_not_use_is_a_warning_naming
         "(sleepwake status, wake, sleep, report) use default (the default profile): they never read samconfig.toml"
     )
     assert checks["deploy profile"].fix == "export AWS_PROFILE=dev before the operator commands"
-    assert "eu-west-1 (the profile's region)" in checks["deploy region"].detail
+    assert "eu-west-1 (profile dev's region)" in checks["deploy region"].detail
     assert "look in us-east-1 (profile default's region)" in checks["deploy region"].detail
 
     monkeypatch.setenv("AWS_PROFILE", "dev")
