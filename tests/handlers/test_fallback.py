@@ -164,12 +164,35 @@ def test_status_reads_cloudwatch_once_per_call(with_fallback):
     assert calls == ["GetMetricData"]
 
 
-def _served(count: float, at: datetime) -> None:
-    """The fallback's AWS/SageMaker Invocations: `count` requests at `at`."""
+def test_status_dates_the_fallbacks_warm_run_and_cold_spell_to_the_minute_across_the_day(with_fallback):
+    """`since` is a minute up to a day back (why /status reads the day per minute, adapters/cloudwatch.py
+    fallback_served): a warm run began at the first request after a gap of FallbackIdleEvictMinutes (10), and the
+    gap and the run's first minute sit inside one clock hour and off the 5-minute marks, 10 h ago; cold since the
+    last request 14 h ago plus the eviction."""
+    stack, _, _ = with_fallback
+    hour = (stack.now[0] - timedelta(hours=10)).replace(minute=0, second=0, microsecond=0)
+    first = hour + timedelta(minutes=23)  # 15 idle minutes after a request at :07 (it ends at :08)
+    pings = [first + timedelta(minutes=5 * i) for i in range(int((stack.now[0] - first).total_seconds() // 300))]
+    _served(1, hour + timedelta(minutes=7), *pings)
+
+    _, body = call(api_event("wake_api_get_status"))
+    assert body["fallback"]["warm"] is True and body["fallback"]["since"] == iso(first)
+
+    stack.now[0] = pings[-1] + timedelta(hours=14)
+    _, body = call(api_event("wake_api_get_status"))
+    assert body["fallback"]["warm"] is False
+    assert body["fallback"]["since"] == iso(pings[-1] + timedelta(minutes=1 + 10))
+    assert body["fallback"]["invocations_last_60_minutes"] == 0.0
+
+
+def _served(count: float, *times: datetime) -> None:
+    """The fallback's AWS/SageMaker Invocations: `count` requests at each of `times`."""
     dimensions = [{"Name": "EndpointName", "Value": FALLBACK}, {"Name": "VariantName", "Value": "AllTraffic"}]
     boto3.client("cloudwatch", region_name=REGION).put_metric_data(
         Namespace="AWS/SageMaker",
-        MetricData=[{"MetricName": "Invocations", "Dimensions": dimensions, "Value": count, "Timestamp": at}],
+        MetricData=[
+            {"MetricName": "Invocations", "Dimensions": dimensions, "Value": count, "Timestamp": at} for at in times
+        ],
     )
 
 

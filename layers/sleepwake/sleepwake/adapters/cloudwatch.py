@@ -33,9 +33,19 @@ class ComponentMetrics:
         """The fallback's requests per minute between `start` and `end`, and the control plane's own among them
         (its keep-warm pings and pre-warms, sleepwake.core.warmups), in one GetMetricData call: its
         AWS/SageMaker Invocations (a serverless endpoint has no inference component; its metrics carry
-        EndpointName and VariantName) and the Sleepwake namespace's count of its own. 1-minute data is kept 15
-        days (GetMetricData API reference); a day is 1,440 points a query, far below the 100,800 a call returns.
-        GET /status derives both the users' recent requests and whether it is warm from this one read."""
+        EndpointName and VariantName) and the Sleepwake namespace's count of its own. GET /status derives both
+        the users' recent requests and whether it is warm, since when, from this one read of a day.
+
+        Why per minute over the whole day, not per minute for the last hour and per hour before: the GetMetricData
+        API reference (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html)
+        keeps 60-second data 15 days (300 s: 63 days; 3600 s: 455 days), returns up to 100,800 points a call
+        (a day is at most 1,440 a query; minutes without data are left out) and rounds a StartTime under 15 days
+        old down to the minute. Amazon CloudWatch pricing (https://aws.amazon.com/cloudwatch/pricing/) bills
+        GetMetricData per metric requested ($0.01 per 1,000 in us-east-1), not per point: this read is 2 metrics
+        whatever its period and window, and a second, coarser read would bill 4. And /status's `since` is a
+        minute anywhere in the day: the first request of a warm run (after a gap of FallbackIdleEvictMinutes,
+        which a 5-minute or hourly sum hides) or the last request of a cold one, up to 24 h back
+        (tests/handlers/test_fallback.py checks both)."""
         queries = [
             _query("fallback", "EndpointName", endpoint, variant="AllTraffic", period=60),
             _own_query("fallback", endpoint, period=60),
