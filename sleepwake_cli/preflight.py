@@ -45,6 +45,7 @@ from sleepwake_cli.preflight_rules import (
     component_check,
     endpoint_check,
     exit_status,
+    fail,
     fallback_config_checks,
     fallback_name_check,
     instance_scaling_check,
@@ -98,14 +99,16 @@ def run(
     """Every check, in the order an operator fixes things. `targets`: where `sam deploy` goes (the reader's region
     and profile, with their sources) and where the operator commands look (None on the local stack, which
     `sam deploy` does not deploy to)."""
-    caller, account = "", PLACEHOLDER_ACCOUNT
     checks: list[Check] = []
     try:
         caller, account = reader.caller()
     except ReadError as error:
-        checks.append(
-            warn("identity", f"could not read: {error}", "check the credentials (aws sts get-caller-identity)")
-        )
+        # GetCallerIdentity needs no permission, and an explicit deny does not stop it (STS API reference,
+        # GetCallerIdentity): when it fails, the credentials or the way to AWS do, and every other read would too.
+        raise Unfinished(
+            f"could not read the caller's identity ({error}): sts:GetCallerIdentity needs no permission, so the "
+            "credentials or the connection to AWS do not work; check them with `aws sts get-caller-identity`"
+        ) from None
     cfn = translated_template(template, reader.region, account or PLACEHOLDER_ACCOUNT, config.stack_name)
     params, unknown = resolve_parameters(config.overrides, cfn)
     plan = Plan(params)
@@ -115,8 +118,7 @@ def run(
         try:
             checks.extend(step())
         except ReadError as error:
-            fix = f"grant {error.action} to whoever runs preflight" if error.denied else "run preflight again"
-            checks.append(warn(name, f"could not read: {error}", fix))
+            checks.append(_unread(name, error))
 
     translated = translate(cfn, params, reader.region, account or PLACEHOLDER_ACCOUNT, config.stack_name)
     types = translated.types()
@@ -150,6 +152,8 @@ def run(
         try:
             value, source = reader.serverless_quota()
         except ReadError as error:
+            if not error.denied:
+                raise
             return [quota_check(plan, None, "", {}, str(error))]
         return [quota_check(plan, value, source, reader.serverless_concurrency())]
 
@@ -172,8 +176,24 @@ def run(
         }
         checks.extend(permission_checks(who, denied, optional, len(actions), scoped=allowed_on))
     except ReadError as error:
-        checks.extend(permission_checks(principal or caller, {}, optional, len(actions), str(error)))
+        if error.denied:
+            checks.extend(permission_checks(principal or caller, {}, optional, len(actions), str(error)))
+        else:
+            checks.append(_unread("permissions", error))
     return checks
+
+
+class Unfinished(Exception):
+    """Preflight cannot check anything: said in one line, exit 2."""
+
+
+def _unread(name: str, error: ReadError) -> Check:
+    """A check whose read failed: a warning when the reader may not make it (the deploy's own rights may differ);
+    a failure otherwise (throttled past the retries, AWS's own error, the connection lost): the check could not
+    finish, so the run exits 2 (docs/deploy.md step 4) and `make preflight` does not pass having checked nothing."""
+    if error.denied:
+        return warn(name, f"could not read: {error}", f"grant {error.action} to whoever runs preflight")
+    return fail(name, f"could not read: {error}", "run preflight again when AWS answers")
 
 
 def _fallback_requests(translated: Translated) -> tuple[str, list[str], list[str]]:
@@ -388,6 +408,9 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         )
     except (ConfigError, DeploymentError) as error:
         print(f"preflight: {error}", file=sys.stderr)
+        return 2
+    except Unfinished as error:
+        print(f"preflight: could not finish: {error}", file=sys.stderr)
         return 2
     except (NoRegionError, NoCredentialsError) as error:
         print(

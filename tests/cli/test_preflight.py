@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -386,3 +387,54 @@ def test_samconfig_region_the_operator_commands_do_not_read_is_a_warning_naming_
     document = _preflight_on_aws(emu, monkeypatch, capsys, samconfig, AWS_REGION=emu.region)  # the fix: both agree
     names = [c["name"] for c in document["checks"]]
     assert "region" in names and "deploy region" not in names and "deploy profile" not in names
+
+
+@pytest.mark.parametrize("where", ["credentials AWS refuses", "no route to AWS"])
+def test_credentials_aws_refuses_or_no_route_to_it_cannot_pass_as_warnings(emu, capsys, monkeypatch, where):
+    """GetCallerIdentity needs no permission, so when it fails nothing else can be read: one line and exit 2, never
+    `deployable, read the warnings` (exit 1, which `make preflight` passes) over reads that all failed."""
+    from sleepwake_cli.main import main
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKEFAKE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake")
+    if where == "no route to AWS":
+        with socket.socket() as probe:  # a loopback port nothing listens on: refused at once
+            probe.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    else:
+        url = emu.endpoint_url
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    status = main(["preflight", "--region", emu.region])
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == "", captured.out
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("preflight: could not finish: could not read the caller's identity (sts:GetCall")
+    said = "InvalidClientTokenId" if where == "credentials AWS refuses" else "EndpointConnectionError"
+    assert said in captured.err and "aws sts get-caller-identity" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("AccessDeniedException", Status.WARN), ("ThrottlingException", Status.FAIL)]
+)
+def test_a_read_aws_refused_for_another_reason_than_a_denial_fails_the_run(emu, session, monkeypatch, code, status):
+    """A denied read is a warning naming the grant (the deploy runs with other rights); any other failed read means
+    the check could not finish, which exits 2 (docs/deploy.md step 4)."""
+    from botocore.exceptions import ClientError
+
+    from sleepwake_cli.preflight_aws import ReadError
+    from sleepwake_cli.preflight_rules import exit_status
+
+    def refused(self: Reader, name: str) -> None:
+        error = ClientError({"Error": {"Code": code, "Message": "said AWS"}}, "DescribeEndpoint")
+        raise ReadError("sagemaker:DescribeEndpoint", error)
+
+    monkeypatch.setattr(Reader, "endpoint", refused)
+    checks = preflight.run(Reader(session, emu.endpoint_url), DeployConfig(overrides=ADOPT_WITH_ARCHIVE))
+    endpoint = next(c for c in checks if c.name == "endpoint")
+    assert (
+        endpoint.status is status and endpoint.detail == f"could not read: sagemaker:DescribeEndpoint: {code}: said AWS"
+    )
+    if status is Status.FAIL:
+        assert exit_status(checks) == 2 and endpoint.fix == "run preflight again when AWS answers"
+    else:
+        assert endpoint.fix == "grant sagemaker:DescribeEndpoint to whoever runs preflight"
