@@ -20,7 +20,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,8 +40,22 @@ DEPLOYMENT = OUT / "deployment.json"
 # Tuesday night, 24 Nov 2026, 23:20 PT: 40 minutes before the nightly sleep.
 START = datetime(2026, 11, 24, 23, 20, tzinfo=PT).astimezone(UTC)
 ACTIVE_SPEED = 20.0  # emulated seconds per wall second while things happen
-# The first request after a wake against steady, in the model's CPU time (issue 14 item 3; bench-wake the same).
+# The first request after a wake against steady, in the model's CPU time (issue 14 item 3): the goal, met by the
+# median over wakes in `make bench-wake`.
 FIRST_REQUEST_GOAL = 1.2
+# What one such ratio can show on a shared host: make demo's single sample fails above this. `make bench-model`'s
+# last line measures it: on this 2-vCPU VM a warm copy's request after the host idled 2 s read 1.0-1.8x the next
+# ten back to back (p50 ~1.05x; over 1.2x in 10-35 % of trials), because the host's CPU is slower for the first
+# tens of ms after idling (the same code, same thread, same copy); a copy whose warm-up was skipped read 4.9-5.9x.
+# So 2x tells a cold copy from a warm one in one sample, and 1.2x cannot (make demo failed 4 runs in 10).
+FIRST_REQUEST_CEILING = 2.0
+
+
+def first_to_steady(cpu_ms: Sequence[float]) -> float:
+    """The first request's model CPU time over the median of the ones after it (inf when one is missing)."""
+    if len(cpu_ms) < 2 or min(cpu_ms) <= 0:
+        return float("inf")
+    return cpu_ms[0] / statistics.median(cpu_ms[1:])
 
 
 class PhaseFailed(Exception):
@@ -251,7 +265,7 @@ class Night:
         steady_ms = statistics.median(r.latency_ms for r in steady)
         ratio = after.latency_ms / steady_ms
         cpu = [c for _, _, c in ic.served[served_before:]]
-        cpu_ratio = cpu[0] / statistics.median(cpu[1:]) if len(cpu) == 11 and min(cpu) > 0 else float("inf")
+        cpu_ratio = first_to_steady(cpu) if len(cpu) == 11 else float("inf")
         self.figures |= {
             "first_request_ms": round(after.latency_ms, 1),
             "steady_ms": round(steady_ms, 1),
@@ -261,8 +275,9 @@ class Night:
         self.tl.say(after.at, "request", f"first after wake {after.latency_ms:.0f} ms; steady {steady_ms:.0f} ms")
         self.phase(
             "next request warm",
-            after.ok and all(r.ok for r in steady) and (cpu_ratio <= FIRST_REQUEST_GOAL or not self.speed_goals),
-            f"first request's model CPU time {cpu_ratio:.2f}x steady (goal <= {FIRST_REQUEST_GOAL}x); wall "
+            after.ok and all(r.ok for r in steady) and (cpu_ratio <= FIRST_REQUEST_CEILING or not self.speed_goals),
+            f"first request's model CPU time {cpu_ratio:.2f}x steady (a cold copy reads ~5x: fails above "
+            f"{FIRST_REQUEST_CEILING}x; the {FIRST_REQUEST_GOAL}x goal is make bench-wake's median over wakes); wall "
             f"{after.latency_ms:.0f} ms vs steady {steady_ms:.0f} ms ({ratio:.2f}x, the shared host's load included)",
         )
 

@@ -2,6 +2,13 @@
 
 Each configuration runs in a fresh process (like a new model copy): prepare the model dir, ModelServer (model_fn:
 load + warm-up), one first request, then steady requests. Audio is real speech from espeak-ng, looped to length.
+
+The last section measures this host rather than the model: a warm copy's request sent after the host idled
+(`--idle-seconds`, as the first request after a wake is), against the next STEADY_AFTER_IDLE back to back, in the
+model's CPU time (ModelServer's `cpu_ms`), each request on a fresh thread as the local stack's HTTP server serves
+them; `--idle-trials` times. Its tail is the noise one such ratio carries on this host, which `make demo` checks a
+single sample of (localaws/demo.py FIRST_REQUEST_CEILING); the same ratio for a copy whose warm-up was skipped is
+printed beside it.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ TEXT = (
 DURATIONS = (1, 5, 30)
 FORMATS = {"16k-mono": (16000, 1), "44.1k-stereo": (44100, 2)}
 STEADY = {1: 40, 5: 30, 30: 10}
+STEADY_AFTER_IDLE = 10  # as many as make demo's "next request warm" phase sends after its first request
 
 
 def speech_16k(seconds: int, workdir: Path) -> np.ndarray:
@@ -89,12 +97,46 @@ def run_one(seconds: int, fmt: str, workdir: Path) -> dict:
     }
 
 
+def after_idle(trials: int, idle_s: float) -> dict:
+    """Inside a fresh process: `trials` times, idle `idle_s`, then one request and STEADY_AFTER_IDLE more; each
+    trial's first request over the median of the rest, in model CPU time (what make demo's phase compares)."""
+    import threading
+
+    from localaws.demo import first_to_steady
+    from localaws.local_stack import SAMPLE
+    from sagemaker_model.model_server import ModelServer, prepare_model_dir
+
+    body = SAMPLE.read_bytes()  # the local stack's request (make demo sends it)
+    server = ModelServer(prepare_model_dir())
+
+    def cpu_ms() -> float:  # on a fresh thread: the local stack's HTTP server starts one per request
+        out: list[float] = []
+        thread = threading.Thread(target=lambda: out.append(server.invoke(body, "audio/wav").cpu_ms))
+        thread.start()
+        thread.join()
+        return out[0]
+
+    ratios = []
+    for _ in range(trials):
+        time.sleep(idle_s)
+        ratios.append(first_to_steady([cpu_ms() for _ in range(STEADY_AFTER_IDLE + 1)]))
+    return {"ratios": ratios, "warmup_iterations": server.model.warmup_iterations}
+
+
+def spawn_after_idle(trials: int, idle_s: float, warmup: str | None = None) -> dict:
+    return _spawned(["--after-idle", str(trials), str(idle_s)], warmup)
+
+
 def spawn(seconds: int, fmt: str, workdir: Path, warmup: str | None = None) -> dict:
+    return _spawned(["--one", str(seconds), fmt, "--workdir", str(workdir)], warmup)
+
+
+def _spawned(argv: list[str], warmup: str | None) -> dict:
     env = dict(os.environ)
     if warmup is not None:
         env["SLEEPWAKE_WARMUP_ITERATIONS"] = warmup
     out = subprocess.run(
-        [sys.executable, __file__, "--one", str(seconds), fmt, "--workdir", str(workdir)],
+        [sys.executable, __file__, *argv],
         check=True,
         capture_output=True,
         text=True,
@@ -104,14 +146,39 @@ def spawn(seconds: int, fmt: str, workdir: Path, warmup: str | None = None) -> d
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def print_after_idle(ratios: list[float], cold_ratio: float, idle_s: float) -> None:
+    from localaws.demo import FIRST_REQUEST_CEILING, FIRST_REQUEST_GOAL
+
+    over_goal = sum(r > FIRST_REQUEST_GOAL for r in ratios)
+    over_ceiling = sum(r > FIRST_REQUEST_CEILING for r in ratios)
+    print(
+        f"this host: a warm copy's request after {idle_s:g} s idle over the next {STEADY_AFTER_IDLE} back to back, "
+        f"model CPU time, {len(ratios)} trials: p50 {pct(ratios, 50):.2f}x p90 {pct(ratios, 90):.2f}x "
+        f"p99 {pct(ratios, 99):.2f}x max {max(ratios):.2f}x; over {FIRST_REQUEST_GOAL}x: {over_goal}, over "
+        f"{FIRST_REQUEST_CEILING}x: {over_ceiling}. A copy whose warm-up was skipped: {cold_ratio:.2f}x"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--one", nargs=2, metavar=("SECONDS", "FORMAT"))
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--after-idle", nargs=2, metavar=("TRIALS", "SECONDS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--idle-trials", type=int, default=30, help="warm-copy requests after the host idled (default 30)"
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=2.0, help="how long the host idles before each (default 2 s)"
+    )
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(int(args.one[0]), args.one[1], args.workdir)))
         return 0
+    if args.after_idle:
+        print(json.dumps(after_idle(int(args.after_idle[0]), float(args.after_idle[1]))))
+        return 0
+    if args.idle_trials < 1 or args.idle_seconds < 0:
+        parser.error("--idle-trials must be at least 1 and --idle-seconds at least 0")
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench-model: {tool} missing: run `make setup`")
@@ -120,6 +187,8 @@ def main() -> int:
         workdir = Path(tmp)
         rows = [spawn(s, f, workdir) for f in FORMATS for s in DURATIONS]
         cold = spawn(5, "16k-mono", workdir, warmup="0")
+        idle = spawn_after_idle(args.idle_trials, args.idle_seconds)
+        cold_idle = spawn_after_idle(1, args.idle_seconds, warmup="0")
     import torch
 
     print(
@@ -153,6 +222,7 @@ def main() -> int:
         f"goal overhead <= 10% of model time on 5 s clips: worst {worst_ovh:.1f}% -> "
         f"{'MET' if worst_ovh <= 10 else 'MISSED'}"
     )
+    print_after_idle(idle["ratios"], cold_idle["ratios"][0], args.idle_seconds)
     print(f"(bench took {time.perf_counter() - t0:.0f} s)")
     return 0
 

@@ -4,7 +4,8 @@
    the warm-up): a wake while the endpoint still has its instance (within ~10 min of the copies reaching 0)
    and a wake after the instance went, with the check invocations each wake made,
 2. the first request after the wake against steady, per provisioning phase (goal <= 1.2 in the model's CPU
-   time, which the shared host's load does not move; the wall-clock ratio beside it, median over the cycles),
+   time, median over the cycles, the worst cycle beside it: one request's CPU time still varies with the host's
+   state, make bench-model's last line; the wall-clock ratio, which the shared host's load moves far more),
 3. /wake handler latency p50/p99 under a 300-request burst while asleep (wall ms), and how many wake
    executions and scale-ups the burst caused (must be 1 and 1),
 4. the same burst over 64 simultaneous keep-alive connections opened at one instant: answers, connections
@@ -28,7 +29,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from localaws.burst import BurstResult, burst
-from localaws.demo import FIRST_REQUEST_GOAL
+from localaws.demo import FIRST_REQUEST_GOAL, first_to_steady
 from localaws.local_stack import LocalStack, sign
 
 PT = ZoneInfo("America/Los_Angeles")
@@ -64,7 +65,7 @@ def first_request(local: LocalStack, execution_arn: str, steady: int) -> tuple[f
     walls = [local.invoke().latency_ms for _ in range(steady + 1)]
     cpu = [c for _, _, c in ic.served[before:]]
     assert len(cpu) == steady + 1 and min(cpu) > 0, f"expected {steady + 1} answered requests, got {len(cpu)}"
-    return walls[0] / statistics.median(walls[1:]), cpu[0] / statistics.median(cpu[1:])
+    return walls[0] / statistics.median(walls[1:]), first_to_steady(cpu)
 
 
 def measure_phase(local: LocalStack, phase: str, cycles: int, steady: int) -> dict[str, float]:
@@ -107,7 +108,10 @@ def measure_phase(local: LocalStack, phase: str, cycles: int, steady: int) -> di
             )
         )
     keys = ("ttr", "floor", "warmup", "checks", "first_poll", "first_wall_ratio", "first_cpu_ratio")
-    return {key: float(statistics.median(sample[i] for sample in samples)) for i, key in enumerate(keys)}
+    medians = {key: float(statistics.median(sample[i] for sample in samples)) for i, key in enumerate(keys)}
+    # One first request carries the host's noise (make bench-model's last line): the goal is judged on the median,
+    # the worst cycle is printed beside it.
+    return medians | {"first_cpu_ratio_max": max(sample[-1] for sample in samples), "cycles": float(len(samples))}
 
 
 def print_phases(phases: dict[str, dict[str, float]], out: TextIO) -> bool:
@@ -127,7 +131,8 @@ def print_phases(phases: dict[str, dict[str, float]], out: TextIO) -> bool:
         met = met and ok
         print(
             f"  first request       {phase:15s} {f['first_cpu_ratio']:.2f}x steady in model CPU time (goal <= "
-            f"{FIRST_REQUEST_GOAL}: {'MET' if ok else 'MISSED'}); {f['first_wall_ratio']:.2f}x in wall time "
+            f"{FIRST_REQUEST_GOAL}: {'MET' if ok else 'MISSED'}; median of {f['cycles']:.0f} wakes, worst "
+            f"{f['first_cpu_ratio_max']:.2f}x); {f['first_wall_ratio']:.2f}x in wall time "
             "(the shared host's load included)",
             file=out,
         )
