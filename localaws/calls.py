@@ -1,20 +1,30 @@
-"""Calls into the emulator from threads of its own process: which thread waits on each (`EmulatedClock.serving`).
+"""Calls into the emulator from threads of its own process: which thread waits on each, while it does
+(`EmulatedClock.serving`).
 
 The emulator runs the stack's Lambda handlers, and a replay its product client, in the process that serves the
 API: their boto3 calls reach the emulator's HTTP server over loopback. A call that waits on emulated time in the
 server (a serverless endpoint's cold start) keeps its caller's pauses held, so the clock could not jump over that
-wait (localaws/clock.py). Every botocore request this process sends to a running emulator carries the sending
-thread in `CALLER_HEADER` (added after signing, so it is not a signed header and an emulator's signature check
-ignores it, as AWS ignores unsigned headers), and the server answers it inside `clock.serving(caller)`.
+wait (localaws/clock.py). Every botocore request this process sends to a running emulator opens a `Call` (the
+sending thread's) and carries its number in `CALLER_HEADER` (added after signing, so it is not a signed header and
+an emulator's signature check ignores it, as AWS ignores unsigned headers), and the server answers it inside
+`clock.serving(caller)`.
+
+The header names the call, not the thread (review2-s23 finding 6): a `Call` is open from its send until botocore's
+`response-received`, which botocore's Endpoint._get_response emits after every attempt, answered or failed (a read
+timeout or any other error: _do_get_response catches them), so a caller that gave up and works on, or a new thread
+that reuses an exited caller's ident, is not taken for a thread still waiting on it. A call whose response-received
+never came (a BaseException in the send) closes at the thread's next call, or counts as closed once it has ended.
 
 AWS has no such header; requests from other processes (the operator's CLI) have none, and one naming another
-process is ignored.
+process, or a call no longer open, is ignored.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 CALLER_HEADER = "X-Localaws-Caller"
@@ -22,11 +32,63 @@ _ENVIRON_KEY = "HTTP_" + CALLER_HEADER.upper().replace("-", "_")
 _ENDPOINTS: set[str] = set()  # the running emulators' endpoint URLs
 
 
+class Call:
+    """One request a thread of this process sends to a running emulator: open from its send until its response
+    came or the thread gave up on it (`close`), or the thread ended."""
+
+    def __init__(self) -> None:
+        self.thread = threading.current_thread()
+        self.number = next(_NUMBERS)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._on_close: list[Callable[[], None]] = []
+
+    @property
+    def open(self) -> bool:
+        return not self._closed and self.thread.is_alive()
+
+    def when_closed(self, callback: Callable[[], None]) -> bool:
+        """Run `callback` in the thread that closes the call, once; False (and never) when it is no longer open."""
+        with self._lock:
+            if not self.open:
+                return False
+            self._on_close.append(callback)
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            callbacks, self._on_close = self._on_close, []
+        with _OPEN_LOCK:
+            _OPEN.pop(self.number, None)
+        for callback in callbacks:  # outside the lock: a callback takes the clock's
+            callback()
+
+
+_NUMBERS = itertools.count(1)
+_OPEN: dict[int, Call] = {}  # the open calls by number
+_OPEN_LOCK = threading.Lock()
+_CURRENT = threading.local()  # this thread's open call (a thread sends one request at a time)
+
+
 def _tag(request: Any, **_kwargs: Any) -> None:
-    """botocore `before-send` handler: name this process and thread on a request to a running emulator."""
+    """botocore `before-send` handler: open a call for a request to a running emulator and name it."""
     url = str(getattr(request, "url", ""))
     if any(url.startswith(endpoint) for endpoint in list(_ENDPOINTS)):
-        request.headers[CALLER_HEADER] = f"{os.getpid()}:{threading.get_ident()}"
+        _done()  # one left open (its response-received never came) ends here
+        call = Call()
+        with _OPEN_LOCK:
+            _OPEN[call.number] = call
+        _CURRENT.call = call
+        request.headers[CALLER_HEADER] = f"{os.getpid()}:{call.number}"
+
+
+def _done(**_kwargs: Any) -> None:
+    """botocore `response-received` handler (after every attempt, answered or failed): this thread's call is over."""
+    call = getattr(_CURRENT, "call", None)
+    if call is not None:
+        _CURRENT.call = None
+        call.close()
 
 
 def _names(endpoint_url: str) -> set[str]:
@@ -42,8 +104,9 @@ def serve(endpoint_url: str) -> None:
     """Tag this process's requests to `endpoint_url` from now on (sessions created before keep no tag)."""
     from botocore import handlers
 
-    if ("before-send", _tag) not in handlers.BUILTIN_HANDLERS:
-        handlers.BUILTIN_HANDLERS.append(("before-send", _tag))
+    for handler in (("before-send", _tag), ("response-received", _done)):
+        if handler not in handlers.BUILTIN_HANDLERS:
+            handlers.BUILTIN_HANDLERS.append(handler)
     _ENDPOINTS.update(_names(endpoint_url))
 
 
@@ -51,9 +114,11 @@ def stop_serving(endpoint_url: str) -> None:
     _ENDPOINTS.difference_update(_names(endpoint_url))
 
 
-def caller(environ: dict[str, Any]) -> int | None:
-    """The thread of this process a WSGI request came from; None without the header or from another process."""
-    pid, _, ident = str(environ.get(_ENVIRON_KEY, "")).partition(":")
-    if pid != str(os.getpid()) or not ident.isdigit():
+def caller(environ: dict[str, Any]) -> Call | None:
+    """The open call of this process a WSGI request is; None without the header, from another process, or over."""
+    pid, _, number = str(environ.get(_ENVIRON_KEY, "")).partition(":")
+    if pid != str(os.getpid()) or not number.isdigit():
         return None
-    return int(ident)
+    with _OPEN_LOCK:
+        call = _OPEN.get(int(number))
+    return call if call is not None and call.open else None

@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from localaws.calls import Call
 from localaws.clock_waits import Waits
 
 
@@ -84,7 +85,7 @@ class EmulatedClock(Waits):
         self._lookers: dict[object, int | None] = {}  # a thread in look_after -> the epoch it last looked at
         self._look_now: set[object] = set()  # lookers told to look before the next jump
         self._events: dict[object, threading.Event] = {}  # the events sleepers wait on too (a kick wakes them)
-        self._callers: dict[int, int] = {}  # calls between its threads: localaws/clock_calls.py
+        self._callers: dict[int, Call] = {}  # calls between its threads: localaws/clock_calls.py
         self.work_of: dict[int, Any] = {}
         self.jumped = timedelta(0)  # emulated time skipped by idle jumps, in all
         self.jumps = 0  # how many idle jumps: each costs about idle_settle of wall time (what a replay pays)

@@ -9,6 +9,9 @@ caller waits for is then what AWS makes it wait for, and an idle clock jumps to 
 when the caller itself answers a call (a Step Functions task invoking a Lambda whose handler waits on a cold
 fallback), and the shared pause of the work each of them does (clock_pause.SharedPause.joined). A thread blocked
 on another thread of the emulator (`holding` a ClockLock: a Lambda container's lock) is idle the same way.
+
+A caller is lent for as long as its call is open (calls.Call): one that gives up (a read timeout) is awake again at
+once, its pauses back, and so is every caller up the chain from it (review2-s23 finding 6).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
+
+from localaws.calls import Call
 
 
 class ClockLock:
@@ -30,7 +36,17 @@ class ClockLock:
         self.handed = 0  # releases to a queued thread that has not taken it yet (each one counted starting)
 
 
-Lent = tuple[list[int], tuple[object, ...], ExitStack]  # who waits, the pauses dropped, the shared ones idled
+class Lent:
+    """The callers a thread sleeping on the clock lends its sleep to, up the chain (its caller, that one's, ...): the
+    first `live` of them are lent; giving back from `i` on (the call of the i-th closed) leaves the first i."""
+
+    def __init__(self) -> None:
+        self.idents: list[int] = []  # who waits
+        self.tokens: list[tuple[object, ...]] = []  # the soft pauses of theirs dropped
+        self.work: list[Any] = []  # the shared pause of the work each does (SharedPause), or None
+        self.idle: list[ExitStack] = []  # that shared pause suspended, once it is
+        self.live = 0
+        self.lock = threading.Lock()  # orders suspending the shared pauses with giving them back
 
 
 class Calls:
@@ -42,7 +58,7 @@ class Calls:
     _asleep: dict[int, int]
     _starting: int
     _changed: float
-    _callers: dict[int, int]  # a thread answering a call (`serving`) -> the thread waiting on it
+    _callers: dict[int, Call]  # a thread answering a call (`serving`) -> that call
     work_of: dict[int, Any]  # a thread -> the shared pause of the work it does (SharedPause.joined)
 
     if TYPE_CHECKING:
@@ -60,9 +76,9 @@ class Calls:
         ) -> None: ...
 
     @contextmanager
-    def serving(self, caller: int | None) -> Iterator[None]:
-        """This thread answers a call thread `caller` (an ident in this process, None: another process) is
-        blocked on, for the block."""
+    def serving(self, caller: Call | None) -> Iterator[None]:
+        """This thread answers `caller` (a call from a thread of this process, calls.caller; None: from another
+        process), for the block."""
         me = threading.get_ident()
         with self._cond:
             previous = self._callers.pop(me, None)
@@ -122,33 +138,57 @@ class Calls:
 
     def _lend(self) -> Lent | None:
         me = threading.get_ident()
+        lent = Lent()
         with self._cond:
-            waiting: list[int] = []  # the caller, its caller, ...
-            caller = self._callers.get(me)
-            while caller is not None and caller != me and caller not in waiting:
-                waiting.append(caller)
-                caller = self._callers.get(caller)
-            if not waiting:
-                return None
-            tokens = tuple(t for t, owner in self._soft_owner.items() if owner in waiting and t in self._soft)
-            for ident in waiting:
+            call, seen = self._callers.get(me), {me}
+            while call is not None and call.thread.ident is not None and call.thread.ident not in seen:
+                ident = call.thread.ident
+                if not call.when_closed(partial(self._give_back, lent, len(lent.idents))):
+                    break  # over: its thread runs (or has ended), and so does any caller up the chain from it
+                tokens = tuple(t for t, owner in self._soft_owner.items() if owner == ident and t in self._soft)
                 self._asleep[ident] = self._asleep.get(ident, 0) + 1
-            self._change_locked(drop_soft=tokens)
-            shared = {id(p): p for p in (self.work_of.get(ident) for ident in waiting) if p is not None}
-        idle = ExitStack()  # outside the lock: a shared pause takes its own lock, then the clock's
-        for pause in shared.values():
-            idle.enter_context(pause.suspended())
-        return waiting, tokens, idle
+                self._change_locked(drop_soft=tokens)
+                lent.idents.append(ident)
+                lent.tokens.append(tokens)
+                lent.work.append(self.work_of.get(ident))
+                lent.live += 1
+                seen.add(ident)
+                call = self._callers.get(ident)
+            if not lent.live:
+                return None
+        with lent.lock:  # outside the clock's lock: a shared pause takes its own lock, then the clock's
+            for i, pause in enumerate(lent.work):
+                idle = ExitStack()
+                with self._cond:
+                    given_back = i >= lent.live
+                if pause is not None and not given_back:
+                    idle.enter_context(pause.suspended())
+                lent.idle.append(idle)
+        return lent
+
+    def _give_back(self, lent: Lent, start: int) -> None:
+        """The callers from `start` on wait no more (their call closed, or this thread woke): awake, their pauses
+        back (those they still hold: one that gave up has closed its own), their shared pauses resumed."""
+        with self._cond:
+            if start >= lent.live:
+                return
+            end, lent.live = lent.live, start
+            self._starting += 1  # running from here: no jump before they have their pauses back
+        try:
+            with lent.lock:
+                for idle in lent.idle[start:end]:
+                    idle.close()
+        finally:
+            with self._cond:
+                for ident, tokens in zip(lent.idents[start:end], lent.tokens[start:end], strict=True):
+                    self._asleep[ident] -= 1
+                    if not self._asleep[ident]:
+                        del self._asleep[ident]
+                    self._change_locked(add_soft=tuple(t for t in tokens if t in self._soft_owner))
+                self._starting -= 1
+                self._changed = time.monotonic()
+                self._cond.notify_all()  # the sleepers look again
 
     def _unlend(self, lent: Lent | None) -> None:
-        if lent is None:
-            return
-        waiting, tokens, idle = lent
-        idle.close()
-        with self._cond:
-            for ident in waiting:
-                self._asleep[ident] -= 1
-                if not self._asleep[ident]:
-                    del self._asleep[ident]
-            # Back to the callers' pauses they still hold (a caller that gave up meanwhile has closed its own).
-            self._change_locked(add_soft=tuple(t for t in tokens if t in self._soft_owner))
+        if lent is not None:
+            self._give_back(lent, 0)

@@ -5,10 +5,19 @@ cold start a Lambda handler or the replay's product client waits for) instead of
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ReadTimeoutError
+from werkzeug.serving import make_server
 
 from localaws import EmulatedClock, calls
 from localaws.clock_calls import ClockLock, Lent
@@ -19,25 +28,25 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 COLD_START = 3600.0  # at speed 1 an hour: only a jump gets through it within the test's wait
 
 
-def _caller() -> tuple[EmulatedClock, threading.Thread, threading.Event]:
-    """A jumping clock and a thread in a soft pause on it (a handler, the replay's request) blocked on its call
-    until the event returned is set."""
+def _caller() -> tuple[EmulatedClock, calls.Call, threading.Event]:
+    """A jumping clock and a call from a thread in a soft pause on it (a handler, the replay's request), open until
+    the event returned is set (its answer came, or it gave up: as botocore's response-received closes it)."""
     clock = EmulatedClock(start=START, speed=1)
     clock.jump_when_idle()
-    returned, inside = threading.Event(), threading.Event()
+    returned, made = threading.Event(), queue.Queue[calls.Call]()
 
     def run() -> None:
         with clock.paused(soft=True):
-            inside.set()
+            call = calls.Call()
+            made.put(call)
             returned.wait(60)
+            call.close()
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert inside.wait(5)
-    return clock, thread, returned
+    threading.Thread(target=run, daemon=True).start()
+    return clock, made.get(timeout=5), returned
 
 
-def _serve(clock: EmulatedClock, caller: int | None) -> tuple[threading.Thread, list[datetime]]:
+def _serve(clock: EmulatedClock, caller: calls.Call | None) -> tuple[threading.Thread, list[datetime]]:
     woke: list[datetime] = []
 
     def run() -> None:
@@ -52,13 +61,13 @@ def _serve(clock: EmulatedClock, caller: int | None) -> tuple[threading.Thread, 
 
 def test_the_caller_sleeps_while_its_call_sleeps_on_the_clock_so_the_clock_jumps():
     clock, caller, returned = _caller()
-    server, woke = _serve(clock, caller.ident)
+    server, woke = _serve(clock, caller)
     server.join(20)
     assert woke and woke[0] >= START + timedelta(seconds=COLD_START)
     assert clock.jumps == 1
     assert clock.is_paused  # the caller's pause is back (young again) once its call answered
     returned.set()
-    caller.join(5)
+    caller.thread.join(5)
 
 
 def test_a_call_nobody_in_this_process_waits_on_keeps_the_callers_pause():
@@ -67,7 +76,7 @@ def test_a_call_nobody_in_this_process_waits_on_keeps_the_callers_pause():
     server.join(1.0)
     assert not woke and clock.jumps == 0  # the soft pause held by the (unrelated) caller holds the clock
     returned.set()
-    caller.join(5)
+    caller.thread.join(5)
     server.join(20)
     assert woke and clock.jumps == 1  # nothing else runs: then it jumps
 
@@ -75,26 +84,29 @@ def test_a_call_nobody_in_this_process_waits_on_keeps_the_callers_pause():
 def test_a_caller_that_gave_up_meanwhile_leaves_no_pause_behind():
     clock, caller, returned = _caller()
     with clock.held():  # no jump until the caller has given up
-        server, woke = _serve(clock, caller.ident)
+        server, woke = _serve(clock, caller)
         sleeping_until(clock, datetime.min.replace(tzinfo=UTC))  # the call sleeps on the clock
         returned.set()  # the caller gives up (a client timeout) and leaves its pause
-        caller.join(5)
+        caller.thread.join(5)
     server.join(20)
     assert woke and clock.jumps == 1
     assert not clock.is_paused  # the call's end gave back no pause to a caller that had left it
 
 
-def _answering(clock: EmulatedClock, caller: int, then: threading.Event) -> threading.Thread:
-    """A thread answering `caller`'s call (the emulator's server running a Lambda for a Step Functions task)
-    that is blocked on a call of its own until `then` is set: in its pauses, as a handler is."""
+def _answering(clock: EmulatedClock, caller: calls.Call, then: threading.Event) -> calls.Call:
+    """A thread answering `caller` (the emulator's server running a Lambda for a Step Functions task) that is
+    blocked on a call of its own, returned, until `then` is set: in its pauses, as a handler is."""
+    made = queue.Queue[calls.Call]()
 
     def run() -> None:
         with clock.paused(soft=True), clock.serving(caller), clock.paused(soft=True):
+            call = calls.Call()
+            made.put(call)
             then.wait(60)
+            call.close()
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=run, daemon=True).start()
+    return made.get(timeout=5)
 
 
 def test_the_callers_caller_sleeps_too_so_the_clock_jumps():
@@ -102,16 +114,15 @@ def test_the_callers_caller_sleeps_too_so_the_clock_jumps():
     waits on the fallback's cold start: every thread up the chain counts as asleep while the last one sleeps."""
     clock, caller, returned = _caller()
     answered = threading.Event()
-    middle = _answering(clock, caller.ident, answered)
-    assert eventually(lambda: middle.ident in clock._callers, 30, poll=0.01), "the middle thread never answered"
-    server, woke = _serve(clock, middle.ident)
+    middle = _answering(clock, caller, answered)
+    server, woke = _serve(clock, middle)
     server.join(20)
     assert woke and woke[0] >= START + timedelta(seconds=COLD_START)
     assert clock.jumps == 1
     answered.set()
     returned.set()
-    middle.join(5)
-    caller.join(5)
+    middle.thread.join(5)
+    caller.thread.join(5)
     assert not clock.is_paused and not clock._asleep  # every pause and sleep lent was given back, then ended
 
 
@@ -121,32 +132,82 @@ def test_the_shared_pause_of_the_callers_work_is_idle_while_its_call_sleeps():
     clock = EmulatedClock(start=START, speed=1)
     clock.jump_when_idle()
     shared = SharedPause(clock).start()
-    returned, inside = threading.Event(), threading.Event()
+    returned, made = threading.Event(), queue.Queue[calls.Call]()
 
     def task() -> None:
         with shared.joined():
-            inside.set()
+            call = calls.Call()
+            made.put(call)
             returned.wait(60)
+            call.close()
 
-    caller = threading.Thread(target=task, daemon=True)
-    caller.start()
-    assert inside.wait(5)
-    server, woke = _serve(clock, caller.ident)
+    threading.Thread(target=task, daemon=True).start()
+    caller = made.get(timeout=5)
+    server, woke = _serve(clock, caller)
     server.join(20)
     assert woke and clock.jumps == 1
     assert clock.is_paused  # the execution runs on once its call answered
     returned.set()
-    caller.join(5)
+    caller.thread.join(5)
     shared.stop()
     assert not clock.work_of
 
 
-def _queued_call(clock: EmulatedClock, caller: threading.Thread, lock: ClockLock) -> list[datetime]:
+def test_a_handler_that_gave_up_on_its_call_has_its_pause_back_at_once():
+    """A Lambda handler whose call sleeps on the clock gives up on it (a read timeout) and works on in its pause: the
+    pause lent to the call's sleep is back at once, so the clock stands still while it works (review2-s23 finding
+    6: it stayed lent, the clock idle, until the call's sleep ended)."""
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    gave_up, done, made = threading.Event(), threading.Event(), queue.Queue[calls.Call]()
+
+    def handler() -> None:
+        with clock.paused(soft=True):
+            call = calls.Call()
+            made.put(call)
+            gave_up.wait(20)
+            call.close()  # botocore's response-received after the read timeout
+            done.wait(20)  # works on in its pause
+
+    worker = threading.Thread(target=handler, daemon=True)
+    try:
+        with clock.held():  # no jump before the handler has given up
+            worker.start()
+            server, woke = _serve(clock, made.get(timeout=5))
+            assert eventually(lambda: not clock.is_paused, 30, poll=0.01), "the handler's pause was never lent"
+            gave_up.set()
+            assert eventually(lambda: clock.is_paused, 30, poll=0.01), "the handler's pause is not back"
+        time.sleep(0.5)  # 50 times idle_settle: the test drives no more, an idle clock would have jumped
+        assert clock.jumps == 0 and not woke
+    finally:
+        gave_up.set()
+        done.set()
+    server.join(20)
+    assert woke and clock.jumps == 1  # the handler ended: nothing else runs
+
+
+def test_when_a_call_up_the_chain_is_given_up_every_caller_from_there_is_awake_again():
+    clock, caller, returned = _caller()
+    answered = threading.Event()
+    with clock.held():
+        middle = _answering(clock, caller, answered)
+        server, woke = _serve(clock, middle)
+        assert eventually(lambda: not clock.is_paused, 30, poll=0.01), "the callers' pauses were never lent"
+        answered.set()  # the middle thread gives up on its call and returns
+        middle.thread.join(5)
+        assert clock.is_paused and set(clock._asleep) == {server.ident}  # the first caller has its pause back: awake
+    returned.set()
+    caller.thread.join(5)
+    server.join(20)
+    assert woke and clock.jumps == 1
+
+
+def _queued_call(clock: EmulatedClock, caller: calls.Call, lock: ClockLock) -> list[datetime]:
     """A call `caller` waits on, queued behind `lock` (a Lambda container's); when it ran, once it has."""
     got: list[datetime] = []
 
     def queued() -> None:
-        with clock.paused(soft=True), clock.serving(caller.ident), clock.holding(lock):
+        with clock.paused(soft=True), clock.serving(caller), clock.holding(lock):
             got.append(clock.now())
 
     waiter = threading.Thread(target=queued, daemon=True)
@@ -174,7 +235,7 @@ def test_a_thread_blocked_on_another_that_sleeps_on_the_clock_lets_it_jump():
     assert woke and got and got[0] >= START + timedelta(seconds=COLD_START)
     assert clock.jumps == 1
     returned.set()
-    caller.join(5)
+    caller.thread.join(5)
 
 
 STALL = 0.2  # wall seconds a thread is not scheduled (a loaded emulator): 20 times idle_settle
@@ -198,13 +259,13 @@ def test_a_call_whose_sleep_ended_is_answered_before_the_clock_jumps_on(monkeypa
         unlend(lent)
 
     monkeypatch.setattr(clock, "_unlend", stalled)
-    server, woke = _serve(clock, caller.ident)
+    server, woke = _serve(clock, caller)
     server.join(20)
     assert not server.is_alive(), "the serving thread never woke from its cold start"
     assert woke[0] < START + timedelta(seconds=COLD_START + 60), f"the call was answered at {woke[0]}"
     assert clock.jumps == 1
     returned.set()
-    caller.join(5)
+    caller.thread.join(5)
 
 
 class _SlowToRun:
@@ -245,7 +306,7 @@ def test_a_lock_released_to_a_queued_call_is_handed_over_before_the_clock_jumps_
     assert got[0] < START + timedelta(seconds=COLD_START + 60), f"the queued call ran at {got[0]}"
     assert clock.jumps == 1
     returned.set()
-    caller.join(5)
+    caller.thread.join(5)
 
 
 def test_calls_to_the_emulator_by_either_loopback_name_name_their_thread():
@@ -257,7 +318,10 @@ def test_calls_to_the_emulator_by_either_loopback_name_name_their_thread():
             request = SimpleNamespace(url=url, headers={})
             calls._tag(request)
             named = {"HTTP_X_LOCALAWS_CALLER": request.headers[calls.CALLER_HEADER]}
-            assert calls.caller(named) == threading.get_ident()
+            call = calls.caller(named)
+            assert call is not None and call.thread is threading.current_thread()
+            calls._done()  # botocore's response-received: the call is over
+            assert calls.caller(named) is None
         elsewhere = SimpleNamespace(url="http://localhost:59998/", headers={})
         calls._tag(elsewhere)
         assert not elsewhere.headers
@@ -266,22 +330,99 @@ def test_calls_to_the_emulator_by_either_loopback_name_name_their_thread():
     assert not any("59999" in endpoint for endpoint in calls._ENDPOINTS)
 
 
-def test_calls_name_their_thread_in_this_process_only():
-    me = threading.get_ident()
-    assert calls.caller({"HTTP_X_LOCALAWS_CALLER": f"{os.getpid()}:{me}"}) == me
-    assert calls.caller({"HTTP_X_LOCALAWS_CALLER": f"{os.getpid() + 1}:{me}"}) is None  # another process
-    assert calls.caller({"HTTP_X_LOCALAWS_CALLER": "garbage"}) is None
-    assert calls.caller({}) is None
+def test_calls_name_an_open_call_of_this_process_only():
+    call = calls.Call()
+    calls._OPEN[call.number] = call
+    try:
+        assert calls.caller({"HTTP_X_LOCALAWS_CALLER": f"{os.getpid()}:{call.number}"}) is call
+        assert calls.caller({"HTTP_X_LOCALAWS_CALLER": f"{os.getpid() + 1}:{call.number}"}) is None  # another process
+        assert calls.caller({"HTTP_X_LOCALAWS_CALLER": "garbage"}) is None
+        assert calls.caller({}) is None
+    finally:
+        call.close()
+    assert calls.caller({"HTTP_X_LOCALAWS_CALLER": f"{os.getpid()}:{call.number}"}) is None  # over
+
+
+def test_a_call_whose_thread_ended_is_no_longer_open():
+    """A thread that ended inside its call (its response-received never came) waits on nothing: a new thread
+    that reuses its ident is not taken for it (review2-s23 finding 6)."""
+    made = queue.Queue[calls.Call]()
+    ended = threading.Thread(target=lambda: made.put(calls.Call()))
+    ended.start()
+    ended.join(5)
+    call = made.get(timeout=5)
+    assert not call.open and not call.when_closed(lambda: None)
 
 
 def test_an_emulator_api_call_from_this_process_names_its_thread(emu, monkeypatch):
-    seen: list[int | None] = []
+    seen: list[threading.Thread | None] = []
     original = calls.caller
 
     def spy(environ):
-        seen.append(original(environ))
-        return seen[-1]
+        call = original(environ)
+        seen.append(call and call.thread)
+        return call
 
     monkeypatch.setattr(calls, "caller", spy)
     emu.client("sagemaker").list_endpoints()
-    assert threading.get_ident() in seen
+    assert threading.current_thread() in seen
+
+
+def _sleeping_server(clock: EmulatedClock) -> tuple[str, Callable[[], None]]:
+    """A server answering each call as the emulator's does (localaws/emulator.py: in a soft pause, serving the
+    caller named in the call) after a COLD_START sleep on the clock; its URL and what stops it."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with clock.paused(soft=True), clock.serving(calls.caller(environ)):
+            clock.sleep(COLD_START)
+        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", "2")])
+        return [b"{}"]
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    calls.serve(url)
+
+    def stop() -> None:
+        calls.stop_serving(url)
+        server.shutdown()
+
+    return url, stop
+
+
+def test_a_caller_that_gave_up_on_its_call_and_works_on_is_awake_so_the_clock_waits_for_it():
+    """A driver (the replay's product client) whose call sleeps on the clock in the server gives up (botocore's read
+    timeout) and works on: it is awake from then on, so the clock does not jump to the call's wake-up while it works
+    (review2-s23 finding 6: it counted as asleep until the server's sleep ended). Through a real botocore client."""
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    url, stop = _sleeping_server(clock)
+    gave_up, looked = threading.Event(), threading.Event()
+    client = boto3.client(
+        "sagemaker",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+        config=Config(read_timeout=0.5, retries={"total_max_attempts": 1}),
+    )
+
+    def driver() -> None:
+        with clock.held():
+            with pytest.raises(ReadTimeoutError):
+                client.list_endpoints()
+            gave_up.set()
+            looked.wait(20)  # works on, awake and holding no pause, until the test has looked
+
+    thread = threading.Thread(target=driver, daemon=True)
+    try:
+        with clock.held():  # the test drives too until the call has timed out: no jump meanwhile
+            thread.start()
+            assert gave_up.wait(20), "the call never timed out"
+        time.sleep(1.0)  # 100 times idle_settle: an idle clock would have jumped
+        assert clock.jumps == 0, f"the clock jumped to {clock.now()} while the caller worked"
+    finally:
+        looked.set()
+        thread.join(20)
+        clock.advance(COLD_START)  # the server's sleep ends; it answers a closed connection
+        stop()
