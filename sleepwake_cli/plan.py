@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 from sleepwake.control.plan import request_history
 from sleepwake.core import DayPlan, PlannerSettings, QuietHours, plan_week
-from sleepwake_cli.command import Operator, guard, subcommand
+from sleepwake_cli.command import Operator, Refused, guard, subcommand
+from sleepwake_cli.outputs import out_folder
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -142,7 +143,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--out/plan.png. --apply runs the deployment's plan job now.",
     )
     p.add_argument("--days", type=_days, default=28, help="days of history to learn from, 7-28 (default 28)")
-    p.add_argument("--out", type=Path, default=Path("build/plan"), help="folder for plan.png (default build/plan)")
+    p.add_argument(
+        "--out", type=out_folder, default=Path("build/plan"), help="folder for plan.png (default build/plan)"
+    )
     p.add_argument("--no-chart", action="store_true", help="skip the heatmap")
     p.add_argument(
         "--apply",
@@ -167,6 +170,14 @@ def cmd_plan(op: Operator) -> int:
     now = op.clock.now()
     tz = plane.settings.wake_timezone
     history = request_history(plane, days=args.days, now=now)
+    plans = plan_from_history(history, now, tz, plane.settings.planner_settings())
+    chart = args.out / "plan.png"
+    if not args.no_chart:  # before --apply: a chart that cannot be written ends the command with nothing run
+        try:
+            heatmap(chart, history, plans, tz)
+        except OSError as error:
+            ran = "; the plan job was not run" if args.apply else ""
+            raise Refused(f"could not write the heatmap to {chart}: {error.strerror or error}{ran}") from error
     applied = _apply(op.deployment.client("lambda"), op.deployment.physical("PlanDayFunction")) if args.apply else None
     if applied is not None and "errorMessage" in applied:
         op.answer(
@@ -174,12 +185,8 @@ def cmd_plan(op: Operator) -> int:
             f"sleepwake plan: the plan job failed: {applied['errorMessage']}",
         )
         return 1
-    plans = plan_from_history(history, now, tz, plane.settings.planner_settings())
     settings = plane.settings
     crons = QuietHours.parse(settings.sleep_cron, settings.sleep_timezone, settings.wake_cron, settings.wake_timezone)
-    chart = args.out / "plan.png"
-    if not args.no_chart:
-        heatmap(chart, history, plans, tz)
     data: dict[str, Any] = {
         # What the control plane will do with it: a learned plan applies only in learned mode with a fallback.
         "outcome": "planned"

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sleepwake.core import DailyCron
 from sleepwake.core.keep_warm import KeepWarmMode, KeepWarmSettings, pings_keep_warm
+from sleepwake_cli.outputs import out_folder
 from sleepwake_cli.simulate import frontier
 from sleepwake_cli.simulate.charts import chart
 from sleepwake_cli.simulate.engine import FallbackModel, Provisioning, Span
@@ -245,7 +246,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     out = p.add_argument_group("output")
     out.add_argument(
-        "--out", type=_out_dir, default=Path("build/simulate"), help="folder for simulate.json and simulate.png"
+        "--out", type=out_folder, default=Path("build/simulate"), help="folder for simulate.json and simulate.png"
     )
     _field(out, top, "--long-wait-minutes", number(float, 0), "count waits longer than this")
     slow_help = "count answers slower than this (waits for capacity and fallback cold starts included)"
@@ -332,13 +333,6 @@ def _existing_file(text: str) -> Path:
     if not path.is_file():
         why = "is a folder" if path.is_dir() else "is not a regular file" if path.exists() else "no such file"
         raise argparse.ArgumentTypeError(f"{text}: {why}")
-    return path
-
-
-def _out_dir(text: str) -> Path:
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
     return path
 
 

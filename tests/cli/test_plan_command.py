@@ -109,3 +109,49 @@ def test_the_history_adds_the_fallbacks_requests_to_the_components_per_5_minutes
     assert [v for _, v in history] == [2.0, 2.0, 3.0]
     assert [at.astimezone(UTC).minute for at, _ in history] == [0, 5, 10]
     assert date(2025, 5, 1) == history[0][0].date()
+
+
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_plan_apply_with_an_out_that_is_a_file_answers_one_line_exit_2_and_runs_nothing(
+    under, tmp_path, capsys, monkeypatch
+):
+    """`--out` names a file (or a folder under one): refused by argparse before the deployment is read, so
+    `--apply` never runs the plan job."""
+    import sleepwake_cli.command as command
+    from sleepwake_cli.main import main
+
+    monkeypatch.setattr(command, "_operator", lambda args: pytest.fail("read the deployment before checking --out"))
+    blocker = tmp_path / "plan.png"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as stopped:
+        main(["plan", "--apply", "--out", str(blocker / under)])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument --out: " in err and "Traceback" not in err
+
+
+def test_a_heatmap_that_cannot_be_written_is_one_line_and_the_plan_job_is_not_run(tmp_path, monkeypatch):
+    """Written after --out was checked (the folder went away, the disk filled): a one-line Refused (exit 2 from
+    the command's guard) before --apply invokes anything."""
+    import argparse
+    from types import SimpleNamespace
+
+    import sleepwake_cli.plan as plan
+    from sleepwake.settings import Settings
+    from sleepwake_cli.command import Refused
+
+    monkeypatch.setattr(plan, "request_history", lambda *a, **k: workday_history())
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    settings = Settings.model_validate(
+        {"IC_NAME": "ic", "ENDPOINT_NAME": "ep", "STATE_TABLE_NAME": "t", "WAKE_TIMEZONE": "America/New_York"}
+    )
+    lambda_client = SimpleNamespace(invoke=lambda **k: pytest.fail("ran the plan job before writing the heatmap"))
+    op = SimpleNamespace(
+        args=argparse.Namespace(days=21, out=blocker / "plan", no_chart=False, apply=True, json=False),
+        plane=SimpleNamespace(settings=settings),
+        clock=SimpleNamespace(now=lambda: NOW),
+        deployment=SimpleNamespace(client=lambda name: lambda_client, physical=lambda name: "plan-day"),
+    )
+    with pytest.raises(Refused, match=r"could not write the heatmap to .*plan\.png: .*; the plan job was not run"):
+        plan.cmd_plan(op)
