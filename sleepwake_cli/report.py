@@ -162,8 +162,10 @@ def _slow_line(slow: dict[str, float], slow_seconds: float) -> str:
     """What users waited over the line: the product client's count, SageMaker's estimate without it, or the
     larger of the two when the client timed only some of users' requests."""
     cold = f"; fallback cold starts over {slow_seconds:g} s: {slow['cold_fallback']}" if "cold_fallback" in slow else ""
-    if slow.get("own_fallback"):
-        cold += f" (the control plane's own requests over {slow_seconds:g} s: {slow['own_fallback']}, no user's)"
+    own = slow.get("own_fallback", 0)
+    if own:
+        cold += f" (the control plane's own requests over {slow_seconds:g} s: {own:g}, no user's)"
+    count = f"{slow['total']:g}"
     if partly_timed(slow):
         source = (
             f"partly timed: the product client timed {slow['timed_answers']} answers ({slow['timed_share_pct']:g} % "
@@ -173,10 +175,11 @@ def _slow_line(slow: dict[str, float], slow_seconds: float) -> str:
         source = f"as the product client timed its {slow['timed_answers']} answers"
     else:
         source = "estimated from SageMaker's metrics (no product client timed its answers)"
-        if slow.get("own_fallback"):
-            source += ", the control plane's own cold starts included"
+        if own:  # up to `own` of the estimate's cold starts were the control plane's, no user's: a range, not one
+            count = f"{max(0, slow['total'] - own):g} to {count}"  # count that reads as users who waited
+            source += f", up to {own:g} of them the control plane's own cold starts"
     label = f"answers over {slow_seconds:g} s"
-    return f"  {label:<25}{slow['total']}, {source}{cold}"
+    return f"  {label:<25}{count}, {source}{cold}"
 
 
 def _usd(value: float) -> str:

@@ -174,10 +174,28 @@ def test_the_estimated_slow_answers_say_the_control_planes_own_cold_starts_are_i
     r = build_report(A_DAY, COMPONENT, fallback, start=DAY, end=at(24), awake_now=True, prices=PRICES,
                      estimate_seconds=260)  # fmt: skip
     assert (
-        "answers over 3 s         13, estimated from SageMaker's metrics (no product client timed its answers), the "
-        "control plane's own cold starts included; fallback cold starts over 3 s: 3 (the control plane's own "
-        "requests over 3 s: 1, no user's)"
+        "answers over 3 s         12 to 13, estimated from SageMaker's metrics (no product client timed its answers), "
+        "up to 1 of them the control plane's own cold starts; fallback cold starts over 3 s: 3 (the control plane's "
+        "own requests over 3 s: 1, no user's)"
     ) in table(r, price=1.0, slow_seconds=3)
+
+
+def test_report_does_not_headline_the_control_planes_own_slow_request_as_a_users():
+    """A fresh stack: the post-deploy warm-up met the fallback's cold start, no user sent anything. The estimate
+    (SageMaker's, which cannot tell whose request it was) is 1; the headline says 0 to 1, never a bare 1, and the
+    JSON keeps both counts."""
+    from sleepwake.core.report import PathMetrics, build_report
+    from tests.unit.test_report import A_DAY, DAY, PRICES
+
+    fast = PathMetrics(invocations=10, latency_samples=10, within_slow_pct=100.0)
+    fallback = PathMetrics(invocations=1, latency_samples=1, within_slow_pct=100.0, cold_starts=1,
+                           cold_within_slow_pct=0.0, warmups=1, warmups_timed=1,
+                           warmups_within_slow_pct=0.0)  # fmt: skip
+    r = build_report(A_DAY, fast, fallback, start=DAY, end=at(24), awake_now=True, prices=PRICES, estimate_seconds=260)
+    assert r.slow_answers["total"] == 1 and r.slow_answers["own_fallback"] == 1
+    line = next(x for x in table(r, price=1.0, slow_seconds=3).splitlines() if "answers over 3 s" in x)
+    assert line.startswith("  answers over 3 s         0 to 1, estimated from SageMaker's metrics")
+    assert "(the control plane's own requests over 3 s: 1, no user's)" in line
 
 
 def test_the_saving_puts_its_sign_before_the_dollar_and_never_says_minus_zero():
