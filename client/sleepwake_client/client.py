@@ -64,6 +64,38 @@ def is_no_capacity(error: ClientError) -> bool:
     return err.get("Code") == NO_CAPACITY_CODE and NO_CAPACITY_TEXT in (err.get("Message") or "")
 
 
+# The sleepwake stack's outputs from_outputs cannot do without (template.yaml's Outputs); FallbackEndpointName
+# ("" when the stack has none) and WakeApiUrl are read when present.
+REQUIRED_OUTPUTS = ("EndpointName", "InferenceComponentName")
+_WHERE = 'the sleepwake stack\'s Outputs (aws cloudformation describe-stacks --query "Stacks[0].Outputs")'
+
+
+def outputs_by_name(outputs: object) -> dict[str, str]:
+    """A mapping of output name to value, or DescribeStacks' list of {OutputKey, OutputValue} items, as a dict.
+    Anything else is a ValueError saying what was given instead."""
+    if isinstance(outputs, Mapping):
+        return dict(outputs)
+    if isinstance(outputs, (str, bytes)) or not isinstance(outputs, Iterable):
+        raise ValueError(
+            f"stack outputs must be a mapping of output name to value or the list of {_WHERE}, "
+            f"not {type(outputs).__name__} (parse JSON first)"
+        )
+    named = {}
+    for index, item in enumerate(outputs):
+        if not (isinstance(item, Mapping) and "OutputKey" in item and "OutputValue" in item):
+            shown = f"{item!r:.60}"
+            raise ValueError(f"stack outputs: item {index} is not an output with OutputKey and OutputValue: {shown}")
+        named[item["OutputKey"]] = item["OutputValue"]
+    return named
+
+
+def missing_outputs(missing: list[str], named: Mapping[str, object]) -> str:
+    """The error from_outputs raises: what is missing, where it comes from, and what was given instead."""
+    given = ", ".join(sorted(named)) or "none"
+    hint = " (that is a DescribeStacks stack: pass its Outputs)" if "Outputs" in named and "StackName" in named else ""
+    return f"stack outputs lack {' and '.join(missing)}, which {_WHERE} give; got: {given}{hint}"
+
+
 class FallbackFailed(RuntimeError):
     """The component had no capacity and the fallback failed too. The wake was still signalled."""
 
@@ -128,14 +160,18 @@ class SleepwakeClient:
             stack = boto3.client("cloudformation").describe_stacks(StackName="sleepwake")["Stacks"][0]
             client = SleepwakeClient.from_outputs(stack["Outputs"])
 
-        (or the JSON of `aws cloudformation describe-stacks --stack-name sleepwake --query "Stacks[0].Outputs"`)."""
-        if not isinstance(outputs, Mapping):
-            outputs = {item["OutputKey"]: item["OutputValue"] for item in outputs}
+        (or the JSON of `aws cloudformation describe-stacks --stack-name sleepwake --query "Stacks[0].Outputs"`).
+        Outputs without EndpointName or InferenceComponentName (another stack's, a hand-made dict) are a ValueError
+        naming what is missing and what was given."""
+        named = outputs_by_name(outputs)
+        missing = [name for name in REQUIRED_OUTPUTS if not named.get(name)]
+        if missing:
+            raise ValueError(missing_outputs(missing, named))
         return cls(
-            endpoint_name=outputs["EndpointName"],
-            inference_component_name=outputs["InferenceComponentName"],
-            fallback_endpoint_name=outputs.get("FallbackEndpointName") or None,
-            wake_url=outputs.get("WakeApiUrl"),
+            endpoint_name=named["EndpointName"],
+            inference_component_name=named["InferenceComponentName"],
+            fallback_endpoint_name=named.get("FallbackEndpointName") or None,
+            wake_url=named.get("WakeApiUrl") or None,
             **kwargs,
         )
 

@@ -22,10 +22,13 @@ except OSError as error:
     sys.exit(f"product.py: {error}")
 except ValueError as error:
     sys.exit(f"product.py: {sys.argv[1]} is not JSON ({error})")
-if "product" in outputs:  # `make local`: the product identity's keys, region and the emulator's URL
+if isinstance(outputs, dict) and "product" in outputs:  # `make local`: the product's keys, region, emulator URL
     os.environ.update(outputs["product"]["environment"])
     outputs = outputs["product"]["outputs"]
-client = SleepwakeClient.from_outputs(outputs, send_in_background=False)  # send the wake signal before exiting
+try:
+    client = SleepwakeClient.from_outputs(outputs, send_in_background=False)  # send the wake signal before exiting
+except ValueError as error:  # not the stack's outputs: one line naming what is missing
+    sys.exit(f"product.py: {sys.argv[1]}: {error}")
 try:
     answer = client.invoke(audio)
 except FallbackFailed as error:

@@ -43,3 +43,13 @@ def test_outputs_that_are_not_json_are_one_line_naming_the_file(tmp_path: Path) 
     run = product(str(outputs), str(ROOT / "layers/sleepwake/sleepwake/assets/warmup.wav"))
     assert run.returncode == 1
     assert run.stderr.startswith(f"product.py: {outputs} is not JSON") and run.stderr.count("\n") == 1, run.stderr
+
+
+@pytest.mark.parametrize("given", [{"FallbackEndpointName": "ep-fallback"}, 42], ids=["another stack's", "a number"])
+def test_outputs_that_are_not_the_stacks_are_one_line_naming_what_is_missing(tmp_path: Path, given: object) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(given))
+    run = product(str(outputs), str(ROOT / "layers/sleepwake/sleepwake/assets/warmup.wav"))
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.startswith(f"product.py: {outputs}: stack outputs ") and run.stderr.count("\n") == 1, run.stderr
+    assert "Outputs" in run.stderr and "Traceback" not in run.stderr

@@ -365,6 +365,58 @@ def test_the_stack_outputs_are_taken_as_describe_stacks_gives_them_or_as_a_mappi
         assert client.wake_url == outputs["WakeApiUrl"]
 
 
+def test_outputs_without_the_component_say_which_are_missing_where_they_come_from_and_what_was_given(
+    session: boto3.session.Session,
+) -> None:
+    # Another stack's outputs, listed as DescribeStacks gives them: both names the client needs are missing.
+    other = [{"OutputKey": "BucketName", "OutputValue": "b"}, {"OutputKey": "FallbackEndpointName", "OutputValue": ""}]
+    with pytest.raises(ValueError) as raised:
+        SleepwakeClient.from_outputs(other, session=session)
+    assert str(raised.value) == (
+        "stack outputs lack EndpointName and InferenceComponentName, which the sleepwake stack's Outputs "
+        '(aws cloudformation describe-stacks --query "Stacks[0].Outputs") give; got: BucketName, FallbackEndpointName'
+    )
+    # One missing or empty: only that one is named.
+    with pytest.raises(ValueError, match=r"lack InferenceComponentName, which .*; got: EndpointName, Inference"):
+        SleepwakeClient.from_outputs({"EndpointName": "ep", "InferenceComponentName": ""}, session=session)
+    # The whole stack DescribeStacks gives, not its Outputs: said so.
+    stack = {"StackName": "sleepwake", "StackStatus": "CREATE_COMPLETE", "Outputs": other}
+    with pytest.raises(ValueError, match=r"got: Outputs, StackName, StackStatus \(that is a DescribeStacks stack: "):
+        SleepwakeClient.from_outputs(stack, session=session)
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ('{"EndpointName": "ep"}', "not str (parse JSON first)"),
+        (None, "not NoneType"),
+        ([{"OutputKey": "EndpointName"}], "item 0 is not an output with OutputKey and OutputValue"),
+        (["EndpointName"], "item 0 is not an output with OutputKey and OutputValue: 'EndpointName'"),
+    ],
+    ids=["JSON text", "None", "an item without its value", "a list of names"],
+)
+def test_outputs_of_another_shape_are_a_value_error_saying_what_was_given(
+    session: boto3.session.Session, given: Any, said: str
+) -> None:
+    with pytest.raises(ValueError, match=r"^stack outputs") as raised:
+        SleepwakeClient.from_outputs(given, session=session)
+    assert said in str(raised.value)
+
+
+def test_the_outputs_the_client_reads_are_the_stacks_and_both_readmes_name_them() -> None:
+    from pathlib import Path
+
+    from sleepwake_cli.deployment import load_template
+
+    root = Path(__file__).resolve().parents[2]
+    read = (*client_module.REQUIRED_OUTPUTS, "FallbackEndpointName", "WakeApiUrl")
+    assert set(read) <= set(load_template()["Outputs"])
+    readme = " ".join((root / "README.md").read_text().split())
+    outputs_line = readme[readme.index("Outputs: ") :].split("`DashboardName`")[0]
+    client_readme = (root / "client/README.md").read_text()
+    assert [name for name in read if f"`{name}`" not in outputs_line or f"`{name}`" not in client_readme] == []
+
+
 def test_the_client_installs_as_its_own_package_with_its_type_marks(tmp_path) -> None:
     # What docs/fallback.md tells a product to run (`pip install ./client`), offline: build the wheel from a copy
     # (the build writes beside its sources) and look inside.
@@ -387,3 +439,6 @@ def test_the_client_installs_as_its_own_package_with_its_type_marks(tmp_path) ->
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"sleepwake_client/client.py", "sleepwake_client/answer_metric.py", "sleepwake_client/py.typed"} <= names
     assert not any(name.startswith(("sleepwake/", "sleepwake_cli/", "tests/")) for name in names)
+    # client/README.md is the package's description (what pip show and an index display).
+    (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+    assert "SleepwakeClient.from_outputs" in zipfile.ZipFile(wheel).read(metadata).decode()
