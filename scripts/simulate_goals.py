@@ -17,6 +17,8 @@
 4. With --in-sample, also sweep the planner's settings (the idle check every minute) on seeds 8, 9 and 10 and print
    the best each week allows when chosen on that week itself: where even that misses a goal, no choice made on
    another week meets it there.
+With --chosen KNOBS, step 1 replays that planner setting instead of sweeping (an earlier run's choice, or another
+setting of its sweep, e.g. the best with a margin under the bar, from --out's frontier.json).
 5. With --what-it-takes, instead of 2-4: what the product's /wake intents would have to do for the goals on the
    held-out trace and seeds 9 and 10, the same arrivals each time. Every intent moved to --leads minutes before
    its request (`Trace.with_intent_lead`, as the simulator's intent-lead variants), then, at --share-lead
@@ -28,6 +30,8 @@
     .venv/bin/python scripts/simulate_goals.py --frontier-held-out   # ~15 minutes more
     .venv/bin/python scripts/simulate_goals.py --in-sample           # ~10 minutes more
     .venv/bin/python scripts/simulate_goals.py --what-it-takes       # ~30 min of CPU (90 at load 5)
+    .venv/bin/python scripts/simulate_goals.py --out build/goals     # also each sweep's frontier.json
+    .venv/bin/python scripts/simulate_goals.py --chosen "$KNOBS"     # one setting ('Chosen on' line) replayed, no sweep
 """
 
 from __future__ import annotations
@@ -198,19 +202,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chosen",
         metavar="KNOBS",
-        help="with --what-it-takes: the seed-7 choice of an earlier run (its 'Chosen on' line), not swept again",
+        help="a planner setting (an earlier run's 'Chosen on' line, or any of frontier.json's planner knobs) replayed "
+        "instead of sweeping the built-in week to choose one",
     )
     parser.add_argument(
         "--traces", type=lambda t: t.split(","), default=["held-out", "9", "10"], help="held-out and/or seeds"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write each full sweep's frontier.json (every setting's figures) to DIR/seed-7 and DIR/held-out",
     )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows as it runs
 
     trace, settings = built_in(7)
     cases = dict(frontier.planner_settings(settings))
-    if args.chosen and (args.chosen not in cases or not args.what_it_takes):
-        parser.error(f"--chosen {args.chosen!r}: give --what-it-takes and one planner setting (a 'Chosen on' line)")
-    if args.chosen:  # replayed once: what the sweep chose in an earlier run
+    if args.chosen and args.chosen not in cases:
+        parser.error(f"--chosen {args.chosen!r}: not one of the planner's settings (give a 'Chosen on' line)")
+    if args.chosen:  # replayed once: what the sweep chose in an earlier run, or another setting of its sweep
         replayed = simulate(trace, cases[args.chosen], keys=(frontier.PLANNER,))[0]
         points = {frontier.PLANNER: [frontier.Point.of(args.chosen, replayed)]}
     elif args.what_it_takes:  # the planner alone chooses
@@ -222,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         points = frontier.sweep(trace, settings)
         print("Built-in week (seed 7), every setting swept:")
-        print(frontier.table(points))
-        print(frontier.note(points, frontier.bound(trace, settings)))
+        report(trace, settings, points, args.out and args.out / "seed-7")
     chosen = choose(points[frontier.PLANNER])
     print(f"\nChosen on the built-in week: {chosen.knobs} ({chosen.saving_pct:.1f} % at {chosen.fallback_pct:.1f} %)")
 
@@ -263,11 +273,23 @@ def main(argv: list[str] | None = None) -> int:
         if name.startswith("seed") and name != "seed 7" and args.in_sample:
             print(in_sample(name, own_sweep(tr, base, cases)))
         if name == "held-out" and args.frontier_held_out:
-            ho_points = frontier.sweep(tr, base)
             print("\nHeld-out, every setting swept:")
-            print(frontier.table(ho_points))
-            print(frontier.note(ho_points, frontier.bound(tr, base)))
+            report(tr, base, frontier.sweep(tr, base), args.out and args.out / "held-out")
     return 0
+
+
+def report(
+    trace: Trace, settings: SimulationSettings, points: dict[str, list[frontier.Point]], out: Path | None
+) -> None:
+    """A full sweep's frontier table and note; with `out`, its frontier.json as `sleepwake simulate --frontier`
+    writes it (every setting's saving, share on the fallback, failed and slow answers)."""
+    limit = frontier.bound(trace, settings)
+    text = frontier.note(points, limit)
+    print(frontier.table(points))
+    print(text)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"wrote {frontier.write(out, frontier.to_json(trace, settings, points, text, limit))}")
 
 
 def _numbers(text: str) -> tuple[float, ...]:

@@ -42,5 +42,5 @@ def test_a_chosen_setting_that_is_not_one_of_the_planners_is_refused_in_one_line
         goals.main(["--what-it-takes", "--chosen", "likely 0.5, nap 5 min"])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert "--chosen 'likely 0.5, nap 5 min': give --what-it-takes and one planner setting" in err
+    assert "--chosen 'likely 0.5, nap 5 min': not one of the planner's settings" in err
     assert "Traceback" not in err
