@@ -372,10 +372,13 @@ def _field(
     that field's in `defaults`: each default is written once, on its settings class."""
     name = flag.lstrip("-").replace("-", "_")
     field = field or name
+    default = getattr(defaults, field)
+    if isinstance(default, tuple):  # shown in --help as typed ("3000,1500,1000"); argparse parses a str default
+        default = ",".join(str(value).removesuffix(".0") for value in default)
     group.add_argument(
         flag,
         type=kind,
-        default=getattr(defaults, field),
+        default=default,
         dest=f"{type(defaults).__name__}.{field}",
         metavar=metavar or name.upper(),
         help=help,
