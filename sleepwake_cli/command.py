@@ -1,6 +1,7 @@
 """One operator command's plumbing: find the deployment, build its control plane on the stack's clock, and
-turn every expected failure into one line on stderr and an exit status (EXIT_CODES). The commands live in
-sleepwake_cli/operator.py and sleepwake_cli/plan.py.
+turn every expected failure into one line on stderr and an exit status (EXIT_CODES; plan's and report's
+own: PLAN_EXIT_CODES, REPORT_EXIT_CODES). The commands live in
+sleepwake_cli/operator.py, plan.py and report.py.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ EXIT_CODES = f"""exit status of status, wake, sleep, warmup and fire-schedule:
        warmup found no serving copy
   {TIMED_OUT}    --wait timed out; what was started goes on in the background
   {INTERRUPTED}  Ctrl-C; what was started goes on in the background"""
+PLAN_EXIT_CODES = f"""exit status of plan:
+  {OK}    the week printed (and with --apply, the plan job ran)
+  {FAILED}    --apply: the plan job failed; its error is printed
+  {USAGE}    bad option (an --out that cannot take plan.png among them), no deployment found, no AWS region,
+       credentials or profile, AWS refused a call, or the heatmap could not be written (nothing applied)
+  {INTERRUPTED}  Ctrl-C"""
+REPORT_EXIT_CODES = f"""exit status of report:
+  {OK}    the report printed (and with --png, the chart written)
+  {USAGE}    bad option (--since, --price, a --png that is no .png in an existing folder), no deployment
+       found, no AWS region, credentials or profile, AWS refused a call, or the chart could not be written
+       (the figures are printed first)
+  {INTERRUPTED}  Ctrl-C"""
 WHERE_HINT = (
     "For AWS: set AWS_DEFAULT_REGION (or AWS_REGION) and credentials (AWS_PROFILE, or `aws configure`) and pass "
     "--stack-name if the stack is not called sleepwake. For the local stack: run `make local` and export the AWS_* "
@@ -233,12 +246,16 @@ def text_of_length(low: int, high: int) -> Any:
     return parse
 
 
-def subcommand(subparsers: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+def subcommand(
+    subparsers: Any, name: str, help: str, description: str, exit_codes: str = EXIT_CODES
+) -> argparse.ArgumentParser:
+    """An operator command's parser: its description, the options every one takes (_common) and its exit codes
+    (EXIT_CODES unless the command has its own)."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name,
         help=help,
         description=textwrap.fill(description, 100),
-        epilog=EXIT_CODES,
+        epilog=exit_codes,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(parser)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sleepwake.control.plan import request_history
 from sleepwake.core import DayPlan, PlannerSettings, QuietHours, plan_week
-from sleepwake_cli.command import Operator, Refused, guard, subcommand
+from sleepwake_cli.command import PLAN_EXIT_CODES, Operator, Refused, guard, subcommand
 from sleepwake_cli.outputs import out_folder
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -141,6 +141,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "and print the next seven days as the control plane plans them: each window's wake and sleep time in the "
         "wake zone, awake hours, why. Writes a weekday x hour heatmap (traffic seen, planned awake) to "
         "--out/plan.png. --apply runs the deployment's plan job now.",
+        PLAN_EXIT_CODES,
     )
     p.add_argument("--days", type=_days, default=28, help="days of history to learn from, 7-28 (default 28)")
     p.add_argument(

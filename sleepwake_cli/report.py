@@ -19,7 +19,7 @@ from sleepwake.adapters.report_sources import ReportSources
 from sleepwake.core import State, defaults
 from sleepwake.core.report import Execution, Prices, Report, aligned_start, build_report
 from sleepwake.core.report_waits import latency_note, partly_timed
-from sleepwake_cli.command import OK, Operator, Refused, bounded, guard, subcommand
+from sleepwake_cli.command import OK, REPORT_EXIT_CODES, Operator, Refused, bounded, guard, subcommand
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -241,6 +241,7 @@ def register(subparsers: Any) -> None:
         "executions; requests that found it awake or asleep, awake hours nobody used, the plan's windows against the "
         "traffic. Read from Step Functions executions, CloudWatch metrics and the state table with the operator's "
         "credentials.",
+        REPORT_EXIT_CODES,
     )
     p.add_argument("--since", type=duration, default=timedelta(days=7), metavar="DURATION", help="e.g. 12h, 7d")
     p.add_argument(

@@ -142,3 +142,18 @@ def test_a_local_stack_that_stops_during_a_command_is_named_not_a_connection_err
     assert command.guard(stopped)(argparse.Namespace(verbose=False, json=False)) == 2
     err = capsys.readouterr().err
     assert f"{url} cannot be reached" in err and "is `make local` running?" in err, err
+
+
+@pytest.mark.parametrize(
+    ("command", "own", "means"),
+    [
+        ("plan", "exit status of plan:", "--apply: the plan job failed"),
+        ("report", "exit status of report:", "the chart could not be written"),
+        ("status", "exit status of status, wake, sleep, warmup and fire-schedule:", "--wait timed out"),
+    ],
+)
+def test_each_commands_help_ends_with_its_own_exit_codes(command, own, means, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    epilog = capsys.readouterr().out.split("exit status of")[-1]
+    assert f"exit status of{epilog}".startswith(own) and means in " ".join(epilog.split())
