@@ -243,7 +243,9 @@ def register(subparsers: Any) -> None:
         "credentials.",
         REPORT_EXIT_CODES,
     )
-    p.add_argument("--since", type=duration, default=timedelta(days=7), metavar="DURATION", help="e.g. 12h, 7d")
+    p.add_argument(
+        "--since", type=duration, default=timedelta(days=7), metavar="DURATION", help="e.g. 90m, 12h, 2w (default 7d)"
+    )
     p.add_argument(
         "--price",
         type=bounded(float, 0, 1000),

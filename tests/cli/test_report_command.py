@@ -30,6 +30,12 @@ def test_a_bad_since_is_one_line_with_usage_status(capsys):
     assert err.count("\n") == 1 and "argument --since: '1y' is not a duration" in err
 
 
+def test_report_help_says_since_defaults_to_7_days(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert "(default 7d)" in " ".join(capsys.readouterr().out.split("--since DURATION")[-1].split()[:8])
+
+
 def test_the_table_shows_every_figure():
     text = table(report(), price=1.0, slow_seconds=3)
     assert "awake / asleep           16.00 h / 8.00 h" in text
