@@ -19,6 +19,7 @@ from sleepwake.adapters.report_sources import ReportSources
 from sleepwake.core import State, defaults
 from sleepwake.core.report import Execution, Prices, Report, aligned_start, build_report
 from sleepwake.core.report_waits import latency_note, partly_timed
+from sleepwake.core.timestamps import iso
 from sleepwake_cli.command import OK, REPORT_EXIT_CODES, Operator, Refused, bounded, guard, subcommand
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhdw])")
@@ -91,7 +92,7 @@ def table(report: Report, price: float, slow_seconds: float) -> str:
     """The report as a terminal table."""
     r = report
     lines = [
-        f"sleepwake report {r.start} .. {r.end} ({r.hours:g} h)",
+        f"sleepwake report {_to_the_second(r.start)} .. {_to_the_second(r.end)} ({r.hours:g} h)",
         "",
         f"  awake / asleep           {r.awake_hours:.2f} h / {r.asleep_hours:.2f} h",
         f"  instance hours           {r.instance_hours:.2f} h at ${price:g}/h",
@@ -180,6 +181,12 @@ def _slow_line(slow: dict[str, float], slow_seconds: float) -> str:
             source += f", up to {own:g} of them the control plane's own cold starts"
     label = f"answers over {slow_seconds:g} s"
     return f"  {label:<25}{count}, {source}{cold}"
+
+
+def _to_the_second(text: str) -> str:
+    """A window's end is the clock's now, microseconds and all (kept in the JSON); the table shows seconds, as its
+    start is shown."""
+    return iso(datetime.fromisoformat(text), timespec="seconds")
 
 
 def _usd(value: float) -> str:

@@ -49,6 +49,16 @@ def test_the_table_shows_every_figure():
     ) in text
 
 
+def test_the_reports_first_line_shows_its_window_to_the_second():
+    """The window ends at the clock's now (microseconds in the JSON); the table's first line shows both ends
+    as the start is shown, to the second."""
+    from dataclasses import replace
+
+    r = replace(report(), start="2026-12-07T17:45:00Z", end="2026-12-07T18:44:20.595110Z")
+    first = table(r, price=1.0, slow_seconds=3).splitlines()[0]
+    assert first.startswith("sleepwake report 2026-12-07T17:45:00Z .. 2026-12-07T18:44:20Z (")
+
+
 def test_the_table_says_when_the_answers_over_3_s_are_what_the_product_client_timed():
     from sleepwake.core.report import build_report
     from tests.unit.test_report import A_DAY, COMPONENT, DAY, FALLBACK, PRICES
