@@ -26,6 +26,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from sleepwake.adapters.aws import RETRY_CONFIG
+from sleepwake_cli.awscli import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -141,7 +142,9 @@ class Deployment:
         try:
             stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
         except ClientError as error:
-            raise DeploymentError(stack_unreadable(stack_name, cfn.meta.region_name, error)) from None
+            raise DeploymentError(
+                stack_unreadable(stack_name, cfn.meta.region_name, error, cfn.meta.endpoint_url)
+            ) from None
         resources, types = {}, {}
         for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
             for item in page["StackResourceSummaries"]:
@@ -246,12 +249,20 @@ class Deployment:
         return found
 
 
-def stack_unreadable(stack_name: str, region: str, error: ClientError) -> str:
+def stack_unreadable(stack_name: str, region: str, error: ClientError, endpoint_url: str | None = None) -> str:
     """Why describe-stacks gave no stack. "Not found" only for CloudFormation's answer to a missing stack: a
     ValidationError whose message is "Stack with id NAME does not exist" (the CloudFormation API reference,
     DescribeStacks; botocore's cloudformation service model has no error shape for it, so the message is the
-    only sign); access denied, throttling or an expired token are said as AWS said them."""
+    only sign); access denied, throttling or an expired token are said as AWS said them. Asked of a local stack
+    (`endpoint_url` on this machine: AWS_ENDPOINT_URL), a denial is its operator identity's, which may not read
+    CloudFormation (sleepwake_cli/operator_policy.py: AWS only): the local stack is read from its deployment file."""
     said = error.response.get("Error", {})
+    if "AccessDenied" in str(said.get("Code", "")) and urlsplit(endpoint_url or "").hostname in LOOPBACK:
+        return (
+            f"--stack-name {stack_name} reads the stack from CloudFormation, which the local stack at {endpoint_url} "
+            "does not let its operator read; the local stack is read from its deployment file: leave --stack-name "
+            f"out (with AWS_ENDPOINT_URL set, {shown(LOCAL_DEPLOYMENT)} is read) or pass --deployment-file"
+        )
     if said.get("Code") == "ValidationError" and "does not exist" in str(said.get("Message", "")):
         return (
             f"stack {stack_name!r} not found in {region} ({said.get('Message')}); pass --stack-name if it is called "

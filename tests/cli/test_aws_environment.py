@@ -172,6 +172,27 @@ def test_other_failures_to_read_the_stack_are_not_called_not_found(aws_config, m
     assert said.startswith("cannot read stack 'mine': ") and "not authorized" in said
 
 
+def test_stack_name_denied_by_the_local_stack_says_it_is_read_from_its_deployment_file(
+    emu, aws_config, monkeypatch, capsys
+):
+    # `emu` first: it sets the process's AWS_* variables and puts them back when it stops, so monkeypatch (which
+    # `aws_config` brings) must be undone before that, or it would restore the stopped emulator's URL.
+    """After `make local`'s exports, --stack-name asks the emulator's CloudFormation as the operator, whom the local
+    stack does not let read it (review-s24 finding 10): say where it is read from, not AccessDenied alone."""
+    iam = emu.client("iam")
+    iam.create_user(UserName="operator")  # no policy: CloudFormation is not the local operator's to read
+    keys = iam.create_access_key(UserName="operator")["AccessKey"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", emu.region)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["SecretAccessKey"])
+    assert main(["status", "--stack-name", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --stack-name nosuch reads the stack from CloudFormation, which the local stack at "
+                          f"{emu.endpoint_url} does not let its operator read"), err  # fmt: skip
+    assert "--deployment-file" in err and err.count("\n") == 1
+
+
 def test_samconfigs_profile_the_operator_commands_do_not_use_is_a_warning_naming_both(aws_config, monkeypatch):
     """samconfig.toml's profile is sam deploy's (and preflight's); the operator commands take AWS_PROFILE or the
     default profile, so preflight warns until AWS_PROFILE names the same one."""
