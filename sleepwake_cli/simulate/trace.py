@@ -78,6 +78,12 @@ MAX_TRACE_DAYS = 366
 HEADER = ("timestamp", "wake_lead_seconds")
 
 
+# The replay reaches days and weeks either side of its rows (whole local days, the planner's history and week
+# ahead), which Python's dates end near years 1 and 9999 cannot hold: a row outside these years (a mistyped one)
+# is refused with its line, not left to overflow in the middle of the replay.
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _parse_timestamp(text: str, default_tz: ZoneInfo) -> datetime:
     text = text.strip()
     try:
@@ -86,16 +92,28 @@ def _parse_timestamp(text: str, default_tz: ZoneInfo) -> datetime:
         seconds = None
     if seconds is not None:
         try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
+            moment = datetime.fromtimestamp(seconds, tz=UTC)
         except (ValueError, OverflowError, OSError):
             raise ValueError(f"timestamp {text!r} is out of range for Unix seconds") from None
+    else:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"timestamp {text!r} is neither ISO 8601 (2025-05-06T14:00:00Z) nor Unix seconds"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=default_tz)
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"timestamp {text!r} is neither ISO 8601 (2025-05-06T14:00:00Z) nor Unix seconds") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=default_tz)
-    return moment.astimezone(UTC)
+        moment = moment.astimezone(UTC)
+        within = EARLIEST <= moment < LATEST
+    except OverflowError:  # an offset that takes it past year 1 or 9999
+        within = False
+    if not within:
+        raise ValueError(
+            f"timestamp {text!r} is out of range: the simulator replays years {EARLIEST.year}-{LATEST.year - 1}"
+        )
+    return moment
 
 
 def _parse_lead(text: str) -> float | None:
