@@ -45,6 +45,16 @@ PRICE_SOURCE = (
 )
 
 
+class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default in its help, except where there is none to show: a flag (False) or an option
+    without a value (None; its help says what happens without it, e.g. --trace's built-in week)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False:
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "simulate",
@@ -57,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "- and report instance-hours, cost, saving, requests that met no capacity, waits and wakes as a "
             "table, a JSON file and a PNG chart. Durations given as LOW-HIGH are drawn uniformly per use (seeded)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsShown,
     )
     # The defaults the options show and start from: each written once, on its settings class.
     top, prov_d, sw_d = SimulationSettings(), Provisioning(), SleepwakeSettings.from_template()

@@ -81,9 +81,10 @@ def test_bench_latencies_replace_the_default_warm_up(tmp_path: Path) -> None:
     assert sleepwake["wait_max_s"] == pytest.approx(200 + 1.4)
 
 
-def test_help_shows_the_load_latencies_default_as_it_is_typed(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_shows_each_default_as_it_is_typed(capsys: pytest.CaptureFixture[str]) -> None:
     """`--load-latencies-ms A,B,C` shows its default the way it is given ("3000,1500,1000", not a Python tuple),
-    and that default is still the simulator's own."""
+    and that default is still the simulator's own; a flag or an option without a value shows no "(default:
+    False)" or "(default: None)" (--trace's help says its default: the built-in week)."""
     from sleepwake_cli.simulate.cli import settings_from
     from sleepwake_cli.simulate.engine import Provisioning
 
@@ -91,6 +92,7 @@ def test_help_shows_the_load_latencies_default_as_it_is_typed(capsys: pytest.Cap
         main(["simulate", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert "(default: 3000,1500,1000)" in shown and "(3000.0" not in shown
+    assert "(default: None)" not in shown and "(default: False)" not in shown and "(default: 0)" in shown
     args = build_parser().parse_args(["simulate"])
     assert settings_from(args).prov.load_latencies_ms == Provisioning().load_latencies_ms
 
