@@ -170,7 +170,6 @@ class Stack(ResourceCreators, ApiRoutes):
         }
         # Bad parameters are CreateStack's ValidationError: no stack, nothing created.
         self.resolver = Resolver(self._parameters(), pseudo, self.cfn.get("Conditions", {}))
-        self._configure_runner()
         self._event(self.stack_name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated")
         receiver = ResponseReceiver()
         try:
@@ -308,10 +307,3 @@ class Stack(ResourceCreators, ApiRoutes):
         for logical in sorted(resources):
             visit(logical)
         return order
-
-    def _configure_runner(self) -> None:
-        """Per-function Lambda container state beyond the layer's own (the emulator hosts the layer with a
-        container per function; see `localaws.lambdas` on isolation)."""
-        # boto3's default session resolves credentials once and keeps them: each function (its own process
-        # on AWS) needs its own, or every function would call AWS as whichever ran first.
-        self.emu.lambdas.isolate("boto3", "DEFAULT_SESSION", lambda: None)

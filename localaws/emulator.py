@@ -320,8 +320,9 @@ class Emulator:
         return iam_mod.SESSIONS.keys(self.account, role_arn, machine)
 
     def _host_sleepwake(self) -> None:
-        """Host the layer's handlers (sleepwake.runtime.host): on the emulated clock, and each function in a
-        container of its own, as on AWS, so no function reuses another's clients (its role) or settings."""
+        """Host the layer's handlers (sleepwake.runtime.host): on the emulated clock, and each execution environment
+        in a container of its own, as on AWS, so no function reuses another's clients (its role) or settings, and
+        concurrent invocations of one function do not share a control plane."""
         try:
             from sleepwake import runtime
         except ImportError:  # the layer is not on sys.path: handlers cannot run either
@@ -330,13 +331,13 @@ class Emulator:
         lock = threading.Lock()
 
         def current() -> runtime.Container:
-            # The invoking thread's function (LambdaRunner gives each invocation's thread its environment);
-            # code outside any function (a test, the operator CLI in-process) has a container of its own.
-            name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+            # The execution environment the invoking thread's invocation runs in (LambdaRunner.environment); code
+            # outside any function (a test, the operator CLI in-process) has a container of its own.
+            key = self.lambdas.environment() or ""
             with lock:
-                if name not in containers:
-                    containers[name] = runtime.Container(session=sessions.session())  # the function's keys
-                return containers[name]
+                if key not in containers:
+                    containers[key] = runtime.Container(session=sessions.session())  # the function's keys
+                return containers[key]
 
         runtime.host(now=self.clock.now, sleep=self.clock.sleep, containers=current)
 

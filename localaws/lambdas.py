@@ -1,27 +1,34 @@
 """A Lambda runner: moto's Lambda `Invoke` runs the project's real handler in-process.
 
 A function is created in moto as usual (Handler, Environment, Timeout from its configuration) and its
-code directory (CodeUri) and layer directories are registered here. On Invoke the handler module is
-imported once per function (a warm container), called with the event and a LambdaContext-like object, with
-the function's environment visible to the invoking thread only. The environment carries credentials of the
-function's execution role (`LambdaRunner.credentials`, set by the emulator: an assumed-role session named
-after the function, as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN in Lambda's runtime
-environment, "Defined runtime environment variables" in the Lambda developer guide). An unhandled exception
-comes back as a function error (`X-Amz-Function-Error: Unhandled`, payload `errorType` = exception class name), which is
+code directory (CodeUri) and layer directories are registered here. Each invocation runs in an execution
+environment of its function, as on AWS (Lambda developer guide, "Understanding the Lambda execution environment
+lifecycle" and "Understanding Lambda function scaling": an environment runs one invocation at a time and is reused
+for the next; a request arriving while all of a function's environments are busy gets a new one, with its own
+Init; different functions never share one): an idle environment of the function if there is one (warm), else a
+new one, which imports the handler module afresh (its own module globals). The handler is called with the event
+and a LambdaContext-like object, with the function's environment visible to the invoking thread only. So
+functions, and concurrent invocations of one function, run at once: none waits for another. The environment
+carries credentials of the function's execution role (`LambdaRunner.credentials`, set by the emulator: an
+assumed-role session named after the function, as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN in
+Lambda's runtime environment, "Defined runtime environment variables" in the Lambda developer guide). The layer's
+per-container state (sleepwake.runtime: its boto3 session, clients and control plane) is kept per execution
+environment by the emulator (`LambdaRunner.environment()`, Emulator._host_sleepwake). An unhandled exception comes
+back as a function error (`X-Amz-Function-Error: Unhandled`, payload `errorType` = exception class name), which is
 what Step Functions Retry/Catch match on.
 
-Differs from AWS: one process for all functions: module globals are shared by concurrent invocations of
-one function, sibling modules of two functions with the same name collide in sys.modules, and a layer's
-per-container caches are kept per function only for the attributes registered with `isolate()` (which
-serialises invocations: one queued behind a handler waits idle on the clock, with its caller, so the clock jumps
-when that handler sleeps on it, EmulatedClock.holding). Every deployed stack registers one (cfn_stack.py: boto3's
-DEFAULT_SESSION), so one container lock serialises all its functions, where AWS runs each at once: a `/wake` or
-`/status` that arrives while the fallback's pre-warm function waits out the fallback's cold start (15 emulated s by
-default, `--fallback-cold-start`) answers up to that much later in emulated time, and the replay's and the
-demo's answer latencies and times to ready include that wait; Timeout and memory are not enforced;
-`get_remaining_time_in_millis` counts wall time; the layer is put on sys.path as a directory, not unpacked from a
-zip; X-Ray is disabled; handlers run under a soft clock pause (no emulated time passes unless they sleep on the
-clock or run long).
+Differs from AWS: one process for all functions: modules other than the handler's own (its siblings in the code
+directory, the layer's, libraries') are imported once and shared by every environment, so sibling modules of two
+functions with the same name collide in sys.modules, and boto3's default session (`boto3.client()`) is one for the
+process, where each environment has its own: the project's handlers take their clients from sleepwake.runtime
+instead (tests/localaws/test_lambda_runner.py checks no handler or layer module uses the default session);
+Powertools' one metric set per process is shared too, its changes and flushes made atomic here
+(`_atomic_powertools_metrics`), and its Logger's keys (function name, request id, correlation id) are one set
+for the process, so a log line may carry those of another invocation running at once; an
+environment is never shut down while its function exists (no idle reclaim); Timeout, memory and concurrency
+limits are not enforced; `get_remaining_time_in_millis` counts wall time; the layer is put on sys.path as a
+directory, not unpacked from a zip; X-Ray is disabled; handlers run under a soft clock pause (no emulated time
+passes unless they sleep on the clock or run long).
 
 What a handler writes to stdout goes where the process's stdout goes (the demo's lambda.log) and is also read
 as CloudWatch Logs would read the function's log group for the embedded metric format
@@ -31,6 +38,7 @@ as CloudWatch Logs would read the function's log group for the embedded metric f
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import logging
@@ -51,7 +59,6 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from localaws import clock as clock_mod
 from localaws import cloudwatch_emf, service_state
-from localaws.clock_calls import ClockLock
 
 LOG = logging.getLogger(__name__)
 
@@ -198,11 +205,22 @@ class LambdaContext:
 
 
 @dataclass
+class ExecutionEnvironment:
+    """One execution environment of a function: its handler module, imported at its Init, and the invocations it
+    ran (one at a time)."""
+
+    key: str  # "<function>#<n>": the n-th environment the function started
+    module: ModuleType | None = None
+    handler_name: str | None = None
+    invocations: int = 0
+
+
+@dataclass
 class Registration:
     code_dir: Path
     layer_dirs: tuple[Path, ...] = ()
-    module: ModuleType | None = None
-    handler_name: str | None = None
+    idle: list[ExecutionEnvironment] = field(default_factory=list)  # warm, waiting for an invocation
+    started: int = 0  # environments the function has had
 
 
 @dataclass
@@ -214,7 +232,7 @@ class InvocationRecord:
     error_type: str | None = None
     error_message: str | None = None
     wall_seconds: float = 0.0
-    handler_seconds: float = 0.0  # inside the handler only (wall_seconds includes waiting for the container)
+    handler_seconds: float = 0.0  # inside the handler only (wall_seconds includes a new environment's Init)
     at: datetime = field(default_factory=clock_mod.now)  # when it was invoked, in the emulator's time
     done: bool = False  # it returned or raised (result or error_type is final)
 
@@ -227,38 +245,24 @@ class LambdaRunner:
         self.base_env: dict[str, str] = {}
         self.invocations: list[InvocationRecord] = []
         self._import_lock = threading.RLock()
-        # Per-function "container" state of modules shared by every function (a layer's caches). With any
-        # registered, invocations run one at a time, each seeing its own function's values.
-        self._isolated: list[tuple[str, str, Callable[[], Any]]] = []
-        self._saved: dict[tuple[str, str, str], Any] = {}
-        self._container_lock = ClockLock()
-        self._originals: dict[tuple[str, str], Any] = {}
+        self._environments_lock = threading.Lock()  # each Registration's idle list and count
+        self._current = threading.local()  # .environment: the ExecutionEnvironment this thread's invocation runs in
         self._events: list[threading.Thread] = []  # Event invocations under way (run_event)
         self._events_lock = threading.Lock()
         self.clock: Any = None  # set by the emulator: handlers run while emulated time stands still
         # fn -> AWS_* credential variables of its execution role (set by the emulator when IAM is enforced)
         self.credentials: Callable[[Any], dict[str, str]] | None = None
 
-    def isolate(self, module: str, attr: str, initial: Callable[[], Any]) -> None:
-        """Give every function its own value of `module.attr` (e.g. a layer's cached client or settings).
-
-        In AWS each function has its own process; here they share one, so a module-level cache filled by one
-        function would leak into another. Costs concurrency: invocations are serialised once this is used.
-        """
-        if (module, attr) not in [(m, a) for m, a, _ in self._isolated]:
-            self._isolated.append((module, attr, initial))
-            self._originals[(module, attr)] = getattr(sys.modules[module], attr)
-
     def reset(self) -> None:
-        """Forget every function and container; put isolated module attributes back as they were."""
-        with self._container_lock.lock:
-            for (module, attr), value in self._originals.items():
-                setattr(sys.modules[module], attr, value)
-            self._originals.clear()
-            self._isolated.clear()
-            self._saved.clear()
+        """Forget every function and its environments."""
         self.functions.clear()
         self.invocations.clear()
+
+    def environment(self) -> str | None:
+        """The key of the execution environment the calling thread's invocation runs in ("<function>#<n>"), None
+        outside any invocation: whoever hosts per-environment state keys it on this (Emulator._host_sleepwake)."""
+        current = getattr(self._current, "environment", None)
+        return current.key if current is not None else None
 
     def run_event(self, fn: Any, payload: bytes | str | None, region: str) -> None:
         """An Event invocation (InvocationType Event, an EventBridge rule's or a schedule's target): `run` in a
@@ -271,8 +275,8 @@ class LambdaRunner:
         """Wait up to `timeout` wall seconds for the Event invocations under way to end; the names of those still
         running then. What the emulator does before its server stops (not an AWS behaviour: the emulator's own
         shutdown): a handler still running afterwards calls a closed port, and its SDK retries with backoff for
-        half a minute (sleepwake.adapters.aws RETRY_CONFIG) while it holds the container lock that the next
-        emulator's reset waits for (it held a test's set-up 35 s)."""
+        half a minute (sleepwake.adapters.aws RETRY_CONFIG), and while it does the next emulator's set-up runs
+        beside it (it once held a test's set-up 35 s)."""
         deadline = time.monotonic() + timeout
         with self._events_lock:
             running = [thread for thread in self._events if thread is not threading.current_thread()]
@@ -289,10 +293,29 @@ class LambdaRunner:
             Path(code_dir).resolve(), tuple(Path(d).resolve() for d in layer_dirs)
         )
 
-    def _load(self, name: str, reg: Registration, handler: str) -> Any:
+    @contextlib.contextmanager
+    def _environment(self, name: str, reg: Registration) -> Iterator[ExecutionEnvironment]:
+        """An idle environment of the function (the one used last: warm), else a new one; idle again after."""
+        with self._environments_lock:
+            if reg.idle:
+                environment = reg.idle.pop()
+            else:
+                reg.started += 1
+                environment = ExecutionEnvironment(f"{name}#{reg.started}")
+        self._current.environment = environment
+        try:
+            yield environment
+        finally:
+            self._current.environment = None
+            environment.invocations += 1
+            with self._environments_lock:
+                reg.idle.append(environment)
+
+    def _load(self, environment: ExecutionEnvironment, reg: Registration, handler: str) -> Any:
+        """The handler of `environment`, its module imported on the environment's first invocation (its Init)."""
         module_path, _, func_name = handler.rpartition(".")
         with self._import_lock:
-            if reg.module is None or reg.handler_name != handler:
+            if environment.module is None or environment.handler_name != handler:
                 for layer in reg.layer_dirs:
                     for candidate in (layer / "python", layer):
                         if candidate.is_dir() and str(candidate) not in sys.path:
@@ -301,7 +324,9 @@ class LambdaRunner:
                 file = reg.code_dir / (module_path.replace(".", "/") + ".py")
                 if not file.is_file():
                     raise ImportError(f"Unable to import module '{module_path}': no {file}")
-                unique = f"localaws_fn_{name.replace('-', '_')}_{module_path.replace('.', '_')}"
+                unique = (
+                    f"localaws_fn_{environment.key.replace('-', '_').replace('#', '_')}_{module_path.replace('.', '_')}"
+                )
                 spec = importlib.util.spec_from_file_location(unique, file)
                 assert spec and spec.loader
                 module = importlib.util.module_from_spec(spec)
@@ -311,29 +336,8 @@ class LambdaRunner:
                     spec.loader.exec_module(module)
                 finally:
                     sys.path.remove(str(reg.code_dir))
-                reg.module, reg.handler_name = module, handler
-            return getattr(reg.module, func_name)
-
-    @contextlib.contextmanager
-    def _container(self, name: str) -> Iterator[None]:
-        if not self._isolated:
-            yield
-            return
-        # Behind another function's handler, which may sleep on the clock.
-        with self.clock.holding(self._container_lock) if self.clock is not None else self._container_lock.lock:
-            # The code outside any function (tests, the operator CLI in-process) keeps its own values too.
-            outside = [getattr(sys.modules[module], attr) for module, attr, _ in self._isolated]
-            for module, attr, initial in self._isolated:
-                key = (name, module, attr)
-                if key not in self._saved:
-                    self._saved[key] = initial()
-                setattr(sys.modules[module], attr, self._saved[key])
-            try:
-                yield
-            finally:
-                for (module, attr, _), value in zip(self._isolated, outside, strict=True):
-                    self._saved[(name, module, attr)] = getattr(sys.modules[module], attr)
-                    setattr(sys.modules[module], attr, value)
+                environment.module, environment.handler_name = module, handler
+            return getattr(environment.module, func_name)
 
     def run(self, fn: Any, payload: bytes | str | None, region: str) -> tuple[bytes, str | None]:
         """Invoke moto function object `fn` with a raw payload; returns (response payload, function error)."""
@@ -361,7 +365,6 @@ class LambdaRunner:
         try:
             if reg is None:
                 raise _NotRegistered(f"localaws: no code registered for function {name} (LambdaRunner.register)")
-            handler = self._load(name, reg, fn.handler)
             context = LambdaContext(
                 function_name=name,
                 function_version="$LATEST",
@@ -373,13 +376,15 @@ class LambdaRunner:
                 timeout_seconds=int(fn.timeout),
             )
             pause = self.clock.paused(soft=True) if self.clock is not None else contextlib.nullcontext()
-            with self._container(name), pause, _captured_stdout() as output:
-                began = time.monotonic()
-                try:
-                    result = handler(event, context)
-                finally:
-                    record.handler_seconds = time.monotonic() - began
-                    cloudwatch_emf.ingest(output, fn.function_arn.split(":")[4], region)
+            with self._environment(name, reg) as environment:
+                handler = self._load(environment, reg, fn.handler)
+                with pause, _captured_stdout() as output:
+                    began = time.monotonic()
+                    try:
+                        result = handler(event, context)
+                    finally:
+                        record.handler_seconds = time.monotonic() - began
+                        cloudwatch_emf.ingest(output, fn.function_arn.split(":")[4], region)
             record.result = result
             return json.dumps(result, default=str).encode("utf-8"), None
         except Exception as exc:
@@ -437,3 +442,33 @@ def install() -> None:
 
     default_user_config.setdefault("lambda", {})["use_docker"] = False
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    _atomic_powertools_metrics()
+
+
+_METRICS_LOCK = threading.RLock()
+
+
+def _atomic_powertools_metrics() -> None:
+    """Powertools' Metrics keeps one metric set per process (class attributes every instance shares:
+    aws_lambda_powertools/metrics/metrics.py, "We use class attrs to share metrics data across instances"), which
+    in Lambda one environment (a process) uses one invocation at a time. Here environments run at once in one
+    process, so each change and flush of that set is made atomic: no metric is lost between a flush's
+    serialisation and its clear, and no flush fails on a set changed while it is serialised. A metric one
+    invocation adds may be flushed by another's `log_metrics`, with the same namespace and default dimensions (the
+    layer's one `metrics`), so CloudWatch gets the same data points."""
+    try:
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+    except ImportError:  # no function here uses Powertools
+        return
+    for name in ("add_metric", "add_dimension", "add_metadata", "set_default_dimensions", "flush_metrics"):
+        method = getattr(AmazonCloudWatchEMFProvider, name)
+        if getattr(method, "localaws_atomic", False):
+            continue
+
+        @functools.wraps(method)
+        def atomic(*args: Any, __method: Callable[..., Any] = method, **kwargs: Any) -> Any:
+            with _METRICS_LOCK:
+                return __method(*args, **kwargs)
+
+        atomic.localaws_atomic = True  # type: ignore[attr-defined]
+        setattr(AmazonCloudWatchEMFProvider, name, atomic)

@@ -3,9 +3,9 @@
 On AWS each Lambda container is a process that parses the service models it uses once (botocore.loaders caches
 them per loader). Here every function's container, Step Functions' task clients, the wake API's Lambda client and
 the emulator's own clients live in one process, and a loader per session parsed the models again: ~100 ms of
-CPU per client of a new session. boto3's default session is not used for the emulator's own clients either:
-it is per function (LambdaRunner isolates boto3.DEFAULT_SESSION), so a client made outside a handler while one
-runs took, or made, that function's.
+CPU per client of a new session. boto3's default session is not used for the emulator's own clients either: it
+is one for the process, so it would carry the credentials of whoever made it first (a handler's role, if a handler
+used it; the project's do not, localaws.lambdas).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,6 +20,7 @@ from localaws.burst import burst
 from localaws.local_stack import LocalStack, sign
 from tests.e2e.conftest import sleep_now
 from tests.stacks import as_deployed, local_stack
+from tests.waits import eventually, held_still
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,33 @@ def test_300_wakes_over_64_simultaneous_connections_all_get_an_answer_and_start_
     assert set(result.codes) <= {200, 202}, result.line()
     assert len(local.executions("Wake")) - before == 1
     local.wait_for_state("ready", timeout=900)  # the burst's wake ends before the next test
+
+
+def test_status_answers_while_the_fallbacks_pre_warm_waits_out_its_cold_start(local):
+    """On AWS each function runs in execution environments of its own (Lambda developer guide, "Understanding
+    Lambda function scaling"), so /status does not wait for the pre-warm function, which waits out the fallback's
+    cold start (15 emulated s): the answer comes while the pre-warm still sleeps on the clock, and emulated time
+    all but stands still meanwhile."""
+    clock, fallback = local.clock, local.emu.serverless_endpoint(local.outputs["FallbackEndpointName"])
+    switches = local.emu.serverless.switches
+    switches.idle_evict_seconds = 0  # the post-deploy warm-up's container is gone: the pre-warm meets a cold start
+    cold_starts, began = len(fallback.cold_starts), clock.now()
+    cold_end = began + timedelta(seconds=switches.cold_start_seconds)
+    with held_still(clock):
+        local.emu.client("lambda").invoke(
+            FunctionName=str(local.stack.ref("WarmupFunction")),
+            InvocationType="Event",
+            Payload=json.dumps({"target": "fallback"}).encode(),
+        )
+        assert eventually(lambda: any(cold_end <= when < cold_end + timedelta(seconds=1) for when in clock.sleepers()))
+        try:
+            status = local.status()
+        except TimeoutError:
+            pytest.fail("/status got no answer in 60 wall s: it waited for the pre-warm, asleep on the held clock")
+        answered = clock.now()
+    assert status["fallback"]["endpoint"] == local.outputs["FallbackEndpointName"]
+    assert answered < began + timedelta(seconds=1), f"/status answered {answered - began} after the pre-warm began"
+    assert local.emu.wait_for(lambda: len(fallback.cold_starts) > cold_starts, timeout=600, poll=1)
 
 
 def test_the_root_path_is_api_gateways_missing_authentication_token(local):

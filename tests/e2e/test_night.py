@@ -85,7 +85,8 @@ def test_three_hundred_concurrent_wakes_start_one_wake_and_one_scale_up(local):
 
 
 def test_wakes_racing_from_separate_lambda_containers_start_one_wake(local):
-    """The emulator runs one handler at a time, so the burst above never races two claims. Here 24 control
+    """The burst above's handlers run at once (an execution environment each, localaws/lambdas.py) but seldom
+    race two claims at one instant. Here 24 control
     planes, each built like a fresh Lambda container from the wake function's own environment with its own
     clients, call request_wake at the same instant (keep_awake_minutes too, so joiners write the lease):
     the conditional writes in the state table must let exactly one start the wake, and every caller must

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from tests.localaws.conftest import ROLE, START, ensure_role, make_function
-from tests.waits import sleeping_until
+from tests.waits import CRAWL, eventually, sleeping_until
 
 
 def _invoke(emu, name: str, event: dict) -> tuple[dict, str | None]:
@@ -46,27 +48,51 @@ def test_function_environment_is_not_visible_outside_the_invocation(emu):
     assert "GREETING" not in os.environ
 
 
-def test_a_handler_queued_behind_one_sleeping_on_the_clock_lets_it_jump(emu):
-    """With isolated containers (a deployed stack's) handlers run one at a time; one queued behind a handler
-    that waits on the clock (a pre-warm waiting on a cold fallback) waits idle, with its caller, so the clock
-    jumps to that wait's end (at speed 1, crawling through it would take an hour)."""
-    make_function(emu, "sleeper", "fn_probe")
-    make_function(emu, "next", "fn_probe")
-    emu.lambdas.isolate("boto3", "DEFAULT_SESSION", lambda: None)
+def test_invocations_run_at_once_each_in_an_execution_environment_of_its_function(emu):
+    """As on AWS (Lambda developer guide, "Understanding Lambda function scaling"): an invocation reuses an idle
+    environment of its function (warm: the same module globals), one arriving while all are busy gets a new one,
+    and no invocation waits for another, of its function or any other: with one asleep for an hour of emulated
+    time, the others answer while time stands still (the test holds the clock, which never jumps)."""
+    make_function(emu, "probe", "fn_probe")
+    make_function(emu, "other", "fn_probe")
     clock = emu.clock
-    clock.set_speed(1)
+    clock.set_speed(CRAWL)
     clock.jump_when_idle(True)
     began = clock.now()
     try:
         with clock.held():
+            first = _invoke(emu, "probe", {})[0]["module"]
+            assert _invoke(emu, "probe", {})[0]["module"] == first  # warm: the environment of the first
             payload = json.dumps({"clock_sleep": 3600}).encode()
-            emu.client("lambda").invoke(FunctionName="sleeper", InvocationType="Event", Payload=payload)
-            sleeping_until(clock, began + timedelta(minutes=59))  # the sleeper holds its container, asleep on the clock
-            out, error = _invoke(emu, "next", {})
+            emu.client("lambda").invoke(FunctionName="probe", InvocationType="Event", Payload=payload)
+            sleeping_until(clock, began + timedelta(minutes=59))  # the sleeper holds the warm environment
+            beside, _ = _invoke(emu, "probe", {})
+            other, _ = _invoke(emu, "other", {})
+            [sleeper] = [record for record in emu.lambdas.invocations if "clock_sleep" in record.event]
+            assert not sleeper.done
+        assert eventually(lambda: sleeper.done)  # released, the clock jumps to the sleeper's end
     finally:
         clock.jump_when_idle(False)
-    assert error is None
-    assert datetime.fromisoformat(out["now"]) >= began + timedelta(hours=1)
+    assert beside["module"] != first  # a new environment, with its own module globals
+    for out in (beside, other):
+        assert datetime.fromisoformat(out["now"]) < began + timedelta(minutes=1)
+
+
+def test_no_handler_or_layer_module_uses_boto3s_default_session():
+    """The emulator's functions share one process, so boto3's default session (boto3.client(), boto3.resource())
+    would be shared by every function and environment, with whichever role made it first (localaws.lambdas,
+    "Differs from AWS"); the project's handlers take their clients from sleepwake.runtime, one session per
+    environment."""
+    pattern = re.compile(r"\bboto3\.(client|resource|DEFAULT_SESSION|setup_default_session)\b|from boto3 import")
+    sources = [*Path("functions").rglob("*.py"), *Path("layers/sleepwake").rglob("*.py")]
+    assert sources
+    using = [
+        f"{path}:{n}"
+        for path in sources
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert using == []
 
 
 def test_unregistered_function_fails_loudly(emu):
@@ -91,7 +117,7 @@ def test_unregistered_function_fails_loudly(emu):
 
 def test_stopping_the_emulator_lets_an_event_invocation_under_way_finish_its_calls(emu):
     """A handler still running after the server stopped would call a closed port, its SDK retrying for half a
-    minute while it holds the container lock the next emulator's start waits for."""
+    minute beside the next emulator's start."""
     make_function(emu, "probe", "fn_probe")
     emu.client("lambda").invoke(
         FunctionName="probe", InvocationType="Event", Payload=json.dumps({"wall_sleep": 0.5}).encode()
@@ -101,3 +127,52 @@ def test_stopping_the_emulator_lets_an_event_invocation_under_way_finish_its_cal
     [record] = emu.lambdas.invocations
     assert record.done
     assert record.result is not None and record.result["event"] == {"wall_sleep": 0.5}
+
+
+def test_a_metric_added_while_another_invocation_flushes_is_not_lost(emu):
+    """Powertools keeps one metric set per process, which invocations running at once share here (on AWS each
+    environment is a process of its own): a metric added while another invocation's flush is printing must reach
+    the next flush, not be cleared with the first (localaws.lambdas._atomic_powertools_metrics)."""
+    import contextlib
+    import threading
+
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = Metrics(namespace="Probe", service="probe")
+    printing, go_on, written = threading.Event(), threading.Event(), []
+
+    class SlowStdout:
+        def write(self, text: str) -> int:
+            written.append(text)
+            if '"First"' in text:  # the first flush, printing its document: hold it there
+                printing.set()
+                go_on.wait(30)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    def first() -> None:
+        metrics.add_metric(name="First", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
+
+    def second() -> None:
+        metrics.add_metric(name="Second", unit=MetricUnit.Count, value=1)
+
+    with contextlib.redirect_stdout(SlowStdout()):
+        flushing = threading.Thread(target=first)
+        flushing.start()
+        assert printing.wait(30)
+        adding = threading.Thread(target=second)
+        adding.start()
+        eventually(lambda: not adding.is_alive(), wall=1.0)  # done at once, unless it waits for the flush
+        go_on.set()
+        flushing.join(30)
+        adding.join(30)
+        metrics.flush_metrics()
+    documents = [json.loads(text) for text in written if text.strip()]
+    assert [[m["Name"] for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]] for d in documents] == [
+        ["First"],
+        ["Second"],
+    ]
