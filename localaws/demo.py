@@ -40,15 +40,13 @@ DEPLOYMENT = OUT / "deployment.json"
 # Tuesday night, 24 Nov 2026, 23:20 PT: 40 minutes before the nightly sleep.
 START = datetime(2026, 11, 24, 23, 20, tzinfo=PT).astimezone(UTC)
 ACTIVE_SPEED = 20.0  # emulated seconds per wall second while things happen
-# The first request after a wake against steady, in the model's CPU time (issue 14 item 3): the goal, met by the
-# median over wakes in `make bench-wake`.
+# The first request after a wake against steady, in the model's CPU time (issue 14 item 3): the goal, judged on
+# the median over wakes in `make bench-wake`. make demo has one such request, and one request's CPU time carries
+# this host's noise (`make bench-model`'s last line: a warm copy's request after the host idled, against a copy
+# whose warm-up was skipped), so the demo prints its ratio and fails the phase on what makes a copy warm instead:
+# the handler's warm-up ran as the copy loaded and the wake's Warm Up step's requests reached the copy before the
+# first user's.
 FIRST_REQUEST_GOAL = 1.2
-# What one such ratio can show on a shared host: make demo's single sample fails above this. `make bench-model`'s
-# last line measures it: on this 2-vCPU VM a warm copy's request after the host idled 2 s read 1.0-1.8x the next
-# ten back to back (p50 ~1.05x; over 1.2x in 10-35 % of trials), because the host's CPU is slower for the first
-# tens of ms after idling (the same code, same thread, same copy); a copy whose warm-up was skipped read 4.9-5.9x.
-# So 2x tells a cold copy from a warm one in one sample, and 1.2x cannot (make demo failed 4 runs in 10).
-FIRST_REQUEST_CEILING = 2.0
 
 
 def first_to_steady(cpu_ms: Sequence[float]) -> float:
@@ -122,12 +120,9 @@ def preflight_phase(local: LocalStack, tl: Timeline) -> None:
 
 
 class Night:
-    def __init__(self, local: LocalStack, timeline: Timeline, *, speed_goals: bool = True) -> None:
+    def __init__(self, local: LocalStack, timeline: Timeline) -> None:
         self.local = local
         self.tl = timeline
-        # `make demo` fails a phase that misses its speed goal; the e2e test of the same night checks behaviour
-        # only (speed goals belong to the demo and bench-wake, not to timed tests).
-        self.speed_goals = speed_goals
         self.figures: dict[str, Any] = {}
         self.began: datetime | None = None  # the night's start (after the deploy): the report's window
         self._stop = threading.Event()
@@ -273,11 +268,18 @@ class Night:
             "first_to_steady_cpu": round(cpu_ratio, 2),
         }
         self.tl.say(after.at, "request", f"first after wake {after.latency_ms:.0f} ms; steady {steady_ms:.0f} ms")
+        # What warmed the copy before the first user: the wake's Warm Up requests it served, and the handler's own
+        # warm-up as it loaded (model_fn's LoadedModel says how many; the stand-in model has none to say).
+        warm_ups = sum(1 for at, _, _ in ic.served[:served_before] if warming and at >= warming[0])
+        loaded = getattr(getattr(ic.server, "model", None), "warmup_iterations", None)
+        self.figures |= {"night_warmup_requests": warm_ups, "model_warmup_iterations": loaded}
         self.phase(
             "next request warm",
-            after.ok and all(r.ok for r in steady) and (cpu_ratio <= FIRST_REQUEST_CEILING or not self.speed_goals),
-            f"first request's model CPU time {cpu_ratio:.2f}x steady (a cold copy reads ~5x: fails above "
-            f"{FIRST_REQUEST_CEILING}x; the {FIRST_REQUEST_GOAL}x goal is make bench-wake's median over wakes); wall "
+            after.ok and all(r.ok for r in steady) and warm_ups >= 1 and (loaded is None or loaded >= 1),
+            f"the copy served {warm_ups} warm-up request(s) before the first user's"
+            + ("" if loaded is None else f", after {loaded} warm-up iteration(s) as it loaded")
+            + f"; first request's model CPU time {cpu_ratio:.2f}x steady (one sample: make bench-model measures "
+            f"this host's noise; the {FIRST_REQUEST_GOAL}x goal is make bench-wake's median over wakes); wall "
             f"{after.latency_ms:.0f} ms vs steady {steady_ms:.0f} ms ({ratio:.2f}x, the shared host's load included)",
         )
 

@@ -6,9 +6,11 @@ load + warm-up), one first request, then steady requests. Audio is real speech f
 The last section measures this host rather than the model: a warm copy's request sent after the host idled
 (`--idle-seconds`, as the first request after a wake is), against the next STEADY_AFTER_IDLE back to back, in the
 model's CPU time (ModelServer's `cpu_ms`), each request on a fresh thread as the local stack's HTTP server serves
-them; `--idle-trials` times. Its tail is the noise one such ratio carries on this host, which `make demo` checks a
-single sample of (localaws/demo.py FIRST_REQUEST_CEILING); the same ratio for a copy whose warm-up was skipped is
-printed beside it.
+them; `--idle-trials` times. Its tail is the noise one such ratio carries on this host (why `make demo`, which has
+one first request, prints its ratio and judges warmth by the warm-up that ran; `make bench-wake` judges the goal
+on a median over wakes). Beside it, the same ratio for a copy whose warm-up was skipped: as a new process (a new
+container) and loaded in a process that already warmed a copy (as the local stack loads every copy in its one
+process: TorchScript keeps part of what its first calls compile per process, so such a copy reads less cold).
 """
 
 from __future__ import annotations
@@ -120,7 +122,10 @@ def after_idle(trials: int, idle_s: float) -> dict:
     for _ in range(trials):
         time.sleep(idle_s)
         ratios.append(first_to_steady([cpu_ms() for _ in range(STEADY_AFTER_IDLE + 1)]))
-    return {"ratios": ratios, "warmup_iterations": server.model.warmup_iterations}
+    os.environ["SLEEPWAKE_WARMUP_ITERATIONS"] = "0"  # a second copy in this process, its warm-up skipped
+    server = ModelServer(prepare_model_dir())
+    beside = first_to_steady([cpu_ms() for _ in range(STEADY_AFTER_IDLE + 1)])
+    return {"ratios": ratios, "cold_beside_warm": beside}
 
 
 def spawn_after_idle(trials: int, idle_s: float, warmup: str | None = None) -> dict:
@@ -146,16 +151,15 @@ def _spawned(argv: list[str], warmup: str | None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def print_after_idle(ratios: list[float], cold_ratio: float, idle_s: float) -> None:
-    from localaws.demo import FIRST_REQUEST_CEILING, FIRST_REQUEST_GOAL
+def print_after_idle(ratios: list[float], cold_new: float, cold_beside: float, idle_s: float) -> None:
+    from localaws.demo import FIRST_REQUEST_GOAL
 
     over_goal = sum(r > FIRST_REQUEST_GOAL for r in ratios)
-    over_ceiling = sum(r > FIRST_REQUEST_CEILING for r in ratios)
     print(
         f"this host: a warm copy's request after {idle_s:g} s idle over the next {STEADY_AFTER_IDLE} back to back, "
         f"model CPU time, {len(ratios)} trials: p50 {pct(ratios, 50):.2f}x p90 {pct(ratios, 90):.2f}x "
-        f"p99 {pct(ratios, 99):.2f}x max {max(ratios):.2f}x; over {FIRST_REQUEST_GOAL}x: {over_goal}, over "
-        f"{FIRST_REQUEST_CEILING}x: {over_ceiling}. A copy whose warm-up was skipped: {cold_ratio:.2f}x"
+        f"p99 {pct(ratios, 99):.2f}x max {max(ratios):.2f}x; over {FIRST_REQUEST_GOAL}x: {over_goal}. A copy whose "
+        f"warm-up was skipped: {cold_new:.2f}x as a new process, {cold_beside:.2f}x beside a warmed copy"
     )
 
 
@@ -222,7 +226,7 @@ def main() -> int:
         f"goal overhead <= 10% of model time on 5 s clips: worst {worst_ovh:.1f}% -> "
         f"{'MET' if worst_ovh <= 10 else 'MISSED'}"
     )
-    print_after_idle(idle["ratios"], cold_idle["ratios"][0], args.idle_seconds)
+    print_after_idle(idle["ratios"], cold_idle["ratios"][0], idle["cold_beside_warm"], args.idle_seconds)
     print(f"(bench took {time.perf_counter() - t0:.0f} s)")
     return 0
 

@@ -111,7 +111,12 @@ def measure_phase(local: LocalStack, phase: str, cycles: int, steady: int) -> di
     medians = {key: float(statistics.median(sample[i] for sample in samples)) for i, key in enumerate(keys)}
     # One first request carries the host's noise (make bench-model's last line): the goal is judged on the median,
     # the worst cycle is printed beside it.
-    return medians | {"first_cpu_ratio_max": max(sample[-1] for sample in samples), "cycles": float(len(samples))}
+    firsts = [sample[-1] for sample in samples]
+    return medians | {
+        "first_cpu_ratio_max": max(firsts),
+        "first_cpu_over_goal": float(sum(r > FIRST_REQUEST_GOAL for r in firsts)),
+        "cycles": float(len(samples)),
+    }
 
 
 def print_phases(phases: dict[str, dict[str, float]], out: TextIO) -> bool:
@@ -131,8 +136,9 @@ def print_phases(phases: dict[str, dict[str, float]], out: TextIO) -> bool:
         met = met and ok
         print(
             f"  first request       {phase:15s} {f['first_cpu_ratio']:.2f}x steady in model CPU time (goal <= "
-            f"{FIRST_REQUEST_GOAL}: {'MET' if ok else 'MISSED'}; median of {f['cycles']:.0f} wakes, worst "
-            f"{f['first_cpu_ratio_max']:.2f}x); {f['first_wall_ratio']:.2f}x in wall time "
+            f"{FIRST_REQUEST_GOAL}: {'MET' if ok else 'MISSED'}; median of {f['cycles']:.0f} wakes, "
+            f"{f['first_cpu_over_goal']:.0f} over it, worst {f['first_cpu_ratio_max']:.2f}x); "
+            f"{f['first_wall_ratio']:.2f}x in wall time "
             "(the shared host's load included)",
             file=out,
         )
@@ -163,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         "--connections", type=int, default=64, help="simultaneous connections for the connection burst (default 64)"
     )
     parser.add_argument("--steady", type=int, default=20, help="requests for the steady latency (default 20)")
-    parser.add_argument("--cycles", type=int, default=3, help="sleep/wake cycles measured (default 3; medians)")
+    # 9: one first request's CPU time carries the host's noise (make bench-model's last line); a median of 3 is
+    # over the goal from noise alone in up to a quarter of runs where one sample in three is, a median of 9 rarely.
+    parser.add_argument("--cycles", type=int, default=9, help="sleep/wake cycles measured (default 9; medians)")
     args = parser.parse_args(argv)
     out = sys.stdout
     log = Path("build/bench/lambda.log")

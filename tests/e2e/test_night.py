@@ -39,13 +39,13 @@ def test_a_whole_night_runs_phase_by_phase(tmp_path):
             speed=ACTIVE_SPEED,
             provisioning_seconds=DEMO_PROVISIONING,
             parameters={},
-            # The stand-in model: this night checks what happens, not the model; its first-request goal is make
-            # demo's and bench-wake's (speed_goals=False), the real handler through a wake is this module's `local`.
+            # The stand-in model: this night checks what happens, not the model; the first-request ratio is make
+            # bench-wake's, the real handler through a wake is this module's `local`.
             deployment_file=tmp_path / "deployment.json",  # the report reads the stack as the operator does
             jump=True,  # the idle stretches of the night cost no wall time; this thread drives (tests/stacks.py)
         ) as local,
     ):
-        night = Night(local, Timeline(out), speed_goals=False)  # the ratio goal is make demo's and bench-wake's
+        night = Night(local, Timeline(out))
         try:
             night.run()
             night.report(tmp_path)
