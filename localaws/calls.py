@@ -15,6 +15,12 @@ timeout or any other error: _do_get_response catches them), so a caller that gav
 that reuses an exited caller's ident, is not taken for a thread still waiting on it. A call whose response-received
 never came (a BaseException in the send) closes at the thread's next call, or counts as closed once it has ended.
 
+A window remains (review2-s24 finding 7): when the read times out, the caller runs urllib3's and botocore's exception
+handling before response-received closes its call, and it still counts as asleep meanwhile. If that thread is not
+scheduled for longer than the clock's idle_settle (10 wall ms, localaws/clock.py) and nothing else runs, the clock
+may jump (to the serving thread's wake-up, or another sleeper's) before the caller is awake again. botocore has no
+event at the socket's timeout to close it earlier; a loaded host makes that delay plausible.
+
 AWS has no such header; requests from other processes (the operator's CLI) have none, and one naming another
 process, or a call no longer open, is ignored.
 """

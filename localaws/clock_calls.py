@@ -8,7 +8,8 @@ sleeping on the clock too while the serving thread sleeps (its soft pauses dropp
 caller waits for is then what AWS makes it wait for, and an idle clock jumps to it. So does the caller's caller
 when the caller itself answers a call (a Step Functions task invoking a Lambda whose handler waits on a cold
 fallback), and the shared pause of the work each of them does (clock_pause.SharedPause.joined). A thread blocked
-on another thread of the emulator (`holding` a ClockLock: a Lambda container's lock) is idle the same way.
+on another thread of the emulator (`holding` a ClockLock: a serverless endpoint's one container, which serves one
+request at a time, localaws/sagemaker_serverless.py) is idle the same way.
 
 A caller is lent for as long as its call is open (calls.Call): one that gives up (a read timeout) is awake again at
 once, its pauses back, and so is every caller up the chain from it (review2-s23 finding 6).
@@ -95,7 +96,7 @@ class Calls:
     @contextmanager
     def holding(self, lock: ClockLock) -> Iterator[None]:
         """Hold `lock` for the block. While it waits for the lock, this thread waits for another (the holder, which
-        may sleep on the clock: a Lambda container's handler waiting on a cold fallback), not for time: it and
+        may sleep on the clock: the request ahead in a serverless endpoint's cold start), not for time: it and
         the callers waiting on it count as asleep on the clock, their pauses dropped, so the clock jumps when the
         holder sleeps on it. The lock is handed over on the clock: a release with a thread queued counts that
         thread as starting until it has the lock and its pauses back, so the clock cannot jump between the

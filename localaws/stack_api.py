@@ -60,8 +60,8 @@ class ApiRoutes:
         """One Lambda client for every API request: creating a boto3 client per request from many threads is
         slow and not thread-safe (the default session). It signs as the emulator's administrator: whether API
         Gateway may invoke the function is decided before (`_may_invoke`: the function's resource policy).
-        Like API Gateway, it does not retry an Invoke, and it waits as long as a function may run (a burst
-        queues behind one container here, see lambdas.py)."""
+        Like API Gateway, it does not retry an Invoke, and it waits as long as a function may run (the invocations
+        of a burst run at once, each in an execution environment of its function, see lambdas.py)."""
         with self._api_client_lock:
             if self._api_client is None:
                 self._api_client = sessions.client(

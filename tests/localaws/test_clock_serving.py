@@ -203,7 +203,7 @@ def test_when_a_call_up_the_chain_is_given_up_every_caller_from_there_is_awake_a
 
 
 def _queued_call(clock: EmulatedClock, caller: calls.Call, lock: ClockLock) -> list[datetime]:
-    """A call `caller` waits on, queued behind `lock` (a Lambda container's); when it ran, once it has."""
+    """A call `caller` waits on, queued behind `lock` (a serverless endpoint's container); when it ran, once it has."""
     got: list[datetime] = []
 
     def queued() -> None:
@@ -217,8 +217,8 @@ def _queued_call(clock: EmulatedClock, caller: calls.Call, lock: ClockLock) -> l
 
 
 def test_a_thread_blocked_on_another_that_sleeps_on_the_clock_lets_it_jump():
-    """`holding()`: a call queued behind a Lambda container's lock, held by a handler sleeping on the clock, is
-    idle with its caller while it waits: the clock jumps to the holder's wake-up."""
+    """`holding()`: a call queued behind a serverless endpoint's container, held by the request ahead sleeping in
+    its cold start, is idle with its caller while it waits: the clock jumps to the holder's wake-up."""
     clock, caller, returned = _caller()
     lock, holding = ClockLock(), threading.Event()
     woke: list[datetime] = []
@@ -284,7 +284,7 @@ class _SlowToRun:
 
 
 def test_a_lock_released_to_a_queued_call_is_handed_over_before_the_clock_jumps_on():
-    """The holder (a handler after its cold start) releases the container's lock and ends its pause; the queued
+    """The holder (a request after its cold start) releases the container's lock and ends its pause; the queued
     call is not scheduled for a while: it counts as starting from the release, so the clock does not jump to the
     next deadline before it has run (review2-s23 finding 2)."""
     clock, caller, returned = _caller()
