@@ -53,6 +53,11 @@ class Call:
     def open(self) -> bool:
         return not self._closed and self.thread.is_alive()
 
+    @property
+    def header(self) -> str:
+        """The value of CALLER_HEADER that names this call (`caller` finds it by)."""
+        return f"{os.getpid()}:{self.number}"
+
     def when_closed(self, callback: Callable[[], None]) -> bool:
         """Run `callback` in the thread that closes the call, once; False (and never) when it is no longer open."""
         with self._lock:
@@ -67,6 +72,8 @@ class Call:
             callbacks, self._on_close = self._on_close, []
         with _OPEN_LOCK:
             _OPEN.pop(self.number, None)
+        if getattr(_CURRENT, "call", None) is self:
+            _CURRENT.call = None
         for callback in callbacks:  # outside the lock: a callback takes the clock's
             callback()
 
@@ -77,16 +84,22 @@ _OPEN_LOCK = threading.Lock()
 _CURRENT = threading.local()  # this thread's open call (a thread sends one request at a time)
 
 
+def open_call() -> Call:
+    """Open a call of this thread, as a request to a running emulator does at its send (`_tag`): `caller` finds it
+    by its header until it is closed (`close`, botocore's response-received) or this thread opens another."""
+    _done()  # one left open (its response-received never came) ends here
+    call = Call()
+    with _OPEN_LOCK:
+        _OPEN[call.number] = call
+    _CURRENT.call = call
+    return call
+
+
 def _tag(request: Any, **_kwargs: Any) -> None:
     """botocore `before-send` handler: open a call for a request to a running emulator and name it."""
     url = str(getattr(request, "url", ""))
     if any(url.startswith(endpoint) for endpoint in list(_ENDPOINTS)):
-        _done()  # one left open (its response-received never came) ends here
-        call = Call()
-        with _OPEN_LOCK:
-            _OPEN[call.number] = call
-        _CURRENT.call = call
-        request.headers[CALLER_HEADER] = f"{os.getpid()}:{call.number}"
+        request.headers[CALLER_HEADER] = open_call().header
 
 
 def _done(**_kwargs: Any) -> None:

@@ -159,6 +159,12 @@ class EmulatedClock(Waits):
         with self._cond:
             return sorted(self._deadlines.values())
 
+    def asleep(self) -> set[int]:
+        """The threads (idents) that count as asleep on the clock: sleeping on it, or waiting on a call that sleeps on
+        it (lent, localaws/clock_calls.py); a driver among them lets the clock jump."""
+        with self._cond:
+            return set(self._asleep)
+
     def quiet(self) -> bool:
         """Nothing but the calling thread uses the clock: no pause held, no thread asleep on it, starting, or
         driving (a thread the emulator spawned runs until it ends)."""

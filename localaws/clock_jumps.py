@@ -148,6 +148,13 @@ class Jumps(Calls):
             return None
         return max(0.0, self._changed + self.idle_settle - time.monotonic())
 
+    def would_jump(self) -> bool:
+        """Whether the clock is idle but for time: a thread sleeps on it and nothing runs (no pause held, no thread
+        starting, every driver asleep), so it jumps once that has lasted idle_settle (when `jumps_when_idle`). What
+        a test asserts to know the clock waits for a thread, at once rather than after a wall-time wait."""
+        with self._cond:
+            return self._settle_left_locked() is not None
+
     def _idle_locked(self) -> bool:
         return self._settle_left_locked() == 0.0
 

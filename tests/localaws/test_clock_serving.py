@@ -37,7 +37,7 @@ def _caller() -> tuple[EmulatedClock, calls.Call, threading.Event]:
 
     def run() -> None:
         with clock.paused(soft=True):
-            call = calls.Call()
+            call = calls.open_call()
             made.put(call)
             returned.wait(60)
             call.close()
@@ -100,7 +100,7 @@ def _answering(clock: EmulatedClock, caller: calls.Call, then: threading.Event) 
 
     def run() -> None:
         with clock.paused(soft=True), clock.serving(caller), clock.paused(soft=True):
-            call = calls.Call()
+            call = calls.open_call()
             made.put(call)
             then.wait(60)
             call.close()
@@ -123,7 +123,7 @@ def test_the_callers_caller_sleeps_too_so_the_clock_jumps():
     returned.set()
     middle.thread.join(5)
     caller.thread.join(5)
-    assert not clock.is_paused and not clock._asleep  # every pause and sleep lent was given back, then ended
+    assert not clock.is_paused and not clock.asleep()  # every pause and sleep lent was given back, then ended
 
 
 def test_the_shared_pause_of_the_callers_work_is_idle_while_its_call_sleeps():
@@ -136,7 +136,7 @@ def test_the_shared_pause_of_the_callers_work_is_idle_while_its_call_sleeps():
 
     def task() -> None:
         with shared.joined():
-            call = calls.Call()
+            call = calls.open_call()
             made.put(call)
             returned.wait(60)
             call.close()
@@ -163,7 +163,7 @@ def test_a_handler_that_gave_up_on_its_call_has_its_pause_back_at_once():
 
     def handler() -> None:
         with clock.paused(soft=True):
-            call = calls.Call()
+            call = calls.open_call()
             made.put(call)
             gave_up.wait(20)
             call.close()  # botocore's response-received after the read timeout
@@ -177,8 +177,8 @@ def test_a_handler_that_gave_up_on_its_call_has_its_pause_back_at_once():
             assert eventually(lambda: not clock.is_paused, 30, poll=0.01), "the handler's pause was never lent"
             gave_up.set()
             assert eventually(lambda: clock.is_paused, 30, poll=0.01), "the handler's pause is not back"
-        time.sleep(0.5)  # 50 times idle_settle: the test drives no more, an idle clock would have jumped
-        assert clock.jumps == 0 and not woke
+        # the test drives no more: the clock waits for the handler at work, not for the call's sleep
+        assert not clock.would_jump() and clock.jumps == 0 and not woke
     finally:
         gave_up.set()
         done.set()
@@ -195,7 +195,7 @@ def test_when_a_call_up_the_chain_is_given_up_every_caller_from_there_is_awake_a
         assert eventually(lambda: not clock.is_paused, 30, poll=0.01), "the callers' pauses were never lent"
         answered.set()  # the middle thread gives up on its call and returns
         middle.thread.join(5)
-        assert clock.is_paused and set(clock._asleep) == {server.ident}  # the first caller has its pause back: awake
+        assert clock.is_paused and clock.asleep() == {server.ident}  # the first caller has its pause back: awake
     returned.set()
     caller.thread.join(5)
     server.join(20)
@@ -331,16 +331,15 @@ def test_calls_to_the_emulator_by_either_loopback_name_name_their_thread():
 
 
 def test_calls_name_an_open_call_of_this_process_only():
-    call = calls.Call()
-    calls._OPEN[call.number] = call
+    call = calls.open_call()
     try:
-        assert calls.caller({"HTTP_X_LOCALAWS_CALLER": f"{os.getpid()}:{call.number}"}) is call
+        assert calls.caller({"HTTP_X_LOCALAWS_CALLER": call.header}) is call
         assert calls.caller({"HTTP_X_LOCALAWS_CALLER": f"{os.getpid() + 1}:{call.number}"}) is None  # another process
         assert calls.caller({"HTTP_X_LOCALAWS_CALLER": "garbage"}) is None
         assert calls.caller({}) is None
     finally:
         call.close()
-    assert calls.caller({"HTTP_X_LOCALAWS_CALLER": f"{os.getpid()}:{call.number}"}) is None  # over
+    assert calls.caller({"HTTP_X_LOCALAWS_CALLER": call.header}) is None  # over
 
 
 def test_a_call_whose_thread_ended_is_no_longer_open():
@@ -419,8 +418,8 @@ def test_a_caller_that_gave_up_on_its_call_and_works_on_is_awake_so_the_clock_wa
         with clock.held():  # the test drives too until the call has timed out: no jump meanwhile
             thread.start()
             assert gave_up.wait(20), "the call never timed out"
-        time.sleep(1.0)  # 100 times idle_settle: an idle clock would have jumped
-        assert clock.jumps == 0, f"the clock jumped to {clock.now()} while the caller worked"
+        # the test drives no more: the clock waits for the caller at work, not for the call's sleep
+        assert not clock.would_jump() and clock.jumps == 0, "the clock would jump while the caller works"
     finally:
         looked.set()
         thread.join(20)
