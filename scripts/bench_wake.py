@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -220,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"    inside the handler: p50 {percentile(handler_ms, 50):.1f} ms, p99 {percentile(handler_ms, 99):.1f} ms "
-        f"({len(handler_ms)} invocations; the emulator runs one function container at a time, so the client "
-        f"figures above include queueing that AWS's concurrent containers would not have)",
+        f"({len(handler_ms)} invocations, each in an execution environment of its own as on AWS; the client "
+        f"figures above add the local stack's HTTP servers and this host's {os.cpu_count()} CPUs)",
         file=out,
     )
     print(f"    answers {codes}; wake executions started: {started} (must be 1)", file=out)
