@@ -13,7 +13,8 @@ The header names the call, not the thread (review2-s23 finding 6): a `Call` is o
 `response-received`, which botocore's Endpoint._get_response emits after every attempt, answered or failed (a read
 timeout or any other error: _do_get_response catches them), so a caller that gave up and works on, or a new thread
 that reuses an exited caller's ident, is not taken for a thread still waiting on it. A call whose response-received
-never came (a BaseException in the send) closes at the thread's next call, or counts as closed once it has ended.
+never came (a BaseException in the send) closes at the thread's next call, or counts as closed once it has ended (and
+is let go at the next call any thread opens).
 
 A window remains (review2-s24 finding 7): when the read times out, the caller runs urllib3's and botocore's exception
 handling before response-received closes its call, and it still counts as asleep meanwhile. If that thread is not
@@ -66,6 +67,12 @@ class Call:
             self._on_close.append(callback)
             return True
 
+    def forget(self, callback: Callable[[], None]) -> None:
+        """Run `callback` no more when the call closes (who waited for that has stopped waiting)."""
+        with self._lock:
+            if callback in self._on_close:
+                self._on_close.remove(callback)
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -90,6 +97,8 @@ def open_call() -> Call:
     _done()  # one left open (its response-received never came) ends here
     call = Call()
     with _OPEN_LOCK:
+        for number in [n for n, c in _OPEN.items() if not c.thread.is_alive()]:
+            del _OPEN[number]  # one whose thread ended inside it (review2-s24 finding 6): it holds its callbacks
         _OPEN[call.number] = call
     _CURRENT.call = call
     return call

@@ -79,6 +79,7 @@ class EmulatedClock(Waits):
         self._drivers: dict[int, int] = {}  # thread ident -> hold() count
         self._starting = 0  # threads spawn()ed that have not begun to run yet
         self._asleep: dict[int, int] = {}  # thread ident -> how many of its waits are under way (0 or 1)
+        self._lent: dict[int, list[Call]] = {}  # callers waiting on a call that sleeps: localaws/clock_calls.py
         self._changed = time.monotonic()  # wall time of the last pause, sleep or wake-up
         # Looking (`look_after`): `epoch` counts what may have changed something a watcher reads (see there).
         self.epoch = 0
@@ -163,7 +164,7 @@ class EmulatedClock(Waits):
         """The threads (idents) that count as asleep on the clock: sleeping on it, or waiting on a call that sleeps on
         it (lent, localaws/clock_calls.py); a driver among them lets the clock jump."""
         with self._cond:
-            return set(self._asleep)
+            return {ident for ident in set(self._asleep) | set(self._lent) if self._counts_asleep_locked(ident)}
 
     def quiet(self) -> bool:
         """Nothing but the calling thread uses the clock: no pause held, no thread asleep on it, starting, or

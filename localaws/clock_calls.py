@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from functools import partial
@@ -43,6 +43,8 @@ class Lent:
 
     def __init__(self) -> None:
         self.idents: list[int] = []  # who waits
+        self.calls: list[Call] = []  # on which call (lent while it is open: its thread may end inside it)
+        self.callbacks: list[Callable[[], None]] = []  # what each call runs when it closes (forgotten after)
         self.tokens: list[tuple[object, ...]] = []  # the soft pauses of theirs dropped
         self.work: list[Any] = []  # the shared pause of the work each does (SharedPause), or None
         self.idle: list[ExitStack] = []  # that shared pause suspended, once it is
@@ -57,6 +59,7 @@ class Calls:
     _soft: dict[object, float]
     _soft_owner: dict[object, int]
     _asleep: dict[int, int]
+    _lent: dict[int, list[Call]]  # a caller lent a sleep -> the calls it was lent through (one per sleeper)
     _starting: int
     _changed: float
     _callers: dict[int, Call]  # a thread answering a call (`serving`) -> that call
@@ -144,12 +147,15 @@ class Calls:
             call, seen = self._callers.get(me), {me}
             while call is not None and call.thread.ident is not None and call.thread.ident not in seen:
                 ident = call.thread.ident
-                if not call.when_closed(partial(self._give_back, lent, len(lent.idents))):
+                give_back = partial(self._give_back, lent, len(lent.idents))
+                if not call.when_closed(give_back):
                     break  # over: its thread runs (or has ended), and so does any caller up the chain from it
                 tokens = tuple(t for t, owner in self._soft_owner.items() if owner == ident and t in self._soft)
-                self._asleep[ident] = self._asleep.get(ident, 0) + 1
+                self._lent.setdefault(ident, []).append(call)
                 self._change_locked(drop_soft=tokens)
                 lent.idents.append(ident)
+                lent.calls.append(call)
+                lent.callbacks.append(give_back)
                 lent.tokens.append(tokens)
                 lent.work.append(self.work_of.get(ident))
                 lent.live += 1
@@ -181,10 +187,12 @@ class Calls:
                     idle.close()
         finally:
             with self._cond:
-                for ident, tokens in zip(lent.idents[start:end], lent.tokens[start:end], strict=True):
-                    self._asleep[ident] -= 1
-                    if not self._asleep[ident]:
-                        del self._asleep[ident]
+                for ident, call, tokens in zip(
+                    lent.idents[start:end], lent.calls[start:end], lent.tokens[start:end], strict=True
+                ):
+                    self._lent[ident].remove(call)
+                    if not self._lent[ident]:
+                        del self._lent[ident]
                     self._change_locked(add_soft=tuple(t for t in tokens if t in self._soft_owner))
                 self._starting -= 1
                 self._changed = time.monotonic()
@@ -193,3 +201,11 @@ class Calls:
     def _unlend(self, lent: Lent | None) -> None:
         if lent is not None:
             self._give_back(lent, 0)
+            for call, give_back in zip(lent.calls, lent.callbacks, strict=True):
+                call.forget(give_back)  # the call may stay open long after (review2-s24 finding 6)
+
+    def _counts_asleep_locked(self, ident: int) -> bool:
+        """Whether thread `ident` sleeps on the clock or waits on a call that does: lent through a call still open.
+        Per call, not per ident: a caller whose thread ended inside its call (no response-received) stays lent until
+        the sleep ends, and a new thread may reuse its ident (review2-s24 finding 5)."""
+        return ident in self._asleep or any(call.open for call in self._lent.get(ident, ()))

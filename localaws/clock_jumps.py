@@ -143,7 +143,7 @@ class Jumps(Calls):
             and not self._hard
             and not self._soft
             and time.monotonic() >= self._frozen_until
-            and all(ident in self._asleep for ident in self._drivers)
+            and all(self._counts_asleep_locked(ident) for ident in self._drivers)
         ):
             return None
         return max(0.0, self._changed + self.idle_settle - time.monotonic())

@@ -4,10 +4,12 @@ cold start a Lambda handler or the replay's product client waits for) instead of
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -425,3 +427,90 @@ def test_a_caller_that_gave_up_on_its_call_and_works_on_is_awake_so_the_clock_wa
         thread.join(20)
         clock.advance(COLD_START)  # the server's sleep ends; it answers a closed connection
         stop()
+
+
+def test_a_caller_whose_thread_ended_inside_its_lent_call_counts_asleep_no_more():
+    """A caller lent to a sleep whose thread ends inside its call (a BaseException in the send: no response-received)
+    waits on nothing: it no longer counts as asleep, so a new driver that reuses its ident is not taken for it and
+    the clock waits for that driver at work (review2-s24 finding 5: it jumped)."""
+    clock = EmulatedClock(start=START, speed=1)
+    clock.jump_when_idle()
+    lent, made = threading.Event(), queue.Queue[calls.Call]()
+
+    def ends_inside_its_call() -> None:
+        made.put(calls.open_call())
+        lent.wait(20)
+
+    with clock.held():  # no jump: the test drives
+        ended = threading.Thread(target=ends_inside_its_call)
+        ended.start()
+        server, woke = _serve(clock, made.get(timeout=5))
+        assert eventually(lambda: ended.ident in clock.asleep(), 30, poll=0.01), "the caller was never lent"
+        lent.set()
+        ended.join(5)
+        assert ended.ident not in clock.asleep()
+        driving, done, reused = threading.Event(), threading.Event(), []
+
+        def driver() -> None:
+            if threading.get_ident() == ended.ident:  # glibc reuses a joined thread's stack, and so its ident
+                reused.append(True)
+                with clock.held():
+                    driving.set()
+                    done.wait(20)
+
+        for _ in range(50):
+            thread = threading.Thread(target=driver, daemon=True)
+            thread.start()
+            if reused:
+                break
+            thread.join(5)
+    try:
+        if reused:  # the test drives no more: the clock waits for the new driver at work
+            assert driving.wait(5) and not clock.would_jump() and clock.jumps == 0
+    finally:
+        done.set()
+    thread.join(5)
+    server.join(20)
+    assert woke and clock.jumps == 1
+
+
+def test_a_call_whose_thread_ended_inside_it_is_let_go_at_the_next_call():
+    """Its thread, its callbacks and what they hold are not kept for good (review2-s24 finding 6)."""
+    made = queue.Queue[weakref.ref[calls.Call]]()
+    ended = threading.Thread(target=lambda: made.put(weakref.ref(calls.open_call())))
+    ended.start()
+    ended.join(5)
+    call = made.get(timeout=5)
+    calls.open_call().close()  # another thread's next call
+    gc.collect()
+    assert call() is None
+
+
+def test_a_serving_threads_sleeps_leave_nothing_on_a_call_that_stays_open(monkeypatch):
+    """Each sleep of the thread answering a call lends the caller its sleep and, once it wakes, gives it back and
+    leaves nothing behind on the call, which may stay open for long (review2-s24 finding 6: one callback and
+    the lending it holds were added to the call per sleep, kept until the call closed)."""
+    clock, caller, returned = _caller()
+    lends, lend = [], clock._lend
+
+    def spy() -> Lent | None:
+        lent = lend()
+        lends.append(weakref.ref(lent) if lent else None)
+        return lent
+
+    monkeypatch.setattr(clock, "_lend", spy)
+
+    def sleeps() -> None:
+        with clock.paused(soft=True), clock.serving(caller):
+            for _ in range(3):
+                clock.sleep(COLD_START)
+
+    server = threading.Thread(target=sleeps, daemon=True)
+    server.start()
+    server.join(20)
+    assert not server.is_alive() and clock.jumps == 3
+    assert len(lends) == 3 and all(lends), "a sleep lent the caller nothing"
+    gc.collect()
+    assert caller.open and not [ref for ref in lends if ref and ref() is not None]
+    returned.set()
+    caller.thread.join(5)
